@@ -145,6 +145,10 @@ export interface Store {
   identityGet(name: string): Promise<Identity | undefined>;
   identityList(): Promise<Identity[]>;
   identityRevoke(name: string): Promise<Identity | undefined>;
+  /** Issues another token for an active identity (rotation). Undefined when the identity is unknown or revoked. */
+  credentialCreate(identityName: string): Promise<{ credential: Credential; token: string } | undefined>;
+  /** Revokes one credential; the identity's other credentials keep working. Undefined when it is unknown. */
+  credentialRevoke(credentialId: string): Promise<Credential | undefined>;
   /** Looks up an active (not revoked) identity by the SHA-256 of a presented token; marks it used. */
   authenticateToken(tokenHash: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
 

@@ -1,0 +1,93 @@
+// The SQLite schema and its migrations, numbered by `PRAGMA user_version`.
+//
+// Migrations only ever append: a database written by an older Airlock is upgraded in place, and a database from a
+// newer Airlock (user_version above what we know) is refused rather than misread.
+import type { DatabaseSync } from "node:sqlite";
+
+const MIGRATIONS: string[] = [
+  // 1: identities, their credentials (token hashes only) and the audit log.
+  `
+  CREATE TABLE identities (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'human')),
+    groups_json TEXT NOT NULL,
+    labels_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+  ) STRICT;
+
+  CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    identity_id TEXT NOT NULL REFERENCES identities (id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+  ) STRICT;
+  CREATE INDEX credentials_by_identity ON credentials (identity_id);
+
+  CREATE TABLE audit_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    identity_id TEXT,
+    identity_name TEXT,
+    identity_kind TEXT,
+    credential_id TEXT,
+    source_address TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    kubectl_command TEXT,
+    kubectl_session TEXT,
+    cluster TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    api_group TEXT NOT NULL,
+    api_version TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    subresource TEXT NOT NULL,
+    name TEXT NOT NULL,
+    exec_command_json TEXT,
+    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'error')),
+    policy TEXT,
+    rule TEXT,
+    reason TEXT,
+    status INTEGER,
+    bytes_in INTEGER,
+    bytes_out INTEGER,
+    duration_ms INTEGER,
+    completed_at TEXT
+  ) STRICT;
+  CREATE INDEX audit_by_time ON audit_events (time_ms, seq);
+  CREATE INDEX audit_by_identity_time ON audit_events (identity_name, time_ms, seq);
+  `,
+];
+
+/** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */
+export function migrate(db: DatabaseSync): void {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number } | undefined;
+  const current = row?.user_version ?? 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `the database schema is version ${current}, newer than this Airlock understands (${MIGRATIONS.length}); ` +
+        "upgrade Airlock or point it at another data directory",
+    );
+  }
+  if (current === MIGRATIONS.length) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (let version = current; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version] ?? "");
+    // PRAGMA does not take bound parameters; the value is our own integer.
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

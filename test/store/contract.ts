@@ -1,0 +1,247 @@
+// The store contract: behaviour every engine (SQLite now, PostgreSQL later) must show. Call `storeContract` from an
+// engine's test file with a factory that opens a fresh, empty store.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
+import { StatusError } from "../../src/shared/status.ts";
+import { hashToken } from "../../src/shared/tokens.ts";
+
+export interface StoreFactory {
+  /** A fresh, empty store. `clock` is the time the store sees, in epoch milliseconds. */
+  open(clock: () => number): Promise<Store>;
+}
+
+export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: `req-${Math.random().toString(36).slice(2)}`,
+    time: new Date().toISOString(),
+    identityId: "id-1",
+    identityName: "agent-1",
+    identityKind: "agent",
+    credentialId: "cred-1",
+    sourceAddress: "127.0.0.1",
+    userAgent: "kubectl/v1.32.0",
+    kubectlCommand: "kubectl get",
+    kubectlSession: "session-1",
+    cluster: "default",
+    method: "GET",
+    path: "/api/v1/namespaces/default/pods",
+    verb: "list",
+    apiGroup: "",
+    apiVersion: "v1",
+    namespace: "default",
+    resource: "pods",
+    subresource: "",
+    name: "",
+    execCommand: null,
+    decision: "allow",
+    policy: "p",
+    rule: "r",
+    reason: null,
+    status: null,
+    bytesIn: null,
+    bytesOut: null,
+    durationMs: null,
+    completedAt: null,
+    ...overrides,
+  };
+}
+
+export function storeContract(engine: string, factory: StoreFactory): void {
+  describe(`store contract: ${engine}`, () => {
+    let now = Date.parse("2026-03-01T10:00:00.000Z");
+    const clock = () => now;
+    const withStore = async (fn: (store: Store) => Promise<void>) => {
+      const store = await factory.open(clock);
+      try {
+        await fn(store);
+      } finally {
+        await store.close();
+      }
+    };
+
+    test("a created identity is stored with its groups and labels, and only the token's hash is kept", () =>
+      withStore(async (store) => {
+        const { identity, token } = await store.identityCreate({
+          name: "mcp-agent",
+          kind: "agent",
+          groups: ["agents", "readers"],
+          labels: { team: "platform" },
+        });
+        assert.match(token, /^airlock_[A-Za-z0-9_-]{43}$/);
+        assert.equal(identity.name, "mcp-agent");
+        assert.deepEqual(await store.identityGet("mcp-agent"), identity);
+        assert.deepEqual(identity.groups, ["agents", "readers"]);
+        assert.deepEqual(identity.labels, { team: "platform" });
+        assert.equal(identity.revokedAt, null);
+        assert.equal(identity.lastUsedAt, null);
+        assert.equal(identity.createdAt, new Date(now).toISOString());
+        const found = await store.authenticateToken(hashToken(token));
+        assert.equal(found?.credential.tokenHash, hashToken(token));
+        assert.ok(!JSON.stringify(found).includes(token), "the token itself is never returned by the store");
+      }));
+
+    test("a second identity with the same name is refused with AlreadyExists", () =>
+      withStore(async (store) => {
+        await store.identityCreate({ name: "dup", kind: "agent", groups: [] });
+        const attempts = await Promise.allSettled([
+          store.identityCreate({ name: "dup", kind: "human", groups: [] }),
+          store.identityCreate({ name: "dup", kind: "agent", groups: [] }),
+        ]);
+        for (const attempt of attempts) {
+          assert.equal(attempt.status, "rejected");
+          const reason = (attempt as PromiseRejectedResult).reason;
+          assert.ok(reason instanceof StatusError);
+          assert.equal(reason.status.reason, "AlreadyExists");
+          assert.equal(reason.status.code, 409);
+        }
+        assert.equal((await store.identityList()).length, 1);
+      }));
+
+    test("identities are listed by name and an unknown name is undefined", () =>
+      withStore(async (store) => {
+        for (const name of ["zeta", "alpha", "mid"])
+          await store.identityCreate({ name, kind: "agent", groups: [] });
+        assert.deepEqual(
+          (await store.identityList()).map((i) => i.name),
+          ["alpha", "mid", "zeta"],
+        );
+        assert.equal(await store.identityGet("nobody"), undefined);
+        assert.equal(await store.identityRevoke("nobody"), undefined);
+      }));
+
+    test("a valid token authenticates and marks the identity used", () =>
+      withStore(async (store) => {
+        const { identity, token } = await store.identityCreate({ name: "a", kind: "human", groups: ["sre"] });
+        now += 5000;
+        const found = await store.authenticateToken(hashToken(token));
+        assert.equal(found?.identity.id, identity.id);
+        assert.equal(found?.identity.kind, "human");
+        assert.equal(found?.credential.identityId, identity.id);
+        assert.equal(found?.identity.lastUsedAt, new Date(now).toISOString());
+        assert.equal((await store.identityGet("a"))?.lastUsedAt, new Date(now).toISOString());
+      }));
+
+    test("an unknown, malformed or empty token hash does not authenticate", () =>
+      withStore(async (store) => {
+        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        assert.equal(await store.authenticateToken(hashToken(`${token}x`)), undefined);
+        assert.equal(await store.authenticateToken(token), undefined, "the raw token is not a hash");
+        assert.equal(await store.authenticateToken(hashToken(token).toUpperCase()), undefined);
+        assert.equal(await store.authenticateToken(""), undefined);
+        assert.equal(await store.authenticateToken("' OR 1=1 --"), undefined);
+      }));
+
+    test("revoking an identity stops its tokens on the very next authentication", () =>
+      withStore(async (store) => {
+        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const second = await store.credentialCreate("a");
+        assert.ok(second);
+        assert.ok(await store.authenticateToken(hashToken(token)));
+        now += 1000;
+        const revoked = await store.identityRevoke("a");
+        assert.equal(revoked?.revokedAt, new Date(now).toISOString());
+        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
+        assert.equal(await store.authenticateToken(second.credential.tokenHash), undefined);
+        assert.equal(await store.credentialCreate("a"), undefined, "a revoked identity gets no new token");
+        now += 1000;
+        const again = await store.identityRevoke("a");
+        assert.equal(again?.revokedAt, revoked?.revokedAt, "a second revoke keeps the first time");
+      }));
+
+    test("revoking one credential leaves the identity's other credentials working", () =>
+      withStore(async (store) => {
+        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const first = await store.authenticateToken(hashToken(token));
+        const rotated = await store.credentialCreate("a");
+        assert.ok(first && rotated);
+        assert.notEqual(rotated.token, token);
+        const revoked = await store.credentialRevoke(first.credential.id);
+        assert.ok(revoked?.revokedAt);
+        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
+        assert.equal((await store.authenticateToken(hashToken(rotated.token)))?.identity.name, "a");
+        assert.equal(await store.credentialRevoke("no-such-credential"), undefined);
+        assert.equal(await store.credentialCreate("nobody"), undefined);
+      }));
+
+    test("a begun audit event is listed at once and completion fills in status, bytes and duration", () =>
+      withStore(async (store) => {
+        const event = auditEvent({ execCommand: ["sh", "-c", "ls"] });
+        await store.auditBegin(event);
+        assert.deepEqual(await store.auditList({}), [event]);
+        now += 250;
+        await store.auditComplete(event.id, { status: 200, bytesIn: 10, bytesOut: 2048, durationMs: 250 });
+        const [completed] = await store.auditList({});
+        assert.deepEqual(completed, {
+          ...event,
+          status: 200,
+          bytesIn: 10,
+          bytesOut: 2048,
+          durationMs: 250,
+          completedAt: new Date(now).toISOString(),
+        });
+      }));
+
+    test("completing an audit event twice, or one never begun, is refused", () =>
+      withStore(async (store) => {
+        const event = auditEvent();
+        await store.auditBegin(event);
+        await store.auditComplete(event.id, {
+          status: 403,
+          bytesIn: 0,
+          bytesOut: 1,
+          durationMs: 1,
+          reason: "no",
+        });
+        assert.equal((await store.auditList({}))[0]?.reason, "no");
+        await assert.rejects(
+          store.auditComplete(event.id, { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
+        );
+        await assert.rejects(
+          store.auditComplete("nope", { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
+        );
+      }));
+
+    test("an audit event with a duplicate id or an unparseable time is refused, not stored", () =>
+      withStore(async (store) => {
+        const event = auditEvent();
+        await store.auditBegin(event);
+        await assert.rejects(store.auditBegin({ ...event, path: "/other" }));
+        await assert.rejects(store.auditBegin(auditEvent({ time: "yesterday" })));
+        assert.deepEqual(
+          (await store.auditList({})).map((e) => e.path),
+          [event.path],
+        );
+      }));
+
+    test("the audit list is newest first and filters by identity, since and limit", () =>
+      withStore(async (store) => {
+        const base = Date.parse("2026-03-01T00:00:00.000Z");
+        const at = (minutes: number) => new Date(base + minutes * 60_000).toISOString();
+        const events = [
+          auditEvent({ id: "e1", time: at(1), identityName: "alice" }),
+          auditEvent({ id: "e2", time: at(2), identityName: "bot" }),
+          auditEvent({ id: "e3", time: at(3), identityName: "alice" }),
+          auditEvent({ id: "e4", time: at(3), identityName: "bot" }),
+          auditEvent({ id: "e5", time: at(5), identityName: null, identityKind: null, decision: "deny" }),
+        ];
+        // Inserted out of order: the list orders by event time, and by arrival among equal times.
+        for (const e of [events[2], events[0], events[4], events[1], events[3]]) await store.auditBegin(e!);
+        const ids = async (q: Parameters<Store["auditList"]>[0]) =>
+          (await store.auditList(q)).map((e) => e.id);
+        assert.deepEqual(await ids({}), ["e5", "e4", "e3", "e2", "e1"]);
+        assert.deepEqual(await ids({ identityName: "alice" }), ["e3", "e1"]);
+        assert.deepEqual(await ids({ since: at(3) }), ["e5", "e4", "e3"]);
+        assert.deepEqual(await ids({ since: at(2), identityName: "bot" }), ["e4", "e2"]);
+        assert.deepEqual(await ids({ limit: 2 }), ["e5", "e4"]);
+        assert.deepEqual(await ids({ identityName: "nobody" }), []);
+      }));
+
+    test("a closed store rejects audit writes instead of pretending they happened", async () => {
+      const store = await factory.open(clock);
+      await store.close();
+      await assert.rejects(store.auditBegin(auditEvent()));
+      await store.close(); // closing twice is harmless
+    });
+  });
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { after, test } from "node:test";
+import { hashToken } from "../../src/shared/tokens.ts";
+import { openStore } from "../../src/store/index.ts";
+import { auditEvent, storeContract } from "./contract.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "airlock-store-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshPath = () => join(dir, `s${++n}`, "airlock.db");
+
+storeContract("sqlite", { open: (now) => openStore({ kind: "sqlite", path: freshPath(), now }) });
+
+test("the database file is created 0600 and in WAL mode", async () => {
+  const path = freshPath();
+  const store = await openStore({ kind: "sqlite", path });
+  try {
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const db = new DatabaseSync(path, { readOnly: true });
+    assert.deepEqual({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
+    db.close();
+  } finally {
+    await store.close();
+  }
+});
+
+test("identities and audit events survive closing and reopening the store", async () => {
+  const path = freshPath();
+  const first = await openStore({ kind: "sqlite", path });
+  const { token } = await first.identityCreate({ name: "kept", kind: "agent", groups: ["g"] });
+  await first.auditBegin(auditEvent({ id: "kept-event" }));
+  await first.close();
+  const second = await openStore({ kind: "sqlite", path });
+  try {
+    assert.equal((await second.authenticateToken(hashToken(token)))?.identity.name, "kept");
+    assert.deepEqual(
+      (await second.auditList({})).map((e) => e.id),
+      ["kept-event"],
+    );
+  } finally {
+    await second.close();
+  }
+});
+
+test("an audit event is on disk once auditBegin resolves, even if the process is killed right after", async () => {
+  const path = freshPath();
+  (await openStore({ kind: "sqlite", path })).close();
+  const script = `
+    const { openStore } = await import(${JSON.stringify(new URL("../../src/store/index.ts", import.meta.url).href)});
+    const store = await openStore({ kind: "sqlite", path: ${JSON.stringify(path)} });
+    await store.auditBegin(${JSON.stringify(auditEvent({ id: "before-kill" }))});
+    process.kill(process.pid, "SIGKILL");
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "inherit" });
+  const [, signal] = await once(child, "exit");
+  assert.equal(signal, "SIGKILL");
+  const store = await openStore({ kind: "sqlite", path });
+  try {
+    assert.deepEqual(
+      (await store.auditList({})).map((e) => e.id),
+      ["before-kill"],
+    );
+  } finally {
+    await store.close();
+  }
+});
+
+test("a read-only store still authenticates but rejects auditBegin (how a failing audit write is simulated)", async () => {
+  const path = freshPath();
+  const writable = await openStore({ kind: "sqlite", path });
+  const { token } = await writable.identityCreate({ name: "ro", kind: "agent", groups: [] });
+  await writable.close();
+  const readOnly = await openStore({ kind: "sqlite", path, readOnly: true });
+  try {
+    assert.equal((await readOnly.authenticateToken(hashToken(token)))?.identity.name, "ro");
+    await assert.rejects(readOnly.auditBegin(auditEvent()), /readonly/);
+    await assert.rejects(readOnly.identityCreate({ name: "new", kind: "agent", groups: [] }), /readonly/);
+    assert.deepEqual(await readOnly.auditList({}), []);
+  } finally {
+    await readOnly.close();
+  }
+});
+
+test("a database from a newer Airlock is refused rather than misread", async () => {
+  const path = freshPath();
+  (await openStore({ kind: "sqlite", path })).close();
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA user_version = 999");
+  db.close();
+  await assert.rejects(openStore({ kind: "sqlite", path }), /newer than this Airlock understands/);
+});
+
+test("last-used is written at most once a minute per credential", async () => {
+  let now = Date.parse("2026-03-01T10:00:00.000Z");
+  const store = await openStore({ kind: "sqlite", path: freshPath(), now: () => now });
+  try {
+    const { token } = await store.identityCreate({ name: "busy", kind: "agent", groups: [] });
+    const first = new Date(now).toISOString();
+    await store.authenticateToken(hashToken(token));
+    now += 30_000;
+    assert.equal((await store.authenticateToken(hashToken(token)))?.identity.lastUsedAt, first);
+    now += 31_000;
+    await store.authenticateToken(hashToken(token));
+    assert.equal((await store.identityGet("busy"))?.lastUsedAt, new Date(now).toISOString());
+  } finally {
+    await store.close();
+  }
+});
