@@ -1,0 +1,107 @@
+// The shapes of an upstream connection: what the operator configures (ConnectionSpec), the normalised form every
+// kind is reduced to (ResolvedConnection), and what the forwarder holds (Upstream).
+//
+// Security stance: a ResolvedConnection names files and commands, and may hold an inline token or key; such values are
+// secrets and must never be copied into an error message or a log event (only the field or file that held them).
+import type https from "node:https";
+
+export type ConnectionSpec =
+  | { name: string; kubeconfig: { path: string; context?: string }; impersonate?: boolean }
+  | {
+      name: string;
+      server: string;
+      token?: string;
+      tokenFile?: string;
+      clientCertFile?: string;
+      clientKeyFile?: string;
+      caFile?: string;
+      /** PEM text, or base64 of PEM text (as in a kubeconfig's certificate-authority-data). */
+      caData?: string;
+      /** Only `false` is accepted: the gateway never turns TLS verification off. */
+      insecureSkipTlsVerify?: boolean;
+      impersonate?: boolean;
+    }
+  | {
+      name: string;
+      /** Defaults: /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt}; host and port from the caller's env
+       *  (KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT). */
+      inCluster: { tokenFile?: string; caFile?: string; host?: string; port?: string };
+      impersonate?: boolean;
+    };
+
+/** PEM text held inline, or a file to (re-)read. `origin` names where inline text came from, for errors. */
+export type Material = { file: string } | { pem: string; origin: string };
+
+/** An exec credential plugin, as a kubeconfig's users[].user.exec describes it (paths already resolved). */
+export interface ExecConfig {
+  apiVersion: "client.authentication.k8s.io/v1" | "client.authentication.k8s.io/v1beta1";
+  command: string;
+  args: string[];
+  env: { name: string; value: string }[];
+  provideClusterInfo: boolean;
+  /** The cluster as the plugin may see it in KUBERNETES_EXEC_INFO (only with provideClusterInfo). */
+  cluster: {
+    server: string;
+    "tls-server-name"?: string;
+    "certificate-authority-data"?: string;
+    config?: unknown;
+  };
+}
+
+export interface ResolvedAuth {
+  token?: string;
+  tokenFile?: string;
+  clientCert?: Material;
+  clientKey?: Material;
+  exec?: ExecConfig;
+}
+
+/** Every connection kind reduced to one shape; `where` says where it was configured, for error messages. */
+export interface ResolvedConnection {
+  name: string;
+  where: string;
+  server: URL;
+  tlsServerName?: string;
+  ca?: Material;
+  auth: ResolvedAuth;
+  impersonate: boolean;
+}
+
+export interface Upstream {
+  name: string;
+  /** Base URL; may carry a path prefix (e.g. a Rancher proxy's /k8s/clusters/c-x). */
+  url: URL;
+  /** Whether the forwarder should add Impersonate-* headers (default true). */
+  impersonate: boolean;
+  /** Keep-alive pool with the connection's CA and client certificate. Replaced when that material rotates, so read
+   *  it through requestOptions() rather than keeping a reference. */
+  readonly agent: https.Agent;
+  /** Headers carrying the connection's credential, fresh (exec plugin output cached until shortly before expiry;
+   *  token files re-read when they change). */
+  credentialHeaders(): Promise<Record<string, string>>;
+  /** Request options for a path+query on this cluster: base path joined, credential added, TLS material current.
+   *  Any client Authorization, Proxy-Authorization or Host header in `headers` is dropped. */
+  requestOptions(
+    method: string,
+    pathAndQuery: string,
+    headers: [string, string][],
+  ): Promise<https.RequestOptions>;
+  /** Forget the cached credential (the forwarder calls this after a 401) so the next request fetches a fresh one. */
+  invalidate(): void;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Structured log sink; events never carry secret values. */
+  log?: (event: object) => void;
+  /** Environment for exec plugins and in-cluster defaults; library code never reads process.env itself. */
+  env?: Record<string, string | undefined>;
+  /** How often files (tokens, certificates) are checked for change; default 1000 ms. */
+  fileCheckIntervalMs?: number;
+  /** Exec plugin time limit; default 30 s. */
+  execTimeoutMs?: number;
+  maxSockets?: number;
+  maxFreeSockets?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
