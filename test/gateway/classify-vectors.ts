@@ -1,0 +1,34 @@
+// Loads the RequestInfo vectors shared with the simulator team (kubernetes-wire-protocol.md §1.2). CI places shared/
+// beside the clone, as on our machines, so the path is relative to the repository.
+
+import { readFileSync } from "node:fs";
+
+export interface Vector {
+  method: string;
+  url: string;
+  note: string;
+  isResourceRequest: boolean;
+  verb: string;
+  apiPrefix: string;
+  apiGroup: string;
+  apiVersion: string;
+  namespace: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  parts: string[] | null;
+  fieldSelector: string;
+  labelSelector: string;
+  error?: string;
+}
+
+export const VECTORS_URL = new URL("../../../shared/testdata/requestinfo-vectors.json", import.meta.url);
+
+export function loadVectors(): Vector[] {
+  return JSON.parse(readFileSync(VECTORS_URL, "utf8")) as Vector[];
+}
+
+/** Vectors whose raw target path hygiene refuses on purpose, with the reason; every other vector must pass it. */
+export const REFUSED_BY_HYGIENE: Record<string, string> = {
+  "/api/v1/namespaces/default/configmaps/a%2Fb": 'encoded "/" in path',
+};
