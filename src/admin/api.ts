@@ -1,0 +1,183 @@
+// The admin REST API under /airlock/v1/: identities and audit, for the CLI and the console.
+//
+// Security stance: every route but the OpenAPI document needs a token (401 otherwise); agents are refused (403);
+// humans read, and change identities only in airlock:admins (auth.ts). Every error is a Kubernetes Status, built at
+// one boundary; unexpected failures answer a generic 500 and never echo internals or tokens. Revocation is committed
+// to the store before `onRevoke` runs, so even if closing live streams fails the identity is already cut off.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Identity, Principal, Store } from "../gateway/contracts.ts";
+import { failure, StatusError } from "../shared/status.ts";
+import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
+import { readJsonBody, sendJson, sendStatus } from "./http.ts";
+import { buildKubeconfig } from "./kubeconfig.ts";
+import { openApiDocument } from "./openapi.ts";
+import { ADMIN_PREFIX, matchRoute, type RouteId } from "./routes.ts";
+import { auditQuery, createIdentityRequest, invalid } from "./schemas.ts";
+
+export interface AdminApiOptions {
+  store: Store;
+  /** SHA-256 hex of the bootstrap admin token (shared/tokens.ts hashToken). */
+  adminTokenHash: string;
+  /** The gateway's public base URL, written into kubeconfigs and the OpenAPI document. */
+  gatewayUrl: string;
+  /** The CA that signed the gateway's certificate, written into kubeconfigs. */
+  caPem: string;
+  /** Called after an identity is revoked, to close its live streams (DESIGN.md invariant 9). */
+  onRevoke?: (identity: Identity) => void | Promise<void>;
+  /** Where unexpected errors go (the answer to the client stays generic). */
+  onError?: (err: unknown) => void;
+}
+
+export interface AdminApi {
+  /** True for paths this API serves (everything under /airlock/v1/). */
+  handles(pathname: string): boolean;
+  /** The caller, from the Authorization header: the admin, a human or an agent; undefined without a valid token. */
+  authenticate(req: IncomingMessage): Promise<Principal | undefined>;
+  /** Answers one request. Without a principal every route but the OpenAPI document answers 401. */
+  handle(req: IncomingMessage, res: ServerResponse, principal: Principal | undefined): Promise<void>;
+}
+
+interface Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+}
+
+export function createAdminApi(opts: AdminApiOptions): AdminApi {
+  const { store } = opts;
+  const openapi = JSON.stringify(openApiDocument(opts.gatewayUrl));
+
+  const notFound = (name: string) =>
+    StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
+
+  const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
+    async listIdentities({ res }) {
+      sendJson(res, 200, { items: await store.identityList() });
+    },
+    async createIdentity({ req, res }) {
+      const body = await readJsonBody(req);
+      const parsed = createIdentityRequest.safeParse(body);
+      if (!parsed.success) {
+        const name =
+          typeof (body as { name?: unknown })?.name === "string" ? (body as { name: string }).name : "";
+        throw new StatusError(invalid("identities", name, parsed.error));
+      }
+      const { identity, token } = await store.identityCreate(parsed.data);
+      const kubeconfig = buildKubeconfig({
+        server: opts.gatewayUrl,
+        caPem: opts.caPem,
+        identity: identity.name,
+        token,
+      });
+      sendJson(res, 201, { identity, token, kubeconfig });
+    },
+    async getIdentity({ res, params }) {
+      const name = params.name ?? "";
+      const identity = await store.identityGet(name);
+      if (!identity) throw notFound(name);
+      sendJson(res, 200, identity);
+    },
+    async revokeIdentity({ res, params }) {
+      const name = params.name ?? "";
+      const identity = await store.identityRevoke(name);
+      if (!identity) throw notFound(name);
+      try {
+        await opts.onRevoke?.(identity);
+      } catch (err) {
+        opts.onError?.(err);
+        throw StatusError.of(
+          "InternalError",
+          `identity "${name}" is revoked and its tokens no longer work, but closing its live streams failed; ` +
+            "retry the revoke",
+        );
+      }
+      sendJson(res, 200, identity);
+    },
+    async listAudit({ res, url }) {
+      const query: Record<string, string> = {};
+      for (const key of new Set(url.searchParams.keys())) {
+        const values = url.searchParams.getAll(key);
+        if (values.length > 1)
+          throw StatusError.of("BadRequest", `query parameter "${key}" is given more than once`);
+        query[key] = values[0] ?? "";
+      }
+      const parsed = auditQuery.safeParse(query);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`);
+        throw StatusError.of("BadRequest", `invalid audit query: ${problems.join("; ")}`);
+      }
+      const { identity, since, limit } = parsed.data;
+      const q: Parameters<Store["auditList"]>[0] = { limit };
+      if (identity !== undefined) q.identityName = identity;
+      if (since !== undefined) q.since = since;
+      sendJson(res, 200, { items: await store.auditList(q) });
+    },
+    async openapi({ res }) {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(openapi);
+    },
+  };
+
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal: Principal | undefined,
+  ): Promise<void> {
+    try {
+      const url = new URL(req.url ?? "/", "https://airlock.invalid");
+      const match = matchRoute(req.method ?? "GET", url.pathname);
+      if (match.kind === "notFound") {
+        throw StatusError.of(
+          "NotFound",
+          `the admin API has no ${url.pathname}; see ${ADMIN_PREFIX}openapi.json`,
+        );
+      }
+      if (match.kind === "methodNotAllowed") {
+        sendStatus(res, failure("MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}`), {
+          allow: match.allow.join(", "),
+        });
+        return;
+      }
+      const { route, params } = match;
+      if (route.access !== "public") {
+        if (!principal) {
+          sendStatus(res, UNAUTHENTICATED, { "www-authenticate": 'Bearer realm="airlock"' });
+          return;
+        }
+        const allowed = authorize(principal, route.access, describe(route.id, params.name));
+        if (!allowed.ok) throw new StatusError(allowed.status);
+      }
+      await handlers[route.id]({ req, res, url, params });
+    } catch (err) {
+      if (!(err instanceof StatusError)) opts.onError?.(err);
+      const status =
+        err instanceof StatusError ? err.status : failure("InternalError", "internal error in the admin API");
+      if (res.headersSent) res.destroy();
+      else sendStatus(res, status);
+    }
+  }
+
+  return {
+    handles: (pathname) => pathname.startsWith(ADMIN_PREFIX),
+    authenticate: (req) => authenticateAdmin(store, opts.adminTokenHash, req.headers),
+    handle,
+  };
+}
+
+function describe(id: RouteId, name: string | undefined): string {
+  switch (id) {
+    case "listIdentities":
+      return "listing identities";
+    case "createIdentity":
+      return "creating identities";
+    case "getIdentity":
+      return `reading identity "${name}"`;
+    case "revokeIdentity":
+      return `revoking identity "${name}"`;
+    case "listAudit":
+      return "reading the audit log";
+    case "openapi":
+      return "reading the API description";
+  }
+}

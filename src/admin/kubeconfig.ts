@@ -1,0 +1,42 @@
+// Builds a kubeconfig that points kubectl at the gateway with an Airlock token. Pure; the CLI and the admin API
+// both use it. The result holds a bearer token: whoever writes it to disk must use mode 0600.
+import { stringify } from "yaml";
+
+export interface KubeconfigInput {
+  /** The gateway's base URL, e.g. https://127.0.0.1:8443. */
+  server: string;
+  /** PEM of the CA that signed the gateway's certificate; omitted when the gateway has a publicly trusted one. */
+  caPem?: string;
+  identity: string;
+  token: string;
+  /** Selects `/k8s/<cluster>` on a gateway with several clusters. */
+  cluster?: string;
+}
+
+export const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function buildKubeconfig(input: KubeconfigInput): string {
+  const url = new URL(input.server);
+  if (url.protocol !== "https:")
+    throw new Error(`the server must be an https:// URL (kubectl sends tokens only over TLS)`);
+  if (input.cluster !== undefined && !CLUSTER_NAME.test(input.cluster)) {
+    throw new Error(
+      `cluster "${input.cluster}" is not a valid cluster name (lower-case letters, digits and '-')`,
+    );
+  }
+  const base = url.href.replace(/\/+$/, "");
+  const server = input.cluster ? `${base}/k8s/${input.cluster}` : base;
+  const name = input.cluster ? `airlock-${input.cluster}` : "airlock";
+  const cluster: Record<string, string> = { server };
+  if (input.caPem)
+    cluster["certificate-authority-data"] = Buffer.from(input.caPem, "utf8").toString("base64");
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name, cluster }],
+    users: [{ name: input.identity, user: { token: input.token } }],
+    contexts: [{ name: `${input.identity}@${name}`, context: { cluster: name, user: input.identity } }],
+    "current-context": `${input.identity}@${name}`,
+    preferences: {},
+  });
+}

@@ -1,0 +1,69 @@
+// The admin API's routes: one table, matched exactly. Pure, so routing is table-tested and the OpenAPI document can
+// be checked against it.
+//
+// No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
+// raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
+import type { Access } from "./auth.ts";
+import { IDENTITY_NAME } from "./schemas.ts";
+
+export const ADMIN_PREFIX = "/airlock/v1/";
+
+export type RouteId =
+  | "listIdentities"
+  | "createIdentity"
+  | "getIdentity"
+  | "revokeIdentity"
+  | "listAudit"
+  | "openapi";
+
+export interface Route {
+  id: RouteId;
+  method: "GET" | "POST";
+  /** The OpenAPI path template. */
+  path: string;
+  /** "public" routes need no token (the API description only). */
+  access: Access | "public";
+}
+
+export const ROUTES: readonly Route[] = [
+  { id: "listIdentities", method: "GET", path: "/airlock/v1/identities", access: "read" },
+  { id: "createIdentity", method: "POST", path: "/airlock/v1/identities", access: "write" },
+  { id: "getIdentity", method: "GET", path: "/airlock/v1/identities/{name}", access: "read" },
+  { id: "revokeIdentity", method: "POST", path: "/airlock/v1/identities/{name}/revoke", access: "write" },
+  { id: "listAudit", method: "GET", path: "/airlock/v1/audit", access: "read" },
+  { id: "openapi", method: "GET", path: "/airlock/v1/openapi.json", access: "public" },
+];
+
+export type RouteMatch =
+  | { kind: "found"; route: Route; params: Record<string, string> }
+  | { kind: "notFound" }
+  | { kind: "methodNotAllowed"; allow: string[] };
+
+function matchPath(template: string, pathname: string): Record<string, string> | undefined {
+  const want = template.split("/");
+  const got = pathname.split("/");
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? "";
+    const g = got[i] ?? "";
+    if (w.startsWith("{")) {
+      if (!IDENTITY_NAME.test(g)) return undefined;
+      params[w.slice(1, -1)] = g;
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+export function matchRoute(method: string, pathname: string): RouteMatch {
+  const allow: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, pathname);
+    if (!params) continue;
+    if (route.method === method) return { kind: "found", route, params };
+    allow.push(route.method);
+  }
+  return allow.length ? { kind: "methodNotAllowed", allow } : { kind: "notFound" };
+}
