@@ -41,7 +41,7 @@ const TYPES = [
 export interface FakeCluster {
   store: ObjectStore;
   registry: ResourceRegistry;
-  add(resource: string, object: Omit<KubeObject, "apiVersion" | "kind">): KubeObject;
+  add(resource: string, object: { metadata: KubeObject["metadata"]; [field: string]: unknown }): KubeObject;
   remove(resource: string, namespace: string, name: string): void;
 }
 
@@ -96,7 +96,7 @@ export function fakeCluster(): FakeCluster {
     registry,
     add: (resource, object) => {
       const t = find(resource);
-      return store.create(t, { apiVersion: t.group ? `${t.group}/v1` : "v1", kind: t.kind, ...object });
+      return store.create(t, { ...object, apiVersion: t.group ? `${t.group}/v1` : "v1", kind: t.kind });
     },
     remove: (resource, ns, name) => {
       store.remove(find(resource), ns, name);
