@@ -139,6 +139,8 @@ export class ExecCredentialSource {
   readonly #log: (e: object) => void;
   #cached: { cred: ExecCredential; fetchedAt: number; refreshAt: number } | undefined;
   #inflight: Promise<ExecCredential> | undefined;
+  /** Kept only to scrub them from a later failure's stderr (a plugin may echo its previous answer). */
+  #lastSecrets: string[] = [];
 
   constructor(
     cluster: string,
@@ -176,7 +178,7 @@ export class ExecCredentialSource {
     try {
       cred = parseExecCredential(await this.#run(), this.#config.apiVersion);
     } catch (err) {
-      const msg = (err as Error).message;
+      const msg = redact((err as Error).message, this.#lastSecrets);
       const text =
         msg.startsWith("exec plugin") || msg.startsWith("cannot run")
           ? msg
@@ -190,6 +192,7 @@ export class ExecCredentialSource {
       throw credentialError(this.#cluster, text);
     }
     const fetchedAt = this.#now();
+    this.#lastSecrets = [cred.token, cred.clientKeyPem].filter((x): x is string => !!x);
     this.#cached = { cred, fetchedAt, refreshAt: refreshAt(fetchedAt, cred.expiresAt) };
     this.#log({
       event: "upstream.exec.ok",

@@ -141,7 +141,8 @@ export class OpenUpstream implements Upstream {
       throw StatusError.of("InternalError", `upstream path must start with "/" (cluster "${this.name}")`);
     }
     const [credential, agent] = await Promise.all([this.credentialHeaders(), this.#currentAgent()]);
-    const flat: string[] = [];
+    // With a header list Node adds no Host of its own, and the client's Host names the gateway: set the cluster's.
+    const flat: string[] = ["host", this.url.host];
     for (const [k, v] of headers) if (!DROPPED_HEADERS.has(k.toLowerCase())) flat.push(k, v);
     for (const [k, v] of Object.entries(credential)) flat.push(k, v);
     return {
