@@ -56,6 +56,7 @@ export class OpenUpstream implements Upstream {
   #agent: https.Agent;
   #fingerprint: string;
   #closed = false;
+  #badFingerprint = "";
   readonly #retired: https.Agent[] = [];
 
   /** Use openUpstream(), which calls prime() before handing the connection out. */
@@ -212,7 +213,14 @@ export class OpenUpstream implements Upstream {
     try {
       createSecureContext(material);
     } catch (err) {
-      throw credentialError(this.name, `new TLS material is unusable: ${(err as Error).message}`);
+      const message = `new TLS material is unusable: ${(err as Error).message}`;
+      // Files are often rewritten one at a time (certificate, then key): until the pair matches again, keep the
+      // pool built from the last good material (checked at open). Nothing weaker is ever used: at worst the
+      // cluster refuses the old certificate with a 401 and the forwarder's invalidate() tries again.
+      if (this.#badFingerprint !== fp)
+        this.#log({ event: "upstream.tls.rotation-deferred", cluster: this.name, message });
+      this.#badFingerprint = fp;
+      return this.#agent;
     }
     const old = this.#agent;
     this.#fingerprint = fp;
