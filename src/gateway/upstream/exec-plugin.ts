@@ -173,7 +173,12 @@ export class ExecCredentialSource {
 
   async #fetch(): Promise<ExecCredential> {
     const started = this.#now();
-    this.#log({ event: "upstream.exec.run", cluster: this.#cluster, command: this.#config.command });
+    this.#log({
+      level: "debug",
+      event: "upstream.exec.run",
+      cluster: this.#cluster,
+      command: this.#config.command,
+    });
     let cred: ExecCredential;
     try {
       cred = parseExecCredential(await this.#run(), this.#config.apiVersion);
@@ -184,6 +189,7 @@ export class ExecCredentialSource {
           ? msg
           : `exec plugin ${this.#config.command} ${msg}`;
       this.#log({
+        level: "warn",
         event: "upstream.exec.failed",
         cluster: this.#cluster,
         command: this.#config.command,
@@ -195,6 +201,7 @@ export class ExecCredentialSource {
     this.#lastSecrets = [cred.token, cred.clientKeyPem].filter((x): x is string => !!x);
     this.#cached = { cred, fetchedAt, refreshAt: refreshAt(fetchedAt, cred.expiresAt) };
     this.#log({
+      level: "info",
       event: "upstream.exec.ok",
       cluster: this.#cluster,
       command: this.#config.command,

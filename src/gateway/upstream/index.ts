@@ -17,7 +17,7 @@ export type { ConnectionSpec, OpenOptions, Upstream } from "./types.ts";
 export async function openUpstream(spec: ConnectionSpec, opts: OpenOptions = {}): Promise<Upstream> {
   const log = opts.log ?? (() => {});
   const conn = await resolveConnection(spec, opts.env ?? {}, (message) =>
-    log({ event: "upstream.config.warning", cluster: spec.name, message }),
+    log({ level: "warn", event: "upstream.config.warning", cluster: spec.name, message }),
   );
   const upstream = new OpenUpstream(conn, opts);
   try {
@@ -26,7 +26,13 @@ export async function openUpstream(spec: ConnectionSpec, opts: OpenOptions = {})
     upstream.close();
     throw err;
   }
-  log({ event: "upstream.open", cluster: conn.name, server: conn.server.origin, via: conn.where });
+  log({
+    level: "info",
+    event: "upstream.open",
+    cluster: conn.name,
+    server: conn.server.origin,
+    via: conn.where,
+  });
   return upstream;
 }
 
