@@ -9,6 +9,7 @@ export interface Command {
 type CommandLoader = () => Promise<Command>;
 
 const commands: Record<string, CommandLoader> = {
+  sim: async () => (await import("./sim.ts")).simCommand,
   // Commands are registered here as they are built: sim, serve, demo, identity, kubeconfig, audit, …
 };
 
