@@ -199,7 +199,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       meta.uid = randomUUID();
       meta.resourceVersion = String(rv);
       meta.creationTimestamp = timestamp();
-      meta.generation = 1;
+      // Kinds with a spec track generations; ConfigMaps, Secrets and the like have none, as in kube-apiserver.
+      if (obj.spec !== undefined) meta.generation = 1;
+      else delete meta.generation;
       b.set(objectKey(namespace, name), obj);
       emit(type, namespace, { type: "ADDED", object: structuredClone(obj) });
       return structuredClone(obj);
@@ -222,7 +224,9 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       if (!type.namespaced) delete meta.namespace;
       obj.apiVersion = old.apiVersion;
       obj.kind = old.kind;
-      meta.generation = (old.metadata.generation ?? 1) + (specOf(obj) !== specOf(old) ? 1 : 0);
+      if (old.metadata.generation !== undefined) {
+        meta.generation = old.metadata.generation + (specOf(obj) !== specOf(old) ? 1 : 0);
+      } else delete meta.generation;
       meta.resourceVersion = old.metadata.resourceVersion;
       if (meta.deletionTimestamp && isFinalized(obj)) {
         b.set(objectKey(namespace, name), obj);
