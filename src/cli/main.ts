@@ -9,6 +9,7 @@ export interface Command {
 type CommandLoader = () => Promise<Command>;
 
 const commands: Record<string, CommandLoader> = {
+  sim: async () => (await import("./sim.ts")).simCommand,
   identity: async () => (await import("./identity.ts")).identityCommand,
   audit: async () => (await import("./audit.ts")).auditCommand,
   kubeconfig: async () => (await import("./kubeconfig.ts")).kubeconfigCommand,

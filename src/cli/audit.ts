@@ -1,0 +1,94 @@
+// `airlock audit list`: read the audit log through the admin API, newest first.
+import { parseArgs } from "node:util";
+import type { AuditEvent } from "../gateway/contracts.ts";
+import {
+  CLI_ERROR_USAGE,
+  CliError,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  callAdminApi,
+  formatTable,
+  resolveConnection,
+  runCli,
+  sinceToIso,
+} from "./client.ts";
+import type { Command } from "./main.ts";
+
+const HELP = `Usage:
+  airlock audit list [--identity NAME] [--since 1h|30m|2d|RFC3339] [--limit N] [--json]
+
+Lists audit events, newest first (default limit 100, at most 1000).
+
+${CONNECTION_HELP}
+`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  identity: { type: "string" },
+  since: { type: "string" },
+  limit: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function resourceOf(e: AuditEvent): string {
+  const resource = e.subresource ? `${e.resource}/${e.subresource}` : e.resource;
+  return (e.apiGroup ? `${resource}.${e.apiGroup}` : resource) || e.path;
+}
+
+export function auditTable(items: AuditEvent[]): string {
+  return formatTable(
+    ["TIME", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE/NAME", "DECISION", "CODE"],
+    items.map((e) => [
+      e.time.replace(/\.\d+Z$/, "Z"),
+      e.identityName ?? "<anonymous>",
+      e.verb || e.method,
+      resourceOf(e),
+      [e.namespace, e.name].filter(Boolean).join("/") || "-",
+      e.decision,
+      e.status === null ? "-" : String(e.status),
+    ]),
+  );
+}
+
+async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (!sub || sub === "--help" || sub === "-h" || values.help) {
+    process.stdout.write(HELP);
+    return sub ? 0 : 2;
+  }
+  if (sub !== "list") throw new CliError(`unknown subcommand "audit ${sub}". Run 'airlock audit --help'.`, 2);
+  if (positionals.length)
+    throw new CliError(`audit list takes no arguments (got "${positionals.join(" ")}").`, 2);
+  const query = new URLSearchParams();
+  if (values.identity) query.set("identity", values.identity);
+  if (values.since) query.set("since", sinceToIso(values.since, Date.now()));
+  if (values.limit !== undefined) {
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new CliError(
+        `--limit must be a whole number from 1 to 1000 (got "${values.limit}").`,
+        CLI_ERROR_USAGE,
+      );
+    }
+    query.set("limit", String(limit));
+  }
+  const conn = resolveConnection(values, process.env);
+  const qs = query.size ? `?${query}` : "";
+  const { items } = (await callAdminApi(conn, "GET", `/airlock/v1/audit${qs}`)) as { items: AuditEvent[] };
+  if (values.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+  else if (items.length === 0) process.stderr.write("No audit events match.\n");
+  else process.stdout.write(auditTable(items));
+  return 0;
+}
+
+export const auditCommand: Command = {
+  summary: "search the audit log",
+  run: (args) => runCli("audit", () => run(args)),
+};

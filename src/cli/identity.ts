@@ -1,0 +1,169 @@
+// `airlock identity create|list|get|revoke`: manage identities through the admin API.
+//
+// A new token is printed once: alone on stdout (so `TOKEN=$(airlock identity create …)` works) with the warning on
+// stderr. It is never written anywhere else unless --kubeconfig asks for a file, which is created 0600.
+import { parseArgs } from "node:util";
+import type { Identity } from "../gateway/contracts.ts";
+import {
+  CLI_ERROR_USAGE,
+  CliError,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  callAdminApi,
+  formatAge,
+  formatTable,
+  resolveConnection,
+  runCli,
+} from "./client.ts";
+import { writePrivateFile } from "./kubeconfig.ts";
+import type { Command } from "./main.ts";
+
+const HELP = `Usage:
+  airlock identity create NAME --kind agent|human [--group G]… [--label k=v]… [--kubeconfig FILE] [--json]
+  airlock identity list [--json]
+  airlock identity get NAME [--json]
+  airlock identity revoke NAME
+
+create prints the new token once; store it at once, it cannot be shown again.
+revoke stops the identity's tokens on the next request and closes its live streams.
+
+${CONNECTION_HELP}
+`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  kind: { type: "string" },
+  group: { type: "string", multiple: true },
+  label: { type: "string", multiple: true },
+  kubeconfig: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parseLabels(pairs: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--label "${pair}" is not key=value.`, CLI_ERROR_USAGE);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return labels;
+}
+
+function oneName(positionals: string[], sub: string): string {
+  const [name, ...extra] = positionals;
+  if (!name || extra.length) {
+    throw new CliError(
+      `identity ${sub} takes exactly one NAME. Run 'airlock identity --help'.`,
+      CLI_ERROR_USAGE,
+    );
+  }
+  return encodeURIComponent(name);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function identityTable(items: Identity[], now: number): string {
+  return formatTable(
+    ["NAME", "KIND", "GROUPS", "CREATED", "LAST-USED", "STATE"],
+    items.map((i) => [
+      i.name,
+      i.kind,
+      i.groups.join(",") || "<none>",
+      formatAge(i.createdAt, now),
+      i.lastUsedAt ? `${formatAge(i.lastUsedAt, now)} ago` : "never",
+      i.revokedAt ? "revoked" : "active",
+    ]),
+  );
+}
+
+async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (!sub || sub === "--help" || sub === "-h" || values.help) {
+    process.stdout.write(HELP);
+    return sub ? 0 : 2;
+  }
+  const conn = () => resolveConnection(values, process.env);
+  switch (sub) {
+    case "create": {
+      const name = oneName(positionals, "create");
+      if (values.kind !== "agent" && values.kind !== "human") {
+        throw new CliError("identity create needs --kind agent or --kind human.", CLI_ERROR_USAGE);
+      }
+      const body = {
+        name: decodeURIComponent(name),
+        kind: values.kind,
+        groups: values.group ?? [],
+        labels: parseLabels(values.label ?? []),
+      };
+      const created = (await callAdminApi(conn(), "POST", "/airlock/v1/identities", body)) as {
+        identity: Identity;
+        token: string;
+        kubeconfig: string;
+      };
+      if (values.kubeconfig) writePrivateFile(values.kubeconfig, created.kubeconfig);
+      if (values.json) {
+        printJson(created);
+      } else {
+        process.stderr.write(
+          `identity "${created.identity.name}" created (${created.identity.kind}).\n` +
+            "Its token follows. It is shown only once: store it now, it cannot be retrieved again.\n",
+        );
+        process.stdout.write(`${created.token}\n`);
+      }
+      if (values.kubeconfig)
+        process.stderr.write(`kubeconfig written to ${values.kubeconfig} (mode 0600).\n`);
+      return 0;
+    }
+    case "list": {
+      const { items } = (await callAdminApi(conn(), "GET", "/airlock/v1/identities")) as {
+        items: Identity[];
+      };
+      if (values.json) printJson(items);
+      else if (items.length === 0)
+        process.stderr.write("No identities yet. Create one: airlock identity create NAME --kind agent\n");
+      else process.stdout.write(identityTable(items, Date.now()));
+      return 0;
+    }
+    case "get": {
+      const identity = (await callAdminApi(
+        conn(),
+        "GET",
+        `/airlock/v1/identities/${oneName(positionals, "get")}`,
+      )) as Identity;
+      if (values.json) printJson(identity);
+      else process.stdout.write(identityTable([identity], Date.now()));
+      return 0;
+    }
+    case "revoke": {
+      const name = oneName(positionals, "revoke");
+      const identity = (await callAdminApi(
+        conn(),
+        "POST",
+        `/airlock/v1/identities/${name}/revoke`,
+      )) as Identity;
+      process.stdout.write(
+        `identity "${identity.name}" revoked: its tokens stop working on the next request and its live streams are closed.\n`,
+      );
+      return 0;
+    }
+    default:
+      throw new CliError(
+        `unknown subcommand "identity ${sub}". Run 'airlock identity --help'.`,
+        CLI_ERROR_USAGE,
+      );
+  }
+}
+
+export const identityCommand: Command = {
+  summary: "create, list and revoke Airlock identities",
+  run: (args) => runCli("identity", () => run(args)),
+};
