@@ -1,0 +1,60 @@
+// What listens on a simulated pod's declared container ports: an in-process HTTP responder, reached without any
+// real listening socket. A port-forward connection becomes one side of an in-memory duplex pair; the other side is
+// handed to a shared http.Server with emit("connection"), exactly as a socket accepted from the network would be.
+//
+// Stance: only ports a container declares answer; everything else is "connection refused" with the wording the
+// kubelet (containerd) reports, so port-forward errors look real.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type Duplex, duplexPair } from "node:stream";
+import { seedOf } from "./loglines.ts";
+import type { PodView } from "./pod.ts";
+
+interface Endpoint {
+  namespace: string;
+  pod: string;
+  port: number;
+}
+
+const endpoints = new WeakMap<object, Endpoint>();
+
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const at = endpoints.get(req.socket);
+  const body = at ? `hello from ${at.namespace}/${at.pod} port ${at.port}\n` : "hello\n";
+  res.writeHead(200, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(req.method === "HEAD" ? undefined : body);
+});
+
+export function declaredPorts(view: PodView): number[] {
+  const ports: number[] = [];
+  for (const c of view.containers) {
+    for (const p of c.ports ?? []) {
+      if (p.containerPort !== undefined && (p.protocol ?? "TCP") === "TCP") ports.push(p.containerPort);
+    }
+  }
+  return ports;
+}
+
+/** The kubelet's message when nothing listens on the port inside the pod's network namespace. */
+export function refusedMessage(view: PodView, port: number): string {
+  const sandbox = seedOf(view.uid).toString(16).padStart(8, "0").repeat(8);
+  const netns = `/var/run/netns/cni-${seedOf(`${view.uid}/netns`).toString(16).padStart(8, "0")}`;
+  return (
+    `error forwarding port ${port} to pod ${sandbox}, uid : failed to execute portforward in network namespace ` +
+    `"${netns}": failed to connect to localhost:${port} inside namespace "${sandbox}", IPv4: dial tcp4 ` +
+    `127.0.0.1:${port}: connect: connection refused IPv6 dial tcp6 [::1]:${port}: connect: connection refused `
+  );
+}
+
+export type PortConnection = { ok: true; socket: Duplex } | { ok: false; message: string };
+
+/** Opens a connection to the pod's port; the returned duplex is the client end. */
+export function connectToPort(view: PodView, port: number): PortConnection {
+  if (!declaredPorts(view).includes(port)) return { ok: false, message: refusedMessage(view, port) };
+  const [client, serverSide] = duplexPair();
+  endpoints.set(serverSide, { namespace: view.namespace, pod: view.name, port });
+  server.emit("connection", serverSide);
+  return { ok: true, socket: client };
+}
