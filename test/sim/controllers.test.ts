@@ -240,8 +240,10 @@ describe("workload controllers", () => {
       return x && ownedBy(h, "replicasets", "apps", x).length === 2;
     });
     unwatch();
-    const firstNew = seen.findIndex((s) => s === "ADDED:nginx:1.28");
-    const lastOldDelete = seen.findLastIndex((s) => s === "DELETED:nginx:1.27");
+    const firstNew = seen.indexOf("ADDED:nginx:1.28");
+    assert.ok(firstNew >= 0, "new pods were created");
+    const lastOldDelete = seen.lastIndexOf("DELETED:nginx:1.27");
+    assert.ok(lastOldDelete >= 0, "old pods were deleted");
     assert.ok(firstNew > lastOldDelete, `old pods all gone before new ones: ${seen.join(" ")}`);
   });
 

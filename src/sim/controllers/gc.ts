@@ -93,9 +93,9 @@ export function createGarbageCollector(ctx: ControllerContext): GarbageCollector
       }
       // Removals above emit DELETED events that requeue us; only an owner with nothing left may go.
       if (dependents(ref.uid).length === 0) removeFinalizer(ctx, ref.type, owner, "foregroundDeletion");
-    } else if (finalizers.length === 0) {
-      ctx.store.remove(ref.type, ref.namespace, ref.name);
     }
+    // With no finalizers of ours there is nothing to do: the store completes a deletion when the last finalizer goes,
+    // and others' finalizers (a namespace's spec.finalizers) are theirs to clear.
   }
 
   const enqueueDependent = (ref: Ref) => ctx.queue.add(`gc-dependent|${ref.uid}`, () => attemptToDelete(ref));
