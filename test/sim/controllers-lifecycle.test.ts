@@ -196,7 +196,7 @@ describe("services", () => {
     });
     const withIp = await waitFor("cluster ip", () => {
       const s = store.get(t("", "services"), "svc", "web");
-      return (s?.spec as { clusterIP?: string } | undefined)?.clusterIP && s;
+      return !!(s?.spec as { clusterIP?: string } | undefined)?.clusterIP && s;
     });
     assert.match((withIp.spec as { clusterIP: string }).clusterIP, /^10\.96\.\d+\.\d+$/);
     assert.equal(withIp.metadata.uid, svc.metadata.uid);
