@@ -261,6 +261,28 @@ test("a rotated client certificate file is picked up with a new connection pool"
   assert.ok(logged.some((e) => (e as { event: string }).event === "upstream.tls.rotated"));
 });
 
+test("a token with a line break inside is refused at open, naming the file and not the token", async () => {
+  const dir = await tempDir("crlf");
+  await writeFile(join(dir, "token"), "first-half\r\nInjected: header\n");
+  await assert.rejects(
+    openUpstream({
+      name: "crlf",
+      server: cluster.url,
+      tokenFile: join(dir, "token"),
+      caData: cluster.ca.certPem,
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof StatusError);
+      assert.match(
+        err.message,
+        new RegExp(`the token in ${join(dir, "token")} contains characters not allowed`),
+      );
+      assert.doesNotMatch(err.message, /first-half|Injected/);
+      return true;
+    },
+  );
+});
+
 test("a closed upstream refuses further requests", async () => {
   const u = await openUpstream({
     name: "gone",

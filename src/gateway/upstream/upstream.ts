@@ -14,6 +14,7 @@ import { ExecCredentialSource } from "./exec-plugin.ts";
 import type { Material, OpenOptions, ResolvedConnection, Upstream } from "./types.ts";
 import { WatchedFile } from "./watched-file.ts";
 
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 const DROPPED_HEADERS = new Set(["authorization", "proxy-authorization", "host"]);
 
 interface TlsMaterial {
@@ -57,7 +58,7 @@ export class OpenUpstream implements Upstream {
   #fingerprint: string;
   #closed = false;
   #badFingerprint = "";
-  readonly #retired: https.Agent[] = [];
+  #retired: https.Agent[] = [];
 
   /** Use openUpstream(), which calls prime() before handing the connection out. */
   constructor(conn: ResolvedConnection, opts: OpenOptions) {
@@ -115,21 +116,32 @@ export class OpenUpstream implements Upstream {
         `unusable CA, certificate or key: ${(err as Error).message}`,
       );
     }
-    if (this.#tokenFile) await this.#readTokenFile();
+    if (!this.#exec) await this.credentialHeaders();
     this.#agent.destroy();
     this.#fingerprint = fingerprint(material);
     this.#agent = this.#newAgent(material);
   }
 
   async credentialHeaders(): Promise<Record<string, string>> {
+    let token: string | undefined;
+    let source: string;
     if (this.#exec) {
-      const cred = await this.#exec.get();
-      return cred.token ? { authorization: `Bearer ${cred.token}` } : {};
+      token = (await this.#exec.get()).token;
+      source = `the token from exec plugin ${this.#conn.auth.exec?.command}`;
+    } else if (this.#tokenFile) {
+      // As client-go: a token file wins over an inline token (the file is the one that rotates).
+      token = await this.#readTokenFile();
+      source = `the token in ${this.#tokenFile.label}`;
+    } else {
+      token = this.#conn.auth.token;
+      source = `the token of ${this.#conn.where}`;
     }
-    // As client-go: a token file wins over an inline token (the file is the one that rotates).
-    if (this.#tokenFile) return { authorization: `Bearer ${await this.#readTokenFile()}` };
-    if (this.#conn.auth.token) return { authorization: `Bearer ${this.#conn.auth.token}` };
-    return {};
+    if (token === undefined) return {};
+    // A stray newline or control character would be rejected by Node deep inside the forwarder (or, worse, split a
+    // header); say which source is malformed instead.
+    if (!TOKEN_CHARS.test(token))
+      throw credentialError(this.name, `${source} contains characters not allowed in a header`);
+    return { authorization: `Bearer ${token}` };
   }
 
   async requestOptions(
@@ -226,8 +238,8 @@ export class OpenUpstream implements Upstream {
     this.#fingerprint = fp;
     this.#agent = this.#newAgent(material);
     drain(old);
-    this.#retired.push(old);
-    if (this.#retired.length > 8) this.#retired.shift();
+    // Keep replaced pools only while they still carry requests, so close() can end those too.
+    this.#retired = [...this.#retired.filter((a) => Object.keys(a.sockets).length > 0), old];
     this.#log({ level: "info", event: "upstream.tls.rotated", cluster: this.name });
     return this.#agent;
   }
