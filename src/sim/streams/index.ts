@@ -52,6 +52,10 @@ function spdyRefusal(subresource: string): StatusError {
 
 function upgradeToWebSocket(u: UpgradeRequest, protocol: string, run: (socket: ChannelSocket) => void): void {
   chosenProtocol.set(u.req, protocol);
+  // ws refuses "SPDY/3.1+portforward.k8s.io" as a subprotocol ('/' is not an RFC 7230 token character), yet it is
+  // what kubectl offers and must get back. The choice is already made, so ws is shown a token-safe stand-in and
+  // handleProtocols answers with the real name.
+  u.req.headers["sec-websocket-protocol"] = "airlock-chosen";
   wss.handleUpgrade(u.req, u.socket, u.head, (ws) => {
     ws.on("error", () => ws.terminate());
     run(new ChannelSocket(ws));
