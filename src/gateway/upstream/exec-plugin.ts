@@ -174,7 +174,7 @@ export class ExecCredentialSource {
   async #fetch(): Promise<ExecCredential> {
     const started = this.#now();
     this.#log({
-      level: "debug",
+      severity: "debug",
       event: "upstream.exec.run",
       cluster: this.#cluster,
       command: this.#config.command,
@@ -189,7 +189,7 @@ export class ExecCredentialSource {
           ? msg
           : `exec plugin ${this.#config.command} ${msg}`;
       this.#log({
-        level: "warn",
+        severity: "warn",
         event: "upstream.exec.failed",
         cluster: this.#cluster,
         command: this.#config.command,
@@ -201,7 +201,7 @@ export class ExecCredentialSource {
     this.#lastSecrets = [cred.token, cred.clientKeyPem].filter((x): x is string => !!x);
     this.#cached = { cred, fetchedAt, refreshAt: refreshAt(fetchedAt, cred.expiresAt) };
     this.#log({
-      level: "info",
+      severity: "info",
       event: "upstream.exec.ok",
       cluster: this.#cluster,
       command: this.#config.command,

@@ -17,7 +17,7 @@ export type { ConnectionSpec, OpenOptions, Upstream } from "./types.ts";
 export async function openUpstream(spec: ConnectionSpec, opts: OpenOptions = {}): Promise<Upstream> {
   const log = opts.log ?? (() => {});
   const conn = await resolveConnection(spec, opts.env ?? {}, (message) =>
-    log({ level: "warn", event: "upstream.config.warning", cluster: spec.name, message }),
+    log({ severity: "warn", event: "upstream.config.warning", cluster: spec.name, message }),
   );
   const upstream = new OpenUpstream(conn, opts);
   try {
@@ -27,7 +27,7 @@ export async function openUpstream(spec: ConnectionSpec, opts: OpenOptions = {})
     throw err;
   }
   log({
-    level: "info",
+    severity: "info",
     event: "upstream.open",
     cluster: conn.name,
     server: conn.server.origin,

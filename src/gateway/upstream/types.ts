@@ -92,7 +92,7 @@ export interface Upstream {
 }
 
 export interface OpenOptions {
-  /** Structured log sink. Events are `{ level: "debug"|"info"|"warn", event: "upstream.…", cluster, … }` and never
+  /** Structured log sink. Events are `{ severity: "debug"|"info"|"warn", event: "upstream.…", cluster, … }` and never
    *  carry secret values (files and commands only). */
   log?: (event: object) => void;
   /** Environment for exec plugins and in-cluster defaults; library code never reads process.env itself. */

@@ -70,7 +70,7 @@ export class OpenUpstream implements Upstream {
     const now = opts.now ?? Date.now;
     const fileOpts = { now, fileCheckIntervalMs: opts.fileCheckIntervalMs ?? 1000 };
     const onReload = (file: string) =>
-      this.#log({ level: "info", event: "upstream.file.reloaded", cluster: this.name, file });
+      this.#log({ severity: "info", event: "upstream.file.reloaded", cluster: this.name, file });
     if (conn.ca) this.#ca = reader(conn.ca, fileOpts, onReload);
     if (conn.auth.clientCert) this.#cert = reader(conn.auth.clientCert, fileOpts, onReload);
     if (conn.auth.clientKey) this.#key = reader(conn.auth.clientKey, fileOpts, onReload);
@@ -230,7 +230,7 @@ export class OpenUpstream implements Upstream {
       // pool built from the last good material (checked at open). Nothing weaker is ever used: at worst the
       // cluster refuses the old certificate with a 401 and the forwarder's invalidate() tries again.
       if (this.#badFingerprint !== fp)
-        this.#log({ level: "warn", event: "upstream.tls.rotation-deferred", cluster: this.name, message });
+        this.#log({ severity: "warn", event: "upstream.tls.rotation-deferred", cluster: this.name, message });
       this.#badFingerprint = fp;
       return this.#agent;
     }
@@ -240,7 +240,7 @@ export class OpenUpstream implements Upstream {
     drain(old);
     // Keep replaced pools only while they still carry requests, so close() can end those too.
     this.#retired = [...this.#retired.filter((a) => Object.keys(a.sockets).length > 0), old];
-    this.#log({ level: "info", event: "upstream.tls.rotated", cluster: this.name });
+    this.#log({ severity: "info", event: "upstream.tls.rotated", cluster: this.name });
     return this.#agent;
   }
 
