@@ -11,14 +11,16 @@ import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { createCertificateAuthority, issueServerCertificate } from "../shared/tls.ts";
 import type { ApiContext } from "./api/context.ts";
-import { unavailableStreams } from "./api/seams.ts";
 import { createAuth } from "./auth/index.ts";
 import type { ObjectStore, ResourceRegistry } from "./contracts.ts";
+import { startControllers } from "./controllers/index.ts";
 import { syncCrds } from "./crd.ts";
 import { createRequestLog } from "./record.ts";
 import { createRegistry } from "./registry.ts";
+import { seedDemo } from "./seed.ts";
 import { createSimServer } from "./server.ts";
 import { createMemoryStore } from "./store.ts";
+import { handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -106,6 +108,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       });
     }
   }
+  if (opts.seed === "demo") seedDemo(store, registry);
+  const controllers = startControllers(store, registry, {
+    rootCaPem: ca.certPem,
+    log: (message, err) =>
+      opts.log?.(`controllers: ${message}${err ? `: ${(err as Error).message ?? err}` : ""}`),
+  });
   const auth = createAuth({ adminToken, store, registry, dir: opts.dir });
   const ctx: ApiContext = {
     store,
@@ -124,8 +132,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     requests,
     tls,
     streams: {
-      handlePodLog: (route, req, res) => unavailableStreams.handlePodLog(streamCtx, route, req, res),
-      handleStreamUpgrade: (u) => unavailableStreams.handleStreamUpgrade(streamCtx, u),
+      handlePodLog: (route, req, res) => handlePodLog(streamCtx, route, req, res),
+      handleStreamUpgrade: (u) => handleStreamUpgrade(streamCtx, u),
     },
     serverAddress: () => url.replace(/^https:\/\//, ""),
   });
@@ -154,6 +162,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     registry,
     close() {
       closed ??= new Promise<void>((resolve) => {
+        controllers.stop();
         stopCrds();
         server.close(() => resolve());
         server.closeAllConnections();
