@@ -11,6 +11,10 @@ export interface KubeconfigInput {
   token: string;
   /** Selects `/k8s/<cluster>` on a gateway with several clusters. */
   cluster?: string;
+  /** The context's default namespace. */
+  namespace?: string;
+  /** A comment written at the top of the file. */
+  comment?: string;
 }
 
 export const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -30,13 +34,26 @@ export function buildKubeconfig(input: KubeconfigInput): string {
   const cluster: Record<string, string> = { server };
   if (input.caPem)
     cluster["certificate-authority-data"] = Buffer.from(input.caPem, "utf8").toString("base64");
-  return stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name, cluster }],
-    users: [{ name: input.identity, user: { token: input.token } }],
-    contexts: [{ name: `${input.identity}@${name}`, context: { cluster: name, user: input.identity } }],
-    "current-context": `${input.identity}@${name}`,
-    preferences: {},
-  });
+  const header = input.comment ? `${input.comment.replace(/^/gm, "# ")}\n` : "";
+  return (
+    header +
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name, cluster }],
+      users: [{ name: input.identity, user: { token: input.token } }],
+      contexts: [
+        {
+          name: `${input.identity}@${name}`,
+          context: {
+            cluster: name,
+            user: input.identity,
+            ...(input.namespace ? { namespace: input.namespace } : {}),
+          },
+        },
+      ],
+      "current-context": `${input.identity}@${name}`,
+      preferences: {},
+    })
+  );
 }

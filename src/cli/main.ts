@@ -13,7 +13,8 @@ const commands: Record<string, CommandLoader> = {
   identity: async () => (await import("./identity.ts")).identityCommand,
   audit: async () => (await import("./audit.ts")).auditCommand,
   kubeconfig: async () => (await import("./kubeconfig.ts")).kubeconfigCommand,
-  // Commands are registered here as they are built: sim, serve, demo, identity, kubeconfig, audit, …
+  serve: async () => (await import("./serve.ts")).serveCommand,
+  demo: async () => (await import("./demo.ts")).demoCommand,
 };
 
 function usage(): string {

@@ -319,6 +319,35 @@ function defaultRbac(): { gvr: [string, string, string]; object: KubeObject }[] 
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:masters" }],
     }),
+    // What the demo cluster lets Airlock identities do when the gateway impersonates them: everything except
+    // impersonate, bind and escalate. Airlock's own policy is the guard the demo shows; the cluster still names
+    // airlock:<name> in its record of every request.
+    rbac(
+      "clusterroles",
+      role(
+        "airlock-identities",
+        [
+          {
+            apiGroups: ["*"],
+            resources: ["*"],
+            verbs: ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
+          },
+          { nonResourceURLs: ["*"], verbs: ["get"] },
+        ],
+        {},
+        false,
+      ),
+    ),
+    rbac("clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "airlock-identities" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "airlock-identities" },
+      subjects: [
+        { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "airlock:agents" },
+        { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "airlock:humans" },
+      ],
+    }),
   ];
 }
 

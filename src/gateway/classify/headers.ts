@@ -21,6 +21,11 @@ const HOP_BY_HOP = new Set([
   "host",
   "content-length",
 ]);
+// The upstream leg is re-framed by the gateway: HTTP/2 pseudo-headers, WebSocket handshake headers and Expect belong
+// to the client's connection. Accept-Encoding is dropped so the cluster answers uncompressed: the gateway reads
+// responses on their way back (audit byte counts now, masking later) and never decodes a compressed stream blind.
+const CONNECTION_SCOPED_PREFIXES = [":", "sec-websocket-"];
+const CONNECTION_SCOPED = new Set(["expect", "accept-encoding", "http2-settings"]);
 const SINGLETONS = new Set(["content-type", "content-length"]);
 
 export const IMPERSONATION_REFUSED =
@@ -51,8 +56,9 @@ export function inspectClientHeaders(rawHeaders: string[]): Result<{ forward: [s
   const forward: [string, string][] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || named.has(name) || DROPPED.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named.has(name) || DROPPED.has(name) || CONNECTION_SCOPED.has(name)) continue;
     if (DROPPED_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (CONNECTION_SCOPED_PREFIXES.some((p) => name.startsWith(p))) continue;
     forward.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
   }
   return ok({ forward });

@@ -1,0 +1,174 @@
+// `airlock demo`: the simulated cluster behind the gateway, with two identities and the exact commands to try.
+//
+// Everything runs in this one process; Ctrl-C stops it. The directory is the demo's own: on a re-run it is replaced
+// (only if it carries our marker file, so a mistyped --dir never wipes someone's folder).
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { buildKubeconfig } from "../admin/index.ts";
+import type { Command } from "./main.ts";
+import { waitForSignal } from "./serve.ts";
+
+const MARKER = ".airlock-demo";
+
+const HELP = `Usage: airlock demo [--dir .airlock-demo] [--port 8443] [--sim-port 6443]
+
+Starts a simulated Kubernetes cluster (a test and demo tool, not a real cluster) and the Airlock gateway in front of
+it, creates the identities demo-agent (agent) and alice (human), writes kubeconfigs and environment files into the
+directory, and prints commands to try. Ctrl-C stops everything.
+`;
+
+async function prepareDirectory(dir: string): Promise<void> {
+  if (existsSync(dir)) {
+    const entries = await readdir(dir);
+    if (entries.length && !entries.includes(MARKER)) {
+      throw new Error(`${dir} exists and is not a demo directory; pass --dir with a new or empty folder`);
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, MARKER), "This folder is written by `airlock demo` and replaced on each run.\n");
+}
+
+function parsePort(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`${flag} must be a port number, not "${value}"`);
+  return port;
+}
+
+export const demoCommand: Command = {
+  summary: "run the simulated cluster behind the gateway, with identities and instructions",
+  async run(args) {
+    let dir: string;
+    let port: number;
+    let simPort: number;
+    try {
+      const { values } = parseArgs({
+        args,
+        options: {
+          dir: { type: "string" },
+          port: { type: "string" },
+          "sim-port": { type: "string" },
+          help: { type: "boolean", short: "h" },
+        },
+      });
+      if (values.help) {
+        process.stdout.write(HELP);
+        return 0;
+      }
+      dir = resolve(values.dir ?? ".airlock-demo");
+      port = parsePort(values.port, 8443, "--port");
+      simPort = parsePort(values["sim-port"], 6443, "--sim-port");
+    } catch (err) {
+      process.stderr.write(`airlock demo: ${(err as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+
+    const { startSimulator } = await import("../sim/index.ts");
+    const { startGateway } = await import("../gateway/index.ts");
+    const { validateConfig } = await import("../gateway/config.ts");
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+
+    try {
+      await prepareDirectory(dir);
+      say(`airlock demo: starting the simulated cluster on 127.0.0.1:${simPort}…`);
+      const sim = await startSimulator({ dir: join(dir, "sim"), port: simPort, seed: "demo" });
+      say(`airlock demo: starting the gateway on 127.0.0.1:${port}…`);
+      const validated = validateConfig(
+        {
+          listen: { address: "127.0.0.1", port },
+          dataDir: join(dir, "gateway"),
+          clusters: [{ name: "demo", kubeconfig: { path: sim.kubeconfigPath } }],
+          policy: { builtin: "allow-authenticated" },
+          log: { level: "info" },
+        },
+        dir,
+      );
+      if (!validated.ok) throw new Error(validated.errors.join("; "));
+      const { createWriteStream } = await import("node:fs");
+      const logFile = createWriteStream(join(dir, "gateway.log"), { flags: "a" });
+      const gateway = await startGateway(validated.config, { logDestination: logFile });
+
+      say("airlock demo: creating identities demo-agent (agent, group agents) and alice (human, group sre)…");
+      const agent = await gateway.store.identityCreate({
+        name: "demo-agent",
+        kind: "agent",
+        groups: ["agents"],
+      });
+      const alice = await gateway.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] });
+      const caPath = join(dir, "gateway-ca.crt");
+      await writeFile(caPath, gateway.caPem);
+      await writeFile(
+        join(dir, "agent.kubeconfig"),
+        buildKubeconfig({
+          server: gateway.url,
+          caPem: gateway.caPem,
+          identity: "demo-agent",
+          token: agent.token,
+          namespace: "prod",
+          comment: "demo-agent's identity at the Airlock gateway: no cluster credential in it.",
+        }),
+        { mode: 0o600 },
+      );
+      const env = (token: string) =>
+        `export AIRLOCK_SERVER=${gateway.url}\nexport AIRLOCK_TOKEN=${token}\nexport AIRLOCK_CA=${caPath}\n`;
+      const { readFile } = await import("node:fs/promises");
+      const adminToken = (await readFile(gateway.adminTokenPath, "utf8")).trim();
+      await writeFile(join(dir, "alice.env"), env(alice.token), { mode: 0o600 });
+      await writeFile(join(dir, "admin.env"), env(adminToken), { mode: 0o600 });
+      await copyFile(sim.kubeconfigPath, join(dir, "cluster-admin.kubeconfig"));
+      const adminKubeconfig = await readFile(sim.kubeconfigPath, "utf8");
+      await writeFile(
+        join(dir, "cluster-admin.kubeconfig"),
+        `# BYPASSES AIRLOCK: cluster-admin straight to the simulated cluster, for comparison only.\n${adminKubeconfig}`,
+        { mode: 0o600 },
+      );
+
+      const rel = (name: string) => join(dir, name).replace(`${process.cwd()}/`, "");
+      say("");
+      say("airlock demo ready");
+      say("");
+      say(`  gateway:   ${gateway.url}   (log: ${rel("gateway.log")})`);
+      say(`  simulated cluster: ${sim.url}   (a test and demo tool, not a real cluster)`);
+      say("");
+      say("Try, in another terminal, from this folder:");
+      say("");
+      say(
+        `  export KUBECONFIG=${rel("agent.kubeconfig")}     # demo-agent's identity; no cluster credential in it`,
+      );
+      say("  kubectl auth whoami                          # the cluster sees airlock:demo-agent");
+      say("  kubectl get pods                             # namespace prod");
+      say("  kubectl get deployments -A");
+      say("  kubectl logs deployment/web");
+      say("  kubectl exec deploy/web -- env               # a real process in the simulated pod");
+      say("  kubectl scale deployment web --replicas=5");
+      say("  kubectl get pods --as=system:admin           # refused: clients cannot impersonate");
+      say("");
+      say(`  source ${rel("admin.env")}                     # the gateway's admin token`);
+      say("  npm run -s airlock -- audit list             # every request above, with identity and decision");
+      say("  npm run -s airlock -- identity list");
+      say("  npm run -s airlock -- identity revoke demo-agent   # then any kubectl command above gets 401");
+      say("");
+      say(`  KUBECONFIG=${rel("cluster-admin.kubeconfig")} kubectl get pods -n prod   # bypasses Airlock`);
+      say("");
+      say("Ctrl-C stops the demo.");
+
+      await waitForSignal();
+      say("airlock demo: stopping…");
+      await gateway.close();
+      await sim.close();
+      logFile.end();
+      return 0;
+    } catch (err) {
+      const message = (err as Error).message;
+      const hint = /EADDRINUSE/.test(message)
+        ? " (a port is in use: pass --port and --sim-port with free ports)"
+        : "";
+      process.stderr.write(`airlock demo: ${message}${hint}\n`);
+      return 1;
+    }
+  },
+};

@@ -1,0 +1,156 @@
+// airlock.yaml: the gateway's configuration, validated once at start-up and then frozen.
+//
+// Every problem is reported at once, each with its path in the file ("clusters[0].kubeconfig.path: …"), so an
+// operator fixes the file in one pass. Unknown keys are errors: a misspelt security setting must not be ignored.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+
+const clusterBase = {
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS label"),
+  impersonate: z.boolean().optional(),
+};
+
+const clusterSchema = z.union([
+  z.strictObject({
+    ...clusterBase,
+    kubeconfig: z.strictObject({ path: z.string().min(1), context: z.string().optional() }),
+  }),
+  z.strictObject({
+    ...clusterBase,
+    server: z.url(),
+    token: z.string().optional(),
+    tokenFile: z.string().optional(),
+    clientCertFile: z.string().optional(),
+    clientKeyFile: z.string().optional(),
+    caFile: z.string().optional(),
+    caData: z.string().optional(),
+  }),
+  z.strictObject({
+    ...clusterBase,
+    inCluster: z.strictObject({
+      tokenFile: z.string().optional(),
+      caFile: z.string().optional(),
+      host: z.string().optional(),
+      port: z.string().optional(),
+    }),
+  }),
+]);
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      address: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8443),
+    })
+    .prefault({}),
+  dataDir: z.string().default("./airlock-data"),
+  tls: z
+    .strictObject({ certFile: z.string(), keyFile: z.string(), caFile: z.string().optional() })
+    .optional(),
+  clusters: z.array(clusterSchema).min(1, "at least one cluster is needed"),
+  defaultCluster: z.string().optional(),
+  policy: z
+    .strictObject({
+      builtin: z.enum(["deny-all", "allow-authenticated"]).default("deny-all"),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxRequestBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(3 * 1024 * 1024),
+      upstreamTimeoutSeconds: z.number().int().positive().default(60),
+    })
+    .prefault({}),
+});
+
+export type GatewayConfig = Readonly<z.infer<typeof configSchema>>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === "number") return `${acc}[${part}]`;
+    return acc ? `${acc}.${String(part)}` : String(part);
+  }, "");
+}
+
+/** Validates a parsed configuration object; relative paths resolve against `baseDir` (the file's folder). */
+export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map(
+        (issue) => `${formatPath(issue.path) || "(top level)"}: ${issue.message}`,
+      ),
+    };
+  }
+  const config = parsed.data;
+  const errors: string[] = [];
+  const names = config.clusters.map((c) => c.name);
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i) errors.push(`clusters[${i}].name: duplicate cluster name "${name}"`);
+  });
+  const defaultCluster = config.defaultCluster ?? names[0];
+  if (defaultCluster && !names.includes(defaultCluster)) {
+    errors.push(`defaultCluster: "${defaultCluster}" is not one of the clusters (${names.join(", ")})`);
+  }
+  if (errors.length) return { ok: false, errors };
+  const abs = (p: string) => resolve(baseDir, p);
+  const clusters = config.clusters.map((c) => {
+    if ("kubeconfig" in c) return { ...c, kubeconfig: { ...c.kubeconfig, path: abs(c.kubeconfig.path) } };
+    if ("server" in c) {
+      return {
+        ...c,
+        ...(c.tokenFile ? { tokenFile: abs(c.tokenFile) } : {}),
+        ...(c.clientCertFile ? { clientCertFile: abs(c.clientCertFile) } : {}),
+        ...(c.clientKeyFile ? { clientKeyFile: abs(c.clientKeyFile) } : {}),
+        ...(c.caFile ? { caFile: abs(c.caFile) } : {}),
+      };
+    }
+    return c;
+  });
+  const tls = config.tls
+    ? {
+        certFile: abs(config.tls.certFile),
+        keyFile: abs(config.tls.keyFile),
+        ...(config.tls.caFile ? { caFile: abs(config.tls.caFile) } : {}),
+      }
+    : undefined;
+  return {
+    ok: true,
+    config: deepFreeze({ ...config, clusters, tls, dataDir: abs(config.dataDir), defaultCluster }),
+  };
+}
+
+/** Reads and validates airlock.yaml. YAML syntax errors are reported with line and column. */
+export async function loadConfigFile(path: string): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    return { ok: false, errors: [`cannot read ${path}: ${(err as Error).message}`] };
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length) {
+    return { ok: false, errors: doc.errors.map((e) => `${path}: ${e.message.split("\n")[0]}`) };
+  }
+  return validateConfig(doc.toJS(), dirname(resolve(path)));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,129 @@
+// forward (plain HTTP): relays one request to the cluster and its response back, streaming both ways.
+//
+// Streams stay streams: bodies are piped chunk by chunk with backpressure, so a watch, a `logs -f` or a 10 MB list
+// never sits in memory. A client that goes away cancels the upstream request and vice versa. Hop-by-hop and
+// connection-specific headers are dropped in both directions.
+import https from "node:https";
+import { pipeline } from "node:stream";
+import { failure } from "../../shared/status.ts";
+import type { AnyResponse } from "../respond.ts";
+import { sendStatus, writeHead } from "../respond.ts";
+import type { Upstream } from "../upstream/index.ts";
+
+const RESPONSE_HEADERS_DROPPED = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "content-length", // re-set below when known; HTTP/2 responses must not carry a mismatching one
+]);
+
+export interface ForwardResult {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  upstreamError?: string;
+}
+
+export interface ForwardOptions {
+  upstream: Upstream;
+  pathAndQuery: string;
+  headers: [string, string][];
+  body: Buffer | undefined;
+  /** No timeout for long-running requests (watch, follow, exec); otherwise the upstream must answer in time. */
+  timeoutMs: number | undefined;
+  /** Registers a closer so revocation can cut this request; returns the unregister function. */
+  onOpen(close: (reason: string) => void): () => void;
+}
+
+export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptions): Promise<ForwardResult> {
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let status = 0;
+    let settled = false;
+    let unregister = () => {};
+    const finish = (upstreamError?: string) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
+    };
+
+    opts.upstream
+      .requestOptions(method, opts.pathAndQuery, opts.headers)
+      .then((options) => {
+        const upstreamReq = https.request(options);
+        unregister = opts.onOpen((reason) => {
+          upstreamReq.destroy(new Error(reason));
+          (res as { destroy?: (e?: Error) => void }).destroy?.();
+        });
+        if (opts.timeoutMs) {
+          upstreamReq.setTimeout(opts.timeoutMs, () => upstreamReq.destroy(new Error("upstream timed out")));
+        }
+        upstreamReq.on("response", (upstreamRes) => {
+          status = upstreamRes.statusCode ?? 502;
+          // The cluster refused our own credential: drop cached exec-plugin output and re-read token files, so the
+          // next request presents a fresh one. (The client's request is answered as the cluster answered it.)
+          if (status === 401) opts.upstream.invalidate();
+          const headers: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(upstreamRes.headers)) {
+            if (value === undefined || RESPONSE_HEADERS_DROPPED.has(name)) continue;
+            headers[name] = value;
+          }
+          const length = upstreamRes.headers["content-length"];
+          if (length !== undefined && !upstreamRes.headers["transfer-encoding"])
+            headers["content-length"] = length;
+          writeHead(res, status, headers);
+          upstreamRes.on("data", (chunk: Buffer) => {
+            bytesOut += chunk.length;
+          });
+          pipeline(upstreamRes, res as NodeJS.WritableStream, (err) => {
+            if (err) upstreamReq.destroy();
+            finish();
+          });
+        });
+        upstreamReq.on("error", (err) => {
+          if (!res.headersSent) {
+            status = 502;
+            bytesOut += sendStatus(
+              res,
+              failure(
+                "ServiceUnavailable",
+                `airlock: the cluster could not be reached: ${err.message}`,
+                undefined,
+                502,
+              ),
+            );
+          } else {
+            (res as { destroy?: () => void }).destroy?.();
+          }
+          finish(err.message);
+        });
+        // The client going away cancels the upstream request (and so the watch or exec behind it).
+        res.on("close", () => {
+          if (!res.writableFinished) upstreamReq.destroy();
+          finish();
+        });
+        // The body was read (bounded) before the decision, so policy and audit saw exactly what is sent here.
+        bytesIn = opts.body?.length ?? 0;
+        upstreamReq.end(opts.body);
+      })
+      .catch((err: Error) => {
+        status = 502;
+        bytesOut += sendStatus(
+          res,
+          failure(
+            "ServiceUnavailable",
+            `airlock: no credential for the cluster: ${err.message}`,
+            undefined,
+            502,
+          ),
+        );
+        finish(err.message);
+      });
+  });
+}

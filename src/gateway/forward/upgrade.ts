@@ -1,0 +1,195 @@
+// forward (upgrades): exec, attach and port-forward over WebSocket, terminated at the gateway and re-opened upstream.
+//
+// Invariant 6: only WebSocket with the Kubernetes subprotocols, only on pods/exec, pods/attach and pods/portforward.
+// The upstream handshake happens first; only when the cluster has switched protocols does the gateway complete the
+// client's handshake, with the subprotocol the cluster chose. If the cluster refuses, its answer is relayed and the
+// client connection closed — never left open as a tunnel (the CVE-2018-1002105 lesson). Frames are relayed one by one
+// with backpressure: a slow reader pauses the other side.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import WebSocket, { WebSocketServer } from "ws";
+import { failure } from "../../shared/status.ts";
+import { sendStatusOnSocket } from "../respond.ts";
+import type { Upstream } from "../upstream/index.ts";
+
+export const STREAM_SUBPROTOCOLS = new Set([
+  "v5.channel.k8s.io",
+  "v4.channel.k8s.io",
+  "v3.channel.k8s.io",
+  "v2.channel.k8s.io",
+  "channel.k8s.io",
+  "base64.channel.k8s.io",
+  "SPDY/3.1+portforward.k8s.io",
+  "portforward.k8s.io",
+  "v4.base64.channel.k8s.io",
+]);
+
+export const UPGRADE_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);
+
+const HIGH_WATER = 1 << 20;
+
+export function offeredProtocols(req: IncomingMessage): string[] {
+  const raw = req.headers["sec-websocket-protocol"];
+  if (!raw) return [];
+  return raw
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+export interface UpgradeResult {
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  upstreamError?: string;
+}
+
+export interface UpgradeOptions {
+  upstream: Upstream;
+  pathAndQuery: string;
+  headers: [string, string][];
+  onOpen(close: (reason: string) => void): () => void;
+}
+
+// The client's handshake is completed with exactly the subprotocol the cluster chose (it was among the client's offers).
+const chosenProtocol = new WeakMap<IncomingMessage, string>();
+const clientSide = new WebSocketServer({
+  noServer: true,
+  perMessageDeflate: false,
+  maxPayload: 64 * 1024 * 1024,
+  handleProtocols: (offered, req) => {
+    const chosen = chosenProtocol.get(req);
+    return chosen && offered.has(chosen) ? chosen : false;
+  },
+});
+
+export function bridgeWebSocket(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  opts: UpgradeOptions,
+): Promise<UpgradeResult> {
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let settled = false;
+    let unregister = () => {};
+    const finish = (status: number, upstreamError?: string) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
+    };
+    const protocols = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p));
+
+    opts.upstream
+      .requestOptions("GET", opts.pathAndQuery, opts.headers)
+      .then((options) => {
+        const host = options.hostname?.includes(":") ? `[${options.hostname}]` : options.hostname;
+        const url = `wss://${host}:${options.port}${options.path}`;
+        // Repeated headers (Impersonate-Group) stay separate header lines: Node sends an array value as one line each.
+        const headers: Record<string, string | string[]> = {};
+        const flat = (options.headers ?? []) as string[];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const key = (flat[i] ?? "").toLowerCase();
+          const value = flat[i + 1] ?? "";
+          if (key.startsWith("sec-websocket-")) continue; // the upstream handshake has its own key and protocols
+          const prev = headers[key];
+          headers[key] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+        }
+        const upstream = new WebSocket(url, protocols, {
+          agent: options.agent,
+          ...(options.servername ? { servername: options.servername } : {}),
+          headers,
+          perMessageDeflate: false,
+          maxPayload: 64 * 1024 * 1024,
+          handshakeTimeout: 30_000,
+        } as WebSocket.ClientOptions);
+
+        unregister = opts.onOpen((reason) => {
+          upstream.terminate();
+          socket.destroy(new Error(reason));
+        });
+        socket.on("close", () => upstream.terminate());
+
+        upstream.on("unexpected-response", (_r, upstreamRes) => {
+          // The cluster refused the upgrade: relay its answer and close the client connection.
+          const chunks: Buffer[] = [];
+          upstreamRes.on("data", (c: Buffer) => chunks.push(c));
+          upstreamRes.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const status = upstreamRes.statusCode ?? 502;
+            const headLines = [`HTTP/1.1 ${status} ${upstreamRes.statusMessage ?? ""}`];
+            headLines.push(`Content-Type: ${upstreamRes.headers["content-type"] ?? "application/json"}`);
+            headLines.push(`Content-Length: ${body.length}`, "Connection: close", "", "");
+            bytesOut = body.length;
+            socket.end(Buffer.concat([Buffer.from(headLines.join("\r\n"), "latin1"), body]));
+            upstream.terminate();
+            finish(status);
+          });
+        });
+
+        upstream.on("error", (err) => {
+          if (!settled && !socket.destroyed) {
+            bytesOut = sendStatusOnSocket(
+              socket,
+              failure(
+                "ServiceUnavailable",
+                `airlock: the cluster could not be reached: ${err.message}`,
+                undefined,
+                502,
+              ),
+            );
+          }
+          finish(502, err.message);
+        });
+
+        upstream.on("open", () => {
+          chosenProtocol.set(req, upstream.protocol);
+          clientSide.handleUpgrade(req, socket, head, (client) => {
+            relay(upstream, client, (n) => {
+              bytesOut += n;
+            });
+            relay(client, upstream, (n) => {
+              bytesIn += n;
+            });
+            client.on("close", (code) => closeWith(upstream, code));
+            upstream.on("close", (code) => closeWith(client, code));
+            client.on("error", () => upstream.terminate());
+            upstream.on("error", () => client.terminate());
+            client.on("close", () => finish(101));
+          });
+        });
+      })
+      .catch((err: Error) => {
+        bytesOut = sendStatusOnSocket(
+          socket,
+          failure(
+            "ServiceUnavailable",
+            `airlock: no credential for the cluster: ${err.message}`,
+            undefined,
+            502,
+          ),
+        );
+        finish(502, err.message);
+      });
+  });
+}
+
+function relay(from: WebSocket, to: WebSocket, count: (n: number) => void): void {
+  from.on("message", (data: Buffer, isBinary: boolean) => {
+    count(data.length);
+    if (to.readyState !== WebSocket.OPEN) return;
+    to.send(data, { binary: isBinary }, () => {
+      if (to.bufferedAmount < HIGH_WATER) from.resume();
+    });
+    if (to.bufferedAmount >= HIGH_WATER) from.pause();
+  });
+}
+
+function closeWith(ws: WebSocket, code: number): void {
+  if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+  // 1005/1006 cannot be sent in a close frame.
+  if (code >= 1000 && code < 5000 && code !== 1005 && code !== 1006) ws.close(code);
+  else ws.close();
+}

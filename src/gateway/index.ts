@@ -1,0 +1,109 @@
+// startGateway: wires the parts of a gateway from a validated config and starts listening.
+import { once } from "node:events";
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
+import { openStore } from "../store/index.ts";
+import { ensureAdminToken } from "./bootstrap.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { Store } from "./contracts.ts";
+import { builtinDecider } from "./decide.ts";
+import { createMetrics } from "./metrics.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+import { createGatewayServer } from "./server.ts";
+import { StreamRegistry } from "./streams.ts";
+import { loadTlsMaterial } from "./tls-material.ts";
+import { openUpstream, UpstreamRegistry } from "./upstream/index.ts";
+
+export interface Gateway {
+  url: string;
+  port: number;
+  caPem: string;
+  adminTokenPath: string;
+  store: Store;
+  runtime: GatewayRuntime;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where logs go; defaults to stdout. */
+  logDestination?: NodeJS.WritableStream;
+  log?: Logger;
+  /** Environment for in-cluster and exec-plugin credentials (library code does not read process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
+  const log =
+    opts.log ??
+    createLogger({
+      level: config.log.level,
+      ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const tls = await loadTlsMaterial(config);
+  const adminToken = await ensureAdminToken(config.dataDir);
+  const store = await openStore({ kind: "sqlite", path: `${config.dataDir}/airlock.db` });
+  const upstreamList = await Promise.all(
+    config.clusters.map((spec) =>
+      openUpstream(spec, { log: (e) => log.warn(e, "upstream"), ...(opts.env ? { env: opts.env } : {}) }),
+    ),
+  );
+  const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
+  const streams = new StreamRegistry();
+  const runtime: GatewayRuntime = {
+    config,
+    store,
+    upstreams,
+    decider: builtinDecider(config.policy.builtin),
+    streams,
+    metrics: createMetrics(),
+    log,
+  };
+  let ready = false;
+  // The admin API is built once the listening address is known (it writes kubeconfigs naming it); until then the
+  // server answers 503 through isReady.
+  let adminApi: AdminApi | undefined;
+  const admin: AdminApi = {
+    handles: (path) => path.startsWith(ADMIN_PREFIX) || path === ADMIN_PREFIX.slice(0, -1),
+    authenticate: async (req) => adminApi?.authenticate(req),
+    handle: async (req, res, principal) => {
+      if (adminApi) return adminApi.handle(req, res, principal);
+      res.writeHead(503).end();
+    },
+  };
+  const server = createGatewayServer(runtime, tls, admin, () => ready);
+  server.listen(config.listen.port, config.listen.address);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const host = config.listen.address === "0.0.0.0" ? "127.0.0.1" : config.listen.address;
+  const url = `https://${host}:${port}`;
+  adminApi = createAdminApi({
+    store,
+    adminTokenHash: adminToken.hash,
+    gatewayUrl: url,
+    caPem: tls.caPem,
+    onRevoke: (identity) => {
+      const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
+      log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
+    },
+  });
+  ready = true;
+  return {
+    url,
+    port,
+    caPem: tls.caPem,
+    adminTokenPath: adminToken.path,
+    store,
+    runtime,
+    async close() {
+      ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      streams.closeAll("gateway shutting down");
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      upstreams.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,240 @@
+// The pipeline, in the one place its order is written down (DESIGN.md):
+//
+//   listen → authenticate → classify → decide → record (write-ahead) → forward → transform → complete
+//
+// `listen` (server.ts) hands every Kubernetes request here. Each stage either fills in the context or refuses with a
+// Status; a refusal is still audited. Nothing is forwarded before its audit record is committed (invariant 3), and
+// every failure path refuses rather than forwards (invariant 2).
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import type { Duplex } from "node:stream";
+import { failure, type Status } from "../shared/status.ts";
+import { authenticate } from "./authenticate.ts";
+import { parseBody, readBody } from "./body.ts";
+import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
+import { header, type RequestContext } from "./context.ts";
+import type { KubeRequest } from "./contracts.ts";
+import { describeTarget } from "./decide.ts";
+import { forwardHttp } from "./forward/http.ts";
+import { impersonationHeaders } from "./forward/impersonation.ts";
+import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
+import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
+import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
+import { routeCluster } from "./route.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+type Answer = { kind: "http"; res: AnyResponse } | { kind: "socket"; socket: Duplex };
+
+function newContext(req: IncomingMessage | Http2ServerRequest): RequestContext {
+  return {
+    id: randomUUID(),
+    startedAt: performance.now(),
+    method: req.method ?? "GET",
+    rawUrl: req.url ?? "/",
+    headers: req.headers,
+    rawHeaders: req.rawHeaders,
+    sourceAddress: req.socket?.remoteAddress ?? "",
+    cluster: "",
+    bytesIn: 0,
+    bytesOut: 0,
+  };
+}
+
+async function refuse(
+  gw: GatewayRuntime,
+  ctx: RequestContext,
+  answer: Answer,
+  status: Status,
+): Promise<void> {
+  const headers: Record<string, string> = {};
+  if (status.details?.retryAfterSeconds) headers["retry-after"] = String(status.details.retryAfterSeconds);
+  ctx.bytesOut =
+    answer.kind === "http"
+      ? sendStatus(answer.res, status, headers)
+      : sendStatusOnSocket(answer.socket, status);
+  await recordRefusal(gw, ctx, status);
+}
+
+/** The Kubernetes-style forbidden message kubectl prints after "Error from server (Forbidden): ". */
+export function forbiddenMessage(kube: KubeRequest, reason: string): string {
+  const { info } = kube;
+  if (!info.isResourceRequest) return `forbidden: ${reason}`;
+  const resource = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
+  return info.name
+    ? `${resource} "${info.name}" is forbidden: ${reason}`
+    : `${resource} is forbidden: ${reason}`;
+}
+
+/**
+ * The stages before forwarding, shared by plain requests and upgrades. Returns the context ready to forward, or
+ * undefined when the request was refused (and answered, and audited).
+ */
+async function admit(
+  gw: GatewayRuntime,
+  ctx: RequestContext,
+  req: IncomingMessage | Http2ServerRequest,
+  answer: Answer,
+): Promise<{ pathAndQuery: string; body: Buffer | undefined; forward: [string, string][] } | undefined> {
+  // listen: which cluster
+  const route = routeCluster(ctx.rawUrl, gw.upstreams);
+  if (!route.ok) return void (await refuse(gw, ctx, answer, route.status));
+  ctx.cluster = route.cluster;
+
+  // authenticate
+  const auth = await authenticate(gw.store, ctx.headers);
+  if (!auth.ok) return void (await refuse(gw, ctx, answer, auth.status));
+  ctx.principal = auth.principal;
+
+  // classify: header hygiene, path hygiene, RequestInfo
+  const hygiene = inspectClientHeaders(ctx.rawHeaders);
+  if (!hygiene.ok) return void (await refuse(gw, ctx, answer, hygiene.status));
+  const classified = classifyRequest(ctx.method, route.pathAndQuery, route.cluster);
+  if (!classified.ok) return void (await refuse(gw, ctx, answer, classified.status));
+  const kube = classified.value;
+  ctx.kube = kube;
+
+  const read = await readBody(req, gw.config.limits.maxRequestBodyBytes);
+  if (!read.ok) {
+    const status = read.tooLarge
+      ? failure("RequestEntityTooLarge", `airlock: ${read.error}`)
+      : failure("BadRequest", `airlock: could not read the request body: ${read.error}`);
+    return void (await refuse(gw, ctx, answer, status));
+  }
+  const parsed = parseBody(read.body, header(ctx.headers, "content-type"));
+  if (!parsed.ok)
+    return void (await refuse(gw, ctx, answer, failure("BadRequest", `airlock: ${parsed.error}`)));
+  if (parsed.value !== undefined) kube.body = parsed.value;
+
+  // decide
+  const decision = gw.decider.decide(auth.principal, kube);
+  ctx.decision = decision;
+  if (decision.effect === "deny") {
+    const reason = `airlock: ${kube.action} denied by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
+    return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
+  }
+
+  // record (write-ahead): no record, no request
+  const recorded = await beginAudit(gw, ctx);
+  if (!recorded.ok) {
+    const status = failure(
+      "ServiceUnavailable",
+      "airlock: the audit log cannot be written, so the request was not sent",
+    );
+    ctx.bytesOut =
+      answer.kind === "http" ? sendStatus(answer.res, status) : sendStatusOnSocket(answer.socket, status);
+    gw.log.error({ requestId: ctx.id, err: recorded.error }, "audit write failed; request refused");
+    gw.metrics.requests.inc({ verb: kube.action, code: "503", decision: "error", cluster: ctx.cluster });
+    return undefined;
+  }
+
+  const upstream = gw.upstreams.get(ctx.cluster);
+  const forward: [string, string][] = [...hygiene.value.forward];
+  if (upstream?.impersonate !== false) forward.push(...impersonationHeaders(ctx.principal, ctx.id));
+  return { pathAndQuery: route.pathAndQuery, body: read.body, forward };
+}
+
+function isLongRunning(kube: KubeRequest): boolean {
+  return (
+    kube.info.verb === "watch" ||
+    kube.info.verb === "proxy" ||
+    ["attach", "exec", "proxy", "log", "portforward"].includes(kube.info.subresource)
+  );
+}
+
+export async function handleKubeRequest(
+  gw: GatewayRuntime,
+  req: IncomingMessage | Http2ServerRequest,
+  res: AnyResponse,
+): Promise<void> {
+  const ctx = newContext(req);
+  const admitted = await admit(gw, ctx, req, { kind: "http", res });
+  if (!admitted || !ctx.kube || !ctx.principal) return;
+  const upstream = gw.upstreams.get(ctx.cluster);
+  if (!upstream) return; // routeCluster checked it; the registry does not change at run time
+  const longRunning = isLongRunning(ctx.kube);
+  const streamKind = longRunning
+    ? ctx.kube.info.verb === "watch"
+      ? "watch"
+      : ctx.kube.info.subresource
+    : "";
+  if (streamKind) gw.metrics.openStreams.inc({ kind: streamKind });
+  const principal = ctx.principal;
+
+  // forward (+ transform, once masking lands)
+  const result = await forwardHttp(ctx.method, res, {
+    upstream,
+    pathAndQuery: admitted.pathAndQuery,
+    headers: admitted.forward,
+    body: admitted.body,
+    timeoutMs: longRunning ? undefined : gw.config.limits.upstreamTimeoutSeconds * 1000,
+    onOpen: (close) =>
+      gw.streams.add({ id: ctx.id, identityId: principal.identityId, kind: streamKind || "request", close }),
+  });
+  if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
+  if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
+
+  // complete
+  ctx.bytesIn = result.bytesIn;
+  ctx.bytesOut = result.bytesOut;
+  await completeAudit(gw, ctx, result.status, result.upstreamError);
+}
+
+export async function handleKubeUpgrade(
+  gw: GatewayRuntime,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  const ctx = newContext(req);
+  const answer: Answer = { kind: "socket", socket };
+  socket.on("error", () => socket.destroy());
+  const admitted = await admit(gw, ctx, req, answer);
+  if (!admitted || !ctx.kube || !ctx.principal) return;
+  const kube = ctx.kube;
+  const upgrade = (header(ctx.headers, "upgrade") ?? "").toLowerCase();
+  const refuseAfterAudit = async (status: Status) => {
+    ctx.bytesOut = sendStatusOnSocket(socket, status);
+    await completeAudit(gw, ctx, status.code, status.message);
+  };
+  if (
+    !kube.info.isResourceRequest ||
+    kube.info.resource !== "pods" ||
+    !UPGRADE_SUBRESOURCES.has(kube.info.subresource)
+  ) {
+    return refuseAfterAudit(
+      failure(
+        "BadRequest",
+        `airlock: protocol upgrades are accepted only for pods/exec, pods/attach and pods/portforward, not ${describeTarget(kube)}`,
+      ),
+    );
+  }
+  if (upgrade.startsWith("spdy/")) {
+    return refuseAfterAudit(
+      failure(
+        "BadRequest",
+        `airlock: ${kube.action} over SPDY is not supported; Airlock relays exec, attach and port-forward over WebSocket. ` +
+          "Use kubectl 1.30 or newer and unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS / KUBECTL_PORT_FORWARD_WEBSOCKETS.",
+      ),
+    );
+  }
+  if (upgrade !== "websocket" || ctx.method !== "GET") {
+    return refuseAfterAudit(failure("BadRequest", `airlock: unsupported protocol upgrade "${upgrade}"`));
+  }
+  const upstream = gw.upstreams.get(ctx.cluster);
+  if (!upstream) return;
+  const principal = ctx.principal;
+  gw.metrics.openStreams.inc({ kind: kube.info.subresource });
+  const result = await bridgeWebSocket(req, socket, head, {
+    upstream,
+    pathAndQuery: admitted.pathAndQuery,
+    headers: admitted.forward,
+    onOpen: (close) =>
+      gw.streams.add({ id: ctx.id, identityId: principal.identityId, kind: kube.info.subresource, close }),
+  });
+  gw.metrics.openStreams.dec({ kind: kube.info.subresource });
+  if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
+  ctx.bytesIn = result.bytesIn;
+  ctx.bytesOut = result.bytesOut;
+  await completeAudit(gw, ctx, result.status, result.upstreamError);
+}

@@ -1,0 +1,134 @@
+// record and complete: the audit event of each request. `beginAudit` must resolve before anything is forwarded
+// (invariant 3, write-ahead); a refusal is recorded too. Tokens and credentials are never part of an event: the
+// event is built from the classified request and the principal, never from raw headers.
+import type { Status } from "../shared/status.ts";
+import { header, type RequestContext } from "./context.ts";
+import type { AuditEvent } from "./contracts.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+function buildEvent(
+  ctx: RequestContext,
+  decision: AuditEvent["decision"],
+  reason: string | null,
+): AuditEvent {
+  const info = ctx.kube?.info;
+  const d = ctx.decision;
+  return {
+    id: ctx.id,
+    time: new Date(performance.timeOrigin + ctx.startedAt).toISOString(),
+    identityId: ctx.principal?.identityId ?? null,
+    identityName: ctx.principal?.name ?? null,
+    identityKind: ctx.principal?.kind ?? null,
+    credentialId: ctx.principal?.credentialId ?? null,
+    sourceAddress: ctx.sourceAddress,
+    userAgent: header(ctx.headers, "user-agent") ?? "",
+    kubectlCommand: header(ctx.headers, "kubectl-command") ?? null,
+    kubectlSession: header(ctx.headers, "kubectl-session") ?? null,
+    cluster: ctx.cluster,
+    method: ctx.method,
+    // The path only, as classified: query strings can carry tokens in some APIs, so they are not stored raw.
+    path: info?.path ?? ctx.rawUrl.split("?")[0]?.slice(0, 2048) ?? "",
+    verb: ctx.kube?.action ?? "",
+    apiGroup: info?.apiGroup ?? "",
+    apiVersion: info?.apiVersion ?? "",
+    namespace: info?.namespace ?? "",
+    resource: info?.resource ?? "",
+    subresource: info?.subresource ?? "",
+    name: info?.name ?? "",
+    execCommand: ctx.kube?.exec?.command ?? null,
+    decision,
+    policy: d?.policy ?? null,
+    rule: d?.rule ?? null,
+    reason,
+    status: null,
+    bytesIn: null,
+    bytesOut: null,
+    durationMs: null,
+    completedAt: null,
+  };
+}
+
+export async function beginAudit(
+  gw: GatewayRuntime,
+  ctx: RequestContext,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  const event = buildEvent(ctx, "allow", null);
+  try {
+    await gw.store.auditBegin(event);
+    ctx.audit = event;
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+function elapsed(ctx: RequestContext): number {
+  return Math.round(performance.now() - ctx.startedAt);
+}
+
+function observe(
+  gw: GatewayRuntime,
+  ctx: RequestContext,
+  status: number,
+  decision: string,
+  durationMs: number,
+): void {
+  const verb = ctx.kube?.action ?? "unknown";
+  gw.metrics.requests.inc({ verb, code: String(status), decision, cluster: ctx.cluster });
+  gw.metrics.latency.observe({ verb, cluster: ctx.cluster }, durationMs / 1000);
+  gw.log.info(
+    {
+      requestId: ctx.id,
+      identity: ctx.principal?.name,
+      cluster: ctx.cluster,
+      verb,
+      resource: ctx.kube?.info.resource,
+      subresource: ctx.kube?.info.subresource || undefined,
+      namespace: ctx.kube?.info.namespace || undefined,
+      name: ctx.kube?.info.name || undefined,
+      decision,
+      status,
+      durationMs,
+    },
+    "request",
+  );
+}
+
+export async function completeAudit(
+  gw: GatewayRuntime,
+  ctx: RequestContext,
+  status: number,
+  reason?: string,
+): Promise<void> {
+  const durationMs = elapsed(ctx);
+  observe(gw, ctx, status, "allow", durationMs);
+  try {
+    await gw.store.auditComplete(ctx.id, {
+      status,
+      bytesIn: ctx.bytesIn,
+      bytesOut: ctx.bytesOut,
+      durationMs,
+      ...(reason ? { reason } : {}),
+    });
+  } catch (err) {
+    gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "audit completion failed");
+  }
+}
+
+/** Records a request that was refused before forwarding (the client already has its Status). */
+export async function recordRefusal(gw: GatewayRuntime, ctx: RequestContext, status: Status): Promise<void> {
+  const decision = status.code === 401 || status.code === 403 || status.code === 429 ? "deny" : "error";
+  const durationMs = elapsed(ctx);
+  observe(gw, ctx, status.code, decision, durationMs);
+  try {
+    await gw.store.auditBegin(buildEvent(ctx, decision, status.message ?? null));
+    await gw.store.auditComplete(ctx.id, {
+      status: status.code,
+      bytesIn: 0,
+      bytesOut: ctx.bytesOut,
+      durationMs,
+    });
+  } catch (err) {
+    gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "audit of a refused request failed");
+  }
+}

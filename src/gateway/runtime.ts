@@ -1,0 +1,18 @@
+// What a running gateway holds: the frozen config and the long-lived parts every request uses.
+import type { Logger } from "../shared/log.ts";
+import type { GatewayConfig } from "./config.ts";
+import type { Store } from "./contracts.ts";
+import type { Decider } from "./decide.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import type { StreamRegistry } from "./streams.ts";
+import type { UpstreamRegistry } from "./upstream/index.ts";
+
+export interface GatewayRuntime {
+  config: GatewayConfig;
+  store: Store;
+  upstreams: UpstreamRegistry;
+  decider: Decider;
+  streams: StreamRegistry;
+  metrics: GatewayMetrics;
+  log: Logger;
+}

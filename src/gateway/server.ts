@@ -1,0 +1,90 @@
+// listen: the gateway's HTTPS endpoint. HTTP/2 and HTTP/1.1 on one TLS port (kubectl speaks HTTP/2 for ordinary
+// requests and HTTP/1.1 for WebSocket upgrades). Routes: health and metrics, the admin API under /airlock/v1/, and
+// everything else into the Kubernetes pipeline.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import type { Duplex } from "node:stream";
+import type { AdminApi } from "../admin/index.ts";
+import { failure } from "../shared/status.ts";
+import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
+import { sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+import type { TlsMaterial } from "./tls-material.ts";
+
+function plain(
+  res: ServerResponse | Http2ServerResponse,
+  code: number,
+  body: string,
+  type = "text/plain",
+): void {
+  writeHead(res, code, { "content-type": type, "cache-control": "no-store" });
+  res.end(body);
+}
+
+export function createGatewayServer(
+  gw: GatewayRuntime,
+  tls: TlsMaterial,
+  admin: AdminApi,
+  isReady: () => boolean,
+): Http2SecureServer {
+  const onRequest = (
+    req: Http2ServerRequest | IncomingMessage,
+    res: Http2ServerResponse | ServerResponse,
+  ) => {
+    const url = req.url ?? "/";
+    const path = url.split("?")[0];
+    const fail = (err: unknown) => {
+      gw.log.error({ err: (err as Error).message, path }, "request handler failed");
+      if (!res.headersSent)
+        sendStatus(res, failure("InternalError", "airlock: internal error; see the gateway log"));
+      else res.destroy();
+    };
+    if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok");
+    if (path === "/readyz") return isReady() ? plain(res, 200, "ok") : plain(res, 503, "not ready");
+    if (path === "/metrics") {
+      gw.metrics.registry
+        .metrics()
+        .then((text) => plain(res, 200, text, gw.metrics.registry.contentType))
+        .catch(fail);
+      return;
+    }
+    if (admin.handles(path ?? "")) {
+      admin
+        .authenticate(req as IncomingMessage)
+        .then(
+          (principal) => admin.handle(req as IncomingMessage, res as ServerResponse, principal),
+          (err: Error) => {
+            // The store could not be asked: that is an outage, not a wrong token.
+            gw.log.error({ err: err.message }, "admin authentication failed");
+            sendStatus(
+              res,
+              failure("ServiceUnavailable", "airlock: the identity store is unavailable; try again"),
+            );
+          },
+        )
+        .catch(fail);
+      return;
+    }
+    handleKubeRequest(gw, req, res).catch(fail);
+  };
+
+  const server = http2.createSecureServer(
+    {
+      cert: tls.certPem,
+      key: tls.keyPem,
+      allowHTTP1: true,
+      minVersion: "TLSv1.2",
+      settings: { maxConcurrentStreams: 250 },
+    },
+    onRequest,
+  );
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
+      gw.log.error({ err: err.message }, "upgrade handler failed");
+      sendStatusOnSocket(socket, failure("InternalError", "airlock: internal error; see the gateway log"));
+    });
+  });
+  // Idle HTTP/1.1 keep-alive sockets and HTTP/2 sessions are closed after a while; streams in use are not.
+  server.setTimeout(0);
+  return server;
+}

@@ -1,0 +1,77 @@
+// A simulator and a gateway in front of it, for end-to-end tests: one pair per test file.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { buildKubeconfig } from "../../src/admin/index.ts";
+import { validateConfig } from "../../src/gateway/config.ts";
+import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { type Simulator, startSimulator } from "../../src/sim/index.ts";
+
+export interface TestGateway {
+  dir: string;
+  sim: Simulator;
+  gateway: Gateway;
+  /** Everything the gateway logged, for tests that check what is (not) in the logs. */
+  logs: string[];
+  /** Creates an identity and a kubeconfig for it; returns the token and the kubeconfig path. */
+  addIdentity(
+    name: string,
+    kind: "agent" | "human",
+    groups?: string[],
+  ): Promise<{ token: string; kubeconfig: string; id: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(
+  opts: { policy?: "allow-authenticated" | "deny-all"; seed?: "demo" | "empty" } = {},
+): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
+  const sim = await startSimulator({ dir: join(dir, "sim"), port: 0, seed: opts.seed ?? "demo" });
+  const validated = validateConfig(
+    {
+      listen: { address: "127.0.0.1", port: 0 },
+      dataDir: join(dir, "gateway"),
+      clusters: [{ name: "sim", kubeconfig: { path: sim.kubeconfigPath } }],
+      policy: { builtin: opts.policy ?? "allow-authenticated" },
+      log: { level: "info" },
+    },
+    dir,
+  );
+  if (!validated.ok) throw new Error(validated.errors.join("; "));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const gateway = await startGateway(validated.config, { logDestination: sink });
+  return {
+    dir,
+    sim,
+    gateway,
+    logs,
+    async addIdentity(name, kind, groups = []) {
+      const { identity, token } = await gateway.store.identityCreate({ name, kind, groups });
+      const kubeconfig = join(dir, `${name}.kubeconfig`);
+      await writeFile(
+        kubeconfig,
+        buildKubeconfig({
+          server: gateway.url,
+          caPem: gateway.caPem,
+          identity: name,
+          token,
+          namespace: "prod",
+        }),
+        { mode: 0o600 },
+      );
+      return { token, kubeconfig, id: identity.id };
+    },
+    async close() {
+      await gateway.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
