@@ -222,6 +222,28 @@ describe("workload controllers", () => {
     assert.equal(back.metadata.annotations?.["deployment.kubernetes.io/revision"], "3");
   });
 
+  test("old ReplicaSets beyond revisionHistoryLimit are deleted once idle", async () => {
+    const dt = h.t("apps", "deployments");
+    h.store.create(dt, deployment("hist", "prod", 1, { revisionHistoryLimit: 1 }));
+    for (let i = 0; i < 3; i++) {
+      await waitFor(`rollout ${i}`, () => rolledOut(h, "prod", "hist", 1));
+      const d = h.store.get(dt, "prod", "hist") as KubeObject;
+      const spec = structuredClone(d.spec) as {
+        template: { metadata: { annotations?: Record<string, string> } };
+      };
+      spec.template.metadata.annotations = { rev: String(i) };
+      h.store.update(dt, { ...d, spec });
+    }
+    const d = await waitFor("last rollout", () => {
+      const x = rolledOut(h, "prod", "hist", 1);
+      return x && ownedBy(h, "replicasets", "apps", x).length === 2 && x;
+    });
+    const revisions = ownedBy(h, "replicasets", "apps", d)
+      .map((rs) => rs.metadata.annotations?.["deployment.kubernetes.io/revision"])
+      .sort();
+    assert.deepEqual(revisions, ["3", "4"]);
+  });
+
   test("a Recreate Deployment removes old pods before starting new ones", async () => {
     const dt = h.t("apps", "deployments");
     h.store.create(dt, deployment("batchy", "prod", 2, { strategy: { type: "Recreate" } }));

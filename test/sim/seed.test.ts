@@ -165,6 +165,13 @@ describe("seedDemo", () => {
     assert.equal(ips(), 3);
   });
 
+  test("once settled the cluster is quiet: no controller keeps rewriting", async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    const settled = store.currentResourceVersion();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(store.currentResourceVersion(), settled);
+  });
+
   test("seeding again changes nothing", () => {
     const before = store.currentResourceVersion();
     seedDemo(store, registry);

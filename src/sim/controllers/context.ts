@@ -71,18 +71,6 @@ export function removeFinalizer(
   ctx.store.update(type, { ...obj, metadata: { ...obj.metadata, finalizers } });
 }
 
-/** Writes `next` only when it differs from `current` in the compared part; returns whether it wrote. */
-export function updateIfChanged(
-  ctx: ControllerContext,
-  type: ResourceType,
-  current: KubeObject,
-  next: KubeObject,
-  same: (a: KubeObject, b: KubeObject) => boolean,
-): KubeObject | undefined {
-  if (same(current, next)) return undefined;
-  return ctx.store.update(type, next);
-}
-
 /** Namespaces being torn down accept no new content, as the NamespaceLifecycle admission plugin enforces. */
 export function namespaceTerminating(ctx: ControllerContext, namespace: string): boolean {
   const nsType = ctx.type("", "v1", "namespaces");
