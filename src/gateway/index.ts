@@ -45,11 +45,16 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const tls = await loadTlsMaterial(config);
   const adminToken = await ensureAdminToken(config.dataDir);
   const store = await openStore({ kind: "sqlite", path: `${config.dataDir}/airlock.db` });
-  const upstreamList = await Promise.all(
-    config.clusters.map((spec) =>
-      openUpstream(spec, { log: (e) => log.warn(e, "upstream"), ...(opts.env ? { env: opts.env } : {}) }),
-    ),
-  );
+  // All clusters open or none (a failed one closes the others' pools); events carry their own severity.
+  const upstreamList = await openUpstreams(config.clusters, {
+    log: (event) => {
+      const severity = (event as { severity?: string }).severity;
+      if (severity === "error") log.error(event, "upstream");
+      else if (severity === "warn") log.warn(event, "upstream");
+      else log.info(event, "upstream");
+    },
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
   const streams = new StreamRegistry();
   const runtime: GatewayRuntime = {
