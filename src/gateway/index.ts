@@ -14,7 +14,7 @@ import type { GatewayRuntime } from "./runtime.ts";
 import { createGatewayServer } from "./server.ts";
 import { StreamRegistry } from "./streams.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
-import { openUpstream, UpstreamRegistry } from "./upstream/index.ts";
+import { openUpstreams, UpstreamRegistry } from "./upstream/index.ts";
 
 export interface Gateway {
   url: string;
