@@ -359,7 +359,7 @@ describe("workload controllers", () => {
     assert.equal(status(ds).updatedNumberScheduled, 1);
     const pods = ownedBy(h, "pods", "", ds);
     assert.equal(pods.length, 1);
-    assert.equal((pods[0]?.spec as { nodeName: string }).nodeName, "sim-node-1");
+    assert.equal((pods[0]?.spec as { nodeName?: string } | undefined)?.nodeName, "sim-node-1");
   });
 
   test("a Job's pods succeed and the Job is Complete", async () => {
