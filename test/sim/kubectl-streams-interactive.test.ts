@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { Exec, KubeConfig } from "@kubernetes/client-node";
+import { Exec, KubeConfig, PortForward } from "@kubernetes/client-node";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
@@ -165,5 +165,20 @@ describe("@kubernetes/client-node", () => {
     assert.equal(ok.status.status, "Success");
     const failed = await run(["sh", "-c", "exit 5"]);
     assert.equal(failed.status.reason, "NonZeroExitCode");
+  });
+
+  it("PortForward (the channel protocol) reaches the pod's responder", async () => {
+    const output = new PassThrough();
+    const errors = new PassThrough();
+    const input = new PassThrough();
+    let text = "";
+    output.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    const socket = await new PortForward(kubeConfig()).portForward("prod", pod, [80], output, errors, input);
+    input.write("GET / HTTP/1.1\r\nHost: pod\r\nConnection: close\r\n\r\n");
+    await waitFor(() => text, /\r\n\r\nhello from prod\/\S+ port 80\n$/);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    (socket as { close?: () => void }).close?.();
   });
 });
