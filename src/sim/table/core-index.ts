@@ -1,0 +1,47 @@
+// Which printer prints which built-in kind, keyed by "<group>/<Kind>".
+import {
+  configMapPrinter,
+  endpointsPrinter,
+  eventPrinter,
+  namespacePrinter,
+  nodePrinter,
+  roleBindingPrinter,
+  rolePrinter,
+  secretPrinter,
+  serviceAccountPrinter,
+  servicePrinter,
+} from "./core.ts";
+import type { Printer } from "./format.ts";
+import {
+  cronJobPrinter,
+  daemonSetPrinter,
+  deploymentPrinter,
+  jobPrinter,
+  podPrinter,
+  replicaSetPrinter,
+  statefulSetPrinter,
+} from "./workloads.ts";
+
+const RBAC = "rbac.authorization.k8s.io";
+
+export const core: Record<string, Printer> = {
+  "/Pod": podPrinter,
+  "/Service": servicePrinter,
+  "/Secret": secretPrinter,
+  "/ConfigMap": configMapPrinter,
+  "/Namespace": namespacePrinter,
+  "/Event": eventPrinter,
+  "/Node": nodePrinter,
+  "/ServiceAccount": serviceAccountPrinter,
+  "/Endpoints": endpointsPrinter,
+  "apps/Deployment": deploymentPrinter,
+  "apps/ReplicaSet": replicaSetPrinter,
+  "apps/StatefulSet": statefulSetPrinter,
+  "apps/DaemonSet": daemonSetPrinter,
+  "batch/Job": jobPrinter,
+  "batch/CronJob": cronJobPrinter,
+  [`${RBAC}/Role`]: rolePrinter,
+  [`${RBAC}/ClusterRole`]: rolePrinter,
+  [`${RBAC}/RoleBinding`]: roleBindingPrinter,
+  [`${RBAC}/ClusterRoleBinding`]: roleBindingPrinter,
+};
