@@ -5,11 +5,11 @@
 // 422 Invalid; nothing but spec.replicas of the parent can change here.
 import type { IncomingMessage } from "node:http";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
+import { applyJsonPatch, applyMergePatch } from "../patch/index.ts";
 import { notFound } from "../store.ts";
 import { asObject, decodePatchBody, patchTypeOf } from "./body.ts";
 import type { ApiContext } from "./context.ts";
 import { invalid } from "./prepare.ts";
-import { applyJsonPatch, applyMergePatch } from "./seams.ts";
 import { decodeBody } from "./write.ts";
 import { writerFor } from "./writer.ts";
 

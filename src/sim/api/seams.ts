@@ -98,23 +98,3 @@ export function toTable(
     })),
   };
 }
-
-/** Streams seam: until src/sim/streams lands, logs and upgrades are refused with a clear Status. */
-export const unavailableStreams = {
-  handlePodLog(_ctx: unknown, _route: unknown, _req: unknown, res: import("node:http").ServerResponse): void {
-    const body = JSON.stringify({
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: "pod logs are not available in this build of the simulator",
-      reason: "ServiceUnavailable",
-      code: 503,
-    });
-    res.writeHead(503, { "Content-Type": "application/json" });
-    res.end(body);
-  },
-  handleStreamUpgrade(_ctx: unknown, u: { socket: import("node:stream").Duplex }): void {
-    u.socket.end("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-  },
-};

@@ -8,19 +8,19 @@ import type { IncomingMessage } from "node:http";
 import { StatusError } from "../../shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
 import { crdTypes } from "../crd.ts";
-import { apiVersionOf } from "../registry.ts";
-import { notFound, qualifiedResource } from "../store.ts";
-import { asObject, decodeObjectBody, decodePatchBody, type PatchType, patchTypeOf } from "./body.ts";
-import type { ApiContext } from "./context.ts";
-import { timestamp } from "./context.ts";
-import { applyCreateDefaults, checkObject, invalid, stripServerFields } from "./prepare.ts";
 import {
   applyJsonPatch,
   applyMergePatch,
   applyStrategicMergePatch,
   serverSideApply,
   trackUpdate,
-} from "./seams.ts";
+} from "../patch/index.ts";
+import { apiVersionOf } from "../registry.ts";
+import { notFound, qualifiedResource } from "../store.ts";
+import { asObject, decodeObjectBody, decodePatchBody, type PatchType, patchTypeOf } from "./body.ts";
+import type { ApiContext } from "./context.ts";
+import { timestamp } from "./context.ts";
+import { applyCreateDefaults, checkObject, invalid, stripServerFields } from "./prepare.ts";
 import { type Writer, writerFor } from "./writer.ts";
 
 export interface WriteResult {
