@@ -110,7 +110,17 @@ async function admit(
   const decision = gw.decider.decide(auth.principal, kube);
   ctx.decision = decision;
   if (decision.effect === "deny") {
+    if (decision.retryAfterSeconds !== undefined) {
+      const message = `airlock: ${kube.action} rate-limited by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
+      const status = failure("TooManyRequests", message, { retryAfterSeconds: decision.retryAfterSeconds });
+      return void (await refuse(gw, ctx, answer, status));
+    }
     const reason = `airlock: ${kube.action} denied by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
+    return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
+  }
+  if (decision.effect === "review") {
+    // Fail closed until the review gate is wired in: a request that needs a human never runs without one.
+    const reason = `airlock: ${kube.action} requires a review by policy ${decision.policy} rule ${decision.rule}, and reviews are not enabled on this gateway`;
     return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
   }
 
