@@ -1,23 +1,21 @@
 // Which printer prints which built-in kind, keyed by "<group>/<Kind>".
+import { nodePrinter, roleBindingPrinter, rolePrinter } from "./cluster.ts";
 import {
   configMapPrinter,
   endpointsPrinter,
   eventPrinter,
   namespacePrinter,
-  nodePrinter,
-  roleBindingPrinter,
-  rolePrinter,
   secretPrinter,
   serviceAccountPrinter,
   servicePrinter,
 } from "./core.ts";
 import type { Printer } from "./format.ts";
+import { podPrinter } from "./pods.ts";
 import {
   cronJobPrinter,
   daemonSetPrinter,
   deploymentPrinter,
   jobPrinter,
-  podPrinter,
   replicaSetPrinter,
   statefulSetPrinter,
 } from "./workloads.ts";
