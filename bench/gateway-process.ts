@@ -1,0 +1,85 @@
+// Bench-only: the Airlock gateway in its own process, started exactly as `airlock serve` starts it (startGateway with
+// a validated airlock.yaml-shaped config, JSON logs at level info to stdout), plus an IPC channel so bench/run.ts can
+// read its memory after a forced GC and its server-side request times. Run with --expose-gc.
+//
+// The benchmark identity is created straight in the store (as test/helpers/gateway.ts does); its token only ever
+// travels to the parent over IPC. The process exits when its parent disconnects.
+import { PerformanceObserver } from "node:perf_hooks";
+import { validateConfig } from "../src/gateway/config.ts";
+import { startGateway } from "../src/gateway/index.ts";
+
+export type GatewayRequest = { op: "memory" } | { op: "serverTimes"; reset: boolean } | { op: "stop" };
+
+export interface Memory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export type GatewayReply =
+  | { op: "ready"; url: string; caPem: string; token: string }
+  | { op: "memory"; memory: Memory }
+  | { op: "serverTimes"; server: number[]; upstream: number[] }
+  | { op: "error"; message: string };
+
+const send = (reply: GatewayReply) => process.send?.(reply);
+const [dir, simKubeconfig] = process.argv.slice(2);
+if (!dir || !simKubeconfig || !process.send) {
+  throw new Error("usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG (with an IPC channel)");
+}
+
+const validated = validateConfig(
+  {
+    listen: { address: "127.0.0.1", port: 0 },
+    dataDir: `${dir}/gateway`,
+    clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
+    policy: { builtin: "allow-authenticated" },
+    log: { level: "info" },
+  },
+  dir,
+);
+if (!validated.ok) throw new Error(validated.errors.join("; "));
+const gateway = await startGateway(validated.config);
+const { token } = await gateway.store.identityCreate({
+  name: "bench-agent",
+  kind: "agent",
+  groups: ["agents"],
+});
+
+// Server side (client → gateway → response end) and upstream side (gateway → simulator) durations, from Node's http
+// perf entries; their difference is what the gateway itself adds.
+let server: number[] = [];
+let upstream: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (server.length >= 1_000_000) return;
+    if (e.name === "HttpRequest") server.push(e.duration);
+    else if (e.name === "HttpClient") upstream.push(e.duration);
+  }
+}).observe({ entryTypes: ["http"] });
+
+function memory(): Memory {
+  // Two collections: the first may only schedule finalisers.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+process.on("message", (raw) => {
+  const msg = raw as GatewayRequest;
+  if (msg.op === "memory") send({ op: "memory", memory: memory() });
+  else if (msg.op === "serverTimes") {
+    send({ op: "serverTimes", server, upstream });
+    if (msg.reset) {
+      server = [];
+      upstream = [];
+    }
+  } else if (msg.op === "stop") void gateway.close().then(() => process.disconnect());
+});
+process.on("disconnect", () => {
+  void gateway.close().then(() => process.exit(0));
+});
+send({ op: "ready", url: gateway.url, caPem: gateway.caPem, token });

@@ -1,0 +1,140 @@
+// Bench-only: the simulator in its own process, driven over IPC by bench/run.ts, so the load generator's CPU is not
+// counted against it. Seeds benchmark objects straight into the store (fast, and the API layer is not what is
+// measured), fires paced bursts of writes for the watch benchmark, and reports its server-side request times.
+//
+// Bounded: a burst is at most 100,000 objects; the process exits when its parent disconnects.
+import { PerformanceObserver } from "node:perf_hooks";
+import type { KubeObject } from "../src/sim/contracts.ts";
+import { startSimulator } from "../src/sim/index.ts";
+
+export type SimRequest =
+  | { op: "seed"; bigListBytes: number; objectBytes: number }
+  | { op: "burst"; namespace: string; prefix: string; count: number; batch: number }
+  | { op: "serverTimes"; reset: boolean }
+  | { op: "stop" };
+
+export type SimReply =
+  | { op: "ready"; url: string; kubeconfigPath: string; adminToken: string; caPem: string }
+  | { op: "seed"; objects: number }
+  | { op: "burst"; created: number; ms: number }
+  | { op: "serverTimes"; durations: number[] }
+  | { op: "error"; message: string };
+
+const send = (reply: SimReply) => process.send?.(reply);
+/** Wall-clock milliseconds with sub-millisecond resolution; comparable across processes on one machine. */
+export const now = () => performance.timeOrigin + performance.now();
+
+const dir = process.argv[2];
+if (!dir || !process.send) throw new Error("usage: fork bench/sim-process.ts DIR (with an IPC channel)");
+
+const sim = await startSimulator({ dir, port: 0, seed: "empty" });
+const configmaps = sim.registry.find("", "v1", "configmaps");
+const namespaces = sim.registry.find("", "v1", "namespaces");
+if (!configmaps || !namespaces) throw new Error("simulator has no configmaps or namespaces");
+
+// Server-side durations of HTTP/1.1 requests, from Node's own http perf entries (request → response end).
+let durations: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    if (e.name === "HttpRequest" && durations.length < 1_000_000) durations.push(e.duration);
+}).observe({ entryTypes: ["http"] });
+
+function configMap(namespace: string, name: string, data: Record<string, string>, sent?: number): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name,
+      namespace,
+      ...(sent ? { annotations: { "bench.airlock.dev/sent": String(sent) } } : {}),
+    },
+    data,
+  } as KubeObject;
+}
+
+function seed(bigListBytes: number, objectBytes: number): number {
+  for (const name of [
+    "bench",
+    "bench-big",
+    "bench-watch-direct",
+    "bench-watch-proxy",
+    "bench-watch-airlock",
+  ]) {
+    namespaces &&
+      sim.store.create(namespaces, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
+        spec: { finalizers: ["kubernetes"] },
+        status: { phase: "Active" },
+      } as KubeObject);
+  }
+  // The gateway impersonates its caller: let Airlock's agents read ConfigMaps, as a cluster admin would.
+  const role = sim.registry.find("rbac.authorization.k8s.io", "v1", "clusterroles");
+  const binding = sim.registry.find("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
+  if (!role || !binding) throw new Error("simulator has no RBAC types");
+  sim.store.create(role, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "bench-read" },
+    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+  } as KubeObject);
+  sim.store.create(binding, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "bench-read" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "bench-read" },
+    subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "airlock:agents" }],
+  } as KubeObject);
+  sim.store.create(configmaps!, configMap("bench", "small", { greeting: "hello", color: "blue" }));
+  const count = Math.ceil(bigListBytes / objectBytes);
+  for (let i = 0; i < count; i++) {
+    // Varied text, so nothing along the way gets an unrealistically easy time compressing or caching it.
+    const value = Buffer.alloc(Math.floor((objectBytes * 3) / 4), i % 251).toString("base64");
+    sim.store.create(configmaps!, configMap("bench-big", `big-${i}`, { blob: value }));
+  }
+  return count + 1;
+}
+
+async function burst(namespace: string, prefix: string, count: number, batch: number): Promise<number> {
+  const n = Math.min(count, 100_000);
+  for (let i = 0; i < n; i++) {
+    sim.store.create(configmaps!, configMap(namespace, `${prefix}-${i}`, { i: String(i) }, now()));
+    // Yield between batches so the watch streams drain and no watcher's queue overflows (the simulator closes a
+    // watch that falls 1,000 events behind).
+    if ((i + 1) % batch === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  return n;
+}
+
+process.on("message", (raw) => {
+  const msg = raw as SimRequest;
+  void (async () => {
+    try {
+      if (msg.op === "seed") send({ op: "seed", objects: seed(msg.bigListBytes, msg.objectBytes) });
+      else if (msg.op === "burst") {
+        const t0 = now();
+        const created = await burst(msg.namespace, msg.prefix, msg.count, msg.batch);
+        send({ op: "burst", created, ms: now() - t0 });
+      } else if (msg.op === "serverTimes") {
+        send({ op: "serverTimes", durations });
+        if (msg.reset) durations = [];
+      } else if (msg.op === "stop") {
+        await sim.close();
+        process.disconnect();
+      }
+    } catch (err) {
+      send({ op: "error", message: (err as Error).message });
+    }
+  })();
+});
+process.on("disconnect", () => {
+  void sim.close().then(() => process.exit(0));
+});
+send({
+  op: "ready",
+  url: sim.url,
+  kubeconfigPath: sim.kubeconfigPath,
+  adminToken: sim.adminToken,
+  caPem: sim.caPem,
+});
