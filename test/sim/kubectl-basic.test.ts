@@ -59,7 +59,8 @@ test("kubectl get -o yaml, -o wide and -l", async () => {
   assert.match(yaml.stdout, /resourceVersion: "\d+"/);
   const wide = await k(["get", "pods", "-n", "prod", "-o", "wide"]);
   assert.equal(wide.code, 0, wide.stderr);
-  assert.match(wide.stdout, /^NAME\s/);
+  assert.match(wide.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s/);
+  assert.match(wide.stdout, /\n\S+\s+1\/1\s+Running\s/);
   const labelled = await k(["get", "configmaps", "-l", "app=kt", "-o", "name"]);
   assert.equal(labelled.stdout.trim(), "configmap/kt-get");
   const none = await k(["get", "configmaps", "-l", "app=nothing"]);

@@ -14,9 +14,9 @@ import {
   parseLabelSelector,
 } from "../selectors.ts";
 import { notFound } from "../store.ts";
+import { toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";
 import { includeObjectOf, sendJson, wantsTable } from "./respond.ts";
-import { toTable } from "./seams.ts";
 
 /** A predicate for the label and field selectors of a list or watch, plus the name RequestInfo narrowed it to. */
 export function objectFilter(type: ResourceType, route: SimRequest): (obj: KubeObject) => boolean {

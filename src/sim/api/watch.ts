@@ -9,10 +9,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { failure, StatusError } from "../../shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest, WatchEvent } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
+import { toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";
 import { objectFilter } from "./read.ts";
 import { includeObjectOf, wantsTable } from "./respond.ts";
-import { toTable } from "./seams.ts";
 
 const DEFAULT_TIMEOUT_SECONDS = 1800;
 
