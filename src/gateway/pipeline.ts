@@ -18,6 +18,7 @@ import type { KubeRequest } from "./contracts.ts";
 import { describeTarget } from "./decide.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { impersonationHeaders } from "./forward/impersonation.ts";
+import { tunnelWebSocket } from "./forward/tunnel.ts";
 import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
@@ -235,7 +236,10 @@ export async function handleKubeUpgrade(
   if (!upstream) return;
   const principal = ctx.principal;
   gw.metrics.openStreams.inc({ kind: kube.info.subresource });
-  const result = await bridgeWebSocket(req, socket, head, {
+  // Port-forward frames are opaque SPDY: tunnel them after a verified handshake. Exec and attach frames are
+  // relayed one by one, so the transform stage can see them.
+  const relay = kube.info.subresource === "portforward" ? tunnelWebSocket : bridgeWebSocket;
+  const result = await relay(req, socket, head, {
     upstream,
     pathAndQuery: admitted.pathAndQuery,
     headers: admitted.forward,

@@ -1,0 +1,165 @@
+// forward (port-forward): a verified WebSocket tunnel for `SPDY/3.1+portforward.k8s.io` and the channel protocols
+// port-forward uses.
+//
+// Port-forward frames are opaque to the gateway (SPDY inside WebSocket), and the `ws` library refuses that
+// subprotocol name ('/' is not a token character), so the gateway performs both handshakes itself and then relays
+// bytes. Invariant 6 holds the same way as for exec: the upstream handshake comes first, the client is answered 101
+// only after the cluster answered 101 with a valid Sec-WebSocket-Accept and one of the client's subprotocols, and a
+// refusal is relayed and the client connection closed.
+import { createHash, randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import https from "node:https";
+import type { Duplex } from "node:stream";
+import { failure } from "../../shared/status.ts";
+import { sendStatusOnSocket } from "../respond.ts";
+import type { UpgradeOptions, UpgradeResult } from "./upgrade.ts";
+import { offeredProtocols, STREAM_SUBPROTOCOLS } from "./upgrade.ts";
+
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+export function acceptKey(key: string): string {
+  return createHash("sha1")
+    .update(key + WS_GUID)
+    .digest("base64");
+}
+
+export function tunnelWebSocket(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  opts: UpgradeOptions,
+): Promise<UpgradeResult> {
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let settled = false;
+    let unregister = () => {};
+    const finish = (status: number, upstreamError?: string) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
+    };
+    const clientKey = req.headers["sec-websocket-key"];
+    const offered = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p));
+    if (typeof clientKey !== "string" || !/^[A-Za-z0-9+/]{22}==$/.test(clientKey) || offered.length === 0) {
+      bytesOut = sendStatusOnSocket(
+        socket,
+        failure(
+          "BadRequest",
+          "airlock: a WebSocket upgrade needs a valid Sec-WebSocket-Key and a Kubernetes subprotocol",
+        ),
+      );
+      return finish(400);
+    }
+    const upstreamKey = randomBytes(16).toString("base64");
+    opts.upstream
+      .requestOptions("GET", opts.pathAndQuery, [
+        ...opts.headers.filter(([name]) => !/^sec-websocket-/i.test(name)),
+        ["Connection", "Upgrade"],
+        ["Upgrade", "websocket"],
+        ["Sec-WebSocket-Version", "13"],
+        ["Sec-WebSocket-Key", upstreamKey],
+        ["Sec-WebSocket-Protocol", offered.join(", ")],
+      ])
+      .then((options) => {
+        const upstreamReq = https.request({ ...options, timeout: 30_000 });
+        unregister = opts.onOpen((reason) => {
+          upstreamReq.destroy(new Error(reason));
+          socket.destroy();
+        });
+        upstreamReq.on("timeout", () => upstreamReq.destroy(new Error("upstream handshake timed out")));
+        upstreamReq.on("response", (res) => {
+          // The cluster refused the upgrade: relay its answer, then close the client connection.
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const status = res.statusCode ?? 502;
+            const headLines = [
+              `HTTP/1.1 ${status} ${res.statusMessage ?? ""}`,
+              `Content-Type: ${res.headers["content-type"] ?? "application/json"}`,
+              `Content-Length: ${body.length}`,
+              "Connection: close",
+              "",
+              "",
+            ];
+            bytesOut = body.length;
+            socket.end(Buffer.concat([Buffer.from(headLines.join("\r\n"), "latin1"), body]));
+            finish(status);
+          });
+        });
+        upstreamReq.on("upgrade", (res, upstreamSocket, upstreamHead) => {
+          const protocol = res.headers["sec-websocket-protocol"];
+          const valid =
+            res.headers["sec-websocket-accept"] === acceptKey(upstreamKey) &&
+            typeof protocol === "string" &&
+            offered.includes(protocol);
+          if (!valid) {
+            upstreamSocket.destroy();
+            bytesOut = sendStatusOnSocket(
+              socket,
+              failure(
+                "ServiceUnavailable",
+                "airlock: the cluster answered the upgrade with an invalid handshake",
+                undefined,
+                502,
+              ),
+            );
+            return finish(502, "invalid upstream handshake");
+          }
+          socket.write(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+              `Sec-WebSocket-Accept: ${acceptKey(clientKey)}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+          );
+          if (upstreamHead.length) socket.write(upstreamHead);
+          if (head.length) upstreamSocket.write(head);
+          socket.on("data", (c: Buffer) => {
+            bytesIn += c.length;
+          });
+          upstreamSocket.on("data", (c: Buffer) => {
+            bytesOut += c.length;
+          });
+          // pipe() gives backpressure both ways; either side closing tears down the other.
+          socket.pipe(upstreamSocket);
+          upstreamSocket.pipe(socket);
+          const teardown = () => {
+            socket.destroy();
+            upstreamSocket.destroy();
+            finish(101);
+          };
+          socket.on("close", teardown);
+          upstreamSocket.on("close", teardown);
+          socket.on("error", teardown);
+          upstreamSocket.on("error", teardown);
+        });
+        upstreamReq.on("error", (err) => {
+          if (!settled) {
+            bytesOut = sendStatusOnSocket(
+              socket,
+              failure(
+                "ServiceUnavailable",
+                `airlock: the cluster could not be reached: ${err.message}`,
+                undefined,
+                502,
+              ),
+            );
+          }
+          finish(502, err.message);
+        });
+        upstreamReq.end();
+      })
+      .catch((err: Error) => {
+        bytesOut = sendStatusOnSocket(
+          socket,
+          failure(
+            "ServiceUnavailable",
+            `airlock: no credential for the cluster: ${err.message}`,
+            undefined,
+            502,
+          ),
+        );
+        finish(502, err.message);
+      });
+  });
+}
