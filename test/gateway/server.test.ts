@@ -1,0 +1,85 @@
+// The listen stage: HTTP/2 and HTTP/1.1 on one port, cluster routing, health, readiness and metrics.
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import { after, before, test } from "node:test";
+import type { Simulator } from "../../src/sim/index.ts";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { type SimClient, simClient } from "../helpers/simclient.ts";
+
+let t: TestGateway;
+let agent: { token: string };
+let client: SimClient;
+
+before(async () => {
+  t = await startTestGateway();
+  agent = await t.addIdentity("demo-agent", "agent", ["agents"]);
+  client = simClient({ url: t.gateway.url, caPem: t.gateway.caPem, adminToken: agent.token } as Simulator);
+});
+
+after(async () => {
+  client.close();
+  await t.close();
+});
+
+function h2get(
+  path: string,
+  token?: string,
+): Promise<{ status: number; body: string; alpn: string | false }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(t.gateway.url, { ca: t.gateway.caPem });
+    session.on("error", reject);
+    const req = session.request({ ":path": path, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+    let status = 0;
+    let body = "";
+    req.on("response", (headers) => {
+      status = Number(headers[":status"]);
+    });
+    req.setEncoding("utf8").on("data", (d: string) => {
+      body += d;
+    });
+    req.on("end", () => {
+      const alpn = session.alpnProtocol ?? false;
+      session.close();
+      resolve({ status, body, alpn });
+    });
+    req.on("error", reject);
+  });
+}
+
+test("an HTTP/2 client is served on the same port as HTTP/1.1", async () => {
+  const res = await h2get("/api/v1/namespaces/prod/configmaps/web-config", agent.token);
+  assert.equal(res.alpn, "h2");
+  assert.equal(res.status, 200);
+  assert.equal(JSON.parse(res.body).metadata.name, "web-config");
+});
+
+test("/k8s/<cluster>/ selects a cluster and an unknown cluster gets a 404 Status naming the configured ones", async () => {
+  const ok = await client.req("GET", "/k8s/sim/api/v1/namespaces/prod/configmaps/web-config");
+  assert.equal(ok.code, 200);
+  assert.equal(ok.body.metadata.name, "web-config");
+  const missing = await client.req("GET", "/k8s/elsewhere/api/v1/namespaces");
+  assert.equal(missing.code, 404);
+  assert.equal(missing.body.kind, "Status");
+  assert.match(missing.body.message, /no cluster named "elsewhere" \(configured: sim\)/);
+});
+
+test("health and readiness answer without a token; the Kubernetes API does not", async () => {
+  assert.equal((await h2get("/healthz")).status, 200);
+  assert.equal((await h2get("/readyz")).status, 200);
+  const anonymous = await h2get("/api/v1/namespaces");
+  assert.equal(anonymous.status, 401);
+  assert.equal(JSON.parse(anonymous.body).reason, "Unauthorized");
+});
+
+test("metrics count requests by verb, code and decision, without identity names", async () => {
+  await client.req("GET", "/api/v1/namespaces/prod/pods");
+  const res = await h2get("/metrics");
+  assert.equal(res.status, 200);
+  assert.match(
+    res.body,
+    /airlock_requests_total\{verb="list",code="200",decision="allow",cluster="sim"\} \d+/,
+  );
+  assert.match(res.body, /airlock_request_duration_seconds_bucket/);
+  assert.match(res.body, /airlock_open_streams/);
+  assert.ok(!res.body.includes("demo-agent"), "no identity names in metrics");
+});
