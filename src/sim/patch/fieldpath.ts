@@ -14,11 +14,14 @@ export type PathKeys = string[];
 export const pathId = (keys: PathKeys): string => JSON.stringify(keys);
 export const pathKeys = (id: string): PathKeys => JSON.parse(id) as PathKeys;
 
-/** Whether `id` has a strict descendant in `set`. */
-export function hasDescendant(set: FieldSet, id: string): boolean {
-  const prefix = `${id.slice(0, -1)},`;
-  for (const p of set) if (p.startsWith(prefix)) return true;
-  return false;
+/** The paths that have a strict descendant in `set`: one pass, so callers avoid a quadratic scan per path. */
+export function ancestorsIn(set: FieldSet): Set<string> {
+  const out = new Set<string>();
+  for (const id of set) {
+    const keys = pathKeys(id);
+    for (let i = 1; i < keys.length; i++) out.add(pathId(keys.slice(0, i)));
+  }
+  return out;
 }
 
 const SYSTEM_METADATA = new Set([

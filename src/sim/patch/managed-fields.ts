@@ -8,10 +8,10 @@
 import { type StatusCause, StatusError } from "../../shared/status.ts";
 import type { KubeObject, ManagedFieldsEntry } from "../contracts.ts";
 import {
+  ancestorsIn,
   type FieldSet,
   fieldsOf,
   fromFieldsV1,
-  hasDescendant,
   pathKeys,
   pathString,
   removeAt,
@@ -180,9 +180,10 @@ export function serverSideApply(
 
   // Conflicts: another manager owns a field this apply changes.
   const conflicts: { entry: Entry; paths: string[] }[] = [];
+  const appliedParents = ancestorsIn(appliedSet);
   for (const e of others) {
     const ids = [...e.set].filter(
-      (id) => appliedSet.has(id) && changedAt(liveClean, merged, id, hasDescendant(appliedSet, id)),
+      (id) => appliedSet.has(id) && changedAt(liveClean, merged, id, appliedParents.has(id)),
     );
     if (ids.length > 0) conflicts.push({ entry: e, paths: ids.sort() });
   }
@@ -194,8 +195,12 @@ export function serverSideApply(
   for (const c of conflicts) for (const id of c.paths) c.entry.set.delete(id);
 
   // Prune what this manager applied before and no longer applies, unless someone else owns it (or part of it).
-  const owned = (id: string): boolean =>
-    [mine, ...others].some((e) => e.set.has(id) || hasDescendant(e.set, id));
+  const stillOwned = new Set<string>();
+  for (const e of [mine, ...others]) {
+    for (const id of e.set) stillOwned.add(id);
+    for (const id of ancestorsIn(e.set)) stillOwned.add(id);
+  }
+  const owned = (id: string): boolean => stillOwned.has(id);
   for (const id of previous?.set ?? []) if (!appliedSet.has(id) && !owned(id)) removeAt(merged, pathKeys(id));
 
   const next = previous ? entries.map((e) => (e === previous ? mine : e)) : [...entries, mine];
@@ -226,8 +231,9 @@ export function trackUpdate(
   const maps: FieldSet = new Set();
   const afterSet = fieldsOf(result as unknown as JsonObject, result.kind, scope, maps);
   const changed: FieldSet = new Set();
+  const afterParents = ancestorsIn(afterSet);
   for (const id of afterSet) {
-    if (changedAt(beforeClean, result, id, hasDescendant(afterSet, id))) changed.add(id);
+    if (changedAt(beforeClean, result, id, afterParents.has(id))) changed.add(id);
   }
   for (const id of maps) if (changedAt(beforeClean, result, id, true)) changed.add(id);
 
