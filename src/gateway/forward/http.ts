@@ -56,6 +56,9 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
     opts.upstream
       .requestOptions(method, opts.pathAndQuery, opts.headers)
       .then((options) => {
+        // The body is framed here: hygiene dropped the client's Content-Length, and Node sends a DELETE body (as
+        // kubectl's DeleteOptions) unframed unless told its length, which desyncs the upstream connection.
+        if (opts.body?.length) (options.headers as string[]).push("content-length", String(opts.body.length));
         const upstreamReq = https.request(options);
         unregister = opts.onOpen((reason) => {
           upstreamReq.destroy(new Error(reason));
