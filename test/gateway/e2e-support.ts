@@ -5,8 +5,11 @@
 // Stance: a test that runs a command through the gateway must also prove the request arrived impersonating the
 // caller. An empty record is a failure, never a vacuous pass.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Simulator } from "../../src/sim/index.ts";
 import type { RequestRecord } from "../../src/sim/record.ts";
 
@@ -107,44 +110,49 @@ export function rows(output: string): string[][] {
     .map((line) => line.trim().split(/\s+/));
 }
 
-/**
- * Runs a shell command line in a pseudo-terminal (util-linux `script`) so kubectl sees a real terminal on stdin,
- * as `exec -it` needs. `keys` are typed one by one, `gapMs` apart, after `startMs`. Resolves with the terminal's
- * output once the command ends, or rejects when it has not ended within `timeoutMs`.
- */
-export function runInTerminal(
-  commandLine: string,
-  keys: string[],
-  opts: { startMs?: number; gapMs?: number; timeoutMs?: number } = {},
-): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qfec", commandLine, "/dev/null"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, TERM: "xterm" },
-    });
-    let output = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      output += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      output += d;
-    });
-    const timers = keys.map((key, i) =>
-      setTimeout(() => child.stdin.write(key), (opts.startMs ?? 1500) + i * (opts.gapMs ?? 500)),
-    );
-    const killer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`terminal command did not end; output so far: ${JSON.stringify(output)}`));
-    }, opts.timeoutMs ?? 20_000);
-    child.on("close", (code) => {
-      clearTimeout(killer);
-      for (const t of timers) clearTimeout(t);
-      resolve({ code: code ?? 1, output });
-    });
-  });
-}
-
 /** Single-quotes a word for a POSIX shell. */
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * kubectl in a pseudo-terminal of 27 rows by 91 columns (util-linux `script`), so it sees a real terminal on stdin
+ * as `exec -it` needs, and sends that size on the resize channel.
+ */
+export function kubectlOnTerminal(
+  kubeconfig: string,
+  args: string[],
+): { child: ChildProcess; output: () => string; closed: Promise<number> } {
+  const cache = mkdtempSync(join(tmpdir(), "airlock-kubectl-cache-"));
+  const line = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cache, ...args]
+    .map(shellQuote)
+    .join(" ");
+  const child = spawn("script", ["-qec", `stty cols 91 rows 27; exec ${line}`, "/dev/null"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  const closed = new Promise<number>((resolve) =>
+    child.on("close", (code) => {
+      rmSync(cache, { recursive: true, force: true });
+      resolve(code ?? -1);
+    }),
+  );
+  return { child, output: () => out, closed };
+}
+
+/** Waits until `read()` matches, failing with what was read so far. */
+export async function waitFor(read: () => string, pattern: RegExp, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (!pattern.test(read())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${pattern}; got ${JSON.stringify(read())}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return read();
 }
