@@ -153,7 +153,7 @@ export interface Credential {
  * The store. One interface, engines behind it (SQLite now; PostgreSQL later). Writes are durable when the returned
  * promise resolves: the pipeline forwards a request only after `auditBegin` has resolved (write-ahead audit).
  */
-export interface Store {
+export interface Store extends ReviewStore {
   auditBegin(event: AuditEvent): Promise<void>;
   auditComplete(id: string, completion: AuditCompletion): Promise<void>;
   auditList(query: AuditQuery): Promise<AuditEvent[]>;
@@ -178,4 +178,138 @@ export interface Store {
   authenticateToken(tokenHash: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
 
   close(): Promise<void>;
+}
+
+// ── Reviews (DESIGN.md invariant 8; src/review) ──────────────────────────────────────────────────────────────────
+
+export type ReviewState = "pending" | "approved" | "denied" | "expired" | "withdrawn" | "executed";
+
+/** The request a review is bound to, as the reviewer sees it. The body is kept as text (base64 when not UTF-8). */
+export interface ReviewedRequest {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string;
+  body: string;
+  bodyEncoding: "utf8" | "base64";
+  bodySha256: string;
+  action: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  execCommand: string[] | null;
+}
+
+/** What the request would change: a server-side dry run diffed against the current object. */
+export interface ReviewPreview {
+  /** Unified diff of current → dry-run result, as YAML, Secret values masked. Empty when nothing would change. */
+  diff: string;
+  /** One line for notifications: "3 lines added, 1 removed" or why there is no diff. */
+  summary: string;
+  /** For deletes: objects that would be removed with this one (ownerReferences, transitively). */
+  dependents: { kind: string; namespace: string; name: string }[];
+  /** Why the preview is incomplete, if it is (the dry run failed, the object is too large …). */
+  error: string | null;
+}
+
+export interface ReviewVote {
+  by: string;
+  byId: string;
+  at: string;
+  reason: string;
+}
+
+export interface Review {
+  id: string;
+  fingerprint: string;
+  state: ReviewState;
+  createdAt: string;
+  updatedAt: string;
+  /** A pending review expires at this time (the rule's timeout). */
+  expiresAt: string;
+  requester: { identityId: string; name: string; kind: string; groups: string[] };
+  justification: string | null;
+  cluster: string;
+  policy: string;
+  rule: string;
+  requirement: ReviewRequirement;
+  request: ReviewedRequest;
+  approvals: ReviewVote[];
+  denial: ReviewVote | null;
+  /** After approval: the approval may be used until then. */
+  approvedUntil: string | null;
+  /** After approval: how many times the approved request may still run (single-use by default). */
+  usesLeft: number;
+  /** Held (wait-mode) requests currently waiting on this review; the review is withdrawn when the last one leaves. */
+  waiters: number;
+  preview: ReviewPreview | null;
+  /** Optimistic concurrency: every save must name the version it read. */
+  version: number;
+}
+
+export type ReviewEventType =
+  | "created"
+  | "joined"
+  | "notified"
+  | "approved"
+  | "denied"
+  | "expired"
+  | "withdrawn"
+  | "executed"
+  | "previewed";
+
+export interface ReviewEvent {
+  seq?: number;
+  reviewId: string;
+  time: string;
+  type: ReviewEventType;
+  /** Who caused it: the requester, a reviewer, or "airlock". */
+  actor: string;
+  detail: string;
+}
+
+/** A time-boxed permission granted with an approval: (identity, cluster, verb, resource, namespace) runs unreviewed. */
+export interface Grant {
+  id: string;
+  reviewId: string;
+  identityId: string;
+  identityName: string;
+  cluster: string;
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  namespace: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+export interface ReviewQuery {
+  state?: ReviewState;
+  limit?: number;
+}
+
+/** The store's share of reviews. Kept apart so the review service can depend on it alone. */
+export interface ReviewStore {
+  reviewCreate(review: Review): Promise<void>;
+  reviewGet(id: string): Promise<Review | undefined>;
+  /** Newest first. */
+  reviewList(query: ReviewQuery): Promise<Review[]>;
+  /** Reviews with this fingerprint in one of `states`, newest first. */
+  reviewFind(fingerprint: string, states: ReviewState[]): Promise<Review[]>;
+  /** Saves `review` if the stored version is still `review.version - 1`; false when someone else saved first. */
+  reviewSave(review: Review): Promise<boolean>;
+  reviewEventAppend(event: ReviewEvent): Promise<void>;
+  reviewEventList(reviewId: string): Promise<ReviewEvent[]>;
+  grantCreate(grant: Grant): Promise<void>;
+  grantGet(id: string): Promise<Grant | undefined>;
+  /** All grants, newest first; with `activeAt`, only those neither revoked nor expired at that time. */
+  grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]>;
+  /** Revokes a grant (the first revocation time is kept). Undefined when it is unknown. */
+  grantRevoke(id: string, by: string): Promise<Grant | undefined>;
 }

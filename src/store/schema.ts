@@ -65,6 +65,50 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_by_time ON audit_events (time_ms, seq);
   CREATE INDEX audit_by_identity_time ON audit_events (identity_name, time_ms, seq);
   `,
+  // 2: reviews (the whole review as JSON, with the columns lookups need), their event trail, and grants.
+  `
+  CREATE TABLE reviews (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data_json TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX reviews_by_fingerprint ON reviews (fingerprint, state);
+  CREATE INDEX reviews_by_state ON reviews (state, seq);
+
+  CREATE TABLE review_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    review_id TEXT NOT NULL REFERENCES reviews (id),
+    time TEXT NOT NULL,
+    type TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    detail TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX review_events_by_review ON review_events (review_id, seq);
+
+  CREATE TABLE grants (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    review_id TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    identity_name TEXT NOT NULL,
+    cluster TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    api_group TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+  CREATE INDEX grants_by_identity ON grants (identity_id, expires_ms);
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

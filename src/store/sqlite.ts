@@ -15,11 +15,17 @@ import type {
   AuditEvent,
   AuditQuery,
   Credential,
+  Grant,
   Identity,
+  Review,
+  ReviewEvent,
+  ReviewQuery,
+  ReviewState,
   Store,
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
+import { SqliteReviewTables } from "./reviews.ts";
 import { AUDIT_COLUMNS, auditFromRow, credentialFromRow, identityFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 
@@ -43,6 +49,7 @@ export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
   readonly #lastUsedResolutionMs: number;
+  readonly #reviews: SqliteReviewTables;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.path === ":memory:";
@@ -72,6 +79,42 @@ export class SqliteStore implements Store {
       this.#db.close();
       throw err;
     }
+    this.#reviews = new SqliteReviewTables(this.#db, this.#now);
+  }
+
+  // Reviews, their events and grants live in reviews.ts; the store delegates.
+  reviewCreate(review: Review): Promise<void> {
+    return this.#reviews.reviewCreate(review);
+  }
+  reviewGet(id: string): Promise<Review | undefined> {
+    return this.#reviews.reviewGet(id);
+  }
+  reviewList(query: ReviewQuery): Promise<Review[]> {
+    return this.#reviews.reviewList(query);
+  }
+  reviewFind(fingerprint: string, states: ReviewState[]): Promise<Review[]> {
+    return this.#reviews.reviewFind(fingerprint, states);
+  }
+  reviewSave(review: Review): Promise<boolean> {
+    return this.#reviews.reviewSave(review);
+  }
+  reviewEventAppend(event: ReviewEvent): Promise<void> {
+    return this.#reviews.reviewEventAppend(event);
+  }
+  reviewEventList(reviewId: string): Promise<ReviewEvent[]> {
+    return this.#reviews.reviewEventList(reviewId);
+  }
+  grantCreate(grant: Grant): Promise<void> {
+    return this.#reviews.grantCreate(grant);
+  }
+  grantGet(id: string): Promise<Grant | undefined> {
+    return this.#reviews.grantGet(id);
+  }
+  grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]> {
+    return this.#reviews.grantList(query);
+  }
+  grantRevoke(id: string, by: string): Promise<Grant | undefined> {
+    return this.#reviews.grantRevoke(id, by);
   }
 
   #iso(): string {
