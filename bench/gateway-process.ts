@@ -4,11 +4,19 @@
 //
 // The benchmark identity is created straight in the store (as test/helpers/gateway.ts does); its token only ever
 // travels to the parent over IPC. The process exits when its parent disconnects.
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import { validateConfig } from "../src/gateway/config.ts";
 import { startGateway } from "../src/gateway/index.ts";
 
-export type GatewayRequest = { op: "memory" } | { op: "serverTimes"; reset: boolean } | { op: "stop" };
+export type GatewayRequest =
+  | { op: "memory" }
+  | { op: "serverTimes"; reset: boolean }
+  /** Starts the V8 CPU profiler, or stops it and writes the profile (a .cpuprofile file) to `path`. */
+  | { op: "profile"; action: "start" }
+  | { op: "profile"; action: "stop"; path: string }
+  | { op: "stop" };
 
 export interface Memory {
   rss: number;
@@ -21,6 +29,7 @@ export type GatewayReply =
   | { op: "ready"; url: string; caPem: string; token: string }
   | { op: "memory"; memory: Memory }
   | { op: "serverTimes"; server: number[]; upstream: number[] }
+  | { op: "profile"; path?: string }
   | { op: "error"; message: string };
 
 const send = (reply: GatewayReply) => process.send?.(reply);
@@ -68,6 +77,26 @@ function memory(): Memory {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
+// The profiler runs in-process (node:inspector) rather than through --cpu-prof, so a profile covers exactly the
+// measured run, not start-up and shutdown.
+let session: Session | undefined;
+async function profile(msg: Extract<GatewayRequest, { op: "profile" }>): Promise<string | undefined> {
+  if (msg.action === "start") {
+    session = new Session();
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.setSamplingInterval", { interval: 100 });
+    await session.post("Profiler.start");
+    return undefined;
+  }
+  if (!session) throw new Error("the profiler was not started");
+  const { profile: result } = await session.post("Profiler.stop");
+  session.disconnect();
+  session = undefined;
+  await writeFile(msg.path, JSON.stringify(result));
+  return msg.path;
+}
+
 process.on("message", (raw) => {
   const msg = raw as GatewayRequest;
   if (msg.op === "memory") send({ op: "memory", memory: memory() });
@@ -77,6 +106,11 @@ process.on("message", (raw) => {
       server = [];
       upstream = [];
     }
+  } else if (msg.op === "profile") {
+    profile(msg).then(
+      (path) => send({ op: "profile", ...(path ? { path } : {}) }),
+      (err: Error) => send({ op: "error", message: err.message }),
+    );
   } else if (msg.op === "stop") void gateway.close().then(() => process.disconnect());
 });
 process.on("disconnect", () => {

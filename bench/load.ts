@@ -2,6 +2,7 @@
 // own cost is the same whichever server is measured. Every loop is bounded in count and in time; every response
 // body is read to its end (a benchmark that stops at the headers measures nothing).
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 
 export interface Target {
@@ -248,6 +249,58 @@ export function openWatches(client: Client, path: string, n: number) {
     },
     close: () => {
       for (const s of streams) s.request.destroy();
+    },
+  };
+}
+
+/**
+ * The same as openWatches, but as kubectl and client-go open them: all `n` watches as streams of one HTTP/2
+ * connection to the target (so the client side costs one TLS connection, not `n`).
+ */
+export function openWatchesHttp2(target: Target, path: string, n: number) {
+  const session = http2.connect(target.url, target.ca ? { ca: target.ca } : {});
+  session.on("error", () => {}); // surfaced through the streams below
+  const streams = Array.from({ length: n }, () =>
+    session.request({
+      ":method": "GET",
+      ":path": path,
+      accept: "application/json",
+      "user-agent": "airlock-bench",
+      ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+    }),
+  );
+  const seen = streams.map(
+    (stream) =>
+      new Promise<void>((resolve, reject) => {
+        stream.once("response", (headers) => {
+          if (headers[":status"] !== 200)
+            reject(new Error(`${target.name} watch: HTTP ${headers[":status"]}`));
+        });
+        stream.once("data", () => {
+          resolve();
+          stream.resume();
+        });
+        stream.once("error", reject);
+        stream.once("end", () => reject(new Error("watch ended before its first event")));
+      }),
+  );
+  for (const s of seen) s.catch(() => {});
+  return {
+    waitForEvent: (maxMs: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        Promise.all(seen),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`not all ${n} watches saw an event within ${maxMs} ms`)),
+            maxMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    },
+    close: () => {
+      for (const s of streams) s.close();
+      session.destroy();
     },
   };
 }

@@ -54,10 +54,11 @@ async function forkChild<Req extends { op: string }, Reply extends { op: string 
   script: string,
   args: string[],
   logFile: string,
+  execArgv: string[] = [],
 ): Promise<{ child: Child<Req, Reply>; ready: Extract<Reply, { op: "ready" }> }> {
   const log = openSync(logFile, "a");
   const proc = fork(new URL(script, import.meta.url).pathname, args, {
-    execArgv: ["--expose-gc"],
+    execArgv: ["--expose-gc", ...execArgv],
     stdio: ["ignore", log, log, "ipc"],
   });
   const ready = await withDeadline(nextMessage<Reply>(proc, "ready"), START_TIMEOUT_MS, script);
