@@ -9,7 +9,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
-import { AGENT, hasRequest, impersonatedRequests } from "./e2e-support.ts";
+import { simClient } from "../helpers/simclient.ts";
+import {
+  AGENT,
+  assertAllImpersonated,
+  hasRequest,
+  impersonatedRequests,
+  recordMark,
+  simRecords,
+} from "./e2e-support.ts";
 
 let gw: TestGateway;
 let agent: string;
@@ -260,5 +268,46 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
     assert.equal(deploy.stdout.trim(), 'deployment.apps "e2e-app" deleted');
     const after = await kubectl(gw.sim.kubeconfigPath, ["-n", "prod", "get", "deployment", "e2e-app"]);
     assert.match(after.stderr, /\(NotFound\)/);
+  });
+
+  test("delete of an object held by a finalizer waits, on a watch through Airlock, until it is gone", async () => {
+    // The other client speaks plain HTTPS (no kubectl User-Agent), so the
+    // record still tells kubectl's requests apart while both run.
+    const other = simClient(gw.sim);
+    const path = "/api/v1/namespaces/prod/configmaps/e2e-held";
+    try {
+      const held = await other.req("POST", "/api/v1/namespaces/prod/configmaps", {
+        body: {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "e2e-held", finalizers: ["e2e.airlock.dev/hold"] },
+        },
+      });
+      assert.equal(held.code, 201, held.text);
+      const mark = await recordMark(gw.sim);
+      let returned = false;
+      const deleting = kubectl(agent, ["delete", "configmap", "e2e-held"]).finally(() => {
+        returned = true;
+      });
+      await eventually("the deletion to start", async () =>
+        Boolean((await other.req("GET", path)).body?.metadata?.deletionTimestamp),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(returned, false, "kubectl delete returned while the object still existed");
+      const release = await other.req("PATCH", path, {
+        body: [{ op: "remove", path: "/metadata/finalizers" }],
+        contentType: "application/json-patch+json",
+      });
+      assert.equal(release.code, 200, release.text);
+      const waited = await deleting;
+      assert.equal(waited.code, 0, waited.stderr);
+      assert.equal(waited.stdout.trim(), 'configmap "e2e-held" deleted');
+      const byKubectl = (await simRecords(gw.sim, mark)).filter((r) => r.userAgent.startsWith("kubectl/"));
+      assertAllImpersonated(byKubectl);
+      assert.ok(byKubectl.some((r) => r.resource === "configmaps" && r.verb === "watch"));
+      assert.equal((await other.req("GET", path)).code, 404);
+    } finally {
+      other.close();
+    }
   });
 });
