@@ -71,6 +71,22 @@ function direct(args: string[], input?: string): Promise<KubectlResult> {
   );
 }
 
+/**
+ * Once a long-running client has gone, the gateway holds none of its streams: the client going away cancelled the
+ * upstream request (or closed the tunnel) too.
+ */
+async function assertNoLiveStreams(): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (gw.gateway.runtime.streams.count() > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(
+    gw.gateway.runtime.streams.count(),
+    0,
+    "the gateway still holds a stream of a client that went away",
+  );
+}
+
 /** A long-running kubectl through Airlock; its output is collected until the test kills it. */
 function spawnViaAirlock(args: string[]) {
   const child = spawnKubectl(agent, args);
@@ -114,6 +130,7 @@ describe("watch through Airlock", () => {
     } finally {
       await watch.stop();
     }
+    await assertNoLiveStreams();
     const watches = (await simRecords(gw.sim, mark)).filter((r) => r.verb === "watch");
     assert.equal(watches.length, 1, JSON.stringify(watches));
     assertAllImpersonated(watches);
@@ -138,6 +155,7 @@ describe("logs through Airlock", () => {
     } finally {
       await follow.stop();
     }
+    await assertNoLiveStreams();
     const lines = follow.stdout().trimEnd().split("\n");
     assert.match(lines[0] ?? "", /start worker process/);
     assert.match(lines[1] ?? "", /^10\.244\.0\.\d+ - - \[.+\] "GET \/\S* HTTP\/1\.1" \d{3} \d+ /);
@@ -179,6 +197,7 @@ describe("exec through Airlock", () => {
     term.child.stdin?.write("exit 4\r");
     assert.equal(await term.closed, 4);
     assert.match(term.output(), /command terminated with exit code 4/);
+    await assertNoLiveStreams();
     const records = assertAllImpersonated(await simRecords(gw.sim, mark));
     assert.ok(hasRequest(records, { subresource: "exec", name: pod }));
   });
@@ -235,6 +254,7 @@ describe("port-forward through Airlock", () => {
     } finally {
       await pf.stop();
     }
+    await assertNoLiveStreams();
     const records = assertAllImpersonated(await simRecords(gw.sim, mark));
     assert.ok(hasRequest(records, { subresource: "portforward", name: pod }));
   });
