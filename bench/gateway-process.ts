@@ -9,6 +9,7 @@ import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import { validateConfig } from "../src/gateway/config.ts";
 import { startGateway } from "../src/gateway/index.ts";
+import { openStore } from "../src/store/index.ts";
 
 export type GatewayRequest =
   | { op: "memory" }
@@ -33,15 +34,17 @@ export type GatewayReply =
   | { op: "error"; message: string };
 
 const send = (reply: GatewayReply) => process.send?.(reply);
-const [dir, simKubeconfig] = process.argv.slice(2);
+const [dir, simKubeconfig, experiment] = process.argv.slice(2);
 if (!dir || !simKubeconfig || !process.send) {
-  throw new Error("usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG (with an IPC channel)");
+  throw new Error(
+    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [audit-in-memory] (with an IPC channel)",
+  );
 }
 
 const validated = validateConfig(
   {
     listen: { address: "127.0.0.1", port: 0 },
-    dataDir: `${dir}/gateway`,
+    dataDir: `${dir}/gateway${experiment ? `-${experiment}` : ""}`,
     clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
     policy: { builtin: "allow-authenticated" },
     log: { level: "info" },
@@ -55,6 +58,24 @@ const { token } = await gateway.store.identityCreate({
   kind: "agent",
   groups: ["agents"],
 });
+if (experiment === "audit-in-memory") await auditInMemory();
+else if (experiment) throw new Error(`unknown experiment ${experiment}`);
+
+/**
+ * Experiment, never a configuration: the audit writes go to an in-memory SQLite database (same code, same SQL, no
+ * fsync), everything else stays as it is. The difference to a normal run is what the audit log's disk syncs cost.
+ */
+async function auditInMemory(): Promise<void> {
+  const memory = await openStore({ kind: "sqlite", path: ":memory:" });
+  const real = gateway.runtime.store;
+  gateway.runtime.store = new Proxy(real, {
+    get(target, key) {
+      if (key === "auditBegin" || key === "auditComplete") return memory[key].bind(memory);
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 // Server side (client → gateway → response end) and upstream side (gateway → simulator) durations, from Node's http
 // perf entries; their difference is what the gateway itself adds.

@@ -91,11 +91,20 @@ export function startSim(dir: string) {
   return forkChild<SimRequest, SimReply>("./sim-process.ts", [join(dir, "sim")], join(dir, "sim.log"));
 }
 
-export function startGatewayProcess(dir: string, simKubeconfig: string) {
+/**
+ * `execArgv` adds Node flags; `experiment` runs a variant that is not a configuration (see gateway-process.ts), with
+ * its own data directory and log.
+ */
+export function startGatewayProcess(
+  dir: string,
+  simKubeconfig: string,
+  opts: { execArgv?: string[]; experiment?: "audit-in-memory" } = {},
+) {
   return forkChild<GatewayRequest, GatewayReply>(
     "./gateway-process.ts",
-    [dir, simKubeconfig],
-    join(dir, "gateway.log"),
+    [dir, simKubeconfig, ...(opts.experiment ? [opts.experiment] : [])],
+    join(dir, opts.experiment ? `gateway-${opts.experiment}.log` : "gateway.log"),
+    opts.execArgv ?? [],
   );
 }
 

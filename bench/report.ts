@@ -28,6 +28,8 @@ export interface Report {
   bigList: string;
   events: number;
   rows: PathRow[];
+  /** Small-GET rows of experiments (not configurations anyone runs); shown under the small-GET table only. */
+  experimentRows: PathRow[];
   /** Server-side durations (ms) during the concurrency-1 runs. */
   serverTimes: { simDirect: number[]; simViaAirlock: number[]; gateway: number[]; gatewayUpstream: number[] };
   memory: WatchMemory[];
@@ -64,7 +66,7 @@ export function renderReport(r: Report): string {
         `p99 c=${c} (ms)`,
         "failed",
       ],
-      r.rows.map((row) => [
+      [...r.rows, ...r.experimentRows].map((row) => [
         row.name,
         f(row.c1?.p50),
         f(row.c1?.p99),

@@ -95,6 +95,11 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
   progress(`simulator on ${simReady.url}, ${seeded.objects} objects seeded`);
   const { child: gateway, ready: gwReady } = await startGatewayProcess(dir, simReady.kubeconfigPath);
   cleanups.push(() => gateway.stop());
+  // Experiment: a second gateway whose audit database is in memory (no fsync), for the small GET only.
+  const { child: gwExp, ready: expReady } = await startGatewayProcess(dir, simReady.kubeconfigPath, {
+    experiment: "audit-in-memory",
+  });
+  cleanups.push(() => gwExp.stop());
   const proxy = await startKubectlProxy(simReady.kubeconfigPath, join(dir, "kube-cache"));
   cleanups.push(() => proxy.stop());
   progress(`gateway on ${gwReady.url}, kubectl proxy on ${proxy.url}`);
@@ -117,6 +122,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     for (const c of clients) c.close();
   });
   const rows: PathRow[] = clients.map((c) => ({ name: c.target.name, watch: {} }));
+  const experimentRows: PathRow[] = [];
   // One measurement across all three paths before the next, so drift in the machine's load hits them alike.
   const each = async (what: string, fn: (client: Client, row: PathRow, slug: string) => Promise<void>) => {
     for (const [i, client] of clients.entries()) {
@@ -159,6 +165,33 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     });
     row.c32 = { perSecond: r.perSecond, summary: summarize(r.samples), failures: r.failures };
   });
+  {
+    const name = "airlock, experiment: audit DB in memory";
+    progress(`small GET, concurrency 1 and ${CONCURRENCY}: ${name}`);
+    const exp = createClient(
+      { name, url: expReady.url, ca: expReady.caPem, token: expReady.token },
+      CONCURRENCY,
+    );
+    cleanups.push(() => exp.close());
+    const c1 = await measureLatency(exp, SMALL_GET, {
+      warmup: P.warmup,
+      count: P.latency,
+      maxMs: P.latencyMaxMs,
+    });
+    const r = await measureThroughput(exp, SMALL_GET, {
+      concurrency: CONCURRENCY,
+      warmupMs: P.tpWarmupMs,
+      durationMs: P.tpMs,
+      maxRequests: 500_000,
+    });
+    experimentRows.push({
+      name,
+      c1: summarize(c1),
+      c32: { perSecond: r.perSecond, summary: summarize(r.samples), failures: r.failures },
+      watch: {},
+    });
+    await gwExp.stop();
+  }
   await each("large list", async (client, row) => {
     const r = await measureBigList(client, BIG_LIST, P.listReps);
     row.list = { summary: summarize(r.samples), bytes: r.bytes };
@@ -205,6 +238,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     bigList: BIG_LIST,
     events: P.events,
     rows,
+    experimentRows,
     serverTimes,
     memory,
     classifyRow: classify.stdout.trim(),
