@@ -6,11 +6,13 @@
 // to the store before `onRevoke` runs, so even if closing live streams fails the identity is already cut off.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity, Principal, Store } from "../gateway/contracts.ts";
+import type { ReviewService } from "../review/service.ts";
 import { failure, StatusError } from "../shared/status.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
 import { readJsonBody, sendJson, sendStatus } from "./http.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import { openApiDocument } from "./openapi.ts";
+import { describeReviewRoute, type ReviewRouteId, reviewHandlers } from "./reviews.ts";
 import { ADMIN_PREFIX, matchRoute, type RouteId } from "./routes.ts";
 import { auditQuery, createIdentityRequest, invalid } from "./schemas.ts";
 
@@ -24,6 +26,8 @@ export interface AdminApiOptions {
   caPem: string;
   /** Called after an identity is revoked, to close its live streams (DESIGN.md invariant 9). */
   onRevoke?: (identity: Identity) => void | Promise<void>;
+  /** Reviews (approve, deny, grants); without it the review routes answer 404. */
+  reviews?: ReviewService | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
 }
@@ -42,6 +46,7 @@ interface Call {
   res: ServerResponse;
   url: URL;
   params: Record<string, string>;
+  principal: Principal | undefined;
 }
 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
@@ -51,7 +56,22 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const notFound = (name: string) =>
     StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
 
+  const forReviews = reviewHandlers(opts.reviews);
+  // Review routes are never public, so the router has authenticated the principal before they run.
+  const reviewRoute =
+    (id: ReviewRouteId) =>
+    (call: Call): Promise<void> => {
+      if (!call.principal) throw new StatusError(UNAUTHENTICATED);
+      return forReviews[id]({ ...call, principal: call.principal });
+    };
+
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
+    listReviews: reviewRoute("listReviews"),
+    getReview: reviewRoute("getReview"),
+    approveReview: reviewRoute("approveReview"),
+    denyReview: reviewRoute("denyReview"),
+    listGrants: reviewRoute("listGrants"),
+    revokeGrant: reviewRoute("revokeGrant"),
     async listIdentities({ res }) {
       sendJson(res, 200, { items: await store.identityList() });
     },
@@ -145,10 +165,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
           sendStatus(res, UNAUTHENTICATED, { "www-authenticate": 'Bearer realm="airlock"' });
           return;
         }
-        const allowed = authorize(principal, route.access, describe(route.id, params.name));
+        const allowed = authorize(principal, route.access, describe(route.id, params.name ?? params.id));
         if (!allowed.ok) throw new StatusError(allowed.status);
       }
-      await handlers[route.id]({ req, res, url, params });
+      await handlers[route.id]({ req, res, url, params, principal });
     } catch (err) {
       if (!(err instanceof StatusError)) opts.onError?.(err);
       const status =
@@ -179,5 +199,7 @@ function describe(id: RouteId, name: string | undefined): string {
       return "reading the audit log";
     case "openapi":
       return "reading the API description";
+    default:
+      return describeReviewRoute(id, name);
   }
 }

@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of the admin API. Request schemas come from the zod schemas the API validates with,
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
+import { reviewOpenApiPaths } from "./reviews.ts";
 import { createIdentityRequest } from "./schemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -161,6 +162,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
           },
         },
       },
+      ...reviewOpenApiPaths(),
       "/airlock/v1/openapi.json": {
         get: {
           operationId: "openapi",

@@ -4,6 +4,7 @@
 // No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
 import type { Access } from "./auth.ts";
+import type { ReviewRouteId } from "./reviews.ts";
 import { IDENTITY_NAME } from "./schemas.ts";
 
 export const ADMIN_PREFIX = "/airlock/v1/";
@@ -14,7 +15,8 @@ export type RouteId =
   | "getIdentity"
   | "revokeIdentity"
   | "listAudit"
-  | "openapi";
+  | "openapi"
+  | ReviewRouteId;
 
 export interface Route {
   id: RouteId;
@@ -32,6 +34,13 @@ export const ROUTES: readonly Route[] = [
   { id: "revokeIdentity", method: "POST", path: "/airlock/v1/identities/{name}/revoke", access: "write" },
   { id: "listAudit", method: "GET", path: "/airlock/v1/audit", access: "read" },
   { id: "openapi", method: "GET", path: "/airlock/v1/openapi.json", access: "public" },
+  // Reviews: "read" admits humans and the admin and refuses agents; who may decide is the review service's check.
+  { id: "listReviews", method: "GET", path: "/airlock/v1/reviews", access: "read" },
+  { id: "getReview", method: "GET", path: "/airlock/v1/reviews/{id}", access: "read" },
+  { id: "approveReview", method: "POST", path: "/airlock/v1/reviews/{id}/approve", access: "read" },
+  { id: "denyReview", method: "POST", path: "/airlock/v1/reviews/{id}/deny", access: "read" },
+  { id: "listGrants", method: "GET", path: "/airlock/v1/grants", access: "read" },
+  { id: "revokeGrant", method: "POST", path: "/airlock/v1/grants/{id}/revoke", access: "read" },
 ];
 
 export type RouteMatch =

@@ -12,6 +12,7 @@ const commands: Record<string, CommandLoader> = {
   sim: async () => (await import("./sim.ts")).simCommand,
   identity: async () => (await import("./identity.ts")).identityCommand,
   audit: async () => (await import("./audit.ts")).auditCommand,
+  review: async () => (await import("./review.ts")).reviewCommand,
   kubeconfig: async () => (await import("./kubeconfig.ts")).kubeconfigCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
   demo: async () => (await import("./demo.ts")).demoCommand,

@@ -56,6 +56,21 @@ export const configSchema = z.strictObject({
       builtin: z.enum(["deny-all", "allow-authenticated"]).default("deny-all"),
     })
     .prefault({}),
+  reviews: z
+    .strictObject({
+      /** Where review notifications go: a generic JSON webhook or a Slack-compatible incoming webhook. */
+      webhooks: z
+        .array(z.strictObject({ url: z.url(), format: z.enum(["json", "slack"]).default("json") }))
+        .default([]),
+      /** How long an approval may be used: 90s, 30m, 1h, 1d (default 1h). */
+      approvalTtl: z
+        .string()
+        .regex(/^(?:\d+[smhd])+$/, "a duration such as 30m, 1h or 1h30m")
+        .default("1h"),
+      /** The base URL reviewers reach the gateway at, for links in notifications; defaults to the listen address. */
+      publicUrl: z.url().optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
     .prefault({}),

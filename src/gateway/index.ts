@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
+import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore } from "../store/index.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
@@ -84,11 +85,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const { port } = server.address() as AddressInfo;
   const host = config.listen.address === "0.0.0.0" ? "127.0.0.1" : config.listen.address;
   const url = `https://${host}:${port}`;
+  runtime.reviews = createReviews({ store, config: config.reviews, baseUrl: url, log });
   adminApi = createAdminApi({
     store,
     adminTokenHash: adminToken.hash,
     gatewayUrl: url,
     caPem: tls.caPem,
+    reviews: runtime.reviews,
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");

@@ -1,6 +1,9 @@
 // The pipeline, in the one place its order is written down (DESIGN.md):
 //
-//   listen → authenticate → classify → decide → record (write-ahead) → forward → transform → complete
+//   listen → authenticate → classify → decide → gate (review) → record (write-ahead) → forward → transform → complete
+//
+// The gate runs before the record so that a request held for minutes is recorded once, with the review that
+// released it; the review's own trail (review_events) records the hold itself.
 //
 // `listen` (server.ts) hands every Kubernetes request here. Each stage either fills in the context or refuses with a
 // Status; a refusal is still audited. Nothing is forwarded before its audit record is committed (invariant 3), and
@@ -20,6 +23,7 @@ import { forwardHttp } from "./forward/http.ts";
 import { impersonationHeaders } from "./forward/impersonation.ts";
 import { tunnelWebSocket } from "./forward/tunnel.ts";
 import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
+import { gateReview } from "./gate.ts";
 import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
 import { routeCluster } from "./route.ts";
@@ -119,14 +123,25 @@ async function admit(
     const reason = `airlock: ${kube.action} denied by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
     return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
   }
+  // gate: a request that needs a human waits for one (or is answered "approval required"); the note names the
+  // grant or approval that released it, for the audit event.
+  let gateNote: string | null = null;
   if (decision.effect === "review") {
-    // Fail closed until the review gate is wired in: a request that needs a human never runs without one.
-    const reason = `airlock: ${kube.action} requires a review by policy ${decision.policy} rule ${decision.rule}, and reviews are not enabled on this gateway`;
-    return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
+    const gated = await gateReview(gw, {
+      ctx,
+      principal: auth.principal,
+      kube,
+      decision,
+      pathAndQuery: route.pathAndQuery,
+      body: read.body,
+      signal: closedSignal(answer),
+    });
+    if (!gated.ok) return void (await refuse(gw, ctx, answer, gated.status));
+    gateNote = gated.note;
   }
 
   // record (write-ahead): no record, no request
-  const recorded = await beginAudit(gw, ctx);
+  const recorded = await beginAudit(gw, ctx, gateNote);
   if (!recorded.ok) {
     const status = failure(
       "ServiceUnavailable",
@@ -143,6 +158,14 @@ async function admit(
   const forward: [string, string][] = [...hygiene.value.forward];
   if (upstream?.impersonate !== false) forward.push(...impersonationHeaders(ctx.principal, ctx.id));
   return { pathAndQuery: route.pathAndQuery, body: read.body, forward };
+}
+
+/** Aborts when the client's connection closes before we answer (a held request whose client gave up). */
+function closedSignal(answer: Answer): AbortSignal {
+  const controller = new AbortController();
+  const target = answer.kind === "http" ? answer.res : answer.socket;
+  target.once("close", () => controller.abort());
+  return controller.signal;
 }
 
 function isLongRunning(kube: KubeRequest): boolean {

@@ -51,8 +51,10 @@ function buildEvent(
 export async function beginAudit(
   gw: GatewayRuntime,
   ctx: RequestContext,
+  /** Why an allowed request was allowed beyond policy (the review or grant that released it). */
+  reason: string | null = null,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
-  const event = buildEvent(ctx, "allow", null);
+  const event = buildEvent(ctx, "allow", reason);
   try {
     await gw.store.auditBegin(event);
     ctx.audit = event;

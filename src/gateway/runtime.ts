@@ -1,4 +1,5 @@
 // What a running gateway holds: the frozen config and the long-lived parts every request uses.
+import type { ReviewService } from "../review/service.ts";
 import type { Logger } from "../shared/log.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
@@ -15,4 +16,6 @@ export interface GatewayRuntime {
   streams: StreamRegistry;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Holds requests whose decision is `review` (src/gateway/gate.ts); without it such requests are refused. */
+  reviews?: ReviewService;
 }

@@ -1,0 +1,233 @@
+// `airlock review`: the reviewer's side of held requests, through the admin API — list, show (with the dry-run diff
+// and the event trail), approve (optionally granting a time-boxed permission), deny with a reason, and grants.
+import { parseArgs } from "node:util";
+import type { Grant, Review, ReviewEvent } from "../gateway/contracts.ts";
+import {
+  CLI_ERROR_USAGE,
+  CliError,
+  CONNECTION_HELP,
+  CONNECTION_OPTIONS,
+  callAdminApi,
+  formatAge,
+  formatTable,
+  parseDuration,
+  resolveConnection,
+  runCli,
+} from "./client.ts";
+import type { Command } from "./main.ts";
+
+const HELP = `Usage:
+  airlock review list [--state pending|approved|denied|expired|withdrawn|executed] [--json]
+  airlock review show ID [--json]
+  airlock review approve ID [--reason TEXT] [--grant 30m]
+  airlock review deny ID --reason TEXT
+  airlock review grants [--active] [--json]
+  airlock review revoke-grant GRANT_ID
+
+Reviews hold risky requests until a human reviewer named by the policy rule decides. Reviewers use a human
+identity's token; the requester can never approve their own request. --grant lets the same identity run requests
+with the same verb and resource in the same namespace for that long without another review.
+
+${CONNECTION_HELP}
+`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  state: { type: "string" },
+  reason: { type: "string" },
+  grant: { type: "string" },
+  active: { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function target(r: Review): string {
+  const q = r.request;
+  const resource = q.subresource ? `${q.resource}/${q.subresource}` : q.resource;
+  const name = [q.namespace, q.name].filter(Boolean).join("/");
+  return `${q.apiGroup ? `${resource}.${q.apiGroup}` : resource}${name ? ` ${name}` : ""}`;
+}
+
+export function reviewTable(items: Review[], now: number): string {
+  return formatTable(
+    ["ID", "STATE", "REQUESTER", "VERB", "TARGET", "APPROVALS", "AGE"],
+    items.map((r) => [
+      r.id,
+      r.state,
+      r.requester.name,
+      r.request.action,
+      target(r),
+      `${r.approvals.length}/${r.requirement.approvals}`,
+      formatAge(r.createdAt, now),
+    ]),
+  );
+}
+
+export function formatReview(review: Review, events: ReviewEvent[]): string {
+  const q = review.request;
+  const approvers = [
+    ...review.requirement.approvers.identities,
+    ...review.requirement.approvers.groups.map((g) => `group ${g}`),
+  ].join(", ");
+  const lines = [
+    `Review:        ${review.id}`,
+    `State:         ${review.state}`,
+    `Requested by:  ${review.requester.name} (${review.requester.kind}) at ${review.createdAt}`,
+    `Justification: ${review.justification ?? "(none given)"}`,
+    `Cluster:       ${review.cluster}`,
+    `Policy:        ${review.policy} rule ${review.rule} (${review.requirement.mode}, expires ${review.expiresAt})`,
+    `Approvers:     ${approvers || "(none)"}; ${review.requirement.approvals} approval(s) needed`,
+    `Request:       ${q.method} ${q.path}${q.query ? `?${q.query}` : ""}`,
+  ];
+  if (q.execCommand) lines.push(`Command:       ${q.execCommand.join(" ")}`);
+  if (q.contentType) lines.push(`Content-Type:  ${q.contentType}`);
+  lines.push(`Body SHA-256:  ${q.bodySha256}`);
+  for (const v of review.approvals)
+    lines.push(`Approved by:   ${v.by} at ${v.at}${v.reason ? `: ${v.reason}` : ""}`);
+  if (review.denial)
+    lines.push(`Denied by:     ${review.denial.by} at ${review.denial.at}: ${review.denial.reason}`);
+  if (review.approvedUntil)
+    lines.push(`Usable until:  ${review.approvedUntil} (${review.usesLeft} use(s) left)`);
+  if (q.body)
+    lines.push(
+      "",
+      "Body (Secret values masked):",
+      q.body.length > 8000 ? `${q.body.slice(0, 8000)}\n…` : q.body,
+    );
+  lines.push("", "What it would change:");
+  const p = review.preview;
+  if (!p) lines.push("  (the dry run is still running)");
+  else {
+    lines.push(`  ${p.summary}`);
+    if (p.error) lines.push(`  note: ${p.error}`);
+    if (p.diff) lines.push("", p.diff.trimEnd());
+    if (p.dependents.length) {
+      lines.push("", "Deleted with it:");
+      for (const d of p.dependents) lines.push(`  ${d.kind} ${d.namespace}/${d.name}`);
+    }
+  }
+  lines.push("", "Events:");
+  for (const e of events) lines.push(`  ${e.time}  ${e.type.padEnd(9)}  ${e.actor}: ${e.detail}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function oneId(positionals: string[], sub: string): string {
+  const [id, ...extra] = positionals;
+  if (!id || extra.length)
+    throw new CliError(`review ${sub} takes one review id. Run 'airlock review --help'.`, CLI_ERROR_USAGE);
+  return encodeURIComponent(id);
+}
+
+async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (!sub || sub === "--help" || sub === "-h" || values.help) {
+    process.stdout.write(HELP);
+    return sub ? 0 : 2;
+  }
+  const conn = () => resolveConnection(values, process.env);
+  const out = (text: string) => process.stdout.write(text);
+  switch (sub) {
+    case "list": {
+      const query = new URLSearchParams();
+      if (values.state) query.set("state", values.state);
+      const qs = query.size ? `?${query}` : "";
+      const { items } = (await callAdminApi(conn(), "GET", `/airlock/v1/reviews${qs}`)) as {
+        items: Review[];
+      };
+      if (values.json) out(`${JSON.stringify(items, null, 2)}\n`);
+      else if (items.length === 0) process.stderr.write("No reviews match.\n");
+      else out(reviewTable(items, Date.now()));
+      return 0;
+    }
+    case "show": {
+      const id = oneId(positionals, sub);
+      const reply = (await callAdminApi(conn(), "GET", `/airlock/v1/reviews/${id}`)) as {
+        review: Review;
+        events: ReviewEvent[];
+      };
+      out(values.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReview(reply.review, reply.events));
+      return 0;
+    }
+    case "approve": {
+      const id = oneId(positionals, sub);
+      if (values.grant !== undefined && parseDuration(values.grant) === undefined) {
+        throw new CliError(`--grant "${values.grant}" is not a duration (30m, 1h, 1h30m).`, CLI_ERROR_USAGE);
+      }
+      const body = {
+        ...(values.reason ? { reason: values.reason } : {}),
+        ...(values.grant ? { grant: values.grant } : {}),
+      };
+      const { review, grant } = (await callAdminApi(
+        conn(),
+        "POST",
+        `/airlock/v1/reviews/${id}/approve`,
+        body,
+      )) as {
+        review: Review;
+        grant?: Grant;
+      };
+      out(
+        review.state === "approved"
+          ? `review ${review.id} approved; the request may run once until ${review.approvedUntil}\n`
+          : `review ${review.id}: approval ${review.approvals.length}/${review.requirement.approvals} recorded; more approvals needed\n`,
+      );
+      if (grant)
+        out(
+          `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${grant.namespace || "(cluster)"} until ${grant.expiresAt}\n`,
+        );
+      return 0;
+    }
+    case "deny": {
+      const id = oneId(positionals, sub);
+      if (!values.reason)
+        throw new CliError("review deny needs --reason (the requester sees it).", CLI_ERROR_USAGE);
+      const { review } = (await callAdminApi(conn(), "POST", `/airlock/v1/reviews/${id}/deny`, {
+        reason: values.reason,
+      })) as { review: Review };
+      out(`review ${review.id} denied\n`);
+      return 0;
+    }
+    case "grants": {
+      const qs = values.active ? "?active=true" : "";
+      const { items } = (await callAdminApi(conn(), "GET", `/airlock/v1/grants${qs}`)) as { items: Grant[] };
+      if (values.json) out(`${JSON.stringify(items, null, 2)}\n`);
+      else if (items.length === 0) process.stderr.write("No grants.\n");
+      else
+        out(
+          formatTable(
+            ["ID", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE", "BY", "EXPIRES", "REVOKED"],
+            items.map((g) => [
+              g.id,
+              g.identityName,
+              g.verb,
+              g.resource,
+              g.namespace || "-",
+              g.createdBy,
+              g.expiresAt,
+              g.revokedAt ?? "-",
+            ]),
+          ),
+        );
+      return 0;
+    }
+    case "revoke-grant": {
+      const id = oneId(positionals, sub);
+      const grant = (await callAdminApi(conn(), "POST", `/airlock/v1/grants/${id}/revoke`)) as Grant;
+      out(`grant ${grant.id} revoked\n`);
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown subcommand "review ${sub}". Run 'airlock review --help'.`, CLI_ERROR_USAGE);
+  }
+}
+
+export const reviewCommand: Command = {
+  summary: "list, show, approve and deny held requests",
+  run: (args) => runCli("review", () => run(args)),
+};

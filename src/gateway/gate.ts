@@ -1,0 +1,240 @@
+// gate: the review stage (DESIGN.md invariant 8). Runs after `decide` said "review" and before the write-ahead
+// audit record: a request leaves here either released (with a note naming the grant or the approval that let it
+// through, for the audit event) or refused with a 403 naming the review, the reviewer's reason or the timeout.
+//
+// Stance: fail closed. No review service, an unreadable store, a client that went away: the request is not sent.
+// The approval consumed is the one bound to this request's fingerprint (identity, cluster, verb, target, body digest,
+// exec argv, query), so an approval for one request never releases another.
+
+import { bodyDigest, requestFingerprint } from "../review/fingerprint.ts";
+import { maskSecrets } from "../review/mask.ts";
+import { computePreview } from "../review/preview.ts";
+import type { ReviewService } from "../review/service.ts";
+import { failure, type Status } from "../shared/status.ts";
+import { header, type RequestContext } from "./context.ts";
+import type { Decision, KubeRequest, Principal, Review, ReviewedRequest } from "./contracts.ts";
+import { impersonationHeaders } from "./forward/impersonation.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+
+export type GateResult = { ok: true; note: string } | { ok: false; status: Status };
+
+type ReviewDecision = Extract<Decision, { effect: "review" }>;
+
+export const JUSTIFICATION_HEADER = "airlock-justification";
+
+function forbidden(kube: KubeRequest, reason: string): Status {
+  const { info } = kube;
+  if (!info.isResourceRequest) return failure("Forbidden", `forbidden: ${reason}`);
+  const resource = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
+  return failure(
+    "Forbidden",
+    info.name ? `${resource} "${info.name}" is forbidden: ${reason}` : `${resource} is forbidden: ${reason}`,
+  );
+}
+
+function approvedBy(review: Review): string {
+  return review.approvals.map((v) => v.by).join(", ");
+}
+
+function reviewedRequest(ctx: RequestContext, kube: KubeRequest, body: Buffer | undefined): ReviewedRequest {
+  const bytes = body ?? Buffer.alloc(0);
+  const utf8 = bytes.toString("utf8");
+  const isText = Buffer.from(utf8, "utf8").equals(bytes);
+  // The reviewer sees the parsed body with Secret values masked; the digest binds the exact bytes.
+  const shown =
+    kube.body !== undefined
+      ? JSON.stringify(maskSecrets(kube.body), null, 2)
+      : isText
+        ? utf8
+        : bytes.toString("base64");
+  const { info } = kube;
+  return {
+    method: ctx.method,
+    path: info.path,
+    query: kube.query.toString(),
+    contentType: header(ctx.headers, "content-type") ?? "",
+    body: shown,
+    bodyEncoding: kube.body !== undefined || isText ? "utf8" : "base64",
+    bodySha256: bodyDigest(body),
+    action: kube.action,
+    apiGroup: info.apiGroup,
+    apiVersion: info.apiVersion,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
+    execCommand: kube.exec?.command ?? null,
+  };
+}
+
+export interface GateInput {
+  ctx: RequestContext;
+  principal: Principal;
+  kube: KubeRequest;
+  decision: ReviewDecision;
+  pathAndQuery: string;
+  body: Buffer | undefined;
+  /** Aborts when the client goes away while held. */
+  signal: AbortSignal;
+}
+
+export async function gateReview(gw: GatewayRuntime, input: GateInput): Promise<GateResult> {
+  const { ctx, kube, decision } = input;
+  const reviews = gw.reviews;
+  const what = `${kube.action} requires a review by policy ${decision.policy} rule ${decision.rule}`;
+  if (!reviews)
+    return {
+      ok: false,
+      status: forbidden(kube, `airlock: ${what}, and reviews are not enabled on this gateway`),
+    };
+  try {
+    return await gate(gw, reviews, input, what);
+  } catch (err) {
+    gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "review gate failed; request refused");
+    return {
+      ok: false,
+      status: failure(
+        "ServiceUnavailable",
+        `airlock: ${what}, and the review could not be recorded; the request was not sent`,
+      ),
+    };
+  }
+}
+
+async function gate(
+  gw: GatewayRuntime,
+  reviews: ReviewService,
+  input: GateInput,
+  what: string,
+): Promise<GateResult> {
+  const { ctx, principal, kube, decision } = input;
+  const { info } = kube;
+  const grant = await reviews.findGrant(principal.identityId, ctx.cluster, {
+    verb: kube.action,
+    apiGroup: info.apiGroup,
+    resource: info.subresource ? `${info.resource}/${info.subresource}` : info.resource,
+    namespace: info.namespace,
+  });
+  if (grant) return { ok: true, note: `grant ${grant.id} by ${grant.createdBy} (review ${grant.reviewId})` };
+
+  const fingerprint = requestFingerprint({
+    identityId: principal.identityId,
+    cluster: ctx.cluster,
+    method: ctx.method,
+    kube,
+    body: input.body,
+  });
+  const used = await reviews.consumeApproved(fingerprint, ctx.id);
+  if (used) return { ok: true, note: `review ${used.id} approved by ${approvedBy(used)}` };
+
+  const held = decision.review.mode === "wait";
+  const justification = principal.justification ?? header(ctx.headers, JUSTIFICATION_HEADER) ?? null;
+  const { review, joined } = await reviews.open({
+    fingerprint,
+    requester: {
+      identityId: principal.identityId,
+      name: principal.name,
+      kind: principal.kind,
+      groups: principal.groups,
+    },
+    justification: justification ? justification.slice(0, 1000) : null,
+    cluster: ctx.cluster,
+    policy: decision.policy,
+    rule: decision.rule,
+    requirement: decision.review,
+    request: reviewedRequest(ctx, kube, input.body),
+    held,
+  });
+  if (!joined) startPreview(gw, reviews, input, review.id);
+
+  const check = `check it with 'airlock review show ${review.id}'`;
+  if (!held) {
+    return {
+      ok: false,
+      status: forbidden(
+        kube,
+        `airlock: ${what}: approval required, review ${review.id} is pending; ${check} and send the same request again once it is approved`,
+      ),
+    };
+  }
+  const outcome = await reviews.waitForDecision(review.id, input.signal);
+  if (outcome.kind === "aborted") {
+    await reviews.leave(review.id, principal.name);
+    return {
+      ok: false,
+      status: failure(
+        "BadRequest",
+        `airlock: the client went away while review ${review.id} was pending`,
+        undefined,
+        499,
+      ),
+    };
+  }
+  if (outcome.kind === "timeout") {
+    await reviews.expire(review.id);
+    const current = await reviews.get(review.id);
+    if (current.state !== "approved") {
+      return {
+        ok: false,
+        status: forbidden(
+          kube,
+          `airlock: ${what}: review ${review.id} was not decided within ${decision.review.timeoutSeconds}s, so the request was not sent`,
+        ),
+      };
+    }
+  }
+  const decided = outcome.kind === "decided" ? outcome.review : await reviews.get(review.id);
+  if (decided.state === "denied") {
+    const by = decided.denial ? ` by ${decided.denial.by}: ${decided.denial.reason}` : "";
+    return {
+      ok: false,
+      status: forbidden(kube, `airlock: ${kube.action} denied in review ${review.id}${by}`),
+    };
+  }
+  if (decided.state === "approved") {
+    const released = await reviews.consumeApproved(fingerprint, ctx.id, review.id);
+    if (released) return { ok: true, note: `review ${released.id} approved by ${approvedBy(released)}` };
+  }
+  return {
+    ok: false,
+    status: forbidden(
+      kube,
+      `airlock: ${what}: review ${review.id} is ${decided.state === "approved" ? "approved but its single use is taken" : decided.state}; ${check}`,
+    ),
+  };
+}
+
+/** Computes the dry-run diff in the background: the reviewer needs it, the request path does not wait for it. */
+function startPreview(gw: GatewayRuntime, reviews: ReviewService, input: GateInput, reviewId: string): void {
+  const upstream = gw.upstreams.get(input.ctx.cluster);
+  const headers: [string, string][] =
+    upstream?.impersonate === false ? [] : impersonationHeaders(input.principal, input.ctx.id);
+  const contentType = header(input.ctx.headers, "content-type");
+  if (contentType) headers.push(["Content-Type", contentType]);
+  const preview = upstream
+    ? computePreview({
+        upstream,
+        kube: input.kube,
+        method: input.ctx.method,
+        pathAndQuery: input.pathAndQuery,
+        headers,
+        body: input.body,
+      })
+    : Promise.resolve({
+        diff: "",
+        summary: "no preview",
+        dependents: [],
+        error: "the cluster is not connected",
+      });
+  void preview
+    .catch((err: unknown) => ({
+      diff: "",
+      summary: "no preview",
+      dependents: [],
+      error: (err as Error).message,
+    }))
+    .then((p) => reviews.setPreview(reviewId, p))
+    .catch((err: unknown) =>
+      gw.log.warn({ reviewId, err: (err as Error).message }, "review preview could not be stored"),
+    );
+}

@@ -1,0 +1,56 @@
+// The fingerprint of a request: what an approval is bound to (DESIGN.md invariant 8). Pure.
+//
+// Everything that decides what the request does goes in: identity, cluster, the policy action, the API group,
+// version, resource, subresource, namespace and name, the SHA-256 of the exact body bytes, the exec argv and every
+// query parameter (sorted, so their order does not matter; dryRun, fieldManager, force, container and tty change what
+// a request does). Fields are length-prefixed JSON, so no two different requests can serialise alike.
+import { createHash } from "node:crypto";
+import type { KubeRequest } from "../gateway/contracts.ts";
+
+export interface FingerprintInput {
+  identityId: string;
+  cluster: string;
+  method: string;
+  kube: KubeRequest;
+  /** The exact bytes that will be forwarded; undefined or empty for a request without a body. */
+  body: Buffer | undefined;
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export function bodyDigest(body: Buffer | undefined): string {
+  return sha256Hex(body ?? Buffer.alloc(0));
+}
+
+/** Query parameters in a canonical order (by name, then value), repeated names kept. */
+export function canonicalQuery(query: URLSearchParams): [string, string][] {
+  return [...query.entries()].sort(([a, av], [b, bv]) => (a === b ? cmp(av, bv) : cmp(a, b)));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function requestFingerprint(input: FingerprintInput): string {
+  const { info } = input.kube;
+  const fields = [
+    "airlock-fingerprint-v1",
+    input.identityId,
+    input.cluster,
+    input.method.toUpperCase(),
+    input.kube.action,
+    info.isResourceRequest ? "" : info.path,
+    info.apiGroup,
+    info.apiVersion,
+    info.resource,
+    info.subresource,
+    info.namespace,
+    info.name,
+    bodyDigest(input.body),
+    input.kube.exec?.command ?? null,
+    canonicalQuery(input.kube.query),
+  ];
+  return sha256Hex(JSON.stringify(fields));
+}

@@ -1,0 +1,429 @@
+// The review service: the life of a review from the request's side (open/join, wait, consume, leave) and the
+// reviewer's side (approve, deny), with every step written to the review's event trail and logged.
+//
+// Stance (DESIGN.md invariant 8): an approval is bound to a fingerprint, counted in uses (single-use by default) and
+// time-limited; every change is a compare-and-set on the stored review, so two racing approvals, an approval racing an
+// expiry, or two requests racing for one use cannot both win. Expiry is applied whenever a review is read, so a
+// stale pending or approved review is never acted on. Notifications never block: they are handed off and forgotten.
+import { randomUUID } from "node:crypto";
+import type {
+  Grant,
+  Principal,
+  Review,
+  ReviewEventType,
+  ReviewPreview,
+  ReviewQuery,
+  ReviewStore,
+} from "../gateway/contracts.ts";
+import { StatusError } from "../shared/status.ts";
+import type { ReviewBus } from "./bus.ts";
+import { mayDecide } from "./eligibility.ts";
+
+export interface ReviewLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ReviewServiceOptions {
+  store: ReviewStore;
+  bus: ReviewBus;
+  /** How long an approval may be used, in seconds (default 3600). */
+  approvalTtlSeconds?: number;
+  /** Longest grant a reviewer may give, in seconds (default 24 h). */
+  maxGrantSeconds?: number;
+  now?: () => number;
+  log?: ReviewLog;
+  /** Fire-and-forget notification (webhooks); must not throw or block. */
+  notify?: (review: Review, type: ReviewEventType) => void;
+}
+
+export type OpenInput = Omit<
+  Review,
+  | "id"
+  | "state"
+  | "createdAt"
+  | "updatedAt"
+  | "expiresAt"
+  | "approvals"
+  | "denial"
+  | "approvedUntil"
+  | "usesLeft"
+  | "waiters"
+  | "preview"
+  | "version"
+> & { held: boolean };
+
+export type WaitOutcome = { kind: "decided"; review: Review } | { kind: "timeout" } | { kind: "aborted" };
+
+const NOOP_LOG: ReviewLog = { info: () => {}, warn: () => {} };
+
+export class ReviewService {
+  readonly store: ReviewStore;
+  readonly bus: ReviewBus;
+  readonly approvalTtlSeconds: number;
+  readonly maxGrantSeconds: number;
+  readonly #now: () => number;
+  readonly #log: ReviewLog;
+  readonly #notify: (review: Review, type: ReviewEventType) => void;
+
+  constructor(opts: ReviewServiceOptions) {
+    this.store = opts.store;
+    this.bus = opts.bus;
+    this.approvalTtlSeconds = opts.approvalTtlSeconds ?? 3600;
+    this.maxGrantSeconds = opts.maxGrantSeconds ?? 86_400;
+    this.#now = opts.now ?? Date.now;
+    this.#log = opts.log ?? NOOP_LOG;
+    this.#notify = opts.notify ?? (() => {});
+  }
+
+  #iso(offsetMs = 0): string {
+    return new Date(this.#now() + offsetMs).toISOString();
+  }
+
+  async #record(review: Review, type: ReviewEventType, actor: string, detail: string): Promise<void> {
+    await this.store.reviewEventAppend({ reviewId: review.id, time: this.#iso(), type, actor, detail });
+    this.#log.info(
+      { reviewId: review.id, event: type, actor, detail, state: review.state },
+      `review ${type}`,
+    );
+  }
+
+  /** Read-modify-write with compare-and-set; `change` returns undefined to leave the review as it is. */
+  async #update(id: string, change: (r: Review) => Review | undefined): Promise<Review | undefined> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.store.reviewGet(id);
+      if (!current) return undefined;
+      const next = change(structuredClone(current));
+      if (!next) return current;
+      next.version = current.version + 1;
+      next.updatedAt = this.#iso();
+      if (await this.store.reviewSave(next)) {
+        this.bus.publish(id);
+        return next;
+      }
+    }
+    throw StatusError.of("Conflict", `review ${id} is changing too often; try again`);
+  }
+
+  /** Applies expiry to a review that was read: pending past its deadline, or approved past its lifetime. */
+  async #fresh(review: Review): Promise<Review> {
+    const now = this.#now();
+    const lapsed =
+      (review.state === "pending" && Date.parse(review.expiresAt) <= now) ||
+      (review.state === "approved" &&
+        review.approvedUntil !== null &&
+        Date.parse(review.approvedUntil) <= now);
+    if (!lapsed) return review;
+    return (await this.expire(review.id)) ?? review;
+  }
+
+  /** Joins the pending review for this request's fingerprint, or creates one. */
+  async open(input: OpenInput): Promise<{ review: Review; joined: boolean }> {
+    const { held, ...fields } = input;
+    for (const candidate of await this.store.reviewFind(input.fingerprint, ["pending"])) {
+      const fresh = await this.#fresh(candidate);
+      if (fresh.state !== "pending") continue;
+      const joined = await this.#update(fresh.id, (r) =>
+        r.state === "pending" ? { ...r, waiters: r.waiters + (held ? 1 : 0) } : undefined,
+      );
+      if (joined?.state === "pending") {
+        await this.#record(
+          joined,
+          "joined",
+          input.requester.name,
+          held ? "an identical request is waiting" : "an identical request asked again",
+        );
+        return { review: joined, joined: true };
+      }
+    }
+    const review: Review = {
+      ...fields,
+      id: randomUUID(),
+      state: "pending",
+      createdAt: this.#iso(),
+      updatedAt: this.#iso(),
+      expiresAt: this.#iso(input.requirement.timeoutSeconds * 1000),
+      approvals: [],
+      denial: null,
+      approvedUntil: null,
+      usesLeft: 0,
+      waiters: held ? 1 : 0,
+      preview: null,
+      version: 1,
+    };
+    await this.store.reviewCreate(review);
+    await this.#record(
+      review,
+      "created",
+      review.requester.name,
+      `${review.request.method} ${review.request.path} by policy ${review.policy} rule ${review.rule} (${review.requirement.mode})`,
+    );
+    return { review, joined: false };
+  }
+
+  /** Adds a step to a review's trail from outside the service (the notifier reports deliveries here). */
+  async note(reviewId: string, type: ReviewEventType, actor: string, detail: string): Promise<void> {
+    await this.store.reviewEventAppend({ reviewId, time: this.#iso(), type, actor, detail });
+    this.#log.info({ reviewId, event: type, actor, detail }, `review ${type}`);
+  }
+
+  /** Stores what the request would change; the review's "created" notification waits for it. */
+  async setPreview(id: string, preview: ReviewPreview): Promise<void> {
+    const review = await this.#update(id, (r) => ({ ...r, preview }));
+    if (!review) return;
+    await this.#record(review, "previewed", "airlock", preview.error ?? preview.summary);
+    this.#notify(review, "created");
+  }
+
+  /**
+   * Takes one use of an approved review with this fingerprint, if there is one. Returns the review whose approval
+   * was used; the caller sends the request.
+   */
+  async consumeApproved(fingerprint: string, requestId: string, only?: string): Promise<Review | undefined> {
+    for (const candidate of await this.store.reviewFind(fingerprint, ["approved"])) {
+      if (only !== undefined && candidate.id !== only) continue;
+      const fresh = await this.#fresh(candidate);
+      if (fresh.state !== "approved" || fresh.usesLeft < 1) continue;
+      let took = false;
+      const used = await this.#update(fresh.id, (r) => {
+        took = false;
+        if (r.state !== "approved" || r.usesLeft < 1) return undefined;
+        took = true;
+        const usesLeft = r.usesLeft - 1;
+        return { ...r, usesLeft, state: usesLeft === 0 ? "executed" : "approved" };
+      });
+      if (took && used) {
+        await this.#record(
+          used,
+          "executed",
+          used.requester.name,
+          `request ${requestId} sent (${used.usesLeft} uses left)`,
+        );
+        return used;
+      }
+    }
+    return undefined;
+  }
+
+  /** Waits until the review leaves "pending", the deadline passes, or the client goes away. */
+  waitForDecision(id: string, signal: AbortSignal): Promise<WaitOutcome> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (outcome: WaitOutcome) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        resolve(outcome);
+      };
+      const onAbort = () => finish({ kind: "aborted" });
+      const check = () => {
+        void this.store.reviewGet(id).then(
+          (review) => {
+            if (!review) return finish({ kind: "timeout" });
+            if (review.state !== "pending") return finish({ kind: "decided", review });
+            const left = Date.parse(review.expiresAt) - this.#now();
+            if (left <= 0) return finish({ kind: "timeout" });
+            clearTimeout(timer);
+            timer = setTimeout(check, Math.min(left, 2_147_000_000));
+          },
+          () => finish({ kind: "timeout" }),
+        );
+      };
+      const unsubscribe = this.bus.subscribe(id, check);
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      check();
+    });
+  }
+
+  /** A held request went away: one waiter fewer; the last one out withdraws a still-pending review. */
+  async leave(id: string, actor: string): Promise<void> {
+    let withdrawn = false;
+    const review = await this.#update(id, (r) => {
+      const waiters = Math.max(0, r.waiters - 1);
+      withdrawn = r.state === "pending" && waiters === 0;
+      return { ...r, waiters, state: withdrawn ? "withdrawn" : r.state };
+    });
+    if (review && withdrawn) {
+      await this.#record(review, "withdrawn", actor, "the waiting client disconnected");
+      this.#notify(review, "withdrawn");
+    }
+  }
+
+  /** Marks a lapsed review expired (pending past its deadline or approved past its lifetime). */
+  async expire(id: string): Promise<Review | undefined> {
+    const now = this.#now();
+    let was = "";
+    const review = await this.#update(id, (r) => {
+      was = "";
+      const lapsed =
+        (r.state === "pending" && Date.parse(r.expiresAt) <= now) ||
+        (r.state === "approved" && r.approvedUntil !== null && Date.parse(r.approvedUntil) <= now);
+      if (!lapsed) return undefined;
+      was = r.state;
+      return { ...r, state: "expired" };
+    });
+    if (review && was) {
+      const detail = was === "pending" ? "no decision before the deadline" : "the approval lapsed unused";
+      await this.#record(review, "expired", "airlock", detail);
+      this.#notify(review, "expired");
+    }
+    return review;
+  }
+
+  async approve(
+    id: string,
+    principal: Principal,
+    opts: { reason?: string; grantSeconds?: number } = {},
+  ): Promise<{ review: Review; grant?: Grant }> {
+    const grantSeconds = opts.grantSeconds;
+    if (
+      grantSeconds !== undefined &&
+      (!Number.isInteger(grantSeconds) || grantSeconds < 1 || grantSeconds > this.maxGrantSeconds)
+    ) {
+      throw StatusError.of("BadRequest", `a grant lasts from 1 second to ${this.maxGrantSeconds} seconds`);
+    }
+    const review = await this.#decide(
+      id,
+      principal,
+      "approve",
+      (r, vote) => {
+        const approvals = [...r.approvals, vote];
+        if (approvals.length < r.requirement.approvals) return { ...r, approvals };
+        return {
+          ...r,
+          approvals,
+          state: "approved",
+          usesLeft: 1,
+          approvedUntil: this.#iso(this.approvalTtlSeconds * 1000),
+        };
+      },
+      opts.reason ?? "",
+    );
+    const n = `${review.approvals.length}/${review.requirement.approvals}`;
+    await this.#record(
+      review,
+      "approved",
+      principal.name,
+      `approval ${n}${opts.reason ? `: ${opts.reason}` : ""}`,
+    );
+    if (review.state === "approved") this.#notify(review, "approved");
+    if (review.state !== "approved" || grantSeconds === undefined) return { review };
+    const grant = await this.#grant(review, principal, grantSeconds);
+    return { review, grant };
+  }
+
+  async deny(id: string, principal: Principal, reason: string): Promise<Review> {
+    if (!reason.trim()) throw StatusError.of("BadRequest", "a denial needs a reason (the requester sees it)");
+    const review = await this.#decide(
+      id,
+      principal,
+      "deny",
+      (r, vote) => ({ ...r, state: "denied", denial: vote }),
+      reason,
+    );
+    await this.#record(review, "denied", principal.name, reason);
+    this.#notify(review, "denied");
+    return review;
+  }
+
+  async #decide(
+    id: string,
+    principal: Principal,
+    action: "approve" | "deny",
+    apply: (r: Review, vote: Review["approvals"][number]) => Review,
+    reason: string,
+  ): Promise<Review> {
+    const found = await this.get(id);
+    if (found.state !== "pending")
+      throw StatusError.of("Conflict", `review ${id} is ${found.state}, not pending`);
+    const vote = { by: principal.name, byId: principal.identityId, at: this.#iso(), reason };
+    let refusal: StatusError | undefined;
+    const review = await this.#update(id, (r) => {
+      refusal = undefined;
+      if (r.state !== "pending") {
+        refusal = StatusError.of("Conflict", `review ${id} is ${r.state}, not pending`);
+        return undefined;
+      }
+      const eligible = mayDecide(principal, r, action);
+      if (!eligible.ok) {
+        refusal = StatusError.of("Forbidden", `${action} review ${id} is forbidden: ${eligible.reason}`);
+        return undefined;
+      }
+      return apply(r, vote);
+    });
+    if (refusal) throw refusal;
+    if (!review) throw notFound(id);
+    return review;
+  }
+
+  async #grant(review: Review, principal: Principal, seconds: number): Promise<Grant> {
+    const { request } = review;
+    const grant: Grant = {
+      id: randomUUID(),
+      reviewId: review.id,
+      identityId: review.requester.identityId,
+      identityName: review.requester.name,
+      cluster: review.cluster,
+      verb: request.action,
+      apiGroup: request.apiGroup,
+      resource: request.subresource ? `${request.resource}/${request.subresource}` : request.resource,
+      namespace: request.namespace,
+      createdBy: principal.name,
+      createdAt: this.#iso(),
+      expiresAt: this.#iso(seconds * 1000),
+      revokedAt: null,
+      revokedBy: null,
+    };
+    await this.store.grantCreate(grant);
+    await this.#record(
+      review,
+      "approved",
+      principal.name,
+      `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${grant.namespace || "(cluster)"} until ${grant.expiresAt}`,
+    );
+    return grant;
+  }
+
+  /** An active grant covering this request, if any. */
+  async findGrant(
+    identityId: string,
+    cluster: string,
+    target: { verb: string; apiGroup: string; resource: string; namespace: string },
+  ): Promise<Grant | undefined> {
+    const grants = await this.store.grantList({ identityId, activeAt: this.#iso() });
+    return grants.find(
+      (g) =>
+        g.cluster === cluster &&
+        g.verb === target.verb &&
+        g.apiGroup === target.apiGroup &&
+        g.resource === target.resource &&
+        g.namespace === target.namespace,
+    );
+  }
+
+  async revokeGrant(id: string, principal: Principal): Promise<Grant> {
+    const grant = await this.store.grantRevoke(id, principal.name);
+    if (!grant) throw StatusError.of("NotFound", `grant ${id} not found`, { name: id, kind: "grants" });
+    this.#log.info({ grantId: id, by: principal.name, reviewId: grant.reviewId }, "grant revoked");
+    return grant;
+  }
+
+  async get(id: string): Promise<Review> {
+    const review = await this.store.reviewGet(id);
+    if (!review) throw notFound(id);
+    return this.#fresh(review);
+  }
+
+  async list(query: ReviewQuery): Promise<Review[]> {
+    const reviews = await Promise.all((await this.store.reviewList(query)).map((r) => this.#fresh(r)));
+    return query.state ? reviews.filter((r) => r.state === query.state) : reviews;
+  }
+}
+
+function notFound(id: string): StatusError {
+  return StatusError.of("NotFound", `review ${id} not found`, { name: id, kind: "reviews" });
+}
