@@ -75,6 +75,27 @@ export function builtinTypes(): ResourceType[] {
       },
       { resource: "events", kind: "Event", namespaced: true, shortNames: ["ev"] },
       { resource: "nodes", kind: "Node", namespaced: false, shortNames: ["no"], subresources: ["status"] },
+      {
+        resource: "persistentvolumeclaims",
+        kind: "PersistentVolumeClaim",
+        namespaced: true,
+        shortNames: ["pvc"],
+        subresources: ["status"],
+      },
+      {
+        resource: "persistentvolumes",
+        kind: "PersistentVolume",
+        namespaced: false,
+        shortNames: ["pv"],
+        subresources: ["status"],
+      },
+      {
+        resource: "resourcequotas",
+        kind: "ResourceQuota",
+        namespaced: true,
+        shortNames: ["quota"],
+        subresources: ["status"],
+      },
     ]),
     ...group("apps", "v1", [
       {
@@ -120,6 +141,27 @@ export function builtinTypes(): ResourceType[] {
         categories: ALL,
         subresources: ["status"],
       },
+    ]),
+    ...group("networking.k8s.io", "v1", [
+      {
+        resource: "ingresses",
+        kind: "Ingress",
+        namespaced: true,
+        shortNames: ["ing"],
+        subresources: ["status"],
+      },
+    ]),
+    ...group("policy", "v1", [
+      {
+        resource: "poddisruptionbudgets",
+        kind: "PodDisruptionBudget",
+        namespaced: true,
+        shortNames: ["pdb"],
+        subresources: ["status"],
+      },
+    ]),
+    ...group("scheduling.k8s.io", "v1", [
+      { resource: "priorityclasses", kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
     ]),
     ...group("rbac.authorization.k8s.io", "v1", [
       { resource: "roles", kind: "Role", namespaced: true },

@@ -1,12 +1,14 @@
 // Decodes the protobuf request bodies kubectl's typed clients send (`k8s\0` + runtime.Unknown) into the JSON shapes
 // the review and token handlers read.
 //
-// Field numbers are those of k8s.io/api authorization/v1 and authentication/v1 generated.proto. Only the kinds the
-// simulator answers are decoded; any other kind gets 415 UnsupportedMediaType rather than a half-decoded object.
+// Field numbers are those of k8s.io/api authorization/v1 and authentication/v1 generated.proto. The kinds kubectl's
+// typed `create` commands send go to the schema tables of src/sim/proto; any other kind gets 415
+// UnsupportedMediaType rather than a half-decoded object.
 // Empty strings are dropped, as Go's `omitempty` would drop them from the JSON form.
 
 import { failure, StatusError } from "../../shared/status.ts";
 import type { KubeObject, ObjectMeta } from "../contracts.ts";
+import { decodeKubeObject } from "../proto/index.ts";
 import { Message } from "./protowire.ts";
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -157,14 +159,8 @@ export function decodeProtobuf(body: Buffer): KubeObject {
   }
   const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
   const decoder = DECODERS[`${group}/${kind}`];
-  if (!decoder) {
-    throw new StatusError(
-      failure(
-        "UnsupportedMediaType",
-        `the simulator does not support protobuf request bodies for kind "${kind}" (${apiVersion || "no apiVersion"}); send application/json`,
-      ),
-    );
-  }
+  // Any other kind goes to the schema-table decoder, which answers 415 for kinds it has no schema for.
+  if (!decoder) return decodeKubeObject(apiVersion, kind, unknown.bytes(2) ?? Buffer.alloc(0));
   const raw = new Message(unknown.bytes(2) ?? Buffer.alloc(0));
   return { apiVersion, kind, metadata: objectMeta(raw.message(1)), ...decoder(raw.message(2), raw) };
 }

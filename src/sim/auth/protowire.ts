@@ -30,9 +30,19 @@ function readVarint(buf: Buffer, start: number): [value: number, next: number] {
     const byte = buf[i] as number;
     value += (byte & 0x7f) * scale;
     scale *= 128;
-    if ((byte & 0x80) === 0) return [value, i + 1];
+    if ((byte & 0x80) === 0) {
+      // A 10-byte varint is a negative int32/int64 in two's complement (protobuf sign-extends them to 64 bits).
+      if (i - start === 9) return [Number(BigInt.asIntN(64, readBigVarint(buf, start))), i + 1];
+      return [value, i + 1];
+    }
   }
   throw malformed("truncated varint");
+}
+
+function readBigVarint(buf: Buffer, start: number): bigint {
+  let value = 0n;
+  for (let i = 0; i < 10; i++) value |= BigInt((buf[start + i] as number) & 0x7f) << BigInt(7 * i);
+  return value;
 }
 
 /** Splits one message into its fields, in wire order (repeated fields appear several times). */
