@@ -1,0 +1,176 @@
+// transform: the pipeline stage between forward and complete. Given the decision's masking profile, the classified
+// request and the cluster's response headers, it picks the masker (a JSON document or list, a watch stream, a text
+// stream, exec/attach frames) and relays the response through it.
+//
+// Fail closed (invariant 2): a profile the decision names but the gateway does not know refuses the request; a
+// response in a format the masker cannot read (protobuf, CBOR, compressed) is answered 502 "airlock: masking failed",
+// never forwarded; a stream that fails mid-way is cut. Break-glass (`none`) relays unmasked and says so.
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { pipeline } from "node:stream";
+import {
+  ChannelFrameMasker,
+  JsonDocumentMasker,
+  kindForResource,
+  type MaskCounts,
+  type MaskingProfile,
+  type Placeholders,
+  TextStreamMasker,
+  WatchStreamMasker,
+} from "../../mask/index.ts";
+import { failure, type Status } from "../../shared/status.ts";
+import type { KubeRequest } from "../contracts.ts";
+import { type AnyResponse, sendStatus, writeHead } from "../respond.ts";
+import { type ChunkMasker, MaskingTransform } from "./response.ts";
+
+export { jsonAccept, withJsonAccept } from "./accept.ts";
+export { MaskingTransform, warningFor } from "./response.ts";
+
+/** What the gateway holds for masking: the compiled profiles and the marker key. */
+export interface MaskingRuntime {
+  profiles: ReadonlyMap<string, MaskingProfile>;
+  placeholders: Placeholders;
+}
+
+/** One request's masking: its profile and the counts its response adds up (for the audit event). */
+export interface RequestMasking {
+  profile: MaskingProfile;
+  placeholders: Placeholders;
+  counts: MaskCounts;
+}
+
+/** Small responses are masked whole (exact count, Content-Length); larger ones stream past this many bytes. */
+export const BUFFER_LIMIT = 4 * 1024 * 1024;
+
+export function maskingFailed(message: string): Status {
+  return failure("InternalError", `airlock: masking failed: ${message}`, undefined, 502);
+}
+
+/**
+ * The masking a decision asks for: undefined when none (no profile, or break-glass `none`), a refusal when the
+ * profile is unknown, or the request's masking state.
+ */
+export function requestMasking(
+  runtime: MaskingRuntime | undefined,
+  profileName: string | undefined,
+): { ok: true; masking: RequestMasking | undefined; breakGlass: boolean } | { ok: false; status: Status } {
+  if (profileName === undefined) return { ok: true, masking: undefined, breakGlass: false };
+  const profile = runtime?.profiles.get(profileName);
+  if (!runtime || !profile) {
+    return {
+      ok: false,
+      status: failure(
+        "InternalError",
+        `airlock: masking profile "${profileName}" is not defined, so the request was not sent`,
+      ),
+    };
+  }
+  if (profile.disabled) return { ok: true, masking: undefined, breakGlass: true };
+  return {
+    ok: true,
+    masking: { profile, placeholders: runtime.placeholders, counts: new Map() },
+    breakGlass: false,
+  };
+}
+
+const JSON_TYPE = /^application\/(?:json|[\w.+-]+\+json)$/i;
+const BINARY_TYPE = /protobuf|cbor|octet-stream/i;
+
+function isStreaming(kube: KubeRequest): boolean {
+  const q = kube.query;
+  const yes = (v: string | null) => v === "true" || v === "1";
+  return kube.info.verb === "watch" || yes(q.get("watch")) || yes(q.get("follow"));
+}
+
+/** Chooses how to mask one HTTP response; a Status when it cannot be masked. */
+export function planResponse(
+  m: RequestMasking,
+  kube: KubeRequest,
+  headers: IncomingHttpHeaders,
+): { ok: true; transform: MaskingTransform } | { ok: false; status: Status } {
+  const encoding = (headers["content-encoding"] ?? "identity").toLowerCase();
+  if (encoding !== "identity")
+    return { ok: false, status: maskingFailed(`the cluster answered with ${encoding} encoding`) };
+  const type = (headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
+  const ctx = { profile: m.profile, ph: m.placeholders, counts: m.counts };
+  const kindHint = kindForResource(kube.info.resource);
+  const stream = isStreaming(kube);
+  let masker: ChunkMasker;
+  if (JSON_TYPE.test(type)) {
+    masker =
+      stream && kube.info.subresource === ""
+        ? new WatchStreamMasker(ctx, kindHint)
+        : new JsonDocumentMasker(ctx, kindHint);
+  } else if (BINARY_TYPE.test(type)) {
+    return { ok: false, status: maskingFailed(`the cluster answered ${type}, which Airlock cannot read`) };
+  } else {
+    masker = new TextStreamMasker(m.profile.detectors, m.placeholders, m.counts);
+  }
+  return {
+    ok: true,
+    transform: new MaskingTransform(masker, {
+      profile: m.profile.name,
+      counts: m.counts,
+      stream,
+      bufferLimit: BUFFER_LIMIT,
+    }),
+  };
+}
+
+export interface RelayHooks {
+  /** Bytes written to the client. */
+  onBytes(n: number): void;
+  /** The response is over: the status the client got, and an error when masking or the connection failed. */
+  done(status: number, error?: string): void;
+}
+
+/** Relays an upstream response through masking. Headers are written only once the masker knows what to add. */
+export function relayMasked(
+  m: RequestMasking,
+  kube: KubeRequest,
+  upstreamRes: IncomingMessage,
+  res: AnyResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  hooks: RelayHooks,
+): void {
+  const plan = planResponse(m, kube, upstreamRes.headers);
+  if (!plan.ok) {
+    upstreamRes.destroy();
+    hooks.onBytes(sendStatus(res, plan.status));
+    hooks.done(502, plan.status.message);
+    return;
+  }
+  const t = plan.transform;
+  pipeline(upstreamRes, t, () => {});
+  t.head.then(
+    (head) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(headers)) if (k !== "content-length") out[k] = v;
+      for (const [k, v] of Object.entries(head.headers)) {
+        const prev = out[k];
+        out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
+      }
+      writeHead(res, status, out);
+      t.on("data", (chunk: Buffer) => hooks.onBytes(chunk.length));
+      pipeline(t, res as NodeJS.WritableStream, (err) => {
+        if (err) {
+          upstreamRes.destroy();
+          (res as { destroy?: () => void }).destroy?.();
+        }
+        hooks.done(status, err ? `masking stopped the response: ${err.message}` : undefined);
+      });
+    },
+    (err: Error) => {
+      upstreamRes.destroy();
+      if (!res.headersSent) hooks.onBytes(sendStatus(res, maskingFailed(err.message)));
+      else (res as { destroy?: () => void }).destroy?.();
+      hooks.done(502, `masking failed: ${err.message}`);
+    },
+  );
+}
+
+/** The frame masker for an exec/attach session, or undefined for protocols it cannot read (port-forward). */
+export function frameMasker(m: RequestMasking, subprotocol: string): ChannelFrameMasker | undefined {
+  if (subprotocol.toLowerCase().includes("portforward")) return undefined;
+  return new ChannelFrameMasker(m.profile, m.placeholders, m.counts, subprotocol);
+}

@@ -1,0 +1,108 @@
+// The masking Transform for HTTP responses. Small responses are masked whole and sent with an exact count in the
+// Warning header and a Content-Length; once the masked output passes `bufferLimit` (a big list) or the response is
+// a stream (watch, logs -f), output flows as it is produced and the Warning says values are masked without a count
+// (the audit event gets the counts when the stream ends).
+//
+// `head` settles before the first byte may be written: resolved with the headers to add, or rejected when masking
+// failed first — the caller then answers 502 instead. A failure after that destroys the stream: the client sees a
+// cut connection, never unmasked bytes.
+import { Transform, type TransformCallback } from "node:stream";
+import { totalCount } from "../../mask/counts.ts";
+import type { MaskCounts } from "../../mask/index.ts";
+
+export interface ChunkMasker {
+  push(chunk: Buffer): Buffer | Buffer[];
+  end(): Buffer | Buffer[];
+}
+
+export interface MaskHead {
+  /** Headers to add to the upstream response's. */
+  headers: Record<string, string>;
+}
+
+const asList = (b: Buffer | Buffer[]) => (Array.isArray(b) ? b : [b]);
+
+export function warningFor(profile: string, masked: number | undefined): string {
+  const what =
+    masked === undefined ? "values are masked" : `${masked} ${masked === 1 ? "value" : "values"} masked`;
+  return `299 - "airlock: ${what} by profile ${profile}"`;
+}
+
+export class MaskingTransform extends Transform {
+  readonly head: Promise<MaskHead>;
+  #resolveHead!: (head: MaskHead) => void;
+  #rejectHead!: (err: Error) => void;
+  readonly #masker: ChunkMasker;
+  readonly #profile: string;
+  readonly #counts: MaskCounts;
+  #buffered: Buffer[] | undefined;
+  #bufferedBytes = 0;
+  readonly #bufferLimit: number;
+
+  constructor(
+    masker: ChunkMasker,
+    opts: { profile: string; counts: MaskCounts; stream: boolean; bufferLimit: number },
+  ) {
+    super();
+    this.#masker = masker;
+    this.#profile = opts.profile;
+    this.#counts = opts.counts;
+    this.#bufferLimit = opts.bufferLimit;
+    this.head = new Promise((resolve, reject) => {
+      this.#resolveHead = resolve;
+      this.#rejectHead = reject;
+    });
+    this.head.catch(() => {}); // observed by the caller; never an unhandled rejection
+    if (opts.stream) this.#startStreaming();
+    else this.#buffered = [];
+    this.on("error", (err) => this.#rejectHead(err));
+  }
+
+  #startStreaming(): void {
+    this.#resolveHead({ headers: { warning: warningFor(this.#profile, undefined) } });
+  }
+
+  #out(parts: Buffer[]): void {
+    for (const part of parts) {
+      if (part.length === 0) continue;
+      if (this.#buffered) {
+        this.#buffered.push(part);
+        this.#bufferedBytes += part.length;
+      } else {
+        this.push(part);
+      }
+    }
+    if (this.#buffered && this.#bufferedBytes > this.#bufferLimit) {
+      const held = this.#buffered;
+      this.#buffered = undefined;
+      this.#startStreaming();
+      for (const part of held) this.push(part);
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.#out(asList(this.#masker.push(chunk)));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      this.#out(asList(this.#masker.end()));
+      if (this.#buffered) {
+        const masked = totalCount(this.#counts);
+        const headers: Record<string, string> = { "content-length": String(this.#bufferedBytes) };
+        if (masked > 0) headers.warning = warningFor(this.#profile, masked);
+        this.#resolveHead({ headers });
+        for (const part of this.#buffered) this.push(part);
+        this.#buffered = undefined;
+      }
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+}

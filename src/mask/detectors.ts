@@ -1,0 +1,186 @@
+// Detectors: patterns that find secrets in free text and in any string field — cloud access keys, PEM private keys,
+// JWTs, bearer/basic credentials, passwords in URLs and connection strings, `.dockerconfigjson` auth, values next to
+// secret-sounding keys, and user-defined regular expressions.
+//
+// Each detector has a full pattern (group `s` is the secret when only part of the match is; otherwise the whole
+// match) and a `partial` pattern anchored at the end of text that says where a secret may still be arriving, so a
+// stream masker holds back only those characters and nothing else (see text-stream.ts). Pure functions, no IO.
+import { addCount, type MaskCounts } from "./counts.ts";
+import type { Placeholders } from "./placeholder.ts";
+import { keyStrength, looksRandom, SECRET_KEY_WORDS, valueIsSecret } from "./secretish.ts";
+
+export interface Detector {
+  name: string;
+  /** Global, with indices (`d`): the secret is group `s` when present, else the whole match. */
+  pattern: RegExp;
+  /** Anchored at `$`: where a secret may be in progress at the end of the text; held from group `h` or the match. */
+  partial: RegExp;
+  /** A last check on a candidate (entropy, key strength); absent = always a secret. */
+  accept?: (secret: string, match: RegExpExecArray) => boolean;
+}
+
+export interface CustomPattern {
+  name: string;
+  regex: string;
+  ignoreCase?: boolean;
+  /** The longest text the pattern can match: how much a stream holds back for it. */
+  maxLength?: number;
+}
+
+/** Every prefix of a literal, longest first, as an alternation (for partial patterns). */
+function prefixes(literal: string): string {
+  const out: string[] = [];
+  for (let i = literal.length; i > 0; i--)
+    out.push(literal.slice(0, i).replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&"));
+  return out.join("|");
+}
+
+const TOKEN = "A-Za-z0-9._~+/=-";
+const KEY = `(?<![A-Za-z0-9])(?<k>[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})[A-Za-z0-9_.-]*)`;
+const SEP = `\\\\?["']?\\s{0,4}[:=]\\s{0,4}\\\\?["']?`;
+
+export const BUILTIN_DETECTORS: readonly Detector[] = [
+  {
+    name: "aws-access-key",
+    pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/dg,
+    partial: /(?<![A-Za-z0-9])A[A-Z0-9]{0,19}$/d,
+  },
+  {
+    name: "private-key",
+    // A complete block, or (when the text ends first) the header and the body that follows it.
+    pattern:
+      /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY-----(?:[\s\S]{0,65536}?-----END[ A-Z0-9]{0,40}PRIVATE KEY-----|[A-Za-z0-9+/=\s:,.\\]*)/dg,
+    partial: new RegExp(
+      `(?:${prefixes("-----BEGIN")})$|-----BEGIN[ A-Z0-9]{0,40}(?:${prefixes("PRIVATE KEY-----")})?$|` +
+        `-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY-----(?:(?!-----END[ A-Z0-9]{0,40}PRIVATE KEY-----)[\\s\\S]){0,65536}$`,
+      "d",
+    ),
+  },
+  {
+    name: "jwt",
+    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/dg,
+    partial: /(?<![A-Za-z0-9_-])(?:e|ey|eyJ[A-Za-z0-9_.-]*)$/d,
+  },
+  {
+    name: "bearer-token",
+    pattern: new RegExp(`\\b(?<w>bearer|basic)\\s+(?<s>[${TOKEN}]{8,})`, "dgi"),
+    partial: new RegExp(`\\b(?:bearer|basic)\\s*(?<h>[${TOKEN}]*)$`, "di"),
+    accept: (secret, m) => {
+      if ((m.groups?.w ?? "").toLowerCase() === "basic") {
+        return (
+          /^[A-Za-z0-9+/]+=*$/.test(secret) && Buffer.from(secret, "base64").toString("latin1").includes(":")
+        );
+      }
+      return /[0-9._~+/=-]/.test(secret) || secret.length >= 20;
+    },
+  },
+  {
+    name: "url-password",
+    pattern: /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@'"]*:(?<s>[^\s@/'"]+)@/dg,
+    partial: /:\/\/[^\s:/@'"]*:(?<h>[^\s@/'"]*)$/d,
+  },
+  {
+    name: "dockerconfig-auth",
+    pattern: /\\?"auth\\?"\s*:\s*\\?"(?<s>[A-Za-z0-9+/=]{4,})/dg,
+    partial: /\\?"auth\\?"\s*:?\s*\\?"?(?<h>[A-Za-z0-9+/=]*)$/d,
+  },
+  {
+    name: "key-value",
+    pattern: new RegExp(`${KEY}${SEP}(?<s>[^\\s"',;&\\\\]+)`, "dgi"),
+    partial: new RegExp(`${KEY}${SEP}(?<h>[^\\s"',;&\\\\]*)$`, "di"),
+    accept: (secret, m) => valueIsSecret(keyStrength(m.groups?.k ?? ""), secret),
+  },
+];
+
+export const BUILTIN_DETECTOR_NAMES = BUILTIN_DETECTORS.map((d) => d.name);
+
+export function customDetector(custom: CustomPattern): Detector {
+  const flags = custom.ignoreCase ? "dgi" : "dg";
+  const pattern = new RegExp(custom.regex, flags); // throws on a bad pattern: profiles are checked when loaded
+  if (pattern.test("")) throw new Error(`pattern ${custom.name} matches the empty string`);
+  const max = Math.max(1, Math.min(custom.maxLength ?? 256, 65536));
+  // User patterns have no hand-written partial: hold the trailing run of non-space characters, up to maxLength.
+  return { name: `custom:${custom.name}`, pattern, partial: new RegExp(`\\S{1,${max}}$`, "d") };
+}
+
+export interface Span {
+  start: number;
+  end: number;
+  rule: string;
+}
+
+/** The secret spans in `text`, sorted and merged (overlapping finds become one span, named by the first). */
+export function findSecrets(text: string, detectors: readonly Detector[]): Span[] {
+  const spans: Span[] = [];
+  for (const d of detectors) {
+    d.pattern.lastIndex = 0;
+    for (let m = d.pattern.exec(text); m !== null; m = d.pattern.exec(text)) {
+      if (m[0].length === 0) {
+        d.pattern.lastIndex++;
+        continue;
+      }
+      const range = m.indices?.groups?.s ?? m.indices?.[0];
+      if (!range) continue;
+      const secret = text.slice(range[0], range[1]);
+      if (secret.startsWith("‹masked:")) continue;
+      if (d.accept && !d.accept(secret, m)) continue;
+      spans.push({ start: range[0], end: range[1], rule: d.name });
+    }
+  }
+  if (spans.length < 2) return spans;
+  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: Span[] = [];
+  for (const s of spans) {
+    const last = merged.at(-1);
+    if (last && s.start < last.end) last.end = Math.max(last.end, s.end);
+    else merged.push({ ...s });
+  }
+  return merged;
+}
+
+/** Replaces each span with its marker and counts it. */
+export function replaceSpans(
+  text: string,
+  spans: readonly Span[],
+  ph: Placeholders,
+  counts: MaskCounts,
+): string {
+  if (spans.length === 0) return text;
+  let out = "";
+  let at = 0;
+  for (const s of spans) {
+    out += text.slice(at, s.start) + ph.marker(text.slice(s.start, s.end));
+    addCount(counts, s.rule);
+    at = s.end;
+  }
+  return out + text.slice(at);
+}
+
+/** A cheap first look: most strings contain none of the words or shapes any built-in detector needs. */
+const TRIGGER = new RegExp(
+  `AKIA|ASIA|ABIA|ACCA|PRIVATE KEY|eyJ|bearer|basic|://|"auth|${SECRET_KEY_WORDS}`,
+  "i",
+);
+
+/** A compiled detector set: the built-ins a profile enables plus its custom patterns. */
+export interface DetectorSet {
+  detectors: readonly Detector[];
+  /** Masks every secret in a complete string. */
+  maskString(text: string, ph: Placeholders, counts: MaskCounts): string;
+}
+
+export function detectorSet(builtins: readonly string[], custom: readonly CustomPattern[]): DetectorSet {
+  const chosen = BUILTIN_DETECTORS.filter((d) => builtins.includes(d.name));
+  const detectors = [...chosen, ...custom.map(customDetector)];
+  const alwaysRun = custom.length > 0;
+  return {
+    detectors,
+    maskString(text, ph, counts) {
+      if (detectors.length === 0 || text.length < 8) return text;
+      if (!alwaysRun && !TRIGGER.test(text)) return text;
+      return replaceSpans(text, findSecrets(text, detectors), ph, counts);
+    },
+  };
+}
+
+export { looksRandom };

@@ -1,0 +1,28 @@
+// Masking: sensitive values never reach the agent, on any output path (DESIGN.md invariants 2 and 10).
+//
+//   profile.ts      MaskingProfile documents, the built-in `default` and break-glass `none`
+//   placeholder.ts  ‹masked:…› markers: a keyed HMAC, key in <dataDir>/mask.key
+//   detectors.ts    patterns for free text and any string (with partial patterns for streams)
+//   object.ts       field rules on decoded objects, lists, Tables
+//   json-stream.ts  lists and Tables masked element by element
+//   watch-stream.ts watch events masked one by one
+//   text-stream.ts  logs and other byte streams
+//   frames.ts       exec/attach channel frames
+export { addCount, countsRecord, type MaskCounts, totalCount } from "./counts.ts";
+export { BUILTIN_DETECTOR_NAMES, type CustomPattern } from "./detectors.ts";
+export { ChannelFrameMasker, type OutFrame } from "./frames.ts";
+export { JsonDocumentMasker, MaskingError } from "./json-stream.ts";
+export { kindForResource, type MaskContext, maskDocument, maskObject } from "./object.ts";
+export { createPlaceholders, loadMaskKey, MASK_KEY_FILE, type Placeholders } from "./placeholder.ts";
+export {
+  BUILTIN_PROFILES,
+  compileProfiles,
+  DEFAULT_PROFILE,
+  type MaskingProfile,
+  NO_MASKING_PROFILE,
+  type ProfileDocument,
+  type ProfilesResult,
+  profileDocumentSchema,
+} from "./profile.ts";
+export { TextStreamMasker } from "./text-stream.ts";
+export { maskWatchEvent, WatchStreamMasker } from "./watch-stream.ts";
