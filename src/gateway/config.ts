@@ -51,9 +51,12 @@ export const configSchema = z.strictObject({
     .optional(),
   clusters: z.array(clusterSchema).min(1, "at least one cluster is needed"),
   defaultCluster: z.string().optional(),
+  // Either a built-in policy or policy files (files and directories of YAML; [] = only the managed directory
+  // <dataDir>/policies written through the admin API). Neither: builtin deny-all (invariant 1).
   policy: z
     .strictObject({
-      builtin: z.enum(["deny-all", "allow-authenticated"]).default("deny-all"),
+      builtin: z.enum(["deny-all", "allow-authenticated"]).optional(),
+      files: z.array(z.string().min(1)).optional(),
     })
     .prefault({}),
   reviews: z
@@ -119,8 +122,14 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
   if (defaultCluster && !names.includes(defaultCluster)) {
     errors.push(`defaultCluster: "${defaultCluster}" is not one of the clusters (${names.join(", ")})`);
   }
+  if (config.policy.builtin && config.policy.files) {
+    errors.push("policy: choose either builtin or files, not both");
+  }
   if (errors.length) return { ok: false, errors };
   const abs = (p: string) => resolve(baseDir, p);
+  const policy = config.policy.files
+    ? { files: config.policy.files.map(abs) }
+    : { builtin: config.policy.builtin ?? ("deny-all" as const) };
   const clusters = config.clusters.map((c) => {
     if ("kubeconfig" in c) return { ...c, kubeconfig: { ...c.kubeconfig, path: abs(c.kubeconfig.path) } };
     if ("server" in c) {
@@ -143,7 +152,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
     : undefined;
   return {
     ok: true,
-    config: deepFreeze({ ...config, clusters, tls, dataDir: abs(config.dataDir), defaultCluster }),
+    config: deepFreeze({ ...config, clusters, tls, policy, dataDir: abs(config.dataDir), defaultCluster }),
   };
 }
 

@@ -1,13 +1,21 @@
-// decide: the policy stage. Default deny (invariant 1): with no policy configured every request is refused. Until
-// the policy engine lands, configuration may select the built-in `allow-authenticated` policy, which allows any
-// request from an authenticated identity (the gateway still impersonates the caller, so the cluster's own RBAC
-// applies to `airlock:<name>`).
+// decide: the policy stage. Default deny (invariant 1): with no policy configured every request is refused.
+//
+// Two kinds of decider: a built-in one (`policy.builtin`: deny-all, or allow-authenticated for tests and quick
+// starts — the gateway still impersonates the caller, so the cluster's own RBAC applies to `airlock:<name>`), and the
+// policy engine over YAML files (`policy.files`, plus the managed directory <dataDir>/policies the admin API writes).
+// Fail closed: policy files that do not load stop the gateway from starting; later bad edits keep the last good set.
+import { join } from "node:path";
+import type { LoadedDocuments, PolicyEngine, PolicyLog } from "../policy/engine.ts";
+import { openPolicyEngine } from "../policy/engine.ts";
+import type { GatewayConfig } from "./config.ts";
 import type { Decision, KubeRequest, Principal } from "./contracts.ts";
 
 export type BuiltinPolicy = "deny-all" | "allow-authenticated";
 
 export interface Decider {
   decide(principal: Principal, kube: KubeRequest): Decision;
+  /** What the policy engine loaded (MaskingProfile documents included); undefined for the built-in policies. */
+  loadedDocuments?(): LoadedDocuments;
 }
 
 export function builtinDecider(policy: BuiltinPolicy): Decider {
@@ -24,6 +32,32 @@ export function builtinDecider(policy: BuiltinPolicy): Decider {
       message: `no policy allows ${kube.action} ${describeTarget(kube)}`,
     }),
   };
+}
+
+/** The managed policy directory the admin API writes to and the engine watches. */
+export function managedPolicyDir(dataDir: string): string {
+  return join(dataDir, "policies");
+}
+
+/**
+ * The decider a gateway runs with. For `policy.files` it opens the policy engine (watching the files and the managed
+ * directory); a load error is thrown with every problem listed, so the gateway refuses to start.
+ */
+export async function openDecider(
+  config: Pick<GatewayConfig, "policy" | "dataDir">,
+  log?: PolicyLog,
+): Promise<{ decider: Decider; engine?: PolicyEngine }> {
+  const files = config.policy.files;
+  if (!files) return { decider: builtinDecider(config.policy.builtin ?? "deny-all") };
+  const opened = await openPolicyEngine({
+    paths: files,
+    managedDir: managedPolicyDir(config.dataDir),
+    ...(log ? { log } : {}),
+  });
+  if (!opened.ok) {
+    throw new Error(`the policies do not load:\n  ${opened.errors.join("\n  ")}`);
+  }
+  return { decider: opened.engine, engine: opened.engine };
 }
 
 export function describeTarget(kube: KubeRequest): string {

@@ -9,7 +9,7 @@ import { openStore } from "../store/index.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
-import { builtinDecider } from "./decide.ts";
+import { openDecider } from "./decide.ts";
 import { createMetrics } from "./metrics.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { createGatewayServer } from "./server.ts";
@@ -43,6 +43,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       ...(opts.logDestination ? { destination: opts.logDestination } : {}),
     });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // Policies first: files that do not load stop the start before anything else is opened.
+  const policy = await openDecider(config, log);
   const tls = await loadTlsMaterial(config);
   const adminToken = await ensureAdminToken(config.dataDir);
   const store = await openStore({ kind: "sqlite", path: `${config.dataDir}/airlock.db` });
@@ -62,7 +64,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     config,
     store,
     upstreams,
-    decider: builtinDecider(config.policy.builtin),
+    decider: policy.decider,
     streams,
     metrics: createMetrics(),
     log,
@@ -108,6 +110,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     async close() {
       ready = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      policy.engine?.close();
       streams.closeAll("gateway shutting down");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       upstreams.close();

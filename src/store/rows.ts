@@ -97,6 +97,7 @@ export const AUDIT_COLUMNS: ReadonlyArray<[string, (e: AuditEvent) => string | n
   ["bytes_out", (e) => e.bytesOut],
   ["duration_ms", (e) => e.durationMs],
   ["completed_at", (e) => e.completedAt],
+  ["identity_groups_json", (e) => (e.identityGroups ? JSON.stringify(e.identityGroups) : null)],
 ];
 
 export function auditFromRow(row: Row): AuditEvent {
@@ -136,5 +137,8 @@ export function auditFromRow(row: Row): AuditEvent {
     bytesOut: intOrNull(row, "bytes_out"),
     durationMs: intOrNull(row, "duration_ms"),
     completedAt: textOrNull(row, "completed_at"),
+    ...(textOrNull(row, "identity_groups_json") === null
+      ? {}
+      : { identityGroups: json(row, "identity_groups_json", isStringArray) }),
   };
 }

@@ -109,6 +109,41 @@ const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX grants_by_identity ON grants (identity_id, expires_ms);
   `,
+  // 4: the tamper-evident audit chain (src/audit): every audit record (request begin, request completion, note)
+  // chained by hash, signed checkpoints over the chain, sink delivery positions, and the request events' link to
+  // their begin record.
+  `
+  CREATE TABLE audit_chain (
+    seq INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_chain_by_time ON audit_chain (time_ms, seq);
+
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    chain_seq INTEGER NOT NULL,
+    chain_hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE audit_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+  CREATE TABLE audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+  ALTER TABLE audit_events ADD COLUMN chain_seq INTEGER;
+  ALTER TABLE audit_events ADD COLUMN identity_groups_json TEXT;
+  CREATE INDEX audit_events_by_chain ON audit_events (chain_seq);
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

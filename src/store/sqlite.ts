@@ -11,9 +11,13 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type {
+  AuditCheckpoint,
   AuditCompletion,
   AuditEvent,
+  AuditNote,
   AuditQuery,
+  AuditRecord,
+  AuditSearchResult,
   Credential,
   Grant,
   Identity,
@@ -25,6 +29,7 @@ import type {
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
+import { SqliteAuditTables } from "./audit.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { AUDIT_COLUMNS, auditFromRow, credentialFromRow, identityFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
@@ -50,6 +55,7 @@ export class SqliteStore implements Store {
   readonly #now: () => number;
   readonly #lastUsedResolutionMs: number;
   readonly #reviews: SqliteReviewTables;
+  readonly #audit: SqliteAuditTables;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.path === ":memory:";
@@ -80,6 +86,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.#reviews = new SqliteReviewTables(this.#db, this.#now);
+    this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly);
   }
 
   // Reviews, their events and grants live in reviews.ts; the store delegates.
@@ -169,31 +176,54 @@ export class SqliteStore implements Store {
     return { credential, token };
   }
 
-  async auditBegin(event: AuditEvent): Promise<void> {
-    if (Number.isNaN(Date.parse(event.time))) throw new Error(`audit event ${event.id}: time is not a date`);
-    const columns = AUDIT_COLUMNS.map(([column]) => column);
-    const values = AUDIT_COLUMNS.map(([, read]) => read(event));
-    this.#run(
-      `INSERT INTO audit_events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-      ...values,
-    );
+  // The audit chain (begin, completion, notes, checkpoints, retention, search) lives in audit.ts; the store delegates.
+  auditBegin(event: AuditEvent): Promise<void> {
+    return this.#audit.auditBegin(event);
   }
-
-  async auditComplete(id: string, completion: AuditCompletion): Promise<void> {
-    // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
-    const changes = this.#run(
-      `UPDATE audit_events SET status = ?, bytes_in = ?, bytes_out = ?, duration_ms = ?, completed_at = ?,
-         reason = coalesce(?, reason)
-       WHERE id = ? AND completed_at IS NULL`,
-      completion.status,
-      completion.bytesIn,
-      completion.bytesOut,
-      completion.durationMs,
-      this.#iso(),
-      completion.reason ?? null,
-      id,
-    );
-    if (changes !== 1) throw new Error(`audit event ${id} is unknown or already complete`);
+  auditComplete(id: string, completion: AuditCompletion): Promise<void> {
+    return this.#audit.auditComplete(id, completion);
+  }
+  auditNote(note: AuditNote): Promise<AuditRecord> {
+    return this.#audit.auditNote(note);
+  }
+  auditHead(): Promise<{ seq: number; hash: string }> {
+    return this.#audit.auditHead();
+  }
+  auditRecords(query: { afterSeq: number; toSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    return this.#audit.auditRecords(query);
+  }
+  auditSeqAt(time: string): Promise<number | undefined> {
+    return this.#audit.auditSeqAt(time);
+  }
+  auditLastSeqBefore(time: string): Promise<number | undefined> {
+    return this.#audit.auditLastSeqBefore(time);
+  }
+  auditEventsByIds(ids: string[]): Promise<AuditEvent[]> {
+    return this.#audit.auditEventsByIds(ids);
+  }
+  auditUnchained(limit: number): Promise<string[]> {
+    return this.#audit.auditUnchained(limit);
+  }
+  auditCheckpointAppend(checkpoint: AuditCheckpoint): Promise<void> {
+    return this.#audit.auditCheckpointAppend(checkpoint);
+  }
+  auditCheckpointList(): Promise<AuditCheckpoint[]> {
+    return this.#audit.auditCheckpointList();
+  }
+  auditPrune(throughSeq: number, seal: AuditCheckpoint): Promise<{ records: number; events: number }> {
+    return this.#audit.auditPrune(throughSeq, seal);
+  }
+  auditSearch(query: AuditQuery): Promise<AuditSearchResult> {
+    return this.#audit.auditSearch(query);
+  }
+  auditCursorGet(name: string): Promise<number> {
+    return this.#audit.auditCursorGet(name);
+  }
+  auditCursorSet(name: string, seq: number): Promise<void> {
+    return this.#audit.auditCursorSet(name, seq);
+  }
+  auditWatch(listener: (head: { seq: number; hash: string }) => void): () => void {
+    return this.#audit.auditWatch(listener);
   }
 
   async auditList(query: AuditQuery): Promise<AuditEvent[]> {
@@ -334,6 +364,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#db.isOpen) this.#audit.drain();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -1,0 +1,251 @@
+// Validated Policy documents → compiled rules: globs, selectors, exec matchers and CEL built once, so evaluation
+// never parses anything. Pure.
+//
+// Matching semantics (docs/policy.md "Rule matching") are decided here, field by field; an absent field matches
+// anything. Errors (bad CEL, bad regular expressions) are returned with the field path, never thrown.
+import type { Principal } from "../gateway/contracts.ts";
+import { compileCel } from "./cel.ts";
+import { parseDuration } from "./duration.ts";
+import { anyGlob, compileGlob, type Glob } from "./glob.ts";
+import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
+import { compileSelector, requestLabels } from "./selector.ts";
+import { programsOf } from "./shell.ts";
+import type { CompiledPolicy, CompiledRule, DocumentSource, StaticMatcher } from "./types.ts";
+
+export interface FieldError {
+  path: (string | number)[];
+  message: string;
+}
+
+const ACTIONS_WITH_SUBRESOURCE = new Set(["exec", "attach", "portforward", "proxy"]);
+
+export function compileSubjects(specs: readonly SubjectSpec[]): (p: Principal) => boolean {
+  const compiled = specs.map((s) => {
+    const identity = s.identity === undefined ? undefined : compileGlob(s.identity);
+    const group = s.group === undefined ? undefined : compileGlob(s.group);
+    const labels = s.labelSelector ? compileSelector(s.labelSelector) : undefined;
+    return (p: Principal) =>
+      (!identity || identity.test(p.name)) &&
+      (!group || p.groups.some((g) => group.test(g))) &&
+      (!s.kind || s.kind === p.kind) &&
+      (!labels || labels(p.labels));
+  });
+  return (p) => compiled.some((c) => c(p));
+}
+
+interface ResourcePattern {
+  resource: Glob;
+  group?: Glob;
+  /** undefined: the resource itself; "*": any subresource; else that subresource. */
+  sub?: string;
+  key: string;
+}
+
+/** `pods`, `pods/exec`, `pods/*`, `*`, `*​/scale`, `deployments.apps`, `deployments.apps/scale`. */
+export function parseResourcePattern(text: string): ResourcePattern {
+  const slash = text.indexOf("/");
+  const main = slash < 0 ? text : text.slice(0, slash);
+  const sub = slash < 0 ? undefined : text.slice(slash + 1);
+  if (main === "*" && sub === undefined) return { resource: compileGlob("*"), sub: "**", key: "*" };
+  const dot = main.indexOf(".");
+  const resource = dot < 0 ? main : main.slice(0, dot);
+  const group = dot < 0 ? undefined : main.slice(dot + 1);
+  const pattern: ResourcePattern = {
+    resource: compileGlob(resource),
+    key: resource.includes("*") ? "*" : resource,
+  };
+  if (group !== undefined) pattern.group = compileGlob(group);
+  if (sub !== undefined) pattern.sub = sub;
+  return pattern;
+}
+
+function resourceMatches(
+  p: ResourcePattern,
+  resource: string,
+  group: string,
+  sub: string,
+  action: string,
+): boolean {
+  if (!p.resource.test(resource)) return false;
+  if (p.group && !p.group.test(group)) return false;
+  if (p.sub === "**") return true;
+  if (p.sub === undefined) return sub === "" || (ACTIONS_WITH_SUBRESOURCE.has(action) && sub === action);
+  if (p.sub === "*") return sub !== "";
+  return p.sub === sub;
+}
+
+function execMatchers(
+  spec: NonNullable<RuleSpec["exec"]>,
+  errors: FieldError[],
+): { plain: StaticMatcher[]; data: StaticMatcher[] } {
+  const out: StaticMatcher[] = [(i) => i.kube.exec !== undefined];
+  const data: StaticMatcher[] = [];
+  if (spec.command) {
+    const globs = spec.command.map(compileGlob);
+    out.push(({ kube }) => {
+      const argv = kube.exec?.command ?? [];
+      if (argv.length < globs.length) return false;
+      return globs.every((g, n) => {
+        const word = argv[n] ?? "";
+        return g.test(word) || (n === 0 && g.test(word.slice(word.lastIndexOf("/") + 1)));
+      });
+    });
+  }
+  if (spec.commandRegex !== undefined) {
+    try {
+      const re = new RegExp(spec.commandRegex);
+      out.push(({ kube }) => re.test((kube.exec?.command ?? []).join(" ")));
+    } catch (err) {
+      errors.push({
+        path: ["exec", "commandRegex"],
+        message: `not a regular expression: ${(err as Error).message}`,
+      });
+    }
+  }
+  if (spec.commandMatches) {
+    const globs = spec.commandMatches.map(compileGlob);
+    out.push(({ kube }, scratch) => {
+      scratch.programs ??= programsOf(kube.exec?.command ?? []);
+      return scratch.programs.some((p) => anyGlob(globs, p));
+    });
+  }
+  if (spec.containers) {
+    const globs = spec.containers.map(compileGlob);
+    data.push(({ kube }) => anyGlob(globs, kube.exec?.container ?? ""));
+  }
+  if (spec.tty !== undefined) data.push(({ kube }) => kube.exec?.tty === spec.tty);
+  if (spec.stdin !== undefined) data.push(({ kube }) => kube.exec?.stdin === spec.stdin);
+  return { plain: out, data };
+}
+
+function compileRule(
+  spec: RuleSpec,
+  policy: string,
+  policyIndex: number,
+  order: number,
+  errors: FieldError[],
+): CompiledRule {
+  const ruleErrors: FieldError[] = [];
+  const matchers: StaticMatcher[] = [];
+  if (spec.clusters) {
+    const globs = spec.clusters.map(compileGlob);
+    matchers.push(({ kube }) => anyGlob(globs, kube.cluster));
+  }
+  const resourceScoped = spec.resources || spec.apiGroups || spec.namespaces || spec.names;
+  if (resourceScoped) matchers.push(({ kube }) => kube.info.isResourceRequest);
+  if (spec.nonResourceURLs) {
+    const globs = spec.nonResourceURLs.map(compileGlob);
+    matchers.push(({ kube }) => !kube.info.isResourceRequest && anyGlob(globs, kube.info.path));
+  }
+  if (spec.apiGroups) {
+    const globs = spec.apiGroups.map(compileGlob);
+    matchers.push(({ kube }) => anyGlob(globs, kube.info.apiGroup));
+  }
+  let resourceKeys: string[] | undefined;
+  if (spec.resources) {
+    const patterns = spec.resources.map(parseResourcePattern);
+    resourceKeys = patterns.some((p) => p.key === "*") ? undefined : patterns.map((p) => p.key);
+    matchers.push(({ kube }) => {
+      const { resource, apiGroup, subresource } = kube.info;
+      return patterns.some((p) => resourceMatches(p, resource, apiGroup, subresource, kube.action));
+    });
+  }
+  if (spec.namespaces) {
+    const globs = spec.namespaces.filter((n) => n !== "*").map(compileGlob);
+    // `*` means "any namespace", not "cluster-scoped too": only "" names cluster-scoped requests.
+    const any = spec.namespaces.includes("*");
+    matchers.push(({ kube }) => (any && kube.info.namespace !== "") || anyGlob(globs, kube.info.namespace));
+  }
+  if (spec.names) {
+    const any = spec.names.includes("*");
+    const globs = spec.names.map(compileGlob);
+    matchers.push(({ kube }) => (any ? kube.info.name !== "" : anyGlob(globs, kube.info.name)));
+  }
+  // Matchers that read the body or request details the audit log lacks are kept apart (what-if stops before them).
+  const dataMatchers: StaticMatcher[] = [];
+  if (spec.labelSelector) {
+    const selector = compileSelector(spec.labelSelector);
+    dataMatchers.push(({ kube }, scratch) => {
+      scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
+      return selector(scratch.labels);
+    });
+  }
+  if (spec.exec) {
+    const exec = execMatchers(spec.exec, ruleErrors);
+    matchers.push(...exec.plain);
+    dataMatchers.push(...exec.data);
+  }
+  let when: CompiledRule["when"];
+  if (spec.when !== undefined) {
+    const cel = compileCel(spec.when);
+    if (cel.ok) when = cel.cel;
+    else ruleErrors.push({ path: ["when"], message: cel.error });
+  }
+  errors.push(...ruleErrors);
+  const rule: CompiledRule = {
+    order,
+    policy,
+    policyIndex,
+    name: spec.name,
+    effect: spec.effect,
+    message: spec.message ?? defaultMessage(spec),
+    verbs: spec.verbs,
+    matchers,
+    dataMatchers,
+    needsBody: Boolean(spec.labelSelector) || Boolean(when?.readsObject),
+    needsQuery: dataMatchers.length > 0 || Boolean(when?.readsQuery),
+  };
+  if (resourceKeys) rule.resourceKeys = resourceKeys;
+  if (spec.subjects) rule.subjects = compileSubjects(spec.subjects);
+  if (spec.mask) rule.mask = spec.mask;
+  if (when) rule.when = when;
+  if (spec.review) {
+    rule.review = {
+      approvers: { identities: spec.review.approvers.identities, groups: spec.review.approvers.groups },
+      approvals: spec.review.approvals,
+      mode: spec.review.mode,
+      timeoutSeconds: Math.ceil((parseDuration(spec.review.timeout) ?? 600_000) / 1000),
+    };
+  }
+  if (spec.rateLimit) {
+    rule.rateLimit = {
+      requests: spec.rateLimit.requests,
+      perMs: parseDuration(spec.rateLimit.per) ?? 3_600_000,
+      per: spec.rateLimit.per,
+    };
+  }
+  return rule;
+}
+
+function defaultMessage(spec: RuleSpec): string {
+  if (spec.effect === "deny") return `rule ${spec.name} forbids it`;
+  if (spec.effect === "review") return `rule ${spec.name} requires a review`;
+  return `allowed by rule ${spec.name}`;
+}
+
+/** Compiles one validated document; `order` is the position of its first rule in the whole set. */
+export function compilePolicy(
+  doc: PolicyDocument,
+  source: DocumentSource,
+  policyIndex: number,
+  order: number,
+): { ok: true; policy: CompiledPolicy } | { ok: false; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const rules = doc.spec.rules.map((spec, i) => {
+    const ruleErrors: FieldError[] = [];
+    const rule = compileRule(spec, doc.metadata.name, policyIndex, order + i, ruleErrors);
+    for (const e of ruleErrors) errors.push({ path: ["spec", "rules", i, ...e.path], message: e.message });
+    return rule;
+  });
+  if (errors.length) return { ok: false, errors };
+  return {
+    ok: true,
+    policy: {
+      name: doc.metadata.name,
+      source,
+      subjects: compileSubjects(doc.spec.subjects),
+      rules,
+      document: doc,
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// The policy engine the gateway runs: the current compiled set, the decider over it, rate-limit state, and reloads.
+//
+// Failure stance: the first load must succeed or the gateway does not start. Later, a change on disk is loaded in
+// full and swapped in atomically only if every document is valid; otherwise the error is logged and the last good
+// set stays in force — never an empty or partial one. Evaluation is synchronous and never touches the disk.
+import type { Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
+import { type LoadOptions, type LoadResult, loadPolicies } from "./load.ts";
+import { RateLimiter } from "./ratelimit.ts";
+import type { LoadedSet, RawDocument } from "./types.ts";
+import { type PolicyWatcher, watchPolicyFiles } from "./watch.ts";
+
+export interface PolicyLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface PolicySummary {
+  name: string;
+  file: string;
+  document: number;
+  managed: boolean;
+  rules: { name: string; effect: string }[];
+}
+
+/** What is loaded, for the admin API and for other engines (masking reads `maskingProfiles`). */
+export interface LoadedDocuments {
+  policies: PolicySummary[];
+  maskingProfiles: RawDocument[];
+  files: string[];
+  loadedAt: string;
+}
+
+export type ReloadOutcome = { ok: true; set: LoadedSet } | { ok: false; errors: string[] };
+
+export interface PolicyEngine {
+  decide(principal: Principal, kube: KubeRequest): Decision;
+  evaluate(
+    principal: Principal,
+    kube: KubeRequest,
+    opts?: Omit<EvalOptions, "limiter"> & { now?: number },
+  ): Evaluation;
+  current(): LoadedSet;
+  loadedDocuments(): LoadedDocuments;
+  /** The errors of the last refused reload, until a reload succeeds. */
+  lastError(): string[] | undefined;
+  reload(): Promise<ReloadOutcome>;
+  /** Called after every successful reload with the new set; returns an unsubscribe function. */
+  onReload(listener: (set: LoadedSet) => void): () => void;
+  readonly sources: LoadOptions;
+  close(): void;
+}
+
+export interface EngineOptions extends LoadOptions {
+  log?: PolicyLog;
+  now?: () => number;
+  /** Watch the files and reload on change (default true). */
+  watch?: boolean;
+  pollIntervalMs?: number;
+  debounceMs?: number;
+}
+
+export function summarize(set: LoadedSet): LoadedDocuments {
+  return {
+    policies: set.policies.map((p) => ({
+      name: p.name,
+      file: p.source.file,
+      document: p.source.index,
+      managed: p.source.managed,
+      rules: p.rules.map((r) => ({ name: r.name, effect: r.effect })),
+    })),
+    maskingProfiles: set.maskingProfiles,
+    files: set.files,
+    loadedAt: set.loadedAt,
+  };
+}
+
+/** An engine over a fixed set: no files, no watching (CLI `policy test`, tests, what-if). */
+export function engineForSet(set: LoadedSet, now: () => number = Date.now): PolicyEngine {
+  const index = new RuleIndex(set);
+  const limiter = new RateLimiter();
+  return {
+    decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
+    evaluate: (principal, kube, opts = {}) =>
+      evaluate(index, { principal, kube, now: opts.now ?? now() }, opts),
+    current: () => set,
+    loadedDocuments: () => summarize(set),
+    lastError: () => undefined,
+    reload: async () => ({ ok: true, set }),
+    onReload: () => () => {},
+    sources: { paths: [] },
+    close() {},
+  };
+}
+
+export async function openPolicyEngine(
+  opts: EngineOptions,
+): Promise<{ ok: true; engine: PolicyEngine } | { ok: false; errors: string[] }> {
+  const now = opts.now ?? Date.now;
+  const sources: LoadOptions = {
+    paths: opts.paths,
+    ...(opts.managedDir ? { managedDir: opts.managedDir } : {}),
+  };
+  const first = await loadPolicies(sources, now());
+  if (!first.ok) return first;
+  let index = new RuleIndex(first.set);
+  let failure: string[] | undefined;
+  const limiter = new RateLimiter();
+  const listeners = new Set<(set: LoadedSet) => void>();
+  let running: Promise<ReloadOutcome> | undefined;
+  let again = false;
+
+  const loadOnce = async (): Promise<ReloadOutcome> => {
+    let result: LoadResult;
+    try {
+      result = await loadPolicies(sources, now());
+    } catch (err) {
+      result = { ok: false, errors: [`policy load failed: ${(err as Error).message}`] };
+    }
+    if (!result.ok) {
+      failure = result.errors;
+      opts.log?.error(
+        { errors: result.errors },
+        "policy change refused: the last good policies stay in force until the errors are fixed",
+      );
+      return result;
+    }
+    index = new RuleIndex(result.set);
+    failure = undefined;
+    opts.log?.info(
+      { policies: result.set.policies.map((p) => p.name), files: result.set.files.length },
+      "policies reloaded",
+    );
+    for (const l of listeners) {
+      try {
+        l(result.set);
+      } catch (err) {
+        opts.log?.error({ err: (err as Error).message }, "policy reload listener failed");
+      }
+    }
+    return { ok: true, set: result.set };
+  };
+
+  // Reloads never overlap; a change during a reload triggers one more afterwards.
+  const reload = (): Promise<ReloadOutcome> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let outcome = await loadOnce();
+      while (again) {
+        again = false;
+        outcome = await loadOnce();
+      }
+      running = undefined;
+      return outcome;
+    })();
+    return running;
+  };
+
+  const watcher: PolicyWatcher | undefined =
+    opts.watch === false
+      ? undefined
+      : await watchPolicyFiles({
+          paths: opts.paths,
+          ...(opts.managedDir ? { managedDir: opts.managedDir } : {}),
+          pollIntervalMs: opts.pollIntervalMs ?? 2000,
+          debounceMs: opts.debounceMs ?? 100,
+          onChange: () => void reload(),
+        });
+
+  const engine: PolicyEngine = {
+    decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
+    evaluate: (principal, kube, o = {}) => evaluate(index, { principal, kube, now: o.now ?? now() }, o),
+    current: () => index.set,
+    loadedDocuments: () => summarize(index.set),
+    lastError: () => failure,
+    reload,
+    onReload(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    sources,
+    close() {
+      watcher?.close();
+    },
+  };
+  return { ok: true, engine };
+}

@@ -1,0 +1,249 @@
+// Evaluation: one request against a compiled set → a Decision naming its policy and rule. Pure apart from the rate
+// limiter it is handed.
+//
+// Precedence: deny > review > allow; nothing matches → deny by policy `default`, rule `default-deny` (invariant 1).
+// A CEL error counts as a match for deny and review rules and as no match for allow rules (fail closed). Rules are
+// indexed by verb and resource, so a request only visits the rules that could match it; CEL runs last, on rules whose
+// every other matcher passed, and never compiles anything.
+import type { Decision, KubeRequest } from "../gateway/contracts.ts";
+import { type CelBindings, celTimestamp } from "./cel.ts";
+import type { Limit, RateLimiter } from "./ratelimit.ts";
+import { programsOf } from "./shell.ts";
+import type { CompiledRule, EvalInput, EvalScratch, LoadedSet } from "./types.ts";
+
+const CACHE_LIMIT = 4096;
+
+interface Bucket {
+  specific: Map<string, CompiledRule[]>;
+  generic: CompiledRule[];
+}
+
+/** Rules by verb, then by resource name; the lists a request visits are merged once and cached. */
+export class RuleIndex {
+  readonly set: LoadedSet;
+  readonly #byVerb = new Map<string, Bucket>();
+  readonly #cache = new Map<string, CompiledRule[]>();
+
+  constructor(set: LoadedSet) {
+    this.set = set;
+    for (const policy of set.policies) {
+      for (const rule of policy.rules) {
+        for (const verb of new Set(rule.verbs)) {
+          let bucket = this.#byVerb.get(verb);
+          if (!bucket) {
+            bucket = { specific: new Map(), generic: [] };
+            this.#byVerb.set(verb, bucket);
+          }
+          if (!rule.resourceKeys) bucket.generic.push(rule);
+          else {
+            for (const key of new Set(rule.resourceKeys)) {
+              const list = bucket.specific.get(key) ?? [];
+              list.push(rule);
+              bucket.specific.set(key, list);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The rules that may match `action` on `resource`, in set order. */
+  candidates(action: string, resource: string): readonly CompiledRule[] {
+    const key = `${action}\u0000${resource}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const parts: CompiledRule[] = [];
+    for (const verb of action === "*" ? ["*"] : [action, "*"]) {
+      const bucket = this.#byVerb.get(verb);
+      if (!bucket) continue;
+      parts.push(...(bucket.specific.get(resource) ?? []), ...bucket.generic);
+    }
+    const list = [...new Set(parts)].sort((a, b) => a.order - b.order);
+    // Resource names come from request paths, so the cache is bounded against clients inventing them.
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+    this.#cache.set(key, list);
+    return list;
+  }
+}
+
+export interface EvalOptions {
+  limiter?: RateLimiter;
+  /** What-if replay from an audit record: the body and query are unknown, so rules that read them are undecidable. */
+  replay?: boolean;
+}
+
+export interface Evaluation {
+  decision: Decision;
+  /** Every rule that matched, in set order (deny evaluation stops at the first deny). */
+  matched: { policy: string; rule: string; effect: string }[];
+  /** Replay only: a rule that reads the body or query could have changed the outcome. */
+  undecidable?: { policy: string; rule: string };
+}
+
+/** The target of a request in words, as kube-apiserver's forbidden messages put it. */
+export function describeRequestTarget(kube: KubeRequest): string {
+  const { info } = kube;
+  if (!info.isResourceRequest) return `path ${info.path}`;
+  const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
+  const group = info.apiGroup ? `.${info.apiGroup}` : "";
+  const name = info.name ? ` "${info.name}"` : "";
+  const where = info.namespace ? ` in namespace "${info.namespace}"` : "";
+  return `${resource}${group}${name}${where}`;
+}
+
+export function celBindings(input: EvalInput): CelBindings {
+  const { kube, principal } = input;
+  const query = new Map<string, string>();
+  for (const [k, v] of kube.query) if (!query.has(k)) query.set(k, v);
+  const exec = kube.exec;
+  return {
+    request: {
+      verb: kube.action,
+      apiVerb: kube.info.verb,
+      cluster: kube.cluster,
+      path: kube.info.path,
+      isResourceRequest: kube.info.isResourceRequest,
+      apiGroup: kube.info.apiGroup,
+      apiVersion: kube.info.apiVersion,
+      resource: kube.info.resource,
+      subresource: kube.info.subresource,
+      namespace: kube.info.namespace,
+      name: kube.info.name,
+      labelSelector: kube.info.labelSelector,
+      fieldSelector: kube.info.fieldSelector,
+      dryRun: kube.query.getAll("dryRun").includes("All"),
+      query,
+      // Always present (empty for other requests), so a condition on argv does not error on a plain GET.
+      exec: {
+        command: exec?.command ?? [],
+        programs: programsOf(exec?.command ?? []),
+        container: exec?.container ?? "",
+        tty: exec?.tty ?? false,
+        stdin: exec?.stdin ?? false,
+      },
+    },
+    // JSON numbers arrive as CEL doubles; CEL's numeric equality makes `object.spec.replicas == 0` work regardless.
+    object: (kube.body ?? null) as CelBindings["object"],
+    identity: {
+      name: principal.name,
+      kind: principal.kind,
+      groups: principal.groups,
+      labels: principal.labels,
+    },
+    time: celTimestamp(input.now),
+  };
+}
+
+function ruleMatches(rule: CompiledRule, input: EvalInput, scratch: EvalScratch): boolean {
+  for (const m of rule.dataMatchers) if (!m(input, scratch)) return false;
+  if (!rule.when) return true;
+  scratch.bindings ??= celBindings(input);
+  const result = rule.when.evaluate(scratch.bindings);
+  if (result === "error") return rule.effect !== "allow";
+  return result;
+}
+
+export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions = {}): Evaluation {
+  const { kube, principal } = input;
+  const candidates = index.candidates(kube.action, kube.info.resource);
+  const subjectCache = new Int8Array(index.set.policies.length);
+  const scratch: EvalScratch = {};
+  const matched: Evaluation["matched"] = [];
+  let review: CompiledRule | undefined;
+  let allow: CompiledRule | undefined;
+  const limited: CompiledRule[] = [];
+  let undecidable: CompiledRule | undefined;
+  for (const rule of candidates) {
+    let subject = subjectCache[rule.policyIndex];
+    if (subject === 0) {
+      subject = index.set.policies[rule.policyIndex]?.subjects(principal) ? 1 : 2;
+      subjectCache[rule.policyIndex] = subject;
+    }
+    if (subject !== 1) continue;
+    if (rule.subjects && !rule.subjects(principal)) continue;
+    let plain = true;
+    for (const m of rule.matchers) {
+      if (!m(input, scratch)) {
+        plain = false;
+        break;
+      }
+    }
+    if (!plain) continue;
+    if (opts.replay && (rule.needsBody || rule.needsQuery)) {
+      undecidable ??= rule;
+      continue;
+    }
+    if (!ruleMatches(rule, input, scratch)) continue;
+    matched.push({ policy: rule.policy, rule: rule.name, effect: rule.effect });
+    if (rule.effect === "deny") {
+      // Deny outranks everything, so the first one decides (and later rules need not run).
+      return {
+        decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: rule.message },
+        matched,
+      };
+    }
+    if (rule.rateLimit) limited.push(rule);
+    if (rule.effect === "review") review ??= rule;
+    // Masking is the stricter obligation: an allow rule that masks wins over one that does not.
+    else if (!allow || (rule.mask && !allow.mask)) allow = rule;
+  }
+  if (undecidable) {
+    const d = defaultDeny(kube);
+    return { decision: d, matched, undecidable: { policy: undecidable.policy, rule: undecidable.name } };
+  }
+  const winner = review ?? allow;
+  if (!winner) return { decision: defaultDeny(kube), matched };
+  if (limited.length && opts.limiter && !opts.replay) {
+    const limits: Limit[] = limited.map((r) => ({
+      key: `${principal.identityId}\u0000${r.policy}\u0000${r.name}`,
+      requests: r.rateLimit?.requests ?? 0,
+      perMs: r.rateLimit?.perMs ?? 0,
+    }));
+    const verdict = opts.limiter.admit(limits, input.now);
+    if (!verdict.ok) {
+      const rule = limited[limits.indexOf(verdict.limit)] ?? winner;
+      return {
+        decision: {
+          effect: "deny",
+          policy: rule.policy,
+          rule: rule.name,
+          message: `at most ${rule.rateLimit?.requests} requests per ${rule.rateLimit?.per} for ${principal.name}; retry in ${verdict.retryAfterSeconds}s`,
+          retryAfterSeconds: verdict.retryAfterSeconds,
+        },
+        matched,
+      };
+    }
+  }
+  if (winner.effect === "review" && winner.review) {
+    const mask = winner.mask ?? allow?.mask;
+    return {
+      decision: {
+        effect: "review",
+        policy: winner.policy,
+        rule: winner.name,
+        message: winner.message,
+        review: winner.review,
+        ...(mask ? { mask } : {}),
+      },
+      matched,
+    };
+  }
+  return {
+    decision: {
+      effect: "allow",
+      policy: winner.policy,
+      rule: winner.name,
+      ...(winner.mask ? { mask: winner.mask } : {}),
+    },
+    matched,
+  };
+}
+
+export function defaultDeny(kube: KubeRequest): Decision {
+  return {
+    effect: "deny",
+    policy: "default",
+    rule: "default-deny",
+    message: `no policy allows ${kube.action} ${describeRequestTarget(kube)}`,
+  };
+}

@@ -1,0 +1,82 @@
+// The shapes the policy engine passes around once documents are loaded: compiled rules, loaded policy sets and the
+// raw documents other engines (masking) pick up. Validated input shapes are in schema.ts.
+import type { Principal, ReviewRequirement } from "../gateway/contracts.ts";
+import type { CompiledCel } from "./cel.ts";
+import type { PolicyDocument } from "./schema.ts";
+
+/** Where a document came from, for error messages and `GET /airlock/v1/policies`. */
+export interface DocumentSource {
+  file: string;
+  /** 1-based position of the document in its file. */
+  index: number;
+  /** True for files in the managed directory (<dataDir>/policies), which the admin API may change. */
+  managed: boolean;
+}
+
+/** Per-request facts computed at most once, whichever rules ask for them. */
+export interface EvalScratch {
+  labels?: Record<string, string>;
+  programs?: string[];
+  bindings?: import("./cel.ts").CelBindings;
+}
+
+export type StaticMatcher = (input: EvalInput, scratch: EvalScratch) => boolean;
+
+export interface EvalInput {
+  principal: Principal;
+  kube: import("../gateway/contracts.ts").KubeRequest;
+  /** Milliseconds since the epoch: the evaluation's clock (rate limits, `time` in CEL). */
+  now: number;
+}
+
+export interface CompiledRule {
+  /** Position in the whole set (policies by name, rules in file order): the tie-breaker. */
+  order: number;
+  policy: string;
+  /** Index of the policy in the set, for per-request subject caching. */
+  policyIndex: number;
+  name: string;
+  effect: "allow" | "deny" | "review";
+  message: string;
+  mask?: string;
+  review?: ReviewRequirement;
+  rateLimit?: { requests: number; perMs: number; per: string };
+  /** Verbs (or "*"), for the index. */
+  verbs: readonly string[];
+  /** Resource names the rule can match (undefined: any), for the index. */
+  resourceKeys?: readonly string[];
+  subjects?: (p: Principal) => boolean;
+  /** Matchers on what every request and its audit record carry (cluster, target, exec argv). */
+  matchers: readonly StaticMatcher[];
+  /** Matchers on the body or on request details the audit log does not keep (labels, exec container/tty/stdin). */
+  dataMatchers: readonly StaticMatcher[];
+  when?: CompiledCel;
+  /** The rule's verdict depends on the body / on request data the audit log does not keep (for what-if). */
+  needsBody: boolean;
+  needsQuery: boolean;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  source: DocumentSource;
+  subjects: (p: Principal) => boolean;
+  rules: CompiledRule[];
+  document: PolicyDocument;
+}
+
+/** A document of a kind another engine owns (MaskingProfile), passed through as read. */
+export interface RawDocument {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string } & Record<string, unknown>;
+  spec: unknown;
+  source: DocumentSource;
+}
+
+/** Everything loaded from the configured files and directories, validated and compiled: all or nothing. */
+export interface LoadedSet {
+  policies: CompiledPolicy[];
+  maskingProfiles: RawDocument[];
+  files: string[];
+  loadedAt: string;
+}

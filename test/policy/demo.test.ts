@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { AGENT, decide, engineOf, type Req, verdict } from "./support.ts";
+
+const demo = engineOf(readFileSync(new URL("../../examples/policies/demo.yaml", import.meta.url), "utf8"));
+const ALICE = { name: "alice", kind: "human" as const, groups: ["sre"], labels: {} };
+
+test("the demo policy decides the scenario's requests as documented", () => {
+  const cases: [Req, string, typeof AGENT | typeof ALICE][] = [
+    [{ verb: "list", resource: "pods", namespace: "prod" }, "allow demo/read-everything", AGENT],
+    [
+      { verb: "get", resource: "secrets", namespace: "prod", name: "db" },
+      "allow demo/read-everything",
+      AGENT,
+    ],
+    [{ verb: "get", path: "/apis" }, "allow demo/read-everything", AGENT],
+    [
+      { verb: "exec", resource: "pods", namespace: "dev", name: "web-1", exec: { command: ["ls", "/"] } },
+      "allow demo/exec-into-pods",
+      AGENT,
+    ],
+    [
+      {
+        verb: "exec",
+        resource: "pods",
+        namespace: "dev",
+        name: "web-1",
+        exec: { command: ["rm", "-rf", "/"] },
+      },
+      "deny demo/no-destructive-commands",
+      AGENT,
+    ],
+    [
+      {
+        verb: "exec",
+        resource: "pods",
+        namespace: "dev",
+        name: "web-1",
+        exec: { command: ["sh", "-c", "rm -rf /"] },
+      },
+      "deny demo/no-destructive-commands",
+      AGENT,
+    ],
+    [
+      {
+        verb: "exec",
+        resource: "pods",
+        namespace: "dev",
+        name: "web-1",
+        exec: { command: ["/bin/bash", "-lc", "cd /tmp && dd if=/dev/zero of=x"] },
+      },
+      "deny demo/no-destructive-commands",
+      AGENT,
+    ],
+    [{ verb: "delete", resource: "namespaces", name: "dev" }, "deny demo/no-namespace-deletes", AGENT],
+    [
+      {
+        verb: "patch",
+        apiGroup: "apps",
+        resource: "deployments",
+        subresource: "scale",
+        namespace: "dev",
+        name: "web",
+        object: { spec: { replicas: 0 } },
+      },
+      "deny demo/no-scale-to-zero",
+      AGENT,
+    ],
+    [
+      {
+        verb: "patch",
+        apiGroup: "apps",
+        resource: "deployments",
+        subresource: "scale",
+        namespace: "dev",
+        name: "web",
+        object: { spec: { replicas: 2 } },
+      },
+      "allow demo/writes-outside-prod",
+      AGENT,
+    ],
+    [
+      {
+        verb: "patch",
+        apiGroup: "apps",
+        resource: "deployments",
+        namespace: "dev",
+        name: "web",
+        object: { spec: { template: {} } },
+      },
+      "allow demo/writes-outside-prod",
+      AGENT,
+    ],
+    [
+      { verb: "delete", apiGroup: "apps", resource: "deployments", namespace: "prod", name: "web" },
+      "review demo/prod-writes-need-review",
+      AGENT,
+    ],
+    [
+      { verb: "create", resource: "configmaps", namespace: "dev", object: { metadata: { name: "x" } } },
+      "allow demo/writes-outside-prod",
+      AGENT,
+    ],
+    [
+      { verb: "create", resource: "namespaces", object: { metadata: { name: "x" } } },
+      "deny default/default-deny",
+      AGENT,
+    ],
+    [
+      { verb: "portforward", resource: "pods", namespace: "dev", name: "web-1" },
+      "deny default/default-deny",
+      AGENT,
+    ],
+    [
+      { verb: "delete", apiGroup: "apps", resource: "deployments", namespace: "prod", name: "web" },
+      "allow sre/everything",
+      ALICE,
+    ],
+    [{ verb: "delete", resource: "namespaces", name: "dev" }, "allow sre/everything", ALICE],
+    [
+      { verb: "get", resource: "pods", namespace: "prod", name: "x" },
+      "deny default/default-deny",
+      { ...ALICE, kind: "agent" as const } as unknown as typeof ALICE,
+    ],
+  ];
+  for (const [request, expected, identity] of cases) {
+    assert.equal(verdict(decide(demo, request, identity)), expected, JSON.stringify(request));
+  }
+});
+
+test("the demo's prod review asks group sre for one approval, waiting up to 10 minutes", () => {
+  const d = decide(demo, {
+    verb: "delete",
+    apiGroup: "apps",
+    resource: "deployments",
+    namespace: "prod",
+    name: "web",
+  });
+  assert.equal(d.effect, "review");
+  assert.deepEqual(d.effect === "review" && d.review, {
+    approvers: { identities: [], groups: ["sre"] },
+    approvals: 1,
+    mode: "wait",
+    timeoutSeconds: 600,
+  });
+});
+
+test("reads carry the demo's masking profile", () => {
+  const d = decide(demo, { verb: "get", resource: "secrets", namespace: "prod", name: "db" });
+  assert.equal(d.effect === "allow" && d.mask, "default");
+});
