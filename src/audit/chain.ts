@@ -61,7 +61,9 @@ export function linkRecord(
 }
 
 /** The immutable part of a request's audit event: everything known before forwarding. */
-export function requestBeginData(e: AuditEvent): { [key: string]: JsonValue } {
+export function requestBeginData(event: AuditEvent): { [key: string]: JsonValue } {
+  // Fields other parts add to the event over time are read optionally, so older events hash the same way.
+  const e = event as AuditEvent & { justification?: string | null; onBehalfOf?: string | null };
   return {
     id: e.id,
     time: e.time,

@@ -121,13 +121,13 @@ test("a chain rewritten with recomputed hashes is caught by the signed checkpoin
     await f.checkpointer.checkpoint("manual");
     const db = f.raw();
     // Rewrite the whole chain from seq 3 on, recomputing every hash: the links are valid again, the signature is not.
-    const rows = db.prepare("SELECT * FROM audit_chain WHERE seq >= 3 ORDER BY seq").all() as Record<
-      string,
-      string | number
-    >[];
+    const rows = db.prepare("SELECT * FROM audit_chain WHERE seq >= 3 ORDER BY seq").all() as {
+      seq: number;
+      body: string;
+    }[];
     let prev = (db.prepare("SELECT hash FROM audit_chain WHERE seq = 2").get() as { hash: string }).hash;
     for (const row of rows) {
-      const parsed = JSON.parse(String(row.body));
+      const parsed = JSON.parse(row.body) as { prev: string; data: Record<string, unknown> };
       parsed.prev = prev;
       if (row.seq === 3) parsed.data.decision = "allow";
       const body = canonicalJson(parsed);
