@@ -134,6 +134,17 @@ describe("other read commands through Airlock", () => {
     assert.ok(hasRequest(r.records, { path: "/apis" }));
   });
 
+  test("version, explain (OpenAPI v3) and a paginated get (--chunk-size=1) read as directly", async () => {
+    const version = await assertSameAsDirect(["version"]);
+    assert.match(version.stdout, /^Server Version: v1\.32\.\d+$/m);
+    const explain = await assertSameAsDirect(["explain", "deployment"]);
+    assert.match(explain.stdout, /^KIND:\s+Deployment$/m);
+    assert.ok(explain.records.some((r) => r.path.startsWith("/openapi/v3")));
+    const paged = await assertSameAsDirect(["get", "pods", "-A", "--chunk-size=1"]);
+    assert.equal(rows(paged.stdout).length, 5);
+    assert.ok(paged.records.filter((r) => r.verb === "list" && r.resource === "pods").length >= 5);
+  });
+
   test("auth whoami names airlock:demo-agent, its groups and its Airlock identity", async () => {
     const r = await viaAirlock(["auth", "whoami"]);
     assert.equal(r.code, 0, r.stderr);
@@ -154,6 +165,15 @@ describe("other read commands through Airlock", () => {
     assert.equal(no.code, 1);
     const adminCan = await direct(["auth", "can-i", "impersonate", "users"]);
     assert.equal(adminCan.stdout.trim(), "yes", adminCan.stderr);
+    // --list shows the rules the cluster grants the impersonated groups, not the gateway's own (admin) rules.
+    const list = await viaAirlock(["auth", "can-i", "--list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      /^\*\.\*\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]$/m,
+    );
+    assert.doesNotMatch(list.stdout, /\[\*\]$/m);
+    assert.ok(hasRequest(list.records, { verb: "create", resource: "selfsubjectrulesreviews" }));
   });
 
   test("create token mints a working token for the mcp-server ServiceAccount", async () => {

@@ -122,6 +122,20 @@ describe("kubectl apply and diff through Airlock", () => {
     assert.deepEqual(managers, ["kubectl/Apply"]);
   });
 
+  test("create configmap (a protobuf body) reaches the cluster intact", async () => {
+    const r = await viaAirlock([
+      "create",
+      "configmap",
+      "e2e-created",
+      "--from-literal=k=v",
+      "--from-literal=n=2",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "configmap/e2e-created created");
+    assert.ok(hasRequest(r.records, { method: "POST", resource: "configmaps", namespace: "prod" }));
+    assert.deepEqual((await jsonDirect("configmap/e2e-created")).data, { k: "v", n: "2" });
+  });
+
   test("diff shows a pending change (exit 1) without making it, and nothing once equal (exit 0)", async () => {
     const changed = await viaAirlock(["diff", "-f", "-"], configMap("e2e-csa", { a: "9", b: "3" }));
     assert.equal(changed.code, 1, changed.stderr);
@@ -256,7 +270,7 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /\(NotFound\)/);
 
-    const cm = await viaAirlock(["delete", "configmap", "e2e-csa", "e2e-ssa"]);
+    const cm = await viaAirlock(["delete", "configmap", "e2e-csa", "e2e-ssa", "e2e-created"]);
     assert.equal(cm.code, 0, cm.stderr);
     assert.equal(
       await readDirect(["get", "cm", "--field-selector", "metadata.name=e2e-csa", "-o", "name"]),
