@@ -34,17 +34,17 @@ export type GatewayReply =
   | { op: "error"; message: string };
 
 const send = (reply: GatewayReply) => process.send?.(reply);
-const [dir, simKubeconfig, experiment] = process.argv.slice(2);
+const [dir, simKubeconfig, name = "main", experiment] = process.argv.slice(2);
 if (!dir || !simKubeconfig || !process.send) {
   throw new Error(
-    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [audit-in-memory] (with an IPC channel)",
+    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [NAME [audit-in-memory]] (with an IPC channel)",
   );
 }
 
 const validated = validateConfig(
   {
     listen: { address: "127.0.0.1", port: 0 },
-    dataDir: `${dir}/gateway${experiment ? `-${experiment}` : ""}`,
+    dataDir: `${dir}/gateway-${name}`,
     clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
     policy: { builtin: "allow-authenticated" },
     log: { level: "info" },

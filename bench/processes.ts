@@ -92,18 +92,19 @@ export function startSim(dir: string) {
 }
 
 /**
- * `execArgv` adds Node flags; `experiment` runs a variant that is not a configuration (see gateway-process.ts), with
+ * `name` keeps each gateway's data directory and log apart; `execArgv` adds Node flags; `experiment` runs a variant that is not a configuration (see gateway-process.ts), with
  * its own data directory and log.
  */
 export function startGatewayProcess(
   dir: string,
   simKubeconfig: string,
-  opts: { execArgv?: string[]; experiment?: "audit-in-memory" } = {},
+  opts: { name?: string; execArgv?: string[]; experiment?: "audit-in-memory" } = {},
 ) {
+  const name = opts.name ?? "main";
   return forkChild<GatewayRequest, GatewayReply>(
     "./gateway-process.ts",
-    [dir, simKubeconfig, ...(opts.experiment ? [opts.experiment] : [])],
-    join(dir, opts.experiment ? `gateway-${opts.experiment}.log` : "gateway.log"),
+    [dir, simKubeconfig, name, ...(opts.experiment ? [opts.experiment] : [])],
+    join(dir, `gateway-${name}.log`),
     opts.execArgv ?? [],
   );
 }

@@ -24,6 +24,7 @@ export interface Report {
   quick: boolean;
   kubectlVersion: string;
   concurrency: number;
+  rounds: number;
   smallGet: string;
   bigList: string;
   events: number;
@@ -53,6 +54,8 @@ export function renderReport(r: Report): string {
     `Machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ` +
       `Node ${process.versions.node}; kubectl ${r.kubectlVersion}; load average at the end ${os.loadavg()[0]?.toFixed(1)}; ` +
       `${new Date().toISOString().slice(0, 10)}${r.quick ? " — QUICK MODE, figures are not for publication" : ""}`,
+    "",
+    `Each small-GET and list figure pools ${r.rounds} round(s) taken in turn over the paths; req/s is the median round.`,
     "",
     `### Small GET (\`GET ${r.smallGet}\`)`,
     "",

@@ -9,7 +9,7 @@
 //
 // Usage: npx node bench/run.ts [--quick]   (--quick: short runs, to check that the benchmark works)
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -33,11 +33,13 @@ import {
   startSim,
 } from "./processes.ts";
 import { type PathRow, renderReport, type WatchMemory } from "./report.ts";
-import { summarize } from "./stats.ts";
+import { percentile, summarize } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
+// Per round (latency count, throughput duration, list repetitions); samples are pooled over the rounds.
 const P = quick
   ? {
+      rounds: 1,
       latency: 300,
       warmup: 50,
       latencyMaxMs: 5_000,
@@ -49,12 +51,13 @@ const P = quick
       watches: 20,
     }
   : {
-      latency: 3_000,
-      warmup: 300,
-      latencyMaxMs: 20_000,
-      tpWarmupMs: 1_000,
-      tpMs: 5_000,
-      listReps: 5,
+      rounds: 3,
+      latency: 1_000,
+      warmup: 200,
+      latencyMaxMs: 10_000,
+      tpWarmupMs: 500,
+      tpMs: 3_000,
+      listReps: 3,
       listBytes: 10 << 20,
       events: 1_000,
       watches: 200,
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
     process.stdout.write(renderReport(await benchmark(dir, cleanups)));
   } catch (err) {
     // The children's logs are about to be removed with the directory: show their ends, where the cause usually is.
-    for (const log of ["sim.log", "gateway.log"]) {
+    for (const log of (await readdir(dir)).filter((f) => f.endsWith(".log"))) {
       const text = await readFile(join(dir, log), "utf8").catch(() => "");
       if (text) progress(`last lines of ${log}:\n${text.split("\n").slice(-15).join("\n")}`);
     }
@@ -93,112 +96,117 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
   cleanups.push(() => sim.stop());
   const seeded = await sim.ask({ op: "seed", bigListBytes: P.listBytes, objectBytes: 10 * 1024 });
   progress(`simulator on ${simReady.url}, ${seeded.objects} objects seeded`);
-  const { child: gateway, ready: gwReady } = await startGatewayProcess(dir, simReady.kubeconfigPath);
-  cleanups.push(() => gateway.stop());
-  // Experiment: a second gateway whose audit database is in memory (no fsync), for the small GET only.
-  const { child: gwExp, ready: expReady } = await startGatewayProcess(dir, simReady.kubeconfigPath, {
-    experiment: "audit-in-memory",
-  });
-  cleanups.push(() => gwExp.stop());
+  const startGw = async (name: string, experiment?: "audit-in-memory") => {
+    const { child, ready } = await startGatewayProcess(dir, simReady.kubeconfigPath, {
+      name,
+      ...(experiment ? { experiment } : {}),
+    });
+    cleanups.push(() => child.stop());
+    return {
+      child,
+      target: { name: "airlock", url: ready.url, ca: ready.caPem, token: ready.token } as Target,
+    };
+  };
+  const gateway = await startGw("main");
+  // Experiment: a second gateway whose audit database is in memory (no fsync), measured on the small GET only.
+  const experiment = await startGw("audit-in-memory", "audit-in-memory");
   const proxy = await startKubectlProxy(simReady.kubeconfigPath, join(dir, "kube-cache"));
   cleanups.push(() => proxy.stop());
-  progress(`gateway on ${gwReady.url}, kubectl proxy on ${proxy.url}`);
+  progress(`gateway on ${gateway.target.url}, kubectl proxy on ${proxy.url}`);
 
-  const airlockTarget: Target = {
-    name: "airlock",
-    url: gwReady.url,
-    ca: gwReady.caPem,
-    token: gwReady.token,
-  };
   const clients: Client[] = [
     createClient(
       { name: "direct", url: simReady.url, ca: simReady.caPem, token: simReady.adminToken },
       CONCURRENCY,
     ),
     createClient({ name: "kubectl proxy", url: proxy.url }, CONCURRENCY),
-    createClient(airlockTarget, CONCURRENCY),
+    createClient(gateway.target, CONCURRENCY),
+    createClient({ ...experiment.target, name: "airlock, experiment: audit DB in memory" }, CONCURRENCY),
   ];
   cleanups.push(() => {
     for (const c of clients) c.close();
   });
-  const rows: PathRow[] = clients.map((c) => ({ name: c.target.name, watch: {} }));
-  const experimentRows: PathRow[] = [];
-  // One measurement across all three paths before the next, so drift in the machine's load hits them alike.
-  const each = async (what: string, fn: (client: Client, row: PathRow, slug: string) => Promise<void>) => {
-    for (const [i, client] of clients.entries()) {
-      progress(`${what}: ${client.target.name}`);
-      await fn(client, rows[i] as PathRow, ["direct", "proxy", "airlock"][i] as string);
-    }
-  };
+  const slugs = ["direct", "proxy", "airlock", "experiment"];
+  const paths = clients.map((client, i) => ({ client, slug: slugs[i] as string }));
+  const mainPaths = paths.slice(0, 3);
 
+  // Rounds: each measurement runs over every path in turn, several times, so drift in the machine's load (other
+  // work on the same cores) hits all paths alike; samples are pooled over the rounds.
+  const c1 = new Map<string, number[]>();
+  const c32 = new Map<string, { rates: number[]; samples: number[]; failures: number }>();
+  const lists = new Map<string, { samples: number[]; bytes: number }>();
   const serverTimes = {
     simDirect: [] as number[],
     simViaAirlock: [] as number[],
     gateway: [] as number[],
     gatewayUpstream: [] as number[],
   };
-  await each("small GET, concurrency 1", async (client, row) => {
-    await sim.ask({ op: "serverTimes", reset: true });
-    await gateway.ask({ op: "serverTimes", reset: true });
-    const samples = await measureLatency(client, SMALL_GET, {
-      warmup: P.warmup,
-      count: P.latency,
-      maxMs: P.latencyMaxMs,
-    });
-    row.c1 = summarize(samples);
-    // The last `count` entries are the measured requests (the warm-up came before them).
-    const simTimes = (await sim.ask({ op: "serverTimes", reset: true })).durations.slice(-samples.length);
-    const gwTimes = await gateway.ask({ op: "serverTimes", reset: true });
-    if (row.name === "direct") serverTimes.simDirect = simTimes;
-    if (row.name === "airlock") {
-      serverTimes.simViaAirlock = simTimes;
-      serverTimes.gateway = gwTimes.server.slice(-samples.length);
-      serverTimes.gatewayUpstream = gwTimes.upstream.slice(-samples.length);
+  for (let round = 1; round <= P.rounds; round++) {
+    for (const { client, slug } of paths) {
+      progress(
+        `round ${round}/${P.rounds}, small GET at concurrency 1 and ${CONCURRENCY}: ${client.target.name}`,
+      );
+      await sim.ask({ op: "serverTimes", reset: true });
+      await gateway.child.ask({ op: "serverTimes", reset: true });
+      const samples = await measureLatency(client, SMALL_GET, {
+        warmup: P.warmup,
+        count: P.latency,
+        maxMs: P.latencyMaxMs,
+      });
+      c1.set(slug, [...(c1.get(slug) ?? []), ...samples]);
+      // The last entries are the measured requests (the warm-up came before them).
+      const simTimes = (await sim.ask({ op: "serverTimes", reset: true })).durations.slice(-samples.length);
+      const gwTimes = await gateway.child.ask({ op: "serverTimes", reset: true });
+      if (slug === "direct") serverTimes.simDirect.push(...simTimes);
+      if (slug === "airlock") {
+        serverTimes.simViaAirlock.push(...simTimes);
+        serverTimes.gateway.push(...gwTimes.server.slice(-samples.length));
+        serverTimes.gatewayUpstream.push(...gwTimes.upstream.slice(-samples.length));
+      }
+      const r = await measureThroughput(client, SMALL_GET, {
+        concurrency: CONCURRENCY,
+        warmupMs: P.tpWarmupMs,
+        durationMs: P.tpMs,
+        maxRequests: 500_000,
+      });
+      const acc = c32.get(slug) ?? { rates: [], samples: [], failures: 0 };
+      c32.set(slug, {
+        rates: [...acc.rates, r.perSecond],
+        samples: [...acc.samples, ...r.samples],
+        failures: acc.failures + r.failures,
+      });
     }
-  });
-  await each(`small GET, concurrency ${CONCURRENCY}`, async (client, row) => {
-    const r = await measureThroughput(client, SMALL_GET, {
-      concurrency: CONCURRENCY,
-      warmupMs: P.tpWarmupMs,
-      durationMs: P.tpMs,
-      maxRequests: 500_000,
-    });
-    row.c32 = { perSecond: r.perSecond, summary: summarize(r.samples), failures: r.failures };
-  });
-  {
-    const name = "airlock, experiment: audit DB in memory";
-    progress(`small GET, concurrency 1 and ${CONCURRENCY}: ${name}`);
-    const exp = createClient(
-      { name, url: expReady.url, ca: expReady.caPem, token: expReady.token },
-      CONCURRENCY,
-    );
-    cleanups.push(() => exp.close());
-    const c1 = await measureLatency(exp, SMALL_GET, {
-      warmup: P.warmup,
-      count: P.latency,
-      maxMs: P.latencyMaxMs,
-    });
-    const r = await measureThroughput(exp, SMALL_GET, {
-      concurrency: CONCURRENCY,
-      warmupMs: P.tpWarmupMs,
-      durationMs: P.tpMs,
-      maxRequests: 500_000,
-    });
-    experimentRows.push({
-      name,
-      c1: summarize(c1),
-      c32: { perSecond: r.perSecond, summary: summarize(r.samples), failures: r.failures },
-      watch: {},
-    });
-    await gwExp.stop();
+    for (const { client, slug } of mainPaths) {
+      progress(`round ${round}/${P.rounds}, large list: ${client.target.name}`);
+      const r = await measureBigList(client, BIG_LIST, P.listReps);
+      lists.set(slug, { samples: [...(lists.get(slug)?.samples ?? []), ...r.samples], bytes: r.bytes });
+    }
   }
-  await each("large list", async (client, row) => {
-    const r = await measureBigList(client, BIG_LIST, P.listReps);
-    row.list = { summary: summarize(r.samples), bytes: r.bytes };
+  await experiment.child.stop();
+  const rows: PathRow[] = paths.map(({ client, slug }) => {
+    const tp = c32.get(slug);
+    const list = lists.get(slug);
+    return {
+      name: client.target.name,
+      c1: summarize(c1.get(slug) ?? []),
+      ...(tp
+        ? {
+            c32: {
+              perSecond: percentile(tp.rates, 0.5),
+              summary: summarize(tp.samples),
+              failures: tp.failures,
+            },
+          }
+        : {}),
+      ...(list ? { list: { summary: summarize(list.samples), bytes: list.bytes } } : {}),
+      watch: {},
+    };
   });
+
   let burstNo = 0;
   for (const [mode, batch] of Object.entries(WATCH_MODES)) {
-    await each(`watch of ${P.events} events (${mode})`, async (client, row, slug) => {
+    for (const [i, { client, slug }] of mainPaths.entries()) {
+      progress(`watch of ${P.events} events (${mode}): ${client.target.name}`);
       const ns = `bench-watch-${slug}`;
       const rv = await listResourceVersion(client, `/api/v1/namespaces/${ns}/configmaps?limit=1`);
       const prefix = `ev${burstNo++}`;
@@ -209,16 +217,20 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
         () => sim.ask({ op: "burst", namespace: ns, prefix, count: P.events, batch }),
         60_000,
       );
-      row.watch[mode] = { summary: summarize(r.latencies), totalMs: r.totalMs };
-    });
+      (rows[i] as PathRow).watch[mode] = { summary: summarize(r.latencies), totalMs: r.totalMs };
+    }
   }
+  // Each memory measurement gets a fresh gateway: freed memory stays in a process's RSS, so a second measurement in
+  // the same process would start from a 'before' that already holds the first one's peak.
   const memory: WatchMemory[] = [];
   for (const client of [
     "HTTP/1.1, one connection per watch",
     "HTTP/2, one connection (as kubectl)",
   ] as const) {
-    progress(`memory: ${P.watches} watches through the gateway, ${client}`);
-    memory.push(await measureWatchMemory(gateway, sim, airlockTarget, P.watches, client));
+    progress(`memory: ${P.watches} watches through a fresh gateway, ${client}`);
+    const fresh = await startGw(client.startsWith("HTTP/2") ? "mem-h2" : "mem-h1");
+    memory.push(await measureWatchMemory(fresh.child, sim, fresh.target, P.watches, client));
+    await fresh.child.stop();
   }
 
   const classify = await run(process.execPath, [
@@ -234,11 +246,12 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     quick,
     kubectlVersion,
     concurrency: CONCURRENCY,
+    rounds: P.rounds,
     smallGet: SMALL_GET,
     bigList: BIG_LIST,
     events: P.events,
-    rows,
-    experimentRows,
+    rows: rows.slice(0, 3),
+    experimentRows: rows.slice(3),
     serverTimes,
     memory,
     classifyRow: classify.stdout.trim(),
