@@ -95,13 +95,14 @@ export interface ObjectStore {
   /**
    * Subscribes to changes of one type (namespace "" = all). Events after `sinceResourceVersion` are replayed first;
    * a version older than the retained history throws a 410 Gone StatusError ("too old resource version").
-   * Returns an unsubscribe function.
+   * Returns an unsubscribe function. A MODIFIED event comes with the object as it was before (read-only: it is
+   * shared with the history), so a filtered watch can tell "stopped matching" from "changed".
    */
   watch(
     type: ResourceType,
     namespace: string,
     sinceResourceVersion: number,
-    listener: (event: WatchEvent) => void,
+    listener: (event: WatchEvent, previous?: KubeObject) => void,
   ): () => void;
 }
 

@@ -20,12 +20,14 @@ interface HistoryEntry {
   typeKey: string;
   namespace: string;
   event: WatchEvent;
+  /** The object before a MODIFIED event: a stored version no longer in the map, so never mutated again. */
+  previous?: KubeObject;
 }
 
 interface Watcher {
   typeKey: string;
   namespace: string;
-  listener: (event: WatchEvent) => void;
+  listener: (event: WatchEvent, previous?: KubeObject) => void;
 }
 
 export interface MemoryStore extends ObjectStore {
@@ -118,8 +120,14 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
     return b;
   };
 
-  const emit = (type: ResourceType, namespace: string, event: WatchEvent) => {
-    const entry: HistoryEntry = { rv, typeKey: typeKeyOf(type), namespace, event };
+  const emit = (type: ResourceType, namespace: string, event: WatchEvent, previous?: KubeObject) => {
+    const entry: HistoryEntry = {
+      rv,
+      typeKey: typeKeyOf(type),
+      namespace,
+      event,
+      ...(previous ? { previous } : {}),
+    };
     history.push(entry);
     if (history.length > historyLimit) {
       const dropped = history.splice(0, history.length - historyLimit);
@@ -134,7 +142,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
         for (const w of watchers) {
           if (w.typeKey === next.typeKey && (w.namespace === "" || w.namespace === next.namespace)) {
             try {
-              w.listener(structuredClone(next.event));
+              w.listener(structuredClone(next.event), next.previous);
             } catch {
               // A broken watcher must not fail the write that woke it, nor starve the other watchers.
             }
@@ -237,7 +245,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       rv++;
       meta.resourceVersion = String(rv);
       b.set(objectKey(namespace, name), obj);
-      emit(type, namespace, { type: "MODIFIED", object: structuredClone(obj) });
+      emit(type, namespace, { type: "MODIFIED", object: structuredClone(obj) }, old);
       return structuredClone(obj);
     },
 
@@ -266,7 +274,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
           entry.typeKey === typeKey &&
           (namespace === "" || entry.namespace === namespace)
         ) {
-          listener(structuredClone(entry.event));
+          listener(structuredClone(entry.event), entry.previous);
         }
       }
       const w: Watcher = { typeKey, namespace, listener };

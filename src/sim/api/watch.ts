@@ -1,6 +1,6 @@
 // watch: a chunked stream of newline-terminated JSON events, with kube-apiserver's resourceVersion semantics
 // (unset/"0" → synthetic ADDED for the current state, N → events after N), bookmarks, sendInitialEvents,
-// timeoutSeconds and Table events.
+// timeoutSeconds and Table events. With selectors, an object that starts or stops matching is ADDED or DELETED.
 //
 // Failure stance: a version older than the retained history gets a 200 stream with one ERROR event (410 Expired),
 // as the watch cache answers. Memory per watch is bounded: a client that falls `watchQueueLimit` events behind has
@@ -41,6 +41,26 @@ function parseOptions(route: SimRequest) {
     bookmarks: q.get("allowWatchBookmarks") === "true",
     sendInitialEvents,
   };
+}
+
+/**
+ * What a filtered watch sees of one change, as the apiserver's watch cache computes it: an object that starts
+ * matching is ADDED, one that stops matching is DELETED (its previous state at the event's resourceVersion), one
+ * that matches before and after is MODIFIED; anything else is not sent.
+ */
+export function filterEvent(
+  matches: (obj: KubeObject) => boolean,
+  event: WatchEvent,
+  previous?: KubeObject,
+): WatchEvent | undefined {
+  if (event.type !== "MODIFIED") return matches(event.object) ? event : undefined;
+  const now = matches(event.object);
+  const before = previous ? matches(previous) : now;
+  if (now) return before ? event : { type: "ADDED", object: event.object };
+  if (!before || !previous) return undefined;
+  const gone = structuredClone(previous);
+  gone.metadata.resourceVersion = event.object.metadata.resourceVersion;
+  return { type: "DELETED", object: gone };
 }
 
 export function handleWatch(
@@ -116,8 +136,9 @@ export function handleWatch(
     timers.push(interval);
   }
 
-  const listener = (event: WatchEvent) => {
-    if (matches(event.object)) send(event);
+  const listener = (event: WatchEvent, previous?: KubeObject) => {
+    const filtered = filterEvent(matches, event, previous);
+    if (filtered) send(filtered);
   };
   try {
     if (opts.rv === undefined || opts.rv === 0 || opts.sendInitialEvents) {
