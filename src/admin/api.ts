@@ -6,10 +6,18 @@
 // to the store before `onRevoke` runs, so even if closing live streams fails the identity is already cut off.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity, Principal, Store } from "../gateway/contracts.ts";
+import type { IdentityService } from "../identity/service.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, StatusError } from "../shared/status.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
 import { readJsonBody, sendJson, sendStatus } from "./http.ts";
+import {
+  checkOwner,
+  describeIdentityRoute,
+  IDENTITY_ROUTE_IDS,
+  type IdentityRouteId,
+  identityHandlers,
+} from "./identities.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import { openApiDocument } from "./openapi.ts";
 import { describeReviewRoute, type ReviewRouteId, reviewHandlers } from "./reviews.ts";
@@ -28,6 +36,8 @@ export interface AdminApiOptions {
   onRevoke?: (identity: Identity) => void | Promise<void>;
   /** Reviews (approve, deny, grants); without it the review routes answer 404. */
   reviews?: ReviewService | undefined;
+  /** Session credentials, client certificates and cutting off streams; without it those routes answer 503. */
+  identities?: IdentityService | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
 }
@@ -65,7 +75,15 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       return forReviews[id]({ ...call, principal: call.principal });
     };
 
+  const forIdentities = identityHandlers({
+    store,
+    identities: opts.identities,
+    gatewayUrl: opts.gatewayUrl,
+    caPem: opts.caPem,
+  });
+
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
+    ...forIdentities,
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
     approveReview: reviewRoute("approveReview"),
@@ -83,6 +101,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
           typeof (body as { name?: unknown })?.name === "string" ? (body as { name: string }).name : "";
         throw new StatusError(invalid("identities", name, parsed.error));
       }
+      await checkOwner(store, parsed.data.owner);
       const { identity, token } = await store.identityCreate(parsed.data);
       const kubeconfig = buildKubeconfig({
         server: opts.gatewayUrl,
@@ -200,6 +219,8 @@ function describe(id: RouteId, name: string | undefined): string {
     case "openapi":
       return "reading the API description";
     default:
-      return describeReviewRoute(id, name);
+      return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)
+        ? describeIdentityRoute(id as IdentityRouteId, name)
+        : describeReviewRoute(id as ReviewRouteId, name);
   }
 }

@@ -45,7 +45,8 @@ export async function authenticateAdmin(
   return found ? principalOf(found.identity, found.credential) : undefined;
 }
 
-export type Access = "read" | "write";
+/** read/write: the admin API proper; self: an identity acting on its own credentials (any kind, not the admin). */
+export type Access = "read" | "write" | "self";
 export type AccessResult = { ok: true } | { ok: false; status: Status };
 
 export const UNAUTHENTICATED: Status = failure(
@@ -54,6 +55,16 @@ export const UNAUTHENTICATED: Status = failure(
 );
 
 export function authorize(principal: Principal, access: Access, what: string): AccessResult {
+  if (access === "self") {
+    if (principal.kind !== "admin") return { ok: true };
+    return {
+      ok: false,
+      status: failure(
+        "Forbidden",
+        `${what} is forbidden: the admin token has no identity; use an identity's token`,
+      ),
+    };
+  }
   if (principal.kind === "admin") return { ok: true };
   if (principal.kind === "agent") {
     return {

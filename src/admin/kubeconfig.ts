@@ -8,7 +8,12 @@ export interface KubeconfigInput {
   /** PEM of the CA that signed the gateway's certificate; omitted when the gateway has a publicly trusted one. */
   caPem?: string;
   identity: string;
-  token: string;
+  /** Exactly one of token, clientCertificate and exec says how the user authenticates. */
+  token?: string;
+  /** An mTLS client certificate issued by Airlock's identity CA (PEM); the file then holds its private key. */
+  clientCertificate?: { certPem: string; keyPem: string };
+  /** A kubectl exec credential plugin (`airlock credential`): the file holds no secret of its own. */
+  exec?: { command: string; args: string[]; env?: { name: string; value: string }[] };
   /** Selects `/k8s/<cluster>` on a gateway with several clusters. */
   cluster?: string;
   /** The context's default namespace. */
@@ -41,7 +46,7 @@ export function buildKubeconfig(input: KubeconfigInput): string {
       apiVersion: "v1",
       kind: "Config",
       clusters: [{ name, cluster }],
-      users: [{ name: input.identity, user: { token: input.token } }],
+      users: [{ name: input.identity, user: userEntry(input) }],
       contexts: [
         {
           name: `${input.identity}@${name}`,
@@ -56,4 +61,29 @@ export function buildKubeconfig(input: KubeconfigInput): string {
       preferences: {},
     })
   );
+}
+
+function userEntry(input: KubeconfigInput): Record<string, unknown> {
+  const given = [input.token, input.clientCertificate, input.exec].filter((v) => v !== undefined).length;
+  if (given !== 1)
+    throw new Error("a kubeconfig user needs exactly one of a token, a client certificate or an exec plugin");
+  if (input.token !== undefined) return { token: input.token };
+  if (input.clientCertificate) {
+    return {
+      "client-certificate-data": Buffer.from(input.clientCertificate.certPem, "utf8").toString("base64"),
+      "client-key-data": Buffer.from(input.clientCertificate.keyPem, "utf8").toString("base64"),
+    };
+  }
+  const exec = input.exec as NonNullable<KubeconfigInput["exec"]>;
+  return {
+    exec: {
+      apiVersion: "client.authentication.k8s.io/v1",
+      command: exec.command,
+      args: exec.args,
+      env: exec.env ?? null,
+      // The plugin never prompts: it trades a token it already has, so kubectl need not hand it a terminal.
+      interactiveMode: "Never",
+      provideClusterInfo: true,
+    },
+  };
 }

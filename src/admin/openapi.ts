@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of the admin API. Request schemas come from the zod schemas the API validates with,
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
+import { identityOpenApiPaths } from "./identities.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
 import { createIdentityRequest } from "./schemas.ts";
 
@@ -84,6 +85,14 @@ const STATUS_TEXT: Record<number, string> = {
 const nameParam = { name: "name", in: "path", required: true, schema: { type: "string" } };
 
 export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
+  const doc = baseDocument(gatewayUrl);
+  // Identity operations share paths with the ones above (GET and PATCH /identities/{name}): merge by method.
+  const paths = doc.paths as Record<string, Record<string, unknown>>;
+  for (const [path, ops] of Object.entries(identityOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  return doc;
+}
+
+function baseDocument(gatewayUrl: string): Record<string, unknown> {
   const createSchema = z.toJSONSchema(createIdentityRequest, { io: "input" });
   delete (createSchema as Record<string, unknown>).$schema;
   return {

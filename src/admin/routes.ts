@@ -4,6 +4,7 @@
 // No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
 import type { Access } from "./auth.ts";
+import type { IdentityRouteId } from "./identities.ts";
 import type { ReviewRouteId } from "./reviews.ts";
 import { IDENTITY_NAME } from "./schemas.ts";
 
@@ -16,11 +17,12 @@ export type RouteId =
   | "revokeIdentity"
   | "listAudit"
   | "openapi"
-  | ReviewRouteId;
+  | ReviewRouteId
+  | IdentityRouteId;
 
 export interface Route {
   id: RouteId;
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PATCH";
   /** The OpenAPI path template. */
   path: string;
   /** "public" routes need no token (the API description only). */
@@ -32,6 +34,27 @@ export const ROUTES: readonly Route[] = [
   { id: "createIdentity", method: "POST", path: "/airlock/v1/identities", access: "write" },
   { id: "getIdentity", method: "GET", path: "/airlock/v1/identities/{name}", access: "read" },
   { id: "revokeIdentity", method: "POST", path: "/airlock/v1/identities/{name}/revoke", access: "write" },
+  // The identity lifecycle and credentials (src/admin/identities.ts).
+  { id: "updateIdentity", method: "PATCH", path: "/airlock/v1/identities/{name}", access: "write" },
+  { id: "disableIdentity", method: "POST", path: "/airlock/v1/identities/{name}/disable", access: "write" },
+  { id: "enableIdentity", method: "POST", path: "/airlock/v1/identities/{name}/enable", access: "write" },
+  { id: "listCredentials", method: "GET", path: "/airlock/v1/identities/{name}/credentials", access: "read" },
+  { id: "createToken", method: "POST", path: "/airlock/v1/identities/{name}/tokens", access: "write" },
+  { id: "rotateToken", method: "POST", path: "/airlock/v1/identities/{name}/tokens/rotate", access: "write" },
+  {
+    id: "revokeCredential",
+    method: "POST",
+    path: "/airlock/v1/identities/{name}/credentials/{id}/revoke",
+    access: "write",
+  },
+  {
+    id: "issueCertificate",
+    method: "POST",
+    path: "/airlock/v1/identities/{name}/certificates",
+    access: "write",
+  },
+  // Any identity trades its own long-lived token for a short-lived session credential.
+  { id: "createSession", method: "POST", path: "/airlock/v1/credentials/session", access: "self" },
   { id: "listAudit", method: "GET", path: "/airlock/v1/audit", access: "read" },
   { id: "openapi", method: "GET", path: "/airlock/v1/openapi.json", access: "public" },
   // Reviews: "read" admits humans and the admin and refuses agents; who may decide is the review service's check.

@@ -18,21 +18,48 @@ export const identityName = z
     "must be lower-case letters, digits, '.', '_', '@' or '-', starting and ending alphanumeric",
   );
 
-const group = z
+export const group = z
   .string()
   .regex(GROUP, "must be letters, digits, ':', '.', '_', '@' or '-', starting and ending alphanumeric")
   .refine((g) => !g.startsWith("system:"), "groups starting with 'system:' are reserved by Kubernetes");
+
+export const labels = z.record(
+  z.string().regex(LABEL_KEY, "label keys are Kubernetes label keys ([prefix/]name)"),
+  z.string().regex(LABEL_VALUE, "label values are at most 63 letters, digits, '.', '_' or '-'"),
+);
+
+export const rfc3339 = z.iso.datetime({
+  offset: true,
+  message: "must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
+});
+
+/** A credential's scopes (src/identity/scopes.ts). */
+export const credentialScopes = z.strictObject({
+  clusters: z
+    .array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "a cluster name"))
+    .max(64)
+    .optional(),
+  readOnly: z.boolean().optional(),
+});
+
+/** Options of a new API token. */
+export const tokenOptions = {
+  name: z.string().max(64).optional(),
+  expiresAt: rfc3339.optional(),
+  scopes: credentialScopes.optional(),
+};
 
 export const createIdentityRequest = z.strictObject({
   name: identityName,
   kind: z.enum(["agent", "human"]),
   groups: z.array(group).max(64).default([]),
-  labels: z
-    .record(
-      z.string().regex(LABEL_KEY, "label keys are Kubernetes label keys ([prefix/]name)"),
-      z.string().regex(LABEL_VALUE, "label values are at most 63 letters, digits, '.', '_' or '-'"),
-    )
-    .default({}),
+  labels: labels.default({}),
+  /** The human identity accountable for an agent. */
+  owner: identityName.optional(),
+  description: z.string().max(1024).optional(),
+  expiresAt: rfc3339.optional(),
+  /** Options of the first token. */
+  token: z.strictObject(tokenOptions).optional(),
 });
 
 export type CreateIdentityRequest = z.infer<typeof createIdentityRequest>;

@@ -13,6 +13,22 @@ export interface Principal {
   labels: Record<string, string>;
   credentialId: string;
   justification?: string;
+  /** Delegation: the human on whose behalf an agent acts (a claim of its session credential). */
+  onBehalfOf?: string;
+  /** What the credential may do beyond policy (src/identity/scopes.ts); absent = unrestricted. */
+  scopes?: CredentialScopes;
+  /** When this principal stops being valid (identity, credential or session expiry, the earliest); live streams close then. */
+  expiresAt?: string;
+  /** A session credential's own id, when the principal came from one (its parent is `credentialId`). */
+  sessionId?: string;
+}
+
+/** Limits a credential carries on top of policy. */
+export interface CredentialScopes {
+  /** Only these clusters; absent = any. */
+  clusters?: string[];
+  /** Only get, list, watch and non-mutating discovery. */
+  readOnly?: boolean;
 }
 
 /** kube-apiserver's RequestInfo, as computed by src/gateway/classify. */
@@ -81,7 +97,13 @@ export type Decision =
       /** Set when the denial is a rate limit: answered 429 with Retry-After. */
       retryAfterSeconds?: number;
     }
-  | ({ effect: "review"; policy: string; rule: string; message?: string; review: ReviewRequirement } & Obligations);
+  | ({
+      effect: "review";
+      policy: string;
+      rule: string;
+      message?: string;
+      review: ReviewRequirement;
+    } & Obligations);
 
 /** The audit record of one request; written before forwarding, completed after. */
 export interface AuditEvent {
@@ -118,6 +140,10 @@ export interface AuditEvent {
   completedAt: string | null;
   /** The groups the identity acted with (as impersonated upstream), when known; part of the chained record. */
   identityGroups?: string[] | null;
+  /** The session credential's justification (`airlock credential --reason`), when there is one. */
+  justification?: string | null;
+  /** Delegation: the human the agent acted for, when its session credential names one. */
+  onBehalfOf?: string | null;
 }
 
 export type AuditCompletion = Pick<AuditEvent, "status" | "bytesIn" | "bytesOut" | "durationMs"> & {
@@ -139,6 +165,8 @@ export interface AuditQuery {
   cursor?: string;
 }
 
+export type IdentityState = "active" | "disabled" | "revoked";
+
 /** An identity as stored (never the token itself, only its hash). */
 export interface Identity {
   id: string;
@@ -149,15 +177,45 @@ export interface Identity {
   createdAt: string;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The human identity accountable for an agent. */
+  owner: string | null;
+  description: string;
+  /** After this time the identity authenticates no more (and its live streams close). */
+  expiresAt: string | null;
+  disabledAt: string | null;
+  /** revoked (permanent) > disabled (reversible) > active. Expiry is separate: see expiresAt. */
+  state: IdentityState;
 }
 
 export interface Credential {
   id: string;
   identityId: string;
-  /** SHA-256 of the token, hex. Tokens are high-entropy random strings, so a fast hash is the right tool. */
+  /** token: an API token; certificate: an mTLS client certificate issued by Airlock's identity CA. */
+  kind: "token" | "certificate";
+  /** SHA-256, hex: of the token for tokens, of the DER certificate for certificates. High-entropy inputs, so a fast hash is the right tool. */
   tokenHash: string;
+  name: string;
   createdAt: string;
   revokedAt: string | null;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  scopes: CredentialScopes;
+  /** A certificate's serial number (hex). */
+  serial: string | null;
+}
+
+export interface CredentialOptions {
+  name?: string;
+  expiresAt?: string | null;
+  scopes?: CredentialScopes;
+}
+
+export interface IdentityUpdate {
+  groups?: string[];
+  labels?: Record<string, string>;
+  owner?: string | null;
+  description?: string;
+  expiresAt?: string | null;
 }
 
 /**
@@ -174,19 +232,49 @@ export interface Store extends ReviewStore, AuditChainStore {
     kind: "agent" | "human";
     groups: string[];
     labels?: Record<string, string>;
+    owner?: string | null;
+    description?: string;
+    expiresAt?: string | null;
+    /** Options of the first token. */
+    token?: CredentialOptions;
   }): Promise<{
     identity: Identity;
     token: string;
+    credential: Credential;
   }>;
   identityGet(name: string): Promise<Identity | undefined>;
   identityList(): Promise<Identity[]>;
   identityRevoke(name: string): Promise<Identity | undefined>;
+  /** Changes groups, labels, owner, description or expiry; undefined when unknown. A revoked identity is not changed (Conflict). */
+  identityUpdate(name: string, update: IdentityUpdate): Promise<Identity | undefined>;
+  /** Disables (reversibly) or re-enables an identity; undefined when unknown. A revoked identity stays revoked (Conflict). */
+  identitySetDisabled(name: string, disabled: boolean): Promise<Identity | undefined>;
   /** Issues another token for an active identity (rotation). Undefined when the identity is unknown or revoked. */
-  credentialCreate(identityName: string): Promise<{ credential: Credential; token: string } | undefined>;
+  credentialCreate(
+    identityName: string,
+    opts?: CredentialOptions,
+  ): Promise<{ credential: Credential; token: string } | undefined>;
+  /** Records an issued client certificate (by the SHA-256 of its DER) as a credential. Undefined as credentialCreate. */
+  credentialAddCertificate(
+    identityName: string,
+    cert: { fingerprint: string; serial: string; expiresAt: string; name?: string },
+  ): Promise<Credential | undefined>;
+  credentialGet(credentialId: string): Promise<Credential | undefined>;
+  /** The identity's credentials, oldest first (never a token). Undefined when the identity is unknown. */
+  credentialList(identityName: string): Promise<Credential[] | undefined>;
+  /** Brings a credential's expiry forward to `expiresAt` (never later than it was): rotation's overlap window. */
+  credentialExpireAt(credentialId: string, expiresAt: string): Promise<Credential | undefined>;
   /** Revokes one credential; the identity's other credentials keep working. Undefined when it is unknown. */
   credentialRevoke(credentialId: string): Promise<Credential | undefined>;
-  /** Looks up an active (not revoked) identity by the SHA-256 of a presented token; marks it used. */
+  /**
+   * Looks up an API token by its SHA-256; only when the token, its credential and its identity are all usable now
+   * (not revoked, disabled or expired). Marks it used.
+   */
   authenticateToken(tokenHash: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
+  /** As authenticateToken, for a client certificate by the SHA-256 of its DER. */
+  authenticateCertificate(fingerprint: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
+  /** As authenticateToken, by credential id: the check a session credential makes of its parent on every request. */
+  authenticateCredentialId(credentialId: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
 
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
+import { createIdentityService } from "../identity/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore } from "../store/index.ts";
@@ -60,6 +61,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
   const streams = new StreamRegistry();
+  // Identities: the authenticator chain (tokens, sessions, client certificates) and cutting off live streams.
+  const identities = await createIdentityService({ dataDir: config.dataDir, store, streams, log });
   const runtime: GatewayRuntime = {
     config,
     store,
@@ -68,6 +71,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     streams,
     metrics: createMetrics(),
     log,
+    authenticate: identities.authenticate,
   };
   let ready = false;
   // The admin API is built once the listening address is known (it writes kubeconfigs naming it); until then the
@@ -81,7 +85,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       res.writeHead(503).end();
     },
   };
-  const server = createGatewayServer(runtime, tls, admin, () => ready);
+  const server = createGatewayServer(runtime, tls, admin, () => ready, { caPem: identities.caPem });
   server.listen(config.listen.port, config.listen.address);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
@@ -94,6 +98,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     gatewayUrl: url,
     caPem: tls.caPem,
     reviews: runtime.reviews,
+    identities,
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
@@ -110,6 +115,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     async close() {
       ready = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      identities.close();
       policy.engine?.close();
       streams.closeAll("gateway shutting down");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);

@@ -13,11 +13,12 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Duplex } from "node:stream";
 import { failure, type Status } from "../shared/status.ts";
-import { authenticate } from "./authenticate.ts";
+import { checkScopes } from "../identity/scopes.ts";
+import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
 import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
 import { header, type RequestContext } from "./context.ts";
-import type { KubeRequest } from "./contracts.ts";
+import type { KubeRequest, Principal } from "./contracts.ts";
 import { describeTarget } from "./decide.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { impersonationHeaders } from "./forward/impersonation.ts";
@@ -28,6 +29,7 @@ import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
+import type { LiveStream } from "./streams.ts";
 
 type Answer = { kind: "http"; res: AnyResponse } | { kind: "socket"; socket: Duplex };
 
@@ -87,7 +89,9 @@ async function admit(
   ctx.cluster = route.cluster;
 
   // authenticate
-  const auth = await authenticate(gw.store, ctx.headers);
+  const auth = gw.authenticate
+    ? await gw.authenticate({ headers: ctx.headers, peerCertificate: peerCertificateOf(req) })
+    : await authenticate(gw.store, ctx.headers);
   if (!auth.ok) return void (await refuse(gw, ctx, answer, auth.status));
   ctx.principal = auth.principal;
 
@@ -98,6 +102,9 @@ async function admit(
   if (!classified.ok) return void (await refuse(gw, ctx, answer, classified.status));
   const kube = classified.value;
   ctx.kube = kube;
+  // scopes: limits the credential itself carries (read-only, clusters), whatever policy would allow
+  const scoped = checkScopes(auth.principal, kube, ctx.method);
+  if (!scoped.ok) return void (await refuse(gw, ctx, answer, scoped.status));
 
   const read = await readBody(req, gw.config.limits.maxRequestBodyBytes);
   if (!read.ok) {
@@ -168,6 +175,31 @@ function closedSignal(answer: Answer): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * The registry entry of a forwarded request: revocation of its identity or credential, or their expiry, closes it,
+ * and the reason becomes the audit note of its completion.
+ */
+function liveStream(
+  id: string,
+  principal: Principal,
+  kind: string,
+  close: (reason: string) => void,
+  closed: { reason?: string },
+): LiveStream {
+  const stream: LiveStream = {
+    id,
+    identityId: principal.identityId,
+    credentialId: principal.credentialId,
+    kind,
+    close: (reason) => {
+      closed.reason = `airlock closed the ${kind}: ${reason}`;
+      close(reason);
+    },
+  };
+  if (principal.expiresAt) stream.expiresAtMs = Date.parse(principal.expiresAt);
+  return stream;
+}
+
 function isLongRunning(kube: KubeRequest): boolean {
   return (
     kube.info.verb === "watch" ||
@@ -194,6 +226,7 @@ export async function handleKubeRequest(
     : "";
   if (streamKind) gw.metrics.openStreams.inc({ kind: streamKind });
   const principal = ctx.principal;
+  const closed: { reason?: string } = {};
 
   // forward (+ transform, once masking lands)
   const result = await forwardHttp(ctx.method, res, {
@@ -202,8 +235,7 @@ export async function handleKubeRequest(
     headers: admitted.forward,
     body: admitted.body,
     timeoutMs: longRunning ? undefined : gw.config.limits.upstreamTimeoutSeconds * 1000,
-    onOpen: (close) =>
-      gw.streams.add({ id: ctx.id, identityId: principal.identityId, kind: streamKind || "request", close }),
+    onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, streamKind || "request", close, closed)),
   });
   if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
@@ -211,7 +243,7 @@ export async function handleKubeRequest(
   // complete
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;
-  await completeAudit(gw, ctx, result.status, result.upstreamError);
+  await completeAudit(gw, ctx, result.status, closed.reason ?? result.upstreamError);
 }
 
 export async function handleKubeUpgrade(
@@ -258,6 +290,7 @@ export async function handleKubeUpgrade(
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
   const principal = ctx.principal;
+  const closed: { reason?: string } = {};
   gw.metrics.openStreams.inc({ kind: kube.info.subresource });
   // Port-forward frames are opaque SPDY: tunnel them after a verified handshake. Exec and attach frames are
   // relayed one by one, so the transform stage can see them.
@@ -266,12 +299,11 @@ export async function handleKubeUpgrade(
     upstream,
     pathAndQuery: admitted.pathAndQuery,
     headers: admitted.forward,
-    onOpen: (close) =>
-      gw.streams.add({ id: ctx.id, identityId: principal.identityId, kind: kube.info.subresource, close }),
+    onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, kube.info.subresource, close, closed)),
   });
   gw.metrics.openStreams.dec({ kind: kube.info.subresource });
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;
-  await completeAudit(gw, ctx, result.status, result.upstreamError);
+  await completeAudit(gw, ctx, result.status, closed.reason ?? result.upstreamError);
 }

@@ -45,6 +45,9 @@ function buildEvent(
     bytesOut: null,
     durationMs: null,
     completedAt: null,
+    // Every event of a session credential carries its justification and delegation (src/identity/session.ts).
+    ...(ctx.principal?.justification ? { justification: ctx.principal.justification } : {}),
+    ...(ctx.principal?.onBehalfOf ? { onBehalfOf: ctx.principal.onBehalfOf } : {}),
   };
 }
 

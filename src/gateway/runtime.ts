@@ -1,6 +1,7 @@
 // What a running gateway holds: the frozen config and the long-lived parts every request uses.
 import type { ReviewService } from "../review/service.ts";
 import type { Logger } from "../shared/log.ts";
+import type { AuthInput, AuthResult } from "./authenticate.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
 import type { Decider } from "./decide.ts";
@@ -16,6 +17,8 @@ export interface GatewayRuntime {
   streams: StreamRegistry;
   metrics: GatewayMetrics;
   log: Logger;
+  /** The authenticator chain (src/gateway/authenticate.ts); without it, API tokens only. */
+  authenticate?: (input: AuthInput) => Promise<AuthResult>;
   /** Holds requests whose decision is `review` (src/gateway/gate.ts); without it such requests are refused. */
   reviews?: ReviewService;
 }

@@ -26,6 +26,8 @@ export function createGatewayServer(
   tls: TlsMaterial,
   admin: AdminApi,
   isReady: () => boolean,
+  /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
+  clientAuth?: { caPem: string },
 ): Http2SecureServer {
   const onRequest = (
     req: Http2ServerRequest | IncomingMessage,
@@ -74,6 +76,9 @@ export function createGatewayServer(
       key: tls.keyPem,
       allowHTTP1: true,
       minVersion: "TLSv1.2",
+      // Request (not require) a client certificate; the handshake accepts any, and the authenticator chain trusts
+      // only one the identity CA issued and the store still lists. `ca` names that CA in the CertificateRequest.
+      ...(clientAuth ? { requestCert: true, rejectUnauthorized: false, ca: clientAuth.caPem } : {}),
       settings: { maxConcurrentStreams: 250 },
     },
     onRequest,

@@ -6,6 +6,10 @@ export interface LiveStream {
   identityId: string;
   kind: string;
   close(reason: string): void;
+  /** The credential it was opened with, so revoking that one credential closes it too. */
+  credentialId?: string;
+  /** Epoch ms after which the stream's credential is no longer valid; `closeExpired` closes it then. */
+  expiresAtMs?: number;
 }
 
 export class StreamRegistry {
@@ -32,6 +36,43 @@ export class StreamRegistry {
     this.#byIdentity.delete(identityId);
     for (const stream of streams.values()) stream.close(reason);
     return streams.size;
+  }
+
+  /** Closes the live streams opened with one credential; returns how many were closed. */
+  closeCredential(credentialId: string, reason: string): number {
+    return this.#closeWhere(
+      (s) => s.credentialId === credentialId,
+      () => reason,
+    );
+  }
+
+  /** Closes streams whose credential or identity expired by `nowMs` (the expiry timer calls this every second). */
+  closeExpired(nowMs: number): number {
+    return this.#closeWhere(
+      (s) => s.expiresAtMs !== undefined && s.expiresAtMs <= nowMs,
+      () => "its credential or identity expired",
+    );
+  }
+
+  /** Brings the expiry of an identity's streams forward to `atMs` (an identity's expiry was shortened). */
+  shortenExpiry(identityId: string, atMs: number): void {
+    for (const s of this.#byIdentity.get(identityId)?.values() ?? []) {
+      if (s.expiresAtMs === undefined || s.expiresAtMs > atMs) s.expiresAtMs = atMs;
+    }
+  }
+
+  #closeWhere(match: (s: LiveStream) => boolean, reason: (s: LiveStream) => string): number {
+    let n = 0;
+    for (const [identityId, streams] of [...this.#byIdentity]) {
+      for (const [id, stream] of [...streams]) {
+        if (!match(stream)) continue;
+        streams.delete(id);
+        stream.close(reason(stream));
+        n++;
+      }
+      if (streams.size === 0) this.#byIdentity.delete(identityId);
+    }
+    return n;
   }
 
   /** Closes every live stream (shutdown). */

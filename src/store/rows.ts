@@ -1,6 +1,6 @@
 // Mapping between SQL rows and the store's types. Engine-neutral: a PostgreSQL engine with the same column names
 // reuses it. Rows that do not have the expected shape throw: a corrupt row must not become a half-filled identity.
-import type { AuditEvent, Credential, Identity } from "../gateway/contracts.ts";
+import type { AuditEvent, Credential, CredentialScopes, Identity } from "../gateway/contracts.ts";
 
 type Row = Record<string, unknown>;
 
@@ -39,9 +39,21 @@ const isStringMap = (v: unknown): v is Record<string, string> =>
   !Array.isArray(v) &&
   Object.values(v).every((s) => typeof s === "string");
 
+const isScopes = (v: unknown): v is CredentialScopes => {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const s = v as Record<string, unknown>;
+  return (
+    Object.keys(s).every((k) => k === "clusters" || k === "readOnly") &&
+    (s.clusters === undefined || isStringArray(s.clusters)) &&
+    (s.readOnly === undefined || typeof s.readOnly === "boolean")
+  );
+};
+
 export function identityFromRow(row: Row): Identity {
   const kind = text(row, "kind");
   if (kind !== "agent" && kind !== "human") throw new Error(`store: identity kind ${kind} is unknown`);
+  const revokedAt = textOrNull(row, "revoked_at");
+  const disabledAt = textOrNull(row, "disabled_at");
   return {
     id: text(row, "id"),
     name: text(row, "name"),
@@ -49,18 +61,32 @@ export function identityFromRow(row: Row): Identity {
     groups: json(row, "groups_json", isStringArray),
     labels: json(row, "labels_json", isStringMap),
     createdAt: text(row, "created_at"),
-    revokedAt: textOrNull(row, "revoked_at"),
+    revokedAt,
     lastUsedAt: textOrNull(row, "last_used_at"),
+    owner: textOrNull(row, "owner"),
+    description: text(row, "description"),
+    expiresAt: textOrNull(row, "expires_at"),
+    disabledAt,
+    state: revokedAt !== null ? "revoked" : disabledAt !== null ? "disabled" : "active",
   };
 }
 
 export function credentialFromRow(row: Row): Credential {
+  const kind = text(row, "kind");
+  if (kind !== "token" && kind !== "certificate")
+    throw new Error(`store: credential kind ${kind} is unknown`);
   return {
     id: text(row, "id"),
     identityId: text(row, "identity_id"),
+    kind,
     tokenHash: text(row, "token_hash"),
+    name: text(row, "name"),
     createdAt: text(row, "created_at"),
     revokedAt: textOrNull(row, "revoked_at"),
+    expiresAt: textOrNull(row, "expires_at"),
+    lastUsedAt: textOrNull(row, "last_used_at"),
+    scopes: json(row, "scopes_json", isScopes),
+    serial: textOrNull(row, "serial"),
   };
 }
 
@@ -97,8 +123,20 @@ export const AUDIT_COLUMNS: ReadonlyArray<[string, (e: AuditEvent) => string | n
   ["bytes_out", (e) => e.bytesOut],
   ["duration_ms", (e) => e.durationMs],
   ["completed_at", (e) => e.completedAt],
+  ["justification", (e) => e.justification ?? null],
+  ["on_behalf_of", (e) => e.onBehalfOf ?? null],
   ["identity_groups_json", (e) => (e.identityGroups ? JSON.stringify(e.identityGroups) : null)],
 ];
+
+/** Optional audit fields are present only when set, so events without them read back exactly as written. */
+function optionalAuditFields(row: Row): Pick<AuditEvent, "justification" | "onBehalfOf"> {
+  const out: Pick<AuditEvent, "justification" | "onBehalfOf"> = {};
+  const justification = textOrNull(row, "justification");
+  const onBehalfOf = textOrNull(row, "on_behalf_of");
+  if (justification !== null) out.justification = justification;
+  if (onBehalfOf !== null) out.onBehalfOf = onBehalfOf;
+  return out;
+}
 
 export function auditFromRow(row: Row): AuditEvent {
   const decision = text(row, "decision");
@@ -137,6 +175,7 @@ export function auditFromRow(row: Row): AuditEvent {
     bytesOut: intOrNull(row, "bytes_out"),
     durationMs: intOrNull(row, "duration_ms"),
     completedAt: textOrNull(row, "completed_at"),
+    ...optionalAuditFields(row),
     ...(textOrNull(row, "identity_groups_json") === null
       ? {}
       : { identityGroups: json(row, "identity_groups_json", isStringArray) }),

@@ -144,6 +144,21 @@ const MIGRATIONS: string[] = [
   ALTER TABLE audit_events ADD COLUMN identity_groups_json TEXT;
   CREATE INDEX audit_events_by_chain ON audit_events (chain_seq);
   `,
+  // 4: the identity lifecycle (owner, description, expiry, disable), credential kinds (tokens and client
+  // certificates) with their own expiry, scopes and names, and who a session credential spoke for in the audit log.
+  `
+  ALTER TABLE identities ADD COLUMN owner TEXT;
+  ALTER TABLE identities ADD COLUMN description TEXT NOT NULL DEFAULT '';
+  ALTER TABLE identities ADD COLUMN expires_at TEXT;
+  ALTER TABLE identities ADD COLUMN disabled_at TEXT;
+  ALTER TABLE credentials ADD COLUMN kind TEXT NOT NULL DEFAULT 'token' CHECK (kind IN ('token', 'certificate'));
+  ALTER TABLE credentials ADD COLUMN name TEXT NOT NULL DEFAULT '';
+  ALTER TABLE credentials ADD COLUMN expires_at TEXT;
+  ALTER TABLE credentials ADD COLUMN scopes_json TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE credentials ADD COLUMN serial TEXT;
+  ALTER TABLE audit_events ADD COLUMN justification TEXT;
+  ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT;
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

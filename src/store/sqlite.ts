@@ -6,7 +6,6 @@
 // refuse requests with 503 at the audit step rather than 401 at authentication.
 // Tokens are never stored, only SHA-256 hashes (invariant 7); a hash is found by index and then re-compared in
 // constant time.
-import { randomUUID } from "node:crypto";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
@@ -19,8 +18,10 @@ import type {
   AuditRecord,
   AuditSearchResult,
   Credential,
+  CredentialOptions,
   Grant,
   Identity,
+  IdentityUpdate,
   Review,
   ReviewEvent,
   ReviewQuery,
@@ -28,10 +29,10 @@ import type {
   Store,
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
-import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { SqliteAuditTables } from "./audit.ts";
+import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReviewTables } from "./reviews.ts";
-import { AUDIT_COLUMNS, auditFromRow, credentialFromRow, identityFromRow } from "./rows.ts";
+import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 
 export interface SqliteStoreOptions {
@@ -55,6 +56,7 @@ export class SqliteStore implements Store {
   readonly #now: () => number;
   readonly #lastUsedResolutionMs: number;
   readonly #reviews: SqliteReviewTables;
+  readonly #identities: SqliteIdentityTables;
   readonly #audit: SqliteAuditTables;
 
   constructor(opts: SqliteStoreOptions) {
@@ -86,6 +88,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.#reviews = new SqliteReviewTables(this.#db, this.#now);
+    this.#identities = new SqliteIdentityTables(this.#db, this.#now, this.#lastUsedResolutionMs);
     this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly);
   }
 
@@ -150,30 +153,6 @@ export class SqliteStore implements Store {
 
   #run(sql: string, ...params: SQLInputValue[]): number {
     return Number(this.#db.prepare(sql).run(...params).changes);
-  }
-
-  #identityByName(name: string): Identity | undefined {
-    const row = this.#get("SELECT * FROM identities WHERE name = ?", name);
-    return row ? identityFromRow(row) : undefined;
-  }
-
-  #issueCredential(identityId: string): { credential: Credential; token: string } {
-    const token = generateToken();
-    const credential: Credential = {
-      id: randomUUID(),
-      identityId,
-      tokenHash: hashToken(token),
-      createdAt: this.#iso(),
-      revokedAt: null,
-    };
-    this.#run(
-      "INSERT INTO credentials (id, identity_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
-      credential.id,
-      identityId,
-      credential.tokenHash,
-      credential.createdAt,
-    );
-    return { credential, token };
   }
 
   // The audit chain (begin, completion, notes, checkpoints, retention, search) lives in audit.ts; the store delegates.
@@ -247,120 +226,54 @@ export class SqliteStore implements Store {
     return this.#all(sql, ...params, limit).map(auditFromRow);
   }
 
-  async identityCreate(input: {
-    name: string;
-    kind: "agent" | "human";
-    groups: string[];
-    labels?: Record<string, string>;
-  }): Promise<{ identity: Identity; token: string }> {
-    return this.#transaction(() => {
-      if (this.#identityByName(input.name)) {
-        throw StatusError.of("AlreadyExists", `identity "${input.name}" already exists`, {
-          name: input.name,
-          kind: "identities",
-        });
-      }
-      const identity: Identity = {
-        id: randomUUID(),
-        name: input.name,
-        kind: input.kind,
-        groups: [...input.groups],
-        labels: { ...(input.labels ?? {}) },
-        createdAt: this.#iso(),
-        revokedAt: null,
-        lastUsedAt: null,
-      };
-      this.#run(
-        "INSERT INTO identities (id, name, kind, groups_json, labels_json, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        identity.id,
-        identity.name,
-        identity.kind,
-        JSON.stringify(identity.groups),
-        JSON.stringify(identity.labels),
-        identity.createdAt,
-      );
-      const { token } = this.#issueCredential(identity.id);
-      return { identity, token };
-    });
+  // Identities and credentials live in identities.ts; the store delegates.
+  identityCreate(input: Parameters<Store["identityCreate"]>[0]): ReturnType<Store["identityCreate"]> {
+    return this.#identities.identityCreate(input);
   }
-
-  async identityGet(name: string): Promise<Identity | undefined> {
-    return this.#identityByName(name);
+  identityGet(name: string): Promise<Identity | undefined> {
+    return this.#identities.identityGet(name);
   }
-
-  async identityList(): Promise<Identity[]> {
-    return this.#all("SELECT * FROM identities ORDER BY name").map(identityFromRow);
+  identityList(): Promise<Identity[]> {
+    return this.#identities.identityList();
   }
-
-  async identityRevoke(name: string): Promise<Identity | undefined> {
-    return this.#transaction(() => {
-      const identity = this.#identityByName(name);
-      if (!identity) return undefined;
-      const now = this.#iso();
-      // coalesce keeps the first revocation time when an identity is revoked twice.
-      this.#run("UPDATE identities SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", now, identity.id);
-      this.#run(
-        "UPDATE credentials SET revoked_at = coalesce(revoked_at, ?) WHERE identity_id = ?",
-        now,
-        identity.id,
-      );
-      return this.#identityByName(name);
-    });
+  identityRevoke(name: string): Promise<Identity | undefined> {
+    return this.#identities.identityRevoke(name);
   }
-
-  async credentialCreate(
+  identityUpdate(name: string, update: IdentityUpdate): Promise<Identity | undefined> {
+    return this.#identities.identityUpdate(name, update);
+  }
+  identitySetDisabled(name: string, disabled: boolean): Promise<Identity | undefined> {
+    return this.#identities.identitySetDisabled(name, disabled);
+  }
+  credentialCreate(identityName: string, opts?: CredentialOptions): ReturnType<Store["credentialCreate"]> {
+    return this.#identities.credentialCreate(identityName, opts);
+  }
+  credentialAddCertificate(
     identityName: string,
-  ): Promise<{ credential: Credential; token: string } | undefined> {
-    return this.#transaction(() => {
-      const identity = this.#identityByName(identityName);
-      if (!identity || identity.revokedAt !== null) return undefined;
-      return this.#issueCredential(identity.id);
-    });
+    cert: Parameters<Store["credentialAddCertificate"]>[1],
+  ): Promise<Credential | undefined> {
+    return this.#identities.credentialAddCertificate(identityName, cert);
   }
-
-  async credentialRevoke(credentialId: string): Promise<Credential | undefined> {
-    return this.#transaction(() => {
-      this.#run(
-        "UPDATE credentials SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-        this.#iso(),
-        credentialId,
-      );
-      const row = this.#get("SELECT * FROM credentials WHERE id = ?", credentialId);
-      return row ? credentialFromRow(row) : undefined;
-    });
+  credentialGet(credentialId: string): Promise<Credential | undefined> {
+    return this.#identities.credentialGet(credentialId);
   }
-
-  async authenticateToken(
-    tokenHash: string,
-  ): Promise<{ identity: Identity; credential: Credential } | undefined> {
-    if (!isTokenHash(tokenHash)) return undefined;
-    const credentialRow = this.#get("SELECT * FROM credentials WHERE token_hash = ?", tokenHash);
-    // The index lookup found the row; the constant-time re-compare keeps the final decision free of early exits.
-    if (!credentialRow || !tokenHashesEqual(String(credentialRow.token_hash), tokenHash)) return undefined;
-    const credential = credentialFromRow(credentialRow);
-    const identityRow = this.#get("SELECT * FROM identities WHERE id = ?", credential.identityId);
-    if (!identityRow) return undefined;
-    const identity = identityFromRow(identityRow);
-    if (credential.revokedAt !== null || identity.revokedAt !== null) return undefined;
-    this.#markUsed(identity, credentialRow);
-    return { identity, credential };
+  credentialList(identityName: string): Promise<Credential[] | undefined> {
+    return this.#identities.credentialList(identityName);
   }
-
-  #markUsed(identity: Identity, credentialRow: Row): void {
-    const now = this.#now();
-    const last =
-      typeof credentialRow.last_used_at === "string" ? Date.parse(credentialRow.last_used_at) : Number.NaN;
-    if (!Number.isNaN(last) && now - last < this.#lastUsedResolutionMs) return;
-    const iso = new Date(now).toISOString();
-    try {
-      this.#transaction(() => {
-        this.#run("UPDATE credentials SET last_used_at = ? WHERE id = ?", iso, String(credentialRow.id));
-        this.#run("UPDATE identities SET last_used_at = ? WHERE id = ?", iso, identity.id);
-      });
-      identity.lastUsedAt = iso;
-    } catch {
-      // Advisory only (see the header): an unwritable store is caught at the audit step, which fails closed.
-    }
+  credentialExpireAt(credentialId: string, expiresAt: string): Promise<Credential | undefined> {
+    return this.#identities.credentialExpireAt(credentialId, expiresAt);
+  }
+  credentialRevoke(credentialId: string): Promise<Credential | undefined> {
+    return this.#identities.credentialRevoke(credentialId);
+  }
+  authenticateToken(tokenHash: string): ReturnType<Store["authenticateToken"]> {
+    return this.#identities.authenticateToken(tokenHash);
+  }
+  authenticateCertificate(fingerprint: string): ReturnType<Store["authenticateCertificate"]> {
+    return this.#identities.authenticateCertificate(fingerprint);
+  }
+  authenticateCredentialId(credentialId: string): ReturnType<Store["authenticateCredentialId"]> {
+    return this.#identities.authenticateCredentialId(credentialId);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@ import type { Principal } from "../contracts.ts";
 
 export const IDENTITY_ID_EXTRA = "airlock.dev/identity-id";
 export const REQUEST_ID_EXTRA = "airlock.dev/request-id";
+/** Delegation: the human an agent acts for (its session credential's claim), so the cluster's audit names both. */
+export const ON_BEHALF_OF_EXTRA = "airlock.dev/on-behalf-of";
 
 /** The Kubernetes user name for an identity. */
 export function impersonatedUser(principal: Principal): string {
@@ -33,5 +35,8 @@ export function impersonationHeaders(principal: Principal, requestId: string): [
     ...impersonatedGroups(principal).map((g): [string, string] => ["Impersonate-Group", g]),
     [extraHeaderName(IDENTITY_ID_EXTRA), principal.identityId],
     [extraHeaderName(REQUEST_ID_EXTRA), requestId],
+    ...(principal.onBehalfOf
+      ? [[extraHeaderName(ON_BEHALF_OF_EXTRA), principal.onBehalfOf] as [string, string]]
+      : []),
   ];
 }

@@ -1,0 +1,117 @@
+// The authenticators of the chain in src/gateway/authenticate.ts: API tokens, session credentials and mTLS client
+// certificates. Each claims only what is recognisably its own (by token prefix, or a client certificate with no
+// Authorization header) and then either authenticates or refuses with 401.
+//
+// Security stance: every link ends in the store's one usability check (revoked, disabled, expired), so all code
+// paths cut an identity off on the next request. The principal's expiresAt is the earliest of the identity's, the
+// credential's and the session's expiry: live streams are closed when it passes.
+import type { Authenticator, AuthInput, AuthResult } from "../gateway/authenticate.ts";
+import type { Credential, Identity, Principal, Store } from "../gateway/contracts.ts";
+import { failure } from "../shared/status.ts";
+import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
+import type { IdentityCa } from "./ca.ts";
+import { SESSION_PREFIX, type SessionSigner } from "./session.ts";
+
+const refused = (message: string): AuthResult => ({
+  ok: false,
+  status: failure("Unauthorized", `Unauthorized: ${message}`),
+});
+
+function earliest(...times: (string | null | undefined)[]): string | undefined {
+  let best: number | undefined;
+  for (const t of times) {
+    if (!t) continue;
+    const ms = Date.parse(t);
+    if (!Number.isNaN(ms) && (best === undefined || ms < best)) best = ms;
+  }
+  return best === undefined ? undefined : new Date(best).toISOString();
+}
+
+/** The principal of an authenticated identity and credential. */
+export function principalFor(
+  identity: Identity,
+  credential: Credential,
+  session?: { id: string; expiresAt: string; justification?: string; onBehalfOf?: string },
+): Principal {
+  const principal: Principal = {
+    identityId: identity.id,
+    kind: identity.kind,
+    name: identity.name,
+    groups: [...identity.groups],
+    labels: { ...identity.labels },
+    credentialId: credential.id,
+  };
+  if (credential.scopes.clusters !== undefined || credential.scopes.readOnly)
+    principal.scopes = credential.scopes;
+  const expiresAt = earliest(identity.expiresAt, credential.expiresAt, session?.expiresAt);
+  if (expiresAt) principal.expiresAt = expiresAt;
+  if (session) {
+    principal.sessionId = session.id;
+    if (session.justification) principal.justification = session.justification;
+    if (session.onBehalfOf) principal.onBehalfOf = session.onBehalfOf;
+  }
+  return principal;
+}
+
+/** Long-lived API tokens (`airlock_…`), looked up by hash. */
+export function tokenAuthenticator(store: Store): Authenticator {
+  return async ({ headers }: AuthInput) => {
+    const token = bearerToken(headers.authorization);
+    if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
+    const found = await store.authenticateToken(hashToken(token));
+    if (!found) return refused("the token is unknown, expired or revoked, or its identity is disabled");
+    return { ok: true, principal: principalFor(found.identity, found.credential) };
+  };
+}
+
+/** Session credentials (`airlock-session.…`): signature and expiry statelessly, then the parent credential. */
+export function sessionAuthenticator(
+  store: Store,
+  signer: SessionSigner,
+  now: () => number = Date.now,
+): Authenticator {
+  return async ({ headers }: AuthInput) => {
+    const token = bearerToken(headers.authorization);
+    if (!token?.startsWith(SESSION_PREFIX)) return undefined;
+    const verdict = signer.verify(token, now());
+    if (!verdict.ok) {
+      return refused(
+        verdict.error === "expired"
+          ? "the session credential has expired; get a new one (airlock credential)"
+          : "the session credential is not valid",
+      );
+    }
+    const { claims } = verdict;
+    const found = await store.authenticateCredentialId(claims.cred);
+    if (!found || found.identity.id !== claims.sub) {
+      return refused(
+        "the session credential's identity or parent credential is revoked, disabled or expired",
+      );
+    }
+    const session: { id: string; expiresAt: string; justification?: string; onBehalfOf?: string } = {
+      id: claims.sid,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+    };
+    if (claims.reason) session.justification = claims.reason;
+    if (claims.obo) session.onBehalfOf = claims.obo;
+    return { ok: true, principal: principalFor(found.identity, found.credential, session) };
+  };
+}
+
+/** mTLS client certificates issued by the identity CA; only for requests without an Authorization header. */
+export function certificateAuthenticator(
+  store: Store,
+  ca: IdentityCa,
+  now: () => number = Date.now,
+): Authenticator {
+  return async ({ headers, peerCertificate }: AuthInput) => {
+    if (!peerCertificate || headers.authorization !== undefined) return undefined;
+    const fingerprint = ca.verify(peerCertificate, now());
+    if (!fingerprint)
+      return refused("the client certificate was not issued by Airlock's identity CA or is not valid now");
+    const found = await store.authenticateCertificate(fingerprint);
+    if (!found)
+      return refused("the client certificate is unknown or revoked, or its identity is disabled or expired");
+    return { ok: true, principal: principalFor(found.identity, found.credential) };
+  };
+}
