@@ -51,14 +51,15 @@ export function compileSources(sources: readonly SourceText[], now = Date.now())
   const seen = new Map<string, string>();
   let order = 0;
   for (const src of sources) {
-    const docs = parseAllDocuments(src.text, { uniqueKeys: true, prettyErrors: false });
+    const docs = parseAllDocuments(src.text, { uniqueKeys: true, prettyErrors: true });
     const list = Array.isArray(docs) ? docs : [docs];
     for (const [i, doc] of list.entries()) {
       const index = i + 1;
       if (doc.errors.length) {
         for (const e of doc.errors) {
           const at = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : "";
-          errors.push(`${src.file}: document ${index}: ${at}${e.message.split("\n")[0]}`);
+          const message = (e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+          errors.push(`${src.file}: document ${index}: ${at}${message}`);
         }
         continue;
       }

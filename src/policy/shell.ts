@@ -32,6 +32,21 @@ const WRAPPERS = new Set([
   "chrt",
   "taskset",
 ]);
+/** Wrapper options that take a value (`sudo -u root rm`), and wrappers whose first operand is not the command. */
+const VALUE_OPTIONS: Record<string, Set<string>> = {
+  sudo: new Set(["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "-R"]),
+  doas: new Set(["-u", "-C"]),
+  env: new Set(["-u", "-C", "-S", "--unset", "--chdir"]),
+  timeout: new Set(["-s", "-k", "--signal", "--kill-after"]),
+  nice: new Set(["-n", "--adjustment"]),
+  ionice: new Set(["-c", "-n", "-p", "-P", "-u"]),
+  xargs: new Set(["-I", "-n", "-P", "-d", "-E", "-L", "-s", "-a", "-i", "-l"]),
+  stdbuf: new Set(["-i", "-o", "-e"]),
+  watch: new Set(["-n", "-d"]),
+  strace: new Set(["-e", "-o", "-p", "-s", "-u"]),
+  flock: new Set(["-w", "-E", "-c"]),
+};
+const FIRST_OPERAND_SKIPPED = new Set(["chroot", "flock", "taskset", "chrt"]);
 const KEYWORDS = new Set([
   "if",
   "then",
@@ -84,15 +99,21 @@ function walkCommand(words: readonly string[], out: string[], depth: number): vo
   }
   if (WRAPPERS.has(prog)) {
     // The wrapped command starts at the first word that is not an option, assignment or number (timeout 5, nice -n 10).
+    const valued = VALUE_OPTIONS[prog];
     let j = 0;
+    let skipOperand = FIRST_OPERAND_SKIPPED.has(prog);
     while (j < rest.length) {
       const w = rest[j] ?? "";
       if (w === "--") {
         j++;
         break;
       }
-      if (w.startsWith("-") || ASSIGNMENT.test(w) || NUMERIC.test(w)) j++;
-      else break;
+      if (valued?.has(w)) j += 2;
+      else if (w.startsWith("-") || ASSIGNMENT.test(w) || NUMERIC.test(w)) j++;
+      else if (skipOperand) {
+        skipOperand = false;
+        j++;
+      } else break;
     }
     walkCommand(rest.slice(j), out, depth + 1);
     return;
@@ -161,8 +182,15 @@ function splitScript(script: string): string[][] {
       continue;
     }
     if (c === "$" && script[i + 1] === "(") {
+      // A command substitution runs even inside double quotes: read it as unquoted.
       endCommand();
+      quote = "";
       i++;
+      continue;
+    }
+    if (c === "`") {
+      endCommand();
+      quote = "";
       continue;
     }
     if (
