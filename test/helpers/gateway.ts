@@ -24,7 +24,12 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  opts: { policy?: "allow-authenticated" | "deny-all"; seed?: "demo" | "empty" } = {},
+  opts: {
+    policy?: "allow-authenticated" | "deny-all";
+    seed?: "demo" | "empty";
+    /** Policy files or directories (the policy engine); replaces `policy`. */
+    policyFiles?: string[];
+  } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
   const sim = await startSimulator({ dir: join(dir, "sim"), port: 0, seed: opts.seed ?? "demo" });
@@ -33,7 +38,7 @@ export async function startTestGateway(
       listen: { address: "127.0.0.1", port: 0 },
       dataDir: join(dir, "gateway"),
       clusters: [{ name: "sim", kubeconfig: { path: sim.kubeconfigPath } }],
-      policy: { builtin: opts.policy ?? "allow-authenticated" },
+      policy: opts.policyFiles ? { files: opts.policyFiles } : { builtin: opts.policy ?? "allow-authenticated" },
       log: { level: "info" },
     },
     dir,
