@@ -120,7 +120,6 @@ async function gate(
   const fingerprint = requestFingerprint({
     identityId: principal.identityId,
     cluster: ctx.cluster,
-    method: ctx.method,
     kube,
     body: input.body,
   });

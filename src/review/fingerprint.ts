@@ -2,7 +2,7 @@
 //
 // Everything that decides what the request does goes in: identity, cluster, the policy action, the API group,
 // version, resource, subresource, namespace and name, the SHA-256 of the exact body bytes, the exec argv and every
-// query parameter (sorted, so their order does not matter; dryRun, fieldManager, force, container and tty change what
+// query parameter (sorted by name, so the order of different names does not matter; dryRun, fieldManager, force, container and tty change what
 // a request does). Fields are length-prefixed JSON, so no two different requests can serialise alike.
 import { createHash } from "node:crypto";
 import type { KubeRequest } from "../gateway/contracts.ts";
@@ -10,7 +10,6 @@ import type { KubeRequest } from "../gateway/contracts.ts";
 export interface FingerprintInput {
   identityId: string;
   cluster: string;
-  method: string;
   kube: KubeRequest;
   /** The exact bytes that will be forwarded; undefined or empty for a request without a body. */
   body: Buffer | undefined;
@@ -24,13 +23,12 @@ export function bodyDigest(body: Buffer | undefined): string {
   return sha256Hex(body ?? Buffer.alloc(0));
 }
 
-/** Query parameters in a canonical order (by name, then value), repeated names kept. */
+/**
+ * Query parameters in a canonical order: sorted by name, and repeated names kept in the order sent (a stable sort),
+ * because for some (exec's `command`) the order of values is the meaning.
+ */
 export function canonicalQuery(query: URLSearchParams): [string, string][] {
-  return [...query.entries()].sort(([a, av], [b, bv]) => (a === b ? cmp(av, bv) : cmp(a, b)));
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return [...query.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function requestFingerprint(input: FingerprintInput): string {
@@ -39,7 +37,7 @@ export function requestFingerprint(input: FingerprintInput): string {
     "airlock-fingerprint-v1",
     input.identityId,
     input.cluster,
-    input.method.toUpperCase(),
+    // The action, not the HTTP method: exec over a WebSocket GET and its SPDY POST fallback are one request.
     input.kube.action,
     info.isResourceRequest ? "" : info.path,
     info.apiGroup,

@@ -222,6 +222,7 @@ export class ReviewService {
       const check = () => {
         void this.store.reviewGet(id).then(
           (review) => {
+            if (settled) return; // a late read after the outcome must not arm a new timer
             if (!review) return finish({ kind: "timeout" });
             if (review.state !== "pending") return finish({ kind: "decided", review });
             const left = Date.parse(review.expiresAt) - this.#now();

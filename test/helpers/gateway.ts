@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
+import type { Decider } from "../../src/gateway/decide.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
 import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 
@@ -26,9 +27,13 @@ export interface TestGateway {
 export async function startTestGateway(
   opts: {
     policy?: "allow-authenticated" | "deny-all";
-    seed?: "demo" | "empty";
     /** Policy files or directories (the policy engine); replaces `policy`. */
     policyFiles?: string[];
+    seed?: "demo" | "empty";
+    /** Replaces the configured decider (tests that need review or deny decisions before the policy engine). */
+    decider?: Decider;
+    /** The `reviews` section of airlock.yaml. */
+    reviews?: Record<string, unknown>;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -38,7 +43,10 @@ export async function startTestGateway(
       listen: { address: "127.0.0.1", port: 0 },
       dataDir: join(dir, "gateway"),
       clusters: [{ name: "sim", kubeconfig: { path: sim.kubeconfigPath } }],
-      policy: opts.policyFiles ? { files: opts.policyFiles } : { builtin: opts.policy ?? "allow-authenticated" },
+      policy: opts.policyFiles
+        ? { files: opts.policyFiles }
+        : { builtin: opts.policy ?? "allow-authenticated" },
+      ...(opts.reviews ? { reviews: opts.reviews } : {}),
       log: { level: "info" },
     },
     dir,
@@ -52,6 +60,7 @@ export async function startTestGateway(
     },
   });
   const gateway = await startGateway(validated.config, { logDestination: sink });
+  if (opts.decider) gateway.runtime.decider = opts.decider;
   return {
     dir,
     sim,

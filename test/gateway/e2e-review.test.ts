@@ -1,0 +1,309 @@
+// End to end, reviews: the real kubectl through Airlock with a test decider (until the policy engine's demo policy is
+// used here): deployment deletes in prod wait for a human in group sre; config map deletes in prod wait 2 s and time
+// out; writes in staging and every exec are retry-mode reviews. Reviewers act with the real `airlock review` CLI.
+//
+// The tests run in order on one gateway: the exec runs while the web pods exist, and the denial comes before the
+// approval of the same delete.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Decision, KubeRequest, Review } from "../../src/gateway/contracts.ts";
+import type { Decider } from "../../src/gateway/decide.ts";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { AGENT, recordMark, simRecords } from "./e2e-support.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
+const WRITES = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+
+const reviewDecider: Decider = {
+  decide(_principal, kube: KubeRequest): Decision {
+    const approvers = { identities: [], groups: ["sre"] };
+    const ns = kube.info.namespace;
+    if (kube.action === "delete" && ns === "prod" && kube.info.resource === "deployments") {
+      return {
+        effect: "review",
+        policy: "test",
+        rule: "prod-deletes",
+        review: { approvers, approvals: 1, mode: "wait", timeoutSeconds: 60 },
+      };
+    }
+    if (kube.action === "delete" && ns === "prod" && kube.info.resource === "configmaps") {
+      return {
+        effect: "review",
+        policy: "test",
+        rule: "slow-review",
+        review: { approvers, approvals: 1, mode: "wait", timeoutSeconds: 2 },
+      };
+    }
+    if ((WRITES.has(kube.action) && ns === "staging") || kube.action === "exec") {
+      return {
+        effect: "review",
+        policy: "test",
+        rule: "retry-writes",
+        review: { approvers, approvals: 1, mode: "retry", timeoutSeconds: 600 },
+      };
+    }
+    return { effect: "allow", policy: "test", rule: "the-rest" };
+  },
+};
+
+let gw: TestGateway;
+let agent: string;
+let agentToken: string;
+let aliceToken: string;
+let dave: string;
+let daveToken: string;
+let caFile: string;
+
+before(async () => {
+  gw = await startTestGateway({ decider: reviewDecider });
+  ({ kubeconfig: agent, token: agentToken } = await gw.addIdentity(AGENT, "agent", ["agents"]));
+  ({ token: aliceToken } = await gw.addIdentity("alice", "human", ["sre"]));
+  ({ kubeconfig: dave, token: daveToken } = await gw.addIdentity("dave", "human", ["sre"]));
+  caFile = join(gw.dir, "gateway-ca.crt");
+  await writeFile(caFile, gw.gateway.caPem);
+});
+after(async () => {
+  await gw?.close();
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real `airlock` CLI against the gateway, with `token`. */
+function airlock(token: string, args: string[]): Promise<Run> {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: gw.dir,
+    AIRLOCK_SERVER: gw.gateway.url,
+    AIRLOCK_TOKEN: token,
+    AIRLOCK_CA: caFile,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function pendingReviews(): Promise<Review[]> {
+  const r = await airlock(aliceToken, ["review", "list", "--state", "pending", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Review[];
+}
+
+/** Waits until a pending review for `name` exists, and returns it. */
+async function awaitPending(name: string): Promise<Review> {
+  for (let i = 0; i < 100; i++) {
+    const found = (await pendingReviews()).find((r) => r.request.name === name);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no pending review for ${name}`);
+}
+
+function collect(child: ChildProcess): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+function reviewIdIn(text: string): string {
+  const id = /review ([0-9a-f-]{36})/.exec(text)?.[1];
+  assert.ok(id, `no review id in: ${text}`);
+  return id;
+}
+
+describe("reviews through kubectl", () => {
+  test("an approved exec does not let another argv through", async () => {
+    const pods = await kubectl(gw.sim.kubeconfigPath, ["get", "pods", "-n", "prod", "-o", "name"]);
+    const pod = pods.stdout
+      .split("\n")
+      .find((l) => l.startsWith("pod/"))
+      ?.slice(4);
+    assert.ok(pod, pods.stdout);
+    const exec = (word: string) => kubectl(agent, ["exec", pod, "-n", "prod", "--", "echo", word]);
+    const first = await exec("approved");
+    assert.notEqual(first.code, 0);
+    const id = reviewIdIn(first.stderr);
+    assert.equal((await airlock(aliceToken, ["review", "approve", id])).code, 0);
+    const other = await exec("other");
+    assert.notEqual(other.code, 0, "another argv is another request");
+    assert.notEqual(reviewIdIn(other.stderr), id);
+    const same = await exec("approved");
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal(same.stdout.trim(), "approved");
+  });
+
+  test("a held delete denied by a reviewer fails with the reviewer's reason in kubectl's output", async () => {
+    const run = collect(spawnKubectl(agent, ["delete", "deployment", "web", "-n", "prod"]));
+    const review = await awaitPending("web");
+    assert.equal(review.requester.name, AGENT);
+    const denied = await airlock(aliceToken, [
+      "review",
+      "deny",
+      review.id,
+      "--reason",
+      "not during the change freeze",
+    ]);
+    assert.equal(denied.code, 0, denied.stderr);
+    const result = await run;
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Error from server \(Forbidden\)/);
+    assert.match(result.stderr, /denied in review .* by alice: not during the change freeze/);
+    const direct = await kubectl(gw.sim.kubeconfigPath, ["get", "deployment", "web", "-n", "prod"]);
+    assert.equal(direct.code, 0, "the deployment is still there");
+  });
+
+  test("kubectl delete deployment web waits, the reviewer sees the diff and dependents, and approval lets it complete", async () => {
+    const mark = await recordMark(gw.sim);
+    const run = collect(spawnKubectl(agent, ["delete", "deployment", "web", "-n", "prod"]));
+    const review = await awaitPending("web");
+    // The dry-run preview is computed in the background; wait for it to land.
+    let shown = "";
+    for (let i = 0; i < 50 && !/Deleted with it/.test(shown); i++) {
+      const r = await airlock(aliceToken, ["review", "show", review.id]);
+      assert.equal(r.code, 0, r.stderr);
+      shown = r.stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(shown, /Requested by: {2}demo-agent \(agent\)/);
+    assert.match(shown, /Request: {7}DELETE \/apis\/apps\/v1\/namespaces\/prod\/deployments\/web/);
+    assert.match(shown, /^-kind: Deployment$/m, "the diff removes the deployment");
+    assert.match(shown, /ReplicaSet prod\/web-/);
+    assert.match(shown, /Pod prod\/web-/);
+    assert.match(shown, /created .*demo-agent/);
+    // The only delete so far is the preview's dry run, sent impersonating the requester; the deployment is still there.
+    const deletes = async () =>
+      (await simRecords(gw.sim, mark)).filter(
+        (r) => r.verb === "delete" && r.resource === "deployments" && r.name === "web",
+      );
+    const early = await deletes();
+    assert.equal(early.length, 1);
+    assert.equal(early[0]?.impersonatedUser, `airlock:${AGENT}`);
+    assert.equal((await kubectl(gw.sim.kubeconfigPath, ["get", "deployment", "web", "-n", "prod"])).code, 0);
+
+    const approved = await airlock(aliceToken, ["review", "approve", review.id, "--reason", "planned"]);
+    assert.equal(approved.code, 0, approved.stderr);
+    const result = await run;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /deployment.apps "web" deleted/);
+    const all = await deletes();
+    assert.equal(all.length, 2, "the dry run and the real delete");
+    assert.equal(all[1]?.impersonatedUser, `airlock:${AGENT}`);
+    assert.notEqual(
+      (await kubectl(gw.sim.kubeconfigPath, ["get", "deployment", "web", "-n", "prod"])).code,
+      0,
+    );
+
+    const after = await airlock(aliceToken, ["review", "show", review.id, "--json"]);
+    const { review: done, events } = JSON.parse(after.stdout) as {
+      review: Review;
+      events: { type: string }[];
+    };
+    assert.equal(done.state, "executed");
+    const types = events.map((e) => e.type);
+    for (const t of ["created", "previewed", "approved", "executed"])
+      assert.ok(types.includes(t), `${t} in ${types}`);
+    const audit = await gw.gateway.store.auditList({ identityName: AGENT, limit: 50 });
+    const event = audit.find((e) => e.verb === "delete" && e.name === "web" && e.decision === "allow");
+    assert.match(event?.reason ?? "", new RegExp(`review ${review.id} approved by alice`));
+  });
+
+  test("the requester cannot approve their own review, and an agent cannot approve at all", async () => {
+    const run = kubectl(dave, ["create", "configmap", "dave-cm", "--from-literal=a=1", "-n", "staging"]);
+    const result = await run;
+    assert.notEqual(result.code, 0);
+    const id = reviewIdIn(result.stderr);
+    const self = await airlock(daveToken, ["review", "approve", id]);
+    assert.equal(self.code, 1);
+    assert.match(self.stderr, /Forbidden.*"dave" asked for this request and may not approve it/);
+    const bot = await airlock(agentToken, ["review", "approve", id]);
+    assert.equal(bot.code, 1);
+    assert.match(bot.stderr, /agents may not use the admin API/);
+    const r = await airlock(aliceToken, ["review", "show", id, "--json"]);
+    assert.equal((JSON.parse(r.stdout) as { review: Review }).review.state, "pending");
+  });
+
+  test("a retry-mode approval releases only the same request, and only once", async () => {
+    const args = (name: string, value: string) => [
+      "create",
+      "configmap",
+      name,
+      `--from-literal=a=${value}`,
+      "-n",
+      "staging",
+    ];
+    const first = await kubectl(agent, args("approved-cm", "1"));
+    assert.notEqual(first.code, 0);
+    assert.match(first.stderr, /approval required/);
+    assert.match(first.stderr, /airlock review show [0-9a-f-]{36}/);
+    const id = reviewIdIn(first.stderr);
+    const ok = await airlock(aliceToken, ["review", "approve", id]);
+    assert.equal(ok.code, 0, ok.stderr);
+
+    const otherName = await kubectl(agent, args("other-cm", "1"));
+    assert.notEqual(otherName.code, 0);
+    assert.notEqual(reviewIdIn(otherName.stderr), id, "another name opens another review");
+    const otherBody = await kubectl(agent, args("approved-cm", "2"));
+    assert.notEqual(otherBody.code, 0);
+    assert.notEqual(reviewIdIn(otherBody.stderr), id, "another body opens another review");
+
+    const same = await kubectl(agent, args("approved-cm", "1"));
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stdout, /configmap\/approved-cm created/);
+    const again = await kubectl(agent, args("approved-cm", "1"));
+    assert.notEqual(again.code, 0, "the approval was single-use");
+    assert.notEqual(reviewIdIn(again.stderr), id);
+    const direct = await kubectl(gw.sim.kubeconfigPath, ["get", "configmaps", "-n", "staging", "-o", "name"]);
+    assert.match(direct.stdout, /configmap\/approved-cm/);
+    assert.doesNotMatch(direct.stdout, /other-cm/);
+  });
+
+  test("a wait-mode request nobody decides times out cleanly with a 403 naming the timeout", async () => {
+    const started = Date.now();
+    const result = await kubectl(agent, ["delete", "configmap", "anything", "-n", "prod"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Forbidden.*was not decided within 2s, so the request was not sent/);
+    assert.ok(Date.now() - started >= 1900);
+    const id = reviewIdIn(result.stderr);
+    const r = await airlock(aliceToken, ["review", "show", id, "--json"]);
+    assert.equal((JSON.parse(r.stdout) as { review: Review }).review.state, "expired");
+  });
+
+  test("a held request whose client disconnects withdraws its review", async () => {
+    const child = spawnKubectl(agent, ["delete", "deployment", "api", "-n", "prod"]);
+    const run = collect(child);
+    const review = await awaitPending("api");
+    child.kill("SIGKILL");
+    await run;
+    let state = "pending";
+    for (let i = 0; i < 50 && state === "pending"; i++) {
+      const r = await airlock(aliceToken, ["review", "show", review.id, "--json"]);
+      state = (JSON.parse(r.stdout) as { review: Review }).review.state;
+      if (state === "pending") await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(state, "withdrawn");
+  });
+});

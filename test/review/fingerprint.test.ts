@@ -1,0 +1,83 @@
+// The fingerprint an approval is bound to: the same request always gives the same one; any change in who, where,
+// what, the body bytes or the exec argv gives another.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { classifyRequest } from "../../src/gateway/classify/index.ts";
+import { canonicalQuery, requestFingerprint } from "../../src/review/fingerprint.ts";
+
+function fp(
+  opts: { method?: string; url?: string; body?: string; identityId?: string; cluster?: string } = {},
+): string {
+  const method = opts.method ?? "DELETE";
+  const cluster = opts.cluster ?? "prod-cluster";
+  const classified = classifyRequest(
+    method,
+    opts.url ?? "/apis/apps/v1/namespaces/prod/deployments/web",
+    cluster,
+  );
+  assert.ok(classified.ok);
+  return requestFingerprint({
+    identityId: opts.identityId ?? "id-agent",
+    cluster,
+    kube: classified.value,
+    body: opts.body === undefined ? undefined : Buffer.from(opts.body),
+  });
+}
+
+const EXEC = "/api/v1/namespaces/prod/pods/web-1/exec?container=app&stdout=true&stderr=true";
+
+describe("request fingerprint", () => {
+  test("the same request gives the same fingerprint, whatever the query order", () => {
+    assert.equal(
+      fp({ body: '{"propagationPolicy":"Background"}' }),
+      fp({ body: '{"propagationPolicy":"Background"}' }),
+    );
+    assert.match(fp(), /^[0-9a-f]{64}$/);
+    assert.equal(
+      fp({ url: `${EXEC}&command=ls&command=-l` }),
+      fp({ url: `${EXEC.replace("container=app&", "")}&command=ls&command=-l&container=app` }),
+    );
+  });
+
+  const base = { body: '{"propagationPolicy":"Background"}' };
+  const variants: [string, Parameters<typeof fp>[0]][] = [
+    ["another name", { ...base, url: "/apis/apps/v1/namespaces/prod/deployments/api" }],
+    ["another namespace", { ...base, url: "/apis/apps/v1/namespaces/staging/deployments/web" }],
+    ["another resource", { ...base, url: "/apis/apps/v1/namespaces/prod/statefulsets/web" }],
+    ["another API group", { ...base, url: "/apis/extensions/v1beta1/namespaces/prod/deployments/web" }],
+    ["a subresource", { ...base, url: "/apis/apps/v1/namespaces/prod/deployments/web/scale" }],
+    ["another body", { body: '{"propagationPolicy":"Foreground"}' }],
+    ["the same body with other whitespace", { body: '{"propagationPolicy": "Background"}' }],
+    ["no body", {}],
+    ["another identity", { ...base, identityId: "id-other" }],
+    ["another cluster", { ...base, cluster: "staging-cluster" }],
+    ["another verb", { ...base, method: "PATCH" }],
+    ["a read of the same object", { ...base, method: "GET" }],
+    ["a dry run", { ...base, url: "/apis/apps/v1/namespaces/prod/deployments/web?dryRun=All" }],
+  ];
+  for (const [what, opts] of variants) {
+    test(`${what} gives another fingerprint`, () => {
+      assert.notEqual(fp(opts), fp(base));
+    });
+  }
+
+  test("another exec argv gives another fingerprint, even one argument apart", () => {
+    const ls = fp({ method: "GET", url: `${EXEC}&command=ls&command=-l` });
+    assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=ls&command=-la` }));
+    assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=ls` }));
+    assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=-l&command=ls` }), "argv order matters");
+  });
+
+  test("exec over a WebSocket GET and its SPDY POST fallback are the same request", () => {
+    const url = `${EXEC}&command=ls`;
+    assert.equal(fp({ method: "GET", url }), fp({ method: "POST", url }));
+  });
+
+  test("canonicalQuery sorts by name and keeps repeated values in the order sent", () => {
+    assert.deepEqual(canonicalQuery(new URLSearchParams("b=2&a=9&a=1")), [
+      ["a", "9"],
+      ["a", "1"],
+      ["b", "2"],
+    ]);
+  });
+});
