@@ -12,8 +12,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Duplex } from "node:stream";
-import { failure, type Status } from "../shared/status.ts";
 import { checkScopes } from "../identity/scopes.ts";
+import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
 import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
@@ -30,6 +30,13 @@ import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import type { LiveStream } from "./streams.ts";
+import {
+  maskedHeaders,
+  prepareMasking,
+  recordMasking,
+  responseRelay,
+  upgradeFrames,
+} from "./transform/stage.ts";
 
 type Answer = { kind: "http"; res: AnyResponse } | { kind: "socket"; socket: Duplex };
 
@@ -227,18 +234,28 @@ export async function handleKubeRequest(
   if (streamKind) gw.metrics.openStreams.inc({ kind: streamKind });
   const principal = ctx.principal;
   const closed: { reason?: string } = {};
+  // transform: the decision's masking obligation (fail closed on an unknown profile); JSON asked for when it applies
+  const prepared = await prepareMasking(gw, ctx.decision, ctx.kube);
+  if (!prepared.ok) {
+    if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
+    ctx.bytesOut = sendStatus(res, prepared.status);
+    return completeAudit(gw, ctx, prepared.status.code, prepared.status.message);
+  }
+  const masking = prepared.masking;
 
-  // forward (+ transform, once masking lands)
+  // forward → transform
   const result = await forwardHttp(ctx.method, res, {
     upstream,
     pathAndQuery: admitted.pathAndQuery,
-    headers: admitted.forward,
+    headers: maskedHeaders(masking, admitted.forward),
     body: admitted.body,
     timeoutMs: longRunning ? undefined : gw.config.limits.upstreamTimeoutSeconds * 1000,
     onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, streamKind || "request", close, closed)),
+    relay: responseRelay(masking, ctx.kube, res),
   });
   if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
+  await recordMasking(gw, ctx.id, masking);
 
   // complete
   ctx.bytesIn = result.bytesIn;
@@ -289,6 +306,9 @@ export async function handleKubeUpgrade(
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
+  const prepared = await prepareMasking(gw, ctx.decision, kube);
+  if (!prepared.ok) return refuseAfterAudit(prepared.status);
+  const masking = prepared.masking;
   const principal = ctx.principal;
   const closed: { reason?: string } = {};
   gw.metrics.openStreams.inc({ kind: kube.info.subresource });
@@ -300,8 +320,10 @@ export async function handleKubeUpgrade(
     pathAndQuery: admitted.pathAndQuery,
     headers: admitted.forward,
     onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, kube.info.subresource, close, closed)),
+    ...(masking.request ? { frames: upgradeFrames(masking) } : {}),
   });
   gw.metrics.openStreams.dec({ kind: kube.info.subresource });
+  await recordMasking(gw, ctx.id, masking);
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;

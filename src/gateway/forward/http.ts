@@ -3,6 +3,7 @@
 // Streams stay streams: bodies are piped chunk by chunk with backpressure, so a watch, a `logs -f` or a 10 MB list
 // never sits in memory. A client that goes away cancels the upstream request and vice versa. Hop-by-hop and
 // connection-specific headers are dropped in both directions.
+import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import { pipeline } from "node:stream";
 import { failure } from "../../shared/status.ts";
@@ -37,6 +38,16 @@ export interface ForwardOptions {
   timeoutMs: number | undefined;
   /** Registers a closer so revocation can cut this request; returns the unregister function. */
   onOpen(close: (reason: string) => void): () => void;
+  /**
+   * The transform stage (masking): when set, it relays the response instead of the plain pipe, writing the head
+   * itself once it knows what to add, and reports the bytes it wrote and the status the client got.
+   */
+  relay?: (
+    upstreamRes: IncomingMessage,
+    status: number,
+    headers: Record<string, string | string[]>,
+    hooks: { onBytes(n: number): void; done(status: number, error?: string): void },
+  ) => void;
 }
 
 export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptions): Promise<ForwardResult> {
@@ -80,6 +91,19 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           const length = upstreamRes.headers["content-length"];
           if (length !== undefined && !upstreamRes.headers["transfer-encoding"])
             headers["content-length"] = length;
+          if (opts.relay) {
+            opts.relay(upstreamRes, status, headers, {
+              onBytes: (n) => {
+                bytesOut += n;
+              },
+              done: (final, error) => {
+                status = final;
+                if (error) upstreamReq.destroy();
+                finish(error);
+              },
+            });
+            return;
+          }
           writeHead(res, status, headers);
           upstreamRes.on("data", (chunk: Buffer) => {
             bytesOut += chunk.length;

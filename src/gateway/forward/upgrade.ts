@@ -8,6 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
+import type { ChannelFrameMasker } from "../../mask/index.ts";
 import { failure } from "../../shared/status.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { Upstream } from "../upstream/index.ts";
@@ -49,6 +50,8 @@ export interface UpgradeOptions {
   pathAndQuery: string;
   headers: [string, string][];
   onOpen(close: (reason: string) => void): () => void;
+  /** The transform stage (masking): a masker for the cluster's frames, given the subprotocol it chose. */
+  frames?: (subprotocol: string) => ChannelFrameMasker | undefined;
 }
 
 // The client's handshake is completed with exactly the subprotocol the cluster chose (it was among the client's offers).
@@ -147,14 +150,37 @@ export function bridgeWebSocket(
         upstream.on("open", () => {
           chosenProtocol.set(req, upstream.protocol);
           clientSide.handleUpgrade(req, socket, head, (client) => {
-            relay(upstream, client, (n) => {
-              bytesOut += n;
-            });
+            const masker = opts.frames?.(upstream.protocol);
+            if (opts.frames && !masker) {
+              // Masking applies but these frames cannot be read: close rather than relay them unmasked.
+              client.close(1011, "airlock: masking failed");
+              upstream.terminate();
+              return finish(101, "masking failed: unreadable subprotocol");
+            }
+            if (masker) {
+              relayMasked(upstream, client, masker, (n) => {
+                bytesOut += n;
+              });
+            } else {
+              relay(upstream, client, (n) => {
+                bytesOut += n;
+              });
+            }
             relay(client, upstream, (n) => {
               bytesIn += n;
             });
             client.on("close", (code) => closeWith(upstream, code));
-            upstream.on("close", (code) => closeWith(client, code));
+            upstream.on("close", (code) => {
+              // Whatever the masker still holds goes out (masked) before the close.
+              if (masker && client.readyState === WebSocket.OPEN) {
+                try {
+                  for (const f of masker.flush()) client.send(f.data, { binary: f.binary });
+                } catch {
+                  return client.terminate();
+                }
+              }
+              closeWith(client, code);
+            });
             client.on("error", () => upstream.terminate());
             upstream.on("error", () => client.terminate());
             client.on("close", () => finish(101));
@@ -183,6 +209,33 @@ function relay(from: WebSocket, to: WebSocket, count: (n: number) => void): void
     to.send(data, { binary: isBinary }, () => {
       if (to.bufferedAmount < HIGH_WATER) from.resume();
     });
+    if (to.bufferedAmount >= HIGH_WATER) from.pause();
+  });
+}
+
+/** Cluster → client through the masker: a frame it cannot read ends the session (fail closed). */
+function relayMasked(
+  from: WebSocket,
+  to: WebSocket,
+  masker: ChannelFrameMasker,
+  count: (n: number) => void,
+): void {
+  from.on("message", (data: Buffer, isBinary: boolean) => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    let frames: ReturnType<ChannelFrameMasker["transform"]>;
+    try {
+      frames = masker.transform(data, isBinary);
+    } catch {
+      from.terminate();
+      to.close(1011, "airlock: masking failed");
+      return;
+    }
+    for (const f of frames) {
+      count(f.data.length);
+      to.send(f.data, { binary: f.binary }, () => {
+        if (to.bufferedAmount < HIGH_WATER) from.resume();
+      });
+    }
     if (to.bufferedAmount >= HIGH_WATER) from.pause();
   });
 }
