@@ -5,6 +5,7 @@
 // arrived impersonating airlock:demo-agent.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -227,6 +228,24 @@ describe("cp through Airlock", () => {
     const down = await viaAirlock(["cp", `${pod}:/tmp/e2e.txt`, back]);
     assert.equal(down.code, 0, down.stderr);
     assert.equal(await readFile(back, "utf8"), "cp round trip through airlock 42\n");
+  });
+});
+
+describe("large streams through Airlock", () => {
+  test("cp of a 4 MiB file round-trips byte for byte, and exec relays its 5.6 MB base64 whole", async () => {
+    const local = join(gw.dir, "big.bin");
+    const content = randomBytes(4 << 20);
+    await writeFile(local, content);
+    const up = await kubectl(agent, ["cp", local, `${pod}:/tmp/big.bin`], { timeoutMs: 40_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const back = join(gw.dir, "big-back.bin");
+    const down = await kubectl(agent, ["cp", `${pod}:/tmp/big.bin`, back], { timeoutMs: 40_000 });
+    assert.equal(down.code, 0, down.stderr);
+    const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    assert.equal(digest(await readFile(back)), digest(content));
+    const out = await kubectl(agent, ["exec", pod, "--", "base64", "/tmp/big.bin"], { timeoutMs: 40_000 });
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.replace(/\n/g, ""), content.toString("base64"));
   });
 });
 
