@@ -20,7 +20,7 @@ const KUBECTL = [
 ];
 
 describe("inspectClientHeaders", () => {
-  test("kubectl's ordinary headers are forwarded in order, credentials and Host dropped", () => {
+  test("kubectl's ordinary headers are forwarded in order; credentials, Host and Accept-Encoding dropped", () => {
     const got = inspectClientHeaders(KUBECTL);
     assert.deepEqual(got, {
       ok: true,
@@ -30,7 +30,6 @@ describe("inspectClientHeaders", () => {
           ["Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"],
           ["Kubectl-Command", "kubectl get"],
           ["Kubectl-Session", "5b0f1c2e-uuid"],
-          ["Accept-Encoding", "gzip"],
         ],
       },
     });
@@ -102,13 +101,31 @@ describe("inspectClientHeaders", () => {
       "1",
       "Upgrade",
       "websocket",
-      "Sec-WebSocket-Protocol",
+      "X-Stream-Protocol-Version",
       "v5.channel.k8s.io",
     ]);
     assert.deepEqual(got, {
       ok: true,
-      value: { forward: [["Sec-WebSocket-Protocol", "v5.channel.k8s.io"]] },
+      value: { forward: [["X-Stream-Protocol-Version", "v5.channel.k8s.io"]] },
     });
+  });
+
+  test("connection-scoped headers are not forwarded: HTTP/2 pseudo-headers, WebSocket handshake, Expect, Accept-Encoding", () => {
+    const got = inspectClientHeaders([
+      ":authority",
+      "127.0.0.1:8443",
+      "Sec-WebSocket-Key",
+      "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Protocol",
+      "v5.channel.k8s.io",
+      "Expect",
+      "100-continue",
+      "Accept-Encoding",
+      "gzip",
+      "Accept",
+      "application/json",
+    ]);
+    assert.deepEqual(got, { ok: true, value: { forward: [["Accept", "application/json"]] } });
   });
 
   test("a duplicate Content-Type is refused with 400", () => {
