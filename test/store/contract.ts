@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
+import { reviewContract } from "./contract-reviews.ts";
 
 export interface StoreFactory {
   /** A fresh, empty store. `clock` is the time the store sees, in epoch milliseconds. */
@@ -243,5 +244,7 @@ export function storeContract(engine: string, factory: StoreFactory): void {
       await assert.rejects(store.auditBegin(auditEvent()));
       await store.close(); // closing twice is harmless
     });
+
+    reviewContract(withStore);
   });
 }

@@ -1,0 +1,180 @@
+// The store contract for reviews, their events and grants (called from storeContract, so every engine runs it).
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Grant, Review, Store } from "../../src/gateway/contracts.ts";
+
+export function review(overrides: Partial<Review> = {}): Review {
+  return {
+    id: `rv-${Math.random().toString(36).slice(2)}`,
+    fingerprint: "fp-1",
+    state: "pending",
+    createdAt: "2026-03-01T10:00:00.000Z",
+    updatedAt: "2026-03-01T10:00:00.000Z",
+    expiresAt: "2026-03-01T10:10:00.000Z",
+    requester: { identityId: "id-agent", name: "demo-agent", kind: "agent", groups: ["agents"] },
+    justification: null,
+    cluster: "sim",
+    policy: "p",
+    rule: "r",
+    requirement: {
+      approvers: { identities: [], groups: ["sre"] },
+      approvals: 1,
+      mode: "wait",
+      timeoutSeconds: 600,
+    },
+    request: {
+      method: "DELETE",
+      path: "/apis/apps/v1/namespaces/prod/deployments/web",
+      query: "",
+      contentType: "",
+      body: "",
+      bodyEncoding: "utf8",
+      bodySha256: "0".repeat(64),
+      action: "delete",
+      apiGroup: "apps",
+      apiVersion: "v1",
+      resource: "deployments",
+      subresource: "",
+      namespace: "prod",
+      name: "web",
+      execCommand: null,
+    },
+    approvals: [],
+    denial: null,
+    approvedUntil: null,
+    usesLeft: 0,
+    waiters: 1,
+    preview: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+function grant(overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: `g-${Math.random().toString(36).slice(2)}`,
+    reviewId: "rv-1",
+    identityId: "id-agent",
+    identityName: "demo-agent",
+    cluster: "sim",
+    verb: "delete",
+    apiGroup: "apps",
+    resource: "deployments",
+    namespace: "prod",
+    createdBy: "alice",
+    createdAt: "2026-03-01T10:00:00.000Z",
+    expiresAt: "2026-03-01T10:30:00.000Z",
+    revokedAt: null,
+    revokedBy: null,
+    ...overrides,
+  };
+}
+
+export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) => Promise<void>): void {
+  describe("reviews", () => {
+    test("a created review reads back whole, and is found by fingerprint and state", () =>
+      withStore(async (store) => {
+        const r = review({
+          justification: "cleanup",
+          preview: { diff: "-a\n", summary: "s", dependents: [], error: null },
+        });
+        await store.reviewCreate(r);
+        assert.deepEqual(await store.reviewGet(r.id), r);
+        assert.equal(await store.reviewGet("nope"), undefined);
+        assert.deepEqual(
+          (await store.reviewFind("fp-1", ["pending"])).map((x) => x.id),
+          [r.id],
+        );
+        assert.deepEqual(await store.reviewFind("fp-1", ["approved"]), []);
+        assert.deepEqual(await store.reviewFind("fp-2", ["pending"]), []);
+        assert.deepEqual(await store.reviewFind("fp-1", []), []);
+      }));
+
+    test("a save succeeds only from the version it read (compare-and-set)", () =>
+      withStore(async (store) => {
+        const r = review();
+        await store.reviewCreate(r);
+        const approved = { ...r, state: "approved" as const, usesLeft: 1, version: 2 };
+        assert.equal(await store.reviewSave(approved), true);
+        const stale = { ...r, state: "denied" as const, version: 2 };
+        assert.equal(await store.reviewSave(stale), false, "a second writer from version 1 loses");
+        assert.equal((await store.reviewGet(r.id))?.state, "approved");
+        assert.deepEqual(
+          (await store.reviewFind("fp-1", ["approved"])).map((x) => x.id),
+          [r.id],
+        );
+        assert.equal(await store.reviewSave(review({ id: "unknown", version: 2 })), false);
+      }));
+
+    test("the review list is newest first, filters by state and honours the limit", () =>
+      withStore(async (store) => {
+        const a = review({ fingerprint: "a" });
+        const b = review({ fingerprint: "b", state: "denied" });
+        const c = review({ fingerprint: "c" });
+        for (const r of [a, b, c]) await store.reviewCreate(r);
+        assert.deepEqual(
+          (await store.reviewList({})).map((x) => x.id),
+          [c.id, b.id, a.id],
+        );
+        assert.deepEqual(
+          (await store.reviewList({ state: "pending" })).map((x) => x.id),
+          [c.id, a.id],
+        );
+        assert.deepEqual(
+          (await store.reviewList({ limit: 1 })).map((x) => x.id),
+          [c.id],
+        );
+      }));
+
+    test("review events are kept in order per review", () =>
+      withStore(async (store) => {
+        const r = review();
+        await store.reviewCreate(r);
+        const at = "2026-03-01T10:00:00.000Z";
+        await store.reviewEventAppend({
+          reviewId: r.id,
+          time: at,
+          type: "created",
+          actor: "demo-agent",
+          detail: "d1",
+        });
+        await store.reviewEventAppend({
+          reviewId: r.id,
+          time: at,
+          type: "approved",
+          actor: "alice",
+          detail: "d2",
+        });
+        const events = await store.reviewEventList(r.id);
+        assert.deepEqual(
+          events.map((e) => [e.type, e.actor, e.detail]),
+          [
+            ["created", "demo-agent", "d1"],
+            ["approved", "alice", "d2"],
+          ],
+        );
+        assert.deepEqual(await store.reviewEventList("other"), []);
+      }));
+
+    test("grants: active ones are listed by identity until they expire or are revoked; revocation keeps the first time", () =>
+      withStore(async (store) => {
+        const g = grant();
+        await store.grantCreate(g);
+        await store.grantCreate(grant({ identityId: "id-other" }));
+        assert.deepEqual(await store.grantGet(g.id), g);
+        const active = (at: string) => store.grantList({ identityId: "id-agent", activeAt: at });
+        assert.deepEqual(
+          (await active("2026-03-01T10:29:59.000Z")).map((x) => x.id),
+          [g.id],
+        );
+        assert.deepEqual(await active("2026-03-01T10:30:00.000Z"), [], "a grant ends at its expiry");
+        const revoked = await store.grantRevoke(g.id, "alice");
+        assert.equal(revoked?.revokedBy, "alice");
+        assert.ok(revoked?.revokedAt);
+        assert.deepEqual(await active("2026-03-01T10:00:01.000Z"), []);
+        assert.equal((await store.grantRevoke(g.id, "bob"))?.revokedBy, "alice");
+        assert.equal(await store.grantRevoke("nope", "alice"), undefined);
+        assert.equal((await store.grantList({})).length, 2);
+      }));
+  });
+}
