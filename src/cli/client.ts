@@ -88,7 +88,7 @@ const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|HOSTNAME/;
 /** Calls the admin API; resolves with the parsed JSON of a 2xx answer, throws a CliError otherwise. */
 export function callAdminApi(
   conn: Connection,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PATCH",
   path: string,
   body?: unknown,
 ): Promise<unknown> {

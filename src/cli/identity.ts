@@ -15,14 +15,23 @@ import {
   resolveConnection,
   runCli,
 } from "./client.ts";
+import { expiryOf, parseLabels, runLifecycle, tokenBody } from "./identity-lifecycle.ts";
 import { writePrivateFile } from "./kubeconfig.ts";
 import type { Command } from "./main.ts";
 
 const HELP = `Usage:
-  airlock identity create NAME --kind agent|human [--group G]… [--label k=v]… [--kubeconfig FILE] [--json]
+  airlock identity create NAME --kind agent|human [--group G]… [--label k=v]… [--owner HUMAN] [--description D]
+                               [--expires 90d] [--read-only] [--cluster C]… [--kubeconfig FILE] [--json]
   airlock identity list [--json]
   airlock identity get NAME [--json]
+  airlock identity update NAME [--group G]… [--label k=v]… [--owner HUMAN] [--description D] [--expires T|never]
+  airlock identity disable|enable NAME
   airlock identity revoke NAME
+  airlock identity credentials NAME [--json]
+  airlock identity token create NAME [--expires 30d] [--read-only] [--cluster C]… [--name N]
+  airlock identity token rotate NAME [--overlap 1h] [--credential ID]
+  airlock identity credential revoke NAME ID
+  airlock identity cert NAME --out DIR [--days 30]
 
 create prints the new token once; store it at once, it cannot be shown again.
 revoke stops the identity's tokens on the next request and closes its live streams.
@@ -36,19 +45,19 @@ const OPTIONS = {
   group: { type: "string", multiple: true },
   label: { type: "string", multiple: true },
   kubeconfig: { type: "string" },
+  owner: { type: "string" },
+  description: { type: "string" },
+  expires: { type: "string" },
+  "read-only": { type: "boolean" },
+  cluster: { type: "string", multiple: true },
+  overlap: { type: "string" },
+  credential: { type: "string" },
+  out: { type: "string" },
+  days: { type: "string" },
+  name: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-function parseLabels(pairs: string[]): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CliError(`--label "${pair}" is not key=value.`, CLI_ERROR_USAGE);
-    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return labels;
-}
 
 function oneName(positionals: string[], sub: string): string {
   const [name, ...extra] = positionals;
@@ -74,7 +83,7 @@ export function identityTable(items: Identity[], now: number): string {
       i.groups.join(",") || "<none>",
       formatAge(i.createdAt, now),
       i.lastUsedAt ? `${formatAge(i.lastUsedAt, now)} ago` : "never",
-      i.revokedAt ? "revoked" : "active",
+      i.state ?? (i.revokedAt ? "revoked" : "active"),
     ]),
   );
 }
@@ -103,6 +112,11 @@ async function run(args: string[]): Promise<number> {
         kind: values.kind,
         groups: values.group ?? [],
         labels: parseLabels(values.label ?? []),
+        ...(values.owner ? { owner: values.owner } : {}),
+        ...(values.description ? { description: values.description } : {}),
+        ...(values.expires ? { expiresAt: expiryOf(values.expires, Date.now()) ?? undefined } : {}),
+        // The first token's scopes (--read-only, --cluster) and expiry (the identity's, when given).
+        token: tokenBody({ ...values, expires: undefined }, Date.now()),
       };
       const created = (await callAdminApi(conn(), "POST", "/airlock/v1/identities", body)) as {
         identity: Identity;
@@ -155,11 +169,14 @@ async function run(args: string[]): Promise<number> {
       );
       return 0;
     }
-    default:
+    default: {
+      const code = await runLifecycle(sub, positionals, values, conn);
+      if (code !== undefined) return code;
       throw new CliError(
         `unknown subcommand "identity ${sub}". Run 'airlock identity --help'.`,
         CLI_ERROR_USAGE,
       );
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 // The file holds a bearer token, so it is written 0600 (and an existing file is narrowed to 0600 before the token
 // goes in). Without --output the kubeconfig goes to stdout for piping. Needs no admin token: nothing is called.
 import { closeSync, fchmodSync, openSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildKubeconfig, CLUSTER_NAME } from "../admin/kubeconfig.ts";
 import { CLI_ERROR_USAGE, CliError, resolveCa, resolveServer, runCli } from "./client.ts";
@@ -10,6 +12,11 @@ import type { Command } from "./main.ts";
 
 const HELP = `Usage:
   airlock kubeconfig --identity NAME --token TOKEN [--cluster C] [--output FILE] [--server URL] [--ca FILE]
+  airlock kubeconfig --exec --identity NAME [--token-file FILE] [--reason TEXT] [--on-behalf-of HUMAN] [--ttl 15m] …
+
+With --exec the kubeconfig holds no secret: kubectl runs 'airlock credential', which trades the identity's
+long-lived token (AIRLOCK_TOKEN in kubectl's environment, or --token-file) for a session credential of minutes,
+carrying --reason into every audit event.
 
 Writes a kubeconfig for the gateway: the server from --server or AIRLOCK_SERVER (with /k8s/C when --cluster is
 given), the CA from --ca or AIRLOCK_CA, and the identity's token. --output writes FILE with mode 0600; without it
@@ -23,6 +30,11 @@ Example:
 const OPTIONS = {
   identity: { type: "string" },
   token: { type: "string" },
+  exec: { type: "boolean" },
+  "token-file": { type: "string" },
+  reason: { type: "string" },
+  "on-behalf-of": { type: "string" },
+  ttl: { type: "string" },
   cluster: { type: "string" },
   output: { type: "string", short: "o" },
   server: { type: "string" },
@@ -62,7 +74,7 @@ async function run(args: string[]): Promise<number> {
   }
   if (!values.identity)
     throw new CliError("kubeconfig needs --identity NAME (the identity the token belongs to).", 2);
-  if (!values.token) {
+  if (!values.token && !values.exec) {
     throw new CliError(
       "kubeconfig needs --token TOKEN: the identity's token printed by 'airlock identity create' (not the admin token).",
       CLI_ERROR_USAGE,
@@ -76,11 +88,9 @@ async function run(args: string[]): Promise<number> {
   }
   const server = resolveServer(values.server, process.env);
   const caPem = resolveCa(values.ca, process.env);
-  const input: Parameters<typeof buildKubeconfig>[0] = {
-    server,
-    identity: values.identity,
-    token: values.token,
-  };
+  const input: Parameters<typeof buildKubeconfig>[0] = { server, identity: values.identity };
+  if (values.exec) input.exec = execPlugin(server, values);
+  else input.token = values.token;
   if (caPem) input.caPem = caPem;
   if (values.cluster) input.cluster = values.cluster;
   const text = buildKubeconfig(input);
@@ -102,3 +112,18 @@ export const kubeconfigCommand: Command = {
   summary: "write a kubeconfig that points kubectl at the gateway with an identity's token",
   run: (args) => runCli("kubeconfig", () => run(args)),
 };
+
+/** The exec stanza: this Node and this airlock, so kubectl runs exactly the CLI that wrote the file. */
+export function execPlugin(
+  server: string,
+  values: { ca?: string; "token-file"?: string; reason?: string; "on-behalf-of"?: string; ttl?: string },
+): { command: string; args: string[] } {
+  const bin = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
+  const args = [bin, "credential", "--server", server];
+  if (values.ca) args.push("--ca", resolve(values.ca));
+  if (values["token-file"]) args.push("--token-file", resolve(values["token-file"]));
+  if (values.reason) args.push("--reason", values.reason);
+  if (values["on-behalf-of"]) args.push("--on-behalf-of", values["on-behalf-of"]);
+  if (values.ttl) args.push("--ttl", values.ttl);
+  return { command: process.execPath, args };
+}

@@ -12,8 +12,10 @@ const commands: Record<string, CommandLoader> = {
   sim: async () => (await import("./sim.ts")).simCommand,
   identity: async () => (await import("./identity.ts")).identityCommand,
   audit: async () => (await import("./audit.ts")).auditCommand,
+  policy: async () => (await import("./policy.ts")).policyCommand,
   review: async () => (await import("./review.ts")).reviewCommand,
   kubeconfig: async () => (await import("./kubeconfig.ts")).kubeconfigCommand,
+  credential: async () => (await import("./credential.ts")).credentialCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
   demo: async () => (await import("./demo.ts")).demoCommand,
 };
