@@ -30,13 +30,14 @@ export function reconcileNamespace(
     ensureDefaults(ctx, name, rootCaPem);
     return;
   }
-  const terminating = ns.status as { phase?: string } | undefined;
-  let current = ns;
-  if (terminating?.phase !== "Terminating") {
-    current = ctx.store.update(nsType, { ...ns, status: { ...(ns.status as object), phase: "Terminating" } });
-  }
-  const remaining = purgeNamespace(ctx, name);
-  if (remaining > 0) {
+  const left = purgeContent(ctx, name);
+  const status = {
+    ...(ns.status as object),
+    phase: "Terminating",
+    conditions: deletionConditions(left, (ns.status as NamespaceStatus | undefined)?.conditions, ctx.now()),
+  };
+  const current = deepEqual(ns.status, status) ? ns : ctx.store.update(nsType, { ...ns, status });
+  if (left.objects > 0) {
     const delay = RECHECK_MS[Math.min(attempt, RECHECK_MS.length - 1)] ?? 1000;
     ctx.queue.addAfter(`namespace|${name}`, delay, () =>
       reconcileNamespace(ctx, name, rootCaPem, attempt + 1),
@@ -53,9 +54,20 @@ export function reconcileNamespace(
   if (ctx.store.get(nsType, "", name)) ctx.store.remove(nsType, "", name);
 }
 
+/** What is left in a terminating namespace after a purge: counts by resource and by finalizer. */
+export interface RemainingContent {
+  objects: number;
+  byResource: Map<string, number>;
+  byFinalizer: Map<string, number>;
+}
+
 /** Deletes every namespaced object in the namespace; returns how many still exist afterwards. */
 export function purgeNamespace(ctx: ControllerContext, namespace: string): number {
-  let remaining = 0;
+  return purgeContent(ctx, namespace).objects;
+}
+
+function purgeContent(ctx: ControllerContext, namespace: string): RemainingContent {
+  const left: RemainingContent = { objects: 0, byResource: new Map(), byFinalizer: new Map() };
   const seen = new Set<string>();
   for (const type of ctx.registry.all()) {
     const key = `${type.group}/${type.resource}`;
@@ -64,10 +76,102 @@ export function purgeNamespace(ctx: ControllerContext, namespace: string): numbe
     for (const obj of ctx.store.list(type, namespace).items) {
       deleteObject(ctx, type, obj);
       const still = ctx.store.get(type, namespace, obj.metadata.name ?? "");
-      if (still) remaining++;
+      if (!still) continue;
+      left.objects++;
+      const resource = `${type.resource}.${type.group}`;
+      left.byResource.set(resource, (left.byResource.get(resource) ?? 0) + 1);
+      for (const f of still.metadata.finalizers ?? [])
+        left.byFinalizer.set(f, (left.byFinalizer.get(f) ?? 0) + 1);
     }
   }
-  return remaining;
+  return left;
+}
+
+interface NamespaceCondition {
+  type: string;
+  status: "True" | "False";
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+interface NamespaceStatus {
+  conditions?: NamespaceCondition[];
+}
+
+const sorted = (m: Map<string, number>) => [...m].sort(([a], [b]) => a.localeCompare(b));
+
+/**
+ * The conditions kube-controller-manager's namespace deleter sets on a Terminating namespace, so `kubectl describe
+ * ns` says what the deletion waits for. A condition keeps its lastTransitionTime while its status does not change.
+ */
+export function deletionConditions(
+  left: RemainingContent,
+  previous: NamespaceCondition[] | undefined,
+  now: string,
+): NamespaceCondition[] {
+  const content = sorted(left.byResource)
+    .map(([r, n]) => `${r} has ${n} resource instances`)
+    .join(", ");
+  const finalizers = sorted(left.byFinalizer)
+    .map(([f, n]) => `${f} in ${n} resource instances`)
+    .join(", ");
+  const wanted: Omit<NamespaceCondition, "lastTransitionTime">[] = [
+    {
+      type: "NamespaceDeletionDiscoveryFailure",
+      status: "False",
+      reason: "ResourcesDiscovered",
+      message: "All resources successfully discovered",
+    },
+    {
+      type: "NamespaceDeletionGroupVersionParsingFailure",
+      status: "False",
+      reason: "ParsedGroupVersions",
+      message: "All legacy kube types successfully parsed",
+    },
+    {
+      type: "NamespaceDeletionContentFailure",
+      status: "False",
+      reason: "ContentDeleted",
+      message: "All content successfully deleted, may be waiting on finalization",
+    },
+    content
+      ? {
+          type: "NamespaceContentRemaining",
+          status: "True",
+          reason: "SomeResourcesRemain",
+          message: `Some resources are remaining: ${content}`,
+        }
+      : {
+          type: "NamespaceContentRemaining",
+          status: "False",
+          reason: "ContentRemoved",
+          message: "All content successfully removed",
+        },
+    finalizers
+      ? {
+          type: "NamespaceFinalizersRemaining",
+          status: "True",
+          reason: "SomeFinalizersRemain",
+          message: `Some content in the namespace has finalizers remaining: ${finalizers}`,
+        }
+      : {
+          type: "NamespaceFinalizersRemaining",
+          status: "False",
+          reason: "ContentHasNoFinalizers",
+          message: "All content-preserving finalizers finished",
+        },
+  ];
+  return wanted.map((c) => {
+    const before = previous?.find((p) => p.type === c.type);
+    const since = before && before.status === c.status ? before.lastTransitionTime : now;
+    return {
+      type: c.type,
+      status: c.status,
+      lastTransitionTime: since,
+      reason: c.reason,
+      message: c.message,
+    };
+  });
 }
 
 function ensureDefaults(ctx: ControllerContext, namespace: string, rootCaPem: string): void {
