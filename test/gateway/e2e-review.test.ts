@@ -281,6 +281,41 @@ describe("reviews through kubectl", () => {
     assert.doesNotMatch(direct.stdout, /other-cm/);
   });
 
+  test("an approval with --grant 30m lets the same verb on the same resource in the namespace run until revoked", async () => {
+    const create = (name: string) =>
+      kubectl(agent, ["create", "configmap", name, "--from-literal=a=1", "-n", "staging"]);
+    const first = await create("granted-1");
+    assert.notEqual(first.code, 0);
+    const approved = await airlock(aliceToken, [
+      "review",
+      "approve",
+      reviewIdIn(first.stderr),
+      "--grant",
+      "30m",
+    ]);
+    assert.equal(approved.code, 0, approved.stderr);
+    const grantId = /grant ([0-9a-f-]{36}): demo-agent may create configmaps in staging/.exec(
+      approved.stdout,
+    )?.[1];
+    assert.ok(grantId, approved.stdout);
+
+    const second = await create("granted-2");
+    assert.equal(second.code, 0, second.stderr);
+    const audit = await gw.gateway.store.auditList({ identityName: AGENT, limit: 20 });
+    const event = audit.find(
+      (e) => e.name === "granted-2" || (e.verb === "create" && e.decision === "allow"),
+    );
+    assert.match(event?.reason ?? "", new RegExp(`grant ${grantId} by alice`));
+    const listed = await airlock(aliceToken, ["review", "grants", "--active", "--json"]);
+    assert.ok((JSON.parse(listed.stdout) as { id: string }[]).some((g) => g.id === grantId));
+
+    const revoked = await airlock(aliceToken, ["review", "revoke-grant", grantId]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const third = await create("granted-3");
+    assert.notEqual(third.code, 0, "a revoked grant lets nothing through");
+    assert.match(third.stderr, /approval required/);
+  });
+
   test("a wait-mode request nobody decides times out cleanly with a 403 naming the timeout", async () => {
     const started = Date.now();
     const result = await kubectl(agent, ["delete", "configmap", "anything", "-n", "prod"]);

@@ -1,0 +1,124 @@
+// Review notifications: the JSON and Slack payloads, delivery to a real local webhook, retries with backoff after a
+// failure, and that notify() never blocks its caller.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { Review } from "../../src/gateway/contracts.ts";
+import { createWebhookNotifier, jsonPayload, slackPayload } from "../../src/review/notify.ts";
+import { review as makeReview } from "../store/contract-reviews.ts";
+
+const received: { path: string; body: Record<string, unknown> }[] = [];
+let failuresLeft = 0;
+let url = "";
+const server = createServer((req, res) => {
+  let text = "";
+  req.setEncoding("utf8").on("data", (d: string) => {
+    text += d;
+  });
+  req.on("end", () => {
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      res.writeHead(503).end();
+      return;
+    }
+    received.push({ path: req.url ?? "", body: JSON.parse(text) as Record<string, unknown> });
+    res.writeHead(200).end("ok");
+  });
+});
+
+before(async () => {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const review: Review = makeReview({
+  id: "0b9c1a52-0000-4000-8000-000000000001",
+  justification: "free up the node",
+  preview: {
+    diff: "--- a\n+++ b\n-kind: Deployment\n",
+    summary: "0 lines added, 1 removed",
+    dependents: [],
+    error: null,
+  },
+});
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), "timed out waiting");
+}
+
+describe("review notifications", () => {
+  test("the JSON payload names the request, requester, summary, diff and link", () => {
+    const p = jsonPayload(review, "created", "https://airlock.example:8443/") as {
+      type: string;
+      review: Record<string, unknown>;
+    };
+    assert.equal(p.type, "airlock.review.created");
+    assert.equal(p.review.requester, "demo-agent");
+    assert.equal(p.review.request, "delete deployments web in prod on sim");
+    assert.equal(p.review.summary, "0 lines added, 1 removed");
+    assert.match(String(p.review.diff), /-kind: Deployment/);
+    assert.equal(p.review.url, `https://airlock.example:8443/ui/reviews/${review.id}`);
+    assert.equal(p.review.justification, "free up the node");
+  });
+
+  test("the Slack payload has a text fallback, the diff in a code block and the link", () => {
+    const p = slackPayload(review, "created", "https://gw") as {
+      text: string;
+      blocks: { text: { text: string } }[];
+    };
+    assert.match(p.text, /demo-agent\* asks to delete deployments web in prod on sim/);
+    assert.match(p.text, /https:\/\/gw\/ui\/reviews\//);
+    const texts = p.blocks.map((b) => b.text.text).join("\n");
+    assert.match(texts, /```--- a/);
+    assert.match(texts, /airlock review approve 0b9c1a52/);
+    const denied = slackPayload(
+      { ...review, state: "denied", denial: { by: "alice", byId: "x", at: "t", reason: "freeze" } },
+      "denied",
+      "https://gw",
+    ) as { text: string };
+    assert.match(denied.text, /is \*denied\* by alice: freeze/);
+  });
+
+  test("delivery is retried with backoff after failures, and notify returns at once", async () => {
+    received.length = 0;
+    failuresLeft = 2;
+    const delivered: string[] = [];
+    const notify = createWebhookNotifier({
+      webhooks: [
+        { url: `${url}/json`, format: "json" },
+        { url: `${url}/slack`, format: "slack" },
+      ],
+      baseUrl: "https://gw",
+      attempts: 4,
+      baseDelayMs: 5,
+      onDelivered: (_r, type, target) => delivered.push(`${type}:${target.format}`),
+    });
+    notify(review, "created");
+    assert.deepEqual(delivered, [], "notify returns before anything is delivered");
+    await until(() => delivered.length === 2);
+    assert.deepEqual(delivered.sort(), ["created:json", "created:slack"]);
+    assert.deepEqual(received.map((r) => r.path).sort(), ["/json", "/slack"]);
+  });
+
+  test("a webhook that keeps failing is given up after the last attempt and reported", async () => {
+    failuresLeft = 100;
+    const failed: string[] = [];
+    const notify = createWebhookNotifier({
+      webhooks: [{ url: `${url}/down`, format: "json" }],
+      baseUrl: "https://gw",
+      attempts: 3,
+      baseDelayMs: 1,
+      onFailed: (_r, _t, _target, error) => failed.push(error),
+    });
+    notify(review, "approved");
+    await until(() => failed.length === 1);
+    assert.deepEqual(failed, ["HTTP 503"]);
+    assert.equal(failuresLeft, 97, "three attempts");
+    failuresLeft = 0;
+  });
+});
