@@ -102,6 +102,7 @@ function spawnViaAirlock(args: string[]) {
   });
   const closed = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
   return {
+    write: (text: string) => child.stdin?.write(text),
     stdout: () => out,
     stderr: () => err,
     async stop() {
@@ -201,6 +202,21 @@ describe("exec through Airlock", () => {
     await assertNoLiveStreams();
     const records = assertAllImpersonated(await simRecords(gw.sim, mark));
     assert.ok(hasRequest(records, { subresource: "exec", name: pod }));
+  });
+
+  test("attach -i joins the main process, which echoes what it reads and keeps printing", async () => {
+    const mark = await recordMark(gw.sim);
+    const attach = spawnViaAirlock(["attach", "-i", pod]);
+    try {
+      attach.write("hello main process\n");
+      await waitFor(attach.stdout, /^hello main process$/m);
+      await waitFor(attach.stdout, /"GET \//);
+    } finally {
+      await attach.stop();
+    }
+    await assertNoLiveStreams();
+    const records = assertAllImpersonated(await simRecords(gw.sim, mark));
+    assert.ok(hasRequest(records, { subresource: "attach", name: pod }));
   });
 
   test("the SPDY fallback is refused with a Status that says to use WebSocket", async () => {
