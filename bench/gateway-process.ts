@@ -21,6 +21,8 @@ export type GatewayRequest =
 
 export interface Memory {
   rss: number;
+  /** V8 heap committed (used + free pages V8 keeps): part of RSS that heapUsed does not show. */
+  heapTotal: number;
   heapUsed: number;
   external: number;
   arrayBuffers: number;
@@ -95,7 +97,13 @@ function memory(): Memory {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    rss: m.rss,
+    heapTotal: m.heapTotal,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 // The profiler runs in-process (node:inspector) rather than through --cpu-prof, so a profile covers exactly the
