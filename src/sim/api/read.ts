@@ -14,7 +14,7 @@ import {
   parseLabelSelector,
 } from "../selectors.ts";
 import { notFound } from "../store.ts";
-import { toTable } from "../table.ts";
+import { type PrinterColumn, printerColumnsOf, toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";
 import { includeObjectOf, sendJson, wantsTable } from "./respond.ts";
 
@@ -28,6 +28,15 @@ export function objectFilter(type: ResourceType, route: SimRequest): (obj: KubeO
     (!name || obj.metadata.name === name) &&
     matchesLabelSelector(labels, obj.metadata.labels) &&
     matchesFieldSelector(fields, obj);
+}
+
+/** A custom resource's additionalPrinterColumns, read from its stored CRD; built-in types have none. */
+export function printerColumnsFor(ctx: ApiContext, type: ResourceType): { printerColumns?: PrinterColumn[] } {
+  const crdType = ctx.registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  if (!crdType || !type.group.includes(".")) return {};
+  const crd = ctx.store.get(crdType, "", `${type.resource}.${type.group}`);
+  const columns = crd ? printerColumnsOf(crd, type.version) : undefined;
+  return columns ? { printerColumns: columns } : {};
 }
 
 export function getObject(ctx: ApiContext, type: ResourceType, route: SimRequest): KubeObject {
@@ -51,7 +60,11 @@ export function sendObject(
     sendJson(
       res,
       code,
-      toTable(type, [obj], { includeObject: includeObjectOf(route.query), resourceVersion: rv }),
+      toTable(type, [obj], {
+        includeObject: includeObjectOf(route.query),
+        resourceVersion: rv,
+        ...printerColumnsFor(ctx, type),
+      }),
     );
     return;
   }
@@ -137,6 +150,7 @@ export function handleList(
       includeObject: includeObjectOf(route.query),
       resourceVersion: page.resourceVersion,
       ...(page.continueToken ? { continueToken: page.continueToken } : {}),
+      ...printerColumnsFor(ctx, type),
     });
     sendJson(res, 200, table);
     return;

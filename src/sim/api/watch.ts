@@ -11,7 +11,7 @@ import type { KubeObject, ResourceType, SimRequest, WatchEvent } from "../contra
 import { apiVersionOf } from "../registry.ts";
 import { toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";
-import { objectFilter } from "./read.ts";
+import { objectFilter, printerColumnsFor } from "./read.ts";
 import { includeObjectOf, wantsTable } from "./respond.ts";
 
 const DEFAULT_TIMEOUT_SECONDS = 1800;
@@ -75,6 +75,7 @@ export function handleWatch(
   const table = wantsTable(req.headers.accept);
   const includeObject = includeObjectOf(route.query);
   const apiVersion = apiVersionOf(type);
+  const columns = table ? printerColumnsFor(ctx, type) : {};
 
   res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
   res.flushHeaders();
@@ -88,6 +89,7 @@ export function handleWatch(
         ? toTable(type, [event.object], {
             includeObject,
             resourceVersion: event.object.metadata.resourceVersion ?? "",
+            ...columns,
           })
         : event.object;
     return `${JSON.stringify({ type: event.type, object })}\n`;

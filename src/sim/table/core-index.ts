@@ -11,6 +11,7 @@ import {
 } from "./core.ts";
 import type { Printer } from "./format.ts";
 import { podPrinter } from "./pods.ts";
+import { ingressPrinter, pvcPrinter, pvPrinter } from "./storage.ts";
 import {
   cronJobPrinter,
   daemonSetPrinter,
@@ -32,6 +33,9 @@ export const core: Record<string, Printer> = {
   "/Node": nodePrinter,
   "/ServiceAccount": serviceAccountPrinter,
   "/Endpoints": endpointsPrinter,
+  "/PersistentVolumeClaim": pvcPrinter,
+  "/PersistentVolume": pvPrinter,
+  "networking.k8s.io/Ingress": ingressPrinter,
   "apps/Deployment": deploymentPrinter,
   "apps/ReplicaSet": replicaSetPrinter,
   "apps/StatefulSet": statefulSetPrinter,
