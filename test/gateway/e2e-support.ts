@@ -87,7 +87,7 @@ export function hasRequest(records: RequestRecord[], want: Partial<RequestRecord
  * vs "6s", and the column widths that follow from them).
  */
 export function normaliseTable(output: string): string {
-  const age = /^(?:\d+[dhms])+$|^<unknown>$/;
+  const age = /^\(?(?:\d+[dhms])+\)?$|^<unknown>$/; // "5s", "2m3s", "(x2 over 4s)" parts
   return output
     .trim()
     .split("\n")
