@@ -572,9 +572,7 @@ test("nodes, endpoints, roles and bindings print as kubectl get shows them", () 
 
 test("kinds without a printer get NAME and AGE; custom resources use their CRD's printer columns", () => {
   assert.deepEqual(
-    rows(type("", "PersistentVolumeClaim", "persistentvolumeclaims"), [
-      obj("v1", "PersistentVolumeClaim", "data"),
-    ]),
+    rows(type("", "LimitRange", "limitranges"), [obj("v1", "LimitRange", "data")]),
     [{ NAME: "data", AGE: "5m" }],
   );
   const WIDGET = type("example.com", "Widget", "widgets");
