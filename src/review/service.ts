@@ -18,6 +18,10 @@ import type {
 import { StatusError } from "../shared/status.ts";
 import type { ReviewBus } from "./bus.ts";
 import { mayDecide } from "./eligibility.ts";
+import { type GrantTarget, grantCovers, grantFor } from "./grants.ts";
+import { type WaitOutcome, waitForDecision } from "./wait.ts";
+
+export type { WaitOutcome } from "./wait.ts";
 
 export interface ReviewLog {
   info(obj: object, msg: string): void;
@@ -52,8 +56,6 @@ export type OpenInput = Omit<
   | "preview"
   | "version"
 > & { held: boolean };
-
-export type WaitOutcome = { kind: "decided"; review: Review } | { kind: "timeout" } | { kind: "aborted" };
 
 const NOOP_LOG: ReviewLog = { info: () => {}, warn: () => {} };
 
@@ -207,37 +209,7 @@ export class ReviewService {
 
   /** Waits until the review leaves "pending", the deadline passes, or the client goes away. */
   waitForDecision(id: string, signal: AbortSignal): Promise<WaitOutcome> {
-    return new Promise((resolve) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (outcome: WaitOutcome) => {
-        if (settled) return;
-        settled = true;
-        unsubscribe();
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      };
-      const onAbort = () => finish({ kind: "aborted" });
-      const check = () => {
-        void this.store.reviewGet(id).then(
-          (review) => {
-            if (settled) return; // a late read after the outcome must not arm a new timer
-            if (!review) return finish({ kind: "timeout" });
-            if (review.state !== "pending") return finish({ kind: "decided", review });
-            const left = Date.parse(review.expiresAt) - this.#now();
-            if (left <= 0) return finish({ kind: "timeout" });
-            clearTimeout(timer);
-            timer = setTimeout(check, Math.min(left, 2_147_000_000));
-          },
-          () => finish({ kind: "timeout" }),
-        );
-      };
-      const unsubscribe = this.bus.subscribe(id, check);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      check();
-    });
+    return waitForDecision({ store: this.store, bus: this.bus, now: this.#now }, id, signal);
   }
 
   /** A held request went away: one waiter fewer; the last one out withdraws a still-pending review. */
@@ -362,48 +334,18 @@ export class ReviewService {
   }
 
   async #grant(review: Review, principal: Principal, seconds: number): Promise<Grant> {
-    const { request } = review;
-    const grant: Grant = {
-      id: randomUUID(),
-      reviewId: review.id,
-      identityId: review.requester.identityId,
-      identityName: review.requester.name,
-      cluster: review.cluster,
-      verb: request.action,
-      apiGroup: request.apiGroup,
-      resource: request.subresource ? `${request.resource}/${request.subresource}` : request.resource,
-      namespace: request.namespace,
-      createdBy: principal.name,
-      createdAt: this.#iso(),
-      expiresAt: this.#iso(seconds * 1000),
-      revokedAt: null,
-      revokedBy: null,
-    };
+    const grant = grantFor(review, principal.name, this.#now(), seconds, randomUUID());
     await this.store.grantCreate(grant);
-    await this.#record(
-      review,
-      "approved",
-      principal.name,
-      `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${grant.namespace || "(cluster)"} until ${grant.expiresAt}`,
-    );
+    const where = grant.namespace || "(cluster)";
+    const detail = `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${where} until ${grant.expiresAt}`;
+    await this.#record(review, "approved", principal.name, detail);
     return grant;
   }
 
   /** An active grant covering this request, if any. */
-  async findGrant(
-    identityId: string,
-    cluster: string,
-    target: { verb: string; apiGroup: string; resource: string; namespace: string },
-  ): Promise<Grant | undefined> {
+  async findGrant(identityId: string, cluster: string, target: GrantTarget): Promise<Grant | undefined> {
     const grants = await this.store.grantList({ identityId, activeAt: this.#iso() });
-    return grants.find(
-      (g) =>
-        g.cluster === cluster &&
-        g.verb === target.verb &&
-        g.apiGroup === target.apiGroup &&
-        g.resource === target.resource &&
-        g.namespace === target.namespace,
-    );
+    return grants.find((g) => grantCovers(g, cluster, target));
   }
 
   async revokeGrant(id: string, principal: Principal): Promise<Grant> {

@@ -26,7 +26,9 @@ const alice = person("alice", ["sre"]);
 const bob = person("bob", ["sre"]);
 const carol = person("carol", ["dev"]);
 
-function input(overrides: Partial<OpenInput> & { requirement?: Partial<ReviewRequirement> } = {}): OpenInput {
+function input(
+  overrides: Partial<Omit<OpenInput, "requirement">> & { requirement?: Partial<ReviewRequirement> } = {},
+): OpenInput {
   const { requirement, ...rest } = overrides;
   return {
     fingerprint: "fp-1",
