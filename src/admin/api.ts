@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity, Principal, Store } from "../gateway/contracts.ts";
 import type { IdentityService } from "../identity/service.ts";
+import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, StatusError } from "../shared/status.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
@@ -20,6 +21,7 @@ import {
 } from "./identities.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import { openApiDocument } from "./openapi.ts";
+import { describePolicyRoute, type PolicyRouteId, policyHandlers } from "./policies.ts";
 import { describeReviewRoute, type ReviewRouteId, reviewHandlers } from "./reviews.ts";
 import { ADMIN_PREFIX, matchRoute, type RouteId } from "./routes.ts";
 import { auditQuery, createIdentityRequest, invalid } from "./schemas.ts";
@@ -36,6 +38,8 @@ export interface AdminApiOptions {
   onRevoke?: (identity: Identity) => void | Promise<void>;
   /** Reviews (approve, deny, grants); without it the review routes answer 404. */
   reviews?: ReviewService | undefined;
+  /** The policy engine (policy.files); without it the policy routes answer 404. */
+  policies?: PolicyEngine | undefined;
   /** Session credentials, client certificates and cutting off streams; without it those routes answer 503. */
   identities?: IdentityService | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
@@ -84,6 +88,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
     ...forIdentities,
+    ...policyHandlers(opts.policies),
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
     approveReview: reviewRoute("approveReview"),
@@ -218,6 +223,11 @@ function describe(id: RouteId, name: string | undefined): string {
       return "reading the audit log";
     case "openapi":
       return "reading the API description";
+    case "listPolicies":
+    case "evaluatePolicy":
+    case "putPolicy":
+    case "deletePolicy":
+      return describePolicyRoute(id as PolicyRouteId, name);
     default:
       return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)
         ? describeIdentityRoute(id as IdentityRouteId, name)

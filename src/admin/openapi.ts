@@ -2,6 +2,7 @@
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
 import { identityOpenApiPaths } from "./identities.ts";
+import { policyOpenApiPaths } from "./policies.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
 import { createIdentityRequest } from "./schemas.ts";
 
@@ -89,6 +90,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   // Identity operations share paths with the ones above (GET and PATCH /identities/{name}): merge by method.
   const paths = doc.paths as Record<string, Record<string, unknown>>;
   for (const [path, ops] of Object.entries(identityOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   return doc;
 }
 

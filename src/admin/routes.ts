@@ -4,6 +4,7 @@
 // No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
 import type { Access } from "./auth.ts";
+import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { IdentityRouteId } from "./identities.ts";
 import type { ReviewRouteId } from "./reviews.ts";
 import { IDENTITY_NAME } from "./schemas.ts";
@@ -18,11 +19,12 @@ export type RouteId =
   | "listAudit"
   | "openapi"
   | ReviewRouteId
+  | PolicyRouteId
   | IdentityRouteId;
 
 export interface Route {
   id: RouteId;
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   /** The OpenAPI path template. */
   path: string;
   /** "public" routes need no token (the API description only). */
@@ -64,6 +66,7 @@ export const ROUTES: readonly Route[] = [
   { id: "denyReview", method: "POST", path: "/airlock/v1/reviews/{id}/deny", access: "read" },
   { id: "listGrants", method: "GET", path: "/airlock/v1/grants", access: "read" },
   { id: "revokeGrant", method: "POST", path: "/airlock/v1/grants/{id}/revoke", access: "read" },
+  ...POLICY_ROUTES,
 ];
 
 export type RouteMatch =

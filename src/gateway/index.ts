@@ -98,6 +98,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     gatewayUrl: url,
     caPem: tls.caPem,
     reviews: runtime.reviews,
+    policies: policy.engine,
     identities,
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);

@@ -51,7 +51,12 @@ const identities: Identity[] = [
     createdAt: "",
     revokedAt: null,
     lastUsedAt: null,
-  },
+    owner: null,
+    description: "",
+    expiresAt: null,
+    disabledAt: null,
+    state: "active",
+  } as Identity,
 ];
 
 test("what-if reports requests the candidate policies would decide differently, and those it cannot replay", () => {
