@@ -12,7 +12,16 @@ import { kubeconfigFor } from "../../src/sim/index.ts";
 import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
-import { AGENT, AGENT_USER, hasRequest, impersonatedRequests, normaliseTable, rows } from "./e2e-support.ts";
+import {
+  AGENT,
+  AGENT_USER,
+  hasRequest,
+  impersonatedRequests,
+  normaliseTable,
+  recordMark,
+  rows,
+  simRecords,
+} from "./e2e-support.ts";
 
 let gw: TestGateway;
 let agent: string; // the agent's kubeconfig: Airlock's URL and CA, the agent's Airlock token, namespace prod
@@ -174,6 +183,21 @@ describe("other read commands through Airlock", () => {
     );
     assert.doesNotMatch(list.stdout, /\[\*\]$/m);
     assert.ok(hasRequest(list.records, { verb: "create", resource: "selfsubjectrulesreviews" }));
+  });
+
+  test("a client's own --as is refused by Airlock before anything reaches the cluster", async () => {
+    const mark = await recordMark(gw.sim);
+    const raw = await kubectl(agent, ["get", "--raw", "/api/v1/namespaces/prod/pods", "--as=system:admin"]);
+    assert.equal(raw.code, 1);
+    assert.match(
+      raw.stderr,
+      /Error from server \(Forbidden\): airlock: impersonation headers are not accepted from clients/,
+    );
+    // Commands that start with discovery fail there, and client-go prints a discovery error body as "unknown".
+    const get = await kubectl(agent, ["get", "pods", "--as=system:admin"]);
+    assert.equal(get.code, 1);
+    assert.match(get.stderr, /Error from server \(Forbidden\): unknown/);
+    assert.deepEqual(await simRecords(gw.sim, mark), []);
   });
 
   test("create token mints a working token for the mcp-server ServiceAccount", async () => {
