@@ -6,7 +6,7 @@
 // The key is 32 random bytes in `<dataDir>/mask.key`, created 0600 on first use. Rotating it (replace the file and
 // restart) changes every marker at once; nothing else depends on it. Failure stance: a key file that exists but is
 // unreadable or too short is an error at start-up, never silently replaced (which would change every marker).
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes } from "node:crypto";
 import { chmod, open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -22,8 +22,23 @@ export interface Placeholders {
 
 export function createPlaceholders(key: Uint8Array): Placeholders {
   if (key.length < 16) throw new Error("mask key: at least 16 bytes are needed");
-  const marker = (value: string | Uint8Array) =>
-    `‹masked:${createHmac("sha256", key).update(value).digest("hex").slice(0, 8)}›`;
+  // One KeyObject, not a raw key per call: importing the key dominated the cost of a marker.
+  const keyObject = createSecretKey(key);
+  // Recent markers by value (memory only, bounded): lists repeat the same values across items.
+  const recent = new Map<string, string>();
+  const marker = (value: string | Uint8Array) => {
+    const text = typeof value === "string" ? value : undefined;
+    if (text !== undefined && text.length <= 256) {
+      const hit = recent.get(text);
+      if (hit) return hit;
+    }
+    const out = `‹masked:${createHmac("sha256", keyObject).update(value).digest("hex").slice(0, 8)}›`;
+    if (text !== undefined && text.length <= 256) {
+      if (recent.size >= 4096) recent.clear();
+      recent.set(text, out);
+    }
+    return out;
+  };
   return {
     marker,
     base64Marker: (decoded) => Buffer.from(marker(decoded), "utf8").toString("base64"),
