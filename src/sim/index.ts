@@ -20,7 +20,7 @@ import { createRegistry } from "./registry.ts";
 import { seedDemo } from "./seed.ts";
 import { createSimServer } from "./server.ts";
 import { createMemoryStore } from "./store.ts";
-import { handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
+import { closeSessions, handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -164,6 +164,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       closed ??= new Promise<void>((resolve) => {
         controllers.stop();
         stopCrds();
+        closeSessions(streamCtx);
         server.close(() => resolve());
         server.closeAllConnections();
       });

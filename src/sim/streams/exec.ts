@@ -1,7 +1,8 @@
 // pods/exec over a WebSocket: the command runs as a real process in the container's sandbox (sandbox.ts) with the
 // container's environment (env.ts); stdio travels on channels 0–2, resize on 4, the exit Status on 3 (§2.8).
 //
-// Stance: the process lives exactly as long as the session. A client that goes away kills its process group; a
+// Stance: the process lives exactly as long as the session and never longer than its pod (sessions.ts). A client
+// that goes away kills its process group; a
 // process that ends sends its Status after all its output and closes the socket normally. Output and input both
 // respect backpressure (the process's pipes are paused while the socket backlog is high, and the socket is paused
 // while the process's stdin is full).
@@ -13,6 +14,7 @@ import { processEnv, storeEnvSources } from "./env.ts";
 import { type ContainerSpec, chooseContainer, findPod, flag, type PodView, requireRunning } from "./pod.ts";
 import { findPython, type RunningProcess, startProcess } from "./process.ts";
 import { ensureSandbox, mapArgv, sandboxPath } from "./sandbox.ts";
+import { trackSession } from "./sessions.ts";
 
 // The one place the simulator reads its own environment: a container inherits the host's PATH (and python3 for
 // the tty helper is found on it). This is the IO edge where processes are made.
@@ -81,6 +83,8 @@ export function runExec(ctx: StreamContext, plan: ExecPlan, socket: ChannelSocke
     return;
   }
   const proc = started.process;
+  // Deleting the pod (or closing the simulator) kills the process; its exit Status then ends the session.
+  const untrack = trackSession(ctx, plan.view.uid, () => proc.kill());
   let done = false;
   const end = (status: ChannelStatus) => {
     if (done) return;
@@ -128,5 +132,8 @@ export function runExec(ctx: StreamContext, plan: ExecPlan, socket: ChannelSocke
     }
   });
   socket.ws.on("error", () => proc.kill());
-  proc.exited.then((code) => end(exitStatus(plan.argv, code)));
+  proc.exited.then((code) => {
+    untrack();
+    end(exitStatus(plan.argv, code));
+  });
 }
