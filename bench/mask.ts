@@ -108,7 +108,7 @@ function benchExec(): void {
   const ms = performance.now() - t0;
   const mb = text.length / 1024 / 1024;
   console.log(
-    `exec   ${mb.toFixed(1)} MB in 4 KiB frames in ${ms.toFixed(0)} ms = ${(mb / (ms / 1000)).toFixed(0)} MB/s`,
+    `exec   ${mb.toFixed(1)} MB in 4 KiB frames in ${ms.toFixed(0)} ms = ${(mb / (ms / 1000)).toFixed(0)} MB/s (${out} bytes out)`,
   );
 }
 
