@@ -10,6 +10,13 @@ import type { IdentityService } from "../identity/service.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, StatusError } from "../shared/status.ts";
+import {
+  AUDIT_ROUTE_IDS,
+  type AuditApiOptions,
+  type AuditRouteId,
+  auditHandlers,
+  describeAuditRoute,
+} from "./audit.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
 import { readJsonBody, sendJson, sendStatus } from "./http.ts";
 import {
@@ -24,7 +31,7 @@ import { openApiDocument } from "./openapi.ts";
 import { describePolicyRoute, type PolicyRouteId, policyHandlers } from "./policies.ts";
 import { describeReviewRoute, type ReviewRouteId, reviewHandlers } from "./reviews.ts";
 import { ADMIN_PREFIX, matchRoute, type RouteId } from "./routes.ts";
-import { auditQuery, createIdentityRequest, invalid } from "./schemas.ts";
+import { createIdentityRequest, invalid } from "./schemas.ts";
 
 export interface AdminApiOptions {
   store: Store;
@@ -42,6 +49,8 @@ export interface AdminApiOptions {
   policies?: PolicyEngine | undefined;
   /** Session credentials, client certificates and cutting off streams; without it those routes answer 503. */
   identities?: IdentityService | undefined;
+  /** The audit signing key's public half, for verify and pubkey; without it those routes answer 503. */
+  audit?: AuditApiOptions | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
 }
@@ -88,6 +97,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
 
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
     ...forIdentities,
+    ...auditHandlers(store, opts.audit),
     ...policyHandlers(opts.policies),
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
@@ -137,25 +147,6 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         );
       }
       sendJson(res, 200, identity);
-    },
-    async listAudit({ res, url }) {
-      const query: Record<string, string> = {};
-      for (const key of new Set(url.searchParams.keys())) {
-        const values = url.searchParams.getAll(key);
-        if (values.length > 1)
-          throw StatusError.of("BadRequest", `query parameter "${key}" is given more than once`);
-        query[key] = values[0] ?? "";
-      }
-      const parsed = auditQuery.safeParse(query);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`);
-        throw StatusError.of("BadRequest", `invalid audit query: ${problems.join("; ")}`);
-      }
-      const { identity, since, limit } = parsed.data;
-      const q: Parameters<Store["auditList"]>[0] = { limit };
-      if (identity !== undefined) q.identityName = identity;
-      if (since !== undefined) q.since = since;
-      sendJson(res, 200, { items: await store.auditList(q) });
     },
     async openapi({ res }) {
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
@@ -219,8 +210,6 @@ function describe(id: RouteId, name: string | undefined): string {
       return `reading identity "${name}"`;
     case "revokeIdentity":
       return `revoking identity "${name}"`;
-    case "listAudit":
-      return "reading the audit log";
     case "openapi":
       return "reading the API description";
     case "listPolicies":
@@ -229,6 +218,7 @@ function describe(id: RouteId, name: string | undefined): string {
     case "deletePolicy":
       return describePolicyRoute(id as PolicyRouteId, name);
     default:
+      if ((AUDIT_ROUTE_IDS as readonly string[]).includes(id)) return describeAuditRoute(id as AuditRouteId);
       return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)
         ? describeIdentityRoute(id as IdentityRouteId, name)
         : describeReviewRoute(id as ReviewRouteId, name);

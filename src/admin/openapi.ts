@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of the admin API. Request schemas come from the zod schemas the API validates with,
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
+import { auditOpenApiPaths } from "./audit.ts";
 import { identityOpenApiPaths } from "./identities.ts";
 import { policyOpenApiPaths } from "./policies.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
@@ -90,6 +91,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   // Identity operations share paths with the ones above (GET and PATCH /identities/{name}): merge by method.
   const paths = doc.paths as Record<string, Record<string, unknown>>;
   for (const [path, ops] of Object.entries(identityOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(auditOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   return doc;
 }

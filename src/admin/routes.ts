@@ -3,6 +3,7 @@
 //
 // No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
+import type { AuditRouteId } from "./audit.ts";
 import type { Access } from "./auth.ts";
 import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { IdentityRouteId } from "./identities.ts";
@@ -16,10 +17,10 @@ export type RouteId =
   | "createIdentity"
   | "getIdentity"
   | "revokeIdentity"
-  | "listAudit"
   | "openapi"
   | ReviewRouteId
   | PolicyRouteId
+  | AuditRouteId
   | IdentityRouteId;
 
 export interface Route {
@@ -58,6 +59,11 @@ export const ROUTES: readonly Route[] = [
   // Any identity trades its own long-lived token for a short-lived session credential.
   { id: "createSession", method: "POST", path: "/airlock/v1/credentials/session", access: "self" },
   { id: "listAudit", method: "GET", path: "/airlock/v1/audit", access: "read" },
+  // The tamper-evident audit log (src/admin/audit.ts): verify, export, the signing public key, checkpoints.
+  { id: "verifyAudit", method: "GET", path: "/airlock/v1/audit/verify", access: "read" },
+  { id: "exportAudit", method: "GET", path: "/airlock/v1/audit/export", access: "read" },
+  { id: "auditPublicKey", method: "GET", path: "/airlock/v1/audit/pubkey", access: "read" },
+  { id: "listAuditCheckpoints", method: "GET", path: "/airlock/v1/audit/checkpoints", access: "read" },
   { id: "openapi", method: "GET", path: "/airlock/v1/openapi.json", access: "public" },
   // Reviews: "read" admits humans and the admin and refuses agents; who may decide is the review service's check.
   { id: "listReviews", method: "GET", path: "/airlock/v1/reviews", access: "read" },

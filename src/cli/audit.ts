@@ -1,6 +1,8 @@
-// `airlock audit list`: read the audit log through the admin API, newest first.
+// `airlock audit list | verify | export | pubkey`: read, check and export the tamper-evident audit log. `list` goes
+// through the admin API; verify, export and pubkey also work offline on the SQLite file (audit-chain.ts).
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "../gateway/contracts.ts";
+import { auditExport, auditPubkey, auditVerify } from "./audit-chain.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -15,9 +17,18 @@ import {
 import type { Command } from "./main.ts";
 
 const HELP = `Usage:
-  airlock audit list [--identity NAME] [--since 1h|30m|2d|RFC3339] [--limit N] [--json]
+  airlock audit list [--identity NAME] [--verb V] [--resource R] [--namespace NS] [--decision allow|deny|error]
+                     [--since 1h|30m|2d|RFC3339] [--until RFC3339] [--limit N] [--json]
+  airlock audit verify [--from SEQ] [--to SEQ] [--json]          through the gateway
+  airlock audit verify --db FILE --pubkey FILE [--from SEQ] [--to SEQ] [--json]   offline, on a copy of airlock.db
+  airlock audit export --format k8s|jsonl [--since 1h|RFC3339] [--db FILE]
+  airlock audit pubkey [--data-dir DIR]
 
-Lists audit events, newest first (default limit 100, at most 1000).
+list     audit events, newest first (default limit 100, at most 1000).
+verify   checks the hash chain, every signed checkpoint and every event row; names the first event that was
+         altered, inserted or removed. Exit 0 when the log verifies, 1 when it does not.
+export   NDJSON on stdout: audit.k8s.io/v1 Events (k8s) or Airlock's own schema with chain positions (jsonl).
+pubkey   the Ed25519 public key (PEM) that verifies checkpoints; keep a copy away from the gateway.
 
 ${CONNECTION_HELP}
 `;
@@ -27,6 +38,17 @@ const OPTIONS = {
   identity: { type: "string" },
   since: { type: "string" },
   limit: { type: "string" },
+  verb: { type: "string" },
+  resource: { type: "string" },
+  namespace: { type: "string" },
+  decision: { type: "string" },
+  until: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  db: { type: "string" },
+  pubkey: { type: "string" },
+  format: { type: "string" },
+  "data-dir": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -63,11 +85,19 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub ? 0 : 2;
   }
-  if (sub !== "list") throw new CliError(`unknown subcommand "audit ${sub}". Run 'airlock audit --help'.`, 2);
   if (positionals.length)
-    throw new CliError(`audit list takes no arguments (got "${positionals.join(" ")}").`, 2);
+    throw new CliError(`audit ${sub} takes no arguments (got "${positionals.join(" ")}").`, 2);
+  if (sub === "verify") return auditVerify(values, process.env);
+  if (sub === "export") return auditExport(values, process.env, process.stdout);
+  if (sub === "pubkey") return auditPubkey(values, process.env);
+  if (sub !== "list") throw new CliError(`unknown subcommand "audit ${sub}". Run 'airlock audit --help'.`, 2);
   const query = new URLSearchParams();
   if (values.identity) query.set("identity", values.identity);
+  for (const field of ["verb", "resource", "namespace", "decision"] as const) {
+    const value = values[field];
+    if (value) query.set(field, value);
+  }
+  if (values.until) query.set("until", sinceToIso(values.until, Date.now()));
   if (values.since) query.set("since", sinceToIso(values.since, Date.now()));
   if (values.limit !== undefined) {
     const limit = Number(values.limit);
@@ -89,6 +119,6 @@ async function run(args: string[]): Promise<number> {
 }
 
 export const auditCommand: Command = {
-  summary: "search the audit log",
+  summary: "search, verify and export the audit log",
   run: (args) => runCli("audit", () => run(args)),
 };

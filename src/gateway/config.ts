@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { auditConfigSchema, resolveAuditPaths } from "../audit/config.ts";
 
 const clusterBase = {
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS label"),
@@ -74,6 +75,8 @@ export const configSchema = z.strictObject({
       publicUrl: z.url().optional(),
     })
     .prefault({}),
+  // Checkpoints, retention and sinks of the tamper-evident audit log (src/audit/config.ts, docs/audit.md).
+  audit: auditConfigSchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
     .prefault({}),
@@ -152,7 +155,15 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
     : undefined;
   return {
     ok: true,
-    config: deepFreeze({ ...config, clusters, tls, policy, dataDir: abs(config.dataDir), defaultCluster }),
+    config: deepFreeze({
+      ...config,
+      audit: resolveAuditPaths(config.audit, abs),
+      clusters,
+      tls,
+      policy,
+      dataDir: abs(config.dataDir),
+      defaultCluster,
+    }),
   };
 }
 

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
+import { startAuditService } from "../audit/service.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
@@ -61,6 +62,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
   const streams = new StreamRegistry();
+  // The audit signing key, periodic checkpoints, retention and sinks (the write-ahead record itself is the store's).
+  const audit = await startAuditService({
+    store,
+    dataDir: config.dataDir,
+    config: config.audit,
+    log,
+    stdout: process.stdout,
+  });
   // Identities: the authenticator chain (tokens, sessions, client certificates) and cutting off live streams.
   const identities = await createIdentityService({ dataDir: config.dataDir, store, streams, log });
   const runtime: GatewayRuntime = {
@@ -100,6 +109,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     reviews: runtime.reviews,
     policies: policy.engine,
     identities,
+    audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
@@ -121,6 +131,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       streams.closeAll("gateway shutting down");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       upstreams.close();
+      await audit.close();
       await store.close();
     },
   };

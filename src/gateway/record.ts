@@ -4,6 +4,7 @@
 import type { Status } from "../shared/status.ts";
 import { header, type RequestContext } from "./context.ts";
 import type { AuditEvent } from "./contracts.ts";
+import { impersonatedGroups } from "./forward/impersonation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
 function buildEvent(
@@ -19,6 +20,10 @@ function buildEvent(
     identityId: ctx.principal?.identityId ?? null,
     identityName: ctx.principal?.name ?? null,
     identityKind: ctx.principal?.kind ?? null,
+    // The groups as the cluster sees them (impersonated), so the audit export names the same actor as its log.
+    ...(ctx.principal && ctx.principal.kind !== "admin"
+      ? { identityGroups: impersonatedGroups(ctx.principal) }
+      : {}),
     credentialId: ctx.principal?.credentialId ?? null,
     sourceAddress: ctx.sourceAddress,
     userAgent: header(ctx.headers, "user-agent") ?? "",

@@ -223,7 +223,7 @@ describe("admin API over HTTPS", () => {
       "BadRequest",
       /more than once/,
     );
-    assertStatus(await asAdmin("GET", "/airlock/v1/audit?verb=delete"), 400, "BadRequest", /verb/);
+    assertStatus(await asAdmin("GET", "/airlock/v1/audit?colour=red"), 400, "BadRequest", /colour/);
   });
 
   test("unknown paths are 404, wrong methods 405 with Allow, and encoded path tricks never match", async () => {
