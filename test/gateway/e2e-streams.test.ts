@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { connect } from "node:tls";
 import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl, spawnKubectl } from "../helpers/kubectl.ts";
@@ -228,6 +229,32 @@ describe("exec through Airlock", () => {
       r.stderr,
       /over SPDY is not supported; Airlock relays exec, attach and port-forward over WebSocket/,
     );
+  });
+});
+
+describe("upgrade refusals through Airlock", () => {
+  test("an exec upgrade offering only the port-forward tunnel subprotocol gets the cluster's 400, not a 502", async () => {
+    const { token } = await gw.addIdentity("raw-client", "agent", ["agents"]);
+    const url = new URL(gw.gateway.url);
+    const socket = connect({
+      host: url.hostname,
+      port: Number(url.port),
+      ca: gw.gateway.caPem,
+      ALPNProtocols: ["http/1.1"],
+    });
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (d: string) => {
+      answer += d;
+    });
+    const ended = new Promise((resolve) => socket.on("close", resolve));
+    socket.write(
+      `GET /api/v1/namespaces/prod/pods/${pod}/exec?command=true&stdout=1 HTTP/1.1\r\nHost: airlock\r\n` +
+        `Authorization: Bearer ${token}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: SPDY/3.1+portforward.k8s.io\r\n\r\n",
+    );
+    await ended;
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /none of the offered subprotocols/);
   });
 });
 

@@ -83,7 +83,9 @@ export function bridgeWebSocket(
       unregister();
       resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
     };
-    const protocols = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p));
+    // Exec and attach never tunnel SPDY, and ws throws on a subprotocol name that is not a token (the '/' in
+    // "SPDY/3.1+portforward.k8s.io"): such offers are dropped, so the cluster answers the client's mistake itself.
+    const protocols = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p) && !p.includes("/"));
 
     opts.upstream
       .requestOptions("GET", opts.pathAndQuery, opts.headers)
