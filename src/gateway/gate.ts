@@ -37,24 +37,22 @@ function approvedBy(review: Review): string {
 }
 
 function reviewedRequest(ctx: RequestContext, kube: KubeRequest, body: Buffer | undefined): ReviewedRequest {
-  const bytes = body ?? Buffer.alloc(0);
-  const utf8 = bytes.toString("utf8");
-  const isText = Buffer.from(utf8, "utf8").equals(bytes);
-  // The reviewer sees the parsed body with Secret values masked; the digest binds the exact bytes.
-  const shown =
-    kube.body !== undefined
-      ? JSON.stringify(maskSecrets(kube.body), null, 2)
-      : isText
-        ? utf8
-        : bytes.toString("base64");
+  const contentType = header(ctx.headers, "content-type") ?? "";
+  // The reviewer sees the parsed body with Secret values masked; the digest binds the exact bytes. A body the
+  // gateway could not parse (protobuf, which kubectl uses for Secrets) is not shown at all: what cannot be parsed
+  // cannot be masked. The dry-run diff still shows its effect, rendered from the cluster's JSON answer.
+  let shown = "";
+  if (kube.body !== undefined) shown = JSON.stringify(maskSecrets(kube.body), null, 2);
+  else if (body?.length)
+    shown = `(${body.length} bytes of ${contentType || "unknown type"}, not shown: it could not be parsed, so it could not be masked)`;
   const { info } = kube;
   return {
     method: ctx.method,
     path: info.path,
     query: kube.query.toString(),
-    contentType: header(ctx.headers, "content-type") ?? "",
+    contentType,
     body: shown,
-    bodyEncoding: kube.body !== undefined || isText ? "utf8" : "base64",
+    bodyEncoding: "utf8",
     bodySha256: bodyDigest(body),
     action: kube.action,
     apiGroup: info.apiGroup,

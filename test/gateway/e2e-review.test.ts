@@ -315,6 +315,59 @@ describe("reviews through kubectl", () => {
     assert.match(third.stderr, /approval required/);
   });
 
+  test("the reviewer sees a patch as a dry-run diff, and a Secret's values masked", async () => {
+    const showOnce = async (id: string, want: RegExp) => {
+      let out = "";
+      for (let i = 0; i < 50 && !want.test(out); i++) {
+        const r = await airlock(aliceToken, ["review", "show", id]);
+        assert.equal(r.code, 0, r.stderr);
+        out = r.stdout;
+        if (!want.test(out)) await new Promise((r) => setTimeout(r, 200));
+      }
+      return out;
+    };
+    const patch = await kubectl(agent, [
+      "patch",
+      "deployment",
+      "api",
+      "-n",
+      "staging",
+      "-p",
+      '{"spec":{"replicas":4}}',
+    ]);
+    assert.notEqual(patch.code, 0);
+    const diff = await showOnce(reviewIdIn(patch.stderr), /lines added/);
+    assert.match(diff, /^- {2}replicas: \d$/m);
+    assert.match(diff, /^\+ {2}replicas: 4$/m);
+    assert.doesNotMatch(diff, /managedFields|resourceVersion/);
+    const live = await kubectl(gw.sim.kubeconfigPath, [
+      "get",
+      "deployment",
+      "api",
+      "-n",
+      "staging",
+      "-o",
+      "jsonpath={.spec.replicas}",
+    ]);
+    assert.notEqual(live.stdout, "4", "the dry run changed nothing");
+
+    const secret = await kubectl(agent, [
+      "create",
+      "secret",
+      "generic",
+      "held",
+      "-n",
+      "staging",
+      "--from-literal=password=hunter2-xyz",
+    ]);
+    assert.notEqual(secret.code, 0);
+    const shown = await showOnce(reviewIdIn(secret.stderr), /lines added/);
+    assert.match(shown, /password: <masked by airlock>/);
+    assert.doesNotMatch(shown, /hunter2-xyz|aHVudGVyMi14eXo/);
+    const json = await airlock(aliceToken, ["review", "show", reviewIdIn(secret.stderr), "--json"]);
+    assert.doesNotMatch(json.stdout, /hunter2-xyz|aHVudGVyMi14eXo/, "nor in the API's answer");
+  });
+
   test("a wait-mode request nobody decides times out cleanly with a 403 naming the timeout", async () => {
     const started = Date.now();
     const result = await kubectl(agent, ["delete", "configmap", "anything", "-n", "prod"]);
