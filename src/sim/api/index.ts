@@ -21,6 +21,11 @@ export interface StreamHandlers {
   handlePodLog(route: SimRequest, req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** Adds fieldValidation=Warn's `Warning` headers (one per unknown field, as kube-apiserver sends them). */
+function warn(res: ServerResponse, warnings: string[] | undefined) {
+  if (warnings && warnings.length > 0) res.setHeader("Warning", warnings);
+}
+
 function methodNotAllowed(): StatusError {
   return StatusError.of(
     "MethodNotAllowed",
@@ -57,16 +62,19 @@ async function mainResource(
       return;
     case "create": {
       const r = handleCreate(ctx, type, route, req, await readBody(req));
+      warn(res, r.warnings);
       sendObject(ctx, type, route, req, res, r.object, r.code);
       return;
     }
     case "update": {
       const r = handleUpdate(ctx, type, route, req, await readBody(req));
+      warn(res, r.warnings);
       sendObject(ctx, type, route, req, res, r.object, r.code);
       return;
     }
     case "patch": {
       const r = handlePatch(ctx, type, route, req, await readBody(req));
+      warn(res, r.warnings);
       sendObject(ctx, type, route, req, res, r.object, r.code);
       return;
     }

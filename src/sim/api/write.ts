@@ -20,12 +20,15 @@ import { notFound, qualifiedResource } from "../store.ts";
 import { asObject, decodeObjectBody, decodePatchBody, type PatchType, patchTypeOf } from "./body.ts";
 import type { ApiContext } from "./context.ts";
 import { timestamp } from "./context.ts";
+import { validateFields } from "./field-validation.ts";
 import { applyCreateDefaults, checkObject, invalid, stripServerFields } from "./prepare.ts";
 import { type Writer, writerFor } from "./writer.ts";
 
 export interface WriteResult {
   code: number;
   object: KubeObject;
+  /** `Warning` header values (fieldValidation=Warn). */
+  warnings?: string[];
 }
 
 /** The field manager of a write: the query parameter, else the client's user-agent prefix, as kube-apiserver does. */
@@ -85,9 +88,11 @@ export function handleCreate(
   body: Buffer,
 ): WriteResult {
   const obj = checkObject(type, { ...route, name: "" }, decodeBody(ctx, req, body));
+  const warnings = validateFields(type, route, obj);
   return {
     code: 201,
     object: createObject(ctx, writerFor(ctx, route), type, obj, fieldManagerOf(route, req)),
+    warnings,
   };
 }
 
@@ -157,12 +162,14 @@ export function handleUpdate(
   body: Buffer,
 ): WriteResult {
   const next = checkObject(type, route, decodeBody(ctx, req, body));
+  const warnings = validateFields(type, route, next);
   const live = ctx.store.get(type, route.namespace, route.name);
   if (!live) throw notFound(type, route.name);
   const writer = writerFor(ctx, route);
   return {
     code: 200,
     object: commitUpdate(ctx, writer, type, route, live, next, fieldManagerOf(route, req)),
+    warnings,
   };
 }
 
@@ -202,6 +209,7 @@ export function handlePatch(
       );
     }
     const applied = checkObject(type, route, asObject(patch, "an apply configuration"));
+    const warnings = validateFields(type, route, applied);
     const result = serverSideApply(live, applied, {
       manager,
       force: route.query.get("force") === "true",
@@ -212,16 +220,20 @@ export function handlePatch(
       stripServerFields(result);
       applyCreateDefaults(type, result);
       ensureNamespaceAccepts(ctx, type, result);
-      return { code: 201, object: writer.create(type, result) };
+      return { code: 201, object: writer.create(type, result), warnings };
     }
     const merged = mergeForUpdate(type, route.subresource, live, result);
-    return { code: 200, object: writer.update(type, merged) };
+    return { code: 200, object: writer.update(type, merged), warnings };
   }
   if (!live) throw notFound(type, route.name);
   const patched = applyPatch(patchType, type, live, patch);
+  // A merge or strategic patch is checked itself (fields already stored are not the client's doing now); a JSON
+  // patch has no object shape, so its result is.
+  const warnings = validateFields(type, route, patchType === "json" ? patched : patch);
   const next = checkObject(type, route, asObject(patched, "the patched object"));
   return {
     code: 200,
     object: commitUpdate(ctx, writer, type, route, live, next, fieldManagerOf(route, req)),
+    warnings,
   };
 }
