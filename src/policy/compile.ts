@@ -6,7 +6,7 @@
 import type { Principal } from "../gateway/contracts.ts";
 import { compileCel } from "./cel.ts";
 import { parseDuration } from "./duration.ts";
-import { anyGlob, compileGlob, type Glob } from "./glob.ts";
+import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
 import { compileSelector, requestLabels } from "./selector.ts";
 import { programsOf } from "./shell.ts";
@@ -151,15 +151,15 @@ function compileRule(
     });
   }
   if (spec.namespaces) {
-    const globs = spec.namespaces.filter((n) => n !== "*").map(compileGlob);
+    const list = compileGlobList(spec.namespaces.filter((n) => n !== "*"));
     // `*` means "any namespace", not "cluster-scoped too": only "" names cluster-scoped requests.
     const any = spec.namespaces.includes("*");
-    matchers.push(({ kube }) => (any && kube.info.namespace !== "") || anyGlob(globs, kube.info.namespace));
+    matchers.push(({ kube }) => (any && kube.info.namespace !== "") || list.test(kube.info.namespace));
   }
   if (spec.names) {
     const any = spec.names.includes("*");
-    const globs = spec.names.map(compileGlob);
-    matchers.push(({ kube }) => (any ? kube.info.name !== "" : anyGlob(globs, kube.info.name)));
+    const list = compileGlobList(spec.names);
+    matchers.push(({ kube }) => (any ? kube.info.name !== "" : list.test(kube.info.name)));
   }
   // Matchers that read the body or request details the audit log lacks are kept apart (what-if stops before them).
   const dataMatchers: StaticMatcher[] = [];

@@ -22,3 +22,11 @@ export function anyGlob(globs: readonly Glob[], value: string): boolean {
   for (const g of globs) if (g.test(value)) return true;
   return false;
 }
+
+/** A list of patterns as one matcher: literals in a Set, the rest tried in turn (rules list many literals). */
+export function compileGlobList(sources: readonly string[]): Glob {
+  const literals = new Set(sources.filter((s) => !s.includes("*")));
+  const globs = sources.filter((s) => s.includes("*")).map(compileGlob);
+  if (globs.some((g) => g.source === "*")) return { source: sources.join(","), test: () => true };
+  return { source: sources.join(","), test: (v) => literals.has(v) || anyGlob(globs, v) };
+}
