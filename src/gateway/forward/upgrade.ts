@@ -89,6 +89,9 @@ export function bridgeWebSocket(
 
     opts.upstream
       .requestOptions("GET", opts.pathAndQuery, opts.headers)
+      .catch((err: Error) => {
+        throw new CredentialError(err.message);
+      })
       .then((options) => {
         const host = options.hostname?.includes(":") ? `[${options.hostname}]` : options.hostname;
         const url = `wss://${host}:${options.port}${options.path}`;
@@ -189,20 +192,26 @@ export function bridgeWebSocket(
           });
         });
       })
-      .catch((err: Error) => {
-        bytesOut = sendStatusOnSocket(
-          socket,
-          failure(
-            "ServiceUnavailable",
-            `airlock: no credential for the cluster: ${err.message}`,
-            undefined,
-            502,
-          ),
-        );
-        finish(502, err.message);
+      .then(undefined, (err: Error) => {
+        // Credentials failed before anything was sent upstream, or the relay could not be set up: either way the
+        // client gets a Status naming the cause, and the connection is closed.
+        const noCredential = !settled && err instanceof CredentialError;
+        const status = noCredential
+          ? failure(
+              "ServiceUnavailable",
+              `airlock: no credential for the cluster: ${err.message}`,
+              undefined,
+              502,
+            )
+          : failure("InternalError", `airlock: the stream could not be relayed: ${err.message}`);
+        if (!settled && !socket.destroyed) bytesOut = sendStatusOnSocket(socket, status);
+        finish(status.code, err.message);
       });
   });
 }
+
+/** A failure to obtain the connection's credential (as opposed to a failure relaying the stream). */
+class CredentialError extends Error {}
 
 function relay(from: WebSocket, to: WebSocket, count: (n: number) => void): void {
   from.on("message", (data: Buffer, isBinary: boolean) => {
