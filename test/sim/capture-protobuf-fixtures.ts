@@ -1,7 +1,7 @@
 // Regenerates test/sim/fixtures/protobuf-create.json: for each typed `kubectl create` command, the raw protobuf
 // body kubectl POSTs (captured by a recording proxy in front of a simulator) and the JSON form of the same object
 // that kubectl itself prints with `--dry-run=client -o json`, which the decoder's output must equal.
-//   npx node test/sim/capture-protobuf-fixtures.ts
+//   npx node test/sim/capture-protobuf-fixtures.ts && npx biome format --write test/sim/fixtures
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -571,10 +571,9 @@ test("nodes, endpoints, roles and bindings print as kubectl get shows them", () 
 });
 
 test("kinds without a printer get NAME and AGE; custom resources use their CRD's printer columns", () => {
-  assert.deepEqual(
-    rows(type("", "LimitRange", "limitranges"), [obj("v1", "LimitRange", "data")]),
-    [{ NAME: "data", AGE: "5m" }],
-  );
+  assert.deepEqual(rows(type("", "LimitRange", "limitranges"), [obj("v1", "LimitRange", "data")]), [
+    { NAME: "data", AGE: "5m" },
+  ]);
   const WIDGET = type("example.com", "Widget", "widgets");
   const w = obj("example.com/v1", "Widget", "w1", {
     spec: { size: 3, color: "red", tags: ["a"] },
