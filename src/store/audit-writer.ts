@@ -6,7 +6,7 @@
 // event (duplicate id, unknown completion) is refused alone without failing the others in its batch; if the COMMIT
 // itself fails (disk full, read-only file), every write of the batch rejects and the in-memory chain head is
 // re-read from the database, so the chain never skips or forks.
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { JsonValue } from "../audit/canonical.ts";
 import { type ChainHead, type ChainRecord, linkRecord } from "../audit/chain.ts";
 
@@ -28,6 +28,14 @@ export class ChainWriter {
   #head: ChainHead | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
+  #insert: StatementSync | undefined;
+  #savepointStatements: [StatementSync, StatementSync] | undefined;
+  get #savepoint(): StatementSync {
+    return (this.#savepointStatements as [StatementSync, StatementSync])[0];
+  }
+  get #release(): StatementSync {
+    return (this.#savepointStatements as [StatementSync, StatementSync])[1];
+  }
 
   constructor(db: DatabaseSync, readHead: () => ChainHead) {
     this.#db = db;
@@ -64,13 +72,19 @@ export class ChainWriter {
     let appended = false;
     try {
       let head = this.head();
-      const insert = this.#db.prepare(
+      // Prepared once: parsing SAVEPOINT/RELEASE for every write is a measurable share of the write path.
+      this.#savepointStatements ??= [
+        this.#db.prepare("SAVEPOINT audit_write"),
+        this.#db.prepare("RELEASE audit_write"),
+      ];
+      this.#insert ??= this.#db.prepare(
         "INSERT INTO audit_chain (seq, type, ref, time, time_ms, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       );
+      const insert = this.#insert;
       this.#db.exec("BEGIN IMMEDIATE");
       for (const op of batch) {
         const before = head;
-        this.#db.exec("SAVEPOINT audit_write");
+        this.#savepoint.run();
         try {
           const value = op.work((type, ref, time, data) => {
             const record = linkRecord(head, type, ref, time, data);
@@ -87,7 +101,7 @@ export class ChainWriter {
             head = { seq: record.seq, hash: record.hash };
             return record;
           });
-          this.#db.exec("RELEASE audit_write");
+          this.#release.run();
           outcomes.push({ ok: true, value });
         } catch (err) {
           this.#db.exec("ROLLBACK TO audit_write");

@@ -5,7 +5,7 @@
 // a duplicate id or an unparseable time is refused. Pruning refuses a seal that does not match the record it seals,
 // so retention can never leave the chain unverifiable.
 import { randomUUID } from "node:crypto";
-import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { canonicalJson, type JsonValue } from "../audit/canonical.ts";
 import {
   type ChainHead,
@@ -89,6 +89,26 @@ export class SqliteAuditTables {
     if (writable) this.#chainLegacyEvents();
   }
 
+  #prepared: { insertEvent: StatementSync; completeEvent: StatementSync } | undefined;
+
+  /** Hot statements, prepared once (the write path runs them for every request). */
+  #statements(): { insertEvent: StatementSync; completeEvent: StatementSync } {
+    if (!this.#prepared) {
+      const columns = [...AUDIT_COLUMNS.map(([column]) => column), "chain_seq"];
+      this.#prepared = {
+        insertEvent: this.#db.prepare(
+          `INSERT INTO audit_events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+        ),
+        completeEvent: this.#db.prepare(
+          `UPDATE audit_events SET status = ?, bytes_in = ?, bytes_out = ?, duration_ms = ?, completed_at = ?,
+             reason = coalesce(?, reason)
+           WHERE id = ? AND completed_at IS NULL RETURNING chain_seq`,
+        ),
+      };
+    }
+    return this.#prepared;
+  }
+
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
     return this.#db.prepare(sql).get(...params) as Row | undefined;
   }
@@ -130,49 +150,30 @@ export class SqliteAuditTables {
   auditBegin(event: AuditEvent): Promise<void> {
     if (Number.isNaN(Date.parse(event.time)))
       return Promise.reject(new Error(`audit event ${event.id}: time is not a date`));
-    let data: { [key: string]: JsonValue };
-    try {
-      data = requestBeginData(event);
-      canonicalJson(data);
-    } catch (err) {
-      return Promise.reject(err);
-    }
     return this.#writer.write((append) => {
-      const columns = [...AUDIT_COLUMNS.map(([column]) => column), "chain_seq"];
-      const values = AUDIT_COLUMNS.map(([, read]) => read(event));
-      // The row and its chained record commit together, in the same savepoint.
-      const record = append(REQUEST, event.id, event.time, data);
-      this.#db
-        .prepare(
-          `INSERT INTO audit_events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-        )
-        .run(...values, record.seq);
+      // The row and its chained record commit together, in the same savepoint; a record that cannot be encoded
+      // throws here and only this event is refused.
+      const record = append(REQUEST, event.id, event.time, requestBeginData(event));
+      this.#statements().insertEvent.run(...AUDIT_COLUMNS.map(([, read]) => read(event)), record.seq);
     });
   }
 
   auditComplete(id: string, completion: AuditCompletion): Promise<void> {
     return this.#writer.write((append) => {
       const completedAt = new Date(this.#now()).toISOString();
-      const changes = this.#db
-        .prepare(
-          `UPDATE audit_events SET status = ?, bytes_in = ?, bytes_out = ?, duration_ms = ?, completed_at = ?,
-             reason = coalesce(?, reason)
-           WHERE id = ? AND completed_at IS NULL`,
-        )
-        .run(
-          completion.status,
-          completion.bytesIn,
-          completion.bytesOut,
-          completion.durationMs,
-          completedAt,
-          completion.reason ?? null,
-          id,
-        ).changes;
+      const row = this.#statements().completeEvent.get(
+        completion.status,
+        completion.bytesIn,
+        completion.bytesOut,
+        completion.durationMs,
+        completedAt,
+        completion.reason ?? null,
+        id,
+      );
       // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
-      if (Number(changes) !== 1) throw new Error(`audit event ${id} is unknown or already complete`);
-      const row = this.#get("SELECT chain_seq FROM audit_events WHERE id = ?", id);
+      if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
       append(REQUEST_COMPLETED, id, completedAt, {
-        beginSeq: num(row?.chain_seq),
+        beginSeq: num(row.chain_seq),
         status: completion.status,
         bytesIn: completion.bytesIn,
         bytesOut: completion.bytesOut,
