@@ -1,13 +1,17 @@
 // Upstream connections: how the gateway reaches each cluster with the connection's own credential.
 //
-// openUpstream() turns a configured connection (kubeconfig + context, server URL + token/cert, or in-cluster service
-// account) into an Upstream whose requestOptions() the forwarder passes to https.request. The forwarder adds the
+// openUpstream() turns a configured connection (kubeconfig + context, server URL + token/cert, in-cluster service
+// account, or an EKS cluster reached through an assumed IAM role) into an Upstream whose requestOptions() the forwarder passes to https.request. The forwarder adds the
 // Impersonate-* headers; this module adds only the credential, and the forwarder calls invalidate() after a 401.
 // See docs/connections.md.
+import { checkEksSpec, EksUpstream } from "./eks.ts";
+import { configError } from "./errors.ts";
 import { resolveConnection } from "./resolve.ts";
 import type { ConnectionSpec, OpenOptions, Upstream } from "./types.ts";
 import { OpenUpstream } from "./upstream.ts";
 
+export { checkEksSpec } from "./eks.ts";
+export { sessionNameFor } from "./eks-session.ts";
 export { parseExecCredential, refreshAt } from "./exec-plugin.ts";
 export { parseKubeconfig } from "./kubeconfig.ts";
 export { UpstreamRegistry } from "./registry.ts";
@@ -19,7 +23,11 @@ export async function openUpstream(spec: ConnectionSpec, opts: OpenOptions = {})
   const conn = await resolveConnection(spec, opts.env ?? {}, (message) =>
     log({ severity: "warn", event: "upstream.config.warning", cluster: spec.name, message }),
   );
-  const upstream = new OpenUpstream(conn, opts);
+  if ("eks" in spec) {
+    const problem = checkEksSpec(spec.eks)[0];
+    if (problem) throw configError(conn.where, problem[0], problem[1]);
+  }
+  const upstream = "eks" in spec ? new EksUpstream(conn, spec.eks, opts) : new OpenUpstream(conn, opts);
   try {
     await upstream.prime();
   } catch (err) {

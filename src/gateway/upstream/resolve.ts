@@ -97,6 +97,21 @@ export async function resolveConnection(
     return { name: spec.name, where, server, ...(ca ? { ca } : {}), auth, impersonate };
   }
 
+  if ("eks" in spec) {
+    // The credential is minted per request by eks.ts; here only the endpoint and its CA.
+    const e = spec.eks;
+    const server = httpsUrl(e.server, where, "eks.server");
+    if (e.caFile && e.caData) throw configError(where, "eks.caData", "give caFile or caData, not both");
+    let ca: Material | undefined;
+    if (e.caFile) ca = { file: e.caFile };
+    if (e.caData) {
+      const pem = decodePemOrBase64(e.caData);
+      if (!pem) throw configError(where, "eks.caData", "neither PEM nor base64 of PEM");
+      ca = { pem, origin: `${where}: eks.caData` };
+    }
+    return { name: spec.name, where, server, ...(ca ? { ca } : {}), auth: {}, impersonate };
+  }
+
   const ic = spec.inCluster;
   const host = ic.host ?? env.KUBERNETES_SERVICE_HOST;
   const port = ic.port ?? env.KUBERNETES_SERVICE_PORT ?? "443";

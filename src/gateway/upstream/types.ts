@@ -27,7 +27,29 @@ export type ConnectionSpec =
        *  (KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT). */
       inCluster: { tokenFile?: string; caFile?: string; host?: string; port?: string };
       impersonate?: boolean;
-    };
+    }
+  | { name: string; eks: EksSpec; impersonate?: boolean };
+
+/** An EKS cluster reached as IAM role Y, assumed from the gateway's own AWS credentials (role X); see eks.ts. */
+export interface EksSpec {
+  /** The EKS cluster name: the signed x-k8s-aws-id of every token. */
+  cluster: string;
+  region: string;
+  /** The cluster's API endpoint (https). */
+  server: string;
+  caFile?: string;
+  /** PEM text, or base64 of PEM text (as `aws eks describe-cluster` prints certificateAuthority.data). */
+  caData?: string;
+  /** Role Y. */
+  roleArn: string;
+  externalId?: string;
+  /** Session tags on every AssumeRole (the role's trust policy must allow sts:TagSession). */
+  sessionTags?: Record<string, string>;
+  /** Defaults to https://sts.<region>.amazonaws.com; set for a VPC endpoint (or a loopback test STS). */
+  stsEndpoint?: string;
+  /** Role Y session lifetime asked of STS (900–43200 s; default 3600). */
+  sessionSeconds?: number;
+}
 
 /** PEM text held inline, or a file to (re-)read. `origin` names where inline text came from, for errors. */
 export type Material = { file: string } | { pem: string; origin: string };
@@ -78,13 +100,16 @@ export interface Upstream {
   readonly agent: https.Agent;
   /** Headers carrying the connection's credential, fresh (exec plugin output cached until shortly before expiry;
    *  token files re-read when they change). */
-  credentialHeaders(): Promise<Record<string, string>>;
+  credentialHeaders(actor?: string): Promise<Record<string, string>>;
   /** Request options for a path+query on this cluster: base path joined, credential added, TLS material current.
-   *  Any client Authorization, Proxy-Authorization or Host header in `headers` is dropped. */
+   *  Any client Authorization, Proxy-Authorization or Host header in `headers` is dropped.
+   *  `actor` is the acting identity's name (Principal.name): connections that can act per caller (EKS: one assumed-role
+   *  session per identity, so CloudTrail names it) use it; without it, the gateway's own session is used. */
   requestOptions(
     method: string,
     pathAndQuery: string,
     headers: [string, string][],
+    actor?: string,
   ): Promise<https.RequestOptions>;
   /** Forget the cached credential (the forwarder calls this after a 401) so the next request fetches a fresh one. */
   invalidate(): void;
@@ -105,4 +130,16 @@ export interface OpenOptions {
   maxFreeSockets?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** AWS side of EKS connections; defaults: the SDK's default credential chain, the system's trusted CAs. */
+  aws?: {
+    /** The gateway's own credentials (role X). */
+    credentials?: () => Promise<{
+      accessKeyId: string;
+      secretAccessKey: string;
+      sessionToken?: string;
+      expiration?: Date;
+    }>;
+    /** Extra CA (PEM) for the STS endpoint (a loopback test STS). */
+    stsCaPem?: string;
+  };
 }

@@ -1,5 +1,5 @@
-// Bearer-token authentication for the simulator: the admin token, static users from `<dir>/tokens.csv`, and the
-// service-account JWTs the simulator issues through TokenRequest.
+// Bearer-token authentication for the simulator: the admin token, static users from `<dir>/tokens.csv`, the
+// service-account JWTs the simulator issues through TokenRequest, and EKS tokens per `<dir>/eks-auth.json`.
 //
 // Security stance: tokens are compared as SHA-256 digests in constant time and never logged or echoed; a token
 // that is unknown, expired, meant for another audience, or whose service account (or bound pod/secret) is gone or
@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import type { KubeObject, ObjectStore, ResourceRegistry, UserInfo } from "../contracts.ts";
+import { EKS_TOKEN_PREFIX, eksTokenAuthenticator } from "./eks-tokens.ts";
 import {
   API_AUDIENCE,
   createSigner,
@@ -58,6 +59,7 @@ export function createTokenAuthenticator(opts: AuthenticatorOptions): TokenAuthe
   const adminHash = sha256(opts.adminToken);
   const staticTokens = watchTokenFile(join(opts.dir, "tokens.csv"));
   const signer = createSigner(loadSigningKey(opts.dir));
+  const eksTokens = eksTokenAuthenticator(join(opts.dir, "eks-auth.json"), now);
 
   const find = (resource: string, namespace: string, name: string): KubeObject | undefined => {
     const type = opts.registry.find("", "v1", resource);
@@ -88,6 +90,10 @@ export function createTokenAuthenticator(opts: AuthenticatorOptions): TokenAuthe
       }
       const user = staticTokens(token);
       if (user) return { user, audiences };
+      if (token.startsWith(EKS_TOKEN_PREFIX)) {
+        const eksUser = eksTokens(token);
+        return eksUser ? { user: eksUser, audiences } : undefined;
+      }
       const claims = signer.verify(token, nowSeconds());
       if (!claims) return undefined;
       const matched = claims.aud.filter((a) => audiences.includes(a));
