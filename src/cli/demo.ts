@@ -76,13 +76,22 @@ export const demoCommand: Command = {
       await prepareDirectory(dir);
       say(`airlock demo: starting the simulated cluster on 127.0.0.1:${simPort}…`);
       const sim = await startSimulator({ dir: join(dir, "sim"), port: simPort, seed: "demo" });
-      say(`airlock demo: starting the gateway on 127.0.0.1:${port}…`);
+      // The demo policy is copied into the folder so it can be read and edited live: the gateway reloads it.
+      const policyDir = join(dir, "policies");
+      await mkdir(policyDir, { recursive: true });
+      await copyFile(
+        new URL("../../examples/policies/demo.yaml", import.meta.url),
+        join(policyDir, "demo.yaml"),
+      );
+      say(
+        `airlock demo: starting the gateway on 127.0.0.1:${port} with the policy in ${join(policyDir, "demo.yaml")}…`,
+      );
       const validated = validateConfig(
         {
           listen: { address: "127.0.0.1", port },
           dataDir: join(dir, "gateway"),
           clusters: [{ name: "demo", kubeconfig: { path: sim.kubeconfigPath } }],
-          policy: { builtin: "allow-authenticated" },
+          policy: { files: [policyDir] },
           log: { level: "info" },
         },
         dir,
@@ -134,26 +143,43 @@ export const demoCommand: Command = {
       say(`  gateway:   ${gateway.url}   (log: ${rel("gateway.log")})`);
       say(`  simulated cluster: ${sim.url}   (a test and demo tool, not a real cluster)`);
       say("");
-      say("Try, in another terminal, from this folder:");
-      say("");
-      say(
-        `  export KUBECONFIG=${rel("agent.kubeconfig")}     # demo-agent's identity; no cluster credential in it`,
-      );
-      say("  kubectl auth whoami                          # the cluster sees airlock:demo-agent");
-      say("  kubectl get pods                             # namespace prod");
-      say("  kubectl get deployments -A");
-      say("  kubectl logs deployment/web");
-      say("  kubectl exec deploy/web -- env               # a real process in the simulated pod");
-      say("  kubectl scale deployment web --replicas=5");
-      say("  kubectl get pods --as=system:admin           # refused: clients cannot impersonate");
-      say("");
-      say(`  source ${rel("admin.env")}                     # the gateway's admin token`);
-      say("  npm run -s airlock -- audit list             # every request above, with identity and decision");
-      say("  npm run -s airlock -- identity list");
-      say("  npm run -s airlock -- identity revoke demo-agent   # then any kubectl command above gets 401");
-      say("");
-      say(`  KUBECONFIG=${rel("cluster-admin.kubeconfig")} kubectl get pods -n prod   # bypasses Airlock`);
-      say("");
+      const lines = [
+        "Try, in another terminal, from this folder:",
+        "",
+        `  export KUBECONFIG=${rel("agent.kubeconfig")}   # demo-agent's Airlock token; no cluster credential in it`,
+        "  kubectl auth whoami                        # the cluster sees airlock:demo-agent",
+        "  kubectl get pods                           # namespace prod; reads are allowed",
+        "  kubectl get deployments -A",
+        "  kubectl logs deployment/web",
+        "",
+        "Masking — the agent sees the shape of secrets, never their values:",
+        "  kubectl get secret db-credentials -o yaml  # data values are ‹masked:…› markers",
+        "  kubectl exec deploy/web -- env             # DB_PASSWORD is masked in exec output too",
+        `  KUBECONFIG=${rel("cluster-admin.kubeconfig")} kubectl get secret db-credentials -n prod -o yaml   # bypasses Airlock`,
+        "",
+        "Blocking — refused with the policy and rule that said no:",
+        "  kubectl exec deploy/web -- rm -rf /tmp     # destructive commands are denied",
+        "  kubectl delete namespace staging           # agents never delete namespaces",
+        "  kubectl scale deployment web --replicas=0  # a CEL rule on the request body",
+        "  kubectl get pods --as=system:admin         # clients cannot impersonate",
+        "",
+        "Review — writes in prod wait for a human in group sre:",
+        "  kubectl delete deployment web              # waits…",
+        `  # …meanwhile, in a third terminal, as alice:  source ${rel("alice.env")}`,
+        "  npm run -s airlock -- review list",
+        "  npm run -s airlock -- review show <id>     # who, what, and the dry-run diff",
+        "  npm run -s airlock -- review approve <id>  # the waiting kubectl finishes",
+        "",
+        "Audit and revocation, as the gateway's admin:",
+        `  source ${rel("admin.env")}`,
+        "  npm run -s airlock -- audit list           # every request, with identity, decision and policy rule",
+        "  npm run -s airlock -- audit verify         # the hash chain is intact",
+        "  npm run -s airlock -- identity revoke demo-agent   # its next kubectl command gets 401",
+        "",
+        `Edit ${rel("policies/demo.yaml")} and the gateway reloads it (an invalid edit is refused, the last good policy stays).`,
+        "",
+      ];
+      for (const line of lines) say(line);
       say("Ctrl-C stops the demo.");
 
       await waitForSignal();
