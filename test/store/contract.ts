@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
+import { auditChainContract } from "./contract-audit.ts";
 import { reviewContract } from "./contract-reviews.ts";
 
 export interface StoreFactory {
@@ -246,5 +247,6 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     });
 
     reviewContract(withStore);
+    auditChainContract(withStore);
   });
 }
