@@ -32,6 +32,7 @@ import { describePolicyRoute, type PolicyRouteId, policyHandlers } from "./polic
 import { describeReviewRoute, type ReviewRouteId, reviewHandlers } from "./reviews.ts";
 import { ADMIN_PREFIX, matchRoute, type RouteId } from "./routes.ts";
 import { createIdentityRequest, invalid } from "./schemas.ts";
+import { describeSessionRoute, SESSION_ROUTE_IDS, type SessionRouteId, sessionHandlers } from "./sessions.ts";
 
 export interface AdminApiOptions {
   store: Store;
@@ -51,6 +52,8 @@ export interface AdminApiOptions {
   identities?: IdentityService | undefined;
   /** The audit signing key's public half, for verify and pubkey; without it those routes answer 503. */
   audit?: AuditApiOptions | undefined;
+  /** <dataDir>/recordings, where recording files are read from; without it recordings answer 404. */
+  recordingsDir?: string | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
 }
@@ -99,6 +102,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     ...forIdentities,
     ...auditHandlers(store, opts.audit),
     ...policyHandlers(opts.policies),
+    ...sessionHandlers(store, opts.recordingsDir),
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
     approveReview: reviewRoute("approveReview"),
@@ -219,6 +223,8 @@ function describe(id: RouteId, name: string | undefined): string {
       return describePolicyRoute(id as PolicyRouteId, name);
     default:
       if ((AUDIT_ROUTE_IDS as readonly string[]).includes(id)) return describeAuditRoute(id as AuditRouteId);
+      if ((SESSION_ROUTE_IDS as readonly string[]).includes(id))
+        return describeSessionRoute(id as SessionRouteId, name);
       return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)
         ? describeIdentityRoute(id as IdentityRouteId, name)
         : describeReviewRoute(id as ReviewRouteId, name);

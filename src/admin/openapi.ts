@@ -6,6 +6,7 @@ import { identityOpenApiPaths } from "./identities.ts";
 import { policyOpenApiPaths } from "./policies.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
 import { createIdentityRequest } from "./schemas.ts";
+import { sessionOpenApiPaths } from "./sessions.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
@@ -93,6 +94,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   for (const [path, ops] of Object.entries(identityOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(auditOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(sessionOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   return doc;
 }
 

@@ -5,10 +5,11 @@
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
 import type { AuditRouteId } from "./audit.ts";
 import type { Access } from "./auth.ts";
-import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { IdentityRouteId } from "./identities.ts";
+import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { ReviewRouteId } from "./reviews.ts";
 import { IDENTITY_NAME } from "./schemas.ts";
+import { SESSION_ROUTES, type SessionRouteId } from "./sessions.ts";
 
 export const ADMIN_PREFIX = "/airlock/v1/";
 
@@ -21,7 +22,8 @@ export type RouteId =
   | ReviewRouteId
   | PolicyRouteId
   | AuditRouteId
-  | IdentityRouteId;
+  | IdentityRouteId
+  | SessionRouteId;
 
 export interface Route {
   id: RouteId;
@@ -73,6 +75,8 @@ export const ROUTES: readonly Route[] = [
   { id: "listGrants", method: "GET", path: "/airlock/v1/grants", access: "read" },
   { id: "revokeGrant", method: "POST", path: "/airlock/v1/grants/{id}/revoke", access: "read" },
   ...POLICY_ROUTES,
+  // Sessions and recordings (src/admin/sessions.ts).
+  ...SESSION_ROUTES,
 ];
 
 export type RouteMatch =

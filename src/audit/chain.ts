@@ -93,6 +93,8 @@ export function requestBeginData(event: AuditEvent): { [key: string]: JsonValue 
     reason: e.reason,
     justification: e.justification ?? null,
     onBehalfOf: e.onBehalfOf ?? null,
+    // Present only when set, so events written before sessions existed hash as they did.
+    ...(e.sessionId ? { sessionId: e.sessionId } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ const commands: Record<string, CommandLoader> = {
   audit: async () => (await import("./audit.ts")).auditCommand,
   policy: async () => (await import("./policy.ts")).policyCommand,
   review: async () => (await import("./review.ts")).reviewCommand,
+  session: async () => (await import("./session.ts")).sessionCommand,
   kubeconfig: async () => (await import("./kubeconfig.ts")).kubeconfigCommand,
   credential: async () => (await import("./credential.ts")).credentialCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,

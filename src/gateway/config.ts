@@ -7,6 +7,12 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { auditConfigSchema, resolveAuditPaths } from "../audit/config.ts";
+import {
+  checkIdentityConfig,
+  identityConfigSchema,
+  resolveIdentityPaths,
+} from "../identity/workload/config.ts";
+import { recordingConfigSchema } from "../recording/config.ts";
 
 const clusterBase = {
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS label"),
@@ -37,6 +43,22 @@ const clusterSchema = z.union([
       port: z.string().optional(),
     }),
   }),
+  // An EKS cluster reached as IAM role Y, assumed from the gateway's own AWS credentials (src/gateway/upstream/eks.ts).
+  z.strictObject({
+    ...clusterBase,
+    eks: z.strictObject({
+      cluster: z.string().min(1),
+      region: z.string().min(1),
+      server: z.url(),
+      caFile: z.string().optional(),
+      caData: z.string().optional(),
+      roleArn: z.string().min(1),
+      externalId: z.string().min(2).optional(),
+      sessionTags: z.record(z.string(), z.string()).optional(),
+      stsEndpoint: z.url().optional(),
+      sessionSeconds: z.number().int().min(900).max(43_200).optional(),
+    }),
+  }),
 ]);
 
 export const configSchema = z.strictObject({
@@ -52,6 +74,8 @@ export const configSchema = z.strictObject({
     .optional(),
   clusters: z.array(clusterSchema).min(1, "at least one cluster is needed"),
   defaultCluster: z.string().optional(),
+  // Workload identity: trusted token issuers and the rules mapping their subjects to identities (docs/identities.md).
+  identity: identityConfigSchema.prefault({}),
   // Either a built-in policy or policy files (files and directories of YAML; [] = only the managed directory
   // <dataDir>/policies written through the admin API). Neither: builtin deny-all (invariant 1).
   policy: z
@@ -77,6 +101,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   // Checkpoints, retention and sinks of the tamper-evident audit log (src/audit/config.ts, docs/audit.md).
   audit: auditConfigSchema.prefault({}),
+  // Sessions and exec/attach/cp/port-forward recordings (src/recording/config.ts, docs/recordings.md).
+  recording: recordingConfigSchema.prefault({}),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
     .prefault({}),
@@ -125,6 +151,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
   if (defaultCluster && !names.includes(defaultCluster)) {
     errors.push(`defaultCluster: "${defaultCluster}" is not one of the clusters (${names.join(", ")})`);
   }
+  errors.push(...checkIdentityConfig(config.identity, names));
   if (config.policy.builtin && config.policy.files) {
     errors.push("policy: choose either builtin or files, not both");
   }
@@ -144,6 +171,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
         ...(c.caFile ? { caFile: abs(c.caFile) } : {}),
       };
     }
+    if ("eks" in c && c.eks.caFile) return { ...c, eks: { ...c.eks, caFile: abs(c.eks.caFile) } };
     return c;
   });
   const tls = config.tls
@@ -159,6 +187,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
       ...config,
       audit: resolveAuditPaths(config.audit, abs),
       clusters,
+      identity: resolveIdentityPaths(config.identity, abs),
       tls,
       policy,
       dataDir: abs(config.dataDir),

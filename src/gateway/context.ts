@@ -18,6 +18,8 @@ export interface RequestContext {
   kube?: KubeRequest;
   decision?: Decision;
   audit?: AuditEvent;
+  /** The session the request belongs to (src/recording/sessions.ts), once the caller is authenticated. */
+  sessionId?: string;
   bytesIn: number;
   bytesOut: number;
 }

@@ -144,6 +144,8 @@ export interface AuditEvent {
   justification?: string | null;
   /** Delegation: the human the agent acted for, when its session credential names one. */
   onBehalfOf?: string | null;
+  /** The Airlock session the request belongs to (src/recording/sessions.ts), when the caller was authenticated. */
+  sessionId?: string | null;
 }
 
 export type AuditCompletion = Pick<AuditEvent, "status" | "bytesIn" | "bytesOut" | "durationMs"> & {
@@ -222,7 +224,7 @@ export interface IdentityUpdate {
  * The store. One interface, engines behind it (SQLite now; PostgreSQL later). Writes are durable when the returned
  * promise resolves: the pipeline forwards a request only after `auditBegin` has resolved (write-ahead audit).
  */
-export interface Store extends ReviewStore, AuditChainStore {
+export interface Store extends ReviewStore, AuditChainStore, SessionStore {
   auditBegin(event: AuditEvent): Promise<void>;
   auditComplete(id: string, completion: AuditCompletion): Promise<void>;
   auditList(query: AuditQuery): Promise<AuditEvent[]>;
@@ -272,9 +274,13 @@ export interface Store extends ReviewStore, AuditChainStore {
    */
   authenticateToken(tokenHash: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
   /** As authenticateToken, for a client certificate by the SHA-256 of its DER. */
-  authenticateCertificate(fingerprint: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
+  authenticateCertificate(
+    fingerprint: string,
+  ): Promise<{ identity: Identity; credential: Credential } | undefined>;
   /** As authenticateToken, by credential id: the check a session credential makes of its parent on every request. */
-  authenticateCredentialId(credentialId: string): Promise<{ identity: Identity; credential: Credential } | undefined>;
+  authenticateCredentialId(
+    credentialId: string,
+  ): Promise<{ identity: Identity; credential: Credential } | undefined>;
 
   close(): Promise<void>;
 }
@@ -490,4 +496,77 @@ export interface AuditChainStore {
   auditCursorSet(name: string, seq: number): Promise<void>;
   /** Called after every commit that appended records, with the new head; returns an unsubscribe function. */
   auditWatch(listener: (head: { seq: number; hash: string }) => void): () => void;
+}
+
+// ── Sessions and recordings (src/recording, docs/recordings.md) ─────────────────────────────────────────────────
+
+/** How a session's requests were grouped: one kubectl invocation, an MCP session, or an identity's idle window. */
+export type SessionKind = "kubectl" | "mcp" | "window";
+
+/** A group of requests by one identity on one cluster, with what was decided and recorded. */
+export interface SessionRecord {
+  id: string;
+  kind: SessionKind;
+  /** The grouping key (kind, identity, cluster and the Kubectl-Session or MCP id); never shown to clients. */
+  key: string;
+  identityId: string;
+  identityName: string;
+  cluster: string;
+  startedAt: string;
+  /** The last request seen; a session has no explicit end, it is over once idle. */
+  lastSeenAt: string;
+  requests: number;
+  decisions: { allow: number; deny: number; review: number };
+  /** The distinct `Kubectl-Command` values seen, in first-seen order. */
+  commands: string[];
+}
+
+export type RecordingKind = "exec" | "attach" | "cp" | "portforward";
+
+/** One recorded stream of a session; its bytes are a file under <dataDir>/recordings/. */
+export interface RecordingRecord {
+  id: string;
+  sessionId: string;
+  /** The audit event (request id) of the exec, attach or port-forward. */
+  requestId: string;
+  kind: RecordingKind;
+  /** asciicast: asciicast v2 lines; tar: the raw tar stream of a cp; jsonl: port-forward connection events. */
+  format: "asciicast" | "tar" | "jsonl";
+  /** The file, relative to the recordings directory. */
+  file: string;
+  startedAt: string;
+  /** Null while running, or when the gateway died before the stream ended (the file is still readable). */
+  endedAt: string | null;
+  /** Bytes written to the file. */
+  bytes: number;
+  exitCode: number | null;
+  /** The size cap was reached (cp): the file holds only the first `detail.limitBytes` bytes of the stream. */
+  truncated: boolean;
+  /** Kind-specific facts: the exec argv, tty, port-forward ports/connections/bytes, why writing failed … */
+  detail: Record<string, unknown>;
+}
+
+export interface SessionQuery {
+  identityName?: string;
+  /** Sessions active at or after this time (ISO 8601). */
+  since?: string;
+  limit?: number;
+}
+
+/** The store's share of sessions and recordings. */
+export interface SessionStore {
+  /** Inserts or replaces a session (the tracker saves its counters in batches). */
+  sessionSave(session: SessionRecord): Promise<void>;
+  sessionGet(id: string): Promise<SessionRecord | undefined>;
+  /** Newest activity first. */
+  sessionList(query: SessionQuery): Promise<SessionRecord[]>;
+  /** The most recent session with this key whose last request is at or after `activeSince`. */
+  sessionFindRecent(key: string, activeSince: string): Promise<SessionRecord | undefined>;
+  /** The session's request events in arrival order (its timeline). */
+  sessionEvents(sessionId: string, limit: number): Promise<AuditEvent[]>;
+  /** Inserts or replaces a recording's metadata. */
+  recordingSave(recording: RecordingRecord): Promise<void>;
+  recordingGet(id: string): Promise<RecordingRecord | undefined>;
+  /** A session's recordings, oldest first. */
+  recordingList(sessionId: string): Promise<RecordingRecord[]>;
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
 import { createIdentityService } from "../identity/service.ts";
+import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore } from "../store/index.ts";
@@ -81,6 +82,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     metrics: createMetrics(),
     log,
     authenticate: identities.authenticate,
+    recordings: new RecordingService({ store, dataDir: config.dataDir, config: config.recording, log }),
   };
   let ready = false;
   // The admin API is built once the listening address is known (it writes kubeconfigs naming it); until then the
@@ -110,6 +112,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     policies: policy.engine,
     identities,
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
+    recordingsDir: runtime.recordings?.dir,
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
@@ -131,6 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       streams.closeAll("gateway shutting down");
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       upstreams.close();
+      await runtime.recordings?.close();
       await audit.close();
       await store.close();
     },

@@ -13,6 +13,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Duplex } from "node:stream";
 import { checkScopes } from "../identity/scopes.ts";
+import { assignSession, countDecision, openStreamRecording } from "../recording/stage.ts";
 import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
@@ -101,6 +102,8 @@ async function admit(
     : await authenticate(gw.store, ctx.headers);
   if (!auth.ok) return void (await refuse(gw, ctx, answer, auth.status));
   ctx.principal = auth.principal;
+  // sessions: grouped before anything is recorded, so every audit event of the caller names its session
+  await assignSession(gw, ctx);
 
   // classify: header hygiene, path hygiene, RequestInfo
   const hygiene = inspectClientHeaders(ctx.rawHeaders);
@@ -128,6 +131,7 @@ async function admit(
   // decide
   const decision = gw.decider.decide(auth.principal, kube);
   ctx.decision = decision;
+  countDecision(gw, ctx);
   if (decision.effect === "deny") {
     if (decision.retryAfterSeconds !== undefined) {
       const message = `airlock: ${kube.action} rate-limited by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
@@ -309,6 +313,10 @@ export async function handleKubeUpgrade(
   const prepared = await prepareMasking(gw, ctx.decision, kube);
   if (!prepared.ok) return refuseAfterAudit(prepared.status);
   const masking = prepared.masking;
+  // transform (record): the stream's recording is open before anything is forwarded; required → refused without it
+  const recording = await openStreamRecording(gw, ctx, masking.request);
+  if (!recording.ok) return refuseAfterAudit(recording.status);
+  const active = recording.active;
   const principal = ctx.principal;
   const closed: { reason?: string } = {};
   gw.metrics.openStreams.inc({ kind: kube.info.subresource });
@@ -321,7 +329,9 @@ export async function handleKubeUpgrade(
     headers: admitted.forward,
     onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, kube.info.subresource, close, closed)),
     ...(masking.request ? { frames: upgradeFrames(masking) } : {}),
+    ...(active ? { tap: (protocol: string, abort: (r: string) => void) => active.tap(protocol, abort) } : {}),
   });
+  await active?.finish();
   gw.metrics.openStreams.dec({ kind: kube.info.subresource });
   await recordMasking(gw, ctx.id, masking);
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });

@@ -53,6 +53,7 @@ function buildEvent(
     // Every event of a session credential carries its justification and delegation (src/identity/session.ts).
     ...(ctx.principal?.justification ? { justification: ctx.principal.justification } : {}),
     ...(ctx.principal?.onBehalfOf ? { onBehalfOf: ctx.principal.onBehalfOf } : {}),
+    ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}),
   };
 }
 

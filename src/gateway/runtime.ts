@@ -1,4 +1,5 @@
 // What a running gateway holds: the frozen config and the long-lived parts every request uses.
+import type { RecordingService } from "../recording/service.ts";
 import type { ReviewService } from "../review/service.ts";
 import type { Logger } from "../shared/log.ts";
 import type { AuthInput, AuthResult } from "./authenticate.ts";
@@ -21,4 +22,6 @@ export interface GatewayRuntime {
   authenticate?: (input: AuthInput) => Promise<AuthResult>;
   /** Holds requests whose decision is `review` (src/gateway/gate.ts); without it such requests are refused. */
   reviews?: ReviewService;
+  /** Sessions and stream recordings (src/recording); without it requests are not grouped or recorded. */
+  recordings?: RecordingService;
 }

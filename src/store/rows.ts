@@ -126,15 +126,18 @@ export const AUDIT_COLUMNS: ReadonlyArray<[string, (e: AuditEvent) => string | n
   ["justification", (e) => e.justification ?? null],
   ["on_behalf_of", (e) => e.onBehalfOf ?? null],
   ["identity_groups_json", (e) => (e.identityGroups ? JSON.stringify(e.identityGroups) : null)],
+  ["session_id", (e) => e.sessionId ?? null],
 ];
 
 /** Optional audit fields are present only when set, so events without them read back exactly as written. */
-function optionalAuditFields(row: Row): Pick<AuditEvent, "justification" | "onBehalfOf"> {
-  const out: Pick<AuditEvent, "justification" | "onBehalfOf"> = {};
+function optionalAuditFields(row: Row): Pick<AuditEvent, "justification" | "onBehalfOf" | "sessionId"> {
+  const out: Pick<AuditEvent, "justification" | "onBehalfOf" | "sessionId"> = {};
   const justification = textOrNull(row, "justification");
   const onBehalfOf = textOrNull(row, "on_behalf_of");
+  const sessionId = textOrNull(row, "session_id");
   if (justification !== null) out.justification = justification;
   if (onBehalfOf !== null) out.onBehalfOf = onBehalfOf;
+  if (sessionId !== null) out.sessionId = sessionId;
   return out;
 }
 

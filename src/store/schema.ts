@@ -159,6 +159,38 @@ const MIGRATIONS: string[] = [
   ALTER TABLE audit_events ADD COLUMN justification TEXT;
   ALTER TABLE audit_events ADD COLUMN on_behalf_of TEXT;
   `,
+  // 5: sessions (requests grouped by Kubectl-Session or identity and idle window) and their recordings (metadata; the
+  // bytes are append-only files under <dataDir>/recordings/), and each request event's session.
+  `
+  CREATE TABLE sessions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    identity_name TEXT NOT NULL,
+    cluster TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    data_json TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_key ON sessions (key, last_seen_ms);
+  CREATE INDEX sessions_by_last_seen ON sessions (last_seen_ms, seq);
+  CREATE INDEX sessions_by_identity ON sessions (identity_name, last_seen_ms);
+
+  CREATE TABLE recordings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    data_json TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX recordings_by_session ON recordings (session_id, seq);
+
+  ALTER TABLE audit_events ADD COLUMN session_id TEXT;
+  CREATE INDEX audit_events_by_session ON audit_events (session_id, seq);
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

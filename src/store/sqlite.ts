@@ -22,10 +22,13 @@ import type {
   Grant,
   Identity,
   IdentityUpdate,
+  RecordingRecord,
   Review,
   ReviewEvent,
   ReviewQuery,
   ReviewState,
+  SessionQuery,
+  SessionRecord,
   Store,
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
@@ -34,6 +37,7 @@ import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
+import { SqliteSessionTables } from "./sessions.ts";
 
 export interface SqliteStoreOptions {
   /** The database file, or ":memory:" for a throw-away store. */
@@ -58,6 +62,7 @@ export class SqliteStore implements Store {
   readonly #reviews: SqliteReviewTables;
   readonly #identities: SqliteIdentityTables;
   readonly #audit: SqliteAuditTables;
+  readonly #sessions: SqliteSessionTables;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.path === ":memory:";
@@ -90,6 +95,33 @@ export class SqliteStore implements Store {
     this.#reviews = new SqliteReviewTables(this.#db, this.#now);
     this.#identities = new SqliteIdentityTables(this.#db, this.#now, this.#lastUsedResolutionMs);
     this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly);
+    this.#sessions = new SqliteSessionTables(this.#db);
+  }
+
+  // Sessions and recordings live in sessions.ts; the store delegates.
+  sessionSave(session: SessionRecord): Promise<void> {
+    return this.#sessions.sessionSave(session);
+  }
+  sessionGet(id: string): Promise<SessionRecord | undefined> {
+    return this.#sessions.sessionGet(id);
+  }
+  sessionList(query: SessionQuery): Promise<SessionRecord[]> {
+    return this.#sessions.sessionList(query);
+  }
+  sessionFindRecent(key: string, activeSince: string): Promise<SessionRecord | undefined> {
+    return this.#sessions.sessionFindRecent(key, activeSince);
+  }
+  sessionEvents(sessionId: string, limit: number): Promise<AuditEvent[]> {
+    return this.#sessions.sessionEvents(sessionId, limit);
+  }
+  recordingSave(recording: RecordingRecord): Promise<void> {
+    return this.#sessions.recordingSave(recording);
+  }
+  recordingGet(id: string): Promise<RecordingRecord | undefined> {
+    return this.#sessions.recordingGet(id);
+  }
+  recordingList(sessionId: string): Promise<RecordingRecord[]> {
+    return this.#sessions.recordingList(sessionId);
   }
 
   // Reviews, their events and grants live in reviews.ts; the store delegates.

@@ -112,18 +112,32 @@ export function tunnelWebSocket(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
               `Sec-WebSocket-Accept: ${acceptKey(clientKey)}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
           );
-          if (upstreamHead.length) socket.write(upstreamHead);
-          if (head.length) upstreamSocket.write(head);
+          // The recorder (port-forward accounting) reads a copy of the bytes; `abort` ends a required recording.
+          const tap = opts.tap?.(protocol, () => {
+            socket.destroy();
+            upstreamSocket.destroy();
+          });
+          if (upstreamHead.length) {
+            tap?.toClient(upstreamHead, true);
+            socket.write(upstreamHead);
+          }
+          if (head.length) {
+            tap?.fromClient(head, true);
+            upstreamSocket.write(head);
+          }
           socket.on("data", (c: Buffer) => {
             bytesIn += c.length;
+            tap?.fromClient(c, true);
           });
           upstreamSocket.on("data", (c: Buffer) => {
             bytesOut += c.length;
+            tap?.toClient(c, true);
           });
           // pipe() gives backpressure both ways; either side closing tears down the other.
           socket.pipe(upstreamSocket);
           upstreamSocket.pipe(socket);
           const teardown = () => {
+            tap?.end();
             socket.destroy();
             upstreamSocket.destroy();
             finish(101);

@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
+import type { StreamTap } from "../../recording/index.ts";
 import { failure } from "../../shared/status.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { Upstream } from "../upstream/index.ts";
@@ -52,6 +53,8 @@ export interface UpgradeOptions {
   onOpen(close: (reason: string) => void): () => void;
   /** The transform stage (masking): a masker for the cluster's frames, given the subprotocol it chose. */
   frames?: (subprotocol: string) => ChannelFrameMasker | undefined;
+  /** The recorder (src/recording): sees what the client received (after masking) and sent; `abort` ends the stream. */
+  tap?: (subprotocol: string, abort: (reason: string) => void) => StreamTap | undefined;
 }
 
 // The client's handshake is completed with exactly the subprotocol the cluster chose (it was among the client's offers).
@@ -162,24 +165,49 @@ export function bridgeWebSocket(
               upstream.terminate();
               return finish(101, "masking failed: unreadable subprotocol");
             }
-            if (masker) {
-              relayMasked(upstream, client, masker, (n) => {
-                bytesOut += n;
-              });
-            } else {
-              relay(upstream, client, (n) => {
-                bytesOut += n;
-              });
-            }
-            relay(client, upstream, (n) => {
-              bytesIn += n;
+            const tap = opts.tap?.(upstream.protocol, (reason) => {
+              // A required recording that cannot be written ends the stream (fail closed).
+              client.close(1011, reason.slice(0, 120));
+              upstream.terminate();
             });
+            if (masker) {
+              relayMasked(
+                upstream,
+                client,
+                masker,
+                (n) => {
+                  bytesOut += n;
+                },
+                tap?.toClient,
+              );
+            } else {
+              relay(
+                upstream,
+                client,
+                (n) => {
+                  bytesOut += n;
+                },
+                tap?.toClient,
+              );
+            }
+            relay(
+              client,
+              upstream,
+              (n) => {
+                bytesIn += n;
+              },
+              tap?.fromClient,
+            );
+            client.on("close", () => tap?.end());
             client.on("close", (code) => closeWith(upstream, code));
             upstream.on("close", (code) => {
               // Whatever the masker still holds goes out (masked) before the close.
               if (masker && client.readyState === WebSocket.OPEN) {
                 try {
-                  for (const f of masker.flush()) client.send(f.data, { binary: f.binary });
+                  for (const f of masker.flush()) {
+                    tap?.toClient(f.data, f.binary);
+                    client.send(f.data, { binary: f.binary });
+                  }
                 } catch {
                   return client.terminate();
                 }
@@ -213,10 +241,16 @@ export function bridgeWebSocket(
 /** A failure to obtain the connection's credential (as opposed to a failure relaying the stream). */
 class CredentialError extends Error {}
 
-function relay(from: WebSocket, to: WebSocket, count: (n: number) => void): void {
+function relay(
+  from: WebSocket,
+  to: WebSocket,
+  count: (n: number) => void,
+  seen?: (data: Buffer, binary: boolean) => void,
+): void {
   from.on("message", (data: Buffer, isBinary: boolean) => {
     count(data.length);
     if (to.readyState !== WebSocket.OPEN) return;
+    seen?.(data, isBinary);
     to.send(data, { binary: isBinary }, () => {
       if (to.bufferedAmount < HIGH_WATER) from.resume();
     });
@@ -230,6 +264,7 @@ function relayMasked(
   to: WebSocket,
   masker: ChannelFrameMasker,
   count: (n: number) => void,
+  seen?: (data: Buffer | string, binary: boolean) => void,
 ): void {
   from.on("message", (data: Buffer, isBinary: boolean) => {
     if (to.readyState !== WebSocket.OPEN) return;
@@ -243,6 +278,7 @@ function relayMasked(
     }
     for (const f of frames) {
       count(f.data.length);
+      seen?.(f.data, f.binary);
       to.send(f.data, { binary: f.binary }, () => {
         if (to.bufferedAmount < HIGH_WATER) from.resume();
       });

@@ -1,0 +1,243 @@
+// The recorder of one exec or attach: it sees each WebSocket message the client received (after the masker) and
+// each one the client sent, and writes them as asciicast v2 — output on stdout/stderr as "o", stdin as "i" (run
+// through the masking profile's text detectors first, so a typed password is masked like printed output), resizes
+// as "r", and the exit status as a final "m" marker `exit N`. A `kubectl cp` (an exec of tar) is recorded as the
+// raw tar stream instead, up to a size cap; past it the stream is noted as truncated.
+//
+// Failure stance: the recorder never throws into the relay. A write failure is reported once through `onFailure`;
+// the caller ends the stream when recording is required (fail closed) or carries on unrecorded otherwise.
+import { StringDecoder } from "node:string_decoder";
+import { eventLine, headerLine } from "./asciicast.ts";
+import {
+  CLOSE,
+  decodeChannelMessage,
+  ERROR,
+  exitCodeOf,
+  parseResize,
+  RESIZE,
+  STDERR,
+  STDIN,
+  STDOUT,
+} from "./channels.ts";
+import type { AppendFile } from "./file.ts";
+
+/** What the relay calls: messages as the client received them, messages the client sent, and the end. */
+export interface StreamTap {
+  toClient(data: Buffer | string, binary: boolean): void;
+  fromClient(data: Buffer, binary: boolean): void;
+  end(): void;
+}
+
+/** A byte-stream masker (TextStreamMasker fits): emits what may go out now, holds a possible secret's start. */
+export interface InputMasker {
+  push(chunk: Uint8Array): Buffer;
+  end(): Buffer;
+}
+
+export interface RecorderOutcome {
+  exitCode: number | null;
+  exitMessage: string;
+  truncated: boolean;
+  /** Messages the recorder could not read (reported, not fatal). */
+  unreadable: number;
+  width: number;
+  height: number;
+}
+
+interface Common {
+  file: AppendFile;
+  /** Text subprotocols (base64.channel.k8s.io …) carry base64 payloads in text frames. */
+  base64: boolean;
+  /** performance.now() at the start; event times are seconds since then. */
+  startedAt: number;
+}
+
+export class AsciicastRecorder implements StreamTap {
+  readonly #o: Common & {
+    title: string;
+    timestamp: number;
+    env: Record<string, string>;
+    input?: InputMasker;
+  };
+  readonly #out = new Map<number, StringDecoder>();
+  readonly #in = new StringDecoder("utf8");
+  #headerWritten = false;
+  #width = 80;
+  #height = 24;
+  #exit: { code: number | undefined; message: string } | undefined;
+  #unreadable = 0;
+  #ended = false;
+  #headerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    opts: Common & { title: string; timestamp: number; env: Record<string, string>; input?: InputMasker },
+  ) {
+    this.#o = opts;
+    // An idle session still leaves a playable file: the header goes out within a second even with no events.
+    this.#headerTimer = setTimeout(() => this.#header(), 1000);
+    this.#headerTimer.unref();
+  }
+
+  #t(): number {
+    return (performance.now() - this.#o.startedAt) / 1000;
+  }
+
+  #header(): void {
+    if (this.#headerWritten) return;
+    this.#headerWritten = true;
+    if (this.#headerTimer) clearTimeout(this.#headerTimer);
+    this.#o.file.append(
+      headerLine({
+        version: 2,
+        width: this.#width,
+        height: this.#height,
+        timestamp: this.#o.timestamp,
+        title: this.#o.title,
+        env: this.#o.env,
+      }),
+    );
+  }
+
+  #event(type: "o" | "i" | "r" | "m", data: string): void {
+    if (data === "") return;
+    this.#header();
+    this.#o.file.append(eventLine(this.#t(), type, data));
+  }
+
+  toClient(data: Buffer | string, binary: boolean): void {
+    const m = decodeChannelMessage(data, binary, this.#o.base64);
+    if (!m) return void this.#unreadable++;
+    if (m.channel === STDOUT || m.channel === STDERR) {
+      let d = this.#out.get(m.channel);
+      if (!d) {
+        d = new StringDecoder("utf8");
+        this.#out.set(m.channel, d);
+      }
+      this.#event("o", d.write(m.payload));
+    } else if (m.channel === ERROR) {
+      this.#exit = exitCodeOf(m.payload);
+    }
+  }
+
+  fromClient(data: Buffer, binary: boolean): void {
+    const m = decodeChannelMessage(data, binary, this.#o.base64);
+    if (!m) return void this.#unreadable++;
+    if (m.channel === STDIN) {
+      const bytes = this.#o.input ? this.#o.input.push(m.payload) : m.payload;
+      this.#event("i", this.#in.write(bytes));
+    } else if (m.channel === RESIZE) {
+      const size = parseResize(m.payload);
+      if (!size) return void this.#unreadable++;
+      this.#width = size.width;
+      this.#height = size.height;
+      // The first size, before anything else happened, is the terminal the header describes.
+      if (!this.#headerWritten) this.#header();
+      else this.#event("r", `${size.width}x${size.height}`);
+    } else if (m.channel === CLOSE) {
+      this.#flushInput();
+    }
+  }
+
+  #flushInput(): void {
+    if (this.#o.input) this.#event("i", this.#in.write(this.#o.input.end()));
+    this.#event("i", this.#in.end());
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#flushInput();
+    for (const d of this.#out.values()) this.#event("o", d.end());
+    this.#header();
+    if (this.#exit) {
+      const code = this.#exit.code;
+      this.#event("m", code === undefined ? `exit ? ${this.#exit.message}` : `exit ${code}`);
+    }
+    this.#o.file.close();
+  }
+
+  outcome(): RecorderOutcome {
+    return {
+      exitCode: this.#exit?.code ?? null,
+      exitMessage: this.#exit?.message ?? "",
+      truncated: false,
+      unreadable: this.#unreadable,
+      width: this.#width,
+      height: this.#height,
+    };
+  }
+}
+
+/** `kubectl cp`: the tar stream on stdout (download, `tar cf -`) or stdin (upload, `tar x…`), capped. */
+export class TarRecorder implements StreamTap {
+  readonly #o: Common & { direction: "download" | "upload"; limitBytes: number };
+  #bytes = 0;
+  #truncated = false;
+  #stderr = "";
+  #exit: { code: number | undefined; message: string } | undefined;
+  #unreadable = 0;
+  #ended = false;
+
+  constructor(opts: Common & { direction: "download" | "upload"; limitBytes: number }) {
+    this.#o = opts;
+  }
+
+  #tar(payload: Buffer): void {
+    if (this.#truncated) return;
+    const room = this.#o.limitBytes - this.#bytes;
+    const part = payload.length > room ? payload.subarray(0, room) : payload;
+    if (part.length > 0) this.#o.file.append(Buffer.from(part));
+    this.#bytes += part.length;
+    if (payload.length > room) this.#truncated = true;
+  }
+
+  toClient(data: Buffer | string, binary: boolean): void {
+    const m = decodeChannelMessage(data, binary, this.#o.base64);
+    if (!m) return void this.#unreadable++;
+    if (m.channel === STDOUT && this.#o.direction === "download") this.#tar(m.payload);
+    else if (m.channel === STDERR || m.channel === STDOUT) {
+      if (this.#stderr.length < 4096) this.#stderr += m.payload.toString("utf8").slice(0, 4096);
+    } else if (m.channel === ERROR) this.#exit = exitCodeOf(m.payload);
+  }
+
+  fromClient(data: Buffer, binary: boolean): void {
+    const m = decodeChannelMessage(data, binary, this.#o.base64);
+    if (!m) return void this.#unreadable++;
+    if (m.channel === STDIN && this.#o.direction === "upload") this.#tar(m.payload);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#o.file.close();
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  outcome(): RecorderOutcome {
+    return {
+      exitCode: this.#exit?.code ?? null,
+      exitMessage: this.#exit?.message ?? "",
+      truncated: this.#truncated,
+      unreadable: this.#unreadable,
+      width: 0,
+      height: 0,
+    };
+  }
+}
+
+/** Is this exec a `kubectl cp`? tar creating to stdout (download) or extracting from stdin (upload). */
+export function cpDirection(command: string[], stdin: boolean): "download" | "upload" | undefined {
+  const [program, mode] = command;
+  if (program === undefined || program.replace(/^.*\//, "") !== "tar" || mode === undefined) return undefined;
+  const flags = mode.replace(/^-/, "");
+  if (/^[a-zA-Z]+$/.test(flags) && flags.includes("c") && command.includes("-")) return "download";
+  if (/^[a-zA-Z]+$/.test(flags) && flags.includes("x") && stdin) return "upload";
+  return undefined;
+}
