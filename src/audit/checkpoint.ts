@@ -78,6 +78,8 @@ export class Checkpointer {
   readonly #opts: CheckpointerOptions;
   readonly #now: () => number;
   #lastChainSeq = -1;
+  /** The newest checkpoint; null = not read yet (undefined = there is none). */
+  #last: AuditCheckpoint | undefined | null = null;
   #running: Promise<AuditCheckpoint | undefined> = Promise.resolve(undefined);
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
@@ -103,15 +105,21 @@ export class Checkpointer {
       try {
         const { store, key } = this.#opts;
         const head = await store.auditHead();
-        const list = await store.auditCheckpointList();
-        const last = list[list.length - 1];
+        // The newest checkpoint is cached: listing all of them every minute would grow without bound.
+        if (this.#last === null) {
+          const list = await store.auditCheckpointList();
+          this.#last = list[list.length - 1];
+        }
+        const last = this.#last;
         this.#lastChainSeq = Math.max(this.#lastChainSeq, last?.chainSeq ?? 0);
         if (head.seq === 0 || (last && last.chainSeq >= head.seq)) return undefined;
         const cp = buildCheckpoint(last, head, new Date(this.#now()).toISOString(), reason, key);
         await store.auditCheckpointAppend(cp);
+        this.#last = cp;
         this.#lastChainSeq = cp.chainSeq;
         return cp;
       } catch (err) {
+        this.#last = null;
         this.#opts.onError?.(err);
         return undefined;
       }
@@ -121,7 +129,9 @@ export class Checkpointer {
 
   /** Runs `work` while no checkpoint is being written (retention seals take the next checkpoint seq). */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#running.then(work);
+    const result = this.#running.then(work).finally(() => {
+      this.#last = null; // the work may have appended a checkpoint (a retention seal)
+    });
     this.#running = result.then(
       () => undefined,
       () => undefined,
