@@ -71,7 +71,7 @@ export class ChainWriter {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     let appended = false;
     try {
-      let head = this.head();
+      let head: ChainHead;
       // Prepared once: parsing SAVEPOINT/RELEASE for every write is a measurable share of the write path.
       this.#savepointStatements ??= [
         this.#db.prepare("SAVEPOINT audit_write"),
@@ -82,6 +82,10 @@ export class ChainWriter {
       );
       const insert = this.#insert;
       this.#db.exec("BEGIN IMMEDIATE");
+      // Re-read under the write lock: another connection to the same file (a second process, a test) may have
+      // appended since our last batch, and the chain must continue from the real head, never fork.
+      head = this.#readHead();
+      const startSeq = head.seq;
       for (const op of batch) {
         const before = head;
         this.#savepoint.run();
@@ -111,7 +115,7 @@ export class ChainWriter {
         }
       }
       this.#db.exec("COMMIT");
-      appended = head.seq !== this.#head?.seq;
+      appended = head.seq !== startSeq;
       this.#head = head;
     } catch (err) {
       // The batch did not commit: nothing of it is durable, so nothing of it may be acknowledged.

@@ -4,6 +4,7 @@ import { canonicalJson, sha256Hex } from "../../src/audit/canonical.ts";
 import { enforceRetention } from "../../src/audit/retention.ts";
 import { generateSigningKey } from "../../src/audit/signing.ts";
 import { verifyAuditLog } from "../../src/audit/verify.ts";
+import { openStore } from "../../src/store/index.ts";
 import { auditFixture } from "./fixtures.ts";
 
 async function withFixture(fn: (f: Awaited<ReturnType<typeof auditFixture>>) => Promise<void>) {
@@ -205,3 +206,52 @@ test("retention by age prunes only records older than maxAge", () =>
     assert.ok(result && result.through >= 1);
     assert.equal((await verifyAuditLog(f.store, f.key.publicKey)).ok, true);
   }));
+
+test("two store connections writing one file continue one chain instead of forking it", async () => {
+  const f = await auditFixture({ requests: 2 });
+  try {
+    const second = await openStore({ kind: "sqlite", path: f.path });
+    await second.auditNote({ type: "policy.changed", actor: "other", subject: "p" });
+    await f.store.auditNote({ type: "policy.changed", actor: "first", subject: "p" });
+    await second.close();
+    const report = await verifyAuditLog(f.store, f.key.publicKey);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.records, 7);
+  } finally {
+    await f.close();
+  }
+});
+
+test("events written before the chain existed are chained once, in order, when the store opens", async () => {
+  const f = await auditFixture({ requests: 2 });
+  try {
+    const db = f.raw();
+    // Simulate a database from before the chain: events without chain links, and no record of having chained them.
+    db.exec("DELETE FROM audit_chain; UPDATE audit_events SET chain_seq = NULL; DELETE FROM audit_meta");
+    await f.store.close();
+    const reopened = await openStore({ kind: "sqlite", path: f.path });
+    try {
+      const report = await verifyAuditLog(reopened, f.key.publicKey);
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.records, 4, "2 requests, begin + completion each");
+      // Only once: a row inserted later is not quietly adopted by the next start.
+      db.exec(
+        "INSERT INTO audit_events (id, time, time_ms, source_address, user_agent, cluster, method, path, verb, api_group, api_version, namespace, resource, subresource, name, decision) VALUES ('late', '2026-03-01T10:00:00Z', 0, '', '', 'c', 'GET', '/', 'get', '', 'v1', '', 'pods', '', '', 'allow')",
+      );
+    } finally {
+      await reopened.close();
+    }
+    const again = await openStore({ kind: "sqlite", path: f.path });
+    try {
+      const report = await verifyAuditLog(again, f.key.publicKey);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.id]),
+        [["inserted", "late"]],
+      );
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await f.close();
+  }
+});
