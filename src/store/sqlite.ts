@@ -31,11 +31,9 @@ import type {
   SessionRecord,
   Store,
 } from "../gateway/contracts.ts";
-import { StatusError } from "../shared/status.ts";
 import { SqliteAuditTables } from "./audit.ts";
 import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReviewTables } from "./reviews.ts";
-import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 import { SqliteSessionTables } from "./sessions.ts";
 
@@ -238,24 +236,8 @@ export class SqliteStore implements Store {
   }
 
   async auditList(query: AuditQuery): Promise<AuditEvent[]> {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    if (query.identityName !== undefined) {
-      where.push("identity_name = ?");
-      params.push(query.identityName);
-    }
-    if (query.since !== undefined) {
-      const since = Date.parse(query.since);
-      if (Number.isNaN(since)) throw StatusError.of("BadRequest", `since "${query.since}" is not a date`);
-      where.push("time_ms >= ?");
-      params.push(since);
-    }
-    const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_AUDIT_LIMIT), 1), MAX_AUDIT_LIMIT);
-    const sql =
-      "SELECT * FROM audit_events" +
-      (where.length ? ` WHERE ${where.join(" AND ")}` : "") +
-      " ORDER BY time_ms DESC, seq DESC LIMIT ?";
-    return this.#all(sql, ...params, limit).map(auditFromRow);
+    // One query path for every filter (audit.ts); auditList is the first page of auditSearch.
+    return (await this.#audit.auditSearch(query)).items;
   }
 
   // Identities and credentials live in identities.ts; the store delegates.
