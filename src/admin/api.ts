@@ -6,6 +6,7 @@
 // to the store before `onRevoke` runs, so even if closing live streams fails the identity is already cut off.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity, Principal, Store } from "../gateway/contracts.ts";
+import type { Upstream } from "../gateway/upstream/types.ts";
 import type { IdentityService } from "../identity/service.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
@@ -18,6 +19,7 @@ import {
   describeAuditRoute,
 } from "./audit.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
+import { type ClusterRouteId, clusterHandlers, describeClusterRoute } from "./clusters.ts";
 import { readJsonBody, sendJson, sendStatus } from "./http.ts";
 import {
   checkOwner,
@@ -54,6 +56,8 @@ export interface AdminApiOptions {
   audit?: AuditApiOptions | undefined;
   /** <dataDir>/recordings, where recording files are read from; without it recordings answer 404. */
   recordingsDir?: string | undefined;
+  /** The gateway's clusters, for the connection test; without it that route answers 404. */
+  upstreams?: { get(name: string): Upstream | undefined } | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
 }
@@ -103,6 +107,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     ...auditHandlers(store, opts.audit),
     ...policyHandlers(opts.policies),
     ...sessionHandlers(store, opts.recordingsDir),
+    ...clusterHandlers(opts.upstreams),
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
     approveReview: reviewRoute("approveReview"),
@@ -223,6 +228,7 @@ function describe(id: RouteId, name: string | undefined): string {
       return describePolicyRoute(id as PolicyRouteId, name);
     default:
       if ((AUDIT_ROUTE_IDS as readonly string[]).includes(id)) return describeAuditRoute(id as AuditRouteId);
+      if (id === "testCluster") return describeClusterRoute(id as ClusterRouteId, name);
       if ((SESSION_ROUTE_IDS as readonly string[]).includes(id))
         return describeSessionRoute(id as SessionRouteId, name);
       return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)

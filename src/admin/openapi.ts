@@ -2,6 +2,7 @@
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
 import { auditOpenApiPaths } from "./audit.ts";
+import { clusterOpenApiPaths } from "./clusters.ts";
 import { identityOpenApiPaths } from "./identities.ts";
 import { policyOpenApiPaths } from "./policies.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
@@ -95,6 +96,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   for (const [path, ops] of Object.entries(auditOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(sessionOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(clusterOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   return doc;
 }
 

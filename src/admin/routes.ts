@@ -5,6 +5,7 @@
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
 import type { AuditRouteId } from "./audit.ts";
 import type { Access } from "./auth.ts";
+import { CLUSTER_ROUTES, type ClusterRouteId } from "./clusters.ts";
 import type { IdentityRouteId } from "./identities.ts";
 import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { ReviewRouteId } from "./reviews.ts";
@@ -23,7 +24,8 @@ export type RouteId =
   | PolicyRouteId
   | AuditRouteId
   | IdentityRouteId
-  | SessionRouteId;
+  | SessionRouteId
+  | ClusterRouteId;
 
 export interface Route {
   id: RouteId;
@@ -77,6 +79,7 @@ export const ROUTES: readonly Route[] = [
   ...POLICY_ROUTES,
   // Sessions and recordings (src/admin/sessions.ts).
   ...SESSION_ROUTES,
+  ...CLUSTER_ROUTES,
 ];
 
 export type RouteMatch =

@@ -113,6 +113,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     identities,
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
+    upstreams,
     onRevoke: (identity) => {
       const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");

@@ -3,6 +3,8 @@ import { writeFile } from "node:fs/promises";
 import https from "node:https";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { testConnection } from "../../src/admin/clusters.ts";
+import { formatReport } from "../../src/cli/connection.ts";
 import { openUpstream, sessionNameFor, type Upstream } from "../../src/gateway/upstream/index.ts";
 import { createAwsVerifier } from "../../src/identity/workload/aws-verifier.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
@@ -201,6 +203,21 @@ describe("the EKS connection against a loopback STS and the simulator", () => {
       assert.ok(!text.includes(secret), "a secret leaked into a log event");
     }
     assert.ok(!/ASIA[0-9A-F]{16}/.test(text), "an assumed-role access key leaked");
+  });
+
+  test("the connection test reports who role Y is on the cluster and what it may do, readably", async () => {
+    const report = await testConnection(upstream, "default");
+    assert.equal(report.ok, true, report.error);
+    assert.equal(report.user?.username, "eks:airlock-upstream");
+    assert.ok(report.user?.groups.includes("system:masters"));
+    assert.ok(
+      report.resourceRules.some((r) => r.verbs.includes("*")),
+      JSON.stringify(report.resourceRules),
+    );
+    const text = formatReport(report);
+    assert.match(text, /connected as: eks:airlock-upstream/);
+    assert.match(text, /VERBS +API GROUPS +RESOURCES/);
+    assert.ok(!text.includes("k8s-aws-v1."));
   });
 
   test("a refused AssumeRole fails the request with 503 naming the role, not the keys", async () => {
