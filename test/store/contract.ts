@@ -7,6 +7,7 @@ import { StatusError } from "../../src/shared/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { auditChainContract } from "./contract-audit.ts";
 import { reviewContract } from "./contract-reviews.ts";
+import { sessionContract } from "./contract-sessions.ts";
 
 export interface StoreFactory {
   /** A fresh, empty store. `clock` is the time the store sees, in epoch milliseconds. */
@@ -248,5 +249,6 @@ export function storeContract(engine: string, factory: StoreFactory): void {
 
     reviewContract(withStore);
     auditChainContract(withStore);
+    sessionContract(withStore);
   });
 }

@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { parseRange } from "../../src/admin/sessions.ts";
+import { checkAsciicast, parseAsciicast } from "../../src/recording/asciicast.ts";
+import { exitCodeOf, parseResize } from "../../src/recording/channels.ts";
+import { AsciicastRecorder, cpDirection } from "../../src/recording/exec-recorder.ts";
+import { AppendFile } from "../../src/recording/file.ts";
+import { sessionKey } from "../../src/recording/sessions.ts";
+import { WsFrameReader } from "../../src/recording/ws-frames.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "airlock-recorder-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const frame = (channel: number, text: string | Buffer) =>
+  Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
+
+test("the recorder writes stdin as input, stdout and stderr as output, resizes, and the exit status as a marker", () => {
+  const path = join(dir, "a.cast");
+  const file = new AppendFile(path, { flushMs: 1000, onError: (e) => assert.fail(e) });
+  const r = new AsciicastRecorder({
+    file,
+    base64: false,
+    startedAt: performance.now(),
+    title: "t",
+    timestamp: 1,
+    env: {},
+  });
+  r.fromClient(frame(4, '{"Width":100,"Height":30}\n'), true);
+  r.fromClient(frame(0, "ls\r"), true);
+  // A UTF-8 character split across two frames stays whole.
+  const euro = Buffer.from("€");
+  r.toClient(frame(1, Buffer.concat([Buffer.from("a"), euro.subarray(0, 1)])), true);
+  r.toClient(frame(1, euro.subarray(1)), true);
+  r.toClient(frame(2, "err\n"), true);
+  r.fromClient(frame(4, '{"Width":120,"Height":40}\n'), true);
+  r.toClient(
+    frame(
+      3,
+      JSON.stringify({
+        status: "Failure",
+        reason: "NonZeroExitCode",
+        details: { causes: [{ reason: "ExitCode", message: "7" }] },
+      }),
+    ),
+    true,
+  );
+  r.end();
+  const text = readFileSync(path, "utf8");
+  assert.deepEqual(checkAsciicast(text), []);
+  const { header, events } = parseAsciicast(text);
+  assert.equal(header?.width, 100);
+  assert.equal(header?.height, 30);
+  assert.deepEqual(
+    events.map(([, k, d]) => [k, d]),
+    [
+      ["i", "ls\r"],
+      ["o", "a"],
+      ["o", "€"],
+      ["o", "err\n"],
+      ["r", "120x40"],
+      ["m", "exit 7"],
+    ],
+  );
+  assert.equal(r.outcome().exitCode, 7);
+});
+
+test("base64 subprotocol frames are decoded like binary ones", () => {
+  const path = join(dir, "b.cast");
+  const file = new AppendFile(path, { flushMs: 1000, onError: (e) => assert.fail(e) });
+  const r = new AsciicastRecorder({
+    file,
+    base64: true,
+    startedAt: performance.now(),
+    title: "t",
+    timestamp: 1,
+    env: {},
+  });
+  r.toClient(`1${Buffer.from("hello").toString("base64")}`, false);
+  r.toClient("1!!notbase64", false);
+  r.end();
+  const { events } = parseAsciicast(readFileSync(path, "utf8"));
+  assert.deepEqual(
+    events.map(([, , d]) => d),
+    ["hello"],
+  );
+  assert.equal(r.outcome().unreadable, 1);
+});
+
+test("a file is flushed within its interval without being closed (what survives a SIGKILL)", async () => {
+  const path = join(dir, "c.cast");
+  const file = new AppendFile(path, { flushMs: 50, onError: (e) => assert.fail(e) });
+  file.append("line\n");
+  assert.equal(readFileSync(path, "utf8"), "");
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(readFileSync(path, "utf8"), "line\n");
+  file.close();
+  assert.throws(
+    () => new AppendFile(path, { flushMs: 50, onError: () => {} }),
+    /EEXIST/,
+    "never reopened or truncated",
+  );
+});
+
+test("exit codes: Success is 0, NonZeroExitCode names its code, other failures have none", () => {
+  assert.equal(exitCodeOf(Buffer.from('{"status":"Success"}')).code, 0);
+  assert.equal(exitCodeOf(Buffer.from('{"status":"Failure","message":"boom"}')).code, undefined);
+  assert.equal(exitCodeOf(Buffer.from("not json")).code, undefined);
+  assert.deepEqual(parseResize(Buffer.from('{"Width":1,"Height":2}\n')), { width: 1, height: 2 });
+  assert.equal(parseResize(Buffer.from('{"Width":-1,"Height":2}')), undefined);
+});
+
+test("cp is recognised from the tar argv kubectl sends", () => {
+  const cases: [string[], boolean, string | undefined][] = [
+    [["tar", "cf", "-", "file"], false, "download"],
+    [["tar", "-xmf", "-", "-C", "/tmp"], true, "upload"],
+    [["tar", "-xmf", "-", "-C", "/tmp"], false, undefined],
+    [["/bin/tar", "cf", "-", "x"], false, "download"],
+    [["sh", "-c", "tar cf - x"], false, undefined],
+    [["test", "-d", "/tmp"], false, undefined],
+  ];
+  for (const [argv, stdin, want] of cases) assert.equal(cpDirection(argv, stdin), want, argv.join(" "));
+});
+
+test("session keys: Kubectl-Session groups per identity and cluster, never across identities; else an idle window", () => {
+  const base = { identityId: "i1", identityName: "a", cluster: "c" };
+  assert.equal(sessionKey({ ...base, kubectlSession: "u" }).kind, "kubectl");
+  assert.notEqual(
+    sessionKey({ ...base, kubectlSession: "u" }).key,
+    sessionKey({ ...base, identityId: "i2", kubectlSession: "u" }).key,
+  );
+  assert.notEqual(
+    sessionKey({ ...base, kubectlSession: "u" }).key,
+    sessionKey({ ...base, cluster: "d", kubectlSession: "u" }).key,
+  );
+  assert.equal(sessionKey({ ...base }).kind, "window");
+  assert.equal(sessionKey({ ...base, kubectlSession: "  " }).kind, "window");
+  assert.equal(sessionKey({ ...base, kubectlSession: "u", mcpSession: "m" }).kind, "mcp");
+});
+
+test("Range headers: start-end, open end, suffix, out of range, and forms served whole", () => {
+  assert.deepEqual(parseRange("bytes=0-9", 100), { start: 0, end: 9 });
+  assert.deepEqual(parseRange("bytes=90-", 100), { start: 90, end: 99 });
+  assert.deepEqual(parseRange("bytes=-10", 100), { start: 90, end: 99 });
+  assert.deepEqual(parseRange("bytes=50-500", 100), { start: 50, end: 99 });
+  assert.equal(parseRange("bytes=100-", 100), "unsatisfiable");
+  assert.equal(parseRange("bytes=5-1", 100), "unsatisfiable");
+  assert.equal(parseRange("bytes=0-1,5-6", 100), undefined);
+  assert.equal(parseRange(undefined, 100), undefined);
+});
+
+test("the WebSocket frame reader unmasks client frames split at any byte and skips control frames", () => {
+  const payload = Buffer.from("hello port-forward");
+  const key = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ (key[i & 3] as number)));
+  const wire = Buffer.concat([
+    Buffer.from([0x89, 0x00]), // ping, unmasked, empty
+    Buffer.from([0x82, 0x80 | payload.length]),
+    key,
+    masked,
+  ]);
+  for (let cut = 1; cut < wire.length; cut++) {
+    const r = new WsFrameReader();
+    const out = [...r.push(wire.subarray(0, cut)), ...r.push(wire.subarray(cut))];
+    assert.deepEqual(out.map(String), ["hello port-forward"], `cut at ${cut}`);
+  }
+});
