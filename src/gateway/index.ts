@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
 import { createIdentityService } from "../identity/service.ts";
+import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
@@ -72,7 +73,19 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     stdout: process.stdout,
   });
   // Identities: the authenticator chain (tokens, sessions, client certificates) and cutting off live streams.
-  const identities = await createIdentityService({ dataDir: config.dataDir, store, streams, log });
+  // Workload tokens (OIDC, service accounts via TokenReview, EKS IAM tokens) follow as the chain's last link.
+  const workload = await createWorkloadAuthenticator(config.identity, {
+    store,
+    upstreams,
+    log: (event) => log.info(event, "workload identity"),
+  });
+  const identities = await createIdentityService({
+    dataDir: config.dataDir,
+    store,
+    streams,
+    log,
+    extraAuthenticators: [workload],
+  });
   const runtime: GatewayRuntime = {
     config,
     store,
