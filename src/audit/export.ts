@@ -82,7 +82,9 @@ export function toK8sEvent(e: AuditEvent): K8sAuditEvent {
     ["airlock.dev/policy", e.policy],
     ["airlock.dev/rule", e.rule],
     ["airlock.dev/action", e.verb],
-    ["airlock.dev/session", e.kubectlSession],
+    // Airlock's session (sessions group requests by Kubectl-Session or identity and time window).
+    ["airlock.dev/session", e.sessionId ?? e.kubectlSession],
+    ["airlock.dev/kubectl-session", e.kubectlSession],
     ["airlock.dev/kubectl-command", e.kubectlCommand],
     ["airlock.dev/exec-command", e.execCommand ? JSON.stringify(e.execCommand) : null],
     ["authorization.k8s.io/reason", e.reason],
