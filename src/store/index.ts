@@ -1,17 +1,58 @@
-// Opens the configured store engine. Callers depend on the `Store` interface only, so a PostgreSQL engine can be
-// added here without touching the gateway or the admin API.
+// Opens the configured store engine: SQLite (embedded, one replica) or PostgreSQL (shared by several replicas).
+// Callers depend on the `Store` interface only; docs/storage.md describes both engines.
+//
+// Secrets: a PostgreSQL URL carries a password. It may come from a file (urlFile) so it stays out of airlock.yaml;
+// it is never logged, and an error about it names the file, not its content.
+import { readFile } from "node:fs/promises";
 import type { Store } from "../gateway/contracts.ts";
+import { openPostgresStore } from "./pg/store.ts";
 import { SqliteStore } from "./sqlite.ts";
 
-export type StoreOptions = {
-  kind: "sqlite";
-  /** The database file, usually `<data dir>/airlock.db`. */
-  path: string;
-  /** Open without write access: reads work and every write (including `auditBegin`) rejects. */
-  readOnly?: boolean;
-  /** The clock, in epoch milliseconds; tests move it. */
+export type StoreOptions =
+  | {
+      kind: "sqlite";
+      /** The database file, usually `<data dir>/airlock.db`. */
+      path: string;
+      /** Open without write access: reads work and every write (including `auditBegin`) rejects. */
+      readOnly?: boolean;
+      /** The clock, in epoch milliseconds; tests move it. */
+      now?: () => number;
+    }
+  | PostgresOptions;
+
+export interface PostgresOptions {
+  kind: "postgres";
+  /** postgres://user:password@host:port/database (exactly one of url and urlFile). */
+  url?: string;
+  /** A file holding the URL (first line), e.g. a mounted secret. */
+  urlFile?: string;
+  /** The schema holding Airlock's tables (default "airlock"). */
+  schema?: string;
+  /** Connections per replica (default 10). */
+  poolSize?: number;
   now?: () => number;
-};
+  /** Errors of idle pooled connections (logged by the gateway; the next query reconnects). */
+  onError?: (err: Error) => void;
+}
+
+/** The PostgreSQL URL of the options: `url`, or the first line of `urlFile`. */
+export async function postgresUrl(opts: Pick<PostgresOptions, "url" | "urlFile">): Promise<string> {
+  if (opts.url !== undefined) return opts.url;
+  if (opts.urlFile === undefined) throw new Error("store: postgres needs url or urlFile");
+  let text: string;
+  try {
+    text = await readFile(opts.urlFile, "utf8");
+  } catch (err) {
+    throw new Error(
+      `store: cannot read the PostgreSQL URL file ${opts.urlFile}: ${(err as NodeJS.ErrnoException).code}`,
+    );
+  }
+  const url = text.split("\n")[0]?.trim() ?? "";
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(`store: ${opts.urlFile} does not start with a postgres:// URL`);
+  }
+  return url;
+}
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
   switch (opts.kind) {
@@ -21,5 +62,13 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       if (opts.now !== undefined) sqlite.now = opts.now;
       return new SqliteStore(sqlite);
     }
+    case "postgres":
+      return openPostgresStore({
+        url: await postgresUrl(opts),
+        ...(opts.schema !== undefined ? { schema: opts.schema } : {}),
+        ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}),
+        ...(opts.now !== undefined ? { now: opts.now } : {}),
+        ...(opts.onError !== undefined ? { onError: opts.onError } : {}),
+      });
   }
 }
