@@ -157,22 +157,6 @@ export class SqliteStore implements Store {
     return this.#reviews.grantRevoke(id, by);
   }
 
-  #iso(): string {
-    return new Date(this.#now()).toISOString();
-  }
-
-  #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
-    }
-  }
-
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
     return this.#db.prepare(sql).get(...params) as Row | undefined;
   }

@@ -33,8 +33,8 @@ function api(
   path: string,
   token: string,
   body?: unknown,
-): Promise<{ code: number; body: any }> {
   // biome-ignore lint/suspicious/noExplicitAny: test helper; each test reads the fields it asserts
+): Promise<{ code: number; body: any }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
