@@ -34,6 +34,8 @@ export interface ForwardOptions {
   pathAndQuery: string;
   headers: [string, string][];
   body: Buffer | undefined;
+  /** The acting identity's name: connections that mint per-actor credentials (EKS) use it; others ignore it. */
+  actor?: string;
   /** No timeout for long-running requests (watch, follow, exec); otherwise the upstream must answer in time. */
   timeoutMs: number | undefined;
   /** Registers a closer so revocation can cut this request; returns the unregister function. */
@@ -65,7 +67,7 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
     };
 
     opts.upstream
-      .requestOptions(method, opts.pathAndQuery, opts.headers)
+      .requestOptions(method, opts.pathAndQuery, opts.headers, opts.actor)
       .then((options) => {
         // The body is framed here: hygiene dropped the client's Content-Length, and Node sends a DELETE body (as
         // kubectl's DeleteOptions) unframed unless told its length, which desyncs the upstream connection.

@@ -54,14 +54,19 @@ export function tunnelWebSocket(
     }
     const upstreamKey = randomBytes(16).toString("base64");
     opts.upstream
-      .requestOptions("GET", opts.pathAndQuery, [
-        ...opts.headers.filter(([name]) => !/^sec-websocket-/i.test(name)),
-        ["Connection", "Upgrade"],
-        ["Upgrade", "websocket"],
-        ["Sec-WebSocket-Version", "13"],
-        ["Sec-WebSocket-Key", upstreamKey],
-        ["Sec-WebSocket-Protocol", offered.join(", ")],
-      ])
+      .requestOptions(
+        "GET",
+        opts.pathAndQuery,
+        [
+          ...opts.headers.filter(([name]) => !/^sec-websocket-/i.test(name)),
+          ["Connection", "Upgrade"],
+          ["Upgrade", "websocket"],
+          ["Sec-WebSocket-Version", "13"],
+          ["Sec-WebSocket-Key", upstreamKey],
+          ["Sec-WebSocket-Protocol", offered.join(", ")],
+        ],
+        opts.actor,
+      )
       .then((options) => {
         const upstreamReq = https.request({ ...options, timeout: 30_000 });
         unregister = opts.onOpen((reason) => {

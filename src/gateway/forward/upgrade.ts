@@ -50,6 +50,8 @@ export interface UpgradeOptions {
   upstream: Upstream;
   pathAndQuery: string;
   headers: [string, string][];
+  /** The acting identity's name: connections that mint per-actor credentials (EKS) use it; others ignore it. */
+  actor?: string;
   onOpen(close: (reason: string) => void): () => void;
   /** The transform stage (masking): a masker for the cluster's frames, given the subprotocol it chose. */
   frames?: (subprotocol: string) => ChannelFrameMasker | undefined;
@@ -91,7 +93,7 @@ export function bridgeWebSocket(
     const protocols = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p) && !p.includes("/"));
 
     opts.upstream
-      .requestOptions("GET", opts.pathAndQuery, opts.headers)
+      .requestOptions("GET", opts.pathAndQuery, opts.headers, opts.actor)
       .catch((err: Error) => {
         throw new CredentialError(err.message);
       })
