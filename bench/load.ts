@@ -162,6 +162,8 @@ export async function listResourceVersion(client: Client, path: string): Promise
  * Opens a watch and collects `expected` ADDED events, each stamped by the simulator with the wall-clock time it was
  * written (annotation bench.airlock.dev/sent). `trigger` starts the writes once the request is on its way; the watch
  * starts from `resourceVersion`, so events written before it reaches the simulator are replayed, not lost.
+ * `clockOffsetMs` is the writer's clock minus ours (see bench/run.ts `clockOffset`): process clocks differ by up to a
+ * millisecond, which is more than the latencies measured here.
  */
 export async function measureWatch(
   client: Client,
@@ -169,6 +171,7 @@ export async function measureWatch(
   expected: number,
   trigger: () => Promise<unknown>,
   maxMs: number,
+  clockOffsetMs = 0,
 ): Promise<{ latencies: number[]; totalMs: number }> {
   const now = () => performance.timeOrigin + performance.now();
   const { request, response } = client.stream(path);
@@ -195,7 +198,7 @@ export async function measureWatch(
           type: string;
           object: { metadata?: { annotations?: Record<string, string> } };
         };
-        const sent = Number(event.object.metadata?.annotations?.["bench.airlock.dev/sent"]);
+        const sent = Number(event.object.metadata?.annotations?.["bench.airlock.dev/sent"]) - clockOffsetMs;
         if (event.type === "ADDED" && sent) {
           lastReceived = now();
           latencies.push(lastReceived - sent);

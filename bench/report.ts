@@ -33,6 +33,8 @@ export interface Report {
   experimentRows: PathRow[];
   /** Server-side durations (ms) during the concurrency-1 runs. */
   serverTimes: { simDirect: number[]; simViaAirlock: number[]; gateway: number[]; gatewayUpstream: number[] };
+  /** The simulator's clock minus the client's, by which watch latencies were corrected. */
+  clock: { offsetMs: number; uncertaintyMs: number };
   memory: WatchMemory[];
   classifyRow: string;
 }
@@ -92,6 +94,8 @@ export function renderReport(r: Report): string {
     ),
     "",
     `### Watch of ${r.events} events (written in the simulator's process, stamped with the time of writing)`,
+    "",
+    `Latencies corrected for the difference between the two processes' clocks, ${ms(r.clock.offsetMs)} ms ± ${ms(r.clock.uncertaintyMs)} ms.`,
     "",
     markdownTable(
       ["path", "writes", "first write → last event (ms)", "event latency p50 (ms)", "p99 (ms)", "max (ms)"],

@@ -203,6 +203,10 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     };
   });
 
+  const clock = await clockOffset(sim);
+  progress(
+    `simulator clock − our clock: ${clock.offsetMs.toFixed(3)} ms ± ${clock.uncertaintyMs.toFixed(3)} ms`,
+  );
   let burstNo = 0;
   for (const [mode, batch] of Object.entries(WATCH_MODES)) {
     for (const [i, { client, slug }] of mainPaths.entries()) {
@@ -216,6 +220,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
         P.events,
         () => sim.ask({ op: "burst", namespace: ns, prefix, count: P.events, batch }),
         60_000,
+        clock.offsetMs,
       );
       (rows[i] as PathRow).watch[mode] = { summary: summarize(r.latencies), totalMs: r.totalMs };
     }
@@ -253,9 +258,27 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     rows: rows.slice(0, 3),
     experimentRows: rows.slice(3),
     serverTimes,
+    clock,
     memory,
     classifyRow: classify.stdout.trim(),
   };
+}
+
+/**
+ * The simulator's clock minus ours, from the IPC round trip with the smallest delay (NTP's idea, on one machine):
+ * wall clocks of two processes disagree by up to a millisecond, more than a watch event's latency.
+ */
+async function clockOffset(sim: SimChild): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+  const now = () => performance.timeOrigin + performance.now();
+  let best = { offsetMs: 0, uncertaintyMs: Number.POSITIVE_INFINITY };
+  for (let i = 0; i < 50; i++) {
+    const t0 = now();
+    const { now: simNow } = await sim.ask({ op: "clock" });
+    const t1 = now();
+    if ((t1 - t0) / 2 < best.uncertaintyMs)
+      best = { offsetMs: simNow - (t0 + t1) / 2, uncertaintyMs: (t1 - t0) / 2 };
+  }
+  return best;
 }
 
 /** The gateway's memory before, with `n` watches open through it, and after they close. */

@@ -11,6 +11,7 @@ export type SimRequest =
   | { op: "seed"; bigListBytes: number; objectBytes: number }
   | { op: "burst"; namespace: string; prefix: string; count: number; batch: number }
   | { op: "serverTimes"; reset: boolean }
+  | { op: "clock" }
   | { op: "stop" };
 
 export type SimReply =
@@ -18,6 +19,7 @@ export type SimReply =
   | { op: "seed"; objects: number }
   | { op: "burst"; created: number; ms: number }
   | { op: "serverTimes"; durations: number[] }
+  | { op: "clock"; now: number }
   | { op: "error"; message: string };
 
 const send = (reply: SimReply) => process.send?.(reply);
@@ -119,6 +121,8 @@ process.on("message", (raw) => {
       } else if (msg.op === "serverTimes") {
         send({ op: "serverTimes", durations });
         if (msg.reset) durations = [];
+      } else if (msg.op === "clock") {
+        send({ op: "clock", now: now() });
       } else if (msg.op === "stop") {
         await sim.close();
         process.disconnect();
