@@ -22,12 +22,21 @@ export async function callUpstream(
   timeoutMs = 10_000,
 ): Promise<UpstreamAnswer> {
   let options: Awaited<ReturnType<Upstream["requestOptions"]>>;
+  // The preview acts as the requester: the same identity that the impersonation headers name is the actor for
+  // connections that mint per-identity credentials (EKS assumed-role sessions).
+  const impersonated = headers.find(([name]) => name.toLowerCase() === "impersonate-user")?.[1];
+  const actor = impersonated?.startsWith("airlock:") ? impersonated.slice("airlock:".length) : undefined;
   try {
-    options = await upstream.requestOptions(method, pathAndQuery, [
-      ...headers,
-      ["Accept", "application/json"],
-      ...(body ? ([["Content-Length", String(body.length)]] as [string, string][]) : []),
-    ]);
+    options = await upstream.requestOptions(
+      method,
+      pathAndQuery,
+      [
+        ...headers,
+        ["Accept", "application/json"],
+        ...(body ? ([["Content-Length", String(body.length)]] as [string, string][]) : []),
+      ],
+      actor,
+    );
   } catch (err) {
     return { status: 0, json: undefined, error: `no credential for the cluster: ${(err as Error).message}` };
   }
