@@ -1,10 +1,13 @@
 // listen: the gateway's HTTPS endpoint. HTTP/2 and HTTP/1.1 on one TLS port (kubectl speaks HTTP/2 for ordinary
-// requests and HTTP/1.1 for WebSocket upgrades). Routes: health and metrics, the admin API under /airlock/v1/, and
-// everything else into the Kubernetes pipeline.
+// requests and HTTP/1.1 for WebSocket upgrades). Routes: health and metrics, the web console under /ui/ (whose session
+// cookie the admin API also accepts), the admin API under /airlock/v1/, and everything else into the Kubernetes
+// pipeline.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { AdminApi } from "../admin/index.ts";
+import { createConsole } from "../console/index.ts";
+import { handleMcp, isMcpPath } from "../mcp/http.ts";
 import { failure } from "../shared/status.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
 import { sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
@@ -24,11 +27,13 @@ function plain(
 export function createGatewayServer(
   gw: GatewayRuntime,
   tls: TlsMaterial,
-  admin: AdminApi,
+  adminApi: AdminApi,
   isReady: () => boolean,
   /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
   clientAuth?: { caPem: string },
 ): Http2SecureServer {
+  const ui = createConsole({ store: gw.store });
+  const admin = ui.wrapAdmin(adminApi);
   const onRequest = (
     req: Http2ServerRequest | IncomingMessage,
     res: Http2ServerResponse | ServerResponse,
@@ -48,6 +53,15 @@ export function createGatewayServer(
         .metrics()
         .then((text) => plain(res, 200, text, gw.metrics.registry.contentType))
         .catch(fail);
+      return;
+    }
+    if (ui.handles(path ?? "")) {
+      ui.handle(req as IncomingMessage, res as ServerResponse).catch(fail);
+      return;
+    }
+    // The MCP endpoint and its OAuth protected-resource metadata; tool calls re-enter the pipeline (src/mcp).
+    if (isMcpPath(path ?? "")) {
+      handleMcp(gw, req, res).catch(fail);
       return;
     }
     if (admin.handles(path ?? "")) {

@@ -1,0 +1,159 @@
+// Identities: who exists, when each was last used, create (the token is shown once), disable/enable, revoke.
+// Changes need the airlock:admins group; the server says so (403) when the signed-in human lacks it.
+import { type FormEvent, useState } from "react";
+import { getJson, postJson } from "../api.ts";
+import { Empty, ErrorBox, Field, Time, useLoad } from "../components/common.tsx";
+import type { Identity } from "../types.ts";
+
+export function IdentitiesPage() {
+  const list = useLoad(() => getJson<{ items: Identity[] }>("/airlock/v1/identities"), []);
+  const [error, setError] = useState<unknown>(undefined);
+  const [confirming, setConfirming] = useState<string | undefined>(undefined);
+  const act = async (name: string, action: "disable" | "enable" | "revoke") => {
+    setError(undefined);
+    try {
+      await postJson(`/airlock/v1/identities/${encodeURIComponent(name)}/${action}`);
+      setConfirming(undefined);
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const items = list.data?.items ?? [];
+  return (
+    <section aria-labelledby="identities-h">
+      <h1 id="identities-h">Identities</h1>
+      <CreateIdentity onCreated={list.reload} />
+      <ErrorBox error={error ?? list.error} />
+      {!list.loading && !list.error && items.length === 0 && <Empty>No identities yet.</Empty>}
+      {items.length > 0 && (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Groups</th>
+              <th scope="col">State</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((i) => (
+              <tr key={i.id} data-identity={i.name}>
+                <td>{i.name}</td>
+                <td>{i.kind}</td>
+                <td>{i.groups.join(", ") || <span className="muted">none</span>}</td>
+                <td>
+                  <span className={`state ${i.state}`}>{i.state}</span>
+                </td>
+                <td>
+                  <Time iso={i.lastUsedAt} />
+                </td>
+                <td className="actions">
+                  {i.state === "active" && (
+                    <button type="button" onClick={() => act(i.name, "disable")}>
+                      Disable
+                    </button>
+                  )}
+                  {i.state === "disabled" && (
+                    <button type="button" onClick={() => act(i.name, "enable")}>
+                      Enable
+                    </button>
+                  )}
+                  {i.state !== "revoked" &&
+                    (confirming === i.name ? (
+                      <>
+                        <button type="button" className="deny" onClick={() => act(i.name, "revoke")}>
+                          Confirm revoke {i.name}
+                        </button>
+                        <button type="button" onClick={() => setConfirming(undefined)}>
+                          Cancel
+                        </button>
+                      </>
+                    ) : (
+                      <button type="button" className="deny" onClick={() => setConfirming(i.name)}>
+                        Revoke
+                      </button>
+                    ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function CreateIdentity({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState("");
+  const [kind, setKind] = useState("agent");
+  const [groups, setGroups] = useState("");
+  const [created, setCreated] = useState<{ name: string; token: string } | undefined>(undefined);
+  const [copied, setCopied] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const result = await postJson<{ identity: Identity; token: string }>("/airlock/v1/identities", {
+        name,
+        kind,
+        groups: groups
+          .split(",")
+          .map((g) => g.trim())
+          .filter(Boolean),
+      });
+      setCreated({ name: result.identity.name, token: result.token });
+      setCopied(false);
+      setName("");
+      setGroups("");
+      onCreated();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div className="card">
+      <form className="filters" onSubmit={submit} aria-label="Create an identity">
+        <Field label="New identity name">
+          <input value={name} onChange={(e) => setName(e.target.value)} required name="new-name" />
+        </Field>
+        <Field label="Kind">
+          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+            <option>agent</option>
+            <option>human</option>
+          </select>
+        </Field>
+        <Field label="Groups (comma-separated)">
+          <input value={groups} onChange={(e) => setGroups(e.target.value)} />
+        </Field>
+        <button type="submit">Create</button>
+      </form>
+      <ErrorBox error={error} />
+      {created && (
+        <div className="token" role="status">
+          <p>
+            Token for <strong>{created.name}</strong> — shown only now; store it before leaving this page:
+          </p>
+          <code data-testid="new-token">{created.token}</code>{" "}
+          <button
+            type="button"
+            onClick={() =>
+              navigator.clipboard.writeText(created.token).then(
+                () => setCopied(true),
+                () => setCopied(false),
+              )
+            }
+          >
+            {copied ? "Copied" : "Copy"}
+          </button>{" "}
+          <button type="button" onClick={() => setCreated(undefined)}>
+            Done
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+// The admin API's shapes as the console reads them (a subset of src/gateway/contracts.ts; kept here because the
+// console is bundled for the browser and must not import server modules).
+export interface ReviewedRequest {
+  method: string;
+  path: string;
+  query: string;
+  contentType: string;
+  body: string;
+  bodyEncoding: "utf8" | "base64";
+  action: string;
+  apiGroup: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+  execCommand: string[] | null;
+}
+
+export interface Review {
+  id: string;
+  state: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  requester: { name: string; kind: string; groups: string[] };
+  justification: string | null;
+  cluster: string;
+  policy: string;
+  rule: string;
+  requirement: { approvers: { identities: string[]; groups: string[] }; approvals: number; mode: string };
+  request: ReviewedRequest;
+  approvals: { by: string; at: string; reason: string }[];
+  denial: { by: string; at: string; reason: string } | null;
+  approvedUntil: string | null;
+  waiters: number;
+  preview: {
+    diff: string;
+    summary: string;
+    dependents: { kind: string; namespace: string; name: string }[];
+    error: string | null;
+  } | null;
+}
+
+export interface ReviewEvent {
+  time: string;
+  type: string;
+  actor: string;
+  detail: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  time: string;
+  identityName: string | null;
+  identityKind: string | null;
+  sourceAddress: string;
+  userAgent: string;
+  kubectlCommand: string | null;
+  cluster: string;
+  method: string;
+  path: string;
+  verb: string;
+  apiGroup: string;
+  namespace: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  execCommand: string[] | null;
+  decision: string;
+  policy: string | null;
+  rule: string | null;
+  reason: string | null;
+  status: number | null;
+  durationMs: number | null;
+  justification?: string | null;
+  sessionId?: string | null;
+}
+
+export interface Identity {
+  id: string;
+  name: string;
+  kind: "agent" | "human";
+  groups: string[];
+  labels: Record<string, string>;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  disabledAt: string | null;
+  owner: string | null;
+  description: string;
+  state: "active" | "disabled" | "revoked";
+}
+
+export interface SessionRecord {
+  id: string;
+  kind: string;
+  identityName: string;
+  cluster: string;
+  startedAt: string;
+  lastSeenAt: string;
+  requests: number;
+  decisions: { allow: number; deny: number; review: number };
+  commands: string[];
+  recordings?: number | RecordingRecord[];
+}
+
+export interface RecordingRecord {
+  id: string;
+  requestId: string;
+  kind: string;
+  format: string;
+  startedAt: string;
+  endedAt: string | null;
+  bytes: number;
+  exitCode: number | null;
+  truncated: boolean;
+  detail: Record<string, unknown>;
+}

@@ -1,0 +1,226 @@
+// The web console's server side: the /ui/ static app, sign-in (a human identity's token traded for a session
+// cookie), and the admin API wrapper that accepts that cookie as the human it names.
+//
+// Security stance: only human identities sign in (agents and the bootstrap admin token are refused). The cookie is
+// HttpOnly, Secure, SameSite=Strict and host-only (__Host- prefix). A request that carries an Authorization header is
+// authenticated by it alone; one that carries only the cookie must, for every method but GET and HEAD, repeat the
+// session's CSRF token in X-Airlock-CSRF, or it is refused (403) before the admin API sees it. Every cookie request
+// re-checks the credential in the store, so revoked or disabled humans are signed out at once. Login bodies must be
+// JSON (a cross-site form cannot send that without a CORS preflight, which this server never grants) and a foreign
+// Origin is refused.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { readJsonBody, sendJson, sendStatus } from "../admin/http.ts";
+import type { AdminApi } from "../admin/index.ts";
+import { principalOf } from "../admin/index.ts";
+import type { Principal, Store } from "../gateway/contracts.ts";
+import { failure, type Status, StatusError } from "../shared/status.ts";
+import { hashToken } from "../shared/tokens.ts";
+import {
+  ConsoleSessions,
+  CSRF_HEADER,
+  clearedSessionCookie,
+  cookieValue,
+  csrfMatches,
+  SESSION_COOKIE,
+  type SessionLimits,
+  sessionCookie,
+} from "./sessions.ts";
+import { type ConsoleAssets, loadAssets, lookupAsset, SECURITY_HEADERS, UI_PREFIX } from "./static.ts";
+
+export const DEFAULT_DIST_DIR = fileURLToPath(new URL("../../console/dist", import.meta.url));
+
+export interface ConsoleOptions {
+  store: Store;
+  /** The built app; defaults to console/dist in this checkout. */
+  distDir?: string;
+  limits?: Partial<SessionLimits>;
+}
+
+export interface ConsoleUi {
+  /** True for /ui and everything under /ui/. */
+  handles(pathname: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The admin API, accepting a console session cookie (with its CSRF token) as well as bearer tokens. */
+  wrapAdmin(admin: AdminApi): AdminApi;
+  readonly sessions: ConsoleSessions;
+}
+
+const loginRequest = z.strictObject({ token: z.string().min(1).max(4096) });
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
+
+const notSignedIn = (): Status =>
+  failure("Unauthorized", "Unauthorized: sign in to the console with a human identity's token");
+
+type CookieAuth =
+  | { kind: "none" }
+  | { kind: "principal"; principal: Principal; csrfToken: string; cookie: string }
+  | { kind: "refused"; status: Status };
+
+export function createConsole(opts: ConsoleOptions): ConsoleUi {
+  const sessions = new ConsoleSessions(opts.limits);
+  const { store } = opts;
+  let assets: Promise<ConsoleAssets> | undefined;
+  const loaded = () => {
+    assets ??= loadAssets(opts.distDir ?? DEFAULT_DIST_DIR);
+    return assets;
+  };
+
+  /** The human behind the session cookie, re-checked in the store; CSRF checked for state-changing methods. */
+  async function fromCookie(req: IncomingMessage): Promise<CookieAuth> {
+    const cookie = cookieValue(headerOf(req, "cookie"), SESSION_COOKIE);
+    if (cookie === undefined) return { kind: "none" };
+    const session = sessions.find(cookie);
+    if (!session) return { kind: "refused", status: notSignedIn() };
+    const found = await store.authenticateCredentialId(session.credentialId);
+    if (found?.identity.kind !== "human") {
+      sessions.close(cookie);
+      return { kind: "refused", status: notSignedIn() };
+    }
+    if (
+      !SAFE_METHODS.has(req.method ?? "GET") &&
+      !csrfMatches(session.csrfToken, headerOf(req, CSRF_HEADER))
+    ) {
+      return {
+        kind: "refused",
+        status: failure(
+          "Forbidden",
+          `Forbidden: a console request that changes something must carry the session's CSRF token in ${CSRF_HEADER}`,
+        ),
+      };
+    }
+    return {
+      kind: "principal",
+      principal: principalOf(found.identity, found.credential),
+      csrfToken: session.csrfToken,
+      cookie,
+    };
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!sameOrigin(req))
+      throw StatusError.of("Forbidden", "Forbidden: sign-in from another origin is refused");
+    const parsed = loginRequest.safeParse(await readJsonBody(req));
+    if (!parsed.success) throw StatusError.of("BadRequest", 'the sign-in body is {"token": "…"}');
+    const found = await store.authenticateToken(hashToken(parsed.data.token));
+    if (!found)
+      throw StatusError.of("Unauthorized", "Unauthorized: that is not a valid, active identity token");
+    if (found.identity.kind !== "human") {
+      throw StatusError.of(
+        "Forbidden",
+        `Forbidden: identity "${found.identity.name}" is an ${found.identity.kind}; only humans sign in to the console`,
+      );
+    }
+    const { cookie, session } = sessions.open(found.credential.id, found.identity.name);
+    sendJson(res, 200, describeSession(principalOf(found.identity, found.credential), session.csrfToken), {
+      "set-cookie": sessionCookie(cookie, sessions.maxAgeSeconds()),
+    });
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? "GET";
+    if (path === "/ui/api/login") {
+      if (method !== "POST")
+        return sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+      return login(req, res);
+    }
+    if (path !== "/ui/api/session" && path !== "/ui/api/logout") {
+      throw StatusError.of("NotFound", `the console has no ${path}`);
+    }
+    const auth = await fromCookie(req);
+    if (auth.kind === "none") throw new StatusError(notSignedIn());
+    if (auth.kind === "refused") throw new StatusError(auth.status);
+    if (path === "/ui/api/session") {
+      if (method !== "GET") return sendStatus(res, failure("MethodNotAllowed", "use GET"), { allow: "GET" });
+      return sendJson(res, 200, describeSession(auth.principal, auth.csrfToken));
+    }
+    if (method !== "POST") return sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+    sessions.close(auth.cookie);
+    sendJson(res, 200, { signedOut: true }, { "set-cookie": clearedSessionCookie() });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    try {
+      if (path.startsWith("/ui/api/")) return await api(req, res, path);
+      const method = req.method ?? "GET";
+      if (!SAFE_METHODS.has(method)) {
+        return sendStatus(res, failure("MethodNotAllowed", `${method} is not allowed on ${path}`), {
+          allow: "GET, HEAD",
+        });
+      }
+      if (path === "/ui") {
+        res.writeHead(308, { location: UI_PREFIX, "cache-control": "no-store" });
+        res.end();
+        return;
+      }
+      const found = lookupAsset(await loaded(), path.slice(UI_PREFIX.length));
+      if (found.kind === "notBuilt") {
+        throw StatusError.of(
+          "ServiceUnavailable",
+          "the web console is not built on this gateway; run `npm run build:console` and restart",
+        );
+      }
+      if (found.kind === "notFound") throw StatusError.of("NotFound", `the console has no ${path}`);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        "content-type": found.asset.type,
+        "content-length": found.asset.body.length,
+        "cache-control":
+          found.kind === "asset" && found.asset.immutable
+            ? "public, max-age=31536000, immutable"
+            : "no-cache",
+      });
+      res.end(method === "HEAD" ? undefined : found.asset.body);
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof StatusError) return sendStatus(res, err.status);
+      throw err;
+    }
+  }
+
+  function wrapAdmin(admin: AdminApi): AdminApi {
+    // A refusal found while authenticating is answered by handle(), which receives the same request object.
+    const refused = new WeakMap<IncomingMessage, Status>();
+    return {
+      handles: (pathname) => admin.handles(pathname),
+      async authenticate(req) {
+        if (headerOf(req, "authorization") !== undefined) return admin.authenticate(req);
+        const auth = await fromCookie(req);
+        if (auth.kind === "principal") return auth.principal;
+        if (auth.kind === "refused") refused.set(req, auth.status);
+        return undefined;
+      },
+      async handle(req, res, principal) {
+        const status = refused.get(req);
+        if (status && !principal) return sendStatus(res, status);
+        return admin.handle(req, res, principal);
+      },
+    };
+  }
+
+  return {
+    handles: (pathname) => pathname === "/ui" || pathname.startsWith(UI_PREFIX),
+    handle,
+    wrapAdmin,
+    sessions,
+  };
+}
+
+function describeSession(principal: Principal, csrfToken: string) {
+  return { name: principal.name, kind: principal.kind, groups: principal.groups, csrfToken };
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join("; ") : value;
+}
+
+/** No Origin header (a non-browser client) or the gateway's own origin. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = headerOf(req, "origin");
+  if (origin === undefined) return true;
+  const host = headerOf(req, "host") ?? headerOf(req, ":authority");
+  return host !== undefined && origin === `https://${host}`;
+}
