@@ -19,6 +19,7 @@ const commands: Record<string, CommandLoader> = {
   credential: async () => (await import("./credential.ts")).credentialCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
   demo: async () => (await import("./demo.ts")).demoCommand,
+  mcp: async () => (await import("./mcp.ts")).mcpCommand,
   connection: async () => (await import("./connection.ts")).connectionCommand,
 };
 

@@ -3,6 +3,27 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { AuditEvent, Decision, KubeRequest, Principal } from "./contracts.ts";
 
+/** The MCP tool call a request stands for (src/mcp): its session groups the calls, `command` is shown in it. */
+export interface McpCall {
+  tool: string;
+  /** The tool and a summary of its arguments (long values such as manifests by size only). */
+  command: string;
+  session: string;
+}
+
+/**
+ * A request that entered through the internal dispatch (src/gateway/dispatch.ts) rather than the network: it is
+ * already authenticated (at /mcp, by the same authenticator chain), and every later stage runs as for any request.
+ */
+export interface InternalEntry {
+  principal: Principal;
+  /** The address of the client that made the call (the MCP client), for the audit event. */
+  sourceAddress: string;
+  mcp?: McpCall;
+  /** Wait-mode reviews answer at once, as retry-mode ones do: MCP clients drop calls that block for minutes. */
+  reviewsAnswerAtOnce?: boolean;
+}
+
 export interface RequestContext {
   /** The request id: also the audit event id and the `airlock.dev/request-id` impersonation extra. */
   id: string;
@@ -18,6 +39,8 @@ export interface RequestContext {
   kube?: KubeRequest;
   decision?: Decision;
   audit?: AuditEvent;
+  /** Set when the request is an MCP tool call's. */
+  mcp?: McpCall;
   /** The session the request belongs to (src/recording/sessions.ts), once the caller is authenticated. */
   sessionId?: string;
   bytesIn: number;

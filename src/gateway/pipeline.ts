@@ -5,9 +5,11 @@
 // The gate runs before the record so that a request held for minutes is recorded once, with the review that
 // released it; the review's own trail (review_events) records the hold itself.
 //
-// `listen` (server.ts) hands every Kubernetes request here. Each stage either fills in the context or refuses with a
-// Status; a refusal is still audited. Nothing is forwarded before its audit record is committed (invariant 3), and
-// every failure path refuses rather than forwards (invariant 2).
+// `listen` (server.ts) hands every Kubernetes request here, and so does the internal dispatch (dispatch.ts) for MCP
+// tool calls: those arrive already authenticated (an InternalEntry) and then pass every other stage unchanged.
+// Each stage either fills in the context or refuses with a Status; a refusal is still audited. Nothing is forwarded
+// before its audit record is committed (invariant 3), and every failure path refuses rather than forwards
+// (invariant 2).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
@@ -18,7 +20,7 @@ import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
 import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
-import { header, type RequestContext } from "./context.ts";
+import { header, type InternalEntry, type RequestContext } from "./context.ts";
 import type { KubeRequest, Principal } from "./contracts.ts";
 import { describeTarget } from "./decide.ts";
 import { forwardHttp } from "./forward/http.ts";
@@ -41,19 +43,21 @@ import {
 
 type Answer = { kind: "http"; res: AnyResponse } | { kind: "socket"; socket: Duplex };
 
-function newContext(req: IncomingMessage | Http2ServerRequest): RequestContext {
-  return {
+function newContext(req: IncomingMessage | Http2ServerRequest, entry?: InternalEntry): RequestContext {
+  const ctx: RequestContext = {
     id: randomUUID(),
     startedAt: performance.now(),
     method: req.method ?? "GET",
     rawUrl: req.url ?? "/",
     headers: req.headers,
     rawHeaders: req.rawHeaders,
-    sourceAddress: req.socket?.remoteAddress ?? "",
+    sourceAddress: entry ? entry.sourceAddress : (req.socket?.remoteAddress ?? ""),
     cluster: "",
     bytesIn: 0,
     bytesOut: 0,
   };
+  if (entry?.mcp) ctx.mcp = entry.mcp;
+  return ctx;
 }
 
 async function refuse(
@@ -90,16 +94,19 @@ async function admit(
   ctx: RequestContext,
   req: IncomingMessage | Http2ServerRequest,
   answer: Answer,
+  entry: InternalEntry | undefined,
 ): Promise<{ pathAndQuery: string; body: Buffer | undefined; forward: [string, string][] } | undefined> {
   // listen: which cluster
   const route = routeCluster(ctx.rawUrl, gw.upstreams);
   if (!route.ok) return void (await refuse(gw, ctx, answer, route.status));
   ctx.cluster = route.cluster;
 
-  // authenticate
-  const auth = gw.authenticate
-    ? await gw.authenticate({ headers: ctx.headers, peerCertificate: peerCertificateOf(req) })
-    : await authenticate(gw.store, ctx.headers);
+  // authenticate (an internal entry was authenticated where it entered, by the same chain)
+  const auth = entry
+    ? ({ ok: true, principal: entry.principal } as const)
+    : gw.authenticate
+      ? await gw.authenticate({ headers: ctx.headers, peerCertificate: peerCertificateOf(req) })
+      : await authenticate(gw.store, ctx.headers);
   if (!auth.ok) return void (await refuse(gw, ctx, answer, auth.status));
   ctx.principal = auth.principal;
   // sessions: grouped before anything is recorded, so every audit event of the caller names its session
@@ -149,7 +156,9 @@ async function admit(
       ctx,
       principal: auth.principal,
       kube,
-      decision,
+      decision: entry?.reviewsAnswerAtOnce
+        ? { ...decision, review: { ...decision.review, mode: "retry" } }
+        : decision,
       pathAndQuery: route.pathAndQuery,
       body: read.body,
       signal: closedSignal(answer),
@@ -223,9 +232,10 @@ export async function handleKubeRequest(
   gw: GatewayRuntime,
   req: IncomingMessage | Http2ServerRequest,
   res: AnyResponse,
+  entry?: InternalEntry,
 ): Promise<void> {
-  const ctx = newContext(req);
-  const admitted = await admit(gw, ctx, req, { kind: "http", res });
+  const ctx = newContext(req, entry);
+  const admitted = await admit(gw, ctx, req, { kind: "http", res }, entry);
   if (!admitted || !ctx.kube || !ctx.principal) return;
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return; // routeCluster checked it; the registry does not change at run time
@@ -272,11 +282,12 @@ export async function handleKubeUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  entry?: InternalEntry,
 ): Promise<void> {
-  const ctx = newContext(req);
+  const ctx = newContext(req, entry);
   const answer: Answer = { kind: "socket", socket };
   socket.on("error", () => socket.destroy());
-  const admitted = await admit(gw, ctx, req, answer);
+  const admitted = await admit(gw, ctx, req, answer, entry);
   if (!admitted || !ctx.kube || !ctx.principal) return;
   const kube = ctx.kube;
   const upgrade = (header(ctx.headers, "upgrade") ?? "").toLowerCase();

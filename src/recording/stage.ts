@@ -25,6 +25,7 @@ export async function assignSession(gw: GatewayRuntime, ctx: RequestContext): Pr
       cluster: ctx.cluster,
       kubectlSession: header(ctx.headers, "kubectl-session"),
       kubectlCommand: header(ctx.headers, "kubectl-command"),
+      mcpSession: ctx.mcp?.session,
     });
   } catch (err) {
     gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "session assignment failed");

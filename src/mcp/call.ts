@@ -1,0 +1,137 @@
+// One tool call as the tools see it: who calls (the principal authenticated at /mcp), the Kubernetes requests the
+// call stands for (each through the whole pipeline via dispatch), and the shapes of its answers — a result, a
+// pending review (returned at once, never held), or a refusal the model can read.
+//
+// Stance: a tool never talks to the cluster or the store behind the pipeline's back. The only exceptions are the
+// review tools and can_i, which read the caller's own reviews and ask the decider — both without touching the cluster.
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { InternalEntry } from "../gateway/context.ts";
+import type { Principal } from "../gateway/contracts.ts";
+import { type BufferedResponse, type DispatchRequest, dispatchBuffered } from "../gateway/dispatch.ts";
+import type { GatewayRuntime } from "../gateway/runtime.ts";
+import { summarizeArgs, untrusted } from "./format.ts";
+
+export interface CallContext {
+  gw: GatewayRuntime;
+  principal: Principal;
+  sourceAddress: string;
+  /** The MCP session the call belongs to (groups the calls into one Airlock session). */
+  session: string;
+  tool: string;
+  args: Record<string, unknown>;
+  /** Aborts when the client cancels the call or goes away. */
+  signal?: AbortSignal;
+}
+
+export function entryOf(c: CallContext): InternalEntry {
+  return {
+    principal: c.principal,
+    sourceAddress: c.sourceAddress,
+    mcp: { tool: c.tool, command: summarizeArgs(c.tool, c.args), session: c.session },
+    reviewsAnswerAtOnce: true,
+  };
+}
+
+/** One Kubernetes request of the call, through the pipeline as the caller. */
+export function kube(c: CallContext, req: DispatchRequest, maxBytes?: number): Promise<BufferedResponse> {
+  return dispatchBuffered(c.gw, entryOf(c), req, maxBytes);
+}
+
+export function json(res: BufferedResponse): unknown {
+  try {
+    return JSON.parse(res.body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export function ok(res: BufferedResponse): boolean {
+  return res.status >= 200 && res.status < 300;
+}
+
+/** Airlock's masking notes and the cluster's warnings (Warning: 299 headers), as lines for the model. */
+export function warnings(res: BufferedResponse): string[] {
+  const raw = res.headers.warning;
+  const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  return list.map((w) => `Warning: ${w.replace(/^\d{3} \S+ "?/, "").replace(/"$/, "")}`);
+}
+
+export function text(body: string, structured?: Record<string, unknown>): CallToolResult {
+  return {
+    content: [{ type: "text", text: body }],
+    ...(structured ? { structuredContent: structured } : {}),
+  };
+}
+
+export function toolError(message: string): CallToolResult {
+  return { content: [{ type: "text", text: message }], isError: true };
+}
+
+const PENDING = /review ([0-9a-f-]{36}) is pending/;
+
+/** The message of a failed request's Status (or its status code when the body is not one). */
+export function statusMessage(res: BufferedResponse): { reason: string; message: string } {
+  const body = json(res) as { kind?: string; reason?: string; message?: string } | undefined;
+  if (body?.kind === "Status")
+    return { reason: body.reason ?? String(res.status), message: body.message ?? "" };
+  return { reason: String(res.status), message: res.body.toString("utf8").slice(0, 500) };
+}
+
+/**
+ * A request that did not succeed, as the model should see it: a pending review (not an error — the model should
+ * wait or tell its user), or the refusal with the policy message (an error the model can read and explain).
+ */
+export async function failed(c: CallContext, res: BufferedResponse): Promise<CallToolResult> {
+  const { reason, message } = statusMessage(res);
+  const pending = res.status === 403 ? PENDING.exec(message) : null;
+  if (pending?.[1]) return pendingReview(c, pending[1], message);
+  return toolError(`Error from server (${reason}): ${message}`);
+}
+
+async function pendingReview(c: CallContext, id: string, message: string): Promise<CallToolResult> {
+  const lines = [
+    `PENDING REVIEW ${id}: this call needs a human's approval before it runs; nothing was changed.`,
+    message,
+    "",
+    `Wait for the decision with airlock_review_wait {"id":"${id}"} (up to ~50 s per call; repeat while pending),`,
+    "then repeat this exact call (same arguments) to run it once approved. A reviewer can also be asked directly:",
+    `airlock review show ${id}`,
+  ];
+  const review = await shownToReviewer(c, id);
+  if (review) lines.push("", "What the reviewer sees:", review);
+  return text(lines.join("\n"), { review: { id, state: "pending" } });
+}
+
+/** The review as a reviewer sees it: the request (Secret values masked) and the dry-run diff when ready. */
+async function shownToReviewer(c: CallContext, id: string): Promise<string | undefined> {
+  const reviews = c.gw.reviews;
+  if (!reviews) return undefined;
+  // The preview is computed in the background when the review opens; give it a moment, not more.
+  for (let i = 0; i < 20; i++) {
+    const review = await reviews.get(id).catch(() => undefined);
+    if (!review) return undefined;
+    if (review.preview || i === 19) {
+      const r = review.request;
+      const target = `${r.action} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}${r.name ? ` ${r.name}` : ""}${r.namespace ? ` in ${r.namespace}` : ""}`;
+      const out = [
+        `  request: ${target} (cluster ${review.cluster})`,
+        `  policy: ${review.policy} rule ${review.rule}; approvers: ${describeApprovers(review.requirement.approvers)}`,
+        `  expires: ${review.expiresAt}`,
+      ];
+      if (r.execCommand) out.push(`  command: ${JSON.stringify(r.execCommand)}`);
+      if (review.preview?.summary) out.push(`  preview: ${review.preview.summary}`);
+      // The diff is rendered from the cluster's objects (Secret values already masked by the preview).
+      if (review.preview?.diff) out.push(untrusted("review preview diff", review.preview.diff));
+      if (review.preview?.dependents.length)
+        out.push(`  also removed: ${review.preview.dependents.map((d) => `${d.kind}/${d.name}`).join(", ")}`);
+      return out.join("\n");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+function describeApprovers(a: { identities: string[]; groups: string[] }): string {
+  const parts = [...a.identities.map((i) => `identity ${i}`), ...a.groups.map((g) => `group ${g}`)];
+  return parts.join(", ") || "(none named)";
+}

@@ -1,0 +1,118 @@
+// The MCP endpoint on the gateway: Streamable HTTP at /mcp in stateless mode (every POST is authenticated and served
+// on its own, so any gateway replica can answer any call), and the OAuth 2.1 protected-resource metadata (RFC 9728)
+// that tells standard MCP clients how to authenticate.
+//
+// Security stance: the caller authenticates with the same authenticator chain as kubectl traffic (API tokens,
+// session credentials, client certificates, workload identity) on every request; a refusal is 401 with
+// `WWW-Authenticate: Bearer resource_metadata=…`. The caller's token is used only to find its principal: it is never
+// passed to the cluster (the pipeline forwards with the gateway's own credential, impersonating the principal).
+// Sessions: the gateway hands out an Mcp-Session-Id on initialize only to group a client's calls into one Airlock
+// session; it is not a credential (the grouping key includes the authenticated identity).
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { peerCertificateOf } from "../gateway/authenticate.ts";
+import { readBody } from "../gateway/body.ts";
+import { header } from "../gateway/context.ts";
+import { sendStatus, writeHead } from "../gateway/respond.ts";
+import type { GatewayRuntime } from "../gateway/runtime.ts";
+import { failure } from "../shared/status.ts";
+import { createMcpServer } from "./server.ts";
+
+export const MCP_PATH = "/mcp";
+export const RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export function isMcpPath(path: string): boolean {
+  return (
+    path === MCP_PATH || path === RESOURCE_METADATA_PATH || path === `${RESOURCE_METADATA_PATH}${MCP_PATH}`
+  );
+}
+
+/** The gateway's public base URL as this client reached it (the resource identifier must match what it used). */
+function baseUrl(req: Req): string {
+  const host = header(req.headers, ":authority") ?? header(req.headers, "host") ?? "localhost";
+  return `https://${host.replace(/[^A-Za-z0-9.:[\]-]/g, "")}`;
+}
+
+/** RFC 9728 metadata for the /mcp resource. */
+export function resourceMetadata(base: string): Record<string, unknown> {
+  return {
+    resource: `${base}${MCP_PATH}`,
+    resource_name: "Airlock MCP endpoint",
+    // Airlock issues its own bearer tokens (identity tokens and short-lived session credentials); it is not an OAuth
+    // authorization server, so none is named. Clients send the token in the Authorization header.
+    authorization_servers: [],
+    bearer_methods_supported: ["header"],
+    resource_documentation: `${base}/airlock/v1/openapi.json`,
+  };
+}
+
+function json(res: Res, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = Buffer.from(JSON.stringify(body));
+  writeHead(res, code, {
+    "content-type": "application/json",
+    "content-length": String(data.length),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(data);
+}
+
+export async function handleMcp(gw: GatewayRuntime, req: Req, res: Res): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0] ?? "";
+  if (path !== MCP_PATH) {
+    if (req.method !== "GET") return json(res, 405, { error: "method not allowed" }, { allow: "GET" });
+    return json(res, 200, resourceMetadata(baseUrl(req)));
+  }
+  const auth = gw.authenticate
+    ? await gw.authenticate({ headers: req.headers, peerCertificate: peerCertificateOf(req) })
+    : { ok: false as const, status: failure("Unauthorized", "Unauthorized: no authenticator is configured") };
+  if (!auth.ok) {
+    sendStatus(res, auth.status, {
+      "www-authenticate": `Bearer resource_metadata="${baseUrl(req)}${RESOURCE_METADATA_PATH}"`,
+    });
+    return;
+  }
+  // Stateless: no server-initiated streams to hold open (GET) and no session state to delete (DELETE).
+  if (req.method !== "POST")
+    return json(res, 405, { error: "this MCP endpoint is stateless: POST only" }, { allow: "POST" });
+  const read = await readBody(req as IncomingMessage, MAX_MESSAGE_BYTES);
+  if (!read.ok)
+    return void sendStatus(
+      res,
+      failure(read.tooLarge ? "RequestEntityTooLarge" : "BadRequest", `airlock: ${read.error}`),
+    );
+  let message: unknown;
+  try {
+    message = JSON.parse(read.body?.toString("utf8") ?? "");
+  } catch {
+    return json(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
+  }
+  const messages = Array.isArray(message) ? message : [message];
+  let session = (header(req.headers, "mcp-session-id") ?? "").slice(0, 100);
+  if (messages.some((m) => (m as { method?: string })?.method === "initialize")) {
+    session = randomUUID();
+    res.setHeader("mcp-session-id", session);
+  }
+  const server = createMcpServer(gw, {
+    principal: auth.principal,
+    sourceAddress: req.socket?.remoteAddress ?? "",
+    session,
+  });
+  const transport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
+  res.on("close", () => {
+    void transport.close();
+    void server.close();
+  });
+  await server.connect(transport);
+  await transport.handleRequest(req as IncomingMessage, res as ServerResponse, message);
+}
