@@ -6,8 +6,8 @@
 //
 // Failure stance: the recorder never throws into the relay. A write failure is reported once through `onFailure`;
 // the caller ends the stream when recording is required (fail closed) or carries on unrecorded otherwise.
-import { StringDecoder } from "node:string_decoder";
-import { eventLine, headerLine } from "./asciicast.ts";
+import { isAscii } from "node:buffer";
+import { eventLine, headerLine, incompleteUtf8Tail } from "./asciicast.ts";
 import {
   CLOSE,
   decodeChannelMessage,
@@ -59,8 +59,8 @@ export class AsciicastRecorder implements StreamTap {
     env: Record<string, string>;
     input?: InputMasker;
   };
-  readonly #out = new Map<number, StringDecoder>();
-  readonly #in = new StringDecoder("utf8");
+  /** Per stream ("o" per output channel, "i"): the start of a UTF-8 character whose rest has not arrived yet. */
+  readonly #carry = new Map<string, Buffer>();
   #headerWritten = false;
   #width = 80;
   #height = 24;
@@ -104,16 +104,29 @@ export class AsciicastRecorder implements StreamTap {
     this.#o.file.append(eventLine(this.#t(), type, data));
   }
 
+  /** Output or input bytes: whole UTF-8 characters only (a split one waits for its rest), ASCII on the fast path. */
+  #bytes(type: "o" | "i", stream: string, payload: Buffer, final = false): void {
+    const held = this.#carry.get(stream);
+    let bytes = held ? Buffer.concat([held, payload]) : payload;
+    this.#carry.delete(stream);
+    const tail = final ? 0 : incompleteUtf8Tail(bytes);
+    if (tail > 0) {
+      this.#carry.set(stream, Buffer.from(bytes.subarray(bytes.length - tail)));
+      bytes = bytes.subarray(0, bytes.length - tail);
+    }
+    if (bytes.length === 0) return;
+    this.#header();
+    // ASCII (nearly all terminal output) takes the one-byte-string path: latin1 decode and encode are copies.
+    if (isAscii(bytes))
+      this.#o.file.append(Buffer.from(eventLine(this.#t(), type, bytes.toString("latin1")), "latin1"));
+    else this.#o.file.append(eventLine(this.#t(), type, bytes.toString("utf8")));
+  }
+
   toClient(data: Buffer | string, binary: boolean): void {
     const m = decodeChannelMessage(data, binary, this.#o.base64);
     if (!m) return void this.#unreadable++;
     if (m.channel === STDOUT || m.channel === STDERR) {
-      let d = this.#out.get(m.channel);
-      if (!d) {
-        d = new StringDecoder("utf8");
-        this.#out.set(m.channel, d);
-      }
-      this.#event("o", d.write(m.payload));
+      this.#bytes("o", String(m.channel), m.payload);
     } else if (m.channel === ERROR) {
       this.#exit = exitCodeOf(m.payload);
     }
@@ -123,8 +136,7 @@ export class AsciicastRecorder implements StreamTap {
     const m = decodeChannelMessage(data, binary, this.#o.base64);
     if (!m) return void this.#unreadable++;
     if (m.channel === STDIN) {
-      const bytes = this.#o.input ? this.#o.input.push(m.payload) : m.payload;
-      this.#event("i", this.#in.write(bytes));
+      this.#bytes("i", "i", this.#o.input ? this.#o.input.push(m.payload) : m.payload);
     } else if (m.channel === RESIZE) {
       const size = parseResize(m.payload);
       if (!size) return void this.#unreadable++;
@@ -139,21 +151,21 @@ export class AsciicastRecorder implements StreamTap {
   }
 
   #flushInput(): void {
-    if (this.#o.input) this.#event("i", this.#in.write(this.#o.input.end()));
-    this.#event("i", this.#in.end());
+    this.#bytes("i", "i", this.#o.input ? this.#o.input.end() : Buffer.alloc(0), true);
   }
 
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#flushInput();
-    for (const d of this.#out.values()) this.#event("o", d.end());
+    for (const stream of [...this.#carry.keys()])
+      if (stream !== "i") this.#bytes("o", stream, Buffer.alloc(0), true);
     this.#header();
     if (this.#exit) {
       const code = this.#exit.code;
       this.#event("m", code === undefined ? `exit ? ${this.#exit.message}` : `exit ${code}`);
     }
-    this.#o.file.close();
+    void this.#o.file.close();
   }
 
   outcome(): RecorderOutcome {
@@ -209,7 +221,7 @@ export class TarRecorder implements StreamTap {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#o.file.close();
+    void this.#o.file.close();
   }
 
   get bytes(): number {

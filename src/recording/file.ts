@@ -1,11 +1,12 @@
 // An append-only recording file: writes are gathered in memory and handed to the kernel at least every `flushMs`
-// (and at once past 64 KiB), so a gateway killed with SIGKILL loses at most the last interval. Appending whole
-// lines per write keeps every flushed line complete; only a crash inside write(2) can tear the last one.
+// (and at once past 64 KiB), so a gateway killed with SIGKILL loses at most the last interval. Writes are
+// asynchronous with one in flight, so lines stay in order and a slow disk never stalls the event loop. Whole lines
+// per write keep every flushed line complete; only a crash inside write(2) can tear the last one.
 //
 // Fail closed: the file is created exclusively (0600, never reused or truncated), and the first failed write marks
 // it failed and calls `onError` once; later writes are dropped and counted. Whether that ends the stream is the
 // recorder's decision (`recording.required`).
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { close as closeFd, fsync, openSync, writev } from "node:fs";
 
 const HIGH_WATER = 64 * 1024;
 
@@ -20,6 +21,9 @@ export class AppendFile {
   #written = 0;
   #failed: Error | undefined;
   #closed = false;
+  #writing = false;
+  #afterLastWrite: (() => void) | undefined;
+  #closing: Promise<void> = Promise.resolve();
 
   /** Throws when the file cannot be created (the caller refuses or proceeds unrecorded, by configuration). */
   constructor(path: string, opts: { flushMs: number; onError: (err: Error) => void }) {
@@ -29,7 +33,7 @@ export class AppendFile {
     this.#onError = opts.onError;
   }
 
-  /** Bytes handed to the kernel so far. */
+  /** Bytes the kernel has accepted so far. */
   get written(): number {
     return this.#written;
   }
@@ -51,41 +55,54 @@ export class AppendFile {
     }
   }
 
+  /** Hands what is pending to the kernel: one write in flight at a time, so lines stay in order. */
   flush(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#pendingBytes === 0 || this.#failed) return;
-    const buf = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending);
+    if (this.#pendingBytes === 0 || this.#failed || this.#writing) return;
+    const bufs = this.#pending;
+    const size = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    try {
-      // writeSync to the page cache: microseconds for these sizes, and it keeps lines in order without a queue.
-      let off = 0;
-      while (off < buf.length) off += writeSync(this.#fd, buf, off, buf.length - off);
-      this.#written += buf.length;
-    } catch (err) {
-      this.#failed = err as Error;
-      this.#onError(err as Error);
-    }
+    this.#writing = true;
+    // Asynchronous, off the event loop: a busy disk (dirty-page throttling) must not stall every other stream.
+    writev(this.#fd, bufs, (err, written) => {
+      this.#writing = false;
+      if (!err && written !== size) err = new Error(`short write (${written} of ${size} bytes)`);
+      if (err) {
+        this.#failed = err;
+        this.#onError(err);
+      } else this.#written += size;
+      if (this.#pendingBytes > 0) this.flush();
+      else if (this.#closed) this.#afterLastWrite?.();
+    });
   }
 
-  /** Flushes, syncs to disk and closes. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Flushes and closes; the sync to disk runs off the event loop (a large recording's fsync must not stall every
+   * other stream) and `closed` resolves once it is done. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closing;
     this.flush();
     this.#closed = true;
-    try {
-      if (!this.#failed) fsyncSync(this.#fd);
-    } catch (err) {
-      this.#failed = err as Error;
-      this.#onError(err as Error);
-    }
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // Already reported or nothing to lose: every byte was written before.
-    }
+    this.#closing = new Promise((resolve) => {
+      const done = () => closeFd(this.#fd, () => resolve());
+      const sync = () => {
+        if (this.#failed) return done();
+        fsync(this.#fd, (err) => {
+          if (err && !this.#failed) {
+            this.#failed = err;
+            this.#onError(err);
+          }
+          done();
+        });
+      };
+      if (this.#writing) this.#afterLastWrite = sync;
+      else sync();
+    });
+    return this.#closing;
   }
 }

@@ -171,7 +171,7 @@ export class PortForwardRecorder implements StreamTap {
     if (this.#ended) return;
     this.#ended = true;
     this.#log({ event: "end", ...this.summary() });
-    this.#file.close();
+    void this.#file.close();
   }
 
   summary(): PortForwardSummary {

@@ -116,7 +116,7 @@ export class ActiveRecording {
     } catch (err) {
       this.failed(err as Error);
     }
-    this.#file.close();
+    await this.#file.close();
     const r = this.record;
     r.endedAt = new Date().toISOString();
     r.bytes = this.#file.written;
@@ -220,7 +220,7 @@ export class RecordingService {
     try {
       await this.store.recordingSave(record);
     } catch (err) {
-      appendFile.close();
+      void appendFile.close();
       return { ok: false, error: `cannot save the recording: ${(err as Error).message}` };
     }
     return { ok: true, active };

@@ -53,6 +53,15 @@ async function session(id: string): Promise<Detail> {
   return JSON.parse(r.stdout) as Detail;
 }
 
+/** A session's recordings once every one of them has ended (the gateway finishes them just after the client). */
+async function endedRecordings(sessionId: string): Promise<RecordingRecord[]> {
+  for (let i = 0; ; i++) {
+    const list = await t.gateway.store.recordingList(sessionId);
+    if ((list.length > 0 && list.every((r) => r.endedAt)) || i === 100) return list;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The session of the newest audit event matching `match` (the store is the gateway's own). */
 async function sessionOf(match: (e: AuditEvent) => boolean): Promise<string> {
   const events = await t.gateway.store.auditList({ limit: 1000 });
@@ -260,7 +269,7 @@ describe("cp and port-forward", () => {
     await t.gateway.runtime.recordings?.sessions.flush();
     const recordings: RecordingRecord[] = [];
     for (const s of await t.gateway.store.sessionList({ identityName: "rec-operator" }))
-      recordings.push(...(await t.gateway.store.recordingList(s.id)));
+      recordings.push(...(await endedRecordings(s.id)));
     const cps = recordings.filter((r) => r.kind === "cp");
     assert.deepEqual(cps.map((r) => r.detail.direction).sort(), ["download", "upload"]);
     for (const r of cps) {
@@ -288,7 +297,7 @@ describe("cp and port-forward", () => {
       const up = await kubectl(operator, ["cp", local, `prod/${pod}:/tmp/big.txt`]);
       assert.equal(up.code, 0, up.stderr);
       const id = await sessionOf((e) => e.identityName === "rec-operator" && e.subresource === "exec");
-      const rec = (await t.gateway.store.recordingList(id)).find((r) => r.kind === "cp");
+      const rec = (await endedRecordings(id)).find((r) => r.kind === "cp");
       assert.equal(rec?.truncated, true);
       assert.equal(rec?.bytes, 1000);
       assert.equal(rec?.detail.limitBytes, 1000);

@@ -16,7 +16,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const frame = (channel: number, text: string | Buffer) =>
   Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
 
-test("the recorder writes stdin as input, stdout and stderr as output, resizes, and the exit status as a marker", () => {
+test("the recorder writes stdin as input, stdout and stderr as output, resizes, and the exit status as a marker", async () => {
   const path = join(dir, "a.cast");
   const file = new AppendFile(path, { flushMs: 1000, onError: (e) => assert.fail(e) });
   const r = new AsciicastRecorder({
@@ -47,6 +47,7 @@ test("the recorder writes stdin as input, stdout and stderr as output, resizes, 
     true,
   );
   r.end();
+  await file.close();
   const text = readFileSync(path, "utf8");
   assert.deepEqual(checkAsciicast(text), []);
   const { header, events } = parseAsciicast(text);
@@ -66,7 +67,7 @@ test("the recorder writes stdin as input, stdout and stderr as output, resizes, 
   assert.equal(r.outcome().exitCode, 7);
 });
 
-test("base64 subprotocol frames are decoded like binary ones", () => {
+test("base64 subprotocol frames are decoded like binary ones", async () => {
   const path = join(dir, "b.cast");
   const file = new AppendFile(path, { flushMs: 1000, onError: (e) => assert.fail(e) });
   const r = new AsciicastRecorder({
@@ -80,6 +81,7 @@ test("base64 subprotocol frames are decoded like binary ones", () => {
   r.toClient(`1${Buffer.from("hello").toString("base64")}`, false);
   r.toClient("1!!notbase64", false);
   r.end();
+  await file.close();
   const { events } = parseAsciicast(readFileSync(path, "utf8"));
   assert.deepEqual(
     events.map(([, , d]) => d),
@@ -95,7 +97,7 @@ test("a file is flushed within its interval without being closed (what survives 
   assert.equal(readFileSync(path, "utf8"), "");
   await new Promise((r) => setTimeout(r, 120));
   assert.equal(readFileSync(path, "utf8"), "line\n");
-  file.close();
+  await file.close();
   assert.throws(
     () => new AppendFile(path, { flushMs: 50, onError: () => {} }),
     /EEXIST/,
