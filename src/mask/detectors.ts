@@ -6,7 +6,7 @@
 // match) and a `partial` pattern anchored at the end of text that says where a secret may still be arriving, so a
 // stream masker holds back only those characters and nothing else (see text-stream.ts). Pure functions, no IO.
 import { addCount, type MaskCounts } from "./counts.ts";
-import type { Placeholders } from "./placeholder.ts";
+import { isMarker, type Placeholders } from "./placeholder.ts";
 import { keyStrength, looksRandom, SECRET_KEY_WORDS, valueIsSecret } from "./secretish.ts";
 
 export interface Detector {
@@ -17,6 +17,16 @@ export interface Detector {
   partial: RegExp;
   /** A last check on a candidate (entropy, key strength); absent = always a secret. */
   accept?: (secret: string, match: RegExpExecArray) => boolean;
+  /**
+   * A necessary condition: every match of `pattern` contains a match of `hint`, so text without one is skipped.
+   * Absent = the pattern always runs (user patterns).
+   */
+  hint?: RegExp;
+  /**
+   * The longest `partial` match that contains no `hint` match: when the hint is absent, only this many trailing
+   * characters (plus one, for look-behinds) can hold a partial match. Absent = the whole window is searched.
+   */
+  partialBound?: number;
 }
 
 export interface CustomPattern {
@@ -37,6 +47,9 @@ function prefixes(literal: string): string {
 
 const TOKEN = "A-Za-z0-9._~+/=-";
 const KEY = `(?<![A-Za-z0-9])(?<k>[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})[A-Za-z0-9_.-]*)`;
+/** Every word of SECRET_KEY_WORDS has one of these as a substring (factored: a plain alternation is 5× slower). */
+const KEY_WORD_HINT =
+  /p(?:assw|wd|rivate[_-]?key)|secret|token|a(?:pi[_-]?key|pikey|ccess[_-]?key|uth)|credential/i;
 const SEP = `\\\\?["']?\\s{0,4}[:=]\\s{0,4}\\\\?["']?`;
 
 export const BUILTIN_DETECTORS: readonly Detector[] = [
@@ -44,6 +57,8 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     name: "aws-access-key",
     pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/dg,
     partial: /(?<![A-Za-z0-9])A[A-Z0-9]{0,19}$/d,
+    hint: /AKIA|ASIA|ABIA|ACCA/,
+    partialBound: 20,
   },
   {
     name: "private-key",
@@ -55,11 +70,16 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
         `-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY-----(?:(?!-----END[ A-Z0-9]{0,40}PRIVATE KEY-----)[\\s\\S]){0,65536}$`,
       "d",
     ),
+    hint: /PRIVATE KEY/,
+    // Without "PRIVATE KEY": a prefix of -----BEGIN (10), or the header up to a prefix of "PRIVATE KEY-----" (66).
+    partialBound: 66,
   },
   {
     name: "jwt",
     pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/dg,
     partial: /(?<![A-Za-z0-9_-])(?:e|ey|eyJ[A-Za-z0-9_.-]*)$/d,
+    hint: /eyJ/,
+    partialBound: 2,
   },
   {
     name: "bearer-token",
@@ -73,22 +93,30 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
       }
       return /[0-9._~+/=-]/.test(secret) || secret.length >= 20;
     },
+    hint: /bearer|basic/i,
+    partialBound: 0,
   },
   {
     name: "url-password",
     pattern: /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@'"]*:(?<s>[^\s@/'"]+)@/dg,
     partial: /:\/\/[^\s:/@'"]*:(?<h>[^\s@/'"]*)$/d,
+    hint: /:\/\//,
+    partialBound: 0,
   },
   {
     name: "dockerconfig-auth",
     pattern: /\\?"auth\\?"\s*:\s*\\?"(?<s>[A-Za-z0-9+/=]{4,})/dg,
     partial: /\\?"auth\\?"\s*:?\s*\\?"?(?<h>[A-Za-z0-9+/=]*)$/d,
+    hint: /"auth/,
+    partialBound: 0,
   },
   {
     name: "key-value",
     pattern: new RegExp(`${KEY}${SEP}(?<s>[^\\s"',;&\\\\]+)`, "dgi"),
     partial: new RegExp(`${KEY}${SEP}(?<h>[^\\s"',;&\\\\]*)$`, "di"),
     accept: (secret, m) => valueIsSecret(keyStrength(m.groups?.k ?? ""), secret),
+    hint: KEY_WORD_HINT,
+    partialBound: 0,
   },
 ];
 
@@ -100,7 +128,12 @@ export function customDetector(custom: CustomPattern): Detector {
   if (pattern.test("")) throw new Error(`pattern ${custom.name} matches the empty string`);
   const max = Math.max(1, Math.min(custom.maxLength ?? 256, 65536));
   // User patterns have no hand-written partial: hold the trailing run of non-space characters, up to maxLength.
-  return { name: `custom:${custom.name}`, pattern, partial: new RegExp(`\\S{1,${max}}$`, "d") };
+  return {
+    name: `custom:${custom.name}`,
+    pattern,
+    partial: new RegExp(`\\S{1,${max}}$`, "d"),
+    partialBound: max,
+  };
 }
 
 export interface Span {
@@ -113,6 +146,7 @@ export interface Span {
 export function findSecrets(text: string, detectors: readonly Detector[]): Span[] {
   const spans: Span[] = [];
   for (const d of detectors) {
+    if (d.hint && !d.hint.test(text)) continue;
     d.pattern.lastIndex = 0;
     for (let m = d.pattern.exec(text); m !== null; m = d.pattern.exec(text)) {
       if (m[0].length === 0) {
@@ -122,7 +156,7 @@ export function findSecrets(text: string, detectors: readonly Detector[]): Span[
       const range = m.indices?.groups?.s ?? m.indices?.[0];
       if (!range) continue;
       const secret = text.slice(range[0], range[1]);
-      if (secret.startsWith("‹masked:")) continue;
+      if (isMarker(secret)) continue;
       if (d.accept && !d.accept(secret, m)) continue;
       spans.push({ start: range[0], end: range[1], rule: d.name });
     }
@@ -156,15 +190,19 @@ export function replaceSpans(
   return out + text.slice(at);
 }
 
-/** A cheap first look: most strings contain none of the words or shapes any built-in detector needs. */
-const TRIGGER = new RegExp(
-  `AKIA|ASIA|ABIA|ACCA|PRIVATE KEY|eyJ|bearer|basic|://|"auth|${SECRET_KEY_WORDS}`,
-  "i",
-);
+/**
+ * A cheap first look: every built-in detector's hint is a substring of a TRIGGER match (checked by a test), so a
+ * string without one holds no secret any built-in can find. Factored by first letter, which V8 runs several times
+ * faster than the flat alternation; case-insensitive throughout, which only widens it.
+ */
+export const TRIGGER =
+  /A(?:KIA|SIA|BIA|CCA)|PRIVATE KEY|eyJ|:\/\/|"auth|p(?:assw|wd|rivate[_-]?key)|secret|token|a(?:pi[_-]?key|pikey|ccess[_-]?key|uth)|credential|b(?:earer|asic)/i;
 
 /** A compiled detector set: the built-ins a profile enables plus its custom patterns. */
 export interface DetectorSet {
   detectors: readonly Detector[];
+  /** True when some detector has no hint (user patterns): every string of 8 or more characters is searched. */
+  alwaysRun: boolean;
   /** Masks every secret in a complete string. */
   maskString(text: string, ph: Placeholders, counts: MaskCounts): string;
 }
@@ -172,9 +210,10 @@ export interface DetectorSet {
 export function detectorSet(builtins: readonly string[], custom: readonly CustomPattern[]): DetectorSet {
   const chosen = BUILTIN_DETECTORS.filter((d) => builtins.includes(d.name));
   const detectors = [...chosen, ...custom.map(customDetector)];
-  const alwaysRun = custom.length > 0;
+  const alwaysRun = detectors.some((d) => !d.hint);
   return {
     detectors,
+    alwaysRun,
     maskString(text, ph, counts) {
       if (detectors.length === 0 || text.length < 8) return text;
       if (!alwaysRun && !TRIGGER.test(text)) return text;

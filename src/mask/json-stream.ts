@@ -6,8 +6,8 @@
 // The scanner only tracks strings, escapes and bracket depth; each element is then parsed with JSON.parse, so what
 // is masked is exactly what the client would decode. Fail closed: anything that is not well-formed JSON, an element
 // larger than maxElementBytes, or trailing garbage throws a MaskingError, and the caller refuses or cuts the stream.
-import type { MaskContext } from "./object.ts";
-import { maskObject, maskTableRow, nameColumnOf } from "./object.ts";
+import { maskItemAt } from "./fast-object.ts";
+import { type MaskContext, maskObject, maskTableRow, nameColumnOf } from "./object.ts";
 
 export class MaskingError extends Error {}
 
@@ -20,6 +20,7 @@ const CLOSE_OBJ = 0x7d;
 const OPEN_ARR = 0x5b;
 const CLOSE_ARR = 0x5d;
 const COMMA = 0x2c;
+const COMMA_BYTES = Buffer.from(",");
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
@@ -39,14 +40,20 @@ class Capture {
     if (this.size > this.#max) throw new MaskingError(`a JSON value is larger than ${this.#max} bytes`);
     this.parts.push(part);
   }
-  take(): string {
-    const text = (this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts)).toString(
-      "utf8",
-    );
+  takeBytes(): Buffer {
+    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size);
     this.parts = [];
     this.size = 0;
-    return text;
+    return bytes;
   }
+  take(): string {
+    return this.takeBytes().toString("utf8");
+  }
+}
+
+/** One buffer per push: many small slices would each cost a write downstream. */
+function coalesce(out: Buffer[]): Buffer[] {
+  return out.length > 1 ? [Buffer.concat(out)] : out;
 }
 
 function parse(text: string, what: string): unknown {
@@ -73,12 +80,17 @@ export class JsonDocumentMasker {
   #capturing = false;
   #elements = 0;
   #maskElement: (value: unknown) => unknown = (v) => v;
+  /** The kind list items are masked as, for the fast path; false for Table rows (always the slow path). */
+  #itemKind: string | undefined | false = false;
   /** Once true, the document is not a list or Table: it is buffered whole and masked at the end. */
   #whole = false;
+
+  readonly #maxElementBytes: number;
 
   constructor(ctx: MaskContext, kindHint: string | undefined, maxElementBytes = DEFAULT_MAX_ELEMENT_BYTES) {
     this.#ctx = ctx;
     this.#kindHint = kindHint;
+    this.#maxElementBytes = maxElementBytes;
     this.#capture = new Capture(maxElementBytes);
   }
 
@@ -91,6 +103,8 @@ export class JsonDocumentMasker {
     const n = chunk.length;
     let start = this.#capturing ? 0 : -1;
     let i = 0;
+    // The next backslash in this chunk (n when none): found once, not once per string.
+    let backslash = -1;
     while (i < n) {
       if (this.#inString) {
         if (this.#escape) {
@@ -99,14 +113,18 @@ export class JsonDocumentMasker {
           continue;
         }
         // Jump to the next quote or backslash: strings are most of the bytes.
-        const q = chunk.indexOf(QUOTE, i);
-        const b = q === -1 ? chunk.indexOf(BACKSLASH, i) : chunk.subarray(i, q).indexOf(BACKSLASH);
-        if (b !== -1) {
+        if (backslash < i) {
+          backslash = chunk.indexOf(BACKSLASH, i);
+          if (backslash === -1) backslash = n;
+        }
+        let q = chunk.indexOf(QUOTE, i);
+        if (q === -1) q = n;
+        if (backslash < q) {
           this.#escape = true;
-          i = (q === -1 ? b : i + b) + 1;
+          i = backslash + 1;
           continue;
         }
-        if (q === -1) break;
+        if (q === n) break;
         this.#inString = false;
         i = q + 1;
         continue;
@@ -130,6 +148,18 @@ export class JsonDocumentMasker {
           this.#depth = 1;
           start = this.#beginTail(i);
           i++;
+          continue;
+        }
+        // An item that ends inside this chunk is masked in place; one that does not (or that the fast path
+        // declines) is captured and masked once complete.
+        const item = this.#itemKind === false ? undefined : maskItemAt(chunk, i, this.#ctx, this.#itemKind);
+        if (item) {
+          if (item.end - i > this.#maxElementBytes) {
+            throw new MaskingError(`a JSON value is larger than ${this.#maxElementBytes} bytes`);
+          }
+          if (this.#elements++ > 0) out.push(COMMA_BYTES);
+          for (const p of item.parts) out.push(p);
+          i = item.end;
           continue;
         }
         this.#capturing = true;
@@ -162,7 +192,7 @@ export class JsonDocumentMasker {
           if (chunk.subarray(i + 1).some((x) => !isSpace(x))) {
             throw new MaskingError("data after the end of the JSON document");
           }
-          return out;
+          return coalesce(out);
         }
       } else if (c === COMMA && this.#phase === "elements" && this.#depth === 2) {
         this.#capture.add(chunk.subarray(start, i));
@@ -173,7 +203,7 @@ export class JsonDocumentMasker {
       i++;
     }
     if (this.#capturing && start < n) this.#capture.add(chunk.subarray(start, n));
-    return out;
+    return coalesce(out);
   }
 
   /** After the elements' closing `]`: the rest of the object is captured, behind a stand-in key so it parses. */
@@ -212,6 +242,7 @@ export class JsonDocumentMasker {
     } else {
       const itemKind = (kind as string).slice(0, -4) || this.#kindHint;
       this.#maskElement = (item) => maskObject(item, this.#ctx, itemKind);
+      this.#itemKind = itemKind;
     }
     const masked = JSON.stringify(maskObject(head, this.#ctx, this.#kindHint));
     if (!masked.endsWith("[]}")) throw new MaskingError("the list header changed shape while masking");
@@ -221,10 +252,18 @@ export class JsonDocumentMasker {
   }
 
   #emitElement(out: Buffer[]): void {
-    const text = this.#capture.take();
+    const bytes = this.#capture.takeBytes();
+    if (this.#elements++ > 0) out.push(COMMA_BYTES);
+    if (this.#itemKind !== false) {
+      const item = maskItemAt(bytes, 0, this.#ctx, this.#itemKind);
+      if (item && bytes.subarray(item.end).every(isSpace)) {
+        for (const p of item.parts) out.push(p);
+        return;
+      }
+    }
+    const text = bytes.toString("utf8");
     if (text.trim() === "") throw new MaskingError("an empty element in a JSON array");
-    const masked = JSON.stringify(this.#maskElement(parse(text, "a list element")));
-    out.push(Buffer.from(this.#elements++ === 0 ? masked : `,${masked}`));
+    out.push(Buffer.from(JSON.stringify(this.#maskElement(parse(text, "a list element")))));
   }
 
   #finishDocument(out: Buffer[]): void {

@@ -5,7 +5,7 @@
 //
 // Stance: the shape stays (keys, types, base64 validity), values do not. Anything masked is counted per rule.
 import { addCount, type MaskCounts } from "./counts.ts";
-import type { Placeholders } from "./placeholder.ts";
+import { isMarker, type Placeholders } from "./placeholder.ts";
 import type { MaskingProfile } from "./profile.ts";
 import { type KeyStrength, keyStrength, valueIsSecret } from "./secretish.ts";
 
@@ -27,7 +27,7 @@ export function kindForResource(resource: string): string | undefined {
 }
 
 const strengthCache = new Map<string, KeyStrength>();
-function strengthOf(key: string): KeyStrength {
+export function strengthOf(key: string): KeyStrength {
   let s = strengthCache.get(key);
   if (s === undefined && !strengthCache.has(key)) {
     s = keyStrength(key);
@@ -51,9 +51,10 @@ function maskSecretFields(obj: Obj, ctx: MaskContext): void {
   if (profile.secretData) {
     if (isObj(obj.data)) {
       for (const [k, v] of Object.entries(obj.data)) {
-        const decoded =
-          typeof v === "string" ? Buffer.from(v, "base64") : Buffer.from(JSON.stringify(v) ?? "");
-        obj.data[k] = ph.base64Marker(decoded);
+        obj.data[k] =
+          typeof v === "string"
+            ? ph.base64MarkerOf(v)
+            : ph.base64Marker(Buffer.from(JSON.stringify(v) ?? ""));
         addCount(counts, "secret-data");
       }
     }
@@ -83,24 +84,41 @@ function maskConfigMapFields(obj: Obj, ctx: MaskContext): void {
   }
 }
 
-function maskMetadata(meta: Obj, ctx: MaskContext): void {
-  const annotations = meta.annotations;
-  if (
-    ctx.profile.lastAppliedConfiguration &&
-    isObj(annotations) &&
-    typeof annotations[LAST_APPLIED] === "string"
-  ) {
-    // The annotation is the applied object itself: mask it as one, so kubectl apply can still read it.
-    try {
-      const applied: unknown = JSON.parse(annotations[LAST_APPLIED]);
-      annotations[LAST_APPLIED] = `${JSON.stringify(maskDocument(applied, ctx))}\n`;
-    } catch {
-      annotations[LAST_APPLIED] = marker(annotations[LAST_APPLIED], "last-applied", ctx);
+/** The last-applied annotation is the applied object itself: masked as one, so kubectl apply can still read it. */
+export function maskLastApplied(value: string, ctx: MaskContext): string {
+  try {
+    const applied: unknown = JSON.parse(value);
+    return `${JSON.stringify(maskDocument(applied, ctx))}\n`;
+  } catch {
+    return marker(value, "last-applied", ctx);
+  }
+}
+
+/** `metadata.managedFields`: value-named field set members through the detectors, then like any array. */
+export function maskManagedFields(value: unknown, ctx: MaskContext): unknown {
+  if (ctx.profile.managedFields && Array.isArray(value)) {
+    for (const entry of value) {
+      if (isObj(entry) && isObj(entry.fieldsV1)) entry.fieldsV1 = maskFieldSet(entry.fieldsV1, ctx);
     }
   }
-  if (ctx.profile.managedFields && Array.isArray(meta.managedFields)) {
-    for (const entry of meta.managedFields) {
-      if (isObj(entry) && isObj(entry.fieldsV1)) entry.fieldsV1 = maskFieldSet(entry.fieldsV1, ctx);
+  return walk(value, ctx, "managedFields");
+}
+
+/** An object's `metadata`: annotations through the detectors (last-applied as a document), the rest walked. */
+function maskMetadata(meta: Obj, ctx: MaskContext): void {
+  for (const key of Object.keys(meta)) {
+    const v = meta[key];
+    if (key === "annotations") {
+      if (!isObj(v)) continue;
+      for (const [k, a] of Object.entries(v)) {
+        if (typeof a !== "string") continue;
+        if (k !== LAST_APPLIED) v[k] = maskText(a, ctx);
+        else if (ctx.profile.lastAppliedConfiguration) v[k] = maskLastApplied(a, ctx);
+      }
+    } else if (key === "managedFields") {
+      meta[key] = maskManagedFields(v, ctx);
+    } else {
+      meta[key] = walkMember(key, v, ctx);
     }
   }
 }
@@ -136,7 +154,7 @@ function maskReferences(obj: Obj, key: string, ctx: MaskContext): void {
 }
 
 /** Walks any JSON value: field rules that apply anywhere, then detectors on every string left. */
-function walk(value: unknown, ctx: MaskContext, parentKey: string): unknown {
+export function walk(value: unknown, ctx: MaskContext, parentKey: string): unknown {
   if (typeof value === "string") return maskText(value, ctx);
   if (Array.isArray(value)) {
     if (parentKey === "env") maskEnv(value, ctx);
@@ -149,20 +167,19 @@ function walk(value: unknown, ctx: MaskContext, parentKey: string): unknown {
   }
   if (!isObj(value)) return value;
   if (ctx.profile.secretReferences) maskReferences(value, parentKey, ctx);
-  for (const key of Object.keys(value)) {
-    const v = value[key];
-    if (typeof v === "string") {
-      if (v.startsWith("‹masked:")) continue;
-      if (ctx.profile.secretSoundingKeys && valueIsSecret(strengthOf(key), v)) {
-        value[key] = marker(v, "secret-key", ctx);
-      } else {
-        value[key] = maskText(v, ctx);
-      }
-    } else if (v !== null && typeof v === "object") {
-      value[key] = walk(v, ctx, key);
-    }
-  }
+  for (const key of Object.keys(value)) value[key] = walkMember(key, value[key], ctx);
   return value;
+}
+
+/** One property of an object: a string next to a secret-sounding key is masked whole, any other is searched. */
+export function walkMember(key: string, v: unknown, ctx: MaskContext): unknown {
+  if (typeof v === "string") {
+    if (isMarker(v)) return v;
+    if (ctx.profile.secretSoundingKeys && valueIsSecret(strengthOf(key), v))
+      return marker(v, "secret-key", ctx);
+    return maskText(v, ctx);
+  }
+  return v !== null && typeof v === "object" ? walk(v, ctx, key) : v;
 }
 
 /** One Kubernetes object (or any JSON value); `kind` names it when the object does not (list items). */
@@ -184,22 +201,12 @@ export function maskObject(obj: unknown, ctx: MaskContext, kindHint?: string): u
   } else if (kind === "ConfigMap") {
     maskConfigMapFields(obj, ctx);
   }
-  if (isObj(obj.metadata)) maskMetadata(obj.metadata, ctx);
   for (const key of Object.keys(obj)) {
     if (skip.has(key)) continue;
     const v = obj[key];
-    if (key === "metadata" && isObj(v)) {
-      // The last-applied annotation was masked as a document: detectors must not re-read its markers as text.
-      const { annotations, ...rest } = v;
-      walk(rest, ctx, "metadata");
-      if (isObj(annotations)) {
-        for (const [k, a] of Object.entries(annotations)) {
-          if (k !== LAST_APPLIED && typeof a === "string") annotations[k] = maskText(a, ctx);
-        }
-      }
-      continue;
-    }
-    obj[key] = typeof v === "string" ? maskText(v, ctx) : walk(v, ctx, key);
+    // The last-applied annotation is masked as a document: detectors must not re-read its markers as text.
+    if (key === "metadata" && isObj(v)) maskMetadata(v, ctx);
+    else obj[key] = typeof v === "string" ? maskText(v, ctx) : walk(v, ctx, key);
   }
   return obj;
 }

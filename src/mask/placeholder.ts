@@ -18,35 +18,85 @@ export interface Placeholders {
   marker(value: string | Uint8Array): string;
   /** The marker for a value that lives base64-encoded (Secret `data`): the encoded marker, so it stays valid base64. */
   base64Marker(decoded: Uint8Array): string;
+  /** base64Marker of Buffer.from(encoded, "base64"), remembered by the encoded text. */
+  base64MarkerOf(encoded: string): string;
+}
+
+/** Values up to this many characters are remembered; longer ones are rare and would make the cache large. */
+const CACHE_VALUE_CHARS = 1024;
+const CACHE_ENTRIES = 4096;
+
+/**
+ * A bounded, approximately least-recently-used map in two generations: hits in the old generation move to the young
+ * one, and when the young one is full the old one is dropped whole. O(1) per call; a single Map used as an LRU
+ * (delete + re-insert on each hit) spent its time skipping deleted entries.
+ */
+class Recent {
+  #young = new Map<string, string>();
+  #old = new Map<string, string>();
+  get(key: string): string | undefined {
+    const hit = this.#young.get(key);
+    if (hit !== undefined) return hit;
+    const old = this.#old.get(key);
+    if (old !== undefined) this.set(key, old);
+    return old;
+  }
+  set(key: string, value: string): void {
+    if (this.#young.size >= CACHE_ENTRIES / 2) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, value);
+  }
 }
 
 export function createPlaceholders(key: Uint8Array): Placeholders {
   if (key.length < 16) throw new Error("mask key: at least 16 bytes are needed");
   // One KeyObject, not a raw key per call: importing the key dominated the cost of a marker.
   const keyObject = createSecretKey(key);
-  // Recent markers by value (memory only, bounded): lists repeat the same values across items.
-  const recent = new Map<string, string>();
+  const hmac = (value: string | Uint8Array) =>
+    `‹masked:${createHmac("sha256", keyObject).update(value).digest("hex").slice(0, 8)}›`;
+  // Recent markers by value (memory only, bounded): lists repeat the same values across items, so one HMAC per
+  // distinct value. The keys are secrets; they live only as long as the process, like the responses themselves.
+  const recent = new Recent();
+  const recentBase64 = new Recent();
   const marker = (value: string | Uint8Array) => {
-    const text = typeof value === "string" ? value : undefined;
-    if (text !== undefined && text.length <= 256) {
-      const hit = recent.get(text);
-      if (hit) return hit;
-    }
-    const out = `‹masked:${createHmac("sha256", keyObject).update(value).digest("hex").slice(0, 8)}›`;
-    if (text !== undefined && text.length <= 256) {
-      if (recent.size >= 4096) recent.clear();
-      recent.set(text, out);
+    if (typeof value !== "string" || value.length > CACHE_VALUE_CHARS) return hmac(value);
+    let out = recent.get(value);
+    if (out === undefined) {
+      out = hmac(value);
+      recent.set(value, out);
     }
     return out;
   };
+  const base64Marker = (decoded: Uint8Array) => Buffer.from(hmac(decoded), "utf8").toString("base64");
   return {
     marker,
-    base64Marker: (decoded) => Buffer.from(marker(decoded), "utf8").toString("base64"),
+    base64Marker,
+    base64MarkerOf(encoded) {
+      if (encoded.length > CACHE_VALUE_CHARS) return base64Marker(Buffer.from(encoded, "base64"));
+      let out = recentBase64.get(encoded);
+      if (out === undefined) {
+        out = base64Marker(Buffer.from(encoded, "base64"));
+        recentBase64.set(encoded, out);
+      }
+      return out;
+    },
   };
 }
 
 /** True when a string is one of our markers (or contains one): masking is idempotent and never re-masks them. */
 export const MARKER_PATTERN = /‹masked:[0-9a-f]{8}›/;
+
+const WHOLE_MARKER = /^‹masked:[0-9a-f]{8}›$/;
+
+/**
+ * True when a value is exactly one marker, so it is not masked again. Only the whole value counts: a value that
+ * merely starts with a marker ("‹masked:…› password=…") is searched like any other text.
+ */
+export function isMarker(value: string): boolean {
+  return value.length === 17 && WHOLE_MARKER.test(value);
+}
 
 /** Reads `<dataDir>/mask.key`, creating it (0600, exclusive create so two starts cannot race) when absent. */
 export async function loadMaskKey(dataDir: string): Promise<Buffer> {

@@ -4,6 +4,7 @@
 // Stance: over-mask rather than leak. A key that says "password" or "secret" masks any non-trivial value; a key
 // that says "token", "key" or "auth" masks values that look random (long, high entropy), because those words also
 // name ordinary settings ("tokenTTL: 300", "sortKey: name").
+import { isMarker } from "./placeholder.ts";
 
 /** Key words, as a regex source for the key=value detector (the key may carry a prefix and suffix: DB_PASSWORD). */
 export const SECRET_KEY_WORDS =
@@ -51,7 +52,7 @@ export function looksRandom(value: string): boolean {
 /** Whether a value found next to a key of this strength should be masked. */
 export function valueIsSecret(strength: KeyStrength, value: string): boolean {
   if (!strength) return false;
-  if (value.startsWith("‹masked:")) return false;
+  if (isMarker(value)) return false;
   if (value.length < 4 || TRIVIAL.test(value)) return false;
   return strength === "strong" ? true : looksRandom(value);
 }
