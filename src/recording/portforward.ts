@@ -7,8 +7,8 @@
 // Read-only and best effort: it never alters or delays the relay; what it cannot read is noted as `unreadable`.
 // Connection events go to an append-only JSON-lines file as they happen; totals are in the recording's detail.
 
-import { FLAG_FIN, SpdyFrameReader } from "../sim/streams/spdy-frames.ts";
-import { decodeHeaderBlock, HeaderInflater } from "../sim/streams/spdy-headers.ts";
+import { FLAG_FIN, SpdyFrameReader } from "../shared/spdy/frames.ts";
+import { decodeHeaderBlock, HeaderInflater } from "../shared/spdy/headers.ts";
 import type { StreamTap } from "./exec-recorder.ts";
 import type { AppendFile } from "./file.ts";
 import { WsFrameReader } from "./ws-frames.ts";

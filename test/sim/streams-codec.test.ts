@@ -2,6 +2,25 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { constants, createDeflate, createInflate } from "node:zlib";
+import { SPDY3_DICTIONARY } from "../../src/shared/spdy/dictionary.ts";
+import {
+  FLAG_FIN,
+  parseFrame,
+  SpdyFrameReader,
+  writeDataFrame,
+  writeGoaway,
+  writePing,
+  writeRstStream,
+  writeSynReply,
+  writeSynStream,
+} from "../../src/shared/spdy/frames.ts";
+import {
+  adler32,
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  HeaderDeflater,
+  HeaderInflater,
+} from "../../src/shared/spdy/headers.ts";
 import {
   CHANNEL,
   chooseProtocol,
@@ -13,25 +32,6 @@ import {
   parseResize,
   protocolFeatures,
 } from "../../src/sim/streams/channel.ts";
-import { SPDY3_DICTIONARY } from "../../src/sim/streams/spdy-dictionary.ts";
-import {
-  FLAG_FIN,
-  parseFrame,
-  SpdyFrameReader,
-  writeDataFrame,
-  writeGoaway,
-  writePing,
-  writeRstStream,
-  writeSynReply,
-  writeSynStream,
-} from "../../src/sim/streams/spdy-frames.ts";
-import {
-  adler32,
-  decodeHeaderBlock,
-  encodeHeaderBlock,
-  HeaderDeflater,
-  HeaderInflater,
-} from "../../src/sim/streams/spdy-headers.ts";
 
 const v5 = protocolFeatures("v5.channel.k8s.io");
 const v4 = protocolFeatures("v4.channel.k8s.io");

@@ -8,8 +8,6 @@
 // socket backlog is bounded by pausing the pod-side connections while it is high.
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import type { PodView } from "./pod.ts";
-import { connectToPort } from "./responder.ts";
 import {
   FLAG_FIN,
   GOAWAY_STATUS,
@@ -21,8 +19,15 @@ import {
   writePing,
   writeRstStream,
   writeSynReply,
-} from "./spdy-frames.ts";
-import { decodeHeaderBlock, encodeHeaderBlock, HeaderDeflater, HeaderInflater } from "./spdy-headers.ts";
+} from "../../shared/spdy/frames.ts";
+import {
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  HeaderDeflater,
+  HeaderInflater,
+} from "../../shared/spdy/headers.ts";
+import type { PodView } from "./pod.ts";
+import { connectToPort } from "./responder.ts";
 
 const HIGH_WATER = 1 << 20;
 const MAX_DATA_FRAME = 32 * 1024;

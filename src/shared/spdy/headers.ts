@@ -10,7 +10,7 @@
 // Failure stance: a block that does not inflate, or whose lengths run past its end, is an error result; the session
 // answers it with GOAWAY. Lower-case names are required, as SPDY/3 requires.
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
-import { SPDY3_DICTIONARY } from "./spdy-dictionary.ts";
+import { SPDY3_DICTIONARY } from "./dictionary.ts";
 
 const WINDOW = 32 * 1024;
 /** zlib header with FDICT: CMF 0x78 (deflate, 32 KiB window), FLG 0xbb (default level, FDICT, check bits). */
