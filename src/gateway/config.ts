@@ -13,6 +13,7 @@ import {
   resolveIdentityPaths,
 } from "../identity/workload/config.ts";
 import { recordingConfigSchema } from "../recording/config.ts";
+import { checkStoreConfig, resolveStorePaths, storeConfigSchema } from "../store/pg/config.ts";
 
 const clusterBase = {
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS label"),
@@ -103,6 +104,8 @@ export const configSchema = z.strictObject({
   audit: auditConfigSchema.prefault({}),
   // Sessions and exec/attach/cp/port-forward recordings (src/recording/config.ts, docs/recordings.md).
   recording: recordingConfigSchema.prefault({}),
+  // The store engine: sqlite (default, one replica) or postgres (several replicas; docs/storage.md).
+  store: storeConfigSchema.default({ kind: "sqlite" }),
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
     .prefault({}),
@@ -152,6 +155,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
     errors.push(`defaultCluster: "${defaultCluster}" is not one of the clusters (${names.join(", ")})`);
   }
   errors.push(...checkIdentityConfig(config.identity, names));
+  errors.push(...checkStoreConfig(config.store));
   if (config.policy.builtin && config.policy.files) {
     errors.push("policy: choose either builtin or files, not both");
   }
@@ -188,6 +192,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
       audit: resolveAuditPaths(config.audit, abs),
       clusters,
       identity: resolveIdentityPaths(config.identity, abs),
+      store: resolveStorePaths(config.store, abs),
       tls,
       policy,
       dataDir: abs(config.dataDir),

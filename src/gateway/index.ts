@@ -9,7 +9,8 @@ import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { openStore } from "../store/index.ts";
+import { openStore, storeOptionsFor } from "../store/index.ts";
+import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
@@ -51,7 +52,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const policy = await openDecider(config, log);
   const tls = await loadTlsMaterial(config);
   const adminToken = await ensureAdminToken(config.dataDir);
-  const store = await openStore({ kind: "sqlite", path: `${config.dataDir}/airlock.db` });
+  // The store and its event bus (in-process for SQLite; LISTEN/NOTIFY, shared by the replicas, for PostgreSQL).
+  const storeOptions = storeOptionsFor(config.store, config.dataDir, log);
+  const store = await openStore(storeOptions);
+  const events = await openEventBus(storeOptions, log).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   // All clusters open or none (a failed one closes the others' pools); events carry their own severity.
   const upstreamList = await openUpstreams(config.clusters, {
     log: (event) => {
@@ -115,7 +122,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const { port } = server.address() as AddressInfo;
   const host = config.listen.address === "0.0.0.0" ? "127.0.0.1" : config.listen.address;
   const url = `https://${host}:${port}`;
-  runtime.reviews = createReviews({ store, config: config.reviews, baseUrl: url, log });
+  runtime.reviews = createReviews({
+    store,
+    config: config.reviews,
+    baseUrl: url,
+    log,
+    bus: reviewBusOn(events, log),
+  });
+  // Cut-offs (revoke, disable, rotation, expiry) close live streams on every replica, not only this one.
+  const cutOffs = shareCutOffs({ bus: events, store, local: identities, log });
   adminApi = createAdminApi({
     store,
     adminTokenHash: adminToken.hash,
@@ -123,12 +138,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     caPem: tls.caPem,
     reviews: runtime.reviews,
     policies: policy.engine,
-    identities,
+    identities: cutOffs.wrap(identities),
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
     upstreams,
-    onRevoke: (identity) => {
-      const closed = streams.closeIdentity(identity.id, `identity ${identity.name} was revoked`);
+    onRevoke: async (identity) => {
+      const closed = await cutOffs.identity(identity, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
     },
   });
@@ -150,6 +165,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       upstreams.close();
       await runtime.recordings?.close();
       await audit.close();
+      cutOffs.stop();
+      await events.close();
       await store.close();
     },
   };

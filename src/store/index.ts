@@ -5,6 +5,7 @@
 // it is never logged, and an error about it names the file, not its content.
 import { readFile } from "node:fs/promises";
 import type { Store } from "../gateway/contracts.ts";
+import type { StoreConfig } from "./pg/config.ts";
 import { openPostgresStore } from "./pg/store.ts";
 import { SqliteStore } from "./sqlite.ts";
 
@@ -71,4 +72,18 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
         ...(opts.onError !== undefined ? { onError: opts.onError } : {}),
       });
   }
+}
+
+/** The store options for the `store:` section of airlock.yaml (src/store/pg/config.ts). */
+export function storeOptionsFor(
+  config: StoreConfig,
+  dataDir: string,
+  log?: { warn(obj: object, msg: string): void },
+): StoreOptions {
+  if (config.kind === "sqlite") return { kind: "sqlite", path: `${dataDir}/airlock.db` };
+  return {
+    ...config,
+    // The pool reconnects by itself; the error is worth a line, never the URL.
+    onError: (err) => log?.warn({ error: err.message }, "store: a pooled PostgreSQL connection failed"),
+  };
 }

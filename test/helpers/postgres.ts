@@ -7,7 +7,7 @@
 // initdb refuses to run as root, so as root the cluster runs as the `postgres` system user (runuser), which the
 // Debian package creates. The superuser has a random password (scram-sha-256), so nothing else on the machine can
 // use the cluster while it runs.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -152,14 +152,32 @@ async function startCluster(): Promise<{ adminUrl: string; stop(): Promise<void>
     else spawnSync(join(bin, "pg_ctl"), args);
     rmSync(dir, { recursive: true, force: true });
   };
-  // A test process that ends without calling stop() must not leave a server behind.
+  // A test process that ends without calling stop() must not leave a server behind: on a normal exit the hook
+  // stops it; if the process is killed (a test runner's timeout), a detached watchdog does once our pid is gone.
   process.once("exit", stopSync);
+  const pgCtl = asRoot ? `runuser -u postgres -- '${join(bin, "pg_ctl")}'` : `'${join(bin, "pg_ctl")}'`;
+  const watchdog = spawn(
+    "sh",
+    [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${pgCtl} -D '${data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '${dir}'`,
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watchdog.unref();
   return {
     adminUrl: `postgres://airlock:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     async stop() {
       if (stopped) return;
       stopped = true;
       process.off("exit", stopSync);
+      if (watchdog.pid !== undefined) {
+        try {
+          process.kill(watchdog.pid);
+        } catch {
+          // already gone
+        }
+      }
       await as("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
