@@ -15,7 +15,7 @@ function render(cast: Cast, count: number): Screen {
   return screen;
 }
 
-const fmt = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+const fmt = (s: number) => `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
 
 export function Player({ cast }: { cast: Cast }) {
   const [time, setTime] = useState(0);

@@ -1,11 +1,13 @@
 // Sessions: requests grouped per kubectl invocation or identity window. The admin API filters by identity and time;
-// cluster, until, has-exec and has-denials are applied here to the page it returns.
+// cluster, until, has-exec and has-denials are applied here to the page it returns. The list refreshes every 5 s.
 import { type FormEvent, useState } from "react";
 import { getJson, query } from "../api.ts";
 import { Empty, ErrorBox, Field, localToIso, Time, useLoad } from "../components/common.tsx";
 import { Link } from "../router.tsx";
 import type { SessionRecord } from "../types.ts";
 
+// Sessions grow while they run (the gateway saves their counters every second): the list refreshes itself.
+const REFRESH_MS = 5000;
 const EMPTY = { identity: "", cluster: "", since: "", until: "", exec: false, denials: false };
 
 export function hasExec(s: SessionRecord): boolean {
@@ -21,6 +23,7 @@ export function SessionsPage() {
         `/airlock/v1/sessions${query({ identity: filters.identity, since: localToIso(filters.since), limit: 500 })}`,
       ),
     [filters.identity, filters.since],
+    REFRESH_MS,
   );
   const until = localToIso(filters.until);
   const items = (list.data?.items ?? []).filter(
