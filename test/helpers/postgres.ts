@@ -69,9 +69,11 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 }
 
 /** Starts (or connects to) PostgreSQL and creates this test file's database. */
-export async function startTestPostgres(): Promise<TestPostgres> {
-  const external = process.env.AIRLOCK_TEST_PG_URL;
-  const cluster = external ? undefined : await startCluster();
+export async function startTestPostgres(
+  opts: { externalUrl?: string | undefined; binRoot?: string } = {},
+): Promise<TestPostgres> {
+  const external = "externalUrl" in opts ? opts.externalUrl : process.env.AIRLOCK_TEST_PG_URL;
+  const cluster = external ? undefined : await startCluster(opts.binRoot);
   const adminUrl = external ?? cluster?.adminUrl ?? "";
   const created: string[] = [];
   const createDatabase = async (prefix = "airlock_test") => {
@@ -94,8 +96,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   };
 }
 
-async function startCluster(): Promise<{ adminUrl: string; stop(): Promise<void> }> {
-  const bin = findPostgresBin();
+async function startCluster(binRoot?: string): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+  const bin = findPostgresBin(binRoot);
   if (!bin) throw new Error(INSTALL_HINT);
   const asRoot = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), "airlock-pg-"));

@@ -186,3 +186,10 @@ test("a schema name that is not a plain SQL name is refused before any SQL runs"
     /not a plain lower-case SQL name/,
   );
 });
+
+test("without PostgreSQL binaries or AIRLOCK_TEST_PG_URL the helper fails, saying to install postgresql", async () => {
+  await assert.rejects(
+    startTestPostgres({ externalUrl: undefined, binRoot: "/nonexistent/postgresql" }),
+    /install the Debian package \(apt-get install -y postgresql/,
+  );
+});
