@@ -30,6 +30,12 @@ export interface SimulatorOptions {
   log?: (line: string) => void;
   /** How often watches that asked for bookmarks get one (default 5 s). */
   bookmarkIntervalMs?: number;
+  /**
+   * The service-account issuer (`iss` of issued tokens, published by OIDC discovery): a URL, or "self" for the
+   * simulator's own URL, as clusters that let relying parties fetch discovery from the API server set it.
+   * Default https://kubernetes.default.svc.cluster.local.
+   */
+  serviceAccountIssuer?: string;
 }
 
 export interface Simulator {
@@ -114,7 +120,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     log: (message, err) =>
       opts.log?.(`controllers: ${message}${err ? `: ${(err as Error).message ?? err}` : ""}`),
   });
-  const auth = createAuth({ adminToken, store, registry, dir: opts.dir });
+  let url = "";
+  const saIssuer = opts.serviceAccountIssuer;
+  const auth = createAuth({
+    adminToken,
+    store,
+    registry,
+    dir: opts.dir,
+    ...(saIssuer ? { issuer: () => (saIssuer === "self" ? url : saIssuer) } : {}),
+  });
   const ctx: ApiContext = {
     store,
     registry,
@@ -126,7 +140,6 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   };
   const streamCtx = { store, types: registry, sandboxRoot: ctx.sandboxRoot };
   const requests = createRequestLog();
-  let url = "";
   const server = createSimServer({
     ctx,
     requests,

@@ -15,6 +15,7 @@ import { sendError, sendJson, toStatus } from "./api/respond.ts";
 import { ADMIN_USER, forbiddenError } from "./auth/index.ts";
 import type { AuthorizationAttributes, SimRequest, UpgradeRequest, UserInfo } from "./contracts.ts";
 import { nonResourceAnswer, PUBLIC_PATHS } from "./nonresource.ts";
+import { OIDC_PATHS, oidcAnswer } from "./oidc.ts";
 import type { RequestLog, RequestRecord } from "./record.ts";
 import { routeRequest } from "./router.ts";
 
@@ -86,7 +87,10 @@ function admit(
     route = routeRequest(req.method ?? "GET", req.url ?? "/", ctx.registry);
     authenticated = ctx.auth.authenticate(req);
     if (!authenticated) {
-      if (req.headers.authorization === undefined && PUBLIC_PATHS.has(route.path)) {
+      if (
+        req.headers.authorization === undefined &&
+        (PUBLIC_PATHS.has(route.path) || OIDC_PATHS.has(route.path))
+      ) {
         authenticated = ANONYMOUS;
       } else {
         throw new StatusError(failure("Unauthorized", "Unauthorized"));
@@ -148,12 +152,9 @@ async function handleRequest(opts: SimServerOptions, req: IncomingMessage, res: 
       return;
     }
     if (!route.resourceRequest) {
-      const answer = nonResourceAnswer(
-        route.path,
-        req.headers.accept,
-        opts.ctx.registry.all(),
-        opts.serverAddress(),
-      );
+      const answer =
+        oidcAnswer(route.path, opts.ctx.auth.serviceAccountIssuer, `https://${opts.serverAddress()}`) ??
+        nonResourceAnswer(route.path, req.headers.accept, opts.ctx.registry.all(), opts.serverAddress());
       if (!answer) throw StatusError.of("NotFound", NOT_FOUND_MESSAGE);
       if (typeof answer.body === "string") {
         res.writeHead(answer.code, { "Content-Type": answer.contentType ?? "text/plain", ...answer.headers });

@@ -8,13 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import type { KubeObject, ObjectStore, ResourceRegistry, UserInfo } from "../contracts.ts";
 import { EKS_TOKEN_PREFIX, eksTokenAuthenticator } from "./eks-tokens.ts";
-import {
-  API_AUDIENCE,
-  createSigner,
-  loadSigningKey,
-  type ServiceAccountClaims,
-  type TokenSigner,
-} from "./sa-tokens.ts";
+import { createSigner, loadSigningKey, type ServiceAccountClaims, type TokenSigner } from "./sa-tokens.ts";
 import { watchTokenFile } from "./static-tokens.ts";
 
 export const ADMIN_USER = "sim:admin";
@@ -40,6 +34,8 @@ export interface AuthenticatorOptions {
   dir: string;
   /** Milliseconds since the epoch; tests move it to check expiry. */
   now?: () => number;
+  /** The service-account issuer (and default API audience); default ISSUER. */
+  issuer?: () => string;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest();
@@ -58,7 +54,7 @@ export function createTokenAuthenticator(opts: AuthenticatorOptions): TokenAuthe
   const nowSeconds = () => Math.floor(now() / 1000);
   const adminHash = sha256(opts.adminToken);
   const staticTokens = watchTokenFile(join(opts.dir, "tokens.csv"));
-  const signer = createSigner(loadSigningKey(opts.dir));
+  const signer = createSigner(loadSigningKey(opts.dir), opts.issuer);
   const eksTokens = eksTokenAuthenticator(join(opts.dir, "eks-auth.json"), now);
 
   const find = (resource: string, namespace: string, name: string): KubeObject | undefined => {
@@ -80,7 +76,7 @@ export function createTokenAuthenticator(opts: AuthenticatorOptions): TokenAuthe
   return {
     signer,
     nowSeconds,
-    authenticateToken(token, audiences = [API_AUDIENCE]) {
+    authenticateToken(token, audiences = [signer.issuer()]) {
       // Static users and the admin have no audience restriction in kube: they are valid for whatever was asked.
       if (timingSafeEqual(sha256(token), adminHash)) {
         return {

@@ -56,6 +56,10 @@ const BOOTSTRAP_ROLES: Role[] = [
     rules: [{ verbs: ["get"], nonResourceURLs: ["/healthz", "/livez", "/readyz", "/version", "/version/"] }],
   },
   {
+    metadata: { name: "system:service-account-issuer-discovery" },
+    rules: [{ verbs: ["get"], nonResourceURLs: ["/.well-known/openid-configuration", "/openid/v1/jwks"] }],
+  },
+  {
     metadata: { name: "system:basic-user" },
     rules: [
       {
@@ -76,6 +80,12 @@ const BOOTSTRAP_BINDINGS: Binding[] = [
     subjects: [AUTHENTICATED, UNAUTHENTICATED],
   },
   { metadata: { name: "system:basic-user" }, roleRef: ref("system:basic-user"), subjects: [AUTHENTICATED] },
+  // kube binds this to system:serviceaccounts only; the simulator publishes its issuer to everyone (src/sim/oidc.ts).
+  {
+    metadata: { name: "system:service-account-issuer-discovery" },
+    roleRef: ref("system:service-account-issuer-discovery"),
+    subjects: [AUTHENTICATED, UNAUTHENTICATED],
+  },
 ];
 
 function ref(name: string) {

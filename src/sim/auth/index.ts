@@ -18,6 +18,7 @@ import { createAuthorizer } from "./authorizer.ts";
 import { type HeaderBag, impersonate } from "./impersonate.ts";
 import { decodeProtobuf } from "./protobuf.ts";
 import { handleReview } from "./reviews.ts";
+import type { TokenSigner } from "./sa-tokens.ts";
 import { handleTokenRequest } from "./token-request.ts";
 
 export { ADMIN_USER } from "./authenticator.ts";
@@ -35,6 +36,8 @@ export interface SimAuth {
   handle(route: SimRequest, user: UserInfo, body: KubeObject): KubeObject;
   /** "k8s\0" envelope → JSON-shaped object; 415 for kinds the simulator does not decode. */
   decodeProtobuf(body: Buffer): KubeObject;
+  /** The service-account issuer and its public keys, for OIDC discovery (src/sim/oidc.ts). */
+  serviceAccountIssuer: Pick<TokenSigner, "issuer" | "jwks">;
 }
 
 export interface AuthOptions {
@@ -45,6 +48,8 @@ export interface AuthOptions {
   dir: string;
   /** Milliseconds since the epoch; defaults to Date.now. */
   now?: () => number;
+  /** The service-account issuer (`iss`, and the API's default audience); default ISSUER. */
+  issuer?: () => string;
 }
 
 const REVIEWS: Record<string, string[]> = {
@@ -89,5 +94,6 @@ export function createAuth(opts: AuthOptions): SimAuth {
       return handleReview({ authorizer, tokens }, route, user, body);
     },
     decodeProtobuf,
+    serviceAccountIssuer: tokens.signer,
   };
 }

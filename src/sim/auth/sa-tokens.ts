@@ -17,8 +17,9 @@ import {
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/** The default `iss` (kube-apiserver's usual --service-account-issuer); a simulator may use its own URL instead. */
 export const ISSUER = "https://kubernetes.default.svc.cluster.local";
-/** The audience the simulator's API accepts, as kube-apiserver's --api-audiences defaults to the issuer. */
+/** The audience the simulator's API accepts by default, as kube-apiserver's --api-audiences defaults to the issuer. */
 export const API_AUDIENCE = ISSUER;
 
 export interface ObjectRefClaim {
@@ -54,6 +55,10 @@ export interface IssueRequest {
 }
 
 export interface TokenSigner {
+  /** The `iss` of issued tokens, which discovery publishes; also the API's default audience. */
+  issuer(): string;
+  /** The public half of the signing key as a JWKS (`/openid/v1/jwks`). */
+  jwks(): { keys: Record<string, unknown>[] };
   issue(req: IssueRequest): { token: string; claims: ServiceAccountClaims };
   /** The verified claims, or undefined; `now` is seconds since the epoch. */
   verify(token: string, now: number): ServiceAccountClaims | undefined;
@@ -71,7 +76,8 @@ export function loadSigningKey(dir: string): KeyObject {
   return privateKey;
 }
 
-export function createSigner(privateKey: KeyObject): TokenSigner {
+/** `issuer` is read on every use: a simulator that issues under its own URL knows it only once listening. */
+export function createSigner(privateKey: KeyObject, issuer: () => string = () => ISSUER): TokenSigner {
   const publicKey = createPublicKey(privateKey);
   const kid = b64url(
     createHash("sha256")
@@ -79,7 +85,10 @@ export function createSigner(privateKey: KeyObject): TokenSigner {
       .digest(),
   );
   const header = b64url(JSON.stringify({ alg: "ES256", kid }));
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" };
   return {
+    issuer,
+    jwks: () => ({ keys: [{ ...jwk }] }),
     issue(req) {
       const kubernetes: ServiceAccountClaims["kubernetes.io"] = {
         namespace: req.namespace,
@@ -91,7 +100,7 @@ export function createSigner(privateKey: KeyObject): TokenSigner {
         aud: req.audiences,
         exp: req.now + req.expirationSeconds,
         iat: req.now,
-        iss: ISSUER,
+        iss: issuer(),
         jti: randomUUID(),
         "kubernetes.io": kubernetes,
         nbf: req.now,
@@ -123,7 +132,7 @@ export function createSigner(privateKey: KeyObject): TokenSigner {
       } catch {
         return undefined;
       }
-      if (claims.iss !== ISSUER || typeof claims.exp !== "number" || typeof claims.nbf !== "number")
+      if (claims.iss !== issuer() || typeof claims.exp !== "number" || typeof claims.nbf !== "number")
         return undefined;
       if (now >= claims.exp || now < claims.nbf) return undefined;
       if (!Array.isArray(claims.aud) || typeof claims["kubernetes.io"]?.serviceaccount?.name !== "string")

@@ -7,7 +7,7 @@
 import { StatusError } from "../../shared/status.ts";
 import type { KubeObject, ObjectStore, ResourceRegistry, SimRequest } from "../contracts.ts";
 import type { TokenAuthenticator } from "./authenticator.ts";
-import { API_AUDIENCE, type ObjectRefClaim } from "./sa-tokens.ts";
+import type { ObjectRefClaim } from "./sa-tokens.ts";
 
 export interface TokenRequestDeps {
   store: ObjectStore;
@@ -75,7 +75,7 @@ export function handleTokenRequest(deps: TokenRequestDeps, route: SimRequest, bo
   const asked = Array.isArray(spec.audiences)
     ? spec.audiences.filter((a): a is string => typeof a === "string")
     : [];
-  const audiences = asked.length > 0 ? asked : [API_AUDIENCE];
+  const audiences = asked.length > 0 ? asked : [deps.tokens.signer.issuer()];
 
   let pod: ObjectRefClaim | undefined;
   let secret: ObjectRefClaim | undefined;
