@@ -209,6 +209,11 @@ test("revoking the agent in the identities page makes its next kubectl request f
   await row.getByRole("button", { name: "Revoke" }).click();
   await row.getByRole("button", { name: "Confirm revoke demo-agent" }).click();
   await row.getByText("revoked").waitFor();
+  await page.getByLabel("New identity name").fill("ci-bot");
+  await page.getByRole("button", { name: "Create" }).click();
+  const token = await page.getByTestId("new-token").textContent();
+  assert.match(token ?? "", /^\S{20,}$/, "the new token is shown once");
+  await page.locator("tr[data-identity='ci-bot']").waitFor();
   await shot("identities");
   const afterRevoke = await kubectl(agent, ["get", "pods", "-n", "prod"]);
   assert.notEqual(afterRevoke.code, 0);

@@ -50,32 +50,34 @@ export function IdentitiesPage() {
                 <td>
                   <Time iso={i.lastUsedAt} />
                 </td>
-                <td className="actions">
-                  {i.state === "active" && (
-                    <button type="button" onClick={() => act(i.name, "disable")}>
-                      Disable
-                    </button>
-                  )}
-                  {i.state === "disabled" && (
-                    <button type="button" onClick={() => act(i.name, "enable")}>
-                      Enable
-                    </button>
-                  )}
-                  {i.state !== "revoked" &&
-                    (confirming === i.name ? (
-                      <>
-                        <button type="button" className="deny" onClick={() => act(i.name, "revoke")}>
-                          Confirm revoke {i.name}
-                        </button>
-                        <button type="button" onClick={() => setConfirming(undefined)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" className="deny" onClick={() => setConfirming(i.name)}>
-                        Revoke
+                <td>
+                  <div className="actions">
+                    {i.state === "active" && (
+                      <button type="button" onClick={() => act(i.name, "disable")}>
+                        Disable
                       </button>
-                    ))}
+                    )}
+                    {i.state === "disabled" && (
+                      <button type="button" onClick={() => act(i.name, "enable")}>
+                        Enable
+                      </button>
+                    )}
+                    {i.state !== "revoked" &&
+                      (confirming === i.name ? (
+                        <>
+                          <button type="button" className="deny" onClick={() => act(i.name, "revoke")}>
+                            Confirm revoke {i.name}
+                          </button>
+                          <button type="button" onClick={() => setConfirming(undefined)}>
+                            Cancel
+                          </button>
+                        </>
+                      ) : (
+                        <button type="button" className="deny" onClick={() => setConfirming(i.name)}>
+                          Revoke
+                        </button>
+                      ))}
+                  </div>
                 </td>
               </tr>
             ))}
