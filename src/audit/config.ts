@@ -2,6 +2,7 @@
 // configuration (src/gateway/config.ts), unknown keys refused.
 //
 //   audit:
+//     durability: commit             # or fsync: also survive power loss, at an fsync per request (docs/audit.md)
 //     checkpoint: { everyEvents: 1000, everySeconds: 60 }
 //     retention: { maxAge: 90d, maxEvents: 10000000 }
 //     sinks:
@@ -39,6 +40,11 @@ const sink = z.discriminatedUnion("type", [
 ]);
 
 export const auditConfigSchema = z.strictObject({
+  /**
+   * When a request's write-ahead record counts as written: "commit" (in the database's log, survives a gateway
+   * crash) or "fsync" (also on stable storage, survives an OS crash or power loss).
+   */
+  durability: z.enum(["commit", "fsync"]).default("commit"),
   checkpoint: z
     .strictObject({
       everyEvents: z.number().int().min(1).default(1000),

@@ -2,10 +2,17 @@
 // writes queued in one turn of the event loop commit in one SQLite transaction — one fsync for many events.
 //
 // Write-ahead still holds (DESIGN.md invariant 3): each write's promise resolves only after the COMMIT that contains
-// it returned, and synchronous=FULL makes that commit durable. Each write runs inside its own SAVEPOINT, so one bad
+// it returned. How durable that commit is depends on `durability` (docs/audit.md):
+// - "commit": WAL with synchronous=NORMAL. The COMMIT has written the transaction to the WAL file, so it survives a
+//   crash or SIGKILL of the gateway; an OS crash or power loss may lose the last transactions.
+// - "fsync": additionally, a write marked `sync` (a request's begin record, a note) resolves only after the WAL file
+//   was fsync'd. The fsync runs on libuv's thread pool, not the event loop, and concurrent batches share one fsync.
+//   A completion record never waits for its own fsync: the next fsync or checkpoint covers it.
+// Each write runs inside its own SAVEPOINT, so one bad
 // event (duplicate id, unknown completion) is refused alone without failing the others in its batch; if the COMMIT
 // itself fails (disk full, read-only file), every write of the batch rejects and the in-memory chain head is
 // re-read from the database, so the chain never skips or forks.
+import { open } from "node:fs/promises";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { JsonValue } from "../audit/canonical.ts";
 import { type ChainHead, type ChainRecord, linkRecord } from "../audit/chain.ts";
@@ -17,8 +24,35 @@ export type ChainWrite<T> = (
 
 interface Pending {
   work: ChainWrite<unknown>;
+  sync: boolean;
   resolve(value: unknown): void;
   reject(err: unknown): void;
+}
+
+/** "commit": durable against a gateway crash; "fsync": also against an OS crash or power loss. */
+export type AuditDurability = "commit" | "fsync";
+
+export interface ChainWriterOptions {
+  durability?: AuditDurability;
+  /** The database's WAL file, fsync'd in "fsync" mode; absent for an in-memory database (nothing to sync). */
+  walPath?: string;
+}
+
+/** fsync of a file by path: Linux syncs the inode, so any descriptor works, including a read-only one. */
+async function fsyncPath(path: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    // No WAL file: the last connection closed, which checkpoints into the database file and syncs it first.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 export class ChainWriter {
@@ -28,6 +62,9 @@ export class ChainWriter {
   #head: ChainHead | undefined;
   #queue: Pending[] = [];
   #scheduled = false;
+  readonly #walPath: string | undefined;
+  #syncWaiters: Array<{ resolve(): void; reject(err: unknown): void }> = [];
+  #syncing: Promise<void> | undefined;
   #insert: StatementSync | undefined;
   #savepointStatements: [StatementSync, StatementSync] | undefined;
   get #savepoint(): StatementSync {
@@ -37,9 +74,15 @@ export class ChainWriter {
     return (this.#savepointStatements as [StatementSync, StatementSync])[1];
   }
 
-  constructor(db: DatabaseSync, readHead: () => ChainHead) {
+  constructor(db: DatabaseSync, readHead: () => ChainHead, opts: ChainWriterOptions = {}) {
     this.#db = db;
     this.#readHead = readHead;
+    this.#walPath = opts.durability === "fsync" ? opts.walPath : undefined;
+  }
+
+  /** Resolves once every fsync requested so far has finished (the store waits for it before closing). */
+  async settled(): Promise<void> {
+    while (this.#syncing) await this.#syncing;
   }
 
   head(): ChainHead {
@@ -52,9 +95,13 @@ export class ChainWriter {
     return () => this.#listeners.delete(listener);
   }
 
-  write<T>(work: ChainWrite<T>): Promise<T> {
+  /**
+   * Queues a chained write. `sync` marks a write whose durability others rely on (a request's begin record before
+   * forwarding, a note): in "fsync" mode it resolves after the fsync. A completion passes `sync: false`.
+   */
+  write<T>(work: ChainWrite<T>, opts: { sync?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ work, sync: opts.sync ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.flush());
@@ -81,6 +128,9 @@ export class ChainWriter {
         "INSERT INTO audit_chain (seq, type, ref, time, time_ms, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       );
       const insert = this.#insert;
+      // In "fsync" mode the connection runs at FULL for the store's other writes; the chain's batches commit at
+      // NORMAL and are synced off the event loop instead (#runSyncs).
+      if (this.#walPath !== undefined) this.#db.exec("PRAGMA synchronous = NORMAL");
       this.#db.exec("BEGIN IMMEDIATE");
       // Re-read under the write lock: another connection to the same file (a second process, a test) may have
       // appended since our last batch, and the chain must continue from the real head, never fork.
@@ -115,12 +165,14 @@ export class ChainWriter {
         }
       }
       this.#db.exec("COMMIT");
+      if (this.#walPath !== undefined) this.#db.exec("PRAGMA synchronous = FULL");
       appended = head.seq !== startSeq;
       this.#head = head;
     } catch (err) {
       // The batch did not commit: nothing of it is durable, so nothing of it may be acknowledged.
       try {
         if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        if (this.#db.isOpen && this.#walPath !== undefined) this.#db.exec("PRAGMA synchronous = FULL");
       } catch {
         // The handle is unusable; the rejection below is what matters.
       }
@@ -130,8 +182,9 @@ export class ChainWriter {
     }
     batch.forEach((op, i) => {
       const outcome = outcomes[i];
-      if (outcome?.ok) op.resolve(outcome.value);
-      else op.reject(outcome?.err);
+      if (!outcome?.ok) op.reject(outcome?.err);
+      else if (op.sync && this.#walPath !== undefined) this.#afterSync(op, outcome.value);
+      else op.resolve(outcome.value);
     });
     if (appended && this.#head) {
       const head = this.#head;
@@ -143,5 +196,28 @@ export class ChainWriter {
         }
       }
     }
+  }
+
+  /** Resolves `op` after an fsync of the WAL that started after its COMMIT (group commit for the fsync too). */
+  #afterSync(op: Pending, value: unknown): void {
+    this.#syncWaiters.push({ resolve: () => op.resolve(value), reject: op.reject });
+    this.#syncing ??= this.#runSyncs();
+  }
+
+  async #runSyncs(): Promise<void> {
+    const walPath = this.#walPath as string;
+    while (this.#syncWaiters.length > 0) {
+      const waiters = this.#syncWaiters;
+      this.#syncWaiters = [];
+      try {
+        await fsyncPath(walPath);
+      } catch (err) {
+        // Committed but not known to be on stable storage: refuse, so the request is not forwarded (fail closed).
+        for (const w of waiters) w.reject(err);
+        continue;
+      }
+      for (const w of waiters) w.resolve();
+    }
+    this.#syncing = undefined;
   }
 }

@@ -25,7 +25,7 @@ import type {
   AuditSearchResult,
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
-import { ChainWriter } from "./audit-writer.ts";
+import { ChainWriter, type ChainWriterOptions } from "./audit-writer.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
 
 type Row = Record<string, unknown>;
@@ -82,10 +82,10 @@ export class SqliteAuditTables {
   readonly #now: () => number;
   readonly #writer: ChainWriter;
 
-  constructor(db: DatabaseSync, now: () => number, writable: boolean) {
+  constructor(db: DatabaseSync, now: () => number, writable: boolean, durability: ChainWriterOptions = {}) {
     this.#db = db;
     this.#now = now;
-    this.#writer = new ChainWriter(db, () => this.#readHead());
+    this.#writer = new ChainWriter(db, () => this.#readHead(), durability);
     if (writable) this.#chainLegacyEvents();
   }
 
@@ -159,29 +159,33 @@ export class SqliteAuditTables {
   }
 
   auditComplete(id: string, completion: AuditCompletion): Promise<void> {
-    return this.#writer.write((append) => {
-      const completedAt = new Date(this.#now()).toISOString();
-      const row = this.#statements().completeEvent.get(
-        completion.status,
-        completion.bytesIn,
-        completion.bytesOut,
-        completion.durationMs,
-        completedAt,
-        completion.reason ?? null,
-        id,
-      );
-      // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
-      if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
-      append(REQUEST_COMPLETED, id, completedAt, {
-        beginSeq: num(row.chain_seq),
-        status: completion.status,
-        bytesIn: completion.bytesIn,
-        bytesOut: completion.bytesOut,
-        durationMs: completion.durationMs,
-        completedAt,
-        reason: completion.reason ?? null,
-      });
-    });
+    return this.#writer.write(
+      (append) => {
+        const completedAt = new Date(this.#now()).toISOString();
+        const row = this.#statements().completeEvent.get(
+          completion.status,
+          completion.bytesIn,
+          completion.bytesOut,
+          completion.durationMs,
+          completedAt,
+          completion.reason ?? null,
+          id,
+        );
+        // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
+        if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
+        append(REQUEST_COMPLETED, id, completedAt, {
+          beginSeq: num(row.chain_seq),
+          status: completion.status,
+          bytesIn: completion.bytesIn,
+          bytesOut: completion.bytesOut,
+          durationMs: completion.durationMs,
+          completedAt,
+          reason: completion.reason ?? null,
+        });
+        // The completion needs no fsync of its own: the next sync'd write or checkpoint makes it durable.
+      },
+      { sync: false },
+    );
   }
 
   auditNote(note: AuditNote): Promise<AuditRecord> {
@@ -366,6 +370,11 @@ export class SqliteAuditTables {
   }
 
   /** Commits queued writes; called before the database closes. */
+  /** Waits for fsyncs in flight ("fsync" durability) before the database closes. */
+  settled(): Promise<void> {
+    return this.#writer.settled();
+  }
+
   drain(): void {
     try {
       this.#writer.flush();

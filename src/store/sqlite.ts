@@ -1,7 +1,8 @@
-// The embedded store: one SQLite file in the data directory (node:sqlite, WAL, synchronous=FULL).
+// The embedded store: one SQLite file in the data directory (node:sqlite, WAL).
 //
-// Fail closed: every write commits before its promise resolves, so a resolved `auditBegin` is on disk (write-ahead
-// audit, DESIGN.md invariant 3), and a failed write (read-only file, closed handle, full disk) rejects. The one write
+// Fail closed: every write commits before its promise resolves, so a resolved `auditBegin` is committed (write-ahead
+// audit, DESIGN.md invariant 3): in the WAL, which survives a gateway crash, with durability "commit"
+// (synchronous=NORMAL); and fsync'd, which also survives power loss, with "fsync" (docs/audit.md). A failed write (read-only file, closed handle, full disk) rejects. The one write
 // that is allowed to fail quietly is the "last used" timestamp: it is advisory, and an unwritable store must still
 // refuse requests with 503 at the audit step rather than 401 at authentication.
 // Tokens are never stored, only SHA-256 hashes (invariant 7); a hash is found by index and then re-compared in
@@ -32,6 +33,7 @@ import type {
   Store,
 } from "../gateway/contracts.ts";
 import { SqliteAuditTables } from "./audit.ts";
+import type { AuditDurability } from "./audit-writer.ts";
 import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
@@ -46,6 +48,11 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** "Last used" is written at most this often per credential, so authentication does not cost a sync per request. */
   lastUsedResolutionMs?: number;
+  /**
+   * "commit" (default): committed to the WAL before a write resolves, survives a gateway crash; an OS crash or power
+   * loss may lose the last transactions. "fsync": also fsync'd before a request's audit record resolves.
+   */
+  durability?: AuditDurability;
 }
 
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -64,6 +71,7 @@ export class SqliteStore implements Store {
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.path === ":memory:";
+    const durability = opts.durability ?? "commit";
     if (!memory && !opts.readOnly) {
       mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
       // Create the file ourselves so it is 0600 from its first byte: it holds token hashes and the audit log.
@@ -82,8 +90,9 @@ export class SqliteStore implements Store {
         if (row?.user_version !== SCHEMA_VERSION) throw new Error(`${opts.path} is not an Airlock database`);
       } else {
         if (!memory) this.#db.exec("PRAGMA journal_mode = WAL");
-        // FULL: in WAL mode, NORMAL may lose the last commits on power loss; the audit log must not.
-        this.#db.exec("PRAGMA synchronous = FULL");
+        // In WAL mode NORMAL commits to the WAL without an fsync: safe against a crash of this process, not against
+        // power loss. "fsync" keeps FULL for the store's other writes; the audit chain syncs off the event loop.
+        this.#db.exec(`PRAGMA synchronous = ${durability === "fsync" ? "FULL" : "NORMAL"}`);
         migrate(this.#db);
       }
     } catch (err) {
@@ -92,7 +101,10 @@ export class SqliteStore implements Store {
     }
     this.#reviews = new SqliteReviewTables(this.#db, this.#now);
     this.#identities = new SqliteIdentityTables(this.#db, this.#now, this.#lastUsedResolutionMs);
-    this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly);
+    this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly, {
+      durability,
+      ...(memory ? {} : { walPath: `${opts.path}-wal` }),
+    });
     this.#sessions = new SqliteSessionTables(this.#db);
   }
 
@@ -276,6 +288,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#audit.drain();
+    await this.#audit.settled();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -6,8 +6,9 @@ import { validateConfig } from "../../src/gateway/config.ts";
 
 const base = { clusters: [{ name: "c", server: "https://127.0.0.1:6443" }] };
 
-test("the audit section has safe defaults: checkpoints every 1000 records or 60 s, no retention, no sinks", () => {
+test("the audit section has safe defaults: records committed before forwarding, checkpoints every 1000 records or 60 s, no retention, no sinks", () => {
   assert.deepEqual(auditConfigSchema.parse({}), {
+    durability: "commit",
     checkpoint: { everyEvents: 1000, everySeconds: 60 },
     retention: { checkSeconds: 3600 },
     sinks: [],
@@ -50,6 +51,7 @@ for (const [audit, expected] of [
   [{ sinks: [{ type: "syslog" }] }, /audit\.sinks\[0\]/],
   [{ sinks: [{ type: "webhook", url: "ftp://x/" }] }, /audit\.sinks\[0\]\.url/],
   [{ checkpoint: { everyEvents: 0 } }, /audit\.checkpoint\.everyEvents/],
+  [{ durability: "always" }, /audit\.durability/],
   [{ signingKey: "/tmp/key" }, /audit/],
 ] as const) {
   test(`a bad audit section is refused with its path: ${JSON.stringify(audit)}`, () => {
