@@ -6,8 +6,9 @@
 // match) and a `partial` pattern anchored at the end of text that says where a secret may still be arriving, so a
 // stream masker holds back only those characters and nothing else (see text-stream.ts). Pure functions, no IO.
 import { addCount, type MaskCounts } from "./counts.ts";
+import { KEY_VALUE } from "./key-value.ts";
 import { isMarker, type Placeholders } from "./placeholder.ts";
-import { keyStrength, looksRandom, SECRET_KEY_WORDS, valueIsSecret } from "./secretish.ts";
+import { looksRandom } from "./secretish.ts";
 
 export interface Detector {
   name: string;
@@ -27,6 +28,10 @@ export interface Detector {
    * characters (plus one, for look-behinds) can hold a partial match. Absent = the whole window is searched.
    */
   partialBound?: number;
+  /** Finds the matches `pattern` would, faster (key-value); absent = a global search with `pattern`. */
+  matches?: (text: string) => Iterable<RegExpExecArray>;
+  /** The earliest index where a `partial` match can start; absent = anywhere in the window. */
+  partialStart?: (text: string) => number;
 }
 
 export interface CustomPattern {
@@ -46,11 +51,6 @@ function prefixes(literal: string): string {
 }
 
 const TOKEN = "A-Za-z0-9._~+/=-";
-const KEY = `(?<![A-Za-z0-9])(?<k>[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})[A-Za-z0-9_.-]*)`;
-/** Every word of SECRET_KEY_WORDS has one of these as a substring (factored: a plain alternation is 5× slower). */
-const KEY_WORD_HINT =
-  /p(?:assw|wd|rivate[_-]?key)|secret|token|a(?:pi[_-]?key|pikey|ccess[_-]?key|uth)|credential/i;
-const SEP = `\\\\?["']?\\s{0,4}[:=]\\s{0,4}\\\\?["']?`;
 
 export const BUILTIN_DETECTORS: readonly Detector[] = [
   {
@@ -110,14 +110,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
     hint: /"auth/,
     partialBound: 0,
   },
-  {
-    name: "key-value",
-    pattern: new RegExp(`${KEY}${SEP}(?<s>[^\\s"',;&\\\\]+)`, "dgi"),
-    partial: new RegExp(`${KEY}${SEP}(?<h>[^\\s"',;&\\\\]*)$`, "di"),
-    accept: (secret, m) => valueIsSecret(keyStrength(m.groups?.k ?? ""), secret),
-    hint: KEY_WORD_HINT,
-    partialBound: 0,
-  },
+  KEY_VALUE,
 ];
 
 export const BUILTIN_DETECTOR_NAMES = BUILTIN_DETECTORS.map((d) => d.name);
@@ -142,17 +135,20 @@ export interface Span {
   rule: string;
 }
 
+function* allMatches(pattern: RegExp, text: string): Generator<RegExpExecArray> {
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    if (m[0].length === 0) pattern.lastIndex++;
+    else yield m;
+  }
+}
+
 /** The secret spans in `text`, sorted and merged (overlapping finds become one span, named by the first). */
 export function findSecrets(text: string, detectors: readonly Detector[]): Span[] {
   const spans: Span[] = [];
   for (const d of detectors) {
     if (d.hint && !d.hint.test(text)) continue;
-    d.pattern.lastIndex = 0;
-    for (let m = d.pattern.exec(text); m !== null; m = d.pattern.exec(text)) {
-      if (m[0].length === 0) {
-        d.pattern.lastIndex++;
-        continue;
-      }
+    for (const m of d.matches ? d.matches(text) : allMatches(d.pattern, text)) {
       const range = m.indices?.groups?.s ?? m.indices?.[0];
       if (!range) continue;
       const secret = text.slice(range[0], range[1]);

@@ -11,7 +11,7 @@
 // masked (a truncated PEM block is masked to the end of the text). Markers are HMACs of the secret's bytes, so the
 // same value gets the same marker in a log line as in a JSON field.
 import { addCount, type MaskCounts } from "./counts.ts";
-import { type DetectorSet, findSecrets, type Span } from "./detectors.ts";
+import { type Detector, type DetectorSet, findSecrets, type Span } from "./detectors.ts";
 import type { Placeholders } from "./placeholder.ts";
 
 const CONTEXT = 512;
@@ -61,14 +61,29 @@ export class TextStreamMasker {
     return this.#emit(true);
   }
 
-  #holdFrom(text: string, base: number): number {
+  /**
+   * Where the held tail starts. A detector whose hint is absent can only have a partial match as long as its
+   * partialBound, so only that tail is searched; a full search of the window per frame dominated exec output.
+   */
+  #holdFrom(text: string, base: number, active: readonly Detector[]): number {
     let hold = text.length;
     const windowStart = Math.max(0, text.length - this.#maxHold - CONTEXT);
-    const window = windowStart > 0 ? text.slice(windowStart) : text;
+    let window: string | undefined;
     for (const d of this.#set.detectors) {
-      const m = d.partial.exec(window);
+      let from = windowStart;
+      if (d.partialBound !== undefined && !active.includes(d)) {
+        if (d.partialBound === 0) continue;
+        // One character more than the bound, so a look-behind sees what precedes the longest possible match.
+        from = Math.max(windowStart, text.length - d.partialBound - 1);
+      } else if (d.partialStart) {
+        // One character before it, for the look-behind.
+        from = Math.max(windowStart, d.partialStart(text) - 1);
+      }
+      const m = d.partial.exec(
+        from === windowStart ? (window ??= text.slice(windowStart)) : text.slice(from),
+      );
       if (!m) continue;
-      const at = (m.indices?.groups?.h?.[0] ?? m.index) + windowStart;
+      const at = (m.indices?.groups?.h?.[0] ?? m.index) + from;
       if (at < hold) hold = at;
     }
     if (hold < base) hold = base;
@@ -80,9 +95,11 @@ export class TextStreamMasker {
   #emit(final: boolean): Buffer {
     const base = this.#context.length;
     const text = this.#context + this.#pending;
-    let hold = final ? text.length : this.#holdFrom(text, base);
+    // The detectors whose hint is in the text (all of them for hint-less user patterns); the rest cannot match.
+    const active = this.#set.detectors.filter((d) => !d.hint || d.hint.test(text));
+    let hold = final ? text.length : this.#holdFrom(text, base, active);
     if (hold === base && !final) return Buffer.alloc(0);
-    const spans = findSecrets(text, this.#set.detectors)
+    const spans = (active.length > 0 ? findSecrets(text, active) : [])
       .filter((s) => s.end > base)
       .map((s) => wholeCharacters(text, s));
     // A secret that runs past the hold point is held whole, so it is never emitted in two pieces.
