@@ -101,13 +101,19 @@ export const demoCommand: Command = {
       const logFile = createWriteStream(join(dir, "gateway.log"), { flags: "a" });
       const gateway = await startGateway(validated.config, { logDestination: logFile });
 
-      say("airlock demo: creating identities demo-agent (agent, group agents) and alice (human, group sre)…");
+      say(
+        "airlock demo: creating identities demo-agent (agent, group agents) and alice (human, groups sre and airlock:admins)…",
+      );
       const agent = await gateway.store.identityCreate({
         name: "demo-agent",
         kind: "agent",
         groups: ["agents"],
       });
-      const alice = await gateway.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] });
+      const alice = await gateway.store.identityCreate({
+        name: "alice",
+        kind: "human",
+        groups: ["sre", "airlock:admins"],
+      });
       const caPath = join(dir, "gateway-ca.crt");
       await writeFile(caPath, gateway.caPem);
       await writeFile(
@@ -175,6 +181,10 @@ export const demoCommand: Command = {
         "  npm run -s airlock -- audit list           # every request, with identity, decision and policy rule",
         "  npm run -s airlock -- audit verify         # the hash chain is intact",
         "  npm run -s airlock -- identity revoke demo-agent   # its next kubectl command gets 401",
+        "",
+        "The web console, for reviewers and auditors:",
+        `  ${gateway.url}/ui   — sign in with alice's token (AIRLOCK_TOKEN in ${rel("alice.env")});`,
+        `  the browser does not know the demo CA: trust ${rel("gateway-ca.crt")} or accept the warning.`,
         "",
         `Edit ${rel("policies/demo.yaml")} and the gateway reloads it (an invalid edit is refused, the last good policy stays).`,
         "",
