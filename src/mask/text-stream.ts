@@ -79,9 +79,8 @@ export class TextStreamMasker {
         // One character before it, for the look-behind.
         from = Math.max(windowStart, d.partialStart(text) - 1);
       }
-      const m = d.partial.exec(
-        from === windowStart ? (window ??= text.slice(windowStart)) : text.slice(from),
-      );
+      if (from === windowStart && window === undefined) window = text.slice(windowStart);
+      const m = d.partial.exec(from === windowStart ? (window as string) : text.slice(from));
       if (!m) continue;
       const at = (m.indices?.groups?.h?.[0] ?? m.index) + from;
       if (at < hold) hold = at;
