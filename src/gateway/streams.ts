@@ -54,6 +54,11 @@ export class StreamRegistry {
     );
   }
 
+  /** The identity's live streams (the objects themselves: an expiry change moves their `expiresAtMs`). */
+  ofIdentity(identityId: string): LiveStream[] {
+    return [...(this.#byIdentity.get(identityId)?.values() ?? [])];
+  }
+
   /** Brings the expiry of an identity's streams forward to `atMs` (an identity's expiry was shortened). */
   shortenExpiry(identityId: string, atMs: number): void {
     for (const s of this.#byIdentity.get(identityId)?.values() ?? []) {

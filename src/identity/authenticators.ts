@@ -10,6 +10,7 @@ import type { Credential, Identity, Principal, Store } from "../gateway/contract
 import { failure } from "../shared/status.ts";
 import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
 import type { IdentityCa } from "./ca.ts";
+import { setCredentialLimit } from "./deadlines.ts";
 import { SESSION_PREFIX, type SessionSigner } from "./session.ts";
 
 const refused = (message: string): AuthResult => ({
@@ -45,6 +46,7 @@ export function principalFor(
     principal.scopes = credential.scopes;
   const expiresAt = earliest(identity.expiresAt, credential.expiresAt, session?.expiresAt);
   if (expiresAt) principal.expiresAt = expiresAt;
+  setCredentialLimit(principal, credential.expiresAt, session?.expiresAt);
   if (session) {
     principal.sessionId = session.id;
     if (session.justification) principal.justification = session.justification;

@@ -3,14 +3,17 @@
 //
 // Security stance: the store is changed first and streams closed second, so even if closing fails the identity is
 // already refused on the next request. Expiry needs no store change: a timer closes streams whose principal expired
-// (checked every second), and the store refuses expired credentials on the next request by itself.
+// (checked every second), and the store refuses expired credentials on the next request by itself. An identity's
+// expiry moved later moves its streams' deadlines with it, but never past their credential's, session's or workload
+// token's own expiry (deadlines.ts); where that is unknown the deadline stays.
 import type { Authenticator, AuthInput, AuthResult } from "../gateway/authenticate.ts";
 import { authenticatorChain } from "../gateway/authenticate.ts";
 import type { Credential, Identity, Store } from "../gateway/contracts.ts";
-import type { StreamRegistry } from "../gateway/streams.ts";
+import type { LiveStream, StreamRegistry } from "../gateway/streams.ts";
 import type { Logger } from "../shared/log.ts";
 import { StatusError } from "../shared/status.ts";
 import { certificateAuthenticator, sessionAuthenticator, tokenAuthenticator } from "./authenticators.ts";
+import { CredentialLimits, newDeadline } from "./deadlines.ts";
 import { DEFAULT_CERT_DAYS, type IdentityCa, type IssuedCertificate, loadIdentityCa } from "./ca.ts";
 import {
   cleanJustification,
@@ -68,17 +71,64 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     loadIdentityCa(opts.dataDir),
   ]);
   const { store, streams, log } = opts;
-  const authenticate = authenticatorChain([
+  const chain = authenticatorChain([
     tokenAuthenticator(store),
     sessionAuthenticator(store, signer, now),
     certificateAuthenticator(store, ca, now),
     ...(opts.extraAuthenticators ?? []),
   ]);
+  const limits = new CredentialLimits();
+  const authenticate = async (input: AuthInput): Promise<AuthResult> => {
+    const result = await chain(input);
+    if (result.ok) limits.note(result.principal);
+    return result;
+  };
   const timer = setInterval(() => {
+    limits.prune(now());
     const closed = streams.closeExpired(now());
     if (closed) log.info({ closedStreams: closed }, "credentials expired; live streams closed");
   }, 1000);
   timer.unref();
+
+  // Earlier deadlines take effect at once; later ones only after the store confirms the credential still lasts
+  // (rotation may have shortened it since). Each moved stream's limit is carried to its new deadline, so the next
+  // change finds it again.
+  const moveDeadlines = (identityId: string, identityMs: number): Promise<void> => {
+    const later: [LiveStream, number, number][] = [];
+    for (const stream of streams.ofIdentity(identityId)) {
+      const current = stream.expiresAtMs;
+      const limit =
+        current === undefined ? Number.POSITIVE_INFINITY : limits.limitOf(stream.credentialId, current);
+      const next = newDeadline(current, identityMs, limit);
+      if (next === current) continue;
+      if (next !== undefined && (current === undefined || next < current)) {
+        stream.expiresAtMs = next;
+        if (limit !== undefined) limits.carry(stream.credentialId, next, limit);
+      } else if (limit !== undefined) later.push([stream, current ?? Number.POSITIVE_INFINITY, limit]);
+    }
+    if (later.length === 0) return Promise.resolve();
+    return (async () => {
+      const ends = new Map<string, number>();
+      for (const [stream, was, limit] of later) {
+        const id = stream.credentialId ?? "";
+        let end = ends.get(id);
+        if (end === undefined) {
+          const credential = id.startsWith("workload:") ? undefined : await store.credentialGet(id);
+          end = credential?.expiresAt ? Date.parse(credential.expiresAt) : Number.POSITIVE_INFINITY;
+          ends.set(id, end);
+        }
+        // A change made meanwhile (a shorter expiry, a newer move) wins over this one.
+        if (stream.expiresAtMs !== (was === Number.POSITIVE_INFINITY ? undefined : was)) continue;
+        const capped = Math.min(limit, end);
+        const next = newDeadline(was, identityMs, capped);
+        if (next === undefined) delete stream.expiresAtMs;
+        else {
+          stream.expiresAtMs = next;
+          limits.carry(stream.credentialId, next, capped);
+        }
+      }
+    })();
+  };
 
   const service: IdentityService = {
     authenticate,
@@ -163,10 +213,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       return closed;
     },
     expiryChanged(identity) {
-      if (identity.expiresAt === null) return;
-      const at = Date.parse(identity.expiresAt);
-      if (at <= now()) service.cutOffIdentity(identity, `identity ${identity.name} expired`);
-      else streams.shortenExpiry(identity.id, at);
+      const at = identity.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(identity.expiresAt);
+      if (at <= now()) {
+        service.cutOffIdentity(identity, `identity ${identity.name} expired`);
+        return;
+      }
+      moveDeadlines(identity.id, at).catch((err: unknown) =>
+        log.warn({ identity: identity.name, error: (err as Error).message }, "stream deadlines not moved"),
+      );
     },
     close() {
       clearInterval(timer);

@@ -4,7 +4,9 @@
 // Security stance: first matching rule wins and no match is a refusal. Globs are anchored at both ends and know only
 // `*` (which also matches `:` and `/`, so write namespaces and account ids out in full). The principal's credential
 // id names the issuer and subject (`workload:<issuer>:<subject>`), never the token.
+
 import type { Identity, Principal } from "../../gateway/contracts.ts";
+import { setCredentialLimit } from "../deadlines.ts";
 import type { MappingRule } from "./config.ts";
 
 /** What an issuer verified about a token. */
@@ -74,5 +76,6 @@ export function workloadPrincipal(identity: Identity, verified: VerifiedSubject)
   );
   // Streams opened with a workload token close when the token (or the identity) expires, as sessions do.
   if (times.length) principal.expiresAt = new Date(Math.min(...times)).toISOString();
+  setCredentialLimit(principal, verified.expiresAt);
   return principal;
 }
