@@ -118,7 +118,8 @@ export class ByteReader {
       if (same) return keyText[slot] as string;
     }
     const text = b.toString("utf8", s, e);
-    keyBytes[slot] = Buffer.from(b.subarray(s, e));
+    // A copy of its own (not a slice of the shared pool, which would keep 8 KiB alive per key).
+    keyBytes[slot] = Uint8Array.prototype.slice.call(b, s, e) as Buffer;
     keyText[slot] = text;
     return text;
   }

@@ -267,16 +267,22 @@ export class JsonDocumentMasker {
   }
 
   #finishDocument(out: Buffer[]): void {
-    const text = this.#capture.take();
-    if (this.#phase === "tail") {
-      const tail = parse(text, "the end of the list") as Record<string, unknown>;
-      const masked = JSON.stringify(maskObject(tail, this.#ctx));
-      out.push(Buffer.from(`]${masked.slice('{"__":0'.length)}`));
-    } else {
-      out.push(
-        Buffer.from(JSON.stringify(maskObject(parse(text, "the response"), this.#ctx, this.#kindHint))),
-      );
-    }
+    const bytes = this.#capture.takeBytes();
+    const tail = this.#phase === "tail";
     this.#phase = "done";
+    if (tail) {
+      const rest = parse(bytes.toString("utf8"), "the end of the list") as Record<string, unknown>;
+      const masked = JSON.stringify(maskObject(rest, this.#ctx));
+      out.push(Buffer.from(`]${masked.slice('{"__":0'.length)}`));
+      return;
+    }
+    // One object (a GET, a write's answer): the fast path too, unless it is a List, a Table or not an object.
+    const item = maskItemAt(bytes, 0, this.#ctx, this.#kindHint);
+    if (item && bytes.subarray(item.end).every(isSpace)) {
+      for (const p of item.parts) out.push(p);
+      return;
+    }
+    const doc = parse(bytes.toString("utf8"), "the response");
+    out.push(Buffer.from(JSON.stringify(maskObject(doc, this.#ctx, this.#kindHint))));
   }
 }

@@ -14,7 +14,7 @@ import {
   type MaskingProfile,
   totalCount,
 } from "../../mask/index.ts";
-import { createPlaceholders } from "../../mask/placeholder.ts";
+import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
 import { failure, type Status } from "../../shared/status.ts";
 import type { Decision, KubeRequest } from "../contracts.ts";
 import type { AnyResponse } from "../respond.ts";
@@ -36,6 +36,17 @@ interface Cached {
 const keys = new WeakMap<GatewayRuntime, Promise<Buffer>>();
 const compiled = new WeakMap<GatewayRuntime, Cached>();
 
+// One Placeholders per key, so its marker cache and HMAC key object outlive a single request.
+const placeholderCache = new WeakMap<Buffer, Placeholders>();
+function placeholdersFor(key: Buffer): Placeholders {
+  let ph = placeholderCache.get(key);
+  if (!ph) {
+    ph = createPlaceholders(key);
+    placeholderCache.set(key, ph);
+  }
+  return ph;
+}
+
 /** The gateway's masking runtime: the key (loaded once) and the profiles (recompiled when policies reload). */
 async function maskingRuntime(gw: GatewayRuntime): Promise<MaskingRuntime> {
   let key = keys.get(gw);
@@ -44,7 +55,7 @@ async function maskingRuntime(gw: GatewayRuntime): Promise<MaskingRuntime> {
     keys.set(gw, key);
     key.catch(() => keys.delete(gw)); // retried on the next request; this one fails closed
   }
-  const placeholders = createPlaceholders(await key);
+  const placeholders = placeholdersFor(await key);
   const source = gw.decider.loadedDocuments?.().maskingProfiles;
   const cached = compiled.get(gw);
   if (cached && cached.source === source) return cached.runtime;
