@@ -4,9 +4,12 @@
 // humans read, and change identities only in airlock:admins (auth.ts). Every error is a Kubernetes Status, built at
 // one boundary; unexpected failures answer a generic 500 and never echo internals or tokens. Revocation is committed
 // to the store before `onRevoke` runs, so even if closing live streams fails the identity is already cut off.
+// Identity and policy changes are chained audit notes (identities.ts, policies.ts): a new identity is noted before
+// its token is shown (a failed note revokes it unseen); a revocation is noted after it took effect, never blocked.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Identity, Principal, Store } from "../gateway/contracts.ts";
 import type { Upstream } from "../gateway/upstream/types.ts";
+import { identityNote, type NoteLog, noteAfter } from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
@@ -60,6 +63,8 @@ export interface AdminApiOptions {
   upstreams?: { get(name: string): Upstream | undefined } | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
+  /** Where audit notes that failed after the fact (revocations) are reported; defaults to onError. */
+  log?: NoteLog;
 }
 
 export interface AdminApi {
@@ -86,6 +91,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const notFound = (name: string) =>
     StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
 
+  const log: NoteLog = opts.log ?? {
+    error: (obj, msg) => opts.onError?.(new Error(`${msg}: ${JSON.stringify(obj)}`)),
+  };
+  const actor = (principal: Principal | undefined) => principal?.name ?? "unknown";
+
   const forReviews = reviewHandlers(opts.reviews);
   // Review routes are never public, so the router has authenticated the principal before they run.
   const reviewRoute =
@@ -100,12 +110,13 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     identities: opts.identities,
     gatewayUrl: opts.gatewayUrl,
     caPem: opts.caPem,
+    log,
   });
 
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {
     ...forIdentities,
     ...auditHandlers(store, opts.audit),
-    ...policyHandlers(opts.policies),
+    ...policyHandlers(opts.policies, { audit: store }),
     ...sessionHandlers(store, opts.recordingsDir),
     ...clusterHandlers(opts.upstreams),
     listReviews: reviewRoute("listReviews"),
@@ -117,7 +128,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     async listIdentities({ res }) {
       sendJson(res, 200, { items: await store.identityList() });
     },
-    async createIdentity({ req, res }) {
+    async createIdentity({ req, res, principal }) {
       const body = await readJsonBody(req);
       const parsed = createIdentityRequest.safeParse(body);
       if (!parsed.success) {
@@ -126,7 +137,29 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         throw new StatusError(invalid("identities", name, parsed.error));
       }
       await checkOwner(store, parsed.data.owner);
-      const { identity, token } = await store.identityCreate(parsed.data);
+      const { identity, token, credential } = await store.identityCreate(parsed.data);
+      // Noted before the token is shown; when the note fails the identity is revoked unseen (its name stays taken).
+      const note = identityNote("created", actor(principal), identity, {
+        kind: identity.kind,
+        groups: identity.groups,
+        labels: identity.labels,
+        owner: identity.owner,
+        expiresAt: identity.expiresAt,
+        credential: credential.id,
+      });
+      try {
+        await store.auditNote(note);
+      } catch (err) {
+        await store.identityRevoke(identity.name).catch(() => {});
+        log.error(
+          { note: note.type, subject: identity.name, err: (err as Error).message },
+          "audit note failed",
+        );
+        throw StatusError.of(
+          "InternalError",
+          `identity "${identity.name}" could not be recorded in the audit log; it was revoked and its token not shown`,
+        );
+      }
       const kubeconfig = buildKubeconfig({
         server: opts.gatewayUrl,
         caPem: opts.caPem,
@@ -141,13 +174,24 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       if (!identity) throw notFound(name);
       sendJson(res, 200, identity);
     },
-    async revokeIdentity({ res, params }) {
+    async revokeIdentity({ res, params, principal }) {
       const name = params.name ?? "";
       const identity = await store.identityRevoke(name);
       if (!identity) throw notFound(name);
+      let cutOffFailed: unknown;
       try {
         await opts.onRevoke?.(identity);
       } catch (err) {
+        cutOffFailed = err ?? new Error("cut-off failed");
+      }
+      // Revocation is in force and its streams closed already; its note comes after and never blocks either.
+      await noteAfter(
+        store,
+        identityNote("revoked", actor(principal), identity, { streamsCutOff: cutOffFailed === undefined }),
+        log,
+      );
+      if (cutOffFailed !== undefined) {
+        const err = cutOffFailed;
         opts.onError?.(err);
         throw StatusError.of(
           "InternalError",

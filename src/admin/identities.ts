@@ -5,8 +5,20 @@
 // to close streams never leaves a credential working. Secrets (tokens, private keys) are in the 201 answer only,
 // never in a listing: credentials are listed without their hashes. The session exchange is the one route an agent
 // may call ("self" access), and only with its own long-lived token; the admin token has no identity to trade.
+//
+// Audit (src/identity/audit.ts): every change is an `identity.*` note naming who did it. Changes that give access
+// are noted first — enable and update before the store changes (a note that fails leaves the identity as it was),
+// a new token after it is stored but before it is shown (a note that fails revokes it unseen). Changes that take
+// access away (disable, credential revocation) are committed and cut off first, then noted; a failed note is logged.
 import { z } from "zod";
 import type { Credential, Principal, Store } from "../gateway/contracts.ts";
+import {
+  type AuditWriter,
+  credentialDetail,
+  identityNote,
+  type NoteLog,
+  noteAfter,
+} from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
 import { StatusError } from "../shared/status.ts";
 import { readJsonBody, sendJson } from "./http.ts";
@@ -113,13 +125,41 @@ function tokenOpts(body: {
   return opts;
 }
 
+/** Who made a change, for its audit note. */
+export function actorOf(principal: Principal | undefined): string {
+  return principal?.name ?? "unknown";
+}
+
+/**
+ * Chains the note of a credential just stored and not yet shown; when that fails the credential is revoked unseen
+ * and the call fails (no note, no secret).
+ */
+export async function noteIssued(
+  store: Store & AuditWriter,
+  note: Parameters<AuditWriter["auditNote"]>[0],
+  credentialId: string,
+  log: NoteLog,
+): Promise<void> {
+  try {
+    await store.auditNote(note);
+  } catch (err) {
+    await store.credentialRevoke(credentialId).catch(() => {});
+    log.error({ note: note.type, subject: note.subject, err: (err as Error).message }, "audit note failed");
+    throw StatusError.of(
+      "InternalError",
+      `${note.type} for "${note.subject}" could not be recorded in the audit log; the credential was revoked unseen`,
+    );
+  }
+}
+
 export function identityHandlers(opts: {
   store: Store;
   identities: IdentityService | undefined;
   gatewayUrl: string;
   caPem: string;
+  log: NoteLog;
 }): Record<IdentityRouteId, (call: IdentityCall) => Promise<void>> {
-  const { store } = opts;
+  const { store, log } = opts;
   const notFound = (name: string) =>
     StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
   const service = (): IdentityService => {
@@ -145,9 +185,21 @@ export function identityHandlers(opts: {
       if (body.description !== undefined) update.description = body.description;
       if (body.expiresAt !== undefined)
         update.expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt).toISOString();
+      // Write-ahead: new groups or labels may widen what policy allows, so the change is chained before it is made.
+      const before = await identityOf(name);
+      if (before.state === "revoked") throw StatusError.of("Conflict", `identity "${name}" is revoked`);
+      await store.auditNote(
+        identityNote("updated", actorOf(call.principal), before, {
+          ...(update.groups !== undefined ? { groups: update.groups } : {}),
+          ...(update.labels !== undefined ? { labels: update.labels } : {}),
+          ...(update.owner !== undefined ? { owner: update.owner } : {}),
+          ...(update.description !== undefined ? { description: update.description } : {}),
+          ...(update.expiresAt !== undefined ? { expiresAt: update.expiresAt } : {}),
+        }),
+      );
       const identity = await store.identityUpdate(name, update);
       if (!identity) throw notFound(name);
-      if (update.expiresAt) opts.identities?.expiryChanged(identity);
+      if (update.expiresAt !== undefined) opts.identities?.expiryChanged(identity);
       sendJson(call.res, 200, identity);
     },
     async disableIdentity(call) {
@@ -155,10 +207,16 @@ export function identityHandlers(opts: {
       const identity = await store.identitySetDisabled(name, true);
       if (!identity) throw notFound(name);
       opts.identities?.cutOffIdentity(identity, `identity ${identity.name} was disabled`);
+      await noteAfter(store, identityNote("disabled", actorOf(call.principal), identity), log);
       sendJson(call.res, 200, identity);
     },
     async enableIdentity(call) {
       const name = call.params.name ?? "";
+      // Write-ahead: enabling gives access back, so it is chained first.
+      const before = await identityOf(name);
+      if (before.state === "revoked")
+        throw StatusError.of("Conflict", `identity "${name}" is revoked; it cannot be enabled`);
+      await store.auditNote(identityNote("enabled", actorOf(call.principal), before, { was: before.state }));
       const identity = await store.identitySetDisabled(name, false);
       if (!identity) throw notFound(name);
       sendJson(call.res, 200, identity);
@@ -172,9 +230,16 @@ export function identityHandlers(opts: {
     async createToken(call) {
       const name = call.params.name ?? "";
       const body = await parse(call, tokenRequest, "tokens");
-      await identityOf(name);
+      const identity = await identityOf(name);
       const created = await store.credentialCreate(name, tokenOpts(body));
       if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
+      const note = identityNote(
+        "token.issued",
+        actorOf(call.principal),
+        identity,
+        credentialDetail(created.credential),
+      );
+      await noteIssued(store, note, created.credential.id, log);
       sendJson(call.res, 201, { credential: publicCredential(created.credential), token: created.token });
     },
     async rotateToken(call) {
@@ -208,6 +273,13 @@ export function identityHandlers(opts: {
       if (options.name === undefined && old.name) options.name = old.name;
       const created = await store.credentialCreate(identity.name, options);
       if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
+      // The old token is shortened only once the new one is recorded: a failed note leaves the old one as it was.
+      const note = identityNote("token.rotated", actorOf(call.principal), identity, {
+        ...credentialDetail(created.credential),
+        replaced: old.id,
+        overlapSeconds: body.overlapSeconds,
+      });
+      await noteIssued(store, note, created.credential.id, log);
       const replaced = await store.credentialExpireAt(
         old.id,
         new Date(now + body.overlapSeconds * 1000).toISOString(),
@@ -235,12 +307,23 @@ export function identityHandlers(opts: {
         credential,
         `credential ${credential.id} of identity ${name} was revoked`,
       );
+      const note = identityNote(
+        "credential.revoked",
+        actorOf(call.principal),
+        identity,
+        credentialDetail(credential),
+      );
+      await noteAfter(store, note, log);
       sendJson(call.res, 200, publicCredential(credential));
     },
     async issueCertificate(call) {
       const name = call.params.name ?? "";
       const body = await parse(call, certificateRequest, "certificates");
-      const { credential, issued } = await service().issueCertificate(name, body.validDays);
+      const { credential, issued } = await service().issueCertificate(
+        name,
+        body.validDays,
+        actorOf(call.principal),
+      );
       const kubeconfig = buildKubeconfig({
         server: opts.gatewayUrl,
         caPem: opts.caPem,

@@ -6,11 +6,15 @@
 // anything is written — a refused change answers 422 with every error and leaves the disk untouched — and the file
 // is replaced atomically (rename), so the watcher never reads half a policy. Evaluation uses the gateway's own
 // evaluator and consumes no rate-limit budget. Policies defined in configured files are read-only here (409).
-import { randomUUID } from "node:crypto";
+// A PUT or DELETE is chained as a `policy.put` / `policy.deleted` note naming who and which policy (with the
+// SHA-256 of the new text) after it validates and before the disk changes: a change that cannot be recorded is not
+// made (500, the disk untouched). The engine's reload that follows is noted too (`policy.reloaded`).
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import type { AuditChainStore, Principal } from "../gateway/contracts.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { compileSources, readSources } from "../policy/load.ts";
 import { describeToRequest } from "../policy/request.ts";
@@ -31,6 +35,7 @@ export interface PolicyCall {
   req: IncomingMessage;
   res: ServerResponse;
   params: Record<string, string>;
+  principal?: Principal | undefined;
 }
 
 function noEngine(): StatusError {
@@ -52,6 +57,7 @@ function invalidPolicy(name: string, errors: string[]): StatusError {
 
 export function policyHandlers(
   engine: PolicyEngine | undefined,
+  opts: { audit?: Pick<AuditChainStore, "auditNote"> } = {},
 ): Record<PolicyRouteId, (call: PolicyCall) => Promise<void>> {
   // Writes are serialized: validate-then-write must see the files as they are.
   let writing: Promise<unknown> = Promise.resolve();
@@ -61,6 +67,15 @@ export function policyHandlers(
     return next;
   };
   const managedFile = (dir: string, name: string) => join(dir, `${name}.yaml`);
+  // Write-ahead: a failure here throws before the file is touched.
+  const noteChange = async (
+    type: "policy.put" | "policy.deleted",
+    principal: Principal | undefined,
+    name: string,
+    detail: Record<string, string | boolean>,
+  ) => {
+    await opts.audit?.auditNote({ type, actor: principal?.name ?? "unknown", subject: name, detail });
+  };
 
   return {
     async listPolicies({ res }) {
@@ -93,7 +108,7 @@ export function policyHandlers(
       );
       sendJson(res, 200, { decision: result.decision, matched: result.matched });
     },
-    async putPolicy({ req, res, params }) {
+    async putPolicy({ req, res, params, principal }) {
       if (!engine) throw noEngine();
       const dir = engine.sources.managedDir;
       if (!dir) throw noEngine();
@@ -118,6 +133,11 @@ export function policyHandlers(
         const candidate = [...sources.filter((s) => s.file !== file), { file, text, managed: true }];
         const checked = compileSources(candidate);
         if (!checked.ok) throw invalidPolicy(name, checked.errors);
+        await noteChange("policy.put", principal, name, {
+          file,
+          created: !existing,
+          sha256: createHash("sha256").update(text, "utf8").digest("hex"),
+        });
         await mkdir(dir, { recursive: true, mode: 0o700 });
         const tmp = join(dir, `.${name}.${randomUUID()}.tmp`);
         await writeFile(tmp, text, { mode: 0o600 });
@@ -130,7 +150,7 @@ export function policyHandlers(
         });
       });
     },
-    async deletePolicy({ res, params }) {
+    async deletePolicy({ res, params, principal }) {
       if (!engine) throw noEngine();
       const dir = engine.sources.managedDir;
       if (!dir) throw noEngine();
@@ -151,6 +171,7 @@ export function policyHandlers(
           }
           throw StatusError.of("NotFound", `policy "${name}" not found`, { name, kind: "policies" });
         }
+        await noteChange("policy.deleted", principal, name, { file });
         await rm(file);
         const reloaded = await engine.reload();
         if (!reloaded.ok) throw invalidPolicy(name, reloaded.errors);

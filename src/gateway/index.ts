@@ -71,6 +71,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
   const streams = new StreamRegistry();
+  // From here on policy reloads are chained (the set in force first); a reload that cannot be recorded is refused.
+  await policy.engine?.recordReloadsWith((note) => store.auditNote(note));
   // The audit signing key, periodic checkpoints, retention and sinks (the write-ahead record itself is the store's).
   const audit = await startAuditService({
     store,
@@ -142,6 +144,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
     upstreams,
+    log,
     onRevoke: async (identity) => {
       const closed = await cutOffs.identity(identity, `identity ${identity.name} was revoked`);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");

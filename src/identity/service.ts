@@ -6,15 +6,20 @@
 // (checked every second), and the store refuses expired credentials on the next request by itself. An identity's
 // expiry moved later moves its streams' deadlines with it, but never past their credential's, session's or workload
 // token's own expiry (deadlines.ts); where that is unknown the deadline stays.
+//
+// Audit (src/identity/audit.ts): a session credential or certificate is chained as an `identity.*` note before it
+// is handed out (no note, no secret); streams closed by a cut-off or expiry are a `stream.closed` note written after,
+// never delaying the close.
 import type { Authenticator, AuthInput, AuthResult } from "../gateway/authenticate.ts";
 import { authenticatorChain } from "../gateway/authenticate.ts";
 import type { Credential, Identity, Store } from "../gateway/contracts.ts";
 import type { LiveStream, StreamRegistry } from "../gateway/streams.ts";
 import type { Logger } from "../shared/log.ts";
 import { StatusError } from "../shared/status.ts";
+import { identityNote, noteAfter } from "./audit.ts";
 import { certificateAuthenticator, sessionAuthenticator, tokenAuthenticator } from "./authenticators.ts";
-import { CredentialLimits, newDeadline } from "./deadlines.ts";
 import { DEFAULT_CERT_DAYS, type IdentityCa, type IssuedCertificate, loadIdentityCa } from "./ca.ts";
+import { CredentialLimits, newDeadline } from "./deadlines.ts";
 import {
   cleanJustification,
   DEFAULT_SESSION_SECONDS,
@@ -52,9 +57,11 @@ export interface IdentityService {
   /** PEM of the identity CA: the TLS server asks clients for certificates it issued. */
   readonly caPem: string;
   issueSession(identity: Identity, credential: Credential, request: SessionRequest): Promise<IssuedSession>;
+  /** `actor` is who asked (for the audit note; "airlock" when unknown). */
   issueCertificate(
     identityName: string,
     validDays?: number,
+    actor?: string,
   ): Promise<{ credential: Credential; issued: IssuedCertificate }>;
   /** Closes the identity's live streams, each with an audit note naming `why`. */
   cutOffIdentity(identity: Identity, why: string): number;
@@ -77,6 +84,19 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     certificateAuthenticator(store, ca, now),
     ...(opts.extraAuthenticators ?? []),
   ]);
+  const streamsClosed = (
+    subject: string,
+    count: number,
+    reason: string,
+    detail: Record<string, string> = {},
+  ) => {
+    if (count === 0) return;
+    void noteAfter(
+      store,
+      { type: "stream.closed", actor: "airlock", subject, detail: { ...detail, streams: count, reason } },
+      log,
+    );
+  };
   const limits = new CredentialLimits();
   const authenticate = async (input: AuthInput): Promise<AuthResult> => {
     const result = await chain(input);
@@ -87,6 +107,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     limits.prune(now());
     const closed = streams.closeExpired(now());
     if (closed) log.info({ closedStreams: closed }, "credentials expired; live streams closed");
+    streamsClosed("expiry", closed, "its credential or identity expired");
   }, 1000);
   timer.unref();
 
@@ -161,6 +182,17 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         ...(justification ? { reason: justification } : {}),
         ...(onBehalfOf ? { onBehalfOf } : {}),
       });
+      const expiresAt = new Date(claims.exp * 1000).toISOString();
+      // Written before the token leaves: a session that cannot be recorded is never handed out.
+      await store.auditNote(
+        identityNote("session.issued", identity.name, identity, {
+          credential: credential.id,
+          sessionId: claims.sid,
+          expiresAt,
+          justification: justification ?? null,
+          onBehalfOf: onBehalfOf ?? null,
+        }),
+      );
       log.info(
         {
           identity: identity.name,
@@ -172,13 +204,13 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       );
       return {
         token,
-        expiresAt: new Date(claims.exp * 1000).toISOString(),
+        expiresAt,
         sessionId: claims.sid,
         justification: justification ?? null,
         onBehalfOf: onBehalfOf ?? null,
       };
     },
-    async issueCertificate(identityName, validDays = DEFAULT_CERT_DAYS) {
+    async issueCertificate(identityName, validDays = DEFAULT_CERT_DAYS, actor = "airlock") {
       const identity = await store.identityGet(identityName);
       if (!identity)
         throw StatusError.of("NotFound", `identity "${identityName}" not found`, {
@@ -194,10 +226,28 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         expiresAt: issued.expiresAt,
       });
       if (!credential) throw StatusError.of("Conflict", `identity "${identityName}" is revoked`);
+      try {
+        await store.auditNote(
+          identityNote("certificate.issued", actor, identity, {
+            credential: credential.id,
+            serial: issued.serial,
+            expiresAt: issued.expiresAt,
+          }),
+        );
+      } catch (err) {
+        // Not recorded, so not handed out: the certificate is revoked before anyone holds its key.
+        await store.credentialRevoke(credential.id).catch(() => {});
+        log.error({ identity: identity.name, err: (err as Error).message }, "audit note failed");
+        throw StatusError.of(
+          "InternalError",
+          `the certificate for identity "${identityName}" could not be recorded in the audit log; it was revoked and not issued`,
+        );
+      }
       return { credential, issued };
     },
     cutOffIdentity(identity, why) {
       const closed = streams.closeIdentity(identity.id, why);
+      streamsClosed(identity.name, closed, why, { identityId: identity.id });
       log.info(
         { identity: identity.name, closedStreams: closed, why },
         "identity cut off; live streams closed",
@@ -206,6 +256,8 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     },
     cutOffCredential(credential, why) {
       const closed = streams.closeCredential(credential.id, why);
+      // Another replica's cut-off may name the credential by id alone.
+      streamsClosed(credential.identityId ?? "credential", closed, why, { credential: credential.id });
       log.info(
         { credentialId: credential.id, closedStreams: closed, why },
         "credential cut off; live streams closed",

@@ -3,7 +3,12 @@
 // Failure stance: the first load must succeed or the gateway does not start. Later, a change on disk is loaded in
 // full and swapped in atomically only if every document is valid; otherwise the error is logged and the last good
 // set stays in force — never an empty or partial one. Evaluation is synchronous and never touches the disk.
-import type { Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+//
+// Audit: once the gateway hands the engine a note writer (`recordReloadsWith`), the set in force is chained as
+// `policy.loaded`, every accepted reload as `policy.reloaded` — written before the new set is swapped in, so a
+// policy change that cannot be recorded does not take effect (the reload counts as refused) — and every refused
+// reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
+import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
 import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
 import { type LoadOptions, type LoadResult, loadPolicies } from "./load.ts";
 import { RateLimiter } from "./ratelimit.ts";
@@ -47,8 +52,36 @@ export interface PolicyEngine {
   reload(): Promise<ReloadOutcome>;
   /** Called after every successful reload with the new set; returns an unsubscribe function. */
   onReload(listener: (set: LoadedSet) => void): () => void;
+  /** Chains reloads from now on through `write`, starting with a `policy.loaded` note of the set in force. */
+  recordReloadsWith(write: NoteWriter): Promise<void>;
   readonly sources: LoadOptions;
   close(): void;
+}
+
+export type NoteWriter = (note: AuditNote) => Promise<unknown>;
+
+/** The note of a set that is (about to be) in force. */
+export function policySetNote(type: "policy.loaded" | "policy.reloaded", set: LoadedSet): AuditNote {
+  return {
+    type,
+    actor: "airlock",
+    subject: "policies",
+    detail: {
+      files: set.files,
+      policies: set.policies.map((p) => p.name),
+      maskingProfiles: set.maskingProfiles.length,
+      loadedAt: set.loadedAt,
+    },
+  };
+}
+
+export function refusedNote(errors: string[]): AuditNote {
+  return {
+    type: "policy.reload-refused",
+    actor: "airlock",
+    subject: "policies",
+    detail: { errors: errors.length, firstError: errors[0]?.slice(0, 500) ?? null },
+  };
 }
 
 export interface EngineOptions extends LoadOptions {
@@ -88,6 +121,7 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
     lastError: () => undefined,
     reload: async () => ({ ok: true, set }),
     onReload: () => () => {},
+    recordReloadsWith: async () => {},
     sources: { paths: [] },
     close() {},
   };
@@ -109,6 +143,21 @@ export async function openPolicyEngine(
   const listeners = new Set<(set: LoadedSet) => void>();
   let running: Promise<ReloadOutcome> | undefined;
   let again = false;
+  let writeNote: NoteWriter | undefined;
+
+  const refuse = async (errors: string[]): Promise<ReloadOutcome> => {
+    failure = errors;
+    opts.log?.error(
+      { errors },
+      "policy change refused: the last good policies stay in force until the errors are fixed",
+    );
+    try {
+      await writeNote?.(refusedNote(errors));
+    } catch (err) {
+      opts.log?.error({ err: (err as Error).message }, "audit note of a refused policy reload failed");
+    }
+    return { ok: false, errors };
+  };
 
   const loadOnce = async (): Promise<ReloadOutcome> => {
     let result: LoadResult;
@@ -117,13 +166,11 @@ export async function openPolicyEngine(
     } catch (err) {
       result = { ok: false, errors: [`policy load failed: ${(err as Error).message}`] };
     }
-    if (!result.ok) {
-      failure = result.errors;
-      opts.log?.error(
-        { errors: result.errors },
-        "policy change refused: the last good policies stay in force until the errors are fixed",
-      );
-      return result;
+    if (!result.ok) return refuse(result.errors);
+    try {
+      await writeNote?.(policySetNote("policy.reloaded", result.set));
+    } catch (err) {
+      return refuse([`the new policies could not be recorded in the audit log: ${(err as Error).message}`]);
     }
     index = new RuleIndex(result.set);
     failure = undefined;
@@ -180,6 +227,10 @@ export async function openPolicyEngine(
     onReload(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    async recordReloadsWith(write) {
+      await write(policySetNote("policy.loaded", index.set));
+      writeNote = write;
     },
     sources,
     close() {

@@ -160,7 +160,8 @@ export class RecordingService {
     this.dir = join(opts.dataDir, RECORDINGS_DIR);
     this.sessions = new SessionTracker(opts.store, {
       idleMs: opts.config.sessionIdleSeconds * 1000,
-      onError: (err) => opts.log.error({ err: err.message }, "saving a session failed"),
+      onError: (err) => opts.log.error({ err: err.message }, "saving or noting a session failed"),
+      note: (note) => opts.store.auditNote(note),
     });
   }
 

@@ -7,8 +7,12 @@
 // sends another identity's Kubectl-Session value gets a session of its own, never theirs. Counters live in memory
 // and are saved in batches (at most every second, and at close); a crash loses at most a second of counts, never
 // an audit event — every request event carries its session id in the chained audit log.
+//
+// A new session is chained as `session.opened`, one forgotten after its idle window as `session.closed` (with its
+// counts). Both notes are written in the background: grouping is bookkeeping, never a reason to hold a request.
+// A gateway shutting down closes nothing: a window or kubectl session may go on after the restart.
 import { randomUUID } from "node:crypto";
-import type { SessionKind, SessionRecord, SessionStore } from "../gateway/contracts.ts";
+import type { AuditNote, SessionKind, SessionRecord, SessionStore } from "../gateway/contracts.ts";
 
 export interface SessionInput {
   identityId: string;
@@ -41,6 +45,7 @@ export class SessionTracker {
   readonly #idleMs: number;
   readonly #now: () => number;
   readonly #onError: (err: Error) => void;
+  readonly #note: ((note: AuditNote) => Promise<unknown>) | undefined;
   readonly #live = new Map<string, SessionRecord>();
   readonly #byId = new Map<string, SessionRecord>();
   readonly #pending = new Map<string, Promise<SessionRecord>>();
@@ -49,8 +54,16 @@ export class SessionTracker {
 
   constructor(
     store: SessionStore,
-    opts: { idleMs: number; now?: () => number; onError?: (err: Error) => void; flushMs?: number },
+    opts: {
+      idleMs: number;
+      now?: () => number;
+      onError?: (err: Error) => void;
+      flushMs?: number;
+      /** Chains session.opened / session.closed. */
+      note?: (note: AuditNote) => Promise<unknown>;
+    },
   ) {
+    this.#note = opts.note;
     this.#store = store;
     this.#idleMs = opts.idleMs;
     this.#now = opts.now ?? Date.now;
@@ -66,6 +79,7 @@ export class SessionTracker {
     let session = this.#live.get(key);
     if (session && kind === "window" && now - Date.parse(session.lastSeenAt) > this.#idleMs) {
       this.#live.delete(key);
+      this.#chain("session.closed", session, "airlock");
       session = undefined;
     }
     if (!session) session = await this.#open(key, kind, input, now);
@@ -115,6 +129,7 @@ export class SessionTracker {
         };
         this.#live.set(key, session);
         this.#byId.set(session.id, session);
+        if (!found) this.#chain("session.opened", session, session.identityName);
         return session;
       })().finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
@@ -142,8 +157,27 @@ export class SessionTracker {
       if (now - Date.parse(session.lastSeenAt) > this.#idleMs) {
         this.#live.delete(key);
         this.#byId.delete(session.id);
+        this.#chain("session.closed", session, "airlock");
       }
     }
+  }
+
+  #chain(type: "session.opened" | "session.closed", s: SessionRecord, actor: string): void {
+    if (!this.#note) return;
+    const detail: Record<string, unknown> = {
+      kind: s.kind,
+      identityId: s.identityId,
+      identity: s.identityName,
+      cluster: s.cluster,
+      startedAt: s.startedAt,
+    };
+    if (type === "session.closed") {
+      detail.lastSeenAt = s.lastSeenAt;
+      detail.requests = s.requests;
+      detail.decisions = { ...s.decisions };
+      detail.reason = "idle";
+    }
+    this.#note({ type, actor, subject: s.id, detail }).catch((err: Error) => this.#onError(err));
   }
 
   async close(): Promise<void> {

@@ -5,8 +5,17 @@
 // time-limited; every change is a compare-and-set on the stored review, so two racing approvals, an approval racing an
 // expiry, or two requests racing for one use cannot both win. Expiry is applied whenever a review is read, so a
 // stale pending or approved review is never acted on. Notifications never block: they are handed off and forgotten.
+//
+// Audit (issue 4, docs/audit.md "Notes"): every step is a chained note `review.<step>` and a row in the review's
+// trail (review_events), in that order. Steps that let a request run or decide a review — created, joined, approved,
+// denied, executed, grant created — are write-ahead: the note is committed before the review is saved, so a step that
+// cannot be recorded fails like a failed store write and does not take effect. Steps that only close a review —
+// expired, withdrawn, grant revoked — and the informational ones (notified, previewed) take effect first and are
+// noted after; a failed note is logged and never blocks them. If a compare-and-set retry finds the review changed
+// under a step already noted, a `review.superseded` note says that step did not take effect.
 import { randomUUID } from "node:crypto";
 import type {
+  AuditNote,
   Grant,
   Principal,
   Review,
@@ -16,6 +25,7 @@ import type {
   ReviewStore,
 } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
+import { grantNote, type ReviewAudit, reviewNote, sameNote } from "./audit.ts";
 import type { ReviewBus } from "./bus.ts";
 import { mayDecide } from "./eligibility.ts";
 import { type GrantTarget, grantCovers, grantFor } from "./grants.ts";
@@ -29,7 +39,9 @@ export interface ReviewLog {
 }
 
 export interface ReviewServiceOptions {
-  store: ReviewStore;
+  store: ReviewStore & Partial<ReviewAudit>;
+  /** Where review steps are chained; defaults to the store when it is the gateway's (it has auditNote). */
+  audit?: ReviewAudit;
   bus: ReviewBus;
   /** How long an approval may be used, in seconds (default 3600). */
   approvalTtlSeconds?: number;
@@ -67,6 +79,7 @@ export class ReviewService {
   readonly #now: () => number;
   readonly #log: ReviewLog;
   readonly #notify: (review: Review, type: ReviewEventType) => void;
+  readonly #audit: ReviewAudit | undefined;
 
   constructor(opts: ReviewServiceOptions) {
     this.store = opts.store;
@@ -76,6 +89,25 @@ export class ReviewService {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? NOOP_LOG;
     this.#notify = opts.notify ?? (() => {});
+    // The gateway's store chains notes itself; a bare review store (unit tests) has nowhere to chain them.
+    this.#audit = opts.audit ?? (opts.store.auditNote ? (opts.store as ReviewAudit) : undefined);
+  }
+
+  /** A write-ahead note: a failure throws, so the step it records is not taken. */
+  async #noteAhead(note: AuditNote): Promise<void> {
+    await this.#audit?.auditNote(note);
+  }
+
+  /** A note after the fact: never blocks a step that only closes or informs; a failure is logged. */
+  async #noteAfter(note: AuditNote): Promise<void> {
+    try {
+      await this.#audit?.auditNote(note);
+    } catch (err) {
+      this.#log.warn(
+        { reviewId: note.subject, note: note.type, err: (err as Error).message },
+        "audit note of a review step failed",
+      );
+    }
   }
 
   #iso(offsetMs = 0): string {
@@ -90,21 +122,48 @@ export class ReviewService {
     );
   }
 
-  /** Read-modify-write with compare-and-set; `change` returns undefined to leave the review as it is. */
-  async #update(id: string, change: (r: Review) => Review | undefined): Promise<Review | undefined> {
+  /**
+   * Read-modify-write with compare-and-set; `change` returns undefined to leave the review as it is. With `ahead`,
+   * the note it returns for the new state is committed before the save (write-ahead); a retry whose note says the
+   * same is not written twice, and one that ends without a change is closed with `review.superseded`.
+   */
+  async #update(
+    id: string,
+    change: (r: Review) => Review | undefined,
+    ahead?: (next: Review) => AuditNote,
+  ): Promise<Review | undefined> {
+    let written: AuditNote | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await this.store.reviewGet(id);
       if (!current) return undefined;
       const next = change(structuredClone(current));
-      if (!next) return current;
+      if (!next) {
+        if (written) await this.#superseded(written, current);
+        return current;
+      }
       next.version = current.version + 1;
       next.updatedAt = this.#iso();
+      const note = ahead?.(next);
+      if (note && !(written && sameNote(written, note))) {
+        await this.#noteAhead(note);
+        written = note;
+      }
       if (await this.store.reviewSave(next)) {
         this.bus.publish(id);
         return next;
       }
     }
+    if (written) await this.#superseded(written, undefined);
     throw StatusError.of("Conflict", `review ${id} is changing too often; try again`);
+  }
+
+  async #superseded(note: AuditNote, current: Review | undefined): Promise<void> {
+    await this.#noteAfter({
+      type: "review.superseded",
+      actor: note.actor,
+      subject: note.subject,
+      detail: { step: note.type, state: current?.state ?? null, reason: "the review changed first" },
+    });
   }
 
   /** Applies expiry to a review that was read: pending past its deadline, or approved past its lifetime. */
@@ -125,8 +184,10 @@ export class ReviewService {
     for (const candidate of await this.store.reviewFind(input.fingerprint, ["pending"])) {
       const fresh = await this.#fresh(candidate);
       if (fresh.state !== "pending") continue;
-      const joined = await this.#update(fresh.id, (r) =>
-        r.state === "pending" ? { ...r, waiters: r.waiters + (held ? 1 : 0) } : undefined,
+      const joined = await this.#update(
+        fresh.id,
+        (r) => (r.state === "pending" ? { ...r, waiters: r.waiters + (held ? 1 : 0) } : undefined),
+        (next) => reviewNote("joined", next, input.requester.name, { held }),
       );
       if (joined?.state === "pending") {
         await this.#record(
@@ -153,6 +214,16 @@ export class ReviewService {
       preview: null,
       version: 1,
     };
+    await this.#noteAhead(
+      reviewNote("created", review, review.requester.name, {
+        method: review.request.method,
+        path: review.request.path,
+        mode: review.requirement.mode,
+        approvals: review.requirement.approvals,
+        expiresAt: review.expiresAt,
+        justification: review.justification,
+      }),
+    );
     await this.store.reviewCreate(review);
     await this.#record(
       review,
@@ -165,6 +236,7 @@ export class ReviewService {
 
   /** Adds a step to a review's trail from outside the service (the notifier reports deliveries here). */
   async note(reviewId: string, type: ReviewEventType, actor: string, detail: string): Promise<void> {
+    await this.#noteAfter({ type: `review.${type}`, actor, subject: reviewId, detail: { detail } });
     await this.store.reviewEventAppend({ reviewId, time: this.#iso(), type, actor, detail });
     this.#log.info({ reviewId, event: type, actor, detail }, `review ${type}`);
   }
@@ -173,6 +245,14 @@ export class ReviewService {
   async setPreview(id: string, preview: ReviewPreview): Promise<void> {
     const review = await this.#update(id, (r) => ({ ...r, preview }));
     if (!review) return;
+    // The summary ("3 lines added") and the error only: the diff may show object content.
+    await this.#noteAfter(
+      reviewNote("previewed", review, "airlock", {
+        summary: preview.summary,
+        error: preview.error,
+        dependents: preview.dependents.length,
+      }),
+    );
     await this.#record(review, "previewed", "airlock", preview.error ?? preview.summary);
     this.#notify(review, "created");
   }
@@ -187,13 +267,18 @@ export class ReviewService {
       const fresh = await this.#fresh(candidate);
       if (fresh.state !== "approved" || fresh.usesLeft < 1) continue;
       let took = false;
-      const used = await this.#update(fresh.id, (r) => {
-        took = false;
-        if (r.state !== "approved" || r.usesLeft < 1) return undefined;
-        took = true;
-        const usesLeft = r.usesLeft - 1;
-        return { ...r, usesLeft, state: usesLeft === 0 ? "executed" : "approved" };
-      });
+      const used = await this.#update(
+        fresh.id,
+        (r) => {
+          took = false;
+          if (r.state !== "approved" || r.usesLeft < 1) return undefined;
+          took = true;
+          const usesLeft = r.usesLeft - 1;
+          return { ...r, usesLeft, state: usesLeft === 0 ? "executed" : "approved" };
+        },
+        (next) =>
+          reviewNote("executed", next, next.requester.name, { request: requestId, usesLeft: next.usesLeft }),
+      );
       if (took && used) {
         await this.#record(
           used,
@@ -221,6 +306,9 @@ export class ReviewService {
       return { ...r, waiters, state: withdrawn ? "withdrawn" : r.state };
     });
     if (review && withdrawn) {
+      await this.#noteAfter(
+        reviewNote("withdrawn", review, actor, { reason: "the waiting client disconnected" }),
+      );
       await this.#record(review, "withdrawn", actor, "the waiting client disconnected");
       this.#notify(review, "withdrawn");
     }
@@ -241,6 +329,7 @@ export class ReviewService {
     });
     if (review && was) {
       const detail = was === "pending" ? "no decision before the deadline" : "the approval lapsed unused";
+      await this.#noteAfter(reviewNote("expired", review, "airlock", { was, reason: detail }));
       await this.#record(review, "expired", "airlock", detail);
       this.#notify(review, "expired");
     }
@@ -315,19 +404,31 @@ export class ReviewService {
       throw StatusError.of("Conflict", `review ${id} is ${found.state}, not pending`);
     const vote = { by: principal.name, byId: principal.identityId, at: this.#iso(), reason };
     let refusal: StatusError | undefined;
-    const review = await this.#update(id, (r) => {
-      refusal = undefined;
-      if (r.state !== "pending") {
-        refusal = StatusError.of("Conflict", `review ${id} is ${r.state}, not pending`);
-        return undefined;
-      }
-      const eligible = mayDecide(principal, r, action);
-      if (!eligible.ok) {
-        refusal = StatusError.of("Forbidden", `${action} review ${id} is forbidden: ${eligible.reason}`);
-        return undefined;
-      }
-      return apply(r, vote);
-    });
+    const review = await this.#update(
+      id,
+      (r) => {
+        refusal = undefined;
+        if (r.state !== "pending") {
+          refusal = StatusError.of("Conflict", `review ${id} is ${r.state}, not pending`);
+          return undefined;
+        }
+        const eligible = mayDecide(principal, r, action);
+        if (!eligible.ok) {
+          refusal = StatusError.of("Forbidden", `${action} review ${id} is forbidden: ${eligible.reason}`);
+          return undefined;
+        }
+        return apply(r, vote);
+      },
+      // Write-ahead: an approval or denial that cannot be chained is not saved (the reviewer sees the error).
+      (next) =>
+        reviewNote(action === "approve" ? "approved" : "denied", next, principal.name, {
+          reviewer: principal.name,
+          reason,
+          approvals: next.approvals.length,
+          required: next.requirement.approvals,
+          approvedUntil: next.approvedUntil,
+        }),
+    );
     if (refusal) throw refusal;
     if (!review) throw notFound(id);
     return review;
@@ -335,6 +436,7 @@ export class ReviewService {
 
   async #grant(review: Review, principal: Principal, seconds: number): Promise<Grant> {
     const grant = grantFor(review, principal.name, this.#now(), seconds, randomUUID());
+    await this.#noteAhead(grantNote("grant.created", grant, principal.name));
     await this.store.grantCreate(grant);
     const where = grant.namespace || "(cluster)";
     const detail = `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${where} until ${grant.expiresAt}`;
@@ -351,6 +453,8 @@ export class ReviewService {
   async revokeGrant(id: string, principal: Principal): Promise<Grant> {
     const grant = await this.store.grantRevoke(id, principal.name);
     if (!grant) throw StatusError.of("NotFound", `grant ${id} not found`, { name: id, kind: "grants" });
+    // Revocation takes effect first; its note never blocks it.
+    await this.#noteAfter(grantNote("grant.revoked", grant, principal.name));
     this.#log.info({ grantId: id, by: principal.name, reviewId: grant.reviewId }, "grant revoked");
     return grant;
   }

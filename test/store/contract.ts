@@ -167,6 +167,157 @@ export function storeContract(engine: string, factory: StoreFactory): void {
         assert.equal(await store.credentialCreate("nobody"), undefined);
       }));
 
+    // ── The identity lifecycle and credentials (issue 7) ──
+
+    test("disabling an identity stops every credential path, enabling restores them, and a revoked one stays revoked", () =>
+      withStore(async (store) => {
+        const { token, credential } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const cert = await store.credentialAddCertificate("a", {
+          fingerprint: "ab".repeat(32),
+          serial: "01",
+          expiresAt: new Date(now + 86_400_000).toISOString(),
+        });
+        assert.ok(cert);
+        const disabled = await store.identitySetDisabled("a", true);
+        assert.equal(disabled?.state, "disabled");
+        assert.equal(disabled?.disabledAt, new Date(now).toISOString());
+        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
+        assert.equal(await store.authenticateCertificate("ab".repeat(32)), undefined);
+        assert.equal(await store.authenticateCredentialId(credential.id), undefined);
+        const enabled = await store.identitySetDisabled("a", false);
+        assert.equal(enabled?.state, "active");
+        assert.equal(enabled?.disabledAt, null);
+        assert.equal((await store.authenticateToken(hashToken(token)))?.identity.name, "a");
+        assert.equal((await store.authenticateCertificate("ab".repeat(32)))?.credential.id, cert.id);
+        assert.equal((await store.authenticateCredentialId(credential.id))?.identity.name, "a");
+        await store.identityRevoke("a");
+        await assert.rejects(store.identitySetDisabled("a", false), (err: unknown) => {
+          assert.ok(err instanceof StatusError);
+          assert.equal(err.status.reason, "Conflict");
+          return true;
+        });
+        assert.equal((await store.identityGet("a"))?.state, "revoked");
+        assert.equal(await store.identitySetDisabled("nobody", true), undefined);
+      }));
+
+    test("an identity's expiry refuses its credentials once passed, and moving it later lets them in again", () =>
+      withStore(async (store) => {
+        const { token, credential } = await store.identityCreate({
+          name: "a",
+          kind: "agent",
+          groups: [],
+          expiresAt: new Date(now + 60_000).toISOString(),
+        });
+        assert.ok(await store.authenticateToken(hashToken(token)));
+        now += 60_000;
+        assert.equal(await store.authenticateToken(hashToken(token)), undefined, "expired at the instant");
+        assert.equal(await store.authenticateCredentialId(credential.id), undefined);
+        const moved = await store.identityUpdate("a", { expiresAt: new Date(now + 60_000).toISOString() });
+        assert.equal(moved?.expiresAt, new Date(now + 60_000).toISOString());
+        assert.ok(await store.authenticateToken(hashToken(token)));
+        const cleared = await store.identityUpdate("a", { expiresAt: null });
+        assert.equal(cleared?.expiresAt, null);
+        now += 10 * 365 * 86_400_000;
+        assert.ok(await store.authenticateToken(hashToken(token)), "no expiry, no end");
+      }));
+
+    test("identityUpdate changes only what it names; unknown is undefined and a revoked identity is Conflict", () =>
+      withStore(async (store) => {
+        await store.identityCreate({ name: "h", kind: "human", groups: [] });
+        await store.identityCreate({
+          name: "a",
+          kind: "agent",
+          groups: ["agents"],
+          labels: { team: "x" },
+          description: "first",
+        });
+        const updated = await store.identityUpdate("a", { groups: ["agents", "readers"], owner: "h" });
+        assert.deepEqual(updated?.groups, ["agents", "readers"]);
+        assert.equal(updated?.owner, "h");
+        assert.deepEqual(updated?.labels, { team: "x" });
+        assert.equal(updated?.description, "first");
+        const relabelled = await store.identityUpdate("a", { labels: {}, description: "second" });
+        assert.deepEqual(relabelled?.labels, {});
+        assert.deepEqual(relabelled?.groups, ["agents", "readers"]);
+        assert.deepEqual(await store.identityGet("a"), relabelled);
+        assert.equal(await store.identityUpdate("nobody", { groups: [] }), undefined);
+        await store.identityRevoke("a");
+        await assert.rejects(store.identityUpdate("a", { groups: [] }), (err: unknown) => {
+          assert.ok(err instanceof StatusError);
+          assert.equal(err.status.reason, "Conflict");
+          return true;
+        });
+      }));
+
+    test("a credential's own expiry refuses it; credentialExpireAt only ever brings it forward", () =>
+      withStore(async (store) => {
+        await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const later = new Date(now + 600_000).toISOString();
+        const issued = await store.credentialCreate("a", { expiresAt: later, name: "ci" });
+        assert.ok(issued);
+        assert.equal(issued.credential.expiresAt, later);
+        assert.equal(issued.credential.name, "ci");
+        const forward = new Date(now + 60_000).toISOString();
+        assert.equal((await store.credentialExpireAt(issued.credential.id, forward))?.expiresAt, forward);
+        const back = await store.credentialExpireAt(issued.credential.id, later);
+        assert.equal(back?.expiresAt, forward, "never later than it was");
+        assert.ok(await store.authenticateToken(hashToken(issued.token)));
+        now += 60_000;
+        assert.equal(await store.authenticateToken(hashToken(issued.token)), undefined);
+        assert.equal(await store.authenticateCredentialId(issued.credential.id), undefined);
+        assert.equal(await store.credentialExpireAt("no-such-credential", forward), undefined);
+      }));
+
+    test("credentials are listed oldest first and fetched by id, with scopes and never a token", () =>
+      withStore(async (store) => {
+        const { token, credential } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        now += 1000;
+        const scoped = await store.credentialCreate("a", { scopes: { clusters: ["prod"], readOnly: true } });
+        assert.ok(scoped);
+        const list = await store.credentialList("a");
+        assert.deepEqual(
+          list?.map((c) => c.id),
+          [credential.id, scoped.credential.id],
+        );
+        assert.ok(!JSON.stringify(list).includes(token) && !JSON.stringify(list).includes(scoped.token));
+        const got = await store.credentialGet(scoped.credential.id);
+        assert.deepEqual(got?.scopes, { clusters: ["prod"], readOnly: true });
+        assert.equal(got?.kind, "token");
+        assert.equal(
+          (await store.authenticateToken(hashToken(scoped.token)))?.credential.scopes.readOnly,
+          true,
+        );
+        assert.equal(await store.credentialGet("no-such-credential"), undefined);
+        assert.equal(await store.credentialList("nobody"), undefined);
+      }));
+
+    test("a client certificate authenticates by fingerprint until revoked or expired", () =>
+      withStore(async (store) => {
+        await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const fingerprint = "cd".repeat(32);
+        const cert = await store.credentialAddCertificate("a", {
+          fingerprint,
+          serial: "0a1b",
+          expiresAt: new Date(now + 60_000).toISOString(),
+        });
+        assert.equal(cert?.kind, "certificate");
+        assert.equal(cert?.serial, "0a1b");
+        assert.equal((await store.authenticateCertificate(fingerprint))?.identity.name, "a");
+        assert.equal(await store.authenticateCertificate("ef".repeat(32)), undefined);
+        now += 60_000;
+        assert.equal(await store.authenticateCertificate(fingerprint), undefined, "expired");
+        now -= 60_000;
+        await store.credentialRevoke(cert?.id ?? "");
+        assert.equal(await store.authenticateCertificate(fingerprint), undefined, "revoked");
+        await store.identityRevoke("a");
+        const late = await store.credentialAddCertificate("a", {
+          fingerprint: "12".repeat(32),
+          serial: "02",
+          expiresAt: new Date(now + 60_000).toISOString(),
+        });
+        assert.equal(late, undefined, "a revoked identity gets no certificate");
+      }));
+
     test("a begun audit event is listed at once and completion fills in status, bytes and duration", () =>
       withStore(async (store) => {
         const event = auditEvent({ execCommand: ["sh", "-c", "ls"] });
