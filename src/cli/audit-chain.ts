@@ -27,7 +27,8 @@ type Env = Record<string, string | undefined>;
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
 async function withOfflineStore<T>(db: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (!existsSync(db)) throw new CliError(`--db ${db}: no such file.`);
+  if (!existsSync(db))
+    throw new CliError(`--db ${db}: no such file. Pass a copy of the gateway's <dataDir>/airlock.db.`);
   let store: Store;
   try {
     store = await openStore({ kind: "sqlite", path: db, readOnly: true });

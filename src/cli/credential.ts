@@ -58,12 +58,14 @@ export function parseExecInfo(raw: string | undefined): ExecInfo {
   try {
     info = JSON.parse(raw);
   } catch {
-    throw new CliError("KUBERNETES_EXEC_INFO is not JSON; is this run by kubectl?");
+    throw new CliError(
+      "KUBERNETES_EXEC_INFO is not JSON; is this run by kubectl? Run by hand, unset it and pass --server.",
+    );
   }
   const apiVersion = info.apiVersion === V1 || info.apiVersion === V1BETA1 ? info.apiVersion : undefined;
   if (!apiVersion)
     throw new CliError(
-      `unsupported ExecCredential apiVersion ${JSON.stringify(info.apiVersion)} (v1 or v1beta1)`,
+      `unsupported ExecCredential apiVersion ${JSON.stringify(info.apiVersion)}; set the kubeconfig's exec apiVersion to client.authentication.k8s.io/v1 (or v1beta1)`,
     );
   const out: ExecInfo = { apiVersion };
   const cluster = info.spec?.cluster;
@@ -82,7 +84,10 @@ export function execCredential(apiVersion: string, token: string, expiresAt: str
 /** The gateway base URL of a cluster server URL: /k8s/<cluster> selects a cluster and is not part of the admin API. */
 export function gatewayBase(server: string): string {
   const url = new URL(server);
-  if (url.protocol !== "https:") throw new CliError(`the server must be https:// (got "${server}")`);
+  if (url.protocol !== "https:")
+    throw new CliError(
+      `the server must be an https:// URL (got "${server}"); pass --server https://… or set AIRLOCK_SERVER.`,
+    );
   return `${url.origin}${url.pathname.replace(/\/k8s\/[^/]+\/?$/, "").replace(/\/+$/, "")}`;
 }
 
@@ -140,7 +145,7 @@ async function run(args: string[], env: Env): Promise<number> {
       token = readFileSync(values["token-file"], "utf8").trim();
     } catch (err) {
       throw new CliError(
-        `cannot read --token-file ${values["token-file"]} (${(err as NodeJS.ErrnoException).code})`,
+        `cannot read --token-file ${values["token-file"]} (${(err as NodeJS.ErrnoException).code}); check the path in the kubeconfig's exec args`,
       );
     }
   }

@@ -163,7 +163,10 @@ export async function runLifecycle(
       if (action === "rotate") {
         const overlap = parseDuration(values.overlap ?? "1h");
         if (overlap === undefined && values.overlap !== "0")
-          throw new CliError(`--overlap "${values.overlap}" is not a duration`, CLI_ERROR_USAGE);
+          throw new CliError(
+            `--overlap "${values.overlap}" is not a duration; use e.g. 30m, 1h, or 0 to cut the old token off now.`,
+            CLI_ERROR_USAGE,
+          );
         body.overlapSeconds = Math.round((overlap ?? 0) / 1000);
         if (values.credential) body.credentialId = values.credential;
       }
@@ -203,7 +206,7 @@ export async function runLifecycle(
         );
       const days = values.days === undefined ? undefined : Number(values.days);
       if (days !== undefined && !Number.isInteger(days))
-        throw new CliError(`--days "${values.days}" is not a number`, CLI_ERROR_USAGE);
+        throw new CliError(`--days "${values.days}" is not a whole number of days (1–365).`, CLI_ERROR_USAGE);
       const issued = (await callAdminApi(
         conn(),
         "POST",
