@@ -6,7 +6,8 @@
 // any throw becomes a Status response (500 at worst) — the server never crashes or leaves a request hanging on
 // bad input. The request record never holds credentials.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer, type Server } from "node:https";
+import { createSecureServer, type Http2SecureServer } from "node:http2";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { failure, StatusError } from "../shared/status.ts";
 import type { ApiContext } from "./api/context.ts";
@@ -207,13 +208,35 @@ function handleUpgrade(opts: SimServerOptions, req: IncomingMessage, socket: Dup
   }
 }
 
-export function createSimServer(opts: SimServerOptions): Server {
-  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, (req, res) => {
-    void handleRequest(opts, req, res);
-  });
+/** The simulator's server: HTTP/2 and HTTP/1.1 on one port, as kube-apiserver. */
+export type SimHttpServer = Http2SecureServer & { closeAllConnections(): void };
+
+/**
+ * HTTP/2 (ALPN h2, as kube-apiserver offers it) with HTTP/1.1 on the same port for clients that ask for it and for
+ * upgrades (exec, attach, portforward are HTTP/1.1 only). Handlers get Node's compatibility request and response
+ * objects, which have the http1 surface the handlers use (writeHead, write, end, flushHeaders, headers, url).
+ */
+export function createSimServer(opts: SimServerOptions): SimHttpServer {
+  const server = createSecureServer(
+    { cert: opts.tls.certPem, key: opts.tls.keyPem, allowHTTP1: true },
+    (req, res) => {
+      // The compat objects differ from http1's in type only for what the handlers touch (see above).
+      void handleRequest(opts, req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    },
+  );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     handleUpgrade(opts, req, socket, head),
   );
   server.on("tlsClientError", () => {});
-  return server;
+  // http2 servers have no closeAllConnections: track the TLS sockets so close() ends watches and sessions at once.
+  const sockets = new Set<Socket>();
+  server.on("secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  return Object.assign(server, {
+    closeAllConnections(): void {
+      for (const socket of sockets) socket.destroy();
+    },
+  });
 }

@@ -3,13 +3,46 @@
 // Streams stay streams: bodies are piped chunk by chunk with backpressure, so a watch, a `logs -f` or a 10 MB list
 // never sits in memory. A client that goes away cancels the upstream request and vice versa. Hop-by-hop and
 // connection-specific headers are dropped in both directions.
+//
+// Protocol: when the cluster offers h2, the request is a stream of a pooled HTTP/2 session (h2-request.ts), so a
+// watch costs a stream, not a TLS connection; otherwise HTTP/1.1 through the keep-alive agent. Upgrades (exec,
+// attach, port-forward) never come here (upgrade.ts, HTTP/1.1).
 import type { IncomingMessage } from "node:http";
-import https from "node:https";
+import https, { type RequestOptions } from "node:https";
 import { pipeline } from "node:stream";
 import { failure } from "../../shared/status.ts";
 import type { AnyResponse } from "../respond.ts";
 import { sendStatus, writeHead } from "../respond.ts";
+import { h2PoolOf } from "../upstream/h2-pool.ts";
 import type { Upstream } from "../upstream/index.ts";
+import { H2Request, h2Headers } from "./h2-request.ts";
+
+/** What the forwarder needs of an upstream request, whichever the protocol. */
+interface UpstreamRequest {
+  on(event: "response", listener: (res: IncomingMessage) => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  setTimeout(ms: number, listener: () => void): unknown;
+  destroy(err?: Error): unknown;
+  end(body?: Buffer): void;
+}
+
+/** An HTTP/2 stream when the cluster speaks h2 (and a session has room), else an HTTP/1.1 request on the agent. */
+async function openRequest(method: string, options: RequestOptions): Promise<UpstreamRequest> {
+  const lease = await h2PoolOf(options.agent)?.acquire();
+  if (!lease) return https.request(options);
+  try {
+    return new H2Request(
+      lease.session,
+      h2Headers(method, options.path ?? "/", options.headers as string[]),
+      lease.release,
+    );
+  } catch (err) {
+    // The session closed between acquire and request: this one request goes over HTTP/1.1.
+    lease.release();
+    if ((err as NodeJS.ErrnoException).code?.startsWith("ERR_HTTP2")) return https.request(options);
+    throw err;
+  }
+}
 
 const RESPONSE_HEADERS_DROPPED = new Set([
   "connection",
@@ -68,11 +101,13 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
 
     opts.upstream
       .requestOptions(method, opts.pathAndQuery, opts.headers, opts.actor)
-      .then((options) => {
+      .then(async (options) => {
         // The body is framed here: hygiene dropped the client's Content-Length, and Node sends a DELETE body (as
         // kubectl's DeleteOptions) unframed unless told its length, which desyncs the upstream connection.
         if (opts.body?.length) (options.headers as string[]).push("content-length", String(opts.body.length));
-        const upstreamReq = https.request(options);
+        return [options, await openRequest(method, options)] as const;
+      })
+      .then(([, upstreamReq]) => {
         unregister = opts.onOpen((reason) => {
           upstreamReq.destroy(new Error(reason));
           (res as { destroy?: (e?: Error) => void }).destroy?.();

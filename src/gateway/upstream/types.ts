@@ -128,6 +128,8 @@ export interface OpenOptions {
   execTimeoutMs?: number;
   maxSockets?: number;
   maxFreeSockets?: number;
+  /** Offer HTTP/2 to the cluster (ALPN) for ordinary requests and watches; default true. Upgrades stay HTTP/1.1. */
+  http2?: boolean;
   /** Clock, for tests. */
   now?: () => number;
   /** AWS side of EKS connections; defaults: the SDK's default credential chain, the system's trusted CAs. */

@@ -5,12 +5,13 @@
 // re-run), a new pool is built and the old one is drained: its in-flight requests (watches, exec) finish on the old
 // sockets, idle ones are closed. Credential failures are 503 Status errors naming files and commands, not values.
 import { createHash } from "node:crypto";
-import https from "node:https";
+import type https from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext } from "node:tls";
 import { StatusError } from "../../shared/status.ts";
 import { configError, credentialError } from "./errors.ts";
 import { ExecCredentialSource } from "./exec-plugin.ts";
+import { H2Pool, UpstreamAgent } from "./h2-pool.ts";
 import type { Material, OpenOptions, ResolvedConnection, Upstream } from "./types.ts";
 import { WatchedFile } from "./watched-file.ts";
 
@@ -36,9 +37,15 @@ function reader(
 }
 
 /** Closes a replaced pool's idle sockets now and its busy ones when their request ends. */
-function drain(agent: https.Agent): void {
+function drain(agent: UpstreamAgent): void {
   agent.on("free", (socket: Socket) => socket.destroy());
   for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
+  agent.h2?.drain();
+}
+
+function destroy(agent: UpstreamAgent): void {
+  agent.destroy();
+  agent.h2?.close();
 }
 
 export class OpenUpstream implements Upstream {
@@ -54,11 +61,12 @@ export class OpenUpstream implements Upstream {
   readonly #key: PemReader | undefined;
   readonly #tokenFile: PemReader | undefined;
   readonly #exec: ExecCredentialSource | undefined;
-  #agent: https.Agent;
+  readonly #http2: boolean;
+  #agent: UpstreamAgent;
   #fingerprint: string;
   #closed = false;
   #badFingerprint = "";
-  #retired: https.Agent[] = [];
+  #retired: UpstreamAgent[] = [];
 
   /** Use openUpstream(), which calls prime() before handing the connection out. */
   constructor(conn: ResolvedConnection, opts: OpenOptions) {
@@ -93,6 +101,7 @@ export class OpenUpstream implements Upstream {
       minVersion: "TLSv1.2",
       ...(conn.tlsServerName ? { servername: conn.tlsServerName } : {}),
     };
+    this.#http2 = opts.http2 ?? true;
     this.#fingerprint = "";
     this.#agent = this.#newAgent({});
   }
@@ -117,7 +126,7 @@ export class OpenUpstream implements Upstream {
       );
     }
     if (!this.#exec) await this.credentialHeaders();
-    this.#agent.destroy();
+    destroy(this.#agent);
     this.#fingerprint = fingerprint(material);
     this.#agent = this.#newAgent(material);
   }
@@ -180,8 +189,8 @@ export class OpenUpstream implements Upstream {
 
   close(): void {
     this.#closed = true;
-    this.#agent.destroy();
-    for (const a of this.#retired.splice(0)) a.destroy();
+    destroy(this.#agent);
+    for (const a of this.#retired.splice(0)) destroy(a);
   }
 
   async #readTokenFile(): Promise<string> {
@@ -218,7 +227,7 @@ export class OpenUpstream implements Upstream {
     return m;
   }
 
-  async #currentAgent(): Promise<https.Agent> {
+  async #currentAgent(): Promise<UpstreamAgent> {
     const material = await this.#material();
     const fp = fingerprint(material);
     if (fp === this.#fingerprint) return this.#agent;
@@ -239,13 +248,30 @@ export class OpenUpstream implements Upstream {
     this.#agent = this.#newAgent(material);
     drain(old);
     // Keep replaced pools only while they still carry requests, so close() can end those too.
-    this.#retired = [...this.#retired.filter((a) => Object.keys(a.sockets).length > 0), old];
+    this.#retired = [
+      ...this.#retired.filter((a) => Object.keys(a.sockets).length > 0 || (a.h2?.sessionCount ?? 0) > 0),
+      old,
+    ];
     this.#log({ severity: "info", event: "upstream.tls.rotated", cluster: this.name });
     return this.#agent;
   }
 
-  #newAgent(material: TlsMaterial): https.Agent {
-    return new https.Agent({ ...this.#agentOptions, ...material });
+  /**
+   * One SecureContext per set of TLS material, shared by every connection of the pool and its HTTP/2 sessions: with
+   * ca/cert/key in the agent options Node would parse them again for each new connection (~20 KiB and a CA parse per
+   * handshake).
+   */
+  #newAgent(material: TlsMaterial): UpstreamAgent {
+    const secureContext = createSecureContext({ ...material, minVersion: "TLSv1.2" });
+    const agent = new UpstreamAgent({ ...this.#agentOptions, secureContext });
+    if (this.#http2) {
+      agent.h2 = new H2Pool({
+        url: this.url,
+        secureContext,
+        ...(this.#conn.tlsServerName ? { servername: this.#conn.tlsServerName } : {}),
+      });
+    }
+    return agent;
   }
 }
 
