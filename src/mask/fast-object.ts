@@ -39,9 +39,22 @@ export function maskItemAt(
   ctx: MaskContext,
   kindHint: string | undefined,
 ): MaskedItem | undefined {
-  const m = new ItemMasker(bytes, start, ctx);
+  return run(new ItemMasker(bytes, start, ctx), ctx, (m) => m.item(kindHint));
+}
+
+/** The same for one watch event (maskWatchEvent): `object` masked as an item of kindHint, other members as objects. */
+export function maskEventAt(
+  bytes: Buffer,
+  start: number,
+  ctx: MaskContext,
+  kindHint: string | undefined,
+): MaskedItem | undefined {
+  return run(new ItemMasker(bytes, start, ctx), ctx, (m) => m.event(kindHint));
+}
+
+function run(m: ItemMasker, ctx: MaskContext, read: (m: ItemMasker) => void): MaskedItem | undefined {
   try {
-    m.item(kindHint);
+    read(m);
   } catch {
     return undefined; // the slow path decides, and throws if the JSON is bad
   }
@@ -235,5 +248,19 @@ class ItemMasker extends ByteReader {
       first = false;
     });
     if (this.pos <= this.#start) throw DECLINED;
+  }
+
+  /** maskWatchEvent on one event. */
+  event(kindHint: string | undefined): void {
+    this.ws();
+    this.members((key) => {
+      const c = this.b[this.pos];
+      if (c === OPEN_OBJ) this.item(key === "object" ? kindHint : undefined);
+      else if (c !== QUOTE) this.#nested("", c);
+      else {
+        this.str();
+        this.#detect(false);
+      }
+    });
   }
 }

@@ -4,11 +4,13 @@
 //
 // Fail closed: an event that is not a JSON object, is larger than maxEventBytes, or a stream that ends mid-event
 // throws a MaskingError; the caller cuts the stream (nothing after the last complete event is sent).
+import { maskEventAt } from "./fast-object.ts";
 import { MaskingError } from "./json-stream.ts";
 import { type MaskContext, maskObject } from "./object.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const NEWLINE = Buffer.from("\n");
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 export function maskWatchEvent(event: unknown, ctx: MaskContext, kindHint: string | undefined): unknown {
@@ -100,9 +102,13 @@ export class WatchStreamMasker {
   }
 
   #emit(): Buffer {
-    const text = Buffer.concat(this.#parts).toString("utf8");
+    const bytes = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
     this.#parts = [];
     this.#size = 0;
+    // Byte-level first (fast-object.ts); anything it declines is decoded, masked and encoded as before.
+    const fast = maskEventAt(bytes, 0, this.#ctx, this.#kindHint);
+    if (fast && bytes.subarray(fast.end).every(isSpace)) return Buffer.concat([...fast.parts, NEWLINE]);
+    const text = bytes.toString("utf8");
     let event: unknown;
     try {
       event = JSON.parse(text);

@@ -3,7 +3,7 @@
 // masked (plain, behind \u and \/ escapes), and the cases where it must decline (late or duplicate kind) still safe.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { maskItemAt } from "../../src/mask/fast-object.ts";
+import { maskEventAt, maskItemAt } from "../../src/mask/fast-object.ts";
 import {
   BUILTIN_PROFILES,
   compileProfiles,
@@ -12,6 +12,7 @@ import {
   type MaskContext,
   type MaskingProfile,
   maskObject,
+  maskWatchEvent,
 } from "../../src/mask/index.ts";
 
 const ph = createPlaceholders(Buffer.alloc(32, 9));
@@ -149,6 +150,22 @@ describe("the fast path masks list items exactly as the slow path does", () => {
       const m = new JsonDocumentMasker({ profile: PROFILES[0]!, ph, counts: new Map() }, undefined);
       const out = Buffer.concat([...m.push(Buffer.from(JSON.stringify(item))), ...m.end()]).toString();
       assert.deepEqual(JSON.parse(out), slow(item, PROFILES[0]!).value, String(item.kind));
+    }
+  });
+
+  test("watch events: the fast path equals maskWatchEvent", () => {
+    for (const profile of PROFILES) {
+      for (const [i, item] of ITEMS.entries()) {
+        const event = { type: i ? "MODIFIED" : "ADDED", object: item, note: `Bearer ${JWT}` };
+        const bytes = Buffer.from(JSON.stringify(event));
+        const ctx: MaskContext = { profile, ph, counts: new Map() };
+        const got = maskEventAt(bytes, 0, ctx, undefined);
+        assert.ok(got, "the fast path took the event");
+        const want: MaskContext = { profile, ph, counts: new Map() };
+        const expected = maskWatchEvent(structuredClone(event), want, undefined);
+        assert.deepEqual(JSON.parse(Buffer.concat(got.parts).toString()), expected);
+        assert.deepEqual(ctx.counts, want.counts);
+      }
     }
   });
 
