@@ -195,12 +195,43 @@ class ItemMasker extends ByteReader {
     }
   }
 
+  /** maskManagedFields on one entry: its fieldsV1 as a field set, everything else walked. */
+  #managedFieldsEntry(): void {
+    if (this.b[this.pos] !== OPEN_OBJ) {
+      this.#element();
+      return;
+    }
+    this.members((key) => {
+      if (key === "fieldsV1" && this.b[this.pos] === OPEN_OBJ) this.#fieldSet();
+      else this.#member(key);
+    });
+  }
+
+  /**
+   * maskFieldSet, then walk: members named by value (`v:"--password=…"`) have their key searched; values that are
+   * objects are field sets too, any other value is walked under the (masked) key, as walk() sees it afterwards.
+   */
+  #fieldSet(): void {
+    this.members((key) => {
+      let k = key;
+      if (key.startsWith("v:")) {
+        k = this.ctx.profile.detectors.maskString(key, this.ctx.ph, this.counts);
+        if (k !== key) this.#replace(this.s - 1, this.e + 1, JSON.stringify(k));
+      }
+      if (this.b[this.pos] !== OPEN_OBJ) this.#member(k);
+      else if (this.ctx.profile.secretReferences && REFERENCE_KEYS.has(k)) throw DECLINED;
+      else this.#fieldSet();
+    });
+  }
+
   #metadata(secretName: boolean): void {
     this.members((key) => {
       const c = this.b[this.pos];
       if (key === "annotations") {
         if (c === OPEN_OBJ) this.members((k) => this.#annotation(k));
         else this.skip();
+      } else if (key === "managedFields" && c === OPEN_ARR && this.ctx.profile.managedFields) {
+        this.elements(() => this.#managedFieldsEntry());
       } else if (key === "managedFields") {
         this.#subtree((v) => maskManagedFields(v, this.ctx));
       } else if (key === "name" && secretName && c === QUOTE) {

@@ -63,7 +63,15 @@ const ITEMS: Record<string, unknown>[] = [
       name: "web",
       annotations: { [LAST]: JSON.stringify({ kind: "Secret", data: { a: b64("applied-secret") } }) },
       managedFields: [
-        { manager: "kubectl", fieldsV1: { "f:spec": { 'v:"--password=hunter2hunter2"': {} } } },
+        {
+          manager: "kubectl",
+          fieldsV1: { "f:spec": { 'v:"--password=hunter2hunter2"': {}, "f:n": { ".": {} } } },
+        },
+        {
+          manager: `Bearer ${JWT}`,
+          fieldsV1: { 'v:"token=aB3dE5fG7hJ9kL1mNpQ"': { x: "password: s3cr3t" }, a: [JWT] },
+        },
+        "not-an-entry-but-token=aB3dE5fG7hJ9kL1mNpQ",
       ],
     },
     spec: {
