@@ -3,7 +3,8 @@
 //   list   — a List of Secrets and ConfigMaps (default 50 MB) streamed through JsonDocumentMasker in 64 KiB chunks,
 //            against two baselines on the same bytes in the same run: a byte copy in 64 KiB chunks and
 //            JSON.parse + JSON.stringify of the whole list (what masking by decoding everything would cost at best);
-//            and once more with a constant marker, to show what the HMACs cost.
+//            and once more with a constant marker, to show what the HMACs cost. Then the same for a list of
+//            Deployments as the API server returns them (managedFields, env), where nothing needs a marker.
 //   exec   — log-like text with a secret every ten lines through the exec channel-frame masker in 4 KiB frames,
 //            against a byte copy of the same frames.
 //   small  — the added time of masking one small GET response (a Secret), per response.
@@ -68,16 +69,86 @@ function item(i: number): object {
   };
 }
 
+/** A Deployment as the API server returns it: managedFields, an env list, status; nothing in it needs a marker. */
+function deployment(i: number): object {
+  const fieldsV1 = {
+    "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
+    "f:spec": {
+      "f:replicas": {},
+      "f:template": {
+        "f:spec": {
+          "f:containers": {
+            'k:{"name":"web"}': {
+              ".": {},
+              "f:env": { 'k:{"name":"MODE"}': { ".": {}, "f:name": {}, "f:value": {} } },
+              "f:image": {},
+            },
+          },
+        },
+      },
+    },
+  };
+  return {
+    kind: "Deployment",
+    apiVersion: "apps/v1",
+    metadata: {
+      name: `web-${i}`,
+      namespace: "prod",
+      uid: `5f0c-${i}`,
+      resourceVersion: String(1000 + i),
+      generation: 3,
+      labels: { app: "web", tier: "frontend" },
+      annotations: { "deployment.kubernetes.io/revision": "3" },
+      managedFields: [
+        {
+          manager: "kubectl-client-side-apply",
+          operation: "Update",
+          apiVersion: "apps/v1",
+          time: "2026-01-01T00:00:00Z",
+          fieldsType: "FieldsV1",
+          fieldsV1,
+        },
+      ],
+    },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          containers: [
+            {
+              name: "web",
+              image: "nginx:1.25",
+              ports: [{ containerPort: 80, protocol: "TCP" }],
+              env: [
+                { name: "MODE", value: "fast" },
+                { name: "LOG_LEVEL", value: "info" },
+              ],
+              resources: { limits: { cpu: "500m", memory: "128Mi" } },
+            },
+          ],
+        },
+      },
+    },
+    status: {
+      replicas: 3,
+      readyReplicas: 3,
+      conditions: [{ type: "Available", status: "True", message: "Deployment has minimum availability." }],
+    },
+  };
+}
+
 const LIST_HEAD = '{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[';
 
 /** The list as chunks of about CHUNK bytes, produced lazily so the whole list need never exist. */
-function* listChunks(mb: number): Generator<Buffer> {
+function* listChunks(mb: number, make: (i: number) => object = item): Generator<Buffer> {
   const limit = mb * 1024 * 1024;
   let pending = [LIST_HEAD];
   let pendingSize = LIST_HEAD.length;
   let size = 0;
   for (let i = 0; size < limit; i++) {
-    const s = (i ? "," : "") + JSON.stringify(item(i));
+    const s = (i ? "," : "") + JSON.stringify(make(i));
     pending.push(s);
     pendingSize += s.length;
     size += s.length;
@@ -122,8 +193,8 @@ const line = (name: string, mb: number, t: Timing, extra = "") =>
     `${name.padEnd(44)} ${rate(mb, t.cpuMs)} MB/CPU-s ${rate(mb, t.wallMs)} MB/s wall${extra ? `  ${extra}` : ""}`,
   );
 
-function benchList(): void {
-  const chunks = [...listChunks(TARGET_MB)];
+function benchList(what: string, make: (i: number) => object): void {
+  const chunks = [...listChunks(TARGET_MB, make)];
   const whole = Buffer.concat(chunks);
   const mb = whole.length / 1024 / 1024;
   let outBytes = 0;
@@ -146,7 +217,7 @@ function benchList(): void {
     for (const c of chunks) masker.push(c);
     masker.end();
   });
-  console.log(`list: ${mb.toFixed(1)} MB, ${chunks.length} chunks of 64 KiB, best of ${ROUNDS}`);
+  console.log(`list of ${what}: ${mb.toFixed(1)} MB, ${chunks.length} chunks of 64 KiB, best of ${ROUNDS}`);
   line("  baseline: byte copy", mb, copy);
   line("  baseline: JSON.parse + JSON.stringify", mb, json);
   line("  masked (JsonDocumentMasker)", mb, masked, `${(outBytes / 1024 / 1024).toFixed(1)} MB out`);
@@ -256,7 +327,8 @@ if (child > 0) {
 } else {
   const only = (what: string) =>
     !process.argv.some((a) => a.startsWith("--only-")) || process.argv.includes(`--only-${what}`);
-  if (only("list")) benchList();
+  if (only("list")) benchList("Secrets and ConfigMaps", item);
+  if (only("list")) benchList("Deployments (managedFields, env)", deployment);
   if (only("exec")) benchExec();
   if (only("small")) benchSmall();
   if (only("memory")) await benchMemory();
