@@ -29,7 +29,29 @@ const compiled = compileProfiles([
   },
 ]);
 assert.ok(compiled.ok);
-const PROFILES: MaskingProfile[] = [BUILTIN_PROFILES.get("default")!, compiled.profiles.get("strict")!];
+// "lax" turns every rule off but one detector, so the branches that skip a rule are compared too.
+const lax = compileProfiles([
+  {
+    apiVersion: "airlock.dev/v1alpha1",
+    kind: "MaskingProfile",
+    metadata: { name: "lax" },
+    spec: {
+      secretData: false,
+      env: { namePattern: "" },
+      configMaps: { keyPattern: "" },
+      lastAppliedConfiguration: false,
+      managedFields: false,
+      secretSoundingKeys: false,
+      detectors: ["jwt"],
+    },
+  },
+]);
+assert.ok(lax.ok);
+const PROFILES: MaskingProfile[] = [
+  BUILTIN_PROFILES.get("default")!,
+  compiled.profiles.get("strict")!,
+  lax.profiles.get("lax")!,
+];
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlX3g";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -208,6 +230,7 @@ describe("a secret planted in every string position is masked", () => {
               const want = slow(copy, profile);
               const where = `${path.join(".")} (${how}, ${profile.name})`;
               if (got) assert.deepEqual(got.value, want.value, where);
+              if (profile.name === "lax") continue; // rules off by design: equivalence is what counts there
               const out = got ? JSON.stringify(got.value) : JSON.stringify(want.value);
               assert.ok(!out.includes(JWT.split(".")[1] as string), `${where}: JWT leaked`);
               assert.ok(!out.includes("AKIAIOSFODNN7EXAMPLE"), `${where}: AWS key leaked`);
