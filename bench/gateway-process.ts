@@ -13,7 +13,8 @@ import { openStore } from "../src/store/index.ts";
 
 export type GatewayRequest =
   | { op: "memory" }
-  | { op: "serverTimes"; reset: boolean }
+  /** observe: start (true) or stop (false) collecting; the observer costs CPU, so it runs only when asked. */
+  | { op: "serverTimes"; reset: boolean; observe?: boolean }
   /** Starts the V8 CPU profiler, or stops it and writes the profile (a .cpuprofile file) to `path`. */
   | { op: "profile"; action: "start" }
   | { op: "profile"; action: "stop"; path: string }
@@ -39,7 +40,7 @@ const send = (reply: GatewayReply) => process.send?.(reply);
 const [dir, simKubeconfig, name = "main", experiment] = process.argv.slice(2);
 if (!dir || !simKubeconfig || !process.send) {
   throw new Error(
-    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [NAME [audit-in-memory]] (with an IPC channel)",
+    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [NAME [audit-in-memory|audit-fsync]] (with an IPC channel)",
   );
 }
 
@@ -50,6 +51,8 @@ const validated = validateConfig(
     clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
     policy: { builtin: "allow-authenticated" },
     log: { level: "info" },
+    // The default (commit) unless this run measures the power-loss-durable variant.
+    ...(experiment === "audit-fsync" ? { audit: { durability: "fsync" } } : {}),
   },
   dir,
 );
@@ -61,7 +64,7 @@ const { token } = await gateway.store.identityCreate({
   groups: ["agents"],
 });
 if (experiment === "audit-in-memory") await auditInMemory();
-else if (experiment) throw new Error(`unknown experiment ${experiment}`);
+else if (experiment && experiment !== "audit-fsync") throw new Error(`unknown experiment ${experiment}`);
 
 /**
  * Experiment, never a configuration: the audit writes go to an in-memory SQLite database (same code, same SQL, no
@@ -80,16 +83,17 @@ async function auditInMemory(): Promise<void> {
 }
 
 // Server side (client → gateway → response end) and upstream side (gateway → simulator) durations, from Node's http
-// perf entries; their difference is what the gateway itself adds.
+// and http2 perf entries; their difference is what the gateway itself adds. The benchmark's clients reach the gateway
+// over HTTP/1.1 while server times are taken, and the gateway reaches the simulator over HTTP/2 (Http2Stream entries).
 let server: number[] = [];
 let upstream: number[] = [];
-new PerformanceObserver((list) => {
+const observer = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     if (server.length >= 1_000_000) return;
     if (e.name === "HttpRequest") server.push(e.duration);
-    else if (e.name === "HttpClient") upstream.push(e.duration);
+    else if (e.name === "HttpClient" || e.name === "Http2Stream") upstream.push(e.duration);
   }
-}).observe({ entryTypes: ["http"] });
+});
 
 function memory(): Memory {
   // Two collections: the first may only schedule finalisers.
@@ -135,6 +139,8 @@ process.on("message", (raw) => {
       server = [];
       upstream = [];
     }
+    if (msg.observe === true) observer.observe({ entryTypes: ["http", "http2"] });
+    else if (msg.observe === false) observer.disconnect();
   } else if (msg.op === "profile") {
     profile(msg).then(
       (path) => send({ op: "profile", ...(path ? { path } : {}) }),

@@ -95,10 +95,13 @@ export function startSim(dir: string) {
  * `name` keeps each gateway's data directory and log apart; `execArgv` adds Node flags; `experiment` runs a variant that is not a configuration (see gateway-process.ts), with
  * its own data directory and log.
  */
+/** audit-in-memory: an experiment, never a configuration; audit-fsync: the gateway with audit.durability: fsync. */
+export type GatewayVariant = "audit-in-memory" | "audit-fsync";
+
 export function startGatewayProcess(
   dir: string,
   simKubeconfig: string,
-  opts: { name?: string; execArgv?: string[]; experiment?: "audit-in-memory" } = {},
+  opts: { name?: string; execArgv?: string[]; experiment?: GatewayVariant } = {},
 ) {
   const name = opts.name ?? "main";
   return forkChild<GatewayRequest, GatewayReply>(

@@ -119,7 +119,7 @@ export function renderReport(r: Report): string {
       ],
     ),
     "",
-    "### Gateway memory per open watch (after a forced GC; watches to the simulator over HTTP/1.1, one TLS connection each)",
+    "### Gateway memory per open watch (after a forced GC; watches to the simulator as streams of pooled HTTP/2 sessions)",
     "",
     markdownTable(
       [

@@ -27,6 +27,7 @@ import {
 } from "./load.ts";
 import {
   type GatewayChild,
+  type GatewayVariant,
   type SimChild,
   startGatewayProcess,
   startKubectlProxy,
@@ -96,7 +97,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
   cleanups.push(() => sim.stop());
   const seeded = await sim.ask({ op: "seed", bigListBytes: P.listBytes, objectBytes: 10 * 1024 });
   progress(`simulator on ${simReady.url}, ${seeded.objects} objects seeded`);
-  const startGw = async (name: string, experiment?: "audit-in-memory") => {
+  const startGw = async (name: string, experiment?: GatewayVariant) => {
     const { child, ready } = await startGatewayProcess(dir, simReady.kubeconfigPath, {
       name,
       ...(experiment ? { experiment } : {}),
@@ -110,6 +111,8 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
   const gateway = await startGw("main");
   // Experiment: a second gateway whose audit database is in memory (no fsync), measured on the small GET only.
   const experiment = await startGw("audit-in-memory", "audit-in-memory");
+  // The power-loss-durable configuration: a request's record is fsync'd before it is forwarded.
+  const fsyncGw = await startGw("audit-fsync", "audit-fsync");
   const proxy = await startKubectlProxy(simReady.kubeconfigPath, join(dir, "kube-cache"));
   cleanups.push(() => proxy.stop());
   progress(`gateway on ${gateway.target.url}, kubectl proxy on ${proxy.url}`);
@@ -121,12 +124,13 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     ),
     createClient({ name: "kubectl proxy", url: proxy.url }, CONCURRENCY),
     createClient(gateway.target, CONCURRENCY),
+    createClient({ ...fsyncGw.target, name: "airlock, audit.durability: fsync" }, CONCURRENCY),
     createClient({ ...experiment.target, name: "airlock, experiment: audit DB in memory" }, CONCURRENCY),
   ];
   cleanups.push(() => {
     for (const c of clients) c.close();
   });
-  const slugs = ["direct", "proxy", "airlock", "experiment"];
+  const slugs = ["direct", "proxy", "airlock", "fsync", "experiment"];
   const paths = clients.map((client, i) => ({ client, slug: slugs[i] as string }));
   const mainPaths = paths.slice(0, 3);
 
@@ -146,8 +150,9 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
       progress(
         `round ${round}/${P.rounds}, small GET at concurrency 1 and ${CONCURRENCY}: ${client.target.name}`,
       );
-      await sim.ask({ op: "serverTimes", reset: true });
-      await gateway.child.ask({ op: "serverTimes", reset: true });
+      // Perf observers on only for the concurrency-1 run: they cost CPU that the throughput run must not pay.
+      await sim.ask({ op: "serverTimes", reset: true, observe: true });
+      await gateway.child.ask({ op: "serverTimes", reset: true, observe: true });
       const samples = await measureLatency(client, SMALL_GET, {
         warmup: P.warmup,
         count: P.latency,
@@ -155,8 +160,10 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
       });
       c1.set(slug, [...(c1.get(slug) ?? []), ...samples]);
       // The last entries are the measured requests (the warm-up came before them).
-      const simTimes = (await sim.ask({ op: "serverTimes", reset: true })).durations.slice(-samples.length);
-      const gwTimes = await gateway.child.ask({ op: "serverTimes", reset: true });
+      const simTimes = (await sim.ask({ op: "serverTimes", reset: true, observe: false })).durations.slice(
+        -samples.length,
+      );
+      const gwTimes = await gateway.child.ask({ op: "serverTimes", reset: true, observe: false });
       if (slug === "direct") serverTimes.simDirect.push(...simTimes);
       if (slug === "airlock") {
         serverTimes.simViaAirlock.push(...simTimes);
@@ -183,6 +190,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     }
   }
   await experiment.child.stop();
+  await fsyncGw.child.stop();
   const rows: PathRow[] = paths.map(({ client, slug }) => {
     const tp = c32.get(slug);
     const list = lists.get(slug);

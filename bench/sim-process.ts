@@ -10,7 +10,8 @@ import { startSimulator } from "../src/sim/index.ts";
 export type SimRequest =
   | { op: "seed"; bigListBytes: number; objectBytes: number }
   | { op: "burst"; namespace: string; prefix: string; count: number; batch: number }
-  | { op: "serverTimes"; reset: boolean }
+  /** observe: start (true) or stop (false) collecting; the observer costs CPU, so it runs only when asked. */
+  | { op: "serverTimes"; reset: boolean; observe?: boolean }
   | { op: "clock" }
   | { op: "stop" };
 
@@ -34,12 +35,14 @@ const configmaps = sim.registry.find("", "v1", "configmaps");
 const namespaces = sim.registry.find("", "v1", "namespaces");
 if (!configmaps || !namespaces) throw new Error("simulator has no configmaps or namespaces");
 
-// Server-side durations of HTTP/1.1 requests, from Node's own http perf entries (request → response end).
+// Server-side durations of requests, from Node's own perf entries (request → response end): HttpRequest for
+// HTTP/1.1 (the benchmark's direct client), Http2Stream for HTTP/2 (the gateway since it speaks h2 upstream).
 let durations: number[] = [];
-new PerformanceObserver((list) => {
+const observer = new PerformanceObserver((list) => {
   for (const e of list.getEntries())
-    if (e.name === "HttpRequest" && durations.length < 1_000_000) durations.push(e.duration);
-}).observe({ entryTypes: ["http"] });
+    if ((e.name === "HttpRequest" || e.name === "Http2Stream") && durations.length < 1_000_000)
+      durations.push(e.duration);
+});
 
 function configMap(namespace: string, name: string, data: Record<string, string>, sent?: number): KubeObject {
   return {
@@ -121,6 +124,8 @@ process.on("message", (raw) => {
       } else if (msg.op === "serverTimes") {
         send({ op: "serverTimes", durations });
         if (msg.reset) durations = [];
+        if (msg.observe === true) observer.observe({ entryTypes: ["http", "http2"] });
+        else if (msg.observe === false) observer.disconnect();
       } else if (msg.op === "clock") {
         send({ op: "clock", now: now() });
       } else if (msg.op === "stop") {

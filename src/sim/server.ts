@@ -231,6 +231,8 @@ export function createSimServer(opts: SimServerOptions): SimHttpServer {
   // http2 servers have no closeAllConnections: track the TLS sockets so close() ends watches and sessions at once.
   const sockets = new Set<Socket>();
   server.on("secureConnection", (socket: Socket) => {
+    // As Node's http1 server: responses are small writes that must not wait for the client's ACK (Nagle).
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });

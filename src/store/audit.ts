@@ -109,11 +109,25 @@ export class SqliteAuditTables {
     return this.#prepared;
   }
 
+  readonly #cache = new Map<string, StatementSync>();
+
+  /** Statements prepared once per SQL text: preparing was a measurable share of every request (bench profile). */
+  #statement(sql: string): StatementSync {
+    let statement = this.#cache.get(sql);
+    if (!statement) {
+      // Bounded: the SQL texts are literals or built from a fixed set of filters.
+      if (this.#cache.size >= 256) this.#cache.clear();
+      statement = this.#db.prepare(sql);
+      this.#cache.set(sql, statement);
+    }
+    return statement;
+  }
+
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.#db.prepare(sql).get(...params) as Row | undefined;
+    return this.#statement(sql).get(...params) as Row | undefined;
   }
   #all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.#db.prepare(sql).all(...params) as Row[];
+    return this.#statement(sql).all(...params) as Row[];
   }
 
   #readHead(): ChainHead {

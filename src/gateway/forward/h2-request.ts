@@ -36,12 +36,48 @@ export function h2Headers(method: string, path: string, flat: string[]): Outgoin
 }
 
 export class H2Request extends EventEmitter {
-  readonly #stream: ClientHttp2Stream;
+  readonly #session: ClientHttp2Session;
+  readonly #headers: OutgoingHttpHeaders;
+  readonly #onClose: () => void;
+  #stream: ClientHttp2Stream | undefined;
+  #timeout: [number, () => void] | undefined;
+  #destroyed = false;
+  #failed = false;
 
+  /** The stream opens at end(), so a request without a body is one HEADERS frame with END_STREAM. */
   constructor(session: ClientHttp2Session, headers: OutgoingHttpHeaders, onClose: () => void) {
     super();
-    const stream = session.request(headers, { endStream: false });
+    this.#session = session;
+    this.#headers = headers;
+    this.#onClose = onClose;
+  }
+
+  setTimeout(ms: number, onTimeout: () => void): this {
+    if (this.#stream) this.#stream.setTimeout(ms, onTimeout);
+    else this.#timeout = [ms, onTimeout];
+    return this;
+  }
+
+  destroy(err?: Error): this {
+    this.#destroyed = true;
+    this.#stream?.destroy(err);
+    return this;
+  }
+
+  end(body?: Buffer): void {
+    if (this.#stream) return;
+    let stream: ClientHttp2Stream;
+    try {
+      if (this.#destroyed) throw new Error("the request was cancelled before it was sent");
+      stream = this.#session.request(this.#headers, { endStream: !body?.length });
+    } catch (err) {
+      // The session closed since it was leased, or the request was cut: an error like a refused connection.
+      this.#onClose();
+      process.nextTick(() => this.#fail(err as Error));
+      return;
+    }
     this.#stream = stream;
+    if (this.#timeout) stream.setTimeout(...this.#timeout);
     let answered = false;
     stream.on("response", (raw) => {
       answered = true;
@@ -58,31 +94,17 @@ export class H2Request extends EventEmitter {
       }) as unknown as IncomingMessage;
       this.emit("response", res);
     });
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      this.emit("error", err);
-    };
-    stream.on("error", fail);
+    stream.on("error", (err) => this.#fail(err));
     stream.on("close", () => {
-      onClose();
-      if (!answered) fail(new Error(`the cluster reset the stream (HTTP/2 code ${stream.rstCode})`));
+      this.#onClose();
+      if (!answered) this.#fail(new Error(`the cluster reset the stream (HTTP/2 code ${stream.rstCode})`));
     });
+    if (body?.length) stream.end(body);
   }
 
-  setTimeout(ms: number, onTimeout: () => void): this {
-    this.#stream.setTimeout(ms, onTimeout);
-    return this;
-  }
-
-  destroy(err?: Error): this {
-    this.#stream.destroy(err);
-    return this;
-  }
-
-  end(body?: Buffer): void {
-    if (body?.length) this.#stream.end(body);
-    else this.#stream.end();
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.emit("error", err);
   }
 }

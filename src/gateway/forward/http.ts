@@ -30,18 +30,16 @@ interface UpstreamRequest {
 async function openRequest(method: string, options: RequestOptions): Promise<UpstreamRequest> {
   const lease = await h2PoolOf(options.agent)?.acquire();
   if (!lease) return https.request(options);
-  try {
-    return new H2Request(
-      lease.session,
-      h2Headers(method, options.path ?? "/", options.headers as string[]),
-      lease.release,
-    );
-  } catch (err) {
-    // The session closed between acquire and request: this one request goes over HTTP/1.1.
+  if (lease.session.closed || lease.session.destroyed) {
+    // The session ended since it was leased: this one request goes over HTTP/1.1.
     lease.release();
-    if ((err as NodeJS.ErrnoException).code?.startsWith("ERR_HTTP2")) return https.request(options);
-    throw err;
+    return https.request(options);
   }
+  return new H2Request(
+    lease.session,
+    h2Headers(method, options.path ?? "/", options.headers as string[]),
+    lease.release,
+  );
 }
 
 const RESPONSE_HEADERS_DROPPED = new Set([

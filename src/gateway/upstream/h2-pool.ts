@@ -158,6 +158,8 @@ export class H2Pool {
         rejectUnauthorized: true,
         ALPNProtocols: ["h2", "http/1.1"],
       });
+      // As http.Agent: frames are small and a request's HEADERS must not wait for an ACK of the previous write.
+      socket.setNoDelay(true);
       const fail = () => {
         socket.destroy();
         resolve(undefined);
