@@ -52,6 +52,17 @@ export function maskEventAt(
   return run(new ItemMasker(bytes, start, ctx), ctx, (m) => m.event(kindHint));
 }
 
+/** The same for one Table row (maskTableRow): cells searched (the Name cell of Secrets marked when asked), object as an item. */
+export function maskRowAt(
+  bytes: Buffer,
+  start: number,
+  ctx: MaskContext,
+  kindHint: string | undefined,
+  nameColumn: number,
+): MaskedItem | undefined {
+  return run(new ItemMasker(bytes, start, ctx), ctx, (m) => m.row(kindHint, nameColumn));
+}
+
 function run(m: ItemMasker, ctx: MaskContext, read: (m: ItemMasker) => void): MaskedItem | undefined {
   try {
     read(m);
@@ -279,6 +290,37 @@ class ItemMasker extends ByteReader {
       first = false;
     });
     if (this.pos <= this.#start) throw DECLINED;
+  }
+
+  /** maskTableRow on one row. Cells that are not an array, like the slow path, are left as they are. */
+  row(kindHint: string | undefined, nameColumn: number): void {
+    const markName = kindHint === "Secret" && this.ctx.profile.secretNames;
+    this.ws();
+    if (this.b[this.pos] !== OPEN_OBJ) throw DECLINED;
+    this.members((key) => {
+      const c = this.b[this.pos];
+      if (key === "cells" && c === OPEN_ARR) {
+        let i = 0;
+        this.elements(() => {
+          const column = i++;
+          if (this.b[this.pos] !== QUOTE) this.#nested("", this.b[this.pos]);
+          else {
+            this.str();
+            if (column === nameColumn && markName) this.#mark("secret-name");
+            else this.#detect(false);
+          }
+        });
+      } else if (key === "cells") {
+        this.skip();
+      } else if (key === "object" && c === OPEN_OBJ) {
+        this.item(kindHint);
+      } else if (c === QUOTE) {
+        this.str();
+        this.#detect(false);
+      } else {
+        this.#nested(key === "object" ? "" : key, c);
+      }
+    });
   }
 
   /** maskWatchEvent on one event. */

@@ -6,7 +6,7 @@
 // The scanner only tracks strings, escapes and bracket depth; each element is then parsed with JSON.parse, so what
 // is masked is exactly what the client would decode. Fail closed: anything that is not well-formed JSON, an element
 // larger than maxElementBytes, or trailing garbage throws a MaskingError, and the caller refuses or cuts the stream.
-import { maskItemAt } from "./fast-object.ts";
+import { type MaskedItem, maskItemAt, maskRowAt } from "./fast-object.ts";
 import { type MaskContext, maskObject, maskTableRow, nameColumnOf } from "./object.ts";
 
 export class MaskingError extends Error {}
@@ -80,8 +80,8 @@ export class JsonDocumentMasker {
   #capturing = false;
   #elements = 0;
   #maskElement: (value: unknown) => unknown = (v) => v;
-  /** The kind list items are masked as, for the fast path; false for Table rows (always the slow path). */
-  #itemKind: string | undefined | false = false;
+  /** The byte-level fast path for one element (fast-object.ts), set once the list or Table is recognised. */
+  #fastElement: ((bytes: Buffer, start: number) => MaskedItem | undefined) | undefined;
   /** Once true, the document is not a list or Table: it is buffered whole and masked at the end. */
   #whole = false;
 
@@ -152,7 +152,7 @@ export class JsonDocumentMasker {
         }
         // An item that ends inside this chunk is masked in place; one that does not (or that the fast path
         // declines) is captured and masked once complete.
-        const item = this.#itemKind === false ? undefined : maskItemAt(chunk, i, this.#ctx, this.#itemKind);
+        const item = this.#fastElement?.(chunk, i);
         if (item) {
           if (item.end - i > this.#maxElementBytes) {
             throw new MaskingError(`a JSON value is larger than ${this.#maxElementBytes} bytes`);
@@ -239,10 +239,11 @@ export class JsonDocumentMasker {
     if (isTable) {
       const nameColumn = nameColumnOf(head.columnDefinitions);
       this.#maskElement = (row) => maskTableRow(row, this.#ctx, this.#kindHint, nameColumn);
+      this.#fastElement = (bytes, start) => maskRowAt(bytes, start, this.#ctx, this.#kindHint, nameColumn);
     } else {
       const itemKind = (kind as string).slice(0, -4) || this.#kindHint;
       this.#maskElement = (item) => maskObject(item, this.#ctx, itemKind);
-      this.#itemKind = itemKind;
+      this.#fastElement = (bytes, start) => maskItemAt(bytes, start, this.#ctx, itemKind);
     }
     const masked = JSON.stringify(maskObject(head, this.#ctx, this.#kindHint));
     if (!masked.endsWith("[]}")) throw new MaskingError("the list header changed shape while masking");
@@ -254,12 +255,10 @@ export class JsonDocumentMasker {
   #emitElement(out: Buffer[]): void {
     const bytes = this.#capture.takeBytes();
     if (this.#elements++ > 0) out.push(COMMA_BYTES);
-    if (this.#itemKind !== false) {
-      const item = maskItemAt(bytes, 0, this.#ctx, this.#itemKind);
-      if (item && bytes.subarray(item.end).every(isSpace)) {
-        for (const p of item.parts) out.push(p);
-        return;
-      }
+    const item = this.#fastElement?.(bytes, 0);
+    if (item && bytes.subarray(item.end).every(isSpace)) {
+      for (const p of item.parts) out.push(p);
+      return;
     }
     const text = bytes.toString("utf8");
     if (text.trim() === "") throw new MaskingError("an empty element in a JSON array");

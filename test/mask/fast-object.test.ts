@@ -3,7 +3,7 @@
 // masked (plain, behind \u and \/ escapes), and the cases where it must decline (late or duplicate kind) still safe.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { maskEventAt, maskItemAt } from "../../src/mask/fast-object.ts";
+import { maskEventAt, maskItemAt, maskRowAt } from "../../src/mask/fast-object.ts";
 import {
   BUILTIN_PROFILES,
   compileProfiles,
@@ -14,6 +14,7 @@ import {
   maskObject,
   maskWatchEvent,
 } from "../../src/mask/index.ts";
+import { maskTableRow } from "../../src/mask/object.ts";
 
 const ph = createPlaceholders(Buffer.alloc(32, 9));
 const compiled = compileProfiles([
@@ -195,6 +196,27 @@ describe("the fast path masks list items exactly as the slow path does", () => {
         const expected = maskWatchEvent(structuredClone(event), want, undefined);
         assert.deepEqual(JSON.parse(Buffer.concat(got.parts).toString()), expected);
         assert.deepEqual(ctx.counts, want.counts);
+      }
+    }
+  });
+
+  test("Table rows: the fast path equals maskTableRow (Name cell of Secrets, cells, embedded object)", () => {
+    for (const profile of PROFILES) {
+      for (const kindHint of ["Secret", undefined]) {
+        for (const item of ITEMS) {
+          const row = {
+            cells: ["db", `Bearer ${JWT}`, 3, { note: `password=${JWT}` }],
+            object: item,
+            extra: JWT,
+          };
+          const ctx: MaskContext = { profile, ph, counts: new Map() };
+          const got = maskRowAt(Buffer.from(JSON.stringify(row)), 0, ctx, kindHint, 0);
+          assert.ok(got, "the fast path took the row");
+          const want: MaskContext = { profile, ph, counts: new Map() };
+          const expected = maskTableRow(structuredClone(row), want, kindHint, 0);
+          assert.deepEqual(JSON.parse(Buffer.concat(got.parts).toString()), expected);
+          assert.deepEqual(ctx.counts, want.counts);
+        }
       }
     }
   });
