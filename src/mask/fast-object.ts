@@ -3,24 +3,18 @@
 // bytes with only the masked values replaced — most of an item is sliced through untouched.
 //
 // Equivalence with maskObject is the contract (test/mask/fast-object.test.ts compares the two with a secret planted
-// in every field position). Strings are decoded only when a rule may apply: a string under 8 bytes cannot reach a
-// detector (maskString skips it), and one without \u or \/ escapes whose raw bytes hold no TRIGGER match cannot
-// either: TRIGGER is ASCII, V8's non-unicode case folding never maps a non-ASCII character to ASCII, and simple
-// escapes stand only for characters that no TRIGGER word needs except `"`, whose byte is in the raw text too.
+// in every field position); fast-walk.ts has the generic walk and says when a string is decoded.
 //
 // Fail safe: anything unusual — `kind` not first (a later `kind` could change which rules apply), a nested List or
 // Table, non-string Secret values, ConfigMap binaryData, bad JSON, deep nesting, the end of the buffer — declines,
 // and the caller takes the slow path (which is the authority and fails closed on bad JSON). Subtrees whose rules
 // need their siblings (env lists, secret references, managedFields) are decoded alone and masked by the slow path.
-import { ByteReader, DECLINED, OPEN_ARR, OPEN_OBJ, QUOTE } from "./byte-reader.ts";
-import { addCount, type MaskCounts } from "./counts.ts";
-import { TRIGGER } from "./detectors.ts";
-import { type MaskContext, maskLastApplied, maskManagedFields, strengthOf, walk } from "./object.ts";
-import { isMarker } from "./placeholder.ts";
-import { valueIsSecret } from "./secretish.ts";
+import { DECLINED, OPEN_ARR, OPEN_OBJ, QUOTE } from "./byte-reader.ts";
+import { addCount } from "./counts.ts";
+import { REFERENCE_KEYS, ValueMasker } from "./fast-walk.ts";
+import { type MaskContext, maskLastApplied, maskManagedFields } from "./object.ts";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
-const REFERENCE_KEYS = new Set(["secretKeyRef", "secretRef", "secret"]);
 
 export interface MaskedItem {
   /** The masked item: slices of the input and replacement values, in order. */
@@ -73,104 +67,7 @@ function run(m: ItemMasker, ctx: MaskContext, read: (m: ItemMasker) => void): Ma
   return { parts: m.finish(), end: m.pos };
 }
 
-class ItemMasker extends ByteReader {
-  readonly ctx: MaskContext;
-  readonly counts: MaskCounts = new Map();
-  readonly #start: number;
-  #parts: Buffer[] = [];
-  #from: number;
-
-  constructor(b: Buffer, start: number, ctx: MaskContext) {
-    super(b, start);
-    this.#start = start;
-    this.#from = start;
-    this.ctx = { profile: ctx.profile, ph: ctx.ph, counts: this.counts };
-  }
-
-  finish(): Buffer[] {
-    if (this.#from < this.pos) this.#parts.push(this.b.subarray(this.#from, this.pos));
-    return this.#parts;
-  }
-
-  #replace(start: number, end: number, json: string): void {
-    if (start > this.#from) this.#parts.push(this.b.subarray(this.#from, start));
-    this.#parts.push(Buffer.from(json));
-    this.#from = end;
-  }
-
-  /** Replaces the string read last with a marker of its text. */
-  #mark(rule: string): void {
-    const value = this.text();
-    addCount(this.counts, rule);
-    this.#replace(this.s - 1, this.e + 1, JSON.stringify(this.ctx.ph.marker(value)));
-  }
-
-  /** maskText on the string read last, decoding it only when a detector could find something. */
-  #detect(skipMarker: boolean): void {
-    const { s, e } = this;
-    if (e - s < 8) return; // decoded text is never longer than its bytes
-    const set = this.ctx.profile.detectors;
-    if (set.detectors.length === 0) return;
-    if (!set.alwaysRun && !this.hard && !TRIGGER.test(this.b.toString("latin1", s, e))) return;
-    const text = this.text();
-    if (skipMarker && isMarker(text)) return;
-    const masked = set.maskString(text, this.ctx.ph, this.counts);
-    if (masked !== text) this.#replace(s - 1, e + 1, JSON.stringify(masked));
-  }
-
-  /** Decodes the value at pos alone and masks it with the slow path's code. */
-  #subtree(mask: (value: unknown) => unknown): void {
-    const start = this.pos;
-    this.skip();
-    const value: unknown = JSON.parse(this.b.toString("utf8", start, this.pos));
-    this.#replace(start, this.pos, JSON.stringify(mask(value)));
-  }
-
-  /** walkMember: a string next to a secret-sounding key is masked whole, any other is searched. */
-  #member(key: string): void {
-    const c = this.b[this.pos];
-    if (c !== QUOTE) {
-      this.#nested(key, c);
-      return;
-    }
-    this.str();
-    const strength = this.ctx.profile.secretSoundingKeys ? strengthOf(key) : undefined;
-    if (strength !== undefined) {
-      const text = this.text();
-      if (isMarker(text)) return;
-      if (valueIsSecret(strength, text)) {
-        this.#mark("secret-key");
-        return;
-      }
-    }
-    this.#detect(true);
-  }
-
-  /** walk() of a container (or a scalar) under `key`. */
-  #nested(key: string, c: number | undefined): void {
-    const refs = this.ctx.profile.secretReferences;
-    if (c === OPEN_OBJ) {
-      if (refs && REFERENCE_KEYS.has(key)) this.#subtree((v) => walk(v, this.ctx, key));
-      else this.members((k) => this.#member(k));
-    } else if (c === OPEN_ARR) {
-      if (key === "env" || (refs && key === "imagePullSecrets")) this.#subtree((v) => walk(v, this.ctx, key));
-      else this.elements(() => this.#element());
-    } else {
-      this.scalar();
-    }
-  }
-
-  /** walk() of an array element: strings searched, containers walked with no parent key. */
-  #element(): void {
-    const c = this.b[this.pos];
-    if (c !== QUOTE) {
-      this.#nested("", c);
-      return;
-    }
-    this.str();
-    this.#detect(false);
-  }
-
+class ItemMasker extends ValueMasker {
   /** Secret data (base64 of a marker) or stringData (a marker): every value, which must be a string here. */
   #secretValues(base64: boolean): void {
     this.members(() => {
@@ -179,18 +76,18 @@ class ItemMasker extends ByteReader {
       const ph = this.ctx.ph;
       addCount(this.counts, "secret-data");
       const out = base64 ? ph.base64MarkerOf(value) : ph.marker(value);
-      this.#replace(this.s - 1, this.e + 1, JSON.stringify(out));
+      this.replace(this.s - 1, this.e + 1, JSON.stringify(out));
     });
   }
 
   #configMapData(pattern: RegExp): void {
     this.members((key) => {
       if (!pattern.test(key)) {
-        this.#member(key);
+        this.member(key);
         return;
       }
       this.str(); // a value that is not a string declines (the slow path marks its JSON)
-      this.#mark("configmap-key");
+      this.mark("configmap-key");
     });
   }
 
@@ -200,21 +97,21 @@ class ItemMasker extends ByteReader {
       return;
     }
     this.str();
-    if (key !== LAST_APPLIED) this.#detect(false);
+    if (key !== LAST_APPLIED) this.detect(false);
     else if (this.ctx.profile.lastAppliedConfiguration) {
-      this.#replace(this.s - 1, this.e + 1, JSON.stringify(maskLastApplied(this.text(), this.ctx)));
+      this.replace(this.s - 1, this.e + 1, JSON.stringify(maskLastApplied(this.text(), this.ctx)));
     }
   }
 
   /** maskManagedFields on one entry: its fieldsV1 as a field set, everything else walked. */
   #managedFieldsEntry(): void {
     if (this.b[this.pos] !== OPEN_OBJ) {
-      this.#element();
+      this.element();
       return;
     }
     this.members((key) => {
       if (key === "fieldsV1" && this.b[this.pos] === OPEN_OBJ) this.#fieldSet();
-      else this.#member(key);
+      else this.member(key);
     });
   }
 
@@ -227,9 +124,9 @@ class ItemMasker extends ByteReader {
       let k = key;
       if (key.startsWith("v:")) {
         k = this.ctx.profile.detectors.maskString(key, this.ctx.ph, this.counts);
-        if (k !== key) this.#replace(this.s - 1, this.e + 1, JSON.stringify(k));
+        if (k !== key) this.replace(this.s - 1, this.e + 1, JSON.stringify(k));
       }
-      if (this.b[this.pos] !== OPEN_OBJ) this.#member(k);
+      if (this.b[this.pos] !== OPEN_OBJ) this.member(k);
       else if (this.ctx.profile.secretReferences && REFERENCE_KEYS.has(k)) throw DECLINED;
       else this.#fieldSet();
     });
@@ -244,12 +141,12 @@ class ItemMasker extends ByteReader {
       } else if (key === "managedFields" && c === OPEN_ARR && this.ctx.profile.managedFields) {
         this.elements(() => this.#managedFieldsEntry());
       } else if (key === "managedFields") {
-        this.#subtree((v) => maskManagedFields(v, this.ctx));
+        this.subtree((v) => maskManagedFields(v, this.ctx));
       } else if (key === "name" && secretName && c === QUOTE) {
         this.str();
-        this.#mark("secret-name");
+        this.mark("secret-name");
       } else {
-        this.#member(key);
+        this.member(key);
       }
     });
   }
@@ -270,7 +167,7 @@ class ItemMasker extends ByteReader {
         this.str();
         kind = this.text();
         if (listLike(kind)) throw DECLINED;
-        this.#detect(false);
+        this.detect(false);
       } else if (kind === "Secret" && (key === "data" || key === "stringData")) {
         if (!profile.secretData) this.skip();
         else if (c === OPEN_OBJ) this.#secretValues(key === "data");
@@ -283,13 +180,13 @@ class ItemMasker extends ByteReader {
         this.#metadata(kind === "Secret" && profile.secretNames);
       } else if (c === QUOTE) {
         this.str();
-        this.#detect(false); // strings directly in the item get the detectors only, as in maskObject
+        this.detect(false); // strings directly in the item get the detectors only, as in maskObject
       } else {
-        this.#nested(key, c);
+        this.nested(key, c);
       }
       first = false;
     });
-    if (this.pos <= this.#start) throw DECLINED;
+    if (this.pos <= this.start) throw DECLINED;
   }
 
   /** maskTableRow on one row. Cells that are not an array, like the slow path, are left as they are. */
@@ -303,11 +200,11 @@ class ItemMasker extends ByteReader {
         let i = 0;
         this.elements(() => {
           const column = i++;
-          if (this.b[this.pos] !== QUOTE) this.#nested("", this.b[this.pos]);
+          if (this.b[this.pos] !== QUOTE) this.nested("", this.b[this.pos]);
           else {
             this.str();
-            if (column === nameColumn && markName) this.#mark("secret-name");
-            else this.#detect(false);
+            if (column === nameColumn && markName) this.mark("secret-name");
+            else this.detect(false);
           }
         });
       } else if (key === "cells") {
@@ -316,9 +213,9 @@ class ItemMasker extends ByteReader {
         this.item(kindHint);
       } else if (c === QUOTE) {
         this.str();
-        this.#detect(false);
+        this.detect(false);
       } else {
-        this.#nested(key === "object" ? "" : key, c);
+        this.nested(key === "object" ? "" : key, c);
       }
     });
   }
@@ -329,10 +226,10 @@ class ItemMasker extends ByteReader {
     this.members((key) => {
       const c = this.b[this.pos];
       if (c === OPEN_OBJ) this.item(key === "object" ? kindHint : undefined);
-      else if (c !== QUOTE) this.#nested("", c);
+      else if (c !== QUOTE) this.nested("", c);
       else {
         this.str();
-        this.#detect(false);
+        this.detect(false);
       }
     });
   }

@@ -3,7 +3,11 @@
 //   profile.ts      MaskingProfile documents, the built-in `default` and break-glass `none`
 //   placeholder.ts  ‹masked:…› markers: a keyed HMAC, key in <dataDir>/mask.key
 //   detectors.ts    patterns for free text and any string (with partial patterns for streams)
-//   object.ts       field rules on decoded objects, lists, Tables
+//   object.ts       field rules on decoded objects, lists, Tables (the slow path, and the authority)
+//   byte-reader.ts  a checking reader over the bytes of one JSON value
+//   fast-walk.ts    walk() on bytes: only values a rule may change are decoded and replaced
+//   fast-object.ts  maskObject/maskTableRow/maskWatchEvent on bytes; declines to the slow path
+//   key-value.ts    the key=value detector, searched only at tokens that hold a key word
 //   json-stream.ts  lists and Tables masked element by element
 //   watch-stream.ts watch events masked one by one
 //   text-stream.ts  logs and other byte streams
