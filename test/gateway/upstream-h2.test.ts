@@ -45,6 +45,12 @@ function cluster(req: http.IncomingMessage, res: http.ServerResponse) {
     return;
   }
   if (url.startsWith("/slow")) return; // never answers
+  if (url.startsWith("/cut")) {
+    // Half a body, then the connection or stream dies.
+    res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+    res.write("x".repeat(500), () => setTimeout(() => req.socket.destroy(), 50));
+    return;
+  }
   if (url.startsWith("/unauthorized")) {
     res.writeHead(401, { "content-type": "application/json" }).end('{"kind":"Status","code":401}');
     return;
@@ -298,3 +304,26 @@ test("a 10 MiB response streams through an HTTP/2 stream to the last byte", asyn
   assert.equal(res.status, 200);
   assert.equal(res.body.length, 10 * 1024 * 1024);
 });
+
+for (const protocol of ["HTTP/2", "HTTP/1.1"]) {
+  test(`a response the cluster cuts mid-body (${protocol}) is cut for the client too, never completed`, {
+    timeout: 10_000,
+  }, async () => {
+    target = protocol === "HTTP/2" ? h2Upstream : h1Upstream;
+    extra = {};
+    const outcome = await new Promise<string>((resolve) => {
+      const req = http.request(`${frontUrl}/cut`, { agent: false }, (res) => {
+        let got = 0;
+        res.on("data", (d: Buffer) => {
+          got += d.length;
+        });
+        res.on("end", () => resolve(`complete after ${got} bytes`));
+        res.on("aborted", () => resolve("cut"));
+        res.on("error", () => resolve("cut"));
+      });
+      req.on("error", () => resolve("cut"));
+      req.end();
+    });
+    assert.equal(outcome, "cut");
+  });
+}
