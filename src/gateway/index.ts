@@ -54,7 +54,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const adminToken = await ensureAdminToken(config.dataDir);
   // The store and its event bus (in-process for SQLite; LISTEN/NOTIFY, shared by the replicas, for PostgreSQL).
   const storeOptions = storeOptionsFor(config.store, config.dataDir, log);
-  const store = await openStore(storeOptions);
+  const store = await openStore(
+    storeOptions.kind === "sqlite" ? { ...storeOptions, durability: config.audit.durability } : storeOptions,
+  );
   const events = await openEventBus(storeOptions, log).catch(async (err: unknown) => {
     await store.close();
     throw err;

@@ -18,6 +18,8 @@ export type StoreOptions =
       readOnly?: boolean;
       /** The clock, in epoch milliseconds; tests move it. */
       now?: () => number;
+      /** audit.durability: "commit" (default) or "fsync" (src/store/audit-writer.ts). */
+      durability?: "commit" | "fsync";
     }
   | PostgresOptions;
 
@@ -61,6 +63,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       const sqlite: ConstructorParameters<typeof SqliteStore>[0] = { path: opts.path };
       if (opts.readOnly !== undefined) sqlite.readOnly = opts.readOnly;
       if (opts.now !== undefined) sqlite.now = opts.now;
+      if (opts.durability !== undefined) sqlite.durability = opts.durability;
       return new SqliteStore(sqlite);
     }
     case "postgres":
