@@ -4,10 +4,13 @@
 // or an HTTP/1.1-only one; the forwarder runs inside a plain HTTP server so a real client drives it.
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { h2Headers } from "../../src/gateway/forward/h2-request.ts";
 import { type ForwardOptions, type ForwardResult, forwardHttp } from "../../src/gateway/forward/http.ts";
@@ -327,3 +330,44 @@ for (const protocol of ["HTTP/2", "HTTP/1.1"]) {
     assert.equal(outcome, "cut");
   });
 }
+
+test("rotated TLS material gets a new HTTP/2 session; a watch on the old one keeps running until it ends", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "airlock-h2-rotate-"));
+  const caFile = join(dir, "ca.crt");
+  await writeFile(caFile, ca.certPem);
+  const port = (h2Cluster.address() as AddressInfo).port;
+  const rotating = await openUpstream(
+    { name: "rotating", server: `https://127.0.0.1:${port}`, caFile, token: "upstream-token" },
+    { fileCheckIntervalMs: 10 },
+  );
+  try {
+    target = rotating;
+    extra = { timeoutMs: undefined };
+    const before = openWatches.size;
+    const events: string[] = [];
+    const watch = http.request(`${frontUrl}/api/v1/configmaps?watch=true`, { agent: false }, (res) => {
+      res.setEncoding("utf8").on("data", (d: string) => events.push(d));
+    });
+    watch.end();
+    await waitFor(() => events.length === 1 && openWatches.size === before + 1, "the watch to open");
+    const oldPool = h2PoolOf(rotating.agent);
+    const oldWatch = [...openWatches].at(-1);
+
+    await writeFile(caFile, `${ca.certPem}\n`); // same CA, new file content: a new pool is built
+    await new Promise((r) => setTimeout(r, 50));
+    extra = {};
+    assert.equal((await get("/api/v1/pods")).status, 200);
+    const newPool = h2PoolOf(rotating.agent);
+    assert.notEqual(newPool, oldPool, "requests after the rotation use a new pool");
+    assert.equal(newPool?.sessionCount, 1);
+    assert.equal(oldPool?.sessionCount, 0, "the old pool takes no new streams");
+
+    oldWatch?.write('{"type":"MODIFIED","object":{}}\n');
+    await waitFor(() => events.length === 2, "an event on the watch opened before the rotation");
+    watch.destroy();
+    await waitFor(() => openWatches.size === before, "the old watch to end upstream");
+  } finally {
+    rotating.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -54,6 +54,8 @@ const DEFAULTS = {
 export class H2Pool {
   readonly #opts: H2PoolOptions & typeof DEFAULTS;
   readonly #sessions: Entry[] = [];
+  /** Sessions of a drained pool that still carry streams (watches opened before a rotation): close() ends them. */
+  readonly #draining = new Set<Entry>();
   #connecting: Promise<Entry | undefined> | undefined;
   /** The cluster chose HTTP/1.1 in ALPN. */
   #http1 = false;
@@ -68,9 +70,14 @@ export class H2Pool {
     return this.#http1;
   }
 
-  /** Open sessions (tests and benchmarks read it). */
+  /** Sessions taking new streams (tests and benchmarks read it). */
   get sessionCount(): number {
     return this.#sessions.length;
+  }
+
+  /** Whether any session is still open, including drained ones finishing their streams. */
+  get busy(): boolean {
+    return this.#sessions.length > 0 || this.#draining.size > 0;
   }
 
   /**
@@ -96,6 +103,7 @@ export class H2Pool {
     this.#closed = true;
     for (const e of this.#sessions.splice(0)) {
       if (e.idle) clearTimeout(e.idle);
+      this.#draining.add(e);
       e.session.close();
     }
   }
@@ -103,10 +111,11 @@ export class H2Pool {
   /** Ends every session and its streams now. */
   close(): void {
     this.#closed = true;
-    for (const e of this.#sessions.splice(0)) {
+    for (const e of [...this.#sessions.splice(0), ...this.#draining]) {
       if (e.idle) clearTimeout(e.idle);
       e.session.destroy();
     }
+    this.#draining.clear();
   }
 
   #limit(session: ClientHttp2Session): number {
@@ -137,12 +146,25 @@ export class H2Pool {
     };
   }
 
+  /** Takes a session out of the pool: at once (destroy), or gracefully, its open streams finishing first. */
   #retire(entry: Entry, destroy: boolean): void {
     const i = this.#sessions.indexOf(entry);
     if (i >= 0) this.#sessions.splice(i, 1);
     if (entry.idle) clearTimeout(entry.idle);
-    if (destroy) entry.session.destroy();
-    else if (!entry.session.closed) entry.session.close();
+    if (destroy || entry.session.destroyed) {
+      this.#draining.delete(entry);
+      entry.session.destroy();
+      return;
+    }
+    this.#draining.add(entry);
+    if (!entry.session.closed) entry.session.close();
+  }
+
+  #forget(entry: Entry): void {
+    const i = this.#sessions.indexOf(entry);
+    if (i >= 0) this.#sessions.splice(i, 1);
+    if (entry.idle) clearTimeout(entry.idle);
+    this.#draining.delete(entry);
   }
 
   #connect(): Promise<Entry | undefined> {
@@ -181,7 +203,7 @@ export class H2Pool {
         session.once("connect", () => session.setLocalWindowSize(this.#opts.connectionWindowBytes));
         // A session that ends or is told to go away takes no new streams; its open ones end on their own terms.
         session.on("goaway", () => this.#retire(entry, false));
-        session.on("close", () => this.#retire(entry, false));
+        session.on("close", () => this.#forget(entry));
         session.on("error", () => this.#retire(entry, true));
         session.unref();
         this.#sessions.push(entry);

@@ -248,10 +248,7 @@ export class OpenUpstream implements Upstream {
     this.#agent = this.#newAgent(material);
     drain(old);
     // Keep replaced pools only while they still carry requests, so close() can end those too.
-    this.#retired = [
-      ...this.#retired.filter((a) => Object.keys(a.sockets).length > 0 || (a.h2?.sessionCount ?? 0) > 0),
-      old,
-    ];
+    this.#retired = [...this.#retired.filter((a) => Object.keys(a.sockets).length > 0 || a.h2?.busy), old];
     this.#log({ severity: "info", event: "upstream.tls.rotated", cluster: this.name });
     return this.#agent;
   }
