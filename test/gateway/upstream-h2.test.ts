@@ -171,7 +171,7 @@ const waitFor = async (check: () => boolean, what: string) => {
   }
 };
 
-test("h2Headers: Host becomes :authority, connection headers are dropped, repeated headers stay in order", () => {
+test("h2Headers: Host becomes :authority, connection and pseudo-headers in the list are dropped, repeated headers stay in order", () => {
   assert.deepEqual(
     h2Headers("GET", "/api", [
       "host",
@@ -186,6 +186,10 @@ test("h2Headers: Host becomes :authority, connection headers are dropped, repeat
       "gzip",
       "te",
       "trailers",
+      ":path",
+      "/api/v1/secrets",
+      ":method",
+      "DELETE",
     ]),
     {
       ":method": "GET",

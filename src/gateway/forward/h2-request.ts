@@ -26,7 +26,10 @@ export function h2Headers(method: string, path: string, flat: string[]): Outgoin
     const name = (flat[i] as string).toLowerCase();
     const value = flat[i + 1] as string;
     if (name === "host") headers[":authority"] = value;
-    if (H1_ONLY.has(name) || (name === "te" && value.toLowerCase() !== "trailers")) continue;
+    // Pseudo-headers are the forwarder's alone (hygiene already drops the client's): a listed ":path" must never
+    // replace the path that policy decided on.
+    if (name.startsWith(":") || H1_ONLY.has(name) || (name === "te" && value.toLowerCase() !== "trailers"))
+      continue;
     const prev = headers[name];
     // Repeated headers (Impersonate-Group) stay separate fields, in order.
     if (prev === undefined) headers[name] = value;
