@@ -135,10 +135,10 @@ export class ChainWriter {
         "INSERT INTO audit_chain (seq, type, ref, time, time_ms, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       );
       const insert = this.#insert;
-      // In "fsync" mode the connection runs at FULL for the store's other writes; the chain's batches commit at
-      // NORMAL and are synced off the event loop instead (#runSyncs).
+      // The connection runs at FULL for the store's other writes; the chain's batches commit at NORMAL (to the WAL,
+      // no fsync) and, in "fsync" mode, are synced off the event loop instead (#runSyncs).
       const tx = this.#transactionStatements();
-      if (this.#walPath !== undefined) tx.normal.run();
+      tx.normal.run();
       tx.begin.run();
       // Re-read under the write lock: another connection to the same file (a second process, a test) may have
       // appended since our last batch, and the chain must continue from the real head, never fork.
@@ -173,14 +173,14 @@ export class ChainWriter {
         }
       }
       tx.commit.run();
-      if (this.#walPath !== undefined) tx.full.run();
+      tx.full.run();
       appended = head.seq !== startSeq;
       this.#head = head;
     } catch (err) {
       // The batch did not commit: nothing of it is durable, so nothing of it may be acknowledged.
       try {
         if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        if (this.#db.isOpen && this.#walPath !== undefined) this.#db.exec("PRAGMA synchronous = FULL");
+        if (this.#db.isOpen) this.#db.exec("PRAGMA synchronous = FULL");
       } catch {
         // The handle is unusable; the rejection below is what matters.
       }
