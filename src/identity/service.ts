@@ -108,7 +108,9 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     const closed = streams.closeExpired(now());
     if (closed) log.info({ closedStreams: closed }, "credentials expired; live streams closed");
     streamsClosed("expiry", closed, "its credential or identity expired");
-  }, 1000);
+    // A quarter-second sweep: invariant 9 allows one second from expiry to closed stream, and a one-second sweep
+    // would use all of it before the close itself.
+  }, 250);
   timer.unref();
 
   // Earlier deadlines take effect at once; later ones only after the store confirms the credential still lasts
