@@ -143,11 +143,11 @@ export class ByteReader {
   }
 
   /** Reads past any value, checking it. */
-  skip(): void {
+  skipValue(): void {
     const c = this.b[this.pos];
     if (c === QUOTE) this.str();
-    else if (c === OPEN_OBJ) this.members(() => this.skip());
-    else if (c === OPEN_ARR) this.elements(() => this.skip());
+    else if (c === OPEN_OBJ) this.members(() => this.skipValue());
+    else if (c === OPEN_ARR) this.elements(() => this.skipValue());
     else this.scalar();
   }
 

@@ -93,7 +93,7 @@ class ItemMasker extends ValueMasker {
 
   #annotation(key: string): void {
     if (this.b[this.pos] !== QUOTE) {
-      this.skip(); // annotation values that are not strings are left as they are
+      this.skipValue(); // annotation values that are not strings are left as they are
       return;
     }
     this.str();
@@ -137,7 +137,7 @@ class ItemMasker extends ValueMasker {
       const c = this.b[this.pos];
       if (key === "annotations") {
         if (c === OPEN_OBJ) this.members((k) => this.#annotation(k));
-        else this.skip();
+        else this.skipValue();
       } else if (key === "managedFields" && c === OPEN_ARR && this.ctx.profile.managedFields) {
         this.elements(() => this.#managedFieldsEntry());
       } else if (key === "managedFields") {
@@ -169,7 +169,7 @@ class ItemMasker extends ValueMasker {
         if (listLike(kind)) throw DECLINED;
         this.detect(false);
       } else if (kind === "Secret" && (key === "data" || key === "stringData")) {
-        if (!profile.secretData) this.skip();
+        if (!profile.secretData) this.skipValue();
         else if (c === OPEN_OBJ) this.#secretValues(key === "data");
         else throw DECLINED;
       } else if (kind === "ConfigMap" && profile.configMapKey && key === "data" && c === OPEN_OBJ) {
@@ -208,7 +208,7 @@ class ItemMasker extends ValueMasker {
           }
         });
       } else if (key === "cells") {
-        this.skip();
+        this.skipValue();
       } else if (key === "object" && c === OPEN_OBJ) {
         this.item(kindHint);
       } else if (c === QUOTE) {

@@ -65,7 +65,7 @@ export class ValueMasker extends ByteReader {
   /** Decodes the value at pos alone and masks it with the slow path's code. */
   protected subtree(mask: (value: unknown) => unknown): void {
     const start = this.pos;
-    this.skip();
+    this.skipValue();
     const value: unknown = JSON.parse(this.b.toString("utf8", start, this.pos));
     this.replace(start, this.pos, JSON.stringify(mask(value)));
   }
