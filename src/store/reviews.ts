@@ -13,57 +13,9 @@ import type {
   ReviewState,
   ReviewStore,
 } from "../gateway/contracts.ts";
+import { DEFAULT_REVIEW_LIMIT, grantFromRow, MAX_REVIEW_LIMIT, reviewFromRow, str } from "./review-rows.ts";
 
 type Row = Record<string, unknown>;
-
-const STATES: ReadonlySet<string> = new Set([
-  "pending",
-  "approved",
-  "denied",
-  "expired",
-  "withdrawn",
-  "executed",
-]);
-export const DEFAULT_REVIEW_LIMIT = 100;
-export const MAX_REVIEW_LIMIT = 1000;
-
-function reviewFromRow(row: Row): Review {
-  const review = JSON.parse(String(row.data_json)) as Review;
-  if (typeof review !== "object" || review === null || review.id !== row.id || !STATES.has(review.state)) {
-    throw new Error(`store: review ${String(row.id)} has an unexpected shape`);
-  }
-  return review;
-}
-
-function str(row: Row, column: string): string {
-  const v = row[column];
-  if (typeof v !== "string") throw new Error(`store: column ${column} is not text`);
-  return v;
-}
-
-function strOrNull(row: Row, column: string): string | null {
-  const v = row[column];
-  return v === null || v === undefined ? null : str(row, column);
-}
-
-function grantFromRow(row: Row): Grant {
-  return {
-    id: str(row, "id"),
-    reviewId: str(row, "review_id"),
-    identityId: str(row, "identity_id"),
-    identityName: str(row, "identity_name"),
-    cluster: str(row, "cluster"),
-    verb: str(row, "verb"),
-    apiGroup: str(row, "api_group"),
-    resource: str(row, "resource"),
-    namespace: str(row, "namespace"),
-    createdBy: str(row, "created_by"),
-    createdAt: str(row, "created_at"),
-    expiresAt: str(row, "expires_at"),
-    revokedAt: strOrNull(row, "revoked_at"),
-    revokedBy: strOrNull(row, "revoked_by"),
-  };
-}
 
 export class SqliteReviewTables implements ReviewStore {
   readonly #db: DatabaseSync;
