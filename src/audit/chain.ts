@@ -9,7 +9,7 @@
 // "request.completed" when it ends (status, bytes, duration). Both are chained, so the completion is covered too and
 // the begin record is durable before forwarding. Other events (reviews, identities, policies, sessions) are notes:
 // one record each, with a dotted type such as "review.approved".
-import type { AuditEvent } from "../gateway/contracts.ts";
+import type { AuditCompletion, AuditEvent } from "../gateway/contracts.ts";
 import { canonicalJson, type JsonValue, sha256Hex } from "./canonical.ts";
 
 export const CHAIN_VERSION = 1;
@@ -108,6 +108,23 @@ export interface CompletionData {
   completedAt: string;
   /** The reason given at completion, or null when the begin record's reason stands. */
   reason: string | null;
+}
+
+/** The data of a `request.completed` record: one definition for every store engine, checked by verify. */
+export function requestCompletedData(
+  beginSeq: number,
+  completion: AuditCompletion,
+  completedAt: string,
+): CompletionData {
+  return {
+    beginSeq,
+    status: completion.status,
+    bytesIn: completion.bytesIn,
+    bytesOut: completion.bytesOut,
+    durationMs: completion.durationMs,
+    completedAt,
+    reason: completion.reason ?? null,
+  };
 }
 
 export type RecordProblem = { ok: true; body: RecordBody } | { ok: false; message: string };

@@ -14,6 +14,7 @@ import {
   REQUEST,
   REQUEST_COMPLETED,
   requestBeginData,
+  requestCompletedData,
 } from "../audit/chain.ts";
 import type {
   AuditCheckpoint,
@@ -187,15 +188,12 @@ export class SqliteAuditTables {
         );
         // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
         if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
-        append(REQUEST_COMPLETED, id, completedAt, {
-          beginSeq: num(row.chain_seq),
-          status: completion.status,
-          bytesIn: completion.bytesIn,
-          bytesOut: completion.bytesOut,
-          durationMs: completion.durationMs,
+        append(
+          REQUEST_COMPLETED,
+          id,
           completedAt,
-          reason: completion.reason ?? null,
-        });
+          requestCompletedData(num(row.chain_seq), completion, completedAt),
+        );
         // The completion needs no fsync of its own: the next sync'd write or checkpoint makes it durable.
       },
       { sync: false },

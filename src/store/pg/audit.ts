@@ -12,6 +12,7 @@ import {
   REQUEST,
   REQUEST_COMPLETED,
   requestBeginData,
+  requestCompletedData,
 } from "../../audit/chain.ts";
 import type {
   AuditCheckpoint,
@@ -122,15 +123,12 @@ export class PgAuditTables {
       ]);
       // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
       if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
-      append(REQUEST_COMPLETED, id, completedAt, {
-        beginSeq: num(row.chain_seq),
-        status: completion.status,
-        bytesIn: completion.bytesIn,
-        bytesOut: completion.bytesOut,
-        durationMs: completion.durationMs,
+      append(
+        REQUEST_COMPLETED,
+        id,
         completedAt,
-        reason: completion.reason ?? null,
-      });
+        requestCompletedData(num(row.chain_seq), completion, completedAt),
+      );
     });
   }
 
