@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { after, before, test } from "node:test";
 import type { AuditRecord, Principal, Review } from "../../src/gateway/contracts.ts";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { review as makeReview } from "../store/contract-reviews.ts";
 
 const DEMO = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
@@ -22,35 +22,8 @@ after(() => gw?.close());
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked field by field below
 type Json = any;
 
-function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  token = adminToken,
-): Promise<{ code: number; body: Json }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gw.gateway.url}${path}`,
-      {
-        method,
-        ca: gw.gateway.caPem,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+function call(method: string, path: string, body?: unknown, token = adminToken) {
+  return callGateway(gw, method, path, token, body).then((r) => ({ code: r.code, body: r.body ?? null }));
 }
 
 /** Notes chained since `afterSeq`, with their data parsed. */

@@ -5,11 +5,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildKubeconfig } from "../../src/admin/index.ts";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
 let gw: TestGateway;
@@ -30,27 +29,8 @@ after(async () => {
   await gw?.close();
 });
 
-function api(
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: test helper; each test reads the fields it asserts
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (payload) headers["content-type"] = "application/json";
-    const req = request(`${gw.gateway.url}${path}`, { method, headers, ca: gw.gateway.caPem }, (res) => {
-      let text = "";
-      res.setEncoding("utf8").on("data", (d: string) => {
-        text += d;
-      });
-      res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-    });
-    req.on("error", reject);
-    req.end(payload);
-  });
+function api(method: string, path: string, token: string, body?: unknown) {
+  return callGateway(gw, method, path, token, body);
 }
 
 function airlock(

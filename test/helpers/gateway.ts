@@ -1,5 +1,7 @@
 // A simulator and a gateway in front of it, for end-to-end tests: one pair per test file.
+
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -88,4 +90,32 @@ export async function startTestGateway(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One JSON request to a test gateway (the admin API or the Kubernetes API) with a bearer token; the answer's body is
+ * parsed when there is one. Shared by the tests that drive the gateway over raw HTTPS.
+ */
+export function callGateway(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of many shapes; each test reads the fields it asserts
+): Promise<{ code: number; body: any }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (payload) headers["content-type"] = "application/json";
+    const req = request(`${gw.gateway.url}${path}`, { method, headers, ca: gw.gateway.caPem }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d: string) => {
+        text += d;
+      });
+      res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
 }

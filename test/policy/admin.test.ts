@@ -1,10 +1,9 @@
 // The admin API's policy routes on a real gateway running the demo policy.
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const DEMO = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 let gw: TestGateway;
@@ -19,37 +18,8 @@ after(() => gw?.close());
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes, checked field by field below
 type Json = any;
 
-function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  token = adminToken,
-): Promise<{ code: number; body: Json }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gw.gateway.url}${path}`,
-      {
-        method,
-        ca: gw.gateway.caPem,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+function call(method: string, path: string, body?: unknown, token = adminToken) {
+  return callGateway(gw, method, path, token, body);
 }
 
 const doc = (name: string, verb: string) => ({
