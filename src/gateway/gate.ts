@@ -4,9 +4,10 @@
 //
 // Stance: fail closed. No review service, an unreadable store, a client that went away: the request is not sent.
 // The approval consumed is the one bound to this request's fingerprint (identity, cluster, verb, target, body digest,
-// exec argv, query), so an approval for one request never releases another.
+// Content-Type, exec argv and flags, query, justification: src/review/fingerprint.ts), so an approval for one
+// request never releases another.
 
-import { bodyDigest, requestFingerprint } from "../review/fingerprint.ts";
+import { bodyDigest, requestFingerprint, sha256Hex } from "../review/fingerprint.ts";
 import { maskSecrets } from "../review/mask.ts";
 import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
@@ -65,6 +66,17 @@ function reviewedRequest(ctx: RequestContext, kube: KubeRequest, body: Buffer | 
   };
 }
 
+const JUSTIFICATION_MAX = 1000;
+
+/** The justification as stored and shown: a long one is cut with a marker saying so (and is fingerprinted cut). */
+function storedJustification(sent: string | undefined): string | null {
+  if (!sent) return null;
+  if (sent.length <= JUSTIFICATION_MAX) return sent;
+  // The digest keeps two long justifications that differ only after the cut apart (they are different requests).
+  const digest = sha256Hex(sent).slice(0, 16);
+  return `${sent.slice(0, JUSTIFICATION_MAX)} [airlock: cut, ${sent.length} characters were sent, sha256 ${digest}…]`;
+}
+
 export interface GateInput {
   ctx: RequestContext;
   principal: Principal;
@@ -115,17 +127,22 @@ async function gate(
   });
   if (grant) return { ok: true, note: `grant ${grant.id} by ${grant.createdBy} (review ${grant.reviewId})` };
 
+  const justification = storedJustification(
+    principal.justification ?? header(ctx.headers, JUSTIFICATION_HEADER),
+  );
   const fingerprint = requestFingerprint({
     identityId: principal.identityId,
     cluster: ctx.cluster,
     kube,
     body: input.body,
+    contentType: header(ctx.headers, "content-type"),
+    contentEncoding: header(ctx.headers, "content-encoding"),
+    justification,
   });
   const used = await reviews.consumeApproved(fingerprint, ctx.id);
   if (used) return { ok: true, note: `review ${used.id} approved by ${approvedBy(used)}` };
 
   const held = decision.review.mode === "wait";
-  const justification = principal.justification ?? header(ctx.headers, JUSTIFICATION_HEADER) ?? null;
   const { review, joined } = await reviews.open({
     fingerprint,
     requester: {
@@ -134,7 +151,7 @@ async function gate(
       kind: principal.kind,
       groups: principal.groups,
     },
-    justification: justification ? justification.slice(0, 1000) : null,
+    justification,
     cluster: ctx.cluster,
     policy: decision.policy,
     rule: decision.rule,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -129,6 +130,33 @@ function collect(child: ChildProcess): Promise<Run> {
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
+interface Sent {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** One raw request to the gateway with exactly these headers: the Content-Type and Airlock headers are the test. */
+function send(token: string, sent: Sent): Promise<{ code: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...sent.headers, authorization: `Bearer ${token}` };
+    const req = request(
+      `${gw.gateway.url}${sent.path}`,
+      { method: sent.method, headers, ca: gw.gateway.caPem },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ code: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(sent.body);
+  });
+}
+
 function reviewIdIn(text: string): string {
   const id = /review ([0-9a-f-]{36})/.exec(text)?.[1];
   assert.ok(id, `no review id in: ${text}`);
@@ -154,6 +182,92 @@ describe("reviews through kubectl", () => {
     const same = await exec("approved");
     assert.equal(same.code, 0, same.stderr);
     assert.equal(same.stdout.trim(), "approved");
+  });
+
+  // Issue 12 §5: an approval binds everything that changes what the cluster does. Each variant below differs from
+  // the approved request in one field only; none may use the approval (it stays unused) or join its review.
+  test("an approval is not used by a request differing only in Content-Type, exec flags, container or justification", async () => {
+    const made = await kubectl(gw.sim.kubeconfigPath, [
+      "create",
+      "configmap",
+      "fp-cm",
+      "--from-literal=keep=1",
+      "-n",
+      "staging",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const patchPath = "/api/v1/namespaces/staging/configmaps/fp-cm";
+    const patchBody = '{"data":{"added":"2"}}';
+    const merge = { "content-type": "application/merge-patch+json" };
+    const pods = await kubectl(gw.sim.kubeconfigPath, ["get", "pods", "-n", "prod", "-o", "name"]);
+    const pod = pods.stdout
+      .split("\n")
+      .find((l) => l.startsWith("pod/"))
+      ?.slice(4);
+    assert.ok(pod, pods.stdout);
+    // Each exec case runs its own command, so no case's first request meets an earlier case's approval.
+    const execPath = (word: string) =>
+      `/api/v1/namespaces/prod/pods/${pod}/exec?command=echo&command=${word}&stdout=true&stderr=true`;
+    const cases: { name: string; approved: Sent; variant: Sent }[] = [
+      {
+        name: "a strategic-merge patch with the merge patch's bytes",
+        approved: { method: "PATCH", path: patchPath, headers: merge, body: patchBody },
+        variant: {
+          method: "PATCH",
+          path: patchPath,
+          headers: { "content-type": "application/strategic-merge-patch+json" },
+          body: patchBody,
+        },
+      },
+      {
+        name: "the same patch with another justification",
+        approved: {
+          method: "PATCH",
+          path: patchPath,
+          headers: { ...merge, "airlock-justification": "add a key" },
+          body: patchBody,
+        },
+        variant: {
+          method: "PATCH",
+          path: patchPath,
+          headers: { ...merge, "airlock-justification": "add a key (approved by alice)" },
+          body: patchBody,
+        },
+      },
+      {
+        name: "an exec with a tty",
+        approved: { method: "POST", path: execPath("tty"), headers: {} },
+        variant: { method: "POST", path: `${execPath("tty")}&tty=true`, headers: {} },
+      },
+      {
+        name: "an exec with stdin",
+        approved: { method: "POST", path: execPath("stdin"), headers: {} },
+        variant: { method: "POST", path: `${execPath("stdin")}&stdin=true`, headers: {} },
+      },
+      {
+        name: "an exec in another container",
+        approved: { method: "POST", path: `${execPath("container")}&container=app`, headers: {} },
+        variant: { method: "POST", path: `${execPath("container")}&container=sidecar`, headers: {} },
+      },
+    ];
+    for (const c of cases) {
+      const first = await send(agentToken, c.approved);
+      assert.equal(first.code, 403, `${c.name}: ${first.text}`);
+      const id = reviewIdIn(first.text);
+      const ok = await airlock(aliceToken, ["review", "approve", id]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const other = await send(agentToken, c.variant);
+      assert.equal(other.code, 403, `${c.name} was released: ${other.text}`);
+      assert.notEqual(reviewIdIn(other.text), id, `${c.name} joined the approved review`);
+      const shown = await airlock(aliceToken, ["review", "show", id, "--json"]);
+      const review = (JSON.parse(shown.stdout) as { review: Review }).review;
+      assert.equal(review.state, "approved", c.name);
+      assert.equal(review.usesLeft, 1, `${c.name} used the approval`);
+    }
+    // The approved merge patch itself still runs, once, and does what the reviewer saw.
+    const released = await send(agentToken, cases[0]!.approved);
+    assert.equal(released.code, 200, released.text);
+    assert.deepEqual(JSON.parse(released.text).data, { keep: "1", added: "2" });
   });
 
   test("a held delete denied by a reviewer fails with the reviewer's reason in kubectl's output", async () => {

@@ -1,12 +1,21 @@
 // The fingerprint an approval is bound to: the same request always gives the same one; any change in who, where,
-// what, the body bytes or the exec argv gives another.
+// what, the body bytes, the Content-Type, the exec argv or flags, or the justification gives another.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { classifyRequest } from "../../src/gateway/classify/index.ts";
 import { canonicalQuery, requestFingerprint } from "../../src/review/fingerprint.ts";
 
 function fp(
-  opts: { method?: string; url?: string; body?: string; identityId?: string; cluster?: string } = {},
+  opts: {
+    method?: string;
+    url?: string;
+    body?: string;
+    identityId?: string;
+    cluster?: string;
+    contentType?: string;
+    contentEncoding?: string;
+    justification?: string | null;
+  } = {},
 ): string {
   const method = opts.method ?? "DELETE";
   const cluster = opts.cluster ?? "prod-cluster";
@@ -21,6 +30,9 @@ function fp(
     cluster,
     kube: classified.value,
     body: opts.body === undefined ? undefined : Buffer.from(opts.body),
+    contentType: "contentType" in opts ? opts.contentType : "application/json",
+    contentEncoding: opts.contentEncoding,
+    justification: "justification" in opts ? opts.justification : "rotate the pods",
   });
 }
 
@@ -54,6 +66,15 @@ describe("request fingerprint", () => {
     ["another verb", { ...base, method: "PATCH" }],
     ["a read of the same object", { ...base, method: "GET" }],
     ["a dry run", { ...base, url: "/apis/apps/v1/namespaces/prod/deployments/web?dryRun=All" }],
+    [
+      "a strategic-merge patch instead of a merge patch",
+      { ...base, contentType: "application/strategic-merge-patch+json" },
+    ],
+    ["another spelling of the Content-Type", { ...base, contentType: "application/json; charset=utf-8" }],
+    ["no Content-Type", { ...base, contentType: undefined }],
+    ["a Content-Encoding", { ...base, contentEncoding: "gzip" }],
+    ["another justification", { ...base, justification: "rotate the pods (already approved by alice)" }],
+    ["no justification", { ...base, justification: null }],
   ];
   for (const [what, opts] of variants) {
     test(`${what} gives another fingerprint`, () => {
@@ -66,6 +87,20 @@ describe("request fingerprint", () => {
     assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=ls&command=-la` }));
     assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=ls` }));
     assert.notEqual(ls, fp({ method: "GET", url: `${EXEC}&command=-l&command=ls` }), "argv order matters");
+  });
+
+  test("another exec container, stdin or tty flag gives another fingerprint", () => {
+    const plain = fp({ method: "GET", url: `${EXEC}&command=sh` });
+    const flags = [
+      EXEC.replace("container=app", "container=sidecar"),
+      `${EXEC}&stdin=true`,
+      `${EXEC}&tty=true`,
+      `${EXEC}&stdin=true&tty=true`,
+      EXEC.replace("&stderr=true", ""),
+    ];
+    const seen = new Set([plain]);
+    for (const url of flags) seen.add(fp({ method: "GET", url: `${url}&command=sh` }));
+    assert.equal(seen.size, flags.length + 1, "each flag set has its own fingerprint");
   });
 
   test("exec over a WebSocket GET and its SPDY POST fallback are the same request", () => {
