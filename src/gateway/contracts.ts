@@ -68,6 +68,11 @@ export interface KubeRequest {
   query: URLSearchParams;
   /** The parsed body of a write (JSON or YAML), when the client sent one the gateway could read. */
   body?: unknown;
+  /** The object the request would leave behind (server-side dry run; `null`: nothing, e.g. after a delete). Loaded
+   *  only when a rule that could match needs it (src/review/object-context.ts); undefined until then. */
+  object?: unknown;
+  /** The object as stored before the request (`null`: it does not exist); undefined until loaded. */
+  oldObject?: unknown;
 }
 
 /** What a `review` rule requires before the request may run (DESIGN.md invariant 8). */

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { LoadedDocuments, PolicyEngine, PolicyLog } from "../policy/engine.ts";
 import { openPolicyEngine } from "../policy/engine.ts";
+import type { ObjectNeeds } from "../policy/objects.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Decision, KubeRequest, Principal } from "./contracts.ts";
 
@@ -14,6 +15,9 @@ export type BuiltinPolicy = "deny-all" | "allow-authenticated";
 
 export interface Decider {
   decide(principal: Principal, kube: KubeRequest): Decision;
+  /** The objects the rules that could match read; the pipeline loads them (object-context.ts) before `decide`. A
+   *  decider without it needs none. */
+  objectNeeds?(principal: Principal, kube: KubeRequest): ObjectNeeds;
   /** What the policy engine loaded (MaskingProfile documents included); undefined for the built-in policies. */
   loadedDocuments?(): LoadedDocuments;
 }

@@ -28,6 +28,7 @@ import { impersonationHeaders } from "./forward/impersonation.ts";
 import { tunnelWebSocket } from "./forward/tunnel.ts";
 import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { gateReview } from "./gate.ts";
+import { loadNeededObjects } from "./objects.ts";
 import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
 import { routeCluster } from "./route.ts";
@@ -135,7 +136,19 @@ async function admit(
     return void (await refuse(gw, ctx, answer, failure("BadRequest", `airlock: ${parsed.error}`)));
   if (parsed.value !== undefined) kube.body = parsed.value;
 
-  // decide
+  // decide: first the objects the rules that could match read (stored object, server-side dry run), then policy
+  const objects = await loadNeededObjects({
+    decider: gw.decider,
+    upstream: gw.upstreams.get(ctx.cluster),
+    principal: auth.principal,
+    requestId: ctx.id,
+    kube,
+    method: ctx.method,
+    pathAndQuery: route.pathAndQuery,
+    body: read.body,
+    contentType: header(ctx.headers, "content-type"),
+  });
+  if (!objects.ok) return void (await refuse(gw, ctx, answer, objects.status));
   const decision = gw.decider.decide(auth.principal, kube);
   ctx.decision = decision;
   countDecision(gw, ctx);

@@ -1,7 +1,7 @@
 // CEL conditions (`when:`): compiled once at load with @bufbuild/cel (conformance-tested against cel-spec), evaluated
-// per request against `request`, `object`, `identity` and `time`.
+// per request against `request`, `object` (the resulting object), `oldObject` (the stored one), `identity` and `time`.
 //
-// Failure stance: a condition that does not parse, or names a variable other than those four, is a load error. At
+// Failure stance: a condition that does not parse, or names a variable other than those five, is a load error. At
 // evaluation time an error (a missing field, a type mismatch) or a non-boolean result is reported as "error", and
 // the evaluator treats it as a match for deny and review rules and as no match for allow rules (fail closed).
 // Regular expressions in `matches()` run on RE2 semantics, so a policy cannot introduce catastrophic backtracking.
@@ -9,11 +9,12 @@
 import type { CelInput } from "@bufbuild/cel";
 import { CelScalar, celEnv, isCelError, parse, plan } from "@bufbuild/cel";
 
-const VARIABLES = ["request", "object", "identity", "time"] as const;
+const VARIABLES = ["request", "object", "oldObject", "identity", "time"] as const;
 const env = celEnv({
   variables: {
     request: CelScalar.DYN,
     object: CelScalar.DYN,
+    oldObject: CelScalar.DYN,
     identity: CelScalar.DYN,
     time: CelScalar.DYN,
   },
@@ -23,8 +24,10 @@ export type CelBindings = Record<(typeof VARIABLES)[number], CelInput>;
 
 export interface CompiledCel {
   source: string;
-  /** The condition reads `object` (the request body): it cannot be judged from an audit record. */
+  /** The condition reads `object` (the resulting object): it cannot be judged from an audit record. */
   readsObject: boolean;
+  /** The condition reads `oldObject` (the stored object). */
+  readsOldObject: boolean;
   /** The condition reads request data the audit log does not keep (query, selectors, dryRun, exec flags). */
   readsQuery: boolean;
   evaluate(bindings: CelBindings): boolean | "error";
@@ -40,9 +43,15 @@ interface ExprNode {
 }
 
 /** Walks the parsed expression: free identifiers (not comprehension variables) and which request fields are read. */
-function inspect(root: ExprNode): { free: Set<string>; readsObject: boolean; readsQuery: boolean } {
+function inspect(root: ExprNode): {
+  free: Set<string>;
+  readsObject: boolean;
+  readsOldObject: boolean;
+  readsQuery: boolean;
+} {
   const free = new Set<string>();
   let readsObject = false;
+  let readsOldObject = false;
   let readsQuery = false;
   const visit = (node: ExprNode | undefined, bound: ReadonlySet<string>): void => {
     if (!node) return;
@@ -52,6 +61,7 @@ function inspect(root: ExprNode): { free: Set<string>; readsObject: boolean; rea
         const name = (exprKind.value as { name: string }).name;
         if (!bound.has(name)) free.add(name);
         if (name === "object" && !bound.has(name)) readsObject = true;
+        if (name === "oldObject" && !bound.has(name)) readsOldObject = true;
         return;
       }
       case "selectExpr": {
@@ -114,7 +124,7 @@ function inspect(root: ExprNode): { free: Set<string>; readsObject: boolean; rea
     }
   };
   visit(root, new Set());
-  return { free, readsObject, readsQuery };
+  return { free, readsObject, readsOldObject, readsQuery };
 }
 
 export function compileCel(source: string): CelCompileResult {
@@ -127,7 +137,7 @@ export function compileCel(source: string): CelCompileResult {
       error: `CEL does not parse: ${(err as Error).message.replace(/^syntax error: /, "")}`,
     };
   }
-  const { free, readsObject, readsQuery } = inspect(parsed.expr as unknown as ExprNode);
+  const { free, readsObject, readsOldObject, readsQuery } = inspect(parsed.expr as unknown as ExprNode);
   const unknown = [...free].filter((n) => !(VARIABLES as readonly string[]).includes(n));
   if (unknown.length) {
     return {
@@ -146,6 +156,7 @@ export function compileCel(source: string): CelCompileResult {
     cel: {
       source,
       readsObject,
+      readsOldObject,
       readsQuery,
       evaluate(bindings) {
         try {

@@ -7,6 +7,7 @@ import type { Principal } from "../gateway/contracts.ts";
 import { compileCel } from "./cel.ts";
 import { parseDuration } from "./duration.ts";
 import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
+import { writtenObjectLabels } from "./objects.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
 import { compileSelector, requestLabels } from "./selector.ts";
 import { programsOf } from "./shell.ts";
@@ -166,8 +167,17 @@ function compileRule(
   if (spec.labelSelector) {
     const selector = compileSelector(spec.labelSelector);
     dataMatchers.push(({ kube }, scratch) => {
-      scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
-      return selector(scratch.labels);
+      const written = writtenObjectLabels(kube);
+      if (!written) {
+        scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
+        return selector(scratch.labels);
+      }
+      // A write is judged on the objects, never on the body (a DeleteOptions or a patch carrying labels proves
+      // nothing): an allow needs the stored object AND the resulting one to match, a deny or review either.
+      if (written === "unknown") return spec.effect !== "allow";
+      return spec.effect === "allow"
+        ? written.length > 0 && written.every((l) => selector(l))
+        : written.some((l) => selector(l));
     });
   }
   if (spec.exec) {
@@ -183,6 +193,11 @@ function compileRule(
   }
   errors.push(...ruleErrors);
   const rule: CompiledRule = {
+    reads: {
+      object: Boolean(when?.readsObject),
+      oldObject: Boolean(when?.readsOldObject),
+      labels: Boolean(spec.labelSelector),
+    },
     order,
     policy,
     policyIndex,
@@ -192,7 +207,7 @@ function compileRule(
     verbs: spec.verbs,
     matchers,
     dataMatchers,
-    needsBody: Boolean(spec.labelSelector) || Boolean(when?.readsObject),
+    needsBody: Boolean(spec.labelSelector) || Boolean(when?.readsObject) || Boolean(when?.readsOldObject),
     needsQuery: dataMatchers.length > 0 || Boolean(when?.readsQuery),
   };
   if (resourceKeys) rule.resourceKeys = resourceKeys;

@@ -9,8 +9,9 @@
 // policy change that cannot be recorded does not take effect (the reload counts as refused) — and every refused
 // reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
 import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
-import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
+import { type EvalOptions, type Evaluation, evaluate, objectNeeds, RuleIndex } from "./evaluate.ts";
 import { type LoadOptions, type LoadResult, loadPolicies } from "./load.ts";
+import type { ObjectNeeds } from "./objects.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import type { LoadedSet, RawDocument } from "./types.ts";
 import { type PolicyWatcher, watchPolicyFiles } from "./watch.ts";
@@ -40,6 +41,8 @@ export type ReloadOutcome = { ok: true; set: LoadedSet } | { ok: false; errors: 
 
 export interface PolicyEngine {
   decide(principal: Principal, kube: KubeRequest): Decision;
+  /** The objects (stored, resulting) that rules which could match `kube` read: load them before `decide`. */
+  objectNeeds(principal: Principal, kube: KubeRequest): ObjectNeeds;
   evaluate(
     principal: Principal,
     kube: KubeRequest,
@@ -114,6 +117,7 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
   const limiter = new RateLimiter();
   return {
     decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
+    objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
     evaluate: (principal, kube, opts = {}) =>
       evaluate(index, { principal, kube, now: opts.now ?? now() }, opts),
     current: () => set,
@@ -219,6 +223,7 @@ export async function openPolicyEngine(
 
   const engine: PolicyEngine = {
     decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
+    objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
     evaluate: (principal, kube, o = {}) => evaluate(index, { principal, kube, now: o.now ?? now() }, o),
     current: () => index.set,
     loadedDocuments: () => summarize(index.set),

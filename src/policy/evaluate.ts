@@ -7,6 +7,7 @@
 // every other matcher passed, and never compiles anything.
 import type { Decision, KubeRequest } from "../gateway/contracts.ts";
 import { type CelBindings, celTimestamp } from "./cel.ts";
+import { type ObjectNeeds, objectBinding, oldObjectBinding, ruleObjectNeeds } from "./objects.ts";
 import type { Limit, RateLimiter } from "./ratelimit.ts";
 import { programsOf } from "./shell.ts";
 import type { CompiledRule, EvalInput, EvalScratch, LoadedSet } from "./types.ts";
@@ -123,7 +124,10 @@ export function celBindings(input: EvalInput): CelBindings {
       },
     },
     // JSON numbers arrive as CEL doubles; CEL's numeric equality makes `object.spec.replicas == 0` work regardless.
-    object: (kube.body ?? null) as CelBindings["object"],
+    // A write's `object` is the resulting object and `oldObject` the stored one (src/policy/objects.ts); a rule
+    // whose object was not loaded never gets here (ruleMatches judges it as an error).
+    object: (objectBinding(kube) ?? null) as CelBindings["object"],
+    oldObject: (oldObjectBinding(kube) ?? null) as CelBindings["oldObject"],
     identity: {
       name: principal.name,
       kind: principal.kind,
@@ -137,10 +141,36 @@ export function celBindings(input: EvalInput): CelBindings {
 function ruleMatches(rule: CompiledRule, input: EvalInput, scratch: EvalScratch): boolean {
   for (const m of rule.dataMatchers) if (!m(input, scratch)) return false;
   if (!rule.when) return true;
+  // Fail closed: an object the rule reads but nobody loaded counts as an evaluation error.
+  if (
+    (rule.reads.object && objectBinding(input.kube) === undefined) ||
+    (rule.reads.oldObject && oldObjectBinding(input.kube) === undefined)
+  )
+    return rule.effect !== "allow";
   scratch.bindings ??= celBindings(input);
   const result = rule.when.evaluate(scratch.bindings);
   if (result === "error") return rule.effect !== "allow";
   return result;
+}
+
+/**
+ * Which objects the rules that could match this request read (subjects and every cheap matcher already passed), so
+ * the gateway fetches the stored object or runs the dry run only when one of them needs it.
+ */
+export function objectNeeds(index: RuleIndex, input: EvalInput): ObjectNeeds {
+  const { kube, principal } = input;
+  const needs: ObjectNeeds = { stored: false, result: false };
+  const scratch: EvalScratch = {};
+  for (const rule of index.candidates(kube.action, kube.info.resource)) {
+    if (!index.set.policies[rule.policyIndex]?.subjects(principal)) continue;
+    if (rule.subjects && !rule.subjects(principal)) continue;
+    if (!rule.matchers.every((m) => m(input, scratch))) continue;
+    const n = ruleObjectNeeds(rule, kube);
+    needs.stored ||= n.stored;
+    needs.result ||= n.result;
+    if (needs.stored && needs.result) break;
+  }
+  return needs;
 }
 
 export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions = {}): Evaluation {

@@ -57,7 +57,10 @@ export const describedRequest = z.strictObject({
         stdin: z.boolean().optional(),
       })
       .optional(),
+    /** The object the request leaves behind (CEL `object`, label selectors on writes); also the body sent. */
     object: z.unknown().optional(),
+    /** The object as stored before the request (CEL `oldObject`); absent = it does not exist. */
+    oldObject: z.unknown().optional(),
   }),
   /** Evaluate as of this time (RFC 3339); default now. */
   time: z.iso.datetime({ offset: true }).optional(),
@@ -122,7 +125,13 @@ export function describeToRequest(raw: unknown): Described {
     return { ok: false, errors: [`request: ${classified.status.message ?? "cannot be classified"}`] };
   }
   const kube = classified.value;
-  if (request.object !== undefined) kube.body = request.object;
+  if (request.object !== undefined) {
+    kube.body = request.object;
+    kube.object = request.object;
+  }
+  // A described request states its objects: what it does not state does not exist.
+  kube.oldObject = request.oldObject ?? null;
+  if (kube.object === undefined) kube.object = null;
   const principal: Principal = {
     identityId: `described:${identity.name}`,
     kind: identity.kind,

@@ -51,6 +51,8 @@ export interface CompiledRule {
   /** Matchers on the body or on request details the audit log does not keep (labels, exec container/tty/stdin). */
   dataMatchers: readonly StaticMatcher[];
   when?: CompiledCel;
+  /** What the rule reads of the objects a write is about (loaded from the cluster only when a candidate rule does). */
+  reads: { object: boolean; oldObject: boolean; labels: boolean };
   /** The rule's verdict depends on the body / on request data the audit log does not keep (for what-if). */
   needsBody: boolean;
   needsQuery: boolean;

@@ -9,7 +9,10 @@ import type { KubeRequest, ReviewPreview } from "../gateway/contracts.ts";
 import type { Upstream } from "../gateway/upstream/index.ts";
 import { unifiedDiff } from "./diff.ts";
 import { maskSecrets } from "./mask.ts";
+import { withDryRun } from "./object-context.ts";
 import { callUpstream } from "./upstream-call.ts";
+
+export { withDryRun };
 
 const PREVIEWED = new Set(["create", "update", "patch", "delete"]);
 const NOISE = ["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"];
@@ -103,13 +106,6 @@ function objectPath(kube: KubeRequest): string | undefined {
   const name = isObj(meta) && typeof meta.name === "string" ? meta.name : undefined;
   if (!name || info.subresource) return undefined;
   return `${info.path.replace(/\/+$/, "")}/${encodeURIComponent(name)}`;
-}
-
-export function withDryRun(pathAndQuery: string): string {
-  const [path, query = ""] = pathAndQuery.split("?", 2) as [string, string?];
-  const params = new URLSearchParams(query);
-  params.set("dryRun", "All");
-  return `${path}?${params}`;
 }
 
 async function findDependents(input: PreviewInput, owner: Obj): Promise<ReviewPreview["dependents"]> {

@@ -80,7 +80,7 @@ spec:
   assert.match(second[0] ?? "", /spec\.rules\[2\]\.when: CEL does not parse/);
   assert.match(
     second[1] ?? "",
-    /spec\.rules\[3\]\.when: CEL names unknown variable requests; available: request, object, identity, time/,
+    /spec\.rules\[3\]\.when: CEL names unknown variable requests; available: request, object, oldObject, identity, time/,
   );
   assert.match(second[2] ?? "", /spec\.rules\[4\]\.exec\.commandRegex: not a regular expression/);
 });

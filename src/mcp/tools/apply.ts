@@ -114,7 +114,10 @@ function dryRunAllowed(c: CallContext, p: Planned, force: boolean): boolean {
   const cluster = c.gw.upstreams.default().name;
   const classified = classifyRequest("PATCH", `${p.path.replace(/^\/k8s\/([^/]+)/, "")}?${q}`, cluster);
   if (!classified.ok) return false;
+  // Advisory only (whether to show a diff first): the applied configuration stands in for the resulting object,
+  // which the real dry run below then goes through the pipeline with.
   classified.value.body = p.obj;
+  classified.value.object = p.obj;
   const engine = c.gw.decider as Partial<PolicyEngine>;
   const decision = engine.evaluate
     ? engine.evaluate(c.principal, classified.value).decision
