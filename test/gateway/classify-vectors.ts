@@ -22,7 +22,9 @@ export interface Vector {
   error?: string;
 }
 
-export const VECTORS_URL = new URL("../../../shared/testdata/requestinfo-vectors.json", import.meta.url);
+// The project keeps its own copy of the wire-protocol vectors (from the team's shared testdata), so a clone anywhere
+// runs the classifier tests without files outside the repository.
+export const VECTORS_URL = new URL("../fixtures/requestinfo-vectors.json", import.meta.url);
 
 export function loadVectors(): Vector[] {
   return JSON.parse(readFileSync(VECTORS_URL, "utf8")) as Vector[];
