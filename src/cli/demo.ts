@@ -7,6 +7,7 @@ import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildKubeconfig } from "../admin/index.ts";
+import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 import { waitForSignal } from "./serve.ts";
 
@@ -100,6 +101,7 @@ export const demoCommand: Command = {
       const { createWriteStream } = await import("node:fs");
       const logFile = createWriteStream(join(dir, "gateway.log"), { flags: "a" });
       const gateway = await startGateway(validated.config, { logDestination: logFile });
+      installLastResortHandler(() => gateway.runtime.log);
 
       say(
         "airlock demo: creating identities demo-agent (agent, group agents) and alice (human, groups sre and airlock:admins)…",

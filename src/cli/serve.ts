@@ -1,6 +1,7 @@
 // `airlock serve --config airlock.yaml`: runs the gateway until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "../gateway/config.ts";
+import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 
 const HELP = `Usage: airlock serve --config airlock.yaml
@@ -43,7 +44,8 @@ export const serveCommand: Command = {
     }
     const { startGateway } = await import("../gateway/index.ts");
     process.stderr.write(`airlock: starting gateway (data directory ${loaded.config.dataDir})…\n`);
-    let gateway: Awaited<ReturnType<typeof startGateway>>;
+    let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+    installLastResortHandler(() => gateway?.runtime.log);
     try {
       gateway = await startGateway(loaded.config, { env: process.env });
     } catch (err) {
@@ -57,7 +59,7 @@ export const serveCommand: Command = {
     );
     await waitForSignal();
     process.stderr.write("airlock: shutting down…\n");
-    await gateway.close();
+    await gateway?.close();
     return 0;
   },
 };

@@ -16,6 +16,7 @@ import type { Http2ServerRequest } from "node:http2";
 import type { Duplex } from "node:stream";
 import { checkScopes } from "../identity/scopes.ts";
 import { assignSession, countDecision, openStreamRecording } from "../recording/stage.ts";
+import { requestScope } from "../shared/request-scope.ts";
 import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
@@ -58,6 +59,8 @@ function newContext(req: IncomingMessage | Http2ServerRequest, entry?: InternalE
     bytesOut: 0,
   };
   if (entry?.mcp) ctx.mcp = entry.mcp;
+  const scope = requestScope.getStore();
+  if (scope) scope.requestId = ctx.id;
   return ctx;
 }
 

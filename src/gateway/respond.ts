@@ -12,6 +12,12 @@ export function writeHead(res: AnyResponse, code: number, headers: Record<string
   (res as ServerResponse).writeHead(code, headers);
 }
 
+/** True when the client's side of the response is closed or destroyed (nothing more can be written to it). */
+export function clientGone(res: AnyResponse): boolean {
+  const r = res as { destroyed?: boolean; closed?: boolean; writableEnded?: boolean };
+  return r.destroyed === true || r.closed === true || r.writableEnded === true;
+}
+
 export function sendStatus(
   res: AnyResponse,
   status: Status,

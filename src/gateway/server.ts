@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import type { AdminApi } from "../admin/index.ts";
 import { createConsole } from "../console/index.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
+import { requestScope } from "../shared/request-scope.ts";
 import { failure } from "../shared/status.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
 import { sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
@@ -95,14 +96,17 @@ export function createGatewayServer(
       ...(clientAuth ? { requestCert: true, rejectUnauthorized: false, ca: clientAuth.caPem } : {}),
       settings: { maxConcurrentStreams: 250 },
     },
-    onRequest,
+    // Each request runs in its own scope, so the last-resort handler (src/cli/last-resort.ts) can name it.
+    (req, res) => requestScope.run({}, onRequest, req, res),
   );
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
-      gw.log.error({ err: err.message }, "upgrade handler failed");
-      sendStatusOnSocket(socket, failure("InternalError", "airlock: internal error; see the gateway log"));
-    });
-  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    requestScope.run({}, () => {
+      handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
+        gw.log.error({ err: err.message }, "upgrade handler failed");
+        sendStatusOnSocket(socket, failure("InternalError", "airlock: internal error; see the gateway log"));
+      });
+    }),
+  );
   // Idle HTTP/1.1 keep-alive sockets and HTTP/2 sessions are closed after a while; streams in use are not.
   server.setTimeout(0);
   return server;

@@ -11,7 +11,7 @@ import type { IncomingMessage } from "node:http";
 import https, { type RequestOptions } from "node:https";
 import { failure } from "../../shared/status.ts";
 import type { AnyResponse } from "../respond.ts";
-import { sendStatus, writeHead } from "../respond.ts";
+import { clientGone, sendStatus, writeHead } from "../respond.ts";
 import { h2PoolOf } from "../upstream/h2-pool.ts";
 import type { Upstream } from "../upstream/index.ts";
 import { H2Request, h2Headers } from "./h2-request.ts";
@@ -95,6 +95,19 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
       unregister();
       resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
     };
+    // The client may leave at any moment, also before the upstream request exists (while a credential is minted or
+    // a session leased): then nothing is sent, and the request's completion says so.
+    const gone = "the client closed the connection before the request was sent";
+    if (clientGone(res)) {
+      status = 499;
+      return finish(gone);
+    }
+    let upstreamReq: UpstreamRequest | undefined;
+    res.on("close", () => {
+      if (!upstreamReq) status = 499;
+      if (!res.writableFinished) upstreamReq?.destroy();
+      finish(upstreamReq ? undefined : gone);
+    });
 
     opts.upstream
       .requestOptions(method, opts.pathAndQuery, opts.headers, opts.actor)
@@ -104,15 +117,17 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
         if (opts.body?.length) (options.headers as string[]).push("content-length", String(opts.body.length));
         return [options, await openRequest(method, options)] as const;
       })
-      .then(([, upstreamReq]) => {
+      .then(([, opened]) => {
+        if (settled) return void opened.destroy();
+        upstreamReq = opened;
         unregister = opts.onOpen((reason) => {
-          upstreamReq.destroy(new Error(reason));
+          opened.destroy(new Error(reason));
           (res as { destroy?: (e?: Error) => void }).destroy?.();
         });
         if (opts.timeoutMs) {
-          upstreamReq.setTimeout(opts.timeoutMs, () => upstreamReq.destroy(new Error("upstream timed out")));
+          opened.setTimeout(opts.timeoutMs, () => opened.destroy(new Error("upstream timed out")));
         }
-        upstreamReq.on("response", (upstreamRes) => {
+        opened.on("response", (upstreamRes) => {
           status = upstreamRes.statusCode ?? 502;
           // The cluster refused our own credential: drop cached exec-plugin output and re-read token files, so the
           // next request presents a fresh one. (The client's request is answered as the cluster answered it.)
@@ -132,7 +147,7 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
               },
               done: (final, error) => {
                 status = final;
-                if (error) upstreamReq.destroy();
+                if (error) opened.destroy();
                 finish(error);
               },
             });
@@ -149,13 +164,13 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           upstreamRes.on("error", () => {});
           upstreamRes.on("close", () => {
             if (upstreamRes.readableEnded) return;
-            upstreamReq.destroy();
+            opened.destroy();
             (res as { destroy?: () => void }).destroy?.();
             finish();
           });
           res.once("finish", () => finish());
         });
-        upstreamReq.on("error", (err) => {
+        opened.on("error", (err) => {
           if (!res.headersSent) {
             status = 502;
             bytesOut += sendStatus(
@@ -172,16 +187,13 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           }
           finish(err.message);
         });
-        // The client going away cancels the upstream request (and so the watch or exec behind it).
-        res.on("close", () => {
-          if (!res.writableFinished) upstreamReq.destroy();
-          finish();
-        });
+        // The client going away cancels the upstream request (and so the watch or exec behind it): see above.
         // The body was read (bounded) before the decision, so policy and audit saw exactly what is sent here.
         bytesIn = opts.body?.length ?? 0;
-        upstreamReq.end(opts.body);
+        opened.end(opts.body);
       })
       .catch((err: Error) => {
+        if (settled) return;
         status = 502;
         bytesOut += sendStatus(
           res,

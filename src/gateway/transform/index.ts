@@ -19,7 +19,7 @@ import {
 } from "../../mask/index.ts";
 import { failure, type Status } from "../../shared/status.ts";
 import type { KubeRequest } from "../contracts.ts";
-import { type AnyResponse, sendStatus, writeHead } from "../respond.ts";
+import { type AnyResponse, clientGone, sendStatus, writeHead } from "../respond.ts";
 import { type ChunkMasker, MaskingTransform } from "./response.ts";
 
 export { jsonAccept, withJsonAccept } from "./accept.ts";
@@ -141,28 +141,41 @@ export function relayMasked(
     return;
   }
   const t = plan.transform;
+  // Every stream here has an owner: the pipelines own their streams' errors, and a client that is gone by the time
+  // the masker knows its head costs only this request (pipeline() throws on a destroyed destination).
+  const cut = (error: string) => {
+    t.destroy();
+    upstreamRes.destroy();
+    (res as { destroy?: () => void }).destroy?.();
+    hooks.done(499, error);
+  };
   pipeline(upstreamRes, t, () => {});
   t.head.then(
     (head) => {
+      if (clientGone(res)) return cut("the client closed the connection");
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(headers)) if (k !== "content-length") out[k] = v;
       for (const [k, v] of Object.entries(head.headers)) {
         const prev = out[k];
         out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
       }
-      writeHead(res, status, out);
-      t.on("data", (chunk: Buffer) => hooks.onBytes(chunk.length));
-      pipeline(t, res as NodeJS.WritableStream, (err) => {
-        if (err) {
-          upstreamRes.destroy();
-          (res as { destroy?: () => void }).destroy?.();
-        }
-        hooks.done(status, err ? `masking stopped the response: ${err.message}` : undefined);
-      });
+      try {
+        writeHead(res, status, out);
+        t.on("data", (chunk: Buffer) => hooks.onBytes(chunk.length));
+        pipeline(t, res as NodeJS.WritableStream, (err) => {
+          if (err) {
+            upstreamRes.destroy();
+            (res as { destroy?: () => void }).destroy?.();
+          }
+          hooks.done(status, err ? `masking stopped the response: ${err.message}` : undefined);
+        });
+      } catch (err) {
+        cut(`the response could not be relayed: ${(err as Error).message}`);
+      }
     },
     (err: Error) => {
       upstreamRes.destroy();
-      if (!res.headersSent) hooks.onBytes(sendStatus(res, maskingFailed(err.message)));
+      if (!res.headersSent && !clientGone(res)) hooks.onBytes(sendStatus(res, maskingFailed(err.message)));
       else (res as { destroy?: () => void }).destroy?.();
       hooks.done(502, `masking failed: ${err.message}`);
     },

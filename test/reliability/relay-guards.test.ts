@@ -1,0 +1,70 @@
+// The masked relay when the client is already gone: the race behind issue 16's crash (ERR_STREAM_UNABLE_TO_PIPE),
+// pinned down deterministically. A real HTTP server's response whose client disconnected is handed a masked upstream
+// answer that completes afterwards; the relay must end the request (hooks.done) and throw nothing.
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
+import { test } from "node:test";
+import type { KubeRequest } from "../../src/gateway/contracts.ts";
+import { relayMasked } from "../../src/gateway/transform/index.ts";
+import { BUILTIN_PROFILES, createPlaceholders } from "../../src/mask/index.ts";
+
+const profile = BUILTIN_PROFILES.get("default");
+const kube = {
+  info: { verb: "list", resource: "secrets", subresource: "" },
+  query: new URLSearchParams(),
+} as unknown as KubeRequest;
+
+/** A server response whose client has disconnected (the request arrived, then the socket was destroyed). */
+async function orphanedResponse(): Promise<{ res: ServerResponse; close(): void }> {
+  let resolveRes: (res: ServerResponse) => void = () => {};
+  const got = new Promise<ServerResponse>((r) => {
+    resolveRes = r;
+  });
+  const server = http.createServer((_req, res) => {
+    res.once("close", () => resolveRes(res));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const client = http.get({ port, host: "127.0.0.1", path: "/" });
+  client.on("error", () => {});
+  setTimeout(() => client.destroy(), 20);
+  const res = await got;
+  return { res, close: () => server.close() };
+}
+
+function upstreamAnswer(): IncomingMessage {
+  const body = new PassThrough();
+  Object.assign(body, { headers: { "content-type": "application/json" }, statusCode: 200 });
+  return body as unknown as IncomingMessage;
+}
+
+test("a masked answer that completes after its client left ends the request without throwing", {
+  timeout: 10_000,
+}, async () => {
+  assert.ok(profile);
+  const { res, close } = await orphanedResponse();
+  const upstream = upstreamAnswer();
+  const done = new Promise<{ status: number; error?: string }>((resolve) => {
+    relayMasked(
+      { profile, placeholders: createPlaceholders(Buffer.alloc(32, 1)), counts: new Map() },
+      kube,
+      upstream,
+      res,
+      200,
+      {},
+      { onBytes: () => {}, done: (status, error) => resolve({ status, ...(error ? { error } : {}) }) },
+    );
+  });
+  (upstream as unknown as PassThrough).end(
+    JSON.stringify({ kind: "SecretList", items: [{ kind: "Secret", data: { p: "c2VjcmV0" } }] }),
+  );
+  const result = await done;
+  assert.equal(result.status, 499);
+  assert.match(result.error ?? "", /client closed the connection/);
+  assert.ok(upstream.destroyed, "the upstream answer is released");
+  close();
+});
