@@ -21,6 +21,8 @@ export interface Principal {
   expiresAt?: string;
   /** A session credential's own id, when the principal came from one (its parent is `credentialId`). */
   sessionId?: string;
+  /** The human accountable for this identity (Identity.owner); N-of-M approvals count one vote per person. */
+  owner?: string;
 }
 
 /** Limits a credential carries on top of policy. */
@@ -229,7 +231,7 @@ export interface IdentityUpdate {
  * The store. One interface, engines behind it (SQLite now; PostgreSQL later). Writes are durable when the returned
  * promise resolves: the pipeline forwards a request only after `auditBegin` has resolved (write-ahead audit).
  */
-export interface Store extends ReviewStore, AuditChainStore, SessionStore {
+export interface Store extends ReviewStore, AuditChainStore, SessionStore, DelegationStore {
   auditBegin(event: AuditEvent): Promise<void>;
   auditComplete(id: string, completion: AuditCompletion): Promise<void>;
   auditList(query: AuditQuery): Promise<AuditEvent[]>;
@@ -330,6 +332,26 @@ export interface ReviewVote {
   byId: string;
   at: string;
   reason: string;
+  /** The person behind the vote: the approver's owner when set, else the approver (N-of-M counts persons). */
+  person?: string;
+}
+
+/** Who asked for a reviewed request: the identity, the credential it used and the human it acted for. */
+export interface ReviewRequester {
+  identityId: string;
+  name: string;
+  kind: string;
+  groups: string[];
+  /** The credential that sent the request (a token or certificate; a session credential's parent). */
+  credentialId?: string;
+  /** The session credential, when the request came with one. */
+  sessionId?: string;
+  /** The human the requester acted for (delegation), when its session credential names one. */
+  onBehalfOf?: string | null;
+  /** The human accountable for the requesting identity. */
+  owner?: string | null;
+  /** When the requester's principal stopped being valid (identity, credential or session expiry, the earliest). */
+  expiresAt?: string | null;
 }
 
 export interface Review {
@@ -340,7 +362,8 @@ export interface Review {
   updatedAt: string;
   /** A pending review expires at this time (the rule's timeout). */
   expiresAt: string;
-  requester: { identityId: string; name: string; kind: string; groups: string[] };
+  /** The chain of who asked (issue 15): none of them may approve the review. */
+  requester: ReviewRequester;
   justification: string | null;
   cluster: string;
   policy: string;
@@ -356,6 +379,8 @@ export interface Review {
   /** Held (wait-mode) requests currently waiting on this review; the review is withdrawn when the last one leaves. */
   waiters: number;
   preview: ReviewPreview | null;
+  /** Why a review ended without a decision (withdrawn: the requester was revoked, disabled, expired, went away). */
+  endedReason?: string;
   /** Optimistic concurrency: every save must name the version it read. */
   version: number;
 }
@@ -397,6 +422,8 @@ export interface Grant {
   expiresAt: string;
   revokedAt: string | null;
   revokedBy: string | null;
+  /** Why the grant ended early: revoked by a reviewer, or its approver or requester was revoked, disabled or expired. */
+  endedReason?: string | null;
 }
 
 export interface ReviewQuery {
@@ -420,8 +447,39 @@ export interface ReviewStore {
   grantGet(id: string): Promise<Grant | undefined>;
   /** All grants, newest first; with `activeAt`, only those neither revoked nor expired at that time. */
   grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]>;
-  /** Revokes a grant (the first revocation time is kept). Undefined when it is unknown. */
-  grantRevoke(id: string, by: string): Promise<Grant | undefined>;
+  /**
+   * Revokes a grant (the first revocation time, revoker and reason are kept). `reason` says why it ended when that
+   * was not a reviewer's choice (its approver or requester was revoked, disabled or expired). Undefined when unknown.
+   */
+  grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined>;
+}
+
+// ── Delegations (issue 15; src/identity/delegation.ts) ──────────────────────────────────────────────────────────
+
+/** A human's consent that an identity (usually an agent) may act on their behalf, until it expires or is revoked. */
+export interface Delegation {
+  id: string;
+  /** The human who delegates, by name and id. */
+  human: string;
+  humanId: string;
+  /** The identity that may act for the human (named by `onBehalfOf` in its session credentials). */
+  agent: string;
+  agentId: string;
+  /** Who created it: the human themself or an admin. */
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+export interface DelegationStore {
+  delegationCreate(delegation: Delegation): Promise<void>;
+  delegationGet(id: string): Promise<Delegation | undefined>;
+  /** Newest first; with `activeAt`, only those neither revoked nor expired at that time. */
+  delegationList(query: { human?: string; agent?: string; activeAt?: string }): Promise<Delegation[]>;
+  /** Revokes one (the first revocation is kept). Undefined when it is unknown. */
+  delegationRevoke(id: string, by: string): Promise<Delegation | undefined>;
 }
 
 // ── The tamper-evident audit chain (src/audit, docs/audit.md) ───────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 // Row codecs of the review tables, shared by the SQLite and PostgreSQL engines: reviews are stored whole as JSON
 // (checked on the way out: a row that does not parse throws, so a corrupt review is never read as approved), grants
 // and review events as columns.
-import type { Grant, Review } from "../gateway/contracts.ts";
+import type { Delegation, Grant, Review } from "../gateway/contracts.ts";
 
 type Row = Record<string, unknown>;
 
@@ -46,6 +46,22 @@ export function grantFromRow(row: Row): Grant {
     apiGroup: str(row, "api_group"),
     resource: str(row, "resource"),
     namespace: str(row, "namespace"),
+    createdBy: str(row, "created_by"),
+    createdAt: str(row, "created_at"),
+    expiresAt: str(row, "expires_at"),
+    revokedAt: strOrNull(row, "revoked_at"),
+    revokedBy: strOrNull(row, "revoked_by"),
+    endedReason: strOrNull(row, "ended_reason"),
+  };
+}
+
+export function delegationFromRow(row: Row): Delegation {
+  return {
+    id: str(row, "id"),
+    human: str(row, "human"),
+    humanId: str(row, "human_id"),
+    agent: str(row, "agent"),
+    agentId: str(row, "agent_id"),
     createdBy: str(row, "created_by"),
     createdAt: str(row, "created_at"),
     expiresAt: str(row, "expires_at"),

@@ -150,12 +150,14 @@ export class SqliteReviewTables implements ReviewStore {
     return this.#all(sql, ...params).map(grantFromRow);
   }
 
-  async grantRevoke(id: string, by: string): Promise<Grant | undefined> {
+  async grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
     const now = new Date(this.#now()).toISOString();
+    // The first revocation wins whole: time, revoker and reason stay together.
     this.#run(
-      "UPDATE grants SET revoked_at = coalesce(revoked_at, ?), revoked_by = coalesce(revoked_by, ?) WHERE id = ?",
+      "UPDATE grants SET revoked_at = ?, revoked_by = ?, ended_reason = ? WHERE id = ? AND revoked_at IS NULL",
       now,
       by,
+      reason ?? null,
       id,
     );
     return this.grantGet(id);

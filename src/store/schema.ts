@@ -191,6 +191,26 @@ const MIGRATIONS: string[] = [
   ALTER TABLE audit_events ADD COLUMN session_id TEXT;
   CREATE INDEX audit_events_by_session ON audit_events (session_id, seq);
   `,
+  // 6 (issue 15): delegations (a human's consent that an agent acts for them) and why a grant ended early.
+  `
+  CREATE TABLE delegations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    human TEXT NOT NULL,
+    human_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+  ) STRICT;
+  CREATE INDEX delegations_by_agent ON delegations (agent, human, expires_ms);
+  CREATE INDEX delegations_by_human ON delegations (human, expires_ms);
+  ALTER TABLE grants ADD COLUMN ended_reason TEXT;
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

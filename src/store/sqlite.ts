@@ -20,6 +20,7 @@ import type {
   AuditSearchResult,
   Credential,
   CredentialOptions,
+  Delegation,
   Grant,
   Identity,
   IdentityUpdate,
@@ -34,6 +35,7 @@ import type {
 } from "../gateway/contracts.ts";
 import { SqliteAuditTables } from "./audit.ts";
 import type { AuditDurability } from "./audit-writer.ts";
+import { SqliteDelegationTables } from "./delegations.ts";
 import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
@@ -65,6 +67,7 @@ export class SqliteStore implements Store {
   readonly #now: () => number;
   readonly #lastUsedResolutionMs: number;
   readonly #reviews: SqliteReviewTables;
+  readonly #delegations: SqliteDelegationTables;
   readonly #identities: SqliteIdentityTables;
   readonly #audit: SqliteAuditTables;
   readonly #sessions: SqliteSessionTables;
@@ -102,6 +105,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.#reviews = new SqliteReviewTables(this.#db, this.#now);
+    this.#delegations = new SqliteDelegationTables(this.#db, this.#now);
     this.#identities = new SqliteIdentityTables(this.#db, this.#now, this.#lastUsedResolutionMs);
     this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly, {
       durability,
@@ -167,8 +171,21 @@ export class SqliteStore implements Store {
   grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]> {
     return this.#reviews.grantList(query);
   }
-  grantRevoke(id: string, by: string): Promise<Grant | undefined> {
-    return this.#reviews.grantRevoke(id, by);
+  grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
+    return this.#reviews.grantRevoke(id, by, reason);
+  }
+  // Delegations (issue 15).
+  delegationCreate(delegation: Delegation): Promise<void> {
+    return this.#delegations.delegationCreate(delegation);
+  }
+  delegationGet(id: string): Promise<Delegation | undefined> {
+    return this.#delegations.delegationGet(id);
+  }
+  delegationList(query: { human?: string; agent?: string; activeAt?: string }): Promise<Delegation[]> {
+    return this.#delegations.delegationList(query);
+  }
+  delegationRevoke(id: string, by: string): Promise<Delegation | undefined> {
+    return this.#delegations.delegationRevoke(id, by);
   }
 
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {

@@ -66,6 +66,7 @@ function grant(overrides: Partial<Grant> = {}): Grant {
     expiresAt: "2026-03-01T10:30:00.000Z",
     revokedAt: null,
     revokedBy: null,
+    endedReason: null,
     ...overrides,
   };
 }
@@ -175,6 +176,57 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
         assert.equal((await store.grantRevoke(g.id, "bob"))?.revokedBy, "alice");
         assert.equal(await store.grantRevoke("nope", "alice"), undefined);
         assert.equal((await store.grantList({})).length, 2);
+      }));
+
+    test("grants: a grant ended by airlock keeps why (endedReason); a later revocation changes nothing", () =>
+      withStore(async (store) => {
+        const g = grant();
+        await store.grantCreate(g);
+        const ended = await store.grantRevoke(g.id, "airlock", "its approver alice was revoked");
+        assert.equal(ended?.revokedBy, "airlock");
+        assert.equal(ended?.endedReason, "its approver alice was revoked");
+        const again = await store.grantRevoke(g.id, "bob", "other");
+        assert.equal(again?.revokedBy, "airlock");
+        assert.equal(again?.endedReason, "its approver alice was revoked");
+        assert.equal(again?.revokedAt, ended?.revokedAt);
+      }));
+
+    test("delegations: listed by human and agent, active until expiry or revocation; the first revocation is kept", () =>
+      withStore(async (store) => {
+        const d = {
+          id: "d-1",
+          human: "alice",
+          humanId: "id-alice",
+          agent: "demo-agent",
+          agentId: "id-agent",
+          createdBy: "alice",
+          createdAt: "2026-03-01T10:00:00.000Z",
+          expiresAt: "2026-03-01T18:00:00.000Z",
+          revokedAt: null,
+          revokedBy: null,
+        };
+        await store.delegationCreate(d);
+        await store.delegationCreate({ ...d, id: "d-2", human: "bob", humanId: "id-bob" });
+        assert.deepEqual(await store.delegationGet("d-1"), d);
+        assert.equal(await store.delegationGet("nope"), undefined);
+        const ids = async (q: Parameters<Store["delegationList"]>[0]) =>
+          (await store.delegationList(q)).map((x) => x.id);
+        assert.deepEqual(await ids({}), ["d-2", "d-1"]);
+        assert.deepEqual(await ids({ human: "alice" }), ["d-1"]);
+        assert.deepEqual(await ids({ agent: "demo-agent", human: "bob" }), ["d-2"]);
+        assert.deepEqual(await ids({ agent: "other" }), []);
+        assert.deepEqual(await ids({ human: "alice", activeAt: "2026-03-01T17:59:59.000Z" }), ["d-1"]);
+        assert.deepEqual(
+          await ids({ human: "alice", activeAt: "2026-03-01T18:00:00.000Z" }),
+          [],
+          "ends at expiry",
+        );
+        const revoked = await store.delegationRevoke("d-1", "admin");
+        assert.equal(revoked?.revokedBy, "admin");
+        assert.ok(revoked?.revokedAt);
+        assert.deepEqual(await ids({ human: "alice", activeAt: "2026-03-01T10:00:01.000Z" }), []);
+        assert.equal((await store.delegationRevoke("d-1", "alice"))?.revokedBy, "admin");
+        assert.equal(await store.delegationRevoke("nope", "alice"), undefined);
       }));
   });
 }

@@ -137,12 +137,12 @@ export class PgReviewTables implements ReviewStore {
     return rows.map(grantFromRow);
   }
 
-  async grantRevoke(id: string, by: string): Promise<Grant | undefined> {
-    const [row] = await this.#db.sql(
-      `UPDATE grants SET revoked_at = coalesce(revoked_at, $1), revoked_by = coalesce(revoked_by, $2)
-       WHERE id = $3 RETURNING *`,
-      [new Date(this.#now()).toISOString(), by, id],
+  async grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
+    // The first revocation wins whole: time, revoker and reason stay together.
+    await this.#db.sql(
+      "UPDATE grants SET revoked_at = $1, revoked_by = $2, ended_reason = $3 WHERE id = $4 AND revoked_at IS NULL",
+      [new Date(this.#now()).toISOString(), by, reason ?? null, id],
     );
-    return row ? grantFromRow(row) : undefined;
+    return this.grantGet(id);
   }
 }

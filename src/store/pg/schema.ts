@@ -190,6 +190,26 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX recordings_by_session ON recordings (session_id, seq);
   `,
+  // 2 (issue 15, SQLite's 6): delegations (a human's consent that an agent acts for them) and why a grant ended early.
+  `
+  CREATE TABLE delegations (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    human TEXT NOT NULL,
+    human_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+  );
+  CREATE INDEX delegations_by_agent ON delegations (agent, human, expires_ms);
+  CREATE INDEX delegations_by_human ON delegations (human, expires_ms);
+  ALTER TABLE grants ADD COLUMN ended_reason TEXT;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,6 +13,7 @@ import type {
   AuditSearchResult,
   Credential,
   CredentialOptions,
+  Delegation,
   Grant,
   Identity,
   IdentityUpdate,
@@ -27,6 +28,7 @@ import type {
 } from "../../gateway/contracts.ts";
 import { PgAuditTables } from "./audit.ts";
 import { Db, type PgOptions } from "./db.ts";
+import { PgDelegationTables } from "./delegations.ts";
 import { PgIdentityTables } from "./identities.ts";
 import { PgReviewTables } from "./reviews.ts";
 import { migratePg } from "./schema.ts";
@@ -55,6 +57,7 @@ export class PostgresStore implements Store {
   readonly #db: Db;
   readonly #identities: PgIdentityTables;
   readonly #reviews: PgReviewTables;
+  readonly #delegations: PgDelegationTables;
   readonly #audit: PgAuditTables;
   readonly #sessions: PgSessionTables;
 
@@ -63,6 +66,7 @@ export class PostgresStore implements Store {
     this.#db = db;
     this.#identities = new PgIdentityTables(db, now, opts.lastUsedResolutionMs ?? 60_000);
     this.#reviews = new PgReviewTables(db, now);
+    this.#delegations = new PgDelegationTables(db, now);
     this.#audit = new PgAuditTables(db, now);
     this.#sessions = new PgSessionTables(db);
   }
@@ -206,8 +210,21 @@ export class PostgresStore implements Store {
   grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]> {
     return this.#reviews.grantList(query);
   }
-  grantRevoke(id: string, by: string): Promise<Grant | undefined> {
-    return this.#reviews.grantRevoke(id, by);
+  grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
+    return this.#reviews.grantRevoke(id, by, reason);
+  }
+  // Delegations (issue 15).
+  delegationCreate(delegation: Delegation): Promise<void> {
+    return this.#delegations.delegationCreate(delegation);
+  }
+  delegationGet(id: string): Promise<Delegation | undefined> {
+    return this.#delegations.delegationGet(id);
+  }
+  delegationList(query: { human?: string; agent?: string; activeAt?: string }): Promise<Delegation[]> {
+    return this.#delegations.delegationList(query);
+  }
+  delegationRevoke(id: string, by: string): Promise<Delegation | undefined> {
+    return this.#delegations.delegationRevoke(id, by);
   }
 
   // Sessions and recordings.
