@@ -21,7 +21,7 @@ export const ADMIN_PRINCIPAL: Readonly<Principal> = Object.freeze({
 });
 
 export function principalOf(identity: Identity, credential: Credential): Principal {
-  return {
+  const principal: Principal = {
     identityId: identity.id,
     kind: identity.kind,
     name: identity.name,
@@ -29,6 +29,9 @@ export function principalOf(identity: Identity, credential: Credential): Princip
     labels: { ...identity.labels },
     credentialId: credential.id,
   };
+  // The person behind a reviewer: N-of-M approvals count people, not identities (src/review/eligibility.ts).
+  if (identity.owner) principal.owner = identity.owner;
+  return principal;
 }
 
 /** The caller of an admin request, or undefined when the request carries no valid token. */

@@ -107,7 +107,8 @@ export function reviewHandlers(
         "grant query",
       );
       const activeAt = query.active === "true" ? { activeAt: new Date().toISOString() } : {};
-      sendJson(res, 200, { items: await service().store.grantList(activeAt) });
+      // The service ends grants whose approver or requester is gone before listing them (endedReason says why).
+      sendJson(res, 200, { items: await service().listGrants(activeAt) });
     },
     async revokeGrant({ res, params, principal }) {
       sendJson(res, 200, await service().revokeGrant(params.id ?? "", principal));

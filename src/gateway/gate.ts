@@ -13,9 +13,17 @@ import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, type Status } from "../shared/status.ts";
 import { header, type RequestContext } from "./context.ts";
-import type { Decision, KubeRequest, Principal, Review, ReviewedRequest } from "./contracts.ts";
+import type {
+  Decision,
+  KubeRequest,
+  Principal,
+  Review,
+  ReviewedRequest,
+  ReviewRequester,
+} from "./contracts.ts";
 import { impersonationHeaders } from "./forward/impersonation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
+import type { LiveStream } from "./streams.ts";
 
 export type GateResult = { ok: true; note: string } | { ok: false; status: Status };
 
@@ -145,12 +153,7 @@ async function gate(
   const held = decision.review.mode === "wait";
   const { review, joined } = await reviews.open({
     fingerprint,
-    requester: {
-      identityId: principal.identityId,
-      name: principal.name,
-      kind: principal.kind,
-      groups: principal.groups,
-    },
+    requester: requesterOf(principal),
     justification,
     cluster: ctx.cluster,
     policy: decision.policy,
@@ -171,7 +174,40 @@ async function gate(
       ),
     };
   }
-  const outcome = await reviews.waitForDecision(review.id, input.signal);
+  // While held, the request is a live stream of its identity and credential: revoking or disabling either, ending the
+  // delegation it acts under, or reaching their expiry closes it like a watch (on this replica or, through the
+  // cut-off messages, on any other), and the review is withdrawn so nobody approves a request that cannot run.
+  const cut = new AbortController();
+  let cutReason: string | undefined;
+  const unregister = gw.streams.add(
+    heldStream(ctx.id, principal, (reason) => {
+      cutReason ??= reason;
+      cut.abort();
+    }),
+  );
+  let outcome: Awaited<ReturnType<ReviewService["waitForDecision"]>>;
+  try {
+    // Cut off between authentication and now (the registration above came too late to see it): the store says so.
+    const goneAlready = await reviews.requesterGone({ ...review, requester: requesterOf(principal) });
+    if (goneAlready !== undefined) cutReason ??= goneAlready;
+    outcome = cutReason
+      ? { kind: "aborted" }
+      : await reviews.waitForDecision(review.id, AbortSignal.any([input.signal, cut.signal]));
+  } finally {
+    unregister();
+  }
+  if (cutReason !== undefined) {
+    const why = heldReason(principal, cutReason);
+    await reviews.withdraw(review.id, why);
+    await reviews.leave(review.id, principal.name);
+    return {
+      ok: false,
+      status: forbidden(
+        kube,
+        `airlock: ${why} while this request waited for review ${review.id}; the review was withdrawn and the request was not sent`,
+      ),
+    };
+  }
   if (outcome.kind === "aborted") {
     await reviews.leave(review.id, principal.name);
     return {
@@ -209,6 +245,16 @@ async function gate(
     const released = await reviews.consumeApproved(fingerprint, ctx.id, review.id);
     if (released) return { ok: true, note: `review ${released.id} approved by ${approvedBy(released)}` };
   }
+  const now = await reviews.get(review.id).catch(() => decided);
+  if (now.state === "withdrawn" && now.endedReason) {
+    return {
+      ok: false,
+      status: forbidden(
+        kube,
+        `airlock: review ${review.id} was withdrawn (${now.endedReason}), so the request was not sent`,
+      ),
+    };
+  }
   return {
     ok: false,
     status: forbidden(
@@ -216,6 +262,41 @@ async function gate(
       `airlock: ${what}: review ${review.id} is ${decided.state === "approved" ? "approved but its single use is taken" : decided.state}; ${check}`,
     ),
   };
+}
+
+/** The chain of who asked, as the review records it (issue 15). */
+function requesterOf(principal: Principal): ReviewRequester {
+  return {
+    identityId: principal.identityId,
+    name: principal.name,
+    kind: principal.kind,
+    groups: principal.groups,
+    credentialId: principal.credentialId,
+    ...(principal.sessionId ? { sessionId: principal.sessionId } : {}),
+    onBehalfOf: principal.onBehalfOf ?? null,
+    owner: principal.owner ?? null,
+    expiresAt: principal.expiresAt ?? null,
+  };
+}
+
+/** A held request in the stream registry: closing it ends the wait (the gate answers and withdraws the review). */
+function heldStream(id: string, principal: Principal, close: (reason: string) => void): LiveStream {
+  const stream: LiveStream = {
+    id: `${id}:held`,
+    identityId: principal.identityId,
+    credentialId: principal.credentialId,
+    kind: "held request",
+    close,
+  };
+  if (principal.sessionId) stream.sessionId = principal.sessionId;
+  if (principal.onBehalfOf) stream.onBehalfOf = principal.onBehalfOf;
+  if (principal.expiresAt) stream.expiresAtMs = Date.parse(principal.expiresAt);
+  return stream;
+}
+
+/** The registry's close reason, said of this requester ("its credential … expired" names no one). */
+function heldReason(principal: Principal, reason: string): string {
+  return reason.startsWith("its ") ? `the credential or identity of ${principal.name} expired` : reason;
 }
 
 /** Computes the dry-run diff in the background: the reviewer needs it, the request path does not wait for it. */

@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
+import { chainCheck } from "../identity/chain.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
@@ -16,6 +17,7 @@ import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
 import { openDecider } from "./decide.ts";
 import { createMetrics } from "./metrics.ts";
+import { endInFlight, withdrawingOnCutOff } from "./revocation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { createGatewayServer } from "./server.ts";
 import { StreamRegistry } from "./streams.ts";
@@ -132,6 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     baseUrl: url,
     log,
     bus: reviewBusOn(events, log),
+    chain: chainCheck(store),
   });
   // Cut-offs (revoke, disable, rotation, expiry) close live streams on every replica, not only this one.
   const cutOffs = shareCutOffs({ bus: events, store, local: identities, log });
@@ -142,13 +145,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     caPem: tls.caPem,
     reviews: runtime.reviews,
     policies: policy.engine,
-    identities: cutOffs.wrap(identities),
+    identities: withdrawingOnCutOff(cutOffs.wrap(identities), runtime.reviews, log),
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
     upstreams,
     log,
     onRevoke: async (identity) => {
-      const closed = await cutOffs.identity(identity, `identity ${identity.name} was revoked`);
+      const why = `identity ${identity.name} was revoked`;
+      const closed = await cutOffs.identity(identity, why);
+      await endInFlight(runtime.reviews, identity, why, log);
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
     },
   });

@@ -233,6 +233,8 @@ function liveStream(
     },
   };
   if (principal.expiresAt) stream.expiresAtMs = Date.parse(principal.expiresAt);
+  if (principal.sessionId) stream.sessionId = principal.sessionId;
+  if (principal.onBehalfOf) stream.onBehalfOf = principal.onBehalfOf;
   return stream;
 }
 

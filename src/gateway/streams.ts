@@ -10,6 +10,9 @@ export interface LiveStream {
   credentialId?: string;
   /** Epoch ms after which the stream's credential is no longer valid; `closeExpired` closes it then. */
   expiresAtMs?: number;
+  /** The session credential it was opened with, and the human that session acts for (delegation), if any. */
+  sessionId?: string;
+  onBehalfOf?: string;
 }
 
 export class StreamRegistry {
@@ -42,6 +45,17 @@ export class StreamRegistry {
   closeCredential(credentialId: string, reason: string): number {
     return this.#closeWhere(
       (s) => s.credentialId === credentialId,
+      () => reason,
+    );
+  }
+
+  /**
+   * Closes the streams opened on behalf of `human` (by `identityId`'s sessions, or anyone's when omitted): a
+   * delegation was revoked or expired, or one side of it was cut off. Returns how many were closed.
+   */
+  closeOnBehalfOf(human: string, identityId: string | undefined, reason: string): number {
+    return this.#closeWhere(
+      (s) => s.onBehalfOf === human && (identityId === undefined || s.identityId === identityId),
       () => reason,
     );
   }

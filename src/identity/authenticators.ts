@@ -42,6 +42,7 @@ export function principalFor(
     labels: { ...identity.labels },
     credentialId: credential.id,
   };
+  if (identity.owner) principal.owner = identity.owner;
   if (credential.scopes.clusters !== undefined || credential.scopes.readOnly)
     principal.scopes = credential.scopes;
   const expiresAt = earliest(identity.expiresAt, credential.expiresAt, session?.expiresAt);

@@ -248,7 +248,10 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       return { credential, issued };
     },
     cutOffIdentity(identity, why) {
-      const closed = streams.closeIdentity(identity.id, why);
+      // A human cut off ends what agents do on their behalf too: delegated sessions' streams and held requests.
+      const closed =
+        streams.closeIdentity(identity.id, why) +
+        (identity.kind === "human" ? streams.closeOnBehalfOf(identity.name, undefined, why) : 0);
       streamsClosed(identity.name, closed, why, { identityId: identity.id });
       log.info(
         { identity: identity.name, closedStreams: closed, why },

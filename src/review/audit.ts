@@ -35,6 +35,9 @@ export function reviewNote(
     subject: review.id,
     detail: {
       requester: review.requester.name,
+      // The chain of who asked (issue 15): the human acted for and the credential, when known.
+      onBehalfOf: review.requester.onBehalfOf ?? null,
+      credential: review.requester.credentialId ?? null,
       fingerprint: review.fingerprint,
       cluster: review.cluster,
       policy: review.policy,
@@ -46,7 +49,12 @@ export function reviewNote(
 }
 
 /** The note of a grant's creation or revocation; subject is the review it came with. */
-export function grantNote(step: "grant.created" | "grant.revoked", grant: Grant, actor: string): AuditNote {
+export function grantNote(
+  step: "grant.created" | "grant.revoked",
+  grant: Grant,
+  actor: string,
+  reason?: string,
+): AuditNote {
   return {
     type: `review.${step}`,
     actor,
@@ -60,6 +68,7 @@ export function grantNote(step: "grant.created" | "grant.revoked", grant: Grant,
       resource: grant.resource,
       namespace: grant.namespace,
       expiresAt: grant.expiresAt,
+      ...(reason !== undefined ? { reason } : {}),
     },
   };
 }

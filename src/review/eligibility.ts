@@ -1,17 +1,42 @@
 // Who may approve or deny a review (DESIGN.md invariant 8). Pure, table-tested.
 //
 // Approving: a human (never an agent, never the bootstrap admin token, which is not a person), named by the rule as an
-// identity or through a group, who is not the requester and has not already approved. Denying is the safe direction:
-// any eligible reviewer may deny, and so may the admin token (to stop a request quickly); the requester may withdraw
-// by disconnecting, not by denying.
-import type { Principal, Review } from "../gateway/contracts.ts";
+// identity or through a group, who is not in the chain of who asked and whose person has not already approved.
+// Denying is the safe direction: any eligible reviewer may deny, and so may the admin token (to stop a request
+// quickly); the requester may withdraw by disconnecting, not by denying.
+//
+// The chain of who asked (issue 15): the requesting identity, the human it acted for (on-behalf-of, a delegation) and
+// the people behind both. A reviewer is a person: their identity's owner when set, else the identity itself. So
+// alice may not approve what demo-agent asked on her behalf, nor may "alice-oncall" (owned by alice); and N-of-M
+// approvals count distinct persons: two identities owned by one person are one vote.
+import type { Principal, Review, ReviewVote } from "../gateway/contracts.ts";
 
 export type Eligibility = { ok: true } | { ok: false; reason: string };
 
+/** The person behind an identity: its owner when set, else the identity (by name). */
+export function personOf(principal: Pick<Principal, "name" | "owner">): string {
+  return principal.owner ?? principal.name;
+}
+
+function voteBy(v: ReviewVote): string {
+  return v.person ?? v.by;
+}
+
+/** Why `principal` is part of the chain of who asked for `review`, or undefined when they are not. */
+function inChain(principal: Principal, review: Review): string | undefined {
+  const r = review.requester;
+  const person = personOf(principal);
+  if (principal.identityId === r.identityId || principal.name === r.name)
+    return `"${principal.name}" asked for this request`;
+  if (person === r.name) return `"${principal.name}" belongs to "${r.name}", who asked for this request,`;
+  if (r.onBehalfOf && (principal.name === r.onBehalfOf || person === r.onBehalfOf))
+    return `"${r.name}" asked for this request on behalf of "${r.onBehalfOf}", and "${principal.name}" ${principal.name === r.onBehalfOf ? "is" : "belongs to"} that person`;
+  return undefined;
+}
+
 export function mayDecide(principal: Principal, review: Review, action: "approve" | "deny"): Eligibility {
-  if (principal.identityId === review.requester.identityId || principal.name === review.requester.name) {
-    return { ok: false, reason: `"${principal.name}" asked for this request and may not ${action} it` };
-  }
+  const chain = inChain(principal, review);
+  if (chain !== undefined) return { ok: false, reason: `${chain} and may not ${action} it` };
   if (principal.kind === "admin" && action === "deny") return { ok: true };
   if (principal.kind !== "human") {
     return {
@@ -32,6 +57,14 @@ export function mayDecide(principal: Principal, review: Review, action: "approve
     return {
       ok: false,
       reason: `"${principal.name}" has already approved this review; another reviewer must approve`,
+    };
+  }
+  const person = personOf(principal);
+  const same = review.approvals.find((v) => voteBy(v) === person);
+  if (action === "approve" && same) {
+    return {
+      ok: false,
+      reason: `"${principal.name}" and "${same.by}" are the same person (${person}), who has already approved this review; approvals count distinct people, so another person must approve`,
     };
   }
   return { ok: true };

@@ -4,14 +4,14 @@ import type { ReviewStore } from "../gateway/contracts.ts";
 import { inProcessBus, type ReviewBus } from "./bus.ts";
 import { parseDurationSeconds } from "./duration.ts";
 import { createWebhookNotifier, type WebhookTarget } from "./notify.ts";
-import { type ReviewLog, ReviewService } from "./service.ts";
+import { type ChainCheck, type ReviewLog, ReviewService } from "./service.ts";
 
 export { inProcessBus, type ReviewBus } from "./bus.ts";
 export { parseDurationSeconds } from "./duration.ts";
 export { mayDecide } from "./eligibility.ts";
 export { requestFingerprint } from "./fingerprint.ts";
 export { reviewLink } from "./notify.ts";
-export { ReviewService, type WaitOutcome } from "./service.ts";
+export { type ChainCheck, ReviewService, type WaitOutcome } from "./service.ts";
 
 export interface ReviewsConfig {
   webhooks: readonly WebhookTarget[];
@@ -27,6 +27,8 @@ export function createReviews(opts: {
   bus?: ReviewBus;
   now?: () => number;
   webhookRetry?: { attempts: number; baseDelayMs: number };
+  /** Re-checks the chain of who asked (src/identity/chain.ts). */
+  chain?: ChainCheck;
 }): ReviewService {
   // Late-bound: the notifier records deliveries on the service it notifies for.
   let service: ReviewService | undefined;
@@ -56,6 +58,7 @@ export function createReviews(opts: {
     log: opts.log,
     notify,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.chain ? { chain: opts.chain } : {}),
   });
   return service;
 }

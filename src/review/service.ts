@@ -13,6 +13,12 @@
 // expired, withdrawn, grant revoked — and the informational ones (notified, previewed) take effect first and are
 // noted after; a failed note is logged and never blocks them. If a compare-and-set retry finds the review changed
 // under a step already noted, a `review.superseded` note says that step did not take effect.
+//
+// Revocation (issue 15): a review lives only as long as the chain of who asked for it. When the requester's identity
+// or credential is revoked, disabled or expired, or the delegation it acted under ended, the review is withdrawn
+// (with the reason, chained), its approval is refused, and a grant whose approver or requester is gone ends. The
+// gateway closes held requests through the stream registry; `withdrawFor` reaches the reviews no one holds (retry
+// mode), and every read re-checks the chain (`chain`), so expiry needs no sweep of its own.
 import { randomUUID } from "node:crypto";
 import type {
   AuditNote,
@@ -38,6 +44,14 @@ export interface ReviewLog {
   warn(obj: object, msg: string): void;
 }
 
+/** Whether the people and credentials behind a review or grant still stand; a reason string when they do not. */
+export interface ChainCheck {
+  /** Why the requester of a review may no longer have it run (revoked, disabled, expired, delegation ended). */
+  requester(requester: Review["requester"]): Promise<string | undefined>;
+  /** Why a grant's approver (by name) no longer stands behind it. */
+  approver(name: string): Promise<string | undefined>;
+}
+
 export interface ReviewServiceOptions {
   store: ReviewStore & Partial<ReviewAudit>;
   /** Where review steps are chained; defaults to the store when it is the gateway's (it has auditNote). */
@@ -51,6 +65,8 @@ export interface ReviewServiceOptions {
   log?: ReviewLog;
   /** Fire-and-forget notification (webhooks); must not throw or block. */
   notify?: (review: Review, type: ReviewEventType) => void;
+  /** Re-checks the chain of who asked on every read; without it (unit tests) nothing is re-checked. */
+  chain?: ChainCheck;
 }
 
 export type OpenInput = Omit<
@@ -80,6 +96,7 @@ export class ReviewService {
   readonly #log: ReviewLog;
   readonly #notify: (review: Review, type: ReviewEventType) => void;
   readonly #audit: ReviewAudit | undefined;
+  #chain: ChainCheck | undefined;
 
   constructor(opts: ReviewServiceOptions) {
     this.store = opts.store;
@@ -91,6 +108,17 @@ export class ReviewService {
     this.#notify = opts.notify ?? (() => {});
     // The gateway's store chains notes itself; a bare review store (unit tests) has nowhere to chain them.
     this.#audit = opts.audit ?? (opts.store.auditNote ? (opts.store as ReviewAudit) : undefined);
+    this.#chain = opts.chain;
+  }
+
+  /** Sets the chain check once the identity side is built (the gateway wires the two after both exist). */
+  setChainCheck(chain: ChainCheck): void {
+    this.#chain = chain;
+  }
+
+  /** Why the requester of this review no longer stands; undefined while it does (or nothing checks). */
+  async requesterGone(review: Review): Promise<string | undefined> {
+    return this.#chain?.requester(review.requester);
   }
 
   /** A write-ahead note: a failure throws, so the step it records is not taken. */
@@ -174,8 +202,11 @@ export class ReviewService {
       (review.state === "approved" &&
         review.approvedUntil !== null &&
         Date.parse(review.approvedUntil) <= now);
-    if (!lapsed) return review;
-    return (await this.expire(review.id)) ?? review;
+    if (lapsed) return (await this.expire(review.id)) ?? review;
+    if (review.state !== "pending" && review.state !== "approved") return review;
+    const gone = await this.requesterGone(review);
+    if (gone === undefined) return review;
+    return (await this.withdraw(review.id, gone)) ?? review;
   }
 
   /** Joins the pending review for this request's fingerprint, or creates one. */
@@ -264,6 +295,7 @@ export class ReviewService {
   async consumeApproved(fingerprint: string, requestId: string, only?: string): Promise<Review | undefined> {
     for (const candidate of await this.store.reviewFind(fingerprint, ["approved"])) {
       if (only !== undefined && candidate.id !== only) continue;
+      // #fresh re-checks the chain of who asked: a requester revoked since the approval withdraws it here.
       const fresh = await this.#fresh(candidate);
       if (fresh.state !== "approved" || fresh.usesLeft < 1) continue;
       let took = false;
@@ -303,7 +335,9 @@ export class ReviewService {
     const review = await this.#update(id, (r) => {
       const waiters = Math.max(0, r.waiters - 1);
       withdrawn = r.state === "pending" && waiters === 0;
-      return { ...r, waiters, state: withdrawn ? "withdrawn" : r.state };
+      return withdrawn
+        ? { ...r, waiters, state: "withdrawn", endedReason: "the waiting client disconnected" }
+        : { ...r, waiters };
     });
     if (review && withdrawn) {
       await this.#noteAfter(
@@ -312,6 +346,104 @@ export class ReviewService {
       await this.#record(review, "withdrawn", actor, "the waiting client disconnected");
       this.#notify(review, "withdrawn");
     }
+  }
+
+  /**
+   * Withdraws a review that is still pending or approved but unused, because the chain of who asked is gone
+   * (`reason`, e.g. "identity demo-agent was revoked"): it will never run, and nobody may approve it. Taken first,
+   * noted after (it only closes). Returns the review as it is afterwards.
+   */
+  async withdraw(id: string, reason: string, actor = "airlock"): Promise<Review | undefined> {
+    let was = "";
+    const review = await this.#update(id, (r) => {
+      was = "";
+      if (r.state !== "pending" && r.state !== "approved") return undefined;
+      was = r.state;
+      return { ...r, state: "withdrawn", usesLeft: 0, endedReason: reason };
+    });
+    if (review && was) {
+      await this.#noteAfter(reviewNote("withdrawn", review, actor, { was, reason }));
+      await this.#record(review, "withdrawn", actor, reason);
+      this.#notify(review, "withdrawn");
+    }
+    return review;
+  }
+
+  /**
+   * Withdraws every pending or approved review whose requester matches (an identity, a credential, or a delegation
+   * by agent and human), and ends the grants the identity was given or gave. Returns how many reviews it withdrew.
+   */
+  async withdrawFor(
+    match: { identityId?: string; credentialId?: string; onBehalfOf?: { agentId?: string; human: string } },
+    reason: string,
+  ): Promise<number> {
+    const matches = (r: Review) =>
+      (match.identityId !== undefined && r.requester.identityId === match.identityId) ||
+      (match.credentialId !== undefined && r.requester.credentialId === match.credentialId) ||
+      (match.onBehalfOf !== undefined &&
+        r.requester.onBehalfOf === match.onBehalfOf.human &&
+        (match.onBehalfOf.agentId === undefined || r.requester.identityId === match.onBehalfOf.agentId));
+    let n = 0;
+    for (const state of ["pending", "approved"] as const) {
+      for (const r of await this.store.reviewList({ state, limit: 1000 })) {
+        if (!matches(r)) continue;
+        const done = await this.withdraw(r.id, reason);
+        if (done?.state === "withdrawn" && done.endedReason === reason) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Ends the active grants an identity was given (requester) or gave (approver, by name), with the reason. */
+  async endGrantsFor(who: { identityId: string; name: string }, reason: string): Promise<number> {
+    let n = 0;
+    for (const g of await this.store.grantList({ activeAt: this.#iso() })) {
+      if (g.identityId !== who.identityId && g.createdBy !== who.name) continue;
+      const why = g.identityId === who.identityId ? `its requester: ${reason}` : `its approver: ${reason}`;
+      if (await this.#endGrant(g, why)) n++;
+    }
+    return n;
+  }
+
+  async #endGrant(grant: Grant, reason: string): Promise<boolean> {
+    const ended = await this.store.grantRevoke(grant.id, "airlock", reason);
+    if (ended?.revokedBy !== "airlock" || ended.endedReason !== reason) return false;
+    await this.#noteAfter(grantNote("grant.revoked", ended, "airlock", reason));
+    this.#log.info({ grantId: grant.id, reviewId: grant.reviewId, reason }, "grant ended");
+    return true;
+  }
+
+  /** Why an active grant no longer stands (its approver or requester is gone); undefined while it does. */
+  async #grantGone(grant: Grant): Promise<string | undefined> {
+    if (!this.#chain) return undefined;
+    const approver = await this.#chain.approver(grant.createdBy);
+    if (approver !== undefined) return `its approver: ${approver}`;
+    const requester = await this.#chain.requester({
+      identityId: grant.identityId,
+      name: grant.identityName,
+      kind: "",
+      groups: [],
+    });
+    return requester === undefined ? undefined : `its requester: ${requester}`;
+  }
+
+  /** Grants, newest first; an active one whose approver or requester is gone is ended first (with endedReason). */
+  async listGrants(query: { identityId?: string; activeAt?: string }): Promise<Grant[]> {
+    const now = this.#iso();
+    const grants = await this.store.grantList(query.identityId ? { identityId: query.identityId } : {});
+    const out: Grant[] = [];
+    for (const g of grants) {
+      let current = g;
+      if (g.revokedAt === null && g.expiresAt > now) {
+        const gone = await this.#grantGone(g);
+        if (gone !== undefined && (await this.#endGrant(g, gone)))
+          current = (await this.store.grantGet(g.id)) ?? g;
+      }
+      if (query.activeAt !== undefined && (current.revokedAt !== null || current.expiresAt <= query.activeAt))
+        continue;
+      out.push(current);
+    }
+    return out;
   }
 
   /** Marks a lapsed review expired (pending past its deadline or approved past its lifetime). */
@@ -400,9 +532,22 @@ export class ReviewService {
     reason: string,
   ): Promise<Review> {
     const found = await this.get(id);
+    if (found.state === "withdrawn" && found.endedReason) {
+      // The chain of who asked is gone (or the client left): say why, so nobody thinks a retry could help.
+      throw StatusError.of(
+        action === "approve" ? "Forbidden" : "Conflict",
+        `${action} review ${id} is refused: the review was withdrawn (${found.endedReason}); the request will not run`,
+      );
+    }
     if (found.state !== "pending")
       throw StatusError.of("Conflict", `review ${id} is ${found.state}, not pending`);
-    const vote = { by: principal.name, byId: principal.identityId, at: this.#iso(), reason };
+    const vote = {
+      by: principal.name,
+      byId: principal.identityId,
+      at: this.#iso(),
+      reason,
+      person: principal.owner ?? principal.name,
+    };
     let refusal: StatusError | undefined;
     const review = await this.#update(
       id,
@@ -447,7 +592,14 @@ export class ReviewService {
   /** An active grant covering this request, if any. */
   async findGrant(identityId: string, cluster: string, target: GrantTarget): Promise<Grant | undefined> {
     const grants = await this.store.grantList({ identityId, activeAt: this.#iso() });
-    return grants.find((g) => grantCovers(g, cluster, target));
+    for (const g of grants) {
+      if (!grantCovers(g, cluster, target)) continue;
+      // A grant stands only while its approver and requester do; one that no longer does ends here, with why.
+      const gone = await this.#grantGone(g);
+      if (gone === undefined) return g;
+      await this.#endGrant(g, gone);
+    }
+    return undefined;
   }
 
   async revokeGrant(id: string, principal: Principal): Promise<Grant> {
