@@ -8,9 +8,10 @@
 // `policy.loaded`, every accepted reload as `policy.reloaded` — written before the new set is swapped in, so a
 // policy change that cannot be recorded does not take effect (the reload counts as refused) — and every refused
 // reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
+import { createHash } from "node:crypto";
 import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
 import { type EvalOptions, type Evaluation, evaluate, objectNeeds, RuleIndex } from "./evaluate.ts";
-import { type LoadOptions, type LoadResult, loadPolicies } from "./load.ts";
+import { compileSources, type LoadOptions, type LoadResult, readSources, type SourceText } from "./load.ts";
 import type { ObjectNeeds } from "./objects.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import type { LoadedSet, RawDocument } from "./types.ts";
@@ -59,6 +60,13 @@ export interface PolicyEngine {
   recordReloadsWith(write: NoteWriter): Promise<void>;
   readonly sources: LoadOptions;
   close(): void;
+}
+
+/** The digest of what a load read: every file's name, origin and bytes, in order. */
+function sourcesDigest(sources: readonly SourceText[]): string {
+  const h = createHash("sha256");
+  for (const s of sources) h.update(`${s.file}\0${s.managed ? 1 : 0}\0${s.text.length}\0${s.text}\0`);
+  return h.digest("hex");
 }
 
 export type NoteWriter = (note: AuditNote) => Promise<unknown>;
@@ -139,8 +147,15 @@ export async function openPolicyEngine(
     paths: opts.paths,
     ...(opts.managedDir ? { managedDir: opts.managedDir } : {}),
   };
-  const first = await loadPolicies(sources, now());
+  const firstRead = await readSources(sources);
+  const first = firstRead.errors.length
+    ? ({ ok: false, errors: firstRead.errors } as const)
+    : compileSources(firstRead.sources, now());
   if (!first.ok) return first;
+  // Idle is idle: a reload whose files hold the same bytes as the set in force (or as the last refused one) changes
+  // nothing, logs nothing and writes no audit note — file events and polls fire for many reasons besides an edit.
+  let inForceDigest = sourcesDigest(firstRead.sources);
+  let refusedDigest: string | undefined;
   let index = new RuleIndex(first.set);
   let failure: string[] | undefined;
   const limiter = new RateLimiter();
@@ -165,12 +180,20 @@ export async function openPolicyEngine(
 
   const loadOnce = async (): Promise<ReloadOutcome> => {
     let result: LoadResult;
+    let digest: string | undefined;
     try {
-      result = await loadPolicies(sources, now());
+      const read = await readSources(sources);
+      digest = read.errors.length ? `errors:${read.errors.join("\n")}` : sourcesDigest(read.sources);
+      if (digest === inForceDigest && failure === undefined) return { ok: true, set: index.set };
+      if (digest === refusedDigest && failure !== undefined) return { ok: false, errors: failure };
+      result = read.errors.length ? { ok: false, errors: read.errors } : compileSources(read.sources, now());
     } catch (err) {
       result = { ok: false, errors: [`policy load failed: ${(err as Error).message}`] };
     }
-    if (!result.ok) return refuse(result.errors);
+    if (!result.ok) {
+      refusedDigest = digest;
+      return refuse(result.errors);
+    }
     try {
       await writeNote?.(policySetNote("policy.reloaded", result.set));
     } catch (err) {
@@ -178,6 +201,8 @@ export async function openPolicyEngine(
     }
     index = new RuleIndex(result.set);
     failure = undefined;
+    if (digest !== undefined) inForceDigest = digest;
+    refusedDigest = undefined;
     opts.log?.info(
       { policies: result.set.policies.map((p) => p.name), files: result.set.files.length },
       "policies reloaded",

@@ -1,10 +1,14 @@
 // Noticing that policy files changed: fs.watch on the configured files' folders and directories, plus a periodic
 // check of every file's size and mtime (fs.watch misses changes on some file systems and after editors replace a
-// file by renaming). Either one calls `onChange`, debounced; the engine decides whether the new files are good.
+// file by renaming). Either one calls `onChange`, debounced; the engine decides whether the new files are good (and
+// whether their bytes changed at all: see engine.ts).
 import { type FSWatcher, watch } from "node:fs";
 import { stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { listPolicyFiles } from "./load.ts";
+
+/** File names whose events can change the policies of a watched folder (as listPolicyFiles reads them). */
+const POLICY_NAME = /\.ya?ml$/;
 
 export interface WatchOptions {
   paths: readonly string[];
@@ -46,22 +50,32 @@ export async function watchPolicyFiles(opts: WatchOptions): Promise<PolicyWatche
     }, opts.debounceMs);
     timer.unref();
   };
-  const watchers: FSWatcher[] = [];
-  const folders = new Set<string>();
+  // Idle is idle: only paths that exist are watched, and only events about policy files count. A folder is never
+  // watched on behalf of a missing path (the managed policy folder lives in the data directory, whose database
+  // changes all the time); the poll below notices when a missing path appears.
+  const filters = new Map<string, ((name: string) => boolean)[]>();
+  const addFilter = (folder: string, accept: (name: string) => boolean) => {
+    filters.set(folder, [...(filters.get(folder) ?? []), accept]);
+  };
   for (const p of all) {
     try {
-      folders.add((await stat(p)).isDirectory() ? p : dirname(p));
+      if ((await stat(p)).isDirectory()) addFilter(p, (name) => POLICY_NAME.test(name));
+      else addFilter(dirname(p), (name) => name === basename(p));
     } catch {
-      folders.add(dirname(p)); // a missing file may appear later
+      // Missing: the poll covers it.
     }
   }
-  for (const folder of folders) {
+  const watchers: FSWatcher[] = [];
+  for (const [folder, accepts] of filters) {
     try {
-      const w = watch(folder, { persistent: false }, fire);
+      const w = watch(folder, { persistent: false }, (_event, name) => {
+        // No name (some platforms): assume it is ours.
+        if (name === null || accepts.some((accept) => accept(String(name)))) fire();
+      });
       w.on("error", () => w.close()); // the poll below still covers this folder
       watchers.push(w);
     } catch {
-      // Unwatchable (missing, or no inotify): the poll covers it.
+      // Unwatchable (no inotify): the poll covers it.
     }
   }
   let last = await filesSignature(all);
