@@ -10,8 +10,15 @@ import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
 import { writtenObjectLabels } from "./objects.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
 import { compileSelector, requestLabels } from "./selector.ts";
-import { programsOf } from "./shell.ts";
-import type { CompiledPolicy, CompiledRule, DocumentSource, StaticMatcher } from "./types.ts";
+import { analyzeCommand, type CommandAnalysis } from "./shell.ts";
+import type {
+  CompiledPolicy,
+  CompiledRule,
+  DocumentSource,
+  EvalInput,
+  EvalScratch,
+  StaticMatcher,
+} from "./types.ts";
 
 export interface FieldError {
   path: (string | number)[];
@@ -75,8 +82,59 @@ function resourceMatches(
   return p.sub === sub;
 }
 
+/** The exec argv's analysis, computed once per request (or preset: a stdin line under `exec.stdin: inspect`). */
+export function execAnalysis(kube: EvalInput["kube"], scratch: EvalScratch): CommandAnalysis {
+  scratch.analysis ??= analyzeCommand(kube.exec?.command ?? []);
+  return scratch.analysis;
+}
+
+/** Why a tty session under an `exec.stdin: inspect` rule counts as unresolved. */
+export const TTY_UNRESOLVED = "interactive terminal (tty): the gateway cannot know which typed line runs";
+
+/**
+ * commandMatches, fail closed (docs/policy.md "commandMatches"): for deny and review rules it matches when any
+ * program is listed or, unless the rule says `unresolved: allow`, when what runs cannot be known; for allow rules it
+ * matches only when every program is known and listed. `scratch.commandNote` says why, for the decision message.
+ */
+function commandMatcher(
+  globs: Glob[],
+  effect: RuleSpec["effect"],
+  unresolved: "deny" | "allow",
+  inspect: boolean,
+  label: string,
+): StaticMatcher {
+  return ({ kube }, scratch) => {
+    const analysis = execAnalysis(kube, scratch);
+    const reasons = [...analysis.unresolved];
+    if (inspect && kube.exec?.tty && kube.exec.stdin && !scratch.inspectingLine) reasons.push(TTY_UNRESOLVED);
+    if (effect === "allow") {
+      const unlisted = analysis.programs.filter((p) => !anyGlob(globs, p));
+      let miss: string | undefined;
+      if (analysis.programs.length === 0) miss = "it runs no program the gateway can name";
+      else if (unlisted.length)
+        miss = `it runs ${unlisted.map((p) => `\`${p}\``).join(", ")}, which the rule does not list`;
+      else if (reasons.length && unresolved === "deny")
+        miss = `the command could not be resolved statically: ${reasons[0]}`;
+      if (miss) scratch.commandMiss ??= `rule ${label} allows only listed programs, and ${miss}`;
+      return miss === undefined;
+    }
+    const listed = analysis.programs.find((p) => anyGlob(globs, p));
+    if (listed !== undefined) {
+      scratch.commandNote = `it runs \`${listed}\``;
+      return true;
+    }
+    if (reasons.length && unresolved === "deny") {
+      scratch.commandNote = `the command could not be resolved statically: ${reasons[0]}`;
+      return true;
+    }
+    return false;
+  };
+}
+
 function execMatchers(
   spec: NonNullable<RuleSpec["exec"]>,
+  effect: RuleSpec["effect"],
+  label: string,
   errors: FieldError[],
 ): { plain: StaticMatcher[]; data: StaticMatcher[] } {
   const out: StaticMatcher[] = [(i) => i.kube.exec !== undefined];
@@ -105,17 +163,17 @@ function execMatchers(
   }
   if (spec.commandMatches) {
     const globs = spec.commandMatches.map(compileGlob);
-    out.push(({ kube }, scratch) => {
-      scratch.programs ??= programsOf(kube.exec?.command ?? []);
-      return scratch.programs.some((p) => anyGlob(globs, p));
-    });
+    out.push(commandMatcher(globs, effect, spec.unresolved ?? "deny", spec.stdin === "inspect", label));
+  } else if (spec.unresolved !== undefined) {
+    errors.push({ path: ["exec", "unresolved"], message: "unresolved needs commandMatches" });
   }
   if (spec.containers) {
     const globs = spec.containers.map(compileGlob);
     data.push(({ kube }) => anyGlob(globs, kube.exec?.container ?? ""));
   }
   if (spec.tty !== undefined) data.push(({ kube }) => kube.exec?.tty === spec.tty);
-  if (spec.stdin !== undefined) data.push(({ kube }) => kube.exec?.stdin === spec.stdin);
+  // `inspect` does not narrow the rule: it applies to every exec, and to each line piped into its shell.
+  if (typeof spec.stdin === "boolean") data.push(({ kube }) => kube.exec?.stdin === spec.stdin);
   return { plain: out, data };
 }
 
@@ -181,7 +239,7 @@ function compileRule(
     });
   }
   if (spec.exec) {
-    const exec = execMatchers(spec.exec, ruleErrors);
+    const exec = execMatchers(spec.exec, spec.effect, `${policy}/${spec.name}`, ruleErrors);
     matchers.push(...exec.plain);
     dataMatchers.push(...exec.data);
   }
@@ -211,6 +269,7 @@ function compileRule(
     needsQuery: dataMatchers.length > 0 || Boolean(when?.readsQuery),
   };
   if (resourceKeys) rule.resourceKeys = resourceKeys;
+  if (spec.exec?.stdin === "inspect") rule.inspectStdin = true;
   if (spec.subjects) rule.subjects = compileSubjects(spec.subjects);
   if (spec.mask) rule.mask = spec.mask;
   if (when) rule.when = when;

@@ -7,9 +7,9 @@
 // every other matcher passed, and never compiles anything.
 import type { Decision, KubeRequest } from "../gateway/contracts.ts";
 import { type CelBindings, celTimestamp } from "./cel.ts";
+import { execAnalysis } from "./compile.ts";
 import { type ObjectNeeds, objectBinding, oldObjectBinding, ruleObjectNeeds } from "./objects.ts";
 import type { Limit, RateLimiter } from "./ratelimit.ts";
-import { programsOf } from "./shell.ts";
 import type { CompiledRule, EvalInput, EvalScratch, LoadedSet } from "./types.ts";
 
 const CACHE_LIMIT = 4096;
@@ -92,11 +92,12 @@ export function describeRequestTarget(kube: KubeRequest): string {
   return `${resource}${group}${name}${where}`;
 }
 
-export function celBindings(input: EvalInput): CelBindings {
+export function celBindings(input: EvalInput, scratch: EvalScratch = {}): CelBindings {
   const { kube, principal } = input;
   const query = new Map<string, string>();
   for (const [k, v] of kube.query) if (!query.has(k)) query.set(k, v);
   const exec = kube.exec;
+  const analysis = execAnalysis(kube, scratch);
   return {
     request: {
       verb: kube.action,
@@ -117,7 +118,8 @@ export function celBindings(input: EvalInput): CelBindings {
       // Always present (empty for other requests), so a condition on argv does not error on a plain GET.
       exec: {
         command: exec?.command ?? [],
-        programs: programsOf(exec?.command ?? []),
+        programs: analysis.programs,
+        unresolved: analysis.unresolved,
         container: exec?.container ?? "",
         tty: exec?.tty ?? false,
         stdin: exec?.stdin ?? false,
@@ -147,7 +149,7 @@ function ruleMatches(rule: CompiledRule, input: EvalInput, scratch: EvalScratch)
     (rule.reads.oldObject && oldObjectBinding(input.kube) === undefined)
   )
     return rule.effect !== "allow";
-  scratch.bindings ??= celBindings(input);
+  scratch.bindings ??= celBindings(input, scratch);
   const result = rule.when.evaluate(scratch.bindings);
   if (result === "error") return rule.effect !== "allow";
   return result;
@@ -183,6 +185,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   let allow: CompiledRule | undefined;
   const limited: CompiledRule[] = [];
   let undecidable: CompiledRule | undefined;
+  let reviewNote: string | undefined;
   for (const rule of candidates) {
     let subject = subjectCache[rule.policyIndex];
     if (subject === 0) {
@@ -191,6 +194,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
     }
     if (subject !== 1) continue;
     if (rule.subjects && !rule.subjects(principal)) continue;
+    scratch.commandNote = undefined;
     let plain = true;
     for (const m of rule.matchers) {
       if (!m(input, scratch)) {
@@ -208,12 +212,15 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
     if (rule.effect === "deny") {
       // Deny outranks everything, so the first one decides (and later rules need not run).
       return {
-        decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: rule.message },
+        decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: withNote(rule, scratch) },
         matched,
       };
     }
     if (rule.rateLimit) limited.push(rule);
-    if (rule.effect === "review") review ??= rule;
+    if (rule.effect === "review" && !review) {
+      review = rule;
+      reviewNote = scratch.commandNote;
+    }
     // Masking is the stricter obligation: an allow rule that masks wins over one that does not.
     else if (!allow || (rule.mask && !allow.mask)) allow = rule;
   }
@@ -222,7 +229,10 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
     return { decision: d, matched, undecidable: { policy: undecidable.policy, rule: undecidable.name } };
   }
   const winner = review ?? allow;
-  if (!winner) return { decision: defaultDeny(kube), matched };
+  if (!winner) {
+    // An allow-list that did not cover the command says why, so the agent does not guess.
+    return { decision: defaultDeny(kube, scratch.commandMiss), matched };
+  }
   if (limited.length && opts.limiter && !opts.replay) {
     const limits: Limit[] = limited.map((r) => ({
       key: `${principal.identityId}\u0000${r.policy}\u0000${r.name}`,
@@ -251,7 +261,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
         effect: "review",
         policy: winner.policy,
         rule: winner.name,
-        message: winner.message,
+        message: reviewNote ? `${winner.message} (${reviewNote})` : winner.message,
         review: winner.review,
         ...(mask ? { mask } : {}),
       },
@@ -269,11 +279,16 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   };
 }
 
-export function defaultDeny(kube: KubeRequest): Decision {
+export function defaultDeny(kube: KubeRequest, why?: string): Decision {
   return {
     effect: "deny",
     policy: "default",
     rule: "default-deny",
-    message: `no policy allows ${kube.action} ${describeRequestTarget(kube)}`,
+    message: `no policy allows ${kube.action} ${describeRequestTarget(kube)}${why ? `: ${why}` : ""}`,
   };
+}
+
+/** A deny rule's message, with why its commandMatches matched ("it runs `rm`", "could not be resolved…"). */
+function withNote(rule: CompiledRule, scratch: EvalScratch): string {
+  return scratch.commandNote ? `${rule.message} (${scratch.commandNote})` : rule.message;
 }

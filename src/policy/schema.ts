@@ -88,9 +88,12 @@ const exec = z
     command: z.array(pattern).min(1).optional(),
     commandRegex: z.string().min(1).optional(),
     commandMatches: z.array(pattern).min(1).optional(),
+    /** What a command line whose programs cannot all be known counts as (docs/policy.md): deny = fail closed. */
+    unresolved: z.enum(["deny", "allow"]).optional(),
     containers: z.array(pattern).min(1).optional(),
     tty: z.boolean().optional(),
-    stdin: z.boolean().optional(),
+    /** true/false match the -i flag; `inspect` checks every line piped into a shell against this rule. */
+    stdin: z.union([z.boolean(), z.literal("inspect")]).optional(),
   })
   .refine((e) => Object.keys(e).length > 0, { message: "exec needs at least one matcher" });
 export type ExecSpec = z.infer<typeof exec>;

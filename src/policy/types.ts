@@ -16,7 +16,14 @@ export interface DocumentSource {
 /** Per-request facts computed at most once, whichever rules ask for them. */
 export interface EvalScratch {
   labels?: Record<string, string>;
-  programs?: string[];
+  /** What the exec argv runs (or, for a stdin line under `exec.stdin: inspect`, what the line runs). */
+  analysis?: import("./shell.ts").CommandAnalysis;
+  /** Why the last commandMatches matcher decided as it did ("runs rm", "could not be resolved…"), for messages. */
+  commandNote?: string;
+  /** Set while a stdin line is checked (the line is not a tty session). */
+  inspectingLine?: boolean;
+  /** The first allow rule whose commandMatches did not cover the command, and why (for the default-deny message). */
+  commandMiss?: string;
   bindings?: import("./cel.ts").CelBindings;
 }
 
@@ -53,6 +60,8 @@ export interface CompiledRule {
   when?: CompiledCel;
   /** What the rule reads of the objects a write is about (loaded from the cluster only when a candidate rule does). */
   reads: { object: boolean; oldObject: boolean; labels: boolean };
+  /** `exec.stdin: inspect`: lines piped into a shell are checked against this rule (src/gateway/stdin-inspect.ts). */
+  inspectStdin?: boolean;
   /** The rule's verdict depends on the body / on request data the audit log does not keep (for what-if). */
   needsBody: boolean;
   needsQuery: boolean;

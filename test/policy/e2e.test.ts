@@ -87,6 +87,26 @@ test("exec -- rm -rf / and a shell running rm are denied with the policy's messa
   assert.match(ok.stdout, /hello/);
 });
 
+test("exec commands the gateway cannot resolve statically are denied by the demo's deny rule, saying why", async () => {
+  const pod = await webPod();
+  const cases: [string[], RegExp][] = [
+    [["sh", "-c", "X=rm; $X -rf /tmp/x"], /could not be resolved statically: parameter expansion in command position `\$X`/],
+    [["sh", "-c", "$(echo rm) -rf /tmp/x"], /command substitution in command position/],
+    [["bash", "-c", "a=r;b=m;$a$b /tmp/x"], /parameter expansion in command position `\$a\$b`/],
+    [["sh", "-c", "eval rm /tmp/x"], /`eval`/],
+    [["python3", "-c", "import os; os.unlink('/tmp/x')"], /interpreter given inline code \(`python3 -c`\)/],
+    [["find", "/tmp", "-delete"], /find -delete/],
+    [["unlink", "/tmp/x"], /it runs `unlink`/],
+    [["sh", "-c", "'r''m' /tmp/x"], /it runs `rm`/],
+  ];
+  for (const [argv, why] of cases) {
+    const r = await kubectl(agent, ["exec", "-n", "prod", pod, "--", ...argv]);
+    assert.notEqual(r.code, 0, argv.join(" "));
+    assert.match(r.stderr, /exec denied by policy demo rule no-destructive-commands/, argv.join(" "));
+    assert.match(r.stderr, why, argv.join(" "));
+  }
+});
+
 test("kubectl scale --replicas=0 is denied by the CEL rule on the body", async () => {
   const r = await kubectl(agent, ["scale", "deployment", "web", "-n", "prod", "--replicas=0"]);
   assert.notEqual(r.code, 0);

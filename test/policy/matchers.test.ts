@@ -195,8 +195,8 @@ test("every matcher matches what it names and nothing else", () => {
       true,
     ],
     [
-      "exec commandMatches in sh -c",
-      "      verbs: [exec]\n      exec: { commandMatches: [rm] }",
+      "exec commandMatches (allow): every program in sh -c listed",
+      "      verbs: [exec]\n      exec: { commandMatches: [sh, echo, rm] }",
       {
         verb: "exec",
         resource: "pods",
@@ -205,6 +205,18 @@ test("every matcher matches what it names and nothing else", () => {
         exec: { command: ["sh", "-c", "echo hi; rm -rf /"] },
       },
       true,
+    ],
+    [
+      "exec commandMatches (allow): a program in sh -c not listed",
+      "      verbs: [exec]\n      exec: { commandMatches: [rm] }",
+      {
+        verb: "exec",
+        resource: "pods",
+        namespace: "d",
+        name: "w",
+        exec: { command: ["sh", "-c", "echo hi; rm -rf /"] },
+      },
+      false,
     ],
     [
       "exec commandMatches not an argument",
