@@ -90,7 +90,10 @@ test("exec -- rm -rf / and a shell running rm are denied with the policy's messa
 test("exec commands the gateway cannot resolve statically are denied by the demo's deny rule, saying why", async () => {
   const pod = await webPod();
   const cases: [string[], RegExp][] = [
-    [["sh", "-c", "X=rm; $X -rf /tmp/x"], /could not be resolved statically: parameter expansion in command position `\$X`/],
+    [
+      ["sh", "-c", "X=rm; $X -rf /tmp/x"],
+      /could not be resolved statically: parameter expansion in command position `\$X`/,
+    ],
     [["sh", "-c", "$(echo rm) -rf /tmp/x"], /command substitution in command position/],
     [["bash", "-c", "a=r;b=m;$a$b /tmp/x"], /parameter expansion in command position `\$a\$b`/],
     [["sh", "-c", "eval rm /tmp/x"], /`eval`/],
