@@ -1,7 +1,10 @@
 // `airlock audit list | verify | export | pubkey`: read, check and export the tamper-evident audit log. `list` goes
 // through the admin API; verify, export and pubkey also work offline on the SQLite file (audit-chain.ts).
+
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "../gateway/contracts.ts";
+import { claimMismatch } from "../recording/claims.ts";
+import { renderInline, renderName } from "../shared/render.ts";
 import { auditExport, auditPubkey, auditVerify } from "./audit-chain.ts";
 import {
   CLI_ERROR_USAGE,
@@ -12,6 +15,7 @@ import {
   formatTable,
   resolveConnection,
   runCli,
+  shown,
   sinceToIso,
 } from "./client.ts";
 import type { Command } from "./main.ts";
@@ -58,18 +62,29 @@ function resourceOf(e: AuditEvent): string {
   return (e.apiGroup ? `${resource}.${e.apiGroup}` : resource) || e.path;
 }
 
+/**
+ * Audit events as a table. Every cell follows the rendering rule (formatTable); CLIENT SAYS is the event's
+ * Kubectl-Command header, a claim, flagged when the decoded verb contradicts it.
+ */
 export function auditTable(items: AuditEvent[]): string {
   return formatTable(
-    ["TIME", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE/NAME", "DECISION", "CODE"],
-    items.map((e) => [
-      e.time.replace(/\.\d+Z$/, "Z"),
-      e.identityName ?? "<anonymous>",
-      e.verb || e.method,
-      resourceOf(e),
-      [e.namespace, e.name].filter(Boolean).join("/") || "-",
-      e.decision,
-      e.status === null ? "-" : String(e.status),
-    ]),
+    ["TIME", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE/NAME", "DECISION", "CODE", "CLIENT SAYS"],
+    items.map((e) => {
+      const claim = e.kubectlCommand ?? "";
+      const contradicted = claimMismatch(claim, e.verb, resourceOf(e)) !== undefined;
+      return [
+        e.time.replace(/\.\d+Z$/, "Z"),
+        e.identityName === null ? "<anonymous>" : shown(renderName(e.identityName, { max: 60 })),
+        e.verb || e.method,
+        resourceOf(e),
+        [e.namespace, e.name].filter(Boolean).join("/") || "-",
+        e.decision,
+        e.status === null ? "-" : String(e.status),
+        shown(
+          claim ? `${renderInline(claim, { max: 80 })}${contradicted ? " ⟨CLAIM CONTRADICTED⟩" : ""}` : "-",
+        ),
+      ];
+    }),
   );
 }
 

@@ -3,8 +3,10 @@
 // Tokens go only over HTTPS, verified against the CA given (AIRLOCK_CA / --ca) or the system roots; a plain http://
 // server is refused rather than sent a token. Every failure becomes a CliError whose message says what to do next.
 // This module never reads process.env: commands pass their environment in.
+
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import { renderBlock, renderInline } from "../shared/render.ts";
 import type { Status } from "../shared/status.ts";
 
 /** Exit code for a usage mistake (bad flags); 1 is for everything that went wrong at run time. */
@@ -184,14 +186,33 @@ export function formatAge(iso: string | null, now: number): string {
 }
 
 /** A kubectl-style table: upper-case headers, columns padded with three spaces. */
-export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+/** A table cell already rendered by src/shared/render.ts (an argv, a marked claim): formatTable shows it as is. */
+export interface Shown {
+  shown: string;
+}
+
+export const shown = (text: string): Shown => ({ shown: text });
+
+/** A cell's longest shown length; the rest is cut with a marker pointing at --json (issue 14). */
+const CELL_MAX = 160;
+
+/**
+ * A plain-text table. Every cell is untrusted text and follows the one rendering rule (src/shared/render.ts):
+ * controls, bidi and invisible characters become visible markers and a cell is one line, cut with a marker.
+ */
+export function formatTable(headers: string[], rows: (string | Shown)[][]): string {
+  const cells = rows.map((r) =>
+    r.map((c) =>
+      typeof c === "string" ? renderInline(c, { max: CELL_MAX, more: "--json shows it all" }) : c.shown,
+    ),
+  );
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join("   ")
       .trimEnd();
-  return `${[line(headers), ...rows.map(line)].join("\n")}\n`;
+  return `${[line(headers), ...cells.map(line)].join("\n")}\n`;
 }
 
 /** Runs a command body, turning CliErrors and flag errors into `airlock: …` on stderr and an exit code. */
@@ -200,7 +221,8 @@ export async function runCli(name: string, body: () => Promise<number>): Promise
     return await body();
   } catch (err) {
     if (err instanceof CliError) {
-      process.stderr.write(`airlock: ${err.message}\n`);
+      // Messages quote server and cluster text: they follow the rendering rule too (newlines kept).
+      process.stderr.write(`airlock: ${renderBlock(err.message, { max: 4000 })}\n`);
       return err.exitCode;
     }
     if ((err as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {

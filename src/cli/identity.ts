@@ -2,8 +2,10 @@
 //
 // A new token is printed once: alone on stdout (so `TOKEN=$(airlock identity create …)` works) with the warning on
 // stderr. It is never written anywhere else unless --kubeconfig asks for a file, which is created 0600.
+
 import { parseArgs } from "node:util";
 import type { Identity } from "../gateway/contracts.ts";
+import { renderName } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -14,6 +16,7 @@ import {
   formatTable,
   resolveConnection,
   runCli,
+  shown,
 } from "./client.ts";
 import { expiryOf, parseLabels, runLifecycle, tokenBody } from "./identity-lifecycle.ts";
 import { writePrivateFile } from "./kubeconfig.ts";
@@ -78,7 +81,7 @@ export function identityTable(items: Identity[], now: number): string {
   return formatTable(
     ["NAME", "KIND", "GROUPS", "CREATED", "LAST-USED", "STATE"],
     items.map((i) => [
-      i.name,
+      shown(renderName(i.name, { max: 80 })),
       i.kind,
       i.groups.join(",") || "<none>",
       formatAge(i.createdAt, now),

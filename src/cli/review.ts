@@ -2,6 +2,7 @@
 // and the event trail), approve (optionally granting a time-boxed permission), deny with a reason, and grants.
 import { parseArgs } from "node:util";
 import type { Grant, Review, ReviewEvent } from "../gateway/contracts.ts";
+import { argvInline, argvLines, renderBlock, renderInline, renderName } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -13,12 +14,13 @@ import {
   parseDuration,
   resolveConnection,
   runCli,
+  shown,
 } from "./client.ts";
 import type { Command } from "./main.ts";
 
 const HELP = `Usage:
   airlock review list [--state pending|approved|denied|expired|withdrawn|executed] [--json]
-  airlock review show ID [--json]
+  airlock review show ID [--full] [--json]
   airlock review approve ID [--reason TEXT] [--grant 30m]
   airlock review deny ID --reason TEXT
   airlock review grants [--active] [--json]
@@ -27,6 +29,11 @@ const HELP = `Usage:
 Reviews hold risky requests until a human reviewer named by the policy rule decides. Reviewers use a human
 identity's token; the requester can never approve their own request. --grant lets the same identity run requests
 with the same verb and resource in the same namespace for that long without another review.
+
+'show' prints the request itself (method, path, each query parameter, Content-Type, exec flags and argv one
+argument per line, the body) and the dry-run diff. Text the agent or the cluster controls is shown escaped: control,
+bidi and invisible characters appear as markers such as ⟨\x1b⟩ or ⟨U+202E⟩, and long values are cut with a marker;
+--full shows them uncut (still escaped). --json gives the exact values.
 
 ${CONNECTION_HELP}
 `;
@@ -38,6 +45,7 @@ const OPTIONS = {
   grant: { type: "string" },
   active: { type: "boolean" },
   json: { type: "boolean" },
+  full: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -48,66 +56,117 @@ function target(r: Review): string {
   return `${q.apiGroup ? `${resource}.${q.apiGroup}` : resource}${name ? ` ${name}` : ""}`;
 }
 
+/** An argv for a table cell: the first arguments, quoted, and how many more there are. */
+function argvShort(argv: string[]): string {
+  const head = argvInline(argv.slice(0, 6), { max: 60 });
+  return argv.length > 6 ? `${head} ⟨+${argv.length - 6} more arguments: see 'review show'⟩` : head;
+}
+
 export function reviewTable(items: Review[], now: number): string {
   return formatTable(
     ["ID", "STATE", "REQUESTER", "VERB", "TARGET", "APPROVALS", "AGE"],
     items.map((r) => [
       r.id,
       r.state,
-      r.requester.name,
+      shown(renderName(r.requester.name, { max: 60 })),
       r.request.action,
-      target(r),
+      r.request.execCommand
+        ? shown(`${renderInline(target(r), { max: 80 })}: ${argvShort(r.request.execCommand)}`)
+        : target(r),
       `${r.approvals.length}/${r.requirement.approvals}`,
       formatAge(r.createdAt, now),
     ]),
   );
 }
 
-export function formatReview(review: Review, events: ReviewEvent[]): string {
+/** Shown lengths in `review show`; --full lifts them. */
+const BODY_MAX = 8000;
+const DIFF_MAX = 20_000;
+const ARG_MAX = 2000;
+const FIELD_MAX = 1000;
+
+/**
+ * `review show`: what the reviewer decides on. Every value the agent or the cluster controls follows the rendering
+ * rule (src/shared/render.ts): controls, bidi and invisible characters are visible markers, argv is one quoted
+ * argument per line, long values are cut with a marker naming `--full`, and what the client merely claims (its
+ * justification) is labelled as such. The request itself (method, path, each query parameter, Content-Type, exec
+ * flags, body) comes before the dry-run diff, and a failed preview says why.
+ */
+export function formatReview(review: Review, events: ReviewEvent[], opts: { full?: boolean } = {}): string {
   const q = review.request;
+  const more = `run 'airlock review show ${review.id} --full' to see it all`;
+  const lim = (max: number) => (opts.full ? {} : { max, more });
+  const one = (text: string, max = FIELD_MAX) => renderInline(text, lim(max));
   const approvers = [
-    ...review.requirement.approvers.identities,
-    ...review.requirement.approvers.groups.map((g) => `group ${g}`),
+    ...review.requirement.approvers.identities.map((i) => renderName(i)),
+    ...review.requirement.approvers.groups.map((g) => `group ${one(g)}`),
   ].join(", ");
   const lines = [
     `Review:        ${review.id}`,
     `State:         ${review.state}`,
-    `Requested by:  ${review.requester.name} (${review.requester.kind}) at ${review.createdAt}`,
-    `Justification: ${review.justification ?? "(none given)"}`,
-    `Cluster:       ${review.cluster}`,
-    `Policy:        ${review.policy} rule ${review.rule} (${review.requirement.mode}, expires ${review.expiresAt})`,
+    `Requested by:  ${renderName(review.requester.name)} (${review.requester.kind}) at ${review.createdAt}`,
+    `Justification: ${review.justification === null ? "(none given)" : `client says: ${one(review.justification, 2000)}`}`,
+    `Cluster:       ${one(review.cluster)}`,
+    `Policy:        ${one(review.policy)} rule ${one(review.rule)} (${review.requirement.mode}, expires ${review.expiresAt})`,
     `Approvers:     ${approvers || "(none)"}; ${review.requirement.approvals} approval(s) needed`,
-    `Request:       ${q.method} ${q.path}${q.query ? `?${q.query}` : ""}`,
+    "",
+    "The request, as the gateway decoded it:",
+    `  Action:        ${one(q.action)} ${one(target(review))}`,
+    `  Method:        ${one(q.method)}`,
+    `  Path:          ${one(q.path)}`,
   ];
-  if (q.execCommand) lines.push(`Command:       ${q.execCommand.join(" ")}`);
-  if (q.contentType) lines.push(`Content-Type:  ${q.contentType}`);
-  lines.push(`Body SHA-256:  ${q.bodySha256}`);
+  const params = [...new URLSearchParams(q.query).entries()];
+  if (params.length === 0) lines.push("  Query:         (none)");
+  else {
+    lines.push("  Query:         (one parameter per line)");
+    for (const [k, v] of params) lines.push(`    ${one(k, 200)} = ${one(v)}`);
+  }
+  lines.push(`  Content-Type:  ${q.contentType ? one(q.contentType, 200) : "(none)"}`);
+  if (q.exec) {
+    const yes = (b: boolean) => (b ? "yes" : "no");
+    lines.push(
+      `  Exec:          container ${q.exec.container ? one(q.exec.container, 200) : "(default)"}; stdin ${yes(q.exec.stdin)}; tty ${yes(q.exec.tty)}; stdout ${yes(q.exec.stdout)}; stderr ${yes(q.exec.stderr)}`,
+    );
+  }
+  if (q.execCommand) {
+    lines.push(`  Command:       (argv, one argument per line, ${q.execCommand.length} in all)`);
+    for (const arg of argvLines(q.execCommand, lim(ARG_MAX))) lines.push(`    ${arg}`);
+  }
+  lines.push(`  Body SHA-256:  ${q.bodySha256}`);
   for (const v of review.approvals)
-    lines.push(`Approved by:   ${v.by} at ${v.at}${v.reason ? `: ${v.reason}` : ""}`);
+    lines.push(`Approved by:   ${renderName(v.by)} at ${v.at}${v.reason ? `: ${one(v.reason)}` : ""}`);
   if (review.denial)
-    lines.push(`Denied by:     ${review.denial.by} at ${review.denial.at}: ${review.denial.reason}`);
+    lines.push(
+      `Denied by:     ${renderName(review.denial.by)} at ${review.denial.at}: ${one(review.denial.reason)}`,
+    );
   if (review.approvedUntil)
     lines.push(`Usable until:  ${review.approvedUntil} (${review.usesLeft} use(s) left)`);
   if (q.body)
     lines.push(
       "",
-      "Body (Secret values masked):",
-      q.body.length > 8000 ? `${q.body.slice(0, 8000)}\n…` : q.body,
+      `Body (Secret values masked, ${q.body.length} characters):`,
+      renderBlock(q.body, lim(BODY_MAX)),
     );
+  else lines.push("", "Body: (none)");
   lines.push("", "What it would change:");
   const p = review.preview;
   if (!p) lines.push("  (the dry run is still running)");
   else {
-    lines.push(`  ${p.summary}`);
-    if (p.error) lines.push(`  note: ${p.error}`);
-    if (p.diff) lines.push("", p.diff.trimEnd());
+    lines.push(`  ${one(p.summary)}`);
+    if (p.error)
+      lines.push(
+        `  The preview failed: ${one(p.error, 2000)}`,
+        "  (nothing below shows the effect: judge the request and its body above)",
+      );
+    if (p.diff) lines.push("", renderBlock(p.diff.trimEnd(), lim(DIFF_MAX)));
     if (p.dependents.length) {
       lines.push("", "Deleted with it:");
-      for (const d of p.dependents) lines.push(`  ${d.kind} ${d.namespace}/${d.name}`);
+      for (const d of p.dependents) lines.push(`  ${one(d.kind)} ${one(d.namespace)}/${one(d.name)}`);
     }
   }
   lines.push("", "Events:");
-  for (const e of events) lines.push(`  ${e.time}  ${e.type.padEnd(9)}  ${e.actor}: ${e.detail}`);
+  for (const e of events)
+    lines.push(`  ${e.time}  ${e.type.padEnd(9)}  ${renderName(e.actor)}: ${one(e.detail)}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -151,7 +210,11 @@ async function run(args: string[]): Promise<number> {
         review: Review;
         events: ReviewEvent[];
       };
-      out(values.json ? `${JSON.stringify(reply, null, 2)}\n` : formatReview(reply.review, reply.events));
+      out(
+        values.json
+          ? `${JSON.stringify(reply, null, 2)}\n`
+          : formatReview(reply.review, reply.events, { full: values.full === true }),
+      );
       return 0;
     }
     case "approve": {

@@ -7,7 +7,10 @@ import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { parseArgs } from "node:util";
 import type { AuditEvent, RecordingRecord, SessionRecord } from "../gateway/contracts.ts";
-import { parseAsciicast, playbackSchedule } from "../recording/asciicast.ts";
+import { parseAsciicast } from "../recording/asciicast.ts";
+import { claimMismatch } from "../recording/claims.ts";
+import { replaySteps, STDIN_MARK } from "../recording/replay.ts";
+import { renderInline, renderName } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -20,6 +23,7 @@ import {
   parseDuration,
   resolveConnection,
   runCli,
+  shown,
   sinceToIso,
 } from "./client.ts";
 import type { Command } from "./main.ts";
@@ -35,6 +39,9 @@ list     sessions, newest activity first: kubectl invocations (Kubectl-Session) 
          an idle window.
 show     the session's timeline: every request with its decision and status, then its recordings.
 play     replays an exec or attach recording in this terminal with its timing (the first one unless --recording).
+         Input (typed or piped) is shown as dim lines starting "⟩ ". Colours and cursor movement pass; sequences
+         that talk to the terminal (OSC titles, clipboard writes, hyperlinks, DCS, APC, queries) are dropped and
+         counted on the last line.
 export   asciicast: the recording as asciicast v2 (asciinema play reads it); json: session, events and recordings.
 
 ${CONNECTION_HELP}
@@ -92,6 +99,82 @@ function fetchBytes(conn: Connection, path: string): Promise<Buffer> {
 const resourceOf = (e: AuditEvent) =>
   (e.subresource ? `${e.resource}/${e.subresource}` : e.resource) || e.path;
 
+/** What the gateway decoded for a session: its stored actions, or (older sessions) the timeline's. */
+function decodedActions(s: Omit<SessionRecord, "key">, events: AuditEvent[] = []): string[] {
+  if (s.actions?.length) return s.actions;
+  return [...new Set(events.map((e) => `${e.verb || e.method} ${resourceOf(e)}`))];
+}
+
+/**
+ * Sessions as a table. The ACTIONS column is what the gateway decoded; CLIENT SAYS is the Kubectl-Command values
+ * the client sent (a claim), flagged when the decoded actions contradict it.
+ */
+export function sessionTable(items: Omit<SessionRecord, "key">[], now: number): string {
+  const rows = items.map((s) => {
+    const flagged = s.claimMismatches?.length ?? 0;
+    const claims = s.commands.length
+      ? renderInline(s.commands.join(", "), { max: 100, more: "see --json" })
+      : "-";
+    return [
+      s.id,
+      shown(renderName(s.identityName, { max: 60 })),
+      s.cluster,
+      s.kind,
+      formatAge(s.startedAt, now),
+      String(s.requests),
+      `${s.decisions.allow}/${s.decisions.deny}/${s.decisions.review}`,
+      decodedActions(s).join(", ") || "-",
+      shown(flagged ? `${claims} ⟨CLAIM CONTRADICTED: see 'session show'⟩` : claims),
+    ];
+  });
+  return formatTable(
+    [
+      "ID",
+      "IDENTITY",
+      "CLUSTER",
+      "KIND",
+      "STARTED",
+      "REQUESTS",
+      "ALLOW/DENY/REVIEW",
+      "ACTIONS (DECODED)",
+      "CLIENT SAYS",
+    ],
+    rows,
+  );
+}
+
+/** `session show` before its recordings: summary from decoded actions, claims labelled, then the timeline. */
+export function formatSessionShow(detail: SessionDetail): string {
+  const s = detail.session;
+  const one = (t: string) => renderInline(t, { max: 500, more: "--json shows it all" });
+  const lines = [
+    `Session ${s.id} (${s.kind}) of ${renderName(s.identityName)} on ${one(s.cluster)}, ${s.startedAt} → ${s.lastSeenAt}`,
+    `Requests: ${s.requests}   allow ${s.decisions.allow}, deny ${s.decisions.deny}, review ${s.decisions.review}`,
+    `Actions (decoded by the gateway): ${one(decodedActions(s, detail.events).join(", ")) || "-"}`,
+    `Client says (Kubectl-Command, unverified): ${s.commands.length ? one(s.commands.join(", ")) : "-"}`,
+  ];
+  for (const m of s.claimMismatches ?? []) lines.push(`⟨CLAIM CONTRADICTED⟩ ${one(m)}`);
+  const rows = detail.events.map((e) => {
+    const resource = resourceOf(e);
+    const claim = e.kubectlCommand ?? "";
+    const mismatch = claimMismatch(claim, e.verb, resource);
+    return [
+      e.time,
+      e.verb || e.method,
+      resource,
+      e.namespace ? `${e.namespace}/${e.name}` : e.name,
+      e.decision,
+      e.status === null ? "-" : String(e.status),
+      e.policy ? `${e.policy}/${e.rule}` : "-",
+      shown(claim ? `${renderInline(claim, { max: 80 })}${mismatch ? " ⟨CLAIM CONTRADICTED⟩" : ""}` : "-"),
+    ];
+  });
+  return `${lines.join("\n")}\n\n${formatTable(
+    ["TIME", "VERB", "RESOURCE", "NAME", "DECISION", "STATUS", "POLICY/RULE", "CLIENT SAYS"],
+    rows,
+  )}`;
+}
+
 function pickRecording(detail: SessionDetail, rid: string | undefined, playable: boolean): RecordingRecord {
   const candidates = detail.recordings.filter((r) => !playable || r.format === "asciicast");
   const found = rid ? candidates.find((r) => r.id === rid) : candidates[0];
@@ -105,9 +188,13 @@ function pickRecording(detail: SessionDetail, rid: string | undefined, playable:
   return found;
 }
 
+/**
+ * Replays a recording in this terminal: colours and cursor movement pass, terminal-talking sequences (OSC, DCS,
+ * queries …) are dropped and counted, and what was typed or piped is shown as dim `⟩ ` lines (src/recording/replay.ts).
+ */
 async function play(text: string, speed: number, idleLimit: number | undefined): Promise<void> {
   const { events } = parseAsciicast(text);
-  for (const step of playbackSchedule(events, speed, idleLimit)) {
+  for (const step of replaySteps(events, speed, idleLimit)) {
     if (step.delayMs > 0) await new Promise((r) => setTimeout(r, step.delayMs));
     process.stdout.write(step.data);
   }
@@ -151,23 +238,7 @@ async function run(args: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify({ items }, null, 2)}\n`);
       return 0;
     }
-    const now = Date.now();
-    const rows = items.map((s) => [
-      s.id,
-      s.identityName,
-      s.cluster,
-      s.kind,
-      formatAge(s.startedAt, now),
-      String(s.requests),
-      `${s.decisions.allow}/${s.decisions.deny}/${s.decisions.review}`,
-      s.commands.join(", "),
-    ]);
-    process.stdout.write(
-      formatTable(
-        ["ID", "IDENTITY", "CLUSTER", "KIND", "STARTED", "REQUESTS", "ALLOW/DENY/REVIEW", "COMMANDS"],
-        rows,
-      ),
-    );
+    process.stdout.write(sessionTable(items, Date.now()));
     return 0;
   }
   if (!id) throw new CliError(`'airlock session ${sub}' needs a session ID.`, CLI_ERROR_USAGE);
@@ -180,28 +251,12 @@ async function run(args: string[]): Promise<number> {
     `/airlock/v1/sessions/${encodeURIComponent(id)}/recordings/${encodeURIComponent(r.id)}`;
   switch (sub) {
     case "show": {
+      const s = detail.session;
       if (values.json) {
         process.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
         return 0;
       }
-      const s = detail.session;
-      process.stdout.write(
-        `Session ${s.id} (${s.kind}) of ${s.identityName} on ${s.cluster}, ${s.startedAt} → ${s.lastSeenAt}\n` +
-          `Requests: ${s.requests}   allow ${s.decisions.allow}, deny ${s.decisions.deny}, review ${s.decisions.review}\n` +
-          `Commands: ${s.commands.join(", ") || "-"}\n\n`,
-      );
-      const rows = detail.events.map((e) => [
-        e.time,
-        e.verb,
-        resourceOf(e),
-        e.namespace ? `${e.namespace}/${e.name}` : e.name,
-        e.decision,
-        e.status === null ? "-" : String(e.status),
-        e.policy ? `${e.policy}/${e.rule}` : "-",
-      ]);
-      process.stdout.write(
-        formatTable(["TIME", "VERB", "RESOURCE", "NAME", "DECISION", "STATUS", "POLICY/RULE"], rows),
-      );
+      process.stdout.write(formatSessionShow(detail));
       if (detail.recordings.length > 0) {
         process.stdout.write("\nRecordings:\n");
         const recs = detail.recordings.map((r) => [
@@ -214,6 +269,11 @@ async function run(args: string[]): Promise<number> {
           r.truncated ? `truncated at ${String(r.detail.limitBytes)} bytes` : "",
         ]);
         process.stdout.write(formatTable(["ID", "KIND", "FORMAT", "BYTES", "EXIT", "STATE", "NOTE"], recs));
+        const stdin = detail.recordings.filter((r) => r.format === "asciicast");
+        if (stdin.length)
+          process.stdout.write(
+            `\nReplay with 'airlock session play ${s.id}': typed and piped input is shown, marked ${STDIN_MARK.trim()}.\n`,
+          );
       }
       return 0;
     }

@@ -313,6 +313,8 @@ export interface ReviewedRequest {
   namespace: string;
   name: string;
   execCommand: string[] | null;
+  /** Exec/attach flags as the gateway decoded them (absent on reviews stored before they were recorded). */
+  exec?: { container: string; stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean } | null;
 }
 
 /** What the request would change: a server-side dry run diffed against the current object. */
@@ -580,8 +582,12 @@ export interface SessionRecord {
   lastSeenAt: string;
   requests: number;
   decisions: { allow: number; deny: number; review: number };
-  /** The distinct `Kubectl-Command` values seen, in first-seen order. */
+  /** The distinct `Kubectl-Command` values seen, in first-seen order: what the client claims, never evidence. */
   commands: string[];
+  /** What the gateway decoded: distinct "action resource" pairs ("delete deployments"), first-seen order. */
+  actions?: string[];
+  /** Requests whose decoded action contradicts their `Kubectl-Command` claim (src/recording/claims.ts). */
+  claimMismatches?: string[];
 }
 
 export type RecordingKind = "exec" | "attach" | "cp" | "portforward";

@@ -71,6 +71,15 @@ function reviewedRequest(ctx: RequestContext, kube: KubeRequest, body: Buffer | 
     namespace: info.namespace,
     name: info.name,
     execCommand: kube.exec?.command ?? null,
+    exec: kube.exec
+      ? {
+          container: kube.exec.container,
+          stdin: kube.exec.stdin,
+          stdout: kube.exec.stdout,
+          stderr: kube.exec.stderr,
+          tty: kube.exec.tty,
+        }
+      : null,
   };
 }
 

@@ -1,7 +1,7 @@
 // Sessions: requests grouped by who sent them. A kubectl invocation is one session (its `Kubectl-Session` UUID); an
 // MCP session is one (hook: `mcpSession`); anything else joins the identity's session on that cluster until it has
-// been idle for the configured window. Each session counts its requests and decisions and lists the kubectl
-// commands seen.
+// been idle for the configured window. Each session counts its requests and decisions, lists the actions the gateway
+// decoded, the kubectl commands the client claimed, and flags a claim the decoded actions contradict.
 //
 // Security stance: the grouping key always includes the authenticated identity and the cluster, so a client that
 // sends another identity's Kubectl-Session value gets a session of its own, never theirs. Counters live in memory
@@ -13,6 +13,7 @@
 // A gateway shutting down closes nothing: a window or kubectl session may go on after the restart.
 import { randomUUID } from "node:crypto";
 import type { AuditNote, SessionKind, SessionRecord, SessionStore } from "../gateway/contracts.ts";
+import { claimMismatch } from "./claims.ts";
 
 export interface SessionInput {
   identityId: string;
@@ -92,11 +93,32 @@ export class SessionTracker {
     return session.id;
   }
 
-  /** Counts the policy decision of a request of this session. */
-  decided(sessionId: string, effect: Effect): void {
+  /**
+   * Counts the policy decision of a request of this session, and what the gateway decoded it as: the session's
+   * summary lists decoded actions, and a `Kubectl-Command` claim they contradict is flagged.
+   */
+  decided(
+    sessionId: string,
+    effect: Effect,
+    decoded?: { action: string; resource: string; claim: string | undefined },
+  ): void {
     const session = this.#byId.get(sessionId);
     if (!session) return;
     session.decisions[effect]++;
+    if (decoded) {
+      const what = `${decoded.action} ${decoded.resource}`.slice(0, MAX_HEADER);
+      session.actions ??= [];
+      const actions = session.actions;
+      if (!actions.includes(what) && actions.length < MAX_COMMANDS) actions.push(what);
+      const mismatch = claimMismatch(
+        decoded.claim?.trim().slice(0, MAX_HEADER),
+        decoded.action,
+        decoded.resource,
+      );
+      session.claimMismatches ??= [];
+      const flagged = session.claimMismatches;
+      if (mismatch && !flagged.includes(mismatch) && flagged.length < MAX_COMMANDS) flagged.push(mismatch);
+    }
     this.#dirty.add(sessionId);
   }
 
@@ -126,6 +148,8 @@ export class SessionTracker {
           requests: 0,
           decisions: { allow: 0, deny: 0, review: 0 },
           commands: [],
+          actions: [],
+          claimMismatches: [],
         };
         this.#live.set(key, session);
         this.#byId.set(session.id, session);

@@ -34,7 +34,18 @@ export async function assignSession(gw: GatewayRuntime, ctx: RequestContext): Pr
 
 /** Counts the policy decision on the request's session. */
 export function countDecision(gw: GatewayRuntime, ctx: RequestContext): void {
-  if (ctx.sessionId && ctx.decision) gw.recordings?.sessions.decided(ctx.sessionId, ctx.decision.effect);
+  if (!ctx.sessionId || !ctx.decision) return;
+  const kube = ctx.kube;
+  const resource = kube
+    ? kube.info.isResourceRequest
+      ? `${kube.info.resource}${kube.info.subresource ? `/${kube.info.subresource}` : ""}${kube.info.apiGroup ? `.${kube.info.apiGroup}` : ""}`
+      : kube.info.path
+    : "";
+  gw.recordings?.sessions.decided(
+    ctx.sessionId,
+    ctx.decision.effect,
+    kube ? { action: kube.action, resource, claim: header(ctx.headers, "kubectl-command") } : undefined,
+  );
 }
 
 /**

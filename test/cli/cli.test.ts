@@ -148,7 +148,7 @@ test("identity revoke cuts the identity off and the list shows it revoked", asyn
   assert.equal(again.stderr, 'airlock: Error from server (NotFound): identity "ghost" not found\n');
 });
 
-test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE and filters", async () => {
+test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE CLIENT SAYS and filters", async () => {
   const old = new Date(Date.now() - 3 * 3600_000).toISOString();
   await srv.store.auditBegin(auditEvent({ id: "cli-old", time: old, identityName: "auditee", verb: "list" }));
   await srv.store.auditBegin(
@@ -175,6 +175,7 @@ test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE 
     "NAMESPACE/NAME",
     "DECISION",
     "CODE",
+    "CLIENT SAYS",
   ]);
   assert.equal(lines.length, 2, r.stdout);
   assert.deepEqual(lines[1]?.split(/\s{2,}/).slice(1), [
@@ -184,6 +185,8 @@ test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE 
     "default/web-0",
     "deny",
     "403",
+    // the fixture claims "kubectl get" for a create: listed as the create it is, the claim flagged
+    "kubectl get ⟨CLAIM CONTRADICTED⟩",
   ]);
   const json = await airlock(["audit", "list", "--json", "--identity", "auditee", "--limit", "5"]);
   assert.deepEqual(
