@@ -303,7 +303,10 @@ describe("reviews through kubectl", () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.match(shown, /Requested by: {2}demo-agent \(agent\)/);
-    assert.match(shown, /Method: {8}DELETE\n {2}Path: {10}\/apis\/apps\/v1\/namespaces\/prod\/deployments\/web\n/);
+    assert.match(
+      shown,
+      /Method: {8}DELETE\n {2}Path: {10}\/apis\/apps\/v1\/namespaces\/prod\/deployments\/web\n/,
+    );
     assert.match(shown, /^-kind: Deployment$/m, "the diff removes the deployment");
     assert.match(shown, /ReplicaSet prod\/web-/);
     assert.match(shown, /Pod prod\/web-/);
