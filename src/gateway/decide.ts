@@ -5,6 +5,7 @@
 // policy engine over YAML files (`policy.files`, plus the managed directory <dataDir>/policies the admin API writes).
 // Fail closed: policy files that do not load stop the gateway from starting; later bad edits keep the last good set.
 import { join } from "node:path";
+import type { CollectionVerdict, ItemVerdict, ObjectFacts } from "../policy/collections.ts";
 import type { LoadedDocuments, PolicyEngine, PolicyLog } from "../policy/engine.ts";
 import { openPolicyEngine } from "../policy/engine.ts";
 import type { ObjectNeeds } from "../policy/objects.ts";
@@ -18,6 +19,19 @@ export interface Decider {
   /** The objects the rules that could match read; the pipeline loads them (object-context.ts) before `decide`. A
    *  decider without it needs none. */
   objectNeeds?(principal: Principal, kube: KubeRequest): ObjectNeeds;
+  /** Lists and watches: the per-item filter when items may be decided differently (src/policy/collections.ts). */
+  itemFilter?(
+    principal: Principal,
+    kube: KubeRequest,
+    decision: Decision,
+  ): ((obj: unknown) => ItemVerdict) | undefined;
+  /** deletecollection: every object it would remove decided (and counted for rate limits). */
+  decideCollection?(
+    principal: Principal,
+    kube: KubeRequest,
+    decision: Decision,
+    objects: readonly ObjectFacts[],
+  ): CollectionVerdict;
   /** What the policy engine loaded (MaskingProfile documents included); undefined for the built-in policies. */
   loadedDocuments?(): LoadedDocuments;
 }

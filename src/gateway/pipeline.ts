@@ -21,6 +21,7 @@ import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
 import { parseBody, readBody } from "./body.ts";
 import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
+import { checkCollection, deleteEach, type ExpandedCollection } from "./collection.ts";
 import { header, type InternalEntry, type RequestContext } from "./context.ts";
 import type { KubeRequest, Principal } from "./contracts.ts";
 import { describeTarget } from "./decide.ts";
@@ -31,12 +32,14 @@ import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { gateReview } from "./gate.ts";
 import { loadNeededObjects } from "./objects.ts";
 import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
-import { type AnyResponse, sendStatus, sendStatusOnSocket } from "./respond.ts";
+import { type AnyResponse, sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import type { LiveStream } from "./streams.ts";
 import {
+  filterItems,
   maskedHeaders,
+  maskJsonAnswer,
   prepareMasking,
   recordMasking,
   responseRelay,
@@ -99,7 +102,16 @@ async function admit(
   req: IncomingMessage | Http2ServerRequest,
   answer: Answer,
   entry: InternalEntry | undefined,
-): Promise<{ pathAndQuery: string; body: Buffer | undefined; forward: [string, string][] } | undefined> {
+): Promise<
+  | {
+      pathAndQuery: string;
+      body: Buffer | undefined;
+      forward: [string, string][];
+      /** A deletecollection, checked object by object: forwarded as one precondition-bound delete each. */
+      collection?: ExpandedCollection;
+    }
+  | undefined
+> {
   // listen: which cluster
   const route = routeCluster(ctx.rawUrl, gw.upstreams);
   if (!route.ok) return void (await refuse(gw, ctx, answer, route.status));
@@ -164,6 +176,26 @@ async function admit(
     const reason = `airlock: ${kube.action} denied by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
     return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
   }
+  // deletecollection: the objects it would remove are listed (as the caller) and decided one by one first
+  let collection: ExpandedCollection | undefined;
+  const decideCollection = gw.decider.decideCollection?.bind(gw.decider);
+  const collectionUpstream = gw.upstreams.get(ctx.cluster);
+  if (kube.action === "deletecollection" && decideCollection && collectionUpstream) {
+    const as = collectionUpstream.impersonate !== false ? impersonationHeaders(auth.principal, ctx.id) : [];
+    const checked = await checkCollection(
+      decideCollection,
+      collectionUpstream,
+      auth.principal,
+      kube,
+      decision,
+      as,
+    );
+    if (!checked.ok) {
+      if (checked.decision) ctx.decision = checked.decision;
+      return void (await refuse(gw, ctx, answer, checked.status));
+    }
+    collection = checked.collection;
+  }
   // gate: a request that needs a human waits for one (or is answered "approval required"); the note names the
   // grant or approval that released it, for the audit event.
   let gateNote: string | null = null;
@@ -200,7 +232,12 @@ async function admit(
   const upstream = gw.upstreams.get(ctx.cluster);
   const forward: [string, string][] = [...hygiene.value.forward];
   if (upstream?.impersonate !== false) forward.push(...impersonationHeaders(ctx.principal, ctx.id));
-  return { pathAndQuery: route.pathAndQuery, body: read.body, forward };
+  return {
+    pathAndQuery: route.pathAndQuery,
+    body: read.body,
+    forward,
+    ...(collection ? { collection } : {}),
+  };
 }
 
 /** Aborts when the client's connection closes before we answer (a held request whose client gave up). */
@@ -274,6 +311,32 @@ export async function handleKubeRequest(
     return completeAudit(gw, ctx, prepared.status.code, prepared.status.message);
   }
   const masking = prepared.masking;
+  // transform (filter): a list or watch shows only the items policy lets the caller read, one by one
+  const filtered = await filterItems(gw, principal, ctx.kube, ctx.decision, masking);
+  if (!filtered.ok) {
+    if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
+    ctx.bytesOut = sendStatus(res, filtered.status);
+    return completeAudit(gw, ctx, filtered.status.code, filtered.status.message);
+  }
+
+  if (admitted.collection) {
+    // forward (deletecollection): one precondition-bound delete per checked object (collection.ts)
+    const as = upstream.impersonate !== false ? impersonationHeaders(principal, ctx.id) : [];
+    const done = await deleteEach(upstream, ctx.kube, as, admitted.collection);
+    const answered = maskJsonAnswer(masking, ctx.kube, done.body);
+    const body = answered.ok ? answered.body : Buffer.from(JSON.stringify(answered.status));
+    const code = answered.ok ? done.status : answered.status.code;
+    writeHead(res, code, {
+      "content-type": "application/json",
+      "content-length": String(body.length),
+      "cache-control": "no-store",
+    });
+    res.end(body);
+    await recordMasking(gw, ctx.id, masking);
+    ctx.bytesOut = body.length;
+    const note = `deletecollection: ${done.deleted} of ${admitted.collection.objects.length} checked objects deleted`;
+    return completeAudit(gw, ctx, code, done.error ?? (answered.ok ? note : answered.status.message));
+  }
 
   // forward → transform
   const result = await forwardHttp(ctx.method, res, {

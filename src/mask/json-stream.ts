@@ -7,6 +7,7 @@
 // is masked is exactly what the client would decode. Fail closed: anything that is not well-formed JSON, an element
 // larger than maxElementBytes, or trailing garbage throws a MaskingError, and the caller refuses or cuts the stream.
 import { type MaskedItem, maskItemAt, maskRowAt } from "./fast-object.ts";
+import { dropRemainingCount, filterDocument, type ItemKeep, rowObject } from "./filter.ts";
 import { type MaskContext, maskObject, maskTableRow, nameColumnOf } from "./object.ts";
 
 export class MaskingError extends Error {}
@@ -84,14 +85,24 @@ export class JsonDocumentMasker {
   #fastElement: ((bytes: Buffer, start: number) => MaskedItem | undefined) | undefined;
   /** Once true, the document is not a list or Table: it is buffered whole and masked at the end. */
   #whole = false;
+  /** Policy's per-item filter (filter.ts): each element is decoded and dropped unless it passes. */
+  readonly #keep: ItemKeep | undefined;
+  /** The object an element stands for: the item itself, or a Table row's object. */
+  #objectOf: (element: unknown) => unknown = (v) => v;
 
   readonly #maxElementBytes: number;
 
-  constructor(ctx: MaskContext, kindHint: string | undefined, maxElementBytes = DEFAULT_MAX_ELEMENT_BYTES) {
+  constructor(
+    ctx: MaskContext,
+    kindHint: string | undefined,
+    maxElementBytes = DEFAULT_MAX_ELEMENT_BYTES,
+    keep?: ItemKeep,
+  ) {
     this.#ctx = ctx;
     this.#kindHint = kindHint;
     this.#maxElementBytes = maxElementBytes;
     this.#capture = new Capture(maxElementBytes);
+    this.#keep = keep;
   }
 
   push(chunk: Buffer): Buffer[] {
@@ -152,7 +163,7 @@ export class JsonDocumentMasker {
         }
         // An item that ends inside this chunk is masked in place; one that does not (or that the fast path
         // declines) is captured and masked once complete.
-        const item = this.#fastElement?.(chunk, i);
+        const item = this.#keep ? undefined : this.#fastElement?.(chunk, i);
         if (item) {
           if (item.end - i > this.#maxElementBytes) {
             throw new MaskingError(`a JSON value is larger than ${this.#maxElementBytes} bytes`);
@@ -236,6 +247,10 @@ export class JsonDocumentMasker {
       this.#capture.add(Buffer.from(text));
       return false;
     }
+    if (this.#keep) {
+      dropRemainingCount(head);
+      if (isTable) this.#objectOf = rowObject;
+    }
     if (isTable) {
       const nameColumn = nameColumnOf(head.columnDefinitions);
       this.#maskElement = (row) => maskTableRow(row, this.#ctx, this.#kindHint, nameColumn);
@@ -254,6 +269,15 @@ export class JsonDocumentMasker {
 
   #emitElement(out: Buffer[]): void {
     const bytes = this.#capture.takeBytes();
+    if (this.#keep) {
+      const text = bytes.toString("utf8");
+      if (text.trim() === "") throw new MaskingError("an empty element in a JSON array");
+      const value = parse(text, "a list element");
+      if (!this.#keep(this.#objectOf(value))) return;
+      if (this.#elements++ > 0) out.push(COMMA_BYTES);
+      out.push(Buffer.from(JSON.stringify(this.#maskElement(value))));
+      return;
+    }
     if (this.#elements++ > 0) out.push(COMMA_BYTES);
     const item = this.#fastElement?.(bytes, 0);
     if (item && bytes.subarray(item.end).every(isSpace)) {
@@ -273,6 +297,11 @@ export class JsonDocumentMasker {
       const rest = parse(bytes.toString("utf8"), "the end of the list") as Record<string, unknown>;
       const masked = JSON.stringify(maskObject(rest, this.#ctx));
       out.push(Buffer.from(`]${masked.slice('{"__":0'.length)}`));
+      return;
+    }
+    if (this.#keep) {
+      const doc = filterDocument(parse(bytes.toString("utf8"), "the response"), this.#keep);
+      out.push(Buffer.from(JSON.stringify(maskObject(doc, this.#ctx, this.#kindHint))));
       return;
     }
     // One object (a GET, a write's answer): the fast path too, unless it is a List, a Table or not an object.

@@ -5,6 +5,7 @@
 // Fail closed: an event that is not a JSON object, is larger than maxEventBytes, or a stream that ends mid-event
 // throws a MaskingError; the caller cuts the stream (nothing after the last complete event is sent).
 import { maskEventAt } from "./fast-object.ts";
+import { type ItemKeep, keepEvent } from "./filter.ts";
 import { MaskingError } from "./json-stream.ts";
 import { type MaskContext, maskObject } from "./object.ts";
 
@@ -33,11 +34,19 @@ export class WatchStreamMasker {
   #depth = 0;
   #inString = false;
   #escape = false;
+  /** Policy's per-item filter (filter.ts): an event whose object does not pass is dropped. */
+  readonly #keep: ItemKeep | undefined;
 
-  constructor(ctx: MaskContext, kindHint: string | undefined, maxEventBytes = 32 * 1024 * 1024) {
+  constructor(
+    ctx: MaskContext,
+    kindHint: string | undefined,
+    maxEventBytes = 32 * 1024 * 1024,
+    keep?: ItemKeep,
+  ) {
     this.#ctx = ctx;
     this.#kindHint = kindHint;
     this.#max = maxEventBytes;
+    this.#keep = keep;
   }
 
   push(chunk: Buffer): Buffer[] {
@@ -86,7 +95,7 @@ export class WatchStreamMasker {
       i++;
     }
     if (start !== -1) this.#add(chunk.subarray(start, n));
-    return out;
+    return out.filter((b) => b.length > 0);
   }
 
   end(): Buffer[] {
@@ -105,16 +114,22 @@ export class WatchStreamMasker {
     const bytes = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
     this.#parts = [];
     this.#size = 0;
+    if (this.#keep) {
+      const event = parseEvent(bytes);
+      if (!keepEvent(event, this.#keep)) return Buffer.alloc(0);
+      return Buffer.from(`${JSON.stringify(maskWatchEvent(event, this.#ctx, this.#kindHint))}\n`);
+    }
     // Byte-level first (fast-object.ts); anything it declines is decoded, masked and encoded as before.
     const fast = maskEventAt(bytes, 0, this.#ctx, this.#kindHint);
     if (fast && bytes.subarray(fast.end).every(isSpace)) return Buffer.concat([...fast.parts, NEWLINE]);
-    const text = bytes.toString("utf8");
-    let event: unknown;
-    try {
-      event = JSON.parse(text);
-    } catch (err) {
-      throw new MaskingError(`a watch event is not valid JSON: ${(err as Error).message}`);
-    }
-    return Buffer.from(`${JSON.stringify(maskWatchEvent(event, this.#ctx, this.#kindHint))}\n`);
+    return Buffer.from(`${JSON.stringify(maskWatchEvent(parseEvent(bytes), this.#ctx, this.#kindHint))}\n`);
+  }
+}
+
+function parseEvent(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    throw new MaskingError(`a watch event is not valid JSON: ${(err as Error).message}`);
   }
 }

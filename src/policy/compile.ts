@@ -27,6 +27,31 @@ export interface FieldError {
 
 const ACTIONS_WITH_SUBRESOURCE = new Set(["exec", "attach", "portforward", "proxy"]);
 
+/**
+ * Non-resource paths an allow rule without `nonResourceURLs` still matches: discovery, version, OpenAPI and the
+ * readiness probes kubectl and client libraries need. Anything else (`/logs`, `/debug/pprof`, `/metrics`…) must be
+ * named by a rule's `nonResourceURLs` (docs/policy.md "Non-resource requests").
+ */
+export const DEFAULT_NON_RESOURCE_URLS = [
+  "/api",
+  "/api/*",
+  "/apis",
+  "/apis/*",
+  "/version",
+  "/openapi/v2",
+  "/openapi/v3",
+  "/openapi/v3/*",
+  "/healthz",
+  "/livez",
+  "/readyz",
+] as const;
+const defaultNonResource = compileGlobList([...DEFAULT_NON_RESOURCE_URLS]);
+
+/** A request on a Namespace object (`/api/v1/namespaces/x[/status|/finalize]`): RequestInfo gives it namespace x. */
+export function isNamespaceObject(info: { apiGroup: string; resource: string; name: string }): boolean {
+  return info.apiGroup === "" && info.resource === "namespaces" && info.name !== "";
+}
+
 export function compileSubjects(specs: readonly SubjectSpec[]): (p: Principal) => boolean {
   const compiled = specs.map((s) => {
     const identity = s.identity === undefined ? undefined : compileGlob(s.identity);
@@ -67,17 +92,24 @@ export function parseResourcePattern(text: string): ResourcePattern {
   return pattern;
 }
 
+/**
+ * `pods` in an allow rule is the pod itself (plus `pods/exec` etc. when the rule's verbs name that action); in a deny
+ * or review rule it is the pod and every subresource of it (fail closed: a deny on pods also stops
+ * pods/ephemeralcontainers, pods/eviction, pods/exec…). `wide` selects the second reading.
+ */
 function resourceMatches(
   p: ResourcePattern,
   resource: string,
   group: string,
   sub: string,
   action: string,
+  wide: boolean,
+  namedActions: ReadonlySet<string>,
 ): boolean {
   if (!p.resource.test(resource)) return false;
   if (p.group && !p.group.test(group)) return false;
   if (p.sub === "**") return true;
-  if (p.sub === undefined) return sub === "" || (ACTIONS_WITH_SUBRESOURCE.has(action) && sub === action);
+  if (p.sub === undefined) return sub === "" || wide || (namedActions.has(action) && sub === action);
   if (p.sub === "*") return sub !== "";
   return p.sub === sub;
 }
@@ -191,7 +223,13 @@ function compileRule(
     matchers.push(({ kube }) => anyGlob(globs, kube.cluster));
   }
   const resourceScoped = spec.resources || spec.apiGroups || spec.namespaces || spec.names;
+  const wide = spec.effect !== "allow";
   if (resourceScoped) matchers.push(({ kube }) => kube.info.isResourceRequest);
+  else if (!spec.nonResourceURLs && !wide) {
+    // An allow rule that names no resources matches resource requests and, of the non-resource ones, only
+    // discovery: /logs, /debug/pprof, /metrics must be named by nonResourceURLs.
+    matchers.push(({ kube }) => kube.info.isResourceRequest || defaultNonResource.test(kube.info.path));
+  }
   if (spec.nonResourceURLs) {
     const globs = spec.nonResourceURLs.map(compileGlob);
     matchers.push(({ kube }) => !kube.info.isResourceRequest && anyGlob(globs, kube.info.path));
@@ -204,16 +242,27 @@ function compileRule(
   if (spec.resources) {
     const patterns = spec.resources.map(parseResourcePattern);
     resourceKeys = patterns.some((p) => p.key === "*") ? undefined : patterns.map((p) => p.key);
+    const namedActions = new Set(spec.verbs.filter((v) => ACTIONS_WITH_SUBRESOURCE.has(v)));
     matchers.push(({ kube }) => {
       const { resource, apiGroup, subresource } = kube.info;
-      return patterns.some((p) => resourceMatches(p, resource, apiGroup, subresource, kube.action));
+      return patterns.some((p) =>
+        resourceMatches(p, resource, apiGroup, subresource, kube.action, wide, namedActions),
+      );
     });
   }
   if (spec.namespaces) {
     const list = compileGlobList(spec.namespaces.filter((n) => n !== "*"));
     // `*` means "any namespace", not "cluster-scoped too": only "" names cluster-scoped requests.
     const any = spec.namespaces.includes("*");
-    matchers.push(({ kube }) => (any && kube.info.namespace !== "") || list.test(kube.info.namespace));
+    // A Namespace object is cluster-scoped for an allow rule unless the rule names `namespaces` itself, so
+    // `namespaces: ["*"]` does not let an agent relabel namespace default; deny and review rules keep the
+    // apiserver's reading (namespace prod's object is in prod) and so still cover it.
+    const namesNamespaces = (spec.resources ?? []).some((r) => /^namespaces(?:$|\/|\.)/.test(r));
+    const objectIsScoped = wide || namesNamespaces;
+    matchers.push(({ kube }) => {
+      const ns = !objectIsScoped && isNamespaceObject(kube.info) ? "" : kube.info.namespace;
+      return (any && ns !== "") || list.test(ns);
+    });
   }
   if (spec.names) {
     const any = spec.names.includes("*");
@@ -224,7 +273,10 @@ function compileRule(
   const dataMatchers: StaticMatcher[] = [];
   if (spec.labelSelector) {
     const selector = compileSelector(spec.labelSelector);
-    dataMatchers.push(({ kube }, scratch) => {
+    dataMatchers.push((input, scratch) => {
+      const { kube } = input;
+      // Per-object decisions (list items, objects a deletecollection removes: collections.ts) read that object.
+      if (input.objectLabels) return selector(input.objectLabels);
       const written = writtenObjectLabels(kube);
       if (!written) {
         scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
@@ -267,6 +319,7 @@ function compileRule(
     dataMatchers,
     needsBody: Boolean(spec.labelSelector) || Boolean(when?.readsObject) || Boolean(when?.readsOldObject),
     needsQuery: dataMatchers.length > 0 || Boolean(when?.readsQuery),
+    objectScoped: Boolean(spec.namespaces || spec.names || spec.labelSelector || when),
   };
   if (resourceKeys) rule.resourceKeys = resourceKeys;
   if (spec.exec?.stdin === "inspect") rule.inspectStdin = true;

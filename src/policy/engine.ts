@@ -10,6 +10,14 @@
 // reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
 import { createHash } from "node:crypto";
 import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+import {
+  type CollectionVerdict,
+  decideCollection,
+  decideCounting,
+  type ItemVerdict,
+  itemFilter,
+  type ObjectFacts,
+} from "./collections.ts";
 import { type EvalOptions, type Evaluation, evaluate, objectNeeds, RuleIndex } from "./evaluate.ts";
 import { compileSources, type LoadOptions, type LoadResult, readSources, type SourceText } from "./load.ts";
 import type { ObjectNeeds } from "./objects.ts";
@@ -44,6 +52,19 @@ export interface PolicyEngine {
   decide(principal: Principal, kube: KubeRequest): Decision;
   /** The objects (stored, resulting) that rules which could match `kube` read: load them before `decide`. */
   objectNeeds(principal: Principal, kube: KubeRequest): ObjectNeeds;
+  /** For an allowed list or watch: the per-item filter, or undefined when no rule tells items apart (objects.ts). */
+  itemFilter(
+    principal: Principal,
+    kube: KubeRequest,
+    decision: Decision,
+  ): ((obj: unknown) => ItemVerdict) | undefined;
+  /** For an allowed deletecollection: every object it would remove decided, and counted for rate limits. */
+  decideCollection(
+    principal: Principal,
+    kube: KubeRequest,
+    decision: Decision,
+    objects: readonly ObjectFacts[],
+  ): CollectionVerdict;
   evaluate(
     principal: Principal,
     kube: KubeRequest,
@@ -124,8 +145,11 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
   const index = new RuleIndex(set);
   const limiter = new RateLimiter();
   return {
-    decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
     objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
+    decide: (principal, kube) => decideCounting(index, limiter, principal, kube, now()),
+    itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
+    decideCollection: (principal, kube, decision, objects) =>
+      decideCollection(index, limiter, principal, kube, decision, objects, now()),
     evaluate: (principal, kube, opts = {}) =>
       evaluate(index, { principal, kube, now: opts.now ?? now() }, opts),
     current: () => set,
@@ -247,8 +271,11 @@ export async function openPolicyEngine(
         });
 
   const engine: PolicyEngine = {
-    decide: (principal, kube) => evaluate(index, { principal, kube, now: now() }, { limiter }).decision,
     objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
+    decide: (principal, kube) => decideCounting(index, limiter, principal, kube, now()),
+    itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
+    decideCollection: (principal, kube, decision, objects) =>
+      decideCollection(index, limiter, principal, kube, decision, objects, now()),
     evaluate: (principal, kube, o = {}) => evaluate(index, { principal, kube, now: o.now ?? now() }, o),
     current: () => index.set,
     loadedDocuments: () => summarize(index.set),

@@ -79,6 +79,54 @@ export interface Evaluation {
   matched: { policy: string; rule: string; effect: string }[];
   /** Replay only: a rule that reads the body or query could have changed the outcome. */
   undecidable?: { policy: string; rule: string };
+  /** The matching allow/review rules that carry a rate limit (whether or not a limiter counted them). */
+  limited: readonly CompiledRule[];
+}
+
+/** One rate-limited rule and how many effects a request counts against it (a deletecollection: its objects). */
+export interface LimitCharge {
+  rule: CompiledRule;
+  cost: number;
+}
+
+/**
+ * Admits (and counts) the charges, or returns the denial naming the exhausted rule: 429 with Retry-After, or a plain
+ * deny when one request alone costs more than the rule's whole window (retrying could never help).
+ */
+export function admitCharges(
+  limiter: RateLimiter,
+  principal: EvalInput["principal"],
+  charges: readonly LimitCharge[],
+  now: number,
+): Decision | undefined {
+  if (!charges.length) return undefined;
+  for (const { rule, cost } of charges) {
+    const max = rule.rateLimit?.requests ?? 0;
+    if (cost > max) {
+      return {
+        effect: "deny",
+        policy: rule.policy,
+        rule: rule.name,
+        message: `this request counts ${cost} against a limit of ${max} per ${rule.rateLimit?.per} for ${principal.name}; split it into smaller requests`,
+      };
+    }
+  }
+  const limits: Limit[] = charges.map(({ rule, cost }) => ({
+    key: `${principal.identityId}\u0000${rule.policy}\u0000${rule.name}`,
+    requests: rule.rateLimit?.requests ?? 0,
+    perMs: rule.rateLimit?.perMs ?? 0,
+    cost,
+  }));
+  const verdict = limiter.admit(limits, now);
+  if (verdict.ok) return undefined;
+  const rule = charges[limits.indexOf(verdict.limit)]?.rule ?? (charges[0] as LimitCharge).rule;
+  return {
+    effect: "deny",
+    policy: rule.policy,
+    rule: rule.name,
+    message: `at most ${rule.rateLimit?.requests} requests per ${rule.rateLimit?.per} for ${principal.name}; retry in ${verdict.retryAfterSeconds}s`,
+    retryAfterSeconds: verdict.retryAfterSeconds,
+  };
 }
 
 /** The target of a request in words, as kube-apiserver's forbidden messages put it. */
@@ -214,6 +262,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       return {
         decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: withNote(rule, scratch) },
         matched,
+        limited: [],
       };
     }
     if (rule.rateLimit) limited.push(rule);
@@ -226,33 +275,22 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   }
   if (undecidable) {
     const d = defaultDeny(kube);
-    return { decision: d, matched, undecidable: { policy: undecidable.policy, rule: undecidable.name } };
+    return {
+      decision: d,
+      matched,
+      undecidable: { policy: undecidable.policy, rule: undecidable.name },
+      limited: [],
+    };
   }
   const winner = review ?? allow;
   if (!winner) {
     // An allow-list that did not cover the command says why, so the agent does not guess.
-    return { decision: defaultDeny(kube, scratch.commandMiss), matched };
+    return { decision: defaultDeny(kube, scratch.commandMiss), matched, limited: [] };
   }
   if (limited.length && opts.limiter && !opts.replay) {
-    const limits: Limit[] = limited.map((r) => ({
-      key: `${principal.identityId}\u0000${r.policy}\u0000${r.name}`,
-      requests: r.rateLimit?.requests ?? 0,
-      perMs: r.rateLimit?.perMs ?? 0,
-    }));
-    const verdict = opts.limiter.admit(limits, input.now);
-    if (!verdict.ok) {
-      const rule = limited[limits.indexOf(verdict.limit)] ?? winner;
-      return {
-        decision: {
-          effect: "deny",
-          policy: rule.policy,
-          rule: rule.name,
-          message: `at most ${rule.rateLimit?.requests} requests per ${rule.rateLimit?.per} for ${principal.name}; retry in ${verdict.retryAfterSeconds}s`,
-          retryAfterSeconds: verdict.retryAfterSeconds,
-        },
-        matched,
-      };
-    }
+    const charges = limited.map((rule) => ({ rule, cost: 1 }));
+    const refused = admitCharges(opts.limiter, principal, charges, input.now);
+    if (refused) return { decision: refused, matched, limited };
   }
   if (winner.effect === "review" && winner.review) {
     const mask = winner.mask ?? allow?.mask;
@@ -266,6 +304,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
         ...(mask ? { mask } : {}),
       },
       matched,
+      limited,
     };
   }
   return {
@@ -276,6 +315,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       ...(winner.mask ? { mask: winner.mask } : {}),
     },
     matched,
+    limited,
   };
 }
 

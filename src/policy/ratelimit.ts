@@ -7,6 +7,8 @@ export interface Limit {
   key: string;
   requests: number;
   perMs: number;
+  /** How many requests this one counts as (a deletecollection: the objects it removes); default 1. */
+  cost?: number;
 }
 
 export type LimitVerdict = { ok: true } | { ok: false; limit: Limit; retryAfterSeconds: number };
@@ -25,8 +27,10 @@ export class RateLimiter {
       const entry = this.#log.get(limit.key);
       if (!entry) continue;
       prune(entry.times, now - limit.perMs);
-      if (entry.times.length >= limit.requests) {
-        const oldest = entry.times[entry.times.length - limit.requests] ?? now;
+      const cost = limit.cost ?? 1;
+      if (entry.times.length + cost > limit.requests) {
+        // Room for `cost` more once the oldest (length + cost - requests) times have left the window.
+        const oldest = entry.times[entry.times.length + cost - limit.requests - 1] ?? now;
         const retryAfterSeconds = Math.max(1, Math.ceil((oldest + limit.perMs - now) / 1000));
         if (!worst || retryAfterSeconds > worst.retryAfterSeconds) worst = { limit, retryAfterSeconds };
       }
@@ -39,7 +43,7 @@ export class RateLimiter {
         this.#log.set(limit.key, entry);
       }
       entry.perMs = limit.perMs;
-      entry.times.push(now);
+      for (let n = 0; n < (limit.cost ?? 1); n++) entry.times.push(now);
       // Only the newest `requests` times can ever matter.
       if (entry.times.length > limit.requests) entry.times.splice(0, entry.times.length - limit.requests);
     }

@@ -34,6 +34,9 @@ export interface EvalInput {
   kube: import("../gateway/contracts.ts").KubeRequest;
   /** Milliseconds since the epoch: the evaluation's clock (rate limits, `time` in CEL). */
   now: number;
+  /** Per-object decisions (list items, objects a deletecollection removes, objects.ts): the stored object's labels,
+   *  which `labelSelector` then reads instead of the request's. */
+  objectLabels?: Readonly<Record<string, string>>;
 }
 
 export interface CompiledRule {
@@ -65,6 +68,9 @@ export interface CompiledRule {
   /** The rule's verdict depends on the body / on request data the audit log does not keep (for what-if). */
   needsBody: boolean;
   needsQuery: boolean;
+  /** The verdict can differ between the objects one list or deletecollection reaches (namespaces, names, labels,
+   *  CEL): such requests are decided object by object (objects.ts). */
+  objectScoped: boolean;
 }
 
 export interface CompiledPolicy {

@@ -36,6 +36,8 @@ export interface RequestMasking {
   profile: MaskingProfile;
   placeholders: Placeholders;
   counts: MaskCounts;
+  /** Policy's per-item filter of a list or watch (src/policy/objects.ts); elements that fail it are left out. */
+  keep?: (obj: unknown) => boolean;
 }
 
 /** Small responses are masked whole (exact count, Content-Length); larger ones stream past this many bytes. */
@@ -98,8 +100,15 @@ export function planResponse(
   if (JSON_TYPE.test(type)) {
     masker =
       stream && kube.info.subresource === ""
-        ? new WatchStreamMasker(ctx, kindHint)
-        : new JsonDocumentMasker(ctx, kindHint);
+        ? new WatchStreamMasker(ctx, kindHint, undefined, m.keep)
+        : new JsonDocumentMasker(ctx, kindHint, undefined, m.keep);
+  } else if (m.keep) {
+    return {
+      ok: false,
+      status: maskingFailed(
+        `the cluster answered ${type || "no content type"}, which cannot be filtered by policy`,
+      ),
+    };
   } else if (BINARY_TYPE.test(type)) {
     return { ok: false, status: maskingFailed(`the cluster answered ${type}, which Airlock cannot read`) };
   } else {
@@ -112,6 +121,8 @@ export function planResponse(
       counts: m.counts,
       stream,
       bufferLimit: BUFFER_LIMIT,
+      // Filtering alone (no profile) masks nothing, so it claims nothing in a Warning.
+      quiet: m.profile.disabled,
     }),
   };
 }

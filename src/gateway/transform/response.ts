@@ -38,12 +38,14 @@ export class MaskingTransform extends Transform {
   #buffered: Buffer[] | undefined;
   #bufferedBytes = 0;
   readonly #bufferLimit: number;
+  readonly #quiet: boolean;
 
   constructor(
     masker: ChunkMasker,
-    opts: { profile: string; counts: MaskCounts; stream: boolean; bufferLimit: number },
+    opts: { profile: string; counts: MaskCounts; stream: boolean; bufferLimit: number; quiet?: boolean },
   ) {
     super();
+    this.#quiet = opts.quiet ?? false;
     this.#masker = masker;
     this.#profile = opts.profile;
     this.#counts = opts.counts;
@@ -59,7 +61,7 @@ export class MaskingTransform extends Transform {
   }
 
   #startStreaming(): void {
-    this.#resolveHead({ headers: { warning: warningFor(this.#profile, undefined) } });
+    this.#resolveHead({ headers: this.#quiet ? {} : { warning: warningFor(this.#profile, undefined) } });
   }
 
   #out(parts: Buffer[]): void {
@@ -95,7 +97,7 @@ export class MaskingTransform extends Transform {
       if (this.#buffered) {
         const masked = totalCount(this.#counts);
         const headers: Record<string, string> = { "content-length": String(this.#bufferedBytes) };
-        if (masked > 0) headers.warning = warningFor(this.#profile, masked);
+        if (masked > 0 && !this.#quiet) headers.warning = warningFor(this.#profile, masked);
         this.#resolveHead({ headers });
         for (const part of this.#buffered) this.push(part);
         this.#buffered = undefined;

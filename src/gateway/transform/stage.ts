@@ -10,19 +10,23 @@ import {
   BUILTIN_PROFILES,
   compileProfiles,
   countsRecord,
+  JsonDocumentMasker,
+  kindForResource,
   loadMaskKey,
   type MaskingProfile,
+  NO_MASKING_PROFILE,
   totalCount,
 } from "../../mask/index.ts";
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
 import { failure, type Status } from "../../shared/status.ts";
-import type { Decision, KubeRequest } from "../contracts.ts";
+import type { Decision, KubeRequest, Principal } from "../contracts.ts";
 import type { AnyResponse } from "../respond.ts";
 import type { GatewayRuntime } from "../runtime.ts";
 import { withJsonAccept } from "./accept.ts";
 import {
   frameMasker,
   type MaskingRuntime,
+  maskingFailed,
   type RelayHooks,
   type RequestMasking,
   relayMasked,
@@ -107,6 +111,76 @@ export async function prepareMasking(
     };
   }
   return { ok: true, masking: { profile: name, breakGlass: resolved.breakGlass, request: resolved.masking } };
+}
+
+/**
+ * Policy's per-item filter for an allowed list or watch (src/policy/objects.ts), hooked into the masking transform:
+ * items, Table rows and watch events the caller may not read are left out as the response streams. Without a masking
+ * profile the transform runs with the pass-through profile (filtering only). A list whose rows would not carry the
+ * object metadata (includeObject=None) cannot be filtered and is refused.
+ */
+export async function filterItems(
+  gw: GatewayRuntime,
+  principal: Principal,
+  kube: KubeRequest,
+  decision: Decision | undefined,
+  masking: StageMasking,
+): Promise<{ ok: true; hidden: { count: number } } | { ok: false; status: Status }> {
+  const hidden = { count: 0 };
+  const verb = kube.info.verb;
+  if (!decision || (verb !== "list" && verb !== "watch")) return { ok: true, hidden };
+  const filter = gw.decider.itemFilter?.(principal, kube, decision);
+  if (!filter) return { ok: true, hidden };
+  if (kube.query.get("includeObject") === "None") {
+    return {
+      ok: false,
+      status: failure(
+        "Forbidden",
+        `${kube.info.resource} is forbidden: airlock: a ${verb} with includeObject=None cannot be filtered by policy (each item is decided by its metadata); ask without includeObject=None`,
+      ),
+    };
+  }
+  const keep = (obj: unknown) => {
+    const verdict = filter(obj);
+    if (!verdict.keep) hidden.count++;
+    return verdict.keep;
+  };
+  if (masking.request) {
+    masking.request.keep = keep;
+    return { ok: true, hidden };
+  }
+  let runtime: MaskingRuntime;
+  try {
+    runtime = await maskingRuntime(gw);
+  } catch (err) {
+    return {
+      ok: false,
+      status: failure("InternalError", `airlock: list filtering is not available: ${(err as Error).message}`),
+    };
+  }
+  const none = BUILTIN_PROFILES.get(NO_MASKING_PROFILE) as MaskingProfile;
+  masking.request = { profile: none, placeholders: runtime.placeholders, counts: new Map(), keep };
+  return { ok: true, hidden };
+}
+
+/** A JSON answer the gateway composed itself (a deletecollection's deleted objects), masked like a response. */
+export function maskJsonAnswer(
+  masking: StageMasking,
+  kube: KubeRequest,
+  value: unknown,
+): { ok: true; body: Buffer } | { ok: false; status: Status } {
+  const bytes = Buffer.from(JSON.stringify(value));
+  const m = masking.request;
+  if (!m) return { ok: true, body: bytes };
+  try {
+    const masker = new JsonDocumentMasker(
+      { profile: m.profile, ph: m.placeholders, counts: m.counts },
+      kindForResource(kube.info.resource),
+    );
+    return { ok: true, body: Buffer.concat([...masker.push(bytes), ...masker.end()]) };
+  } catch (err) {
+    return { ok: false, status: maskingFailed((err as Error).message) };
+  }
 }
 
 /** The forwarded headers for a masked request: the cluster is asked for JSON. */
