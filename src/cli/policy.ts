@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { AuditEvent, Identity } from "../gateway/contracts.ts";
 import { engineForSet } from "../policy/engine.ts";
+import { explain } from "../policy/explain.ts";
+import { type LintWarning, lintSet } from "../policy/lint.ts";
 import { loadPolicies } from "../policy/load.ts";
 import { describeToRequest } from "../policy/request.ts";
 import type { LoadedSet } from "../policy/types.ts";
@@ -24,7 +26,8 @@ import {
 import type { Command } from "./main.ts";
 
 const HELP = `Usage:
-  airlock policy lint FILE|DIR…                          validate policies; exit 1 listing every error
+  airlock policy lint FILE|DIR… [--json]                 validate policies; exit 1 listing every error;
+                                                        warn (exit 0) about rules that may not mean what they say
   airlock policy test FILE|DIR… --request REQ.yaml [--expect allow|deny|review] [--json]
                                                         decide one described request (see docs/policy.md)
   airlock policy what-if FILE|DIR… [--since 24h] [--json]
@@ -51,13 +54,24 @@ async function load(paths: string[]): Promise<LoadedSet> {
   return loaded.set;
 }
 
-async function lint(paths: string[]): Promise<number> {
+async function lint(paths: string[], json: boolean): Promise<number> {
   const set = await load(paths);
   const rules = set.policies.reduce((n, p) => n + p.rules.length, 0);
+  const warnings = lintSet(set);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, warnings }, null, 2)}\n`);
+    return 0;
+  }
   process.stdout.write(
-    `ok: ${set.policies.length} policies, ${rules} rules, ${set.maskingProfiles.length} masking profiles in ${set.files.length} files\n`,
+    `ok: ${set.policies.length} policies, ${rules} rules, ${set.maskingProfiles.length} masking profiles in ${set.files.length} files` +
+      `${warnings.length ? `; ${warnings.length} warning(s):` : ""}\n`,
   );
+  for (const w of warnings) process.stdout.write(`${warningLine(w)}\n`);
   return 0;
+}
+
+export function warningLine(w: LintWarning): string {
+  return `warning [${w.id}] ${w.file}: policy ${w.policy} rule ${w.rule}: ${w.message}`;
 }
 
 async function testRequest(
@@ -86,7 +100,13 @@ async function testRequest(
     described.now ? { now: described.now } : {},
   );
   const d = result.decision;
-  if (json) process.stdout.write(`${JSON.stringify({ decision: d, matched: result.matched }, null, 2)}\n`);
+  const rules = explain(set, {
+    principal: described.principal,
+    kube: described.kube,
+    now: described.now ?? Date.now(),
+  });
+  if (json)
+    process.stdout.write(`${JSON.stringify({ decision: d, matched: result.matched, rules }, null, 2)}\n`);
   else {
     const lines = [`decision: ${d.effect}`, `policy:   ${d.policy}`, `rule:     ${d.rule}`];
     if (d.effect === "deny" || (d.effect === "review" && d.message)) lines.push(`message:  ${d.message}`);
@@ -100,6 +120,12 @@ async function testRequest(
     lines.push(
       `matched:  ${result.matched.map((m) => `${m.policy}/${m.rule} (${m.effect})`).join(", ") || "nothing"}`,
     );
+    lines.push("rules:");
+    for (const r of rules) {
+      lines.push(
+        `  ${r.policy}/${r.rule} (${r.effect}): ${r.matched ? "matched" : `no match — ${r.reason}`}`,
+      );
+    }
     process.stdout.write(`${lines.join("\n")}\n`);
   }
   if (expect && expect !== d.effect) {
@@ -176,7 +202,7 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return sub ? 0 : 2;
   }
-  if (sub === "lint") return lint(positionals);
+  if (sub === "lint") return lint(positionals, Boolean(values.json));
   if (sub === "test") return testRequest(positionals, values.request, values.expect, Boolean(values.json));
   if (sub === "what-if") return whatIfCommand(positionals, values);
   throw new CliError(`unknown subcommand "policy ${sub}". Run 'airlock policy --help'.`, 2);

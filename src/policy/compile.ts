@@ -52,6 +52,11 @@ export function isNamespaceObject(info: { apiGroup: string; resource: string; na
   return info.apiGroup === "" && info.resource === "namespaces" && info.name !== "";
 }
 
+/** Names the rule field a matcher checks, for `policy test`'s explanations (explain.ts). */
+function tag(field: string, matcher: StaticMatcher): StaticMatcher {
+  return Object.assign(matcher, { field });
+}
+
 export function compileSubjects(specs: readonly SubjectSpec[]): (p: Principal) => boolean {
   const compiled = specs.map((s) => {
     const identity = s.identity === undefined ? undefined : compileGlob(s.identity);
@@ -220,35 +225,44 @@ function compileRule(
   const matchers: StaticMatcher[] = [];
   if (spec.clusters) {
     const globs = spec.clusters.map(compileGlob);
-    matchers.push(({ kube }) => anyGlob(globs, kube.cluster));
+    matchers.push(tag("cluster", ({ kube }) => anyGlob(globs, kube.cluster)));
   }
   const resourceScoped = spec.resources || spec.apiGroups || spec.namespaces || spec.names;
   const wide = spec.effect !== "allow";
-  if (resourceScoped) matchers.push(({ kube }) => kube.info.isResourceRequest);
+  if (resourceScoped) matchers.push(tag("resource", ({ kube }) => kube.info.isResourceRequest));
   else if (!spec.nonResourceURLs && !wide) {
     // An allow rule that names no resources matches resource requests and, of the non-resource ones, only
     // discovery: /logs, /debug/pprof, /metrics must be named by nonResourceURLs.
-    matchers.push(({ kube }) => kube.info.isResourceRequest || defaultNonResource.test(kube.info.path));
+    matchers.push(
+      tag(
+        "nonResourceURL",
+        ({ kube }) => kube.info.isResourceRequest || defaultNonResource.test(kube.info.path),
+      ),
+    );
   }
   if (spec.nonResourceURLs) {
     const globs = spec.nonResourceURLs.map(compileGlob);
-    matchers.push(({ kube }) => !kube.info.isResourceRequest && anyGlob(globs, kube.info.path));
+    matchers.push(
+      tag("nonResourceURL", ({ kube }) => !kube.info.isResourceRequest && anyGlob(globs, kube.info.path)),
+    );
   }
   if (spec.apiGroups) {
     const globs = spec.apiGroups.map(compileGlob);
-    matchers.push(({ kube }) => anyGlob(globs, kube.info.apiGroup));
+    matchers.push(tag("apiGroup", ({ kube }) => anyGlob(globs, kube.info.apiGroup)));
   }
   let resourceKeys: string[] | undefined;
   if (spec.resources) {
     const patterns = spec.resources.map(parseResourcePattern);
     resourceKeys = patterns.some((p) => p.key === "*") ? undefined : patterns.map((p) => p.key);
     const namedActions = new Set(spec.verbs.filter((v) => ACTIONS_WITH_SUBRESOURCE.has(v)));
-    matchers.push(({ kube }) => {
-      const { resource, apiGroup, subresource } = kube.info;
-      return patterns.some((p) =>
-        resourceMatches(p, resource, apiGroup, subresource, kube.action, wide, namedActions),
-      );
-    });
+    matchers.push(
+      tag("resource", ({ kube }) => {
+        const { resource, apiGroup, subresource } = kube.info;
+        return patterns.some((p) =>
+          resourceMatches(p, resource, apiGroup, subresource, kube.action, wide, namedActions),
+        );
+      }),
+    );
   }
   if (spec.namespaces) {
     const list = compileGlobList(spec.namespaces.filter((n) => n !== "*"));
@@ -259,41 +273,45 @@ function compileRule(
     // apiserver's reading (namespace prod's object is in prod) and so still cover it.
     const namesNamespaces = (spec.resources ?? []).some((r) => /^namespaces(?:$|\/|\.)/.test(r));
     const objectIsScoped = wide || namesNamespaces;
-    matchers.push(({ kube }) => {
-      const ns = !objectIsScoped && isNamespaceObject(kube.info) ? "" : kube.info.namespace;
-      return (any && ns !== "") || list.test(ns);
-    });
+    matchers.push(
+      tag("namespace", ({ kube }) => {
+        const ns = !objectIsScoped && isNamespaceObject(kube.info) ? "" : kube.info.namespace;
+        return (any && ns !== "") || list.test(ns);
+      }),
+    );
   }
   if (spec.names) {
     const any = spec.names.includes("*");
     const list = compileGlobList(spec.names);
-    matchers.push(({ kube }) => (any ? kube.info.name !== "" : list.test(kube.info.name)));
+    matchers.push(tag("name", ({ kube }) => (any ? kube.info.name !== "" : list.test(kube.info.name))));
   }
   // Matchers that read the body or request details the audit log lacks are kept apart (what-if stops before them).
   const dataMatchers: StaticMatcher[] = [];
   if (spec.labelSelector) {
     const selector = compileSelector(spec.labelSelector);
-    dataMatchers.push((input, scratch) => {
-      const { kube } = input;
-      // Per-object decisions (list items, objects a deletecollection removes: collections.ts) read that object.
-      if (input.objectLabels) return selector(input.objectLabels);
-      const written = writtenObjectLabels(kube);
-      if (!written) {
-        scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
-        return selector(scratch.labels);
-      }
-      // A write is judged on the objects, never on the body (a DeleteOptions or a patch carrying labels proves
-      // nothing): an allow needs the stored object AND the resulting one to match, a deny or review either.
-      if (written === "unknown") return spec.effect !== "allow";
-      return spec.effect === "allow"
-        ? written.length > 0 && written.every((l) => selector(l))
-        : written.some((l) => selector(l));
-    });
+    dataMatchers.push(
+      tag("label", (input, scratch) => {
+        const { kube } = input;
+        // Per-object decisions (list items, objects a deletecollection removes: collections.ts) read that object.
+        if (input.objectLabels) return selector(input.objectLabels);
+        const written = writtenObjectLabels(kube);
+        if (!written) {
+          scratch.labels ??= requestLabels(kube.body, kube.info.labelSelector);
+          return selector(scratch.labels);
+        }
+        // A write is judged on the objects, never on the body (a DeleteOptions or a patch carrying labels proves
+        // nothing): an allow needs the stored object AND the resulting one to match, a deny or review either.
+        if (written === "unknown") return spec.effect !== "allow";
+        return spec.effect === "allow"
+          ? written.length > 0 && written.every((l) => selector(l))
+          : written.some((l) => selector(l));
+      }),
+    );
   }
   if (spec.exec) {
     const exec = execMatchers(spec.exec, spec.effect, `${policy}/${spec.name}`, ruleErrors);
-    matchers.push(...exec.plain);
-    dataMatchers.push(...exec.data);
+    matchers.push(...exec.plain.map((m) => tag("exec", m)));
+    dataMatchers.push(...exec.data.map((m) => tag("exec", m)));
   }
   let when: CompiledRule["when"];
   if (spec.when !== undefined) {

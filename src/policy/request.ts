@@ -89,7 +89,9 @@ function renderPath(
     const version = r.apiVersion ?? "v1";
     const base = r.apiGroup ? `/apis/${r.apiGroup}/${version}` : `/api/${version}`;
     const ns = r.namespace && r.resource !== "namespaces" ? `/namespaces/${r.namespace}` : "";
-    const needsName = !["list", "watch", "create", "deletecollection"].includes(verb ?? "");
+    // A subresource (pods/eviction, …/status) always belongs to a named object, whatever the verb.
+    const needsName =
+      Boolean(r.subresource) || !["list", "watch", "create", "deletecollection"].includes(verb ?? "");
     const name = r.name ?? (r.resource === "namespaces" ? r.namespace : undefined);
     if (needsName && !name) return `request.name: verb ${verb} needs a name`;
     let sub = r.subresource;

@@ -27,7 +27,10 @@ export interface EvalScratch {
   bindings?: import("./cel.ts").CelBindings;
 }
 
-export type StaticMatcher = (input: EvalInput, scratch: EvalScratch) => boolean;
+export type StaticMatcher = ((input: EvalInput, scratch: EvalScratch) => boolean) & {
+  /** The rule field it checks (cluster, resource, namespace, name, label, exec…), for explanations. */
+  field?: string;
+};
 
 export interface EvalInput {
   principal: Principal;

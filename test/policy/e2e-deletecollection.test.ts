@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { checkCollection, deleteEach } from "../../src/gateway/collection.ts";
 import { classifyRequest } from "../../src/gateway/classify/index.ts";
+import { checkCollection, deleteEach } from "../../src/gateway/collection.ts";
 import type { Principal } from "../../src/gateway/contracts.ts";
 import { impersonationHeaders } from "../../src/gateway/forward/impersonation.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -124,7 +124,10 @@ test("a deny on names: [keep-me] stops DELETE …/configmaps?fieldSelector=metad
 });
 
 test("one denied object refuses the whole collection, with or without selectors, and nothing is deleted", async () => {
-  for (const path of ["/api/v1/namespaces/dc1/configmaps", "/api/v1/namespaces/dc1/configmaps?labelSelector=tier%3Da"]) {
+  for (const path of [
+    "/api/v1/namespaces/dc1/configmaps",
+    "/api/v1/namespaces/dc1/configmaps?labelSelector=tier%3Da",
+  ]) {
     const r = await kubectl(agent, ["delete", "--raw", path]);
     assert.notEqual(r.code, 0, path);
     assert.match(r.stderr, /rule keep-me/);
@@ -133,9 +136,16 @@ test("one denied object refuses the whole collection, with or without selectors,
 });
 
 test("a deny on deleting labelled objects reads each stored object's labels (the selector names other labels)", async () => {
-  const r = await kubectl(agent, ["delete", "--raw", "/api/v1/namespaces/dc2/configmaps?labelSelector=tier%20in%20(b)"]);
+  const r = await kubectl(agent, [
+    "delete",
+    "--raw",
+    "/api/v1/namespaces/dc2/configmaps?labelSelector=tier%20in%20(b)",
+  ]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /rule protected-objects: protected objects are not deleted \(object "guarded" in namespace "dc2"\)/);
+  assert.match(
+    r.stderr,
+    /rule protected-objects: protected objects are not deleted \(object "guarded" in namespace "dc2"\)/,
+  );
   assert.deepEqual(await configmaps("dc2"), ["guarded", "plain-1", "plain-2"]);
 });
 
@@ -147,7 +157,11 @@ test("across namespaces: a denied object anywhere refuses DELETE /api/v1/configm
 });
 
 test("an allowed deletecollection deletes exactly the listed objects and answers their list", async () => {
-  const r = await kubectl(agent, ["delete", "--raw", "/api/v1/namespaces/dc2/configmaps?labelSelector=tier%3Dc"]);
+  const r = await kubectl(agent, [
+    "delete",
+    "--raw",
+    "/api/v1/namespaces/dc2/configmaps?labelSelector=tier%3Dc",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const answer = JSON.parse(r.stdout) as { kind: string; items: { metadata: { name: string } }[] };
   assert.equal(answer.kind, "ConfigMapList");
@@ -168,7 +182,11 @@ test("rate limits count the objects: 4 at once exceed a limit of 3, 2 pass, 2 mo
   assert.match(all.stderr, /counts 4 against a limit of 3 per 1h/);
   assert.deepEqual(await configmaps("dc3"), ["r1", "r2", "r3", "r4"]);
 
-  const two = await kubectl(limited, ["delete", "--raw", "/api/v1/namespaces/dc3/configmaps?labelSelector=batch%3Dx"]);
+  const two = await kubectl(limited, [
+    "delete",
+    "--raw",
+    "/api/v1/namespaces/dc3/configmaps?labelSelector=batch%3Dx",
+  ]);
   assert.equal(two.code, 0, two.stderr);
   assert.deepEqual(await configmaps("dc3"), ["r3", "r4"]);
 
@@ -195,13 +213,24 @@ test("the race: an object changed or created after the check is not deleted (uid
     labels: {},
     credentialId: "race",
   };
-  const classified = classifyRequest("DELETE", "/api/v1/namespaces/dc4/configmaps?labelSelector=race%3Dyes", "sim");
+  const classified = classifyRequest(
+    "DELETE",
+    "/api/v1/namespaces/dc4/configmaps?labelSelector=race%3Dyes",
+    "sim",
+  );
   assert.ok(classified.ok);
   const kube = classified.value;
   const decision = engine.decide(principal, kube);
   assert.equal(decision.effect, "allow");
   const headers = impersonationHeaders(principal, "race-check");
-  const checked = await checkCollection(engine.decideCollection, upstream, principal, kube, decision, headers);
+  const checked = await checkCollection(
+    engine.decideCollection,
+    upstream,
+    principal,
+    kube,
+    decision,
+    headers,
+  );
   assert.ok(checked.ok, checked.ok ? "" : checked.status.message);
   // After the check: race-1 gains the protected label, race-3 appears with the selected label.
   await ok(human, ["label", "configmap", "race-1", "-n", "dc4", "protected=true"]);
@@ -209,6 +238,9 @@ test("the race: an object changed or created after the check is not deleted (uid
   await ok(human, ["label", "configmap", "race-3", "-n", "dc4", "race=yes"]);
   const done = await deleteEach(upstream, kube, headers, checked.collection);
   assert.equal(done.status, 409, JSON.stringify(done.body));
-  assert.match(done.error ?? "", /stopped at configmaps "race-1" after deleting 0 of 2 checked objects: .*Precondition failed/);
+  assert.match(
+    done.error ?? "",
+    /stopped at configmaps "race-1" after deleting 0 of 2 checked objects: .*Precondition failed/,
+  );
   assert.deepEqual(await configmaps("dc4"), ["race-1", "race-2", "race-3"]);
 });
