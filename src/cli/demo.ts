@@ -13,11 +13,14 @@ import { waitForSignal } from "./serve.ts";
 
 const MARKER = ".airlock-demo";
 
-const HELP = `Usage: airlock demo [--dir .airlock-demo] [--port 8443] [--sim-port 6443]
+const HELP = `Usage: airlock demo [--dir .airlock-demo] [--port 8443] [--sim-port 6443] [--unsafe-exec]
 
 Starts a simulated Kubernetes cluster (a test and demo tool, not a real cluster) and the Airlock gateway in front of
 it, creates the identities demo-agent (agent) and alice (human), writes kubeconfigs and environment files into the
 directory, and prints commands to try. Ctrl-C stops everything.
+
+Exec'd commands run sandboxed in bubblewrap (bwrap); where it is missing, exec is refused unless --unsafe-exec
+runs them as plain host processes (which can then read this folder's tokens).
 `;
 
 async function prepareDirectory(dir: string): Promise<void> {
@@ -46,6 +49,7 @@ export const demoCommand: Command = {
     let dir: string;
     let port: number;
     let simPort: number;
+    let unsafeExec = false;
     try {
       const { values } = parseArgs({
         args,
@@ -53,6 +57,7 @@ export const demoCommand: Command = {
           dir: { type: "string" },
           port: { type: "string" },
           "sim-port": { type: "string" },
+          "unsafe-exec": { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -63,6 +68,7 @@ export const demoCommand: Command = {
       dir = resolve(values.dir ?? ".airlock-demo");
       port = parsePort(values.port, 8443, "--port");
       simPort = parsePort(values["sim-port"], 6443, "--sim-port");
+      unsafeExec = values["unsafe-exec"] === true;
     } catch (err) {
       process.stderr.write(`airlock demo: ${(err as Error).message}\n\n${HELP}`);
       return 2;
@@ -76,7 +82,16 @@ export const demoCommand: Command = {
     try {
       await prepareDirectory(dir);
       say(`airlock demo: starting the simulated cluster on 127.0.0.1:${simPort}…`);
-      const sim = await startSimulator({ dir: join(dir, "sim"), port: simPort, seed: "demo" });
+      const sim = await startSimulator({
+        dir: join(dir, "sim"),
+        port: simPort,
+        seed: "demo",
+        unsafeExec,
+        // The simulator's warnings (no exec sandbox) are shown; its other log lines are not.
+        log: (line) => {
+          if (line.startsWith("WARNING")) process.stderr.write(`airlock demo: ${line}\n`);
+        },
+      });
       // The demo policy is copied into the folder so it can be read and edited live: the gateway reloads it.
       const policyDir = join(dir, "policies");
       await mkdir(policyDir, { recursive: true });

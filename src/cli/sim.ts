@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Command } from "./main.ts";
 
-const HELP = `Usage: airlock sim [--port 6443] [--dir DIR] [--seed demo|empty] [--host 127.0.0.1]
+const HELP = `Usage: airlock sim [--port 6443] [--dir DIR] [--seed demo|empty] [--host 127.0.0.1] [--unsafe-exec]
 
 Runs a Kubernetes API simulator that real kubectl (1.32), client-go tools and @kubernetes/client-node accept.
 It is a TEST AND DEMO TOOL: everything lives in memory, pods run no containers, and it is not a cluster.
@@ -17,6 +17,8 @@ Flags:
   -d, --dir DIR       state directory for the CA, the admin token and the kubeconfig (default ./.airlock-sim)
   -s, --seed SEED     demo (namespaces, deployments, pods, secrets to play with) or empty (default demo)
       --host HOST     address to bind (default 127.0.0.1; the simulator has no business on other interfaces)
+      --unsafe-exec   where no exec sandbox works (bubblewrap missing, not Linux), run exec'd commands as plain
+                      host processes instead of refusing exec. They can then read and write what you can.
   -h, --help          this help
 `;
 
@@ -28,7 +30,14 @@ function fail(message: string): number {
 export const simCommand: Command = {
   summary: "run the Kubernetes API simulator (a test and demo tool)",
   async run(args) {
-    let values: { port?: string; dir?: string; seed?: string; host?: string; help?: boolean };
+    let values: {
+      port?: string;
+      dir?: string;
+      seed?: string;
+      host?: string;
+      help?: boolean;
+      "unsafe-exec"?: boolean;
+    };
     try {
       ({ values } = parseArgs({
         args,
@@ -37,6 +46,7 @@ export const simCommand: Command = {
           dir: { type: "string", short: "d" },
           seed: { type: "string", short: "s" },
           host: { type: "string" },
+          "unsafe-exec": { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       }));
@@ -62,6 +72,7 @@ export const simCommand: Command = {
         port,
         seed,
         host: values.host ?? "127.0.0.1",
+        ...(values["unsafe-exec"] ? { unsafeExec: true } : {}),
         log: (line) => process.stderr.write(`${line}\n`),
       });
     } catch (err) {

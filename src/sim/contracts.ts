@@ -154,6 +154,8 @@ export interface StreamContext {
   types: ResourceRegistry;
   /** The per-pod sandbox root; each pod gets DIR/<namespace>/<pod>/ created on demand. */
   sandboxRoot: string;
+  /** How exec'd commands are contained (streams/isolation.ts), decided once at start-up. */
+  isolation: import("./streams/isolation.ts").ExecIsolation;
 }
 
 export interface ResourceRegistry {

@@ -4,7 +4,7 @@
 // Security stance: the CA key and the admin token live in DIR with mode 0600 and are reused on restart, so an
 // existing kubeconfig keeps working; the server certificate is re-issued on every start.
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import { seedDemo } from "./seed.ts";
 import { createSimServer } from "./server.ts";
 import { createMemoryStore } from "./store.ts";
 import { closeSessions, handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
+import { chooseIsolation, type ExecIsolation } from "./streams/isolation.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -36,6 +37,13 @@ export interface SimulatorOptions {
    * Default https://kubernetes.default.svc.cluster.local.
    */
   serviceAccountIssuer?: string;
+  /**
+   * Run exec'd commands as plain host processes when no sandbox (bubblewrap) works, instead of refusing exec
+   * (`airlock sim --unsafe-exec`). Uncontained: a pod's commands can read and write whatever the simulator can.
+   */
+  unsafeExec?: boolean;
+  /** The bwrap executable (default: found on PATH); tests point it elsewhere to see the no-sandbox path. */
+  bwrap?: string;
 }
 
 export interface Simulator {
@@ -46,6 +54,8 @@ export interface Simulator {
   kubeconfigPath: string;
   store: ObjectStore;
   registry: ResourceRegistry;
+  /** How exec'd commands are contained: bwrap, or why not (refused, or unsafe when asked for). */
+  isolation: ExecIsolation;
   close(): Promise<void>;
 }
 
@@ -138,7 +148,22 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     watchQueueLimit: 1000,
     sandboxRoot: join(opts.dir, "pods"),
   };
-  const streamCtx = { store, types: registry, sandboxRoot: ctx.sandboxRoot };
+  mkdirSync(ctx.sandboxRoot, { recursive: true });
+  const isolation = chooseIsolation({
+    probeDir: ctx.sandboxRoot,
+    hostPath: process.env.PATH ?? "",
+    ...(opts.unsafeExec ? { unsafeExec: true } : {}),
+    ...(opts.bwrap ? { bwrap: opts.bwrap } : {}),
+  });
+  if (isolation.kind !== "bwrap") {
+    // Loud on purpose: without a sandbox an exec'd command is a host process.
+    opts.log?.(
+      isolation.kind === "refuse"
+        ? `WARNING: no exec sandbox (${isolation.reason}): exec is refused. Install bubblewrap, or pass --unsafe-exec to run commands unsandboxed.`
+        : `WARNING: no exec sandbox (${isolation.reason}): --unsafe-exec runs exec'd commands as UNSANDBOXED host processes.`,
+    );
+  }
+  const streamCtx = { store, types: registry, sandboxRoot: ctx.sandboxRoot, isolation };
   const requests = createRequestLog();
   const server = createSimServer({
     ctx,
@@ -171,6 +196,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     caPem: ca.certPem,
     adminToken,
     kubeconfigPath,
+    isolation,
     store,
     registry,
     close() {

@@ -7,13 +7,23 @@ import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 export type { Simulator };
 
 export async function startTestSimulator(
-  opts: { seed?: "demo" | "empty"; bookmarkIntervalMs?: number } = {},
+  opts: {
+    seed?: "demo" | "empty";
+    bookmarkIntervalMs?: number;
+    /** Exec sandbox knobs (src/sim/streams/isolation.ts): a bwrap path (a missing one = no sandbox), --unsafe-exec. */
+    bwrap?: string;
+    unsafeExec?: boolean;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<Simulator> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-sim-test-"));
   const sim = await startSimulator({
     dir,
     seed: opts.seed ?? "empty",
     ...(opts.bookmarkIntervalMs ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
+    ...(opts.bwrap ? { bwrap: opts.bwrap } : {}),
+    ...(opts.unsafeExec ? { unsafeExec: true } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
   const close = sim.close.bind(sim);
   return {

@@ -9,7 +9,7 @@ import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 // Exec processes live no longer than their pod, and no longer than the simulator.
 let sim: Simulator;
 const k = (args: string[]) => kubectl(sim.kubeconfigPath, args);
-const streams = () => ({ store: sim.store, types: sim.registry, sandboxRoot: "" });
+const streams = () => ({ store: sim.store, types: sim.registry, sandboxRoot: "", isolation: sim.isolation });
 
 before(async () => {
   sim = await startTestSimulator();

@@ -11,6 +11,7 @@ import type { StreamContext, UpgradeRequest } from "../contracts.ts";
 import { CHANNEL, type ChannelStatus, exitStatus, parseResize, startFailureStatus } from "./channel.ts";
 import type { ChannelSocket } from "./channel-socket.ts";
 import { processEnv, storeEnvSources } from "./env.ts";
+import { preparePodRoot, SANDBOX_PATH } from "./isolation.ts";
 import { type ContainerSpec, chooseContainer, findPod, flag, type PodView, requireRunning } from "./pod.ts";
 import { findPython, type RunningProcess, startProcess } from "./process.ts";
 import { ensureSandbox, mapArgv, sandboxPath } from "./sandbox.ts";
@@ -57,6 +58,7 @@ export function planExec(ctx: StreamContext, u: UpgradeRequest): ExecPlan {
   if (argv.length === 0) throw StatusError.of("BadRequest", "you must specify at least 1 command");
   const io = parseStdio(u.route.query);
   requireRunning(view, container.name, "exec");
+  if (ctx.isolation.kind === "refuse") throw StatusError.of("Forbidden", refusal(ctx.isolation.reason));
   return { view, container, argv, ...io };
 }
 
@@ -67,12 +69,40 @@ function start(
   const dir = ensureSandbox(
     sandboxPath(ctx.sandboxRoot, plan.view.namespace, plan.view.name, plan.container.name),
   );
+  const isolation = ctx.isolation;
+  if (isolation.kind === "bwrap") {
+    // Sandboxed: the pod folder is the process's `/`, so in-container paths need no mapping.
+    preparePodRoot(dir);
+    const env = processEnv(plan.view, plan.container, storeEnvSources(ctx, plan.view.namespace), {
+      hostPath: SANDBOX_PATH,
+      home: "/",
+      tty: plan.tty,
+    });
+    return startProcess({
+      argv: plan.argv,
+      cwd: dir,
+      env,
+      tty: plan.tty,
+      python: PYTHON,
+      sandbox: { bwrap: isolation.bwrap, root: dir },
+    });
+  }
+  if (isolation.kind === "refuse") return { ok: false, detail: refusal(isolation.reason) };
   const env = processEnv(plan.view, plan.container, storeEnvSources(ctx, plan.view.namespace), {
     hostPath: HOST_PATH,
     home: dir,
     tty: plan.tty,
   });
   return startProcess({ argv: mapArgv(plan.argv), cwd: dir, env, tty: plan.tty, python: PYTHON });
+}
+
+/** Why an exec is refused when no sandbox works and --unsafe-exec was not given. */
+export function refusal(reason: string): string {
+  return (
+    `the simulator runs exec'd commands only inside a sandbox, and none is available (${reason}); ` +
+    "install bubblewrap (Debian: apt-get install bubblewrap) or start the simulator with --unsafe-exec " +
+    "to run them as unsandboxed host processes"
+  );
 }
 
 /** Runs an exec session on an upgraded socket. */

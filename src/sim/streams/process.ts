@@ -5,14 +5,21 @@
 // Failure stance: every process runs in its own process group and is killed with the whole group when the session
 // ends; a process never outlives its exec session.
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { TerminalSize } from "./channel.ts";
+import { bwrapArgs, resolveInPod } from "./isolation.ts";
 
 const HELPER = fileURLToPath(new URL("./pty-helper.py", import.meta.url));
+let helperText: string | undefined;
+/** The pty helper's source, read once (a sandboxed tty runs it with `python3 -c`). */
+function helperCode(): string {
+  helperText ??= readFileSync(HELPER, "utf8");
+  return helperText;
+}
 const KILL_GRACE_MS = 1000;
 
 export interface StartOptions {
@@ -22,6 +29,8 @@ export interface StartOptions {
   tty: boolean;
   /** Where python3 lives, for tty sessions (see findPython). */
   python?: string;
+  /** Run inside bubblewrap with `root` as the pod's `/` (isolation.ts); absent only under --unsafe-exec. */
+  sandbox?: { bwrap: string; root: string };
 }
 
 export interface RunningProcess {
@@ -104,20 +113,36 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export function startProcess(opts: StartOptions): StartResult {
   const [command, ...args] = opts.argv;
   if (command === undefined) return { ok: false, detail: "exec: no command" };
-  const found = resolveExecutable(command, opts.cwd, opts.env.PATH ?? "");
-  if (!found.ok) return found;
   if (opts.tty && !opts.python)
     return { ok: false, detail: "exec: a tty needs python3 on the simulator host" };
+  let program: string;
+  let programArgs: string[];
+  if (opts.sandbox) {
+    const inPod = resolveInPod(command, opts.sandbox.root);
+    if (!inPod.ok) return inPod;
+    program = opts.sandbox.bwrap;
+    // With a tty the helper runs inside the sandbox too (its code passed with -c, python3 comes from the read-only
+    // /usr): the pseudo-terminal then belongs to the pod's own PID namespace and session, never to the host.
+    const inner = opts.tty
+      ? [opts.python as string, "-c", helperCode(), command, command, ...args]
+      : [command, ...args];
+    programArgs = [...bwrapArgs(opts.sandbox.root), "--", ...inner];
+  } else {
+    const found = resolveExecutable(command, opts.cwd, opts.env.PATH ?? "");
+    if (!found.ok) return found;
+    program = opts.tty ? (opts.python as string) : found.path;
+    programArgs = opts.tty ? [HELPER, found.path, command, ...args] : args;
+  }
 
   const child = opts.tty
-    ? spawn(opts.python as string, [HELPER, found.path, command, ...args], {
+    ? spawn(program, programArgs, {
         cwd: opts.cwd,
         env: opts.env,
         stdio: ["pipe", "pipe", "pipe", "pipe"],
         detached: true,
       })
-    : spawn(found.path, args, {
-        argv0: command,
+    : spawn(program, programArgs, {
+        argv0: opts.sandbox ? "bwrap" : command,
         cwd: opts.cwd,
         env: opts.env,
         stdio: ["pipe", "pipe", "pipe"],

@@ -40,7 +40,7 @@ def main():
     pid, master = pty.fork()
     if pid == 0:
         try:
-            os.execv(path, argv)
+            os.execvp(path, argv)
         except OSError as err:
             os.write(2, ("exec: %s: %s\r\n" % (argv[0], err.strerror)).encode())
         os._exit(127)
