@@ -2,9 +2,12 @@
 // with the diff summary and a link to the review. IO at the edge; payload builders are pure.
 //
 // Stance: never block or fail the request path. `notify` returns at once; deliveries are retried with exponential
-// backoff and then dropped with a logged warning. Payloads carry no body and no Secret values: the request line,
-// who asked, the summary and the (already masked) start of the diff.
+// backoff and then dropped with a logged warning. Payloads carry no Secret values: the request itself (method, path,
+// query, Content-Type, exec flags and argv, the start of the masked body), who asked, the summary and the (already
+// masked) start of the diff. Text the agent or the cluster controls follows the rendering rule per target (issue
+// 14): escaped and code-fenced for Slack mrkdwn, exact plus a rendered `display` copy for JSON.
 import type { Review, ReviewEventType } from "../gateway/contracts.ts";
+import { argvInline, argvLines, renderBlock, renderInline, renderName } from "../shared/render.ts";
 
 export interface WebhookTarget {
   url: string;
@@ -24,9 +27,10 @@ export interface NotifierOptions {
 }
 
 const DIFF_LINES = 40;
+const BODY_CHARS = 2000;
 
 export function reviewLink(baseUrl: string, id: string): string {
-  return `${baseUrl.replace(/\/+$/, "")}/ui/reviews/${id}`;
+  return `${baseUrl.replace(/\/+$/, "")}/ui/reviews/${encodeURIComponent(id)}`;
 }
 
 function requestLine(review: Review): string {
@@ -38,13 +42,50 @@ function requestLine(review: Review): string {
   return `${r.action} ${target}${where} on ${review.cluster}${argv}`;
 }
 
+/** The request line for humans: every part rendered, argv quoted argument by argument. */
+function requestLineShown(review: Review): string {
+  const r = review.request;
+  const resource = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
+  const target = [resource, r.name].filter(Boolean).join(" ");
+  const where = r.namespace ? ` in ${r.namespace}` : "";
+  const head = renderInline(`${r.action} ${target}${where} on ${review.cluster}`, { max: 300 });
+  return r.execCommand ? `${head} -- ${argvInline(r.execCommand, { max: 300 })}` : head;
+}
+
 function diffExcerpt(review: Review): string {
   const lines = (review.preview?.diff ?? "").split("\n").filter(Boolean);
   const shown = lines.slice(0, DIFF_LINES).join("\n");
   return lines.length > DIFF_LINES ? `${shown}\n… ${lines.length - DIFF_LINES} more lines` : shown;
 }
 
+function more(review: Review): string {
+  return `see the console or run 'airlock review show ${review.id} --full'`;
+}
+
+/** The request itself, as the reviewer sees it in `review show`, rendered by the rule (src/shared/render.ts). */
+function requestShown(review: Review): Record<string, unknown> {
+  const q = review.request;
+  const opts = { max: 1000, more: more(review) };
+  return {
+    method: renderInline(q.method, opts),
+    path: renderInline(q.path, opts),
+    query: [...new URLSearchParams(q.query).entries()].map(
+      ([k, v]) => `${renderInline(k, opts)} = ${renderInline(v, opts)}`,
+    ),
+    contentType: renderInline(q.contentType, opts),
+    exec: q.exec ?? null,
+    argv: q.execCommand ? argvLines(q.execCommand, opts) : null,
+    body: renderBlock(q.body, { max: BODY_CHARS, more: more(review) }),
+  };
+}
+
+/**
+ * The generic JSON payload. `review.*` keeps exact values for machines (as the admin API does); every string under
+ * it that the agent or the cluster controls — requester, request, path, justification, diff, body — is untrusted.
+ * `review.display` holds the same rendered by the rule, for anything that shows it to a human.
+ */
 export function jsonPayload(review: Review, type: ReviewEventType, baseUrl: string): Record<string, unknown> {
+  const q = review.request;
   return {
     type: `airlock.review.${type}`,
     review: {
@@ -53,8 +94,14 @@ export function jsonPayload(review: Review, type: ReviewEventType, baseUrl: stri
       requester: review.requester.name,
       cluster: review.cluster,
       request: requestLine(review),
-      method: review.request.method,
-      path: review.request.path,
+      method: q.method,
+      path: q.path,
+      query: q.query,
+      contentType: q.contentType,
+      execCommand: q.execCommand,
+      exec: q.exec ?? null,
+      body: q.body.slice(0, BODY_CHARS),
+      bodyLength: q.body.length,
       policy: review.policy,
       rule: review.rule,
       justification: review.justification,
@@ -63,41 +110,118 @@ export function jsonPayload(review: Review, type: ReviewEventType, baseUrl: stri
       denial: review.denial ? { by: review.denial.by, reason: review.denial.reason } : null,
       expiresAt: review.expiresAt,
       summary: review.preview?.summary ?? null,
+      previewError: review.preview?.error ?? null,
       dependents: review.preview?.dependents ?? [],
       diff: diffExcerpt(review),
       url: reviewLink(baseUrl, review.id),
+      display: {
+        requester: renderName(review.requester.name, { max: 200 }),
+        request: requestLineShown(review),
+        details: requestShown(review),
+        justification:
+          review.justification === null
+            ? null
+            : `client says: ${renderInline(review.justification, { max: 2000, more: more(review) })}`,
+        denial: review.denial ? renderInline(review.denial.reason, { max: 1000 }) : null,
+        summary: review.preview ? renderInline(review.preview.summary, { max: 500 }) : null,
+        previewError: review.preview?.error ? renderInline(review.preview.error, { max: 1000 }) : null,
+        diff: renderBlock(diffExcerpt(review), { max: 20_000, more: more(review) }),
+      },
     },
   };
 }
 
+/**
+ * Untrusted text for Slack mrkdwn, inline: the rendering rule first (one line, controls as markers), then `&`, `<`,
+ * `>` escaped (so `<!channel>`, `<@U…>` and `<url|label>` are plain text), backticks replaced by ˋ (U+02CB), and the
+ * whole in a code span: no bold or strike, no auto-linked URL or domain, no mention — and nothing can close the span.
+ */
+export function mrkdwnCode(text: string, max = 500): string {
+  return `\`${mrkdwnEscape(renderInline(text, { max }))}\``;
+}
+
+function mrkdwnEscape(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll("`", "ˋ");
+}
+
+/** A block of untrusted text as a Slack code block that the text cannot close. `rendered`: already by the rule. */
+export function mrkdwnBlock(text: string, max = 2800, rendered = false): string {
+  return `\`\`\`${mrkdwnEscape(rendered ? text : renderBlock(text, { max }))}\`\`\``;
+}
+
+/**
+ * The Slack incoming-webhook payload. Airlock's own words are mrkdwn; every value the agent or the cluster controls
+ * is in a code span or block (mrkdwnCode / mrkdwnBlock); the only link is to this gateway's console.
+ */
 export function slackPayload(
   review: Review,
   type: ReviewEventType,
   baseUrl: string,
 ): Record<string, unknown> {
   const link = reviewLink(baseUrl, review.id);
+  const q = review.request;
+  const target = [q.subresource ? `${q.resource}/${q.subresource}` : q.resource, q.name]
+    .filter(Boolean)
+    .join(" ");
+  const what =
+    `${mrkdwnCode(q.action, 60)} ${mrkdwnCode(target, 300)}` +
+    (q.namespace ? ` in ${mrkdwnCode(q.namespace, 100)}` : "") +
+    ` on ${mrkdwnCode(review.cluster, 100)}`;
+  const who = mrkdwnCode(review.requester.name, 100);
   const headline =
     type === "created"
-      ? `:lock: *${review.requester.name}* asks to ${requestLine(review)}`
-      : `Review for ${review.requester.name}'s ${requestLine(review)} is *${review.state}*` +
-        (review.denial ? ` by ${review.denial.by}: ${review.denial.reason}` : "");
+      ? `:lock: ${who} asks to ${what}`
+      : `Review for ${who}'s ${what} is *${review.state}*` +
+        (review.denial
+          ? ` by ${mrkdwnCode(review.denial.by, 100)}: ${mrkdwnCode(review.denial.reason)}`
+          : "");
+  const query = [...new URLSearchParams(q.query).entries()].filter(([k]) => k !== "command");
   const details = [
-    `policy ${review.policy} rule ${review.rule}`,
-    review.justification ? `justification: ${review.justification}` : "",
-    review.preview ? `change: ${review.preview.summary}` : "",
-    `approve: \`airlock review approve ${review.id}\``,
+    `request: ${mrkdwnCode(`${q.method} ${q.path}`, 400)}` +
+      (q.contentType ? ` content-type ${mrkdwnCode(q.contentType, 100)}` : ""),
+    query.length ? `query: ${query.map(([k, v]) => mrkdwnCode(`${k}=${v}`, 200)).join(" ")}` : "",
+    q.exec
+      ? `exec: container ${mrkdwnCode(q.exec.container || "(default)", 100)}, stdin ${q.exec.stdin ? "yes" : "no"}, tty ${q.exec.tty ? "yes" : "no"}`
+      : "",
+    `policy ${mrkdwnCode(review.policy, 100)} rule ${mrkdwnCode(review.rule, 100)}`,
+    review.justification ? `justification (client says): ${mrkdwnCode(review.justification, 1000)}` : "",
+    review.preview ? `change: ${mrkdwnCode(review.preview.summary, 300)}` : "",
+    review.preview?.error ? `preview failed: ${mrkdwnCode(review.preview.error, 500)}` : "",
+    `approve: \`airlock review approve ${mrkdwnEscape(review.id)}\``,
   ]
     .filter(Boolean)
     .join("\n");
-  const excerpt = diffExcerpt(review);
   const blocks: Record<string, unknown>[] = [
     { type: "section", text: { type: "mrkdwn", text: `${headline}\n${details}` } },
   ];
-  if (type === "created" && excerpt) {
-    blocks.push({ type: "section", text: { type: "mrkdwn", text: `\`\`\`${excerpt.slice(0, 2800)}\`\`\`` } });
+  if (type === "created" && q.execCommand) {
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `argv, one argument per line:\n${mrkdwnBlock(argvLines(q.execCommand, { max: 500 }).join("\n"), 0, true)}`,
+      },
+    });
   }
-  blocks.push({ type: "section", text: { type: "mrkdwn", text: `<${link}|Open review ${review.id}>` } });
-  return { text: `${headline} — ${link}`, blocks };
+  const excerpt = diffExcerpt(review);
+  if (type === "created" && excerpt) {
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: mrkdwnBlock(excerpt, 2800) } });
+  } else if (type === "created" && q.body) {
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: `body:\n${mrkdwnBlock(q.body, 2000)}` } });
+  }
+  // The one link: this gateway's console. The id is a UUID the gateway made; escaped all the same.
+  blocks.push({
+    type: "section",
+    text: { type: "mrkdwn", text: `<${mrkdwnEscape(link)}|Open review ${mrkdwnEscape(review.id)}>` },
+  });
+  return {
+    text: `${headline} — ${mrkdwnEscape(link)}`,
+    blocks,
+    // Mentions, channel pings and link previews are never expanded, whatever the text holds.
+    link_names: false,
+    unfurl_links: false,
+    unfurl_media: false,
+  };
 }
 
 export function createWebhookNotifier(
