@@ -75,6 +75,8 @@ export interface KubeRequest {
   object?: unknown;
   /** The object as stored before the request (`null`: it does not exist); undefined until loaded. */
   oldObject?: unknown;
+  /** The write's options as kube-apiserver resolves them (DeleteOptions from body OR query; classify/options.ts). */
+  options?: { dryRun: boolean; gracePeriodSeconds: number | null; propagationPolicy: string };
 }
 
 /** What a `review` rule requires before the request may run (DESIGN.md invariant 8). */

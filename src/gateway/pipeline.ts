@@ -19,8 +19,10 @@ import { assignSession, countDecision, openStreamRecording } from "../recording/
 import { requestScope } from "../shared/request-scope.ts";
 import { failure, type Status } from "../shared/status.ts";
 import { authenticate, peerCertificateOf } from "./authenticate.ts";
-import { parseBody, readBody } from "./body.ts";
+import { readBody } from "./body.ts";
+import { readRequestBody } from "./classify/body.ts";
 import { classifyRequest, inspectClientHeaders } from "./classify/index.ts";
+import { resolveWriteOptions } from "./classify/options.ts";
 import { checkCollection, deleteEach, type ExpandedCollection } from "./collection.ts";
 import { header, type InternalEntry, type RequestContext } from "./context.ts";
 import type { KubeRequest, Principal } from "./contracts.ts";
@@ -146,10 +148,28 @@ async function admit(
       : failure("BadRequest", `airlock: could not read the request body: ${read.error}`);
     return void (await refuse(gw, ctx, answer, status));
   }
-  const parsed = parseBody(read.body, header(ctx.headers, "content-type"));
-  if (!parsed.ok)
-    return void (await refuse(gw, ctx, answer, failure("BadRequest", `airlock: ${parsed.error}`)));
+  // one reading of the body; what is forwarded is the JSON of that reading (YAML is converted)
+  const parsed = readRequestBody(
+    ctx.method,
+    kube,
+    {
+      contentType: header(ctx.headers, "content-type"),
+      contentEncoding: header(ctx.headers, "content-encoding"),
+    },
+    read.body,
+  );
+  if (!parsed.ok) return void (await refuse(gw, ctx, answer, parsed.status));
   if (parsed.value !== undefined) kube.body = parsed.value;
+  const body = parsed.body;
+  const options = resolveWriteOptions(kube, parsed.value, Boolean(body?.length));
+  if (!options.ok) return void (await refuse(gw, ctx, answer, options.status));
+  kube.options = options.value;
+  if (parsed.contentType !== header(ctx.headers, "content-type")) {
+    // Every later stage (review fingerprint and preview, audit, forward) sees the Content-Type that is sent.
+    ctx.headers["content-type"] = parsed.contentType;
+    hygiene.value.forward = hygiene.value.forward.filter(([n]) => n.toLowerCase() !== "content-type");
+    if (parsed.contentType) hygiene.value.forward.push(["Content-Type", parsed.contentType]);
+  }
 
   // decide: first the objects the rules that could match read (stored object, server-side dry run), then policy
   const objects = await loadNeededObjects({
@@ -160,8 +180,8 @@ async function admit(
     kube,
     method: ctx.method,
     pathAndQuery: route.pathAndQuery,
-    body: read.body,
-    contentType: header(ctx.headers, "content-type"),
+    body,
+    contentType: parsed.contentType,
   });
   if (!objects.ok) return void (await refuse(gw, ctx, answer, objects.status));
   const decision = gw.decider.decide(auth.principal, kube);
@@ -208,7 +228,7 @@ async function admit(
         ? { ...decision, review: { ...decision.review, mode: "retry" } }
         : decision,
       pathAndQuery: route.pathAndQuery,
-      body: read.body,
+      body,
       signal: closedSignal(answer),
     });
     if (!gated.ok) return void (await refuse(gw, ctx, answer, gated.status));
@@ -234,7 +254,7 @@ async function admit(
   if (upstream?.impersonate !== false) forward.push(...impersonationHeaders(ctx.principal, ctx.id));
   return {
     pathAndQuery: route.pathAndQuery,
-    body: read.body,
+    body,
     forward,
     ...(collection ? { collection } : {}),
   };

@@ -35,7 +35,14 @@ export interface CompiledCel {
 
 export type CelCompileResult = { ok: true; cel: CompiledCel } | { ok: false; error: string };
 
-const QUERY_FIELDS = new Set(["query", "labelSelector", "fieldSelector", "dryRun"]);
+const QUERY_FIELDS = new Set([
+  "query",
+  "labelSelector",
+  "fieldSelector",
+  "dryRun",
+  "gracePeriodSeconds",
+  "propagationPolicy",
+]);
 const EXEC_DETAILS = new Set(["container", "tty", "stdin"]);
 
 interface ExprNode {

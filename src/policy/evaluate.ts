@@ -140,6 +140,10 @@ export function describeRequestTarget(kube: KubeRequest): string {
   return `${resource}${group}${name}${where}`;
 }
 
+function queryInt(v: string | null): number | null {
+  return v !== null && /^-?[0-9]{1,15}$/.test(v) ? Number(v) : null;
+}
+
 export function celBindings(input: EvalInput, scratch: EvalScratch = {}): CelBindings {
   const { kube, principal } = input;
   const query = new Map<string, string>();
@@ -161,7 +165,10 @@ export function celBindings(input: EvalInput, scratch: EvalScratch = {}): CelBin
       name: kube.info.name,
       labelSelector: kube.info.labelSelector,
       fieldSelector: kube.info.fieldSelector,
-      dryRun: kube.query.getAll("dryRun").includes("All"),
+      // What the cluster will do (classify/options.ts: DeleteOptions from the body OR the query, never both).
+      dryRun: kube.options?.dryRun ?? kube.query.getAll("dryRun").includes("All"),
+      gracePeriodSeconds: kube.options?.gracePeriodSeconds ?? queryInt(kube.query.get("gracePeriodSeconds")),
+      propagationPolicy: kube.options?.propagationPolicy ?? kube.query.get("propagationPolicy") ?? "",
       query,
       // Always present (empty for other requests), so a condition on argv does not error on a plain GET.
       exec: {

@@ -3,6 +3,7 @@
 // and for update, `oldObject` the stored one; label selectors on writes read the objects, never the body.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -13,7 +14,41 @@ import { policy } from "../policy/support.ts";
 const DEMO = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 let gw: TestGateway;
 let agent: string;
+let agentToken: string;
 let extraDir: string;
+
+/** One raw request as the agent: the forms kubectl would never send. */
+function raw(
+  method: string,
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ code: number; body: { message?: string; reason?: string } & Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gw.gateway.url}${path}`,
+      {
+        method,
+        // Node sends a DELETE body unframed unless told its length.
+        headers: {
+          authorization: `Bearer ${agentToken}`,
+          ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }),
+          ...headers,
+        },
+        ca: gw.gateway.caPem,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
 
 const API = {
   apiVersion: "apps/v1",
@@ -50,11 +85,36 @@ before(async () => {
         "      labelSelector: { matchLabels: { protected: 'true' } }",
         "      effect: deny",
         "      message: protected objects stay as they are",
+        "    - name: keep-me-stays",
+        "      verbs: [delete]",
+        "      resources: [configmaps]",
+        "      names: [keep-me]",
+        "      when: '!request.dryRun'",
+        "      effect: deny",
+        "      message: keep-me may only be deleted in a dry run",
       ].join("\n"),
     ),
   );
-  gw = await startTestGateway({ policyFiles: [DEMO, extra] });
-  agent = (await gw.addIdentity("demo-agent", "agent", ["agents"])).kubeconfig;
+  await writeFile(
+    join(extraDir, "owned.yaml"),
+    policy(
+      "owned",
+      "[{ identity: label-agent }]",
+      [
+        "    - { name: reads, verbs: [get, list, watch], effect: allow }",
+        "    - name: own-configmaps",
+        "      verbs: [update, patch, delete]",
+        "      resources: [configmaps]",
+        "      namespaces: [staging]",
+        "      labelSelector: { matchLabels: { owner: agent } }",
+        "      effect: allow",
+      ].join("\n"),
+    ),
+  );
+  gw = await startTestGateway({ policyFiles: [DEMO, extra, join(extraDir, "owned.yaml")] });
+  const id = await gw.addIdentity("demo-agent", "agent", ["agents"]);
+  agent = id.kubeconfig;
+  agentToken = id.token;
   // The demo seeds deployment api in staging; this file's tests start it at two replicas.
   const set = await kubectl(agent, ["apply", "--server-side", "--force-conflicts", "-f", "-"], {
     input: JSON.stringify(API),
@@ -128,4 +188,187 @@ test("a patch that does not scale to zero runs, and the harmless JSON patch chan
   assert.equal(r.code, 0, r.stderr);
   const now = await kubectl(agent, ["-n", "staging", "get", "deploy/api", "-o", "jsonpath={.spec.replicas}"]);
   assert.equal(now.stdout, "4");
+});
+
+const CM = "/api/v1/namespaces/staging/configmaps";
+
+test("a PUT with a body and no Content-Type is refused with 415 before policy, and nothing changes", async () => {
+  const created = await raw("POST", CM, JSON.stringify({ metadata: { name: "no-ct" }, data: { a: "1" } }), {
+    "content-type": "application/json",
+  });
+  assert.equal(created.code, 201, JSON.stringify(created.body));
+  const r = await raw(
+    "PUT",
+    `${CM}/no-ct`,
+    JSON.stringify({ metadata: { name: "no-ct" }, data: { a: "2" } }),
+  );
+  assert.equal(r.code, 415);
+  assert.equal(r.body.reason, "UnsupportedMediaType");
+  assert.match(String(r.body.message), /without a Content-Type/);
+  const gzip = await raw("PUT", `${CM}/no-ct`, "{}", {
+    "content-type": "application/json",
+    "content-encoding": "gzip",
+  });
+  assert.equal(gzip.code, 415);
+  const now = await kubectl(agent, ["-n", "staging", "get", "cm/no-ct", "-o", "jsonpath={.data.a}"]);
+  assert.equal(now.stdout, "1");
+});
+
+test("100,000 nested arrays answer 400 (not 500), and so does a JSON body with a duplicate key", async () => {
+  const deep = `{"metadata":{"name":"deep"},"data":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+  const r = await raw("POST", CM, deep, { "content-type": "application/json" });
+  assert.equal(r.code, 400);
+  assert.match(String(r.body.message), /nested deeper than 512 levels/);
+  const dup = await raw(
+    "PATCH",
+    "/apis/apps/v1/namespaces/staging/deployments/api",
+    '{"spec":{"replicas":0,"replicas":3}}',
+    { "content-type": "application/merge-patch+json" },
+  );
+  assert.equal(dup.code, 400);
+  assert.match(String(dup.body.message), /duplicate key "replicas"/);
+});
+
+test("YAML is read as the apiserver reads it: privileged: yes is a privileged pod, replicas: 0b0 is zero", async () => {
+  const pod = [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata: {name: yes-pod}",
+    "spec:",
+    "  containers:",
+    "  - name: c",
+    "    image: busybox",
+    "    securityContext:",
+    "      privileged: yes",
+  ].join("\n");
+  const r = await raw("POST", "/api/v1/namespaces/staging/pods", pod, { "content-type": "application/yaml" });
+  assert.equal(r.code, 403, JSON.stringify(r.body));
+  assert.match(String(r.body.message), /denied by policy conditions rule no-privileged-pods/);
+  const merged = [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata: {name: merge-pod}",
+    "x-sc: &sc {privileged: on}",
+    "spec:",
+    "  containers:",
+    "  - name: c",
+    "    image: busybox",
+    "    securityContext:",
+    "      <<: *sc",
+  ].join("\n");
+  const m = await raw("POST", "/api/v1/namespaces/staging/pods", merged, {
+    "content-type": "application/yaml",
+  });
+  assert.equal(m.code, 403, JSON.stringify(m.body));
+  const zero = await raw(
+    "PATCH",
+    "/apis/apps/v1/namespaces/staging/deployments/api?fieldManager=agent&force=true",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: staging}\nspec:\n  replicas: 0b0\n",
+    { "content-type": "application/apply-patch+yaml" },
+  );
+  assert.equal(zero.code, 403, JSON.stringify(zero.body));
+  assert.match(String(zero.body.message), /no-scale-to-zero/);
+  const two = await raw(
+    "PATCH",
+    "/apis/apps/v1/namespaces/staging/deployments/api?fieldManager=agent&force=true",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: staging}\nspec:\n  replicas: 0b10\n",
+    { "content-type": "application/apply-patch+yaml" },
+  );
+  assert.equal(two.code, 200, JSON.stringify(two.body));
+  assert.equal((two.body.spec as { replicas: number }).replicas, 2);
+});
+
+async function makeConfigMap(name: string, labels: Record<string, string> = {}): Promise<void> {
+  const r = await raw("POST", CM, JSON.stringify({ metadata: { name, labels }, data: { a: "1" } }), {
+    "content-type": "application/json",
+  });
+  assert.equal(r.code, 201, JSON.stringify(r.body));
+}
+
+test("DeleteOptions are read from the body OR the query, as kube-apiserver does; both at once is refused", async () => {
+  await makeConfigMap("keep-me");
+  // kubectl --dry-run=server sends dryRun in the DeleteOptions body: a dry run, allowed.
+  const dry = await kubectl(agent, ["-n", "staging", "delete", "cm/keep-me", "--dry-run=server"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  // ?dryRun=All with a body lacking dryRun would be a REAL delete upstream: refused before policy.
+  const both = await raw("DELETE", `${CM}/keep-me?dryRun=All`, '{"kind":"DeleteOptions","apiVersion":"v1"}', {
+    "content-type": "application/json",
+  });
+  assert.equal(both.code, 400, JSON.stringify(both.body));
+  assert.match(String(both.body.message), /both in the body and in the query \(dryRun\)/);
+  const grace = await raw("DELETE", `${CM}/keep-me?gracePeriodSeconds=0`, '{"dryRun":["All"]}', {
+    "content-type": "application/json",
+  });
+  assert.equal(grace.code, 400);
+  // Query only (no body): the query is what the cluster reads.
+  const queryDry = await raw("DELETE", `${CM}/keep-me?dryRun=All`, undefined);
+  assert.equal(queryDry.code, 200, JSON.stringify(queryDry.body));
+  const odd = await raw("DELETE", `${CM}/keep-me?dryRun=all`, undefined);
+  assert.equal(odd.code, 400);
+  // A real delete is denied by the rule.
+  const real = await kubectl(agent, ["-n", "staging", "delete", "cm/keep-me"]);
+  assert.notEqual(real.code, 0);
+  assert.match(real.stderr, /keep-me-stays/);
+  const still = await kubectl(agent, ["-n", "staging", "get", "cm/keep-me", "-o", "name"]);
+  assert.equal(still.stdout.trim(), "configmap/keep-me");
+});
+
+test("a deny on a label matches a delete of a labelled object (the stored object's labels), and a patch removing it", async () => {
+  await makeConfigMap("guarded", { protected: "true" });
+  const del = await kubectl(agent, ["-n", "staging", "delete", "cm/guarded"]);
+  assert.notEqual(del.code, 0);
+  assert.match(del.stderr, /denied by policy conditions rule protected-stays/);
+  const unlabel = await kubectl(agent, ["-n", "staging", "label", "cm/guarded", "protected-"]);
+  assert.notEqual(unlabel.code, 0);
+  assert.match(unlabel.stderr, /protected-stays/);
+});
+
+test("an allow on owner=agent needs the label before AND after; labels in the body prove nothing", async () => {
+  const { kubeconfig, token } = await gw.addIdentity("label-agent", "agent", []);
+  await makeConfigMap("theirs");
+  await makeConfigMap("mine", { owner: "agent" });
+  // Adding the label in the same patch does not make someone else's object ours.
+  const grab = await kubectl(kubeconfig, ["-n", "staging", "label", "cm/theirs", "owner=agent"]);
+  assert.notEqual(grab.code, 0);
+  assert.match(grab.stderr, /default-deny/);
+  // A DeleteOptions body carrying the label is ignored.
+  const body = JSON.stringify({
+    kind: "DeleteOptions",
+    apiVersion: "v1",
+    metadata: { labels: { owner: "agent" } },
+  });
+  const del = await new Promise<number>((resolve, reject) => {
+    const req = request(
+      `${gw.gateway.url}${CM}/theirs`,
+      {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ca: gw.gateway.caPem,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+  assert.notEqual(del, 200);
+  // Our own object: changing data is fine; giving it away (removing the label) is not.
+  const edit = await kubectl(kubeconfig, [
+    "-n",
+    "staging",
+    "patch",
+    "cm/mine",
+    "--type=merge",
+    "-p",
+    '{"data":{"a":"2"}}',
+  ]);
+  assert.equal(edit.code, 0, edit.stderr);
+  const away = await kubectl(kubeconfig, ["-n", "staging", "label", "cm/mine", "owner-"]);
+  assert.notEqual(away.code, 0);
+  const gone = await kubectl(kubeconfig, ["-n", "staging", "delete", "cm/mine"]);
+  assert.equal(gone.code, 0, gone.stderr);
+  const theirs = await kubectl(agent, ["-n", "staging", "get", "cm/theirs", "-o", "name"]);
+  assert.equal(theirs.stdout.trim(), "configmap/theirs");
 });

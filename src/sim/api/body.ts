@@ -4,8 +4,8 @@
 // Failure stance: over 3 MiB → 413 before the rest is read; an unknown Content-Type → 415; unparseable JSON or YAML
 // → 400. A body is never half-accepted.
 import type { IncomingMessage } from "node:http";
-import { parse as parseYaml } from "yaml";
 import { StatusError } from "../../shared/status.ts";
+import { parseYamlAsApiserver } from "./yaml.ts";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -71,10 +71,22 @@ function parseJson(text: string): unknown {
 
 function parseYamlText(text: string): unknown {
   try {
-    return parseYaml(text);
+    return parseYamlAsApiserver(text);
   } catch (err) {
+    if (err instanceof StatusError) throw err;
     throw StatusError.of("BadRequest", `error decoding YAML: ${(err as Error).message}`);
   }
+}
+
+/** Decodes a DeleteOptions body (JSON or YAML, as the apiserver negotiates it). */
+export function decodeOptionsBody(contentType: string | undefined, body: Buffer): unknown {
+  const type = mediaType(contentType);
+  if (type === "application/yaml") return parseYamlText(body.toString("utf8"));
+  if (type === "application/json" || type === "") return parseJson(body.toString("utf8"));
+  throw StatusError.of(
+    "UnsupportedMediaType",
+    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+  );
 }
 
 /** Decodes a create/update body; `decodeProtobuf` reads the `k8s\0` envelope. */

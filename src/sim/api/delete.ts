@@ -10,7 +10,7 @@ import { StatusError } from "../../shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
 import { conflict, notFound } from "../store.ts";
-import { asObject } from "./body.ts";
+import { asObject, decodeOptionsBody } from "./body.ts";
 import type { ApiContext } from "./context.ts";
 import { timestamp } from "./context.ts";
 import { listPage } from "./read.ts";
@@ -21,26 +21,35 @@ interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
   orphanDependents?: boolean;
+  dryRun?: string[];
 }
 
-export function parseDeleteOptions(route: SimRequest, body: Buffer): DeleteOptions {
+/**
+ * DeleteOptions as kube-apiserver reads them (handlers/delete.go): from the body when there is one — and then the
+ * query's dryRun, gracePeriodSeconds, propagationPolicy are ignored — else from the query.
+ */
+export function parseDeleteOptions(route: SimRequest, body: Buffer, contentType?: string): DeleteOptions {
   let opts: DeleteOptions = {};
   if (body.length > 0) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString("utf8"));
-    } catch (err) {
+    opts = asObject(decodeOptionsBody(contentType, body), "DeleteOptions") as DeleteOptions;
+  } else {
+    const policy = route.query.get("propagationPolicy");
+    if (policy) opts.propagationPolicy = policy;
+    const grace = route.query.get("gracePeriodSeconds");
+    if (grace !== null) opts.gracePeriodSeconds = Number(grace);
+    const orphan = route.query.get("orphanDependents");
+    if (orphan !== null) opts.orphanDependents = orphan === "true";
+    const dry = route.query.getAll("dryRun");
+    if (dry.length) opts.dryRun = dry;
+  }
+  for (const v of opts.dryRun ?? []) {
+    if (v !== "All") {
       throw StatusError.of(
-        "BadRequest",
-        `the body of the request could not be decoded: ${(err as Error).message}`,
+        "Invalid",
+        `DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: "${v}": supported values: "All"`,
       );
     }
-    opts = asObject(parsed, "DeleteOptions") as DeleteOptions;
   }
-  const policy = route.query.get("propagationPolicy");
-  if (policy) opts.propagationPolicy = policy;
-  const grace = route.query.get("gracePeriodSeconds");
-  if (grace !== null) opts.gracePeriodSeconds = Number(grace);
   if (opts.orphanDependents === true && !opts.propagationPolicy) opts.propagationPolicy = "Orphan";
   if (opts.propagationPolicy && !["Background", "Foreground", "Orphan"].includes(opts.propagationPolicy)) {
     throw StatusError.of(
@@ -115,22 +124,23 @@ export function handleDelete(
   type: ResourceType,
   route: SimRequest,
   body: Buffer,
+  contentType?: string,
 ): KubeObject {
-  const opts = parseDeleteOptions(route, body);
+  const opts = parseDeleteOptions(route, body, contentType);
   const live = ctx.store.get(type, route.namespace, route.name);
   if (!live) throw notFound(type, route.name);
-  return deleteObject(ctx, writerFor(ctx, route), type, live, opts);
+  return deleteObject(ctx, writerFor(ctx, route, Boolean(opts.dryRun?.length)), type, live, opts);
 }
 
 export function handleDeleteCollection(
   ctx: ApiContext,
   type: ResourceType,
   route: SimRequest,
-  _req: IncomingMessage,
+  req: IncomingMessage,
   body: Buffer,
 ): KubeObject {
-  const opts = parseDeleteOptions(route, body);
-  const writer = writerFor(ctx, route);
+  const opts = parseDeleteOptions(route, body, req.headers["content-type"]);
+  const writer = writerFor(ctx, route, Boolean(opts.dryRun?.length));
   const page = listPage(ctx, type, { ...route, query: withoutPaging(route.query) });
   const items = page.items.map((obj) => deleteObject(ctx, writer, type, obj, opts));
   return {

@@ -79,7 +79,7 @@ async function mainResource(
       return;
     }
     case "delete":
-      sendJson(res, 200, handleDelete(ctx, type, route, await readBody(req)));
+      sendJson(res, 200, handleDelete(ctx, type, route, await readBody(req), req.headers["content-type"]));
       return;
     case "deletecollection":
       sendJson(res, 200, handleDeleteCollection(ctx, type, route, req, await readBody(req)));

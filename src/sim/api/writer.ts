@@ -23,9 +23,10 @@ export function isDryRun(route: SimRequest): boolean {
   return values.length > 0;
 }
 
-export function writerFor(ctx: ApiContext, route: SimRequest): Writer {
+/** `dryRun` defaults to the query's; deletes pass what their DeleteOptions (body or query) say. */
+export function writerFor(ctx: ApiContext, route: SimRequest, dryRun = isDryRun(route)): Writer {
   const store = ctx.store;
-  if (!isDryRun(route)) {
+  if (!dryRun) {
     return {
       dryRun: false,
       create: (t, o) => store.create(t, o),
