@@ -23,6 +23,12 @@ import {
 } from "./audit.ts";
 import { authenticateAdmin, authorize, UNAUTHENTICATED } from "./auth.ts";
 import { type ClusterRouteId, clusterHandlers, describeClusterRoute } from "./clusters.ts";
+import {
+  DELEGATION_ROUTE_IDS,
+  type DelegationRouteId,
+  delegationHandlers,
+  describeDelegationRoute,
+} from "./delegations.ts";
 import { readJsonBody, sendJson, sendStatus } from "./http.ts";
 import {
   checkOwner,
@@ -119,6 +125,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     ...policyHandlers(opts.policies, { audit: store }),
     ...sessionHandlers(store, opts.recordingsDir),
     ...clusterHandlers(opts.upstreams),
+    ...delegationHandlers({
+      store,
+      log,
+      cutOff: opts.identities ? (d, why) => opts.identities?.cutOffDelegation(d, why) : undefined,
+      reviews: opts.reviews,
+    }),
     listReviews: reviewRoute("listReviews"),
     getReview: reviewRoute("getReview"),
     approveReview: reviewRoute("approveReview"),
@@ -273,6 +285,8 @@ function describe(id: RouteId, name: string | undefined): string {
     default:
       if ((AUDIT_ROUTE_IDS as readonly string[]).includes(id)) return describeAuditRoute(id as AuditRouteId);
       if (id === "testCluster") return describeClusterRoute(id as ClusterRouteId, name);
+      if ((DELEGATION_ROUTE_IDS as readonly string[]).includes(id))
+        return describeDelegationRoute(id as DelegationRouteId, name);
       if ((SESSION_ROUTE_IDS as readonly string[]).includes(id))
         return describeSessionRoute(id as SessionRouteId, name);
       return (IDENTITY_ROUTE_IDS as readonly string[]).includes(id)

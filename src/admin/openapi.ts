@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { auditOpenApiPaths } from "./audit.ts";
 import { clusterOpenApiPaths } from "./clusters.ts";
+import { delegationOpenApiPaths } from "./delegations.ts";
 import { identityOpenApiPaths } from "./identities.ts";
 import { policyOpenApiPaths } from "./policies.ts";
 import { reviewOpenApiPaths } from "./reviews.ts";
@@ -97,6 +98,8 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(sessionOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(clusterOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(delegationOpenApiPaths()))
+    paths[path] = { ...paths[path], ...ops };
   return doc;
 }
 

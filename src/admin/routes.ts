@@ -6,6 +6,7 @@
 import type { AuditRouteId } from "./audit.ts";
 import type { Access } from "./auth.ts";
 import { CLUSTER_ROUTES, type ClusterRouteId } from "./clusters.ts";
+import { DELEGATION_ROUTES, type DelegationRouteId } from "./delegations.ts";
 import type { IdentityRouteId } from "./identities.ts";
 import { POLICY_ROUTES, type PolicyRouteId } from "./policies.ts";
 import type { ReviewRouteId } from "./reviews.ts";
@@ -25,7 +26,8 @@ export type RouteId =
   | AuditRouteId
   | IdentityRouteId
   | SessionRouteId
-  | ClusterRouteId;
+  | ClusterRouteId
+  | DelegationRouteId;
 
 export interface Route {
   id: RouteId;
@@ -80,6 +82,8 @@ export const ROUTES: readonly Route[] = [
   // Sessions and recordings (src/admin/sessions.ts).
   ...SESSION_ROUTES,
   ...CLUSTER_ROUTES,
+  // Delegations: a human's consent that an agent acts for them (src/admin/delegations.ts).
+  ...DELEGATION_ROUTES,
 ];
 
 export type RouteMatch =

@@ -4,7 +4,7 @@
 // stderr. It is never written anywhere else unless --kubeconfig asks for a file, which is created 0600.
 
 import { parseArgs } from "node:util";
-import type { Identity } from "../gateway/contracts.ts";
+import type { Delegation, Identity } from "../gateway/contracts.ts";
 import { renderName } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
@@ -35,9 +35,14 @@ const HELP = `Usage:
   airlock identity token rotate NAME [--overlap 1h] [--credential ID]
   airlock identity credential revoke NAME ID
   airlock identity cert NAME --out DIR [--days 30]
+  airlock identity delegate HUMAN --to IDENTITY [--for 8h]
+  airlock identity delegations [--human HUMAN] [--agent IDENTITY] [--active] [--json]
+  airlock identity undelegate DELEGATION-ID
 
 create prints the new token once; store it at once, it cannot be shown again.
 revoke stops the identity's tokens on the next request and closes its live streams.
+delegate records HUMAN's consent that IDENTITY acts on their behalf (airlock credential --on-behalf-of HUMAN) until
+it expires; only HUMAN or an admin may give it. undelegate ends it: sessions minted under it stop working at once.
 
 ${CONNECTION_HELP}
 `;
@@ -58,6 +63,11 @@ const OPTIONS = {
   out: { type: "string" },
   days: { type: "string" },
   name: { type: "string" },
+  to: { type: "string" },
+  for: { type: "string" },
+  human: { type: "string" },
+  agent: { type: "string" },
+  active: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -169,6 +179,66 @@ async function run(args: string[]): Promise<number> {
       )) as Identity;
       process.stdout.write(
         `identity "${identity.name}" revoked: its tokens stop working on the next request and its live streams are closed.\n`,
+      );
+      return 0;
+    }
+    case "delegate": {
+      const human = oneName(positionals, "delegate");
+      if (!values.to)
+        throw new CliError(
+          "identity delegate needs --to IDENTITY (who may act for the human).",
+          CLI_ERROR_USAGE,
+        );
+      const d = (await callAdminApi(conn(), "POST", `/airlock/v1/identities/${human}/delegations`, {
+        to: values.to,
+        ...(values.for ? { for: values.for } : {}),
+      })) as Delegation;
+      if (values.json) printJson(d);
+      else
+        process.stdout.write(
+          `delegation ${d.id}: ${d.agent} may act on behalf of ${d.human} until ${d.expiresAt}.\n` +
+            `End it with: airlock identity undelegate ${d.id}\n`,
+        );
+      return 0;
+    }
+    case "delegations": {
+      const query = new URLSearchParams();
+      if (values.human) query.set("human", values.human);
+      if (values.agent) query.set("agent", values.agent);
+      if (values.active) query.set("active", "true");
+      const q = query.toString();
+      const { items } = (await callAdminApi(conn(), "GET", `/airlock/v1/delegations${q ? `?${q}` : ""}`)) as {
+        items: Delegation[];
+      };
+      if (values.json) printJson(items);
+      else if (items.length === 0) process.stderr.write("No delegations.\n");
+      else {
+        const now = Date.now();
+        process.stdout.write(
+          formatTable(
+            ["ID", "HUMAN", "AGENT", "BY", "EXPIRES", "STATE"],
+            items.map((d) => [
+              d.id,
+              d.human,
+              d.agent,
+              d.createdBy,
+              d.expiresAt,
+              d.revokedAt
+                ? `revoked by ${d.revokedBy}`
+                : Date.parse(d.expiresAt) <= now
+                  ? "expired"
+                  : "active",
+            ]),
+          ),
+        );
+      }
+      return 0;
+    }
+    case "undelegate": {
+      const id = oneName(positionals, "undelegate");
+      const d = (await callAdminApi(conn(), "POST", `/airlock/v1/delegations/${id}/revoke`)) as Delegation;
+      process.stdout.write(
+        `delegation ${d.id} ended: ${d.agent} no longer acts on behalf of ${d.human}; its sessions doing so stop working and their streams close.\n`,
       );
       return 0;
     }

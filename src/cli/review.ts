@@ -105,6 +105,13 @@ export function formatReview(review: Review, events: ReviewEvent[], opts: { full
     `Review:        ${review.id}`,
     `State:         ${review.state}`,
     `Requested by:  ${renderName(review.requester.name)} (${review.requester.kind}) at ${review.createdAt}`,
+    // The rest of the chain of who asked (issue 15): none of them may approve.
+    ...(review.requester.onBehalfOf ? [`On behalf of:  ${renderName(review.requester.onBehalfOf)}`] : []),
+    ...(review.requester.credentialId
+      ? [
+          `Credential:    ${one(review.requester.credentialId, 200)}${review.requester.sessionId ? ` (session ${one(review.requester.sessionId, 200)})` : ""}`,
+        ]
+      : []),
     `Justification: ${review.justification === null ? "(none given)" : `client says: ${one(review.justification, 2000)}`}`,
     `Cluster:       ${one(review.cluster)}`,
     `Policy:        ${one(review.policy)} rule ${one(review.rule)} (${review.requirement.mode}, expires ${review.expiresAt})`,
@@ -139,6 +146,7 @@ export function formatReview(review: Review, events: ReviewEvent[], opts: { full
     lines.push(
       `Denied by:     ${renderName(review.denial.by)} at ${review.denial.at}: ${one(review.denial.reason)}`,
     );
+  if (review.endedReason) lines.push(`Ended:         ${one(review.endedReason)}`);
   if (review.approvedUntil)
     lines.push(`Usable until:  ${review.approvedUntil} (${review.usesLeft} use(s) left)`);
   if (q.body)

@@ -17,7 +17,7 @@ import type { GatewayConfig } from "./config.ts";
 import type { Store } from "./contracts.ts";
 import { openDecider } from "./decide.ts";
 import { createMetrics } from "./metrics.ts";
-import { endInFlight, withdrawingOnCutOff } from "./revocation.ts";
+import { endDelegation, endInFlight, withdrawingOnCutOff } from "./revocation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { createGatewayServer } from "./server.ts";
 import { StreamRegistry } from "./streams.ts";
@@ -138,6 +138,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   // Cut-offs (revoke, disable, rotation, expiry) close live streams on every replica, not only this one.
   const cutOffs = shareCutOffs({ bus: events, store, local: identities, log });
+  // Cut-offs also end what the identity has in flight: delegations, reviews, grants (issue 15).
+  const inFlight = { store, reviews: runtime.reviews, log };
+  const adminIdentities = withdrawingOnCutOff(cutOffs.wrap(identities), inFlight);
   adminApi = createAdminApi({
     store,
     adminTokenHash: adminToken.hash,
@@ -145,7 +148,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     caPem: tls.caPem,
     reviews: runtime.reviews,
     policies: policy.engine,
-    identities: withdrawingOnCutOff(cutOffs.wrap(identities), runtime.reviews, log),
+    identities: adminIdentities,
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
     upstreams,
@@ -153,7 +156,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     onRevoke: async (identity) => {
       const why = `identity ${identity.name} was revoked`;
       const closed = await cutOffs.identity(identity, why);
-      await endInFlight(runtime.reviews, identity, why, log);
+      await endInFlight(
+        inFlight,
+        identity,
+        why,
+        (d, reason) => void endDelegation(inFlight, adminIdentities, d, reason),
+      );
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
     },
   });

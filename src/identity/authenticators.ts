@@ -10,6 +10,7 @@ import type { Credential, Identity, Principal, Store } from "../gateway/contract
 import { failure } from "../shared/status.ts";
 import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
 import type { IdentityCa } from "./ca.ts";
+import { delegationGone } from "./chain.ts";
 import { setCredentialLimit } from "./deadlines.ts";
 import { SESSION_PREFIX, type SessionSigner } from "./session.ts";
 
@@ -96,7 +97,22 @@ export function sessionAuthenticator(
       expiresAt: new Date(claims.exp * 1000).toISOString(),
     };
     if (claims.reason) session.justification = claims.reason;
-    if (claims.obo) session.onBehalfOf = claims.obo;
+    if (claims.obo) {
+      // Acting for a human holds only while that human is active and their delegation stands (issue 15): checked on
+      // every request, and the session's streams close when the delegation expires.
+      const nowMs = now();
+      const gone = await delegationGone(store, found.identity.name, claims.obo, nowMs);
+      if (gone !== undefined)
+        return refused(`the session credential acts on behalf of "${claims.obo}", but ${gone}`);
+      const [delegation] = await store.delegationList({
+        agent: found.identity.name,
+        human: claims.obo,
+        activeAt: new Date(nowMs).toISOString(),
+      });
+      if (delegation && Date.parse(delegation.expiresAt) < Date.parse(session.expiresAt))
+        session.expiresAt = delegation.expiresAt;
+      session.onBehalfOf = claims.obo;
+    }
     return { ok: true, principal: principalFor(found.identity, found.credential, session) };
   };
 }

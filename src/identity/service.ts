@@ -20,6 +20,7 @@ import { identityNote, noteAfter } from "./audit.ts";
 import { certificateAuthenticator, sessionAuthenticator, tokenAuthenticator } from "./authenticators.ts";
 import { DEFAULT_CERT_DAYS, type IdentityCa, type IssuedCertificate, loadIdentityCa } from "./ca.ts";
 import { CredentialLimits, newDeadline } from "./deadlines.ts";
+import { delegationHint } from "./delegation.ts";
 import {
   cleanJustification,
   DEFAULT_SESSION_SECONDS,
@@ -68,6 +69,8 @@ export interface IdentityService {
   cutOffCredential(credential: Credential, why: string): number;
   /** An identity's expiry changed: close now if it passed, else make sure its streams close when it does. */
   expiryChanged(identity: Identity): void;
+  /** Closes what runs on behalf of `human` by `agentId` (a delegation ended), each with an audit note. */
+  cutOffDelegation(delegation: { human: string; agentId: string }, why: string): number;
   close(): void;
 }
 
@@ -159,7 +162,9 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     async issueSession(identity, credential, request) {
       const ttl = Math.min(Math.max(request.ttlSeconds ?? DEFAULT_SESSION_SECONDS, 60), MAX_SESSION_SECONDS);
       let onBehalfOf: string | undefined;
+      let delegationEnds: string | undefined;
       if (request.onBehalfOf !== undefined) {
+        // Consent first (issue 15): naming a human needs an active delegation from that human to this identity.
         const human = await store.identityGet(request.onBehalfOf);
         if (human?.kind !== "human" || human.state !== "active") {
           throw StatusError.of(
@@ -167,11 +172,23 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
             `on-behalf-of "${request.onBehalfOf}" is not an active human identity; delegation names a human`,
           );
         }
+        const [delegation] = await store.delegationList({
+          agent: identity.name,
+          human: human.name,
+          activeAt: new Date(now()).toISOString(),
+        });
+        if (!delegation) {
+          throw StatusError.of(
+            "Forbidden",
+            `acting on behalf of "${human.name}" is forbidden: there is no active delegation from ${human.name} to ${identity.name}; ${delegationHint(human.name, identity.name)}`,
+          );
+        }
         onBehalfOf = human.name;
+        delegationEnds = delegation.expiresAt;
       }
-      // A session never outlives the credential or identity it was traded for.
+      // A session never outlives the credential or identity it was traded for, nor the delegation it acts under.
       const nowMs = now();
-      const limits = [identity.expiresAt, credential.expiresAt]
+      const limits = [identity.expiresAt, credential.expiresAt, delegationEnds ?? null]
         .filter((t): t is string => t !== null)
         .map((t) => Math.floor((Date.parse(t) - nowMs) / 1000));
       const ttlSeconds = Math.max(1, Math.min(ttl, ...limits));
@@ -266,6 +283,15 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       log.info(
         { credentialId: credential.id, closedStreams: closed, why },
         "credential cut off; live streams closed",
+      );
+      return closed;
+    },
+    cutOffDelegation(delegation, why) {
+      const closed = streams.closeOnBehalfOf(delegation.human, delegation.agentId, why);
+      streamsClosed(delegation.human, closed, why, { onBehalfOf: delegation.human });
+      log.info(
+        { onBehalfOf: delegation.human, closedStreams: closed, why },
+        "delegation cut off; live streams closed",
       );
       return closed;
     },

@@ -212,12 +212,15 @@ export function reviewBusOn(bus: EventBus, log?: BusLog): ReviewBus {
 const IDENTITY_CUTOFF = "identity.cutoff";
 const CREDENTIAL_CUTOFF = "credential.cutoff";
 const IDENTITY_EXPIRY = "identity.expiry";
+const DELEGATION_CUTOFF = "delegation.cutoff";
 
 /** What the gateway does on a cut-off, locally (src/identity/service.ts). */
 export interface CutOffs {
   cutOffIdentity(identity: Identity, why: string): number;
   cutOffCredential(credential: { id: string }, why: string): number;
   expiryChanged(identity: Identity): void;
+  /** A delegation ended: close what its agent runs on the human's behalf (issue 15). */
+  cutOffDelegation(delegation: { human: string; agentId: string }, why: string): number;
 }
 
 /**
@@ -250,6 +253,12 @@ export function shareCutOffs(opts: { bus: EventBus; store: Store; local: CutOffs
     }),
     remote(CREDENTIAL_CUTOFF, ({ id, why }) => {
       local.cutOffCredential({ id: id ?? "" }, why ?? "cut off on another replica");
+    }),
+    remote(DELEGATION_CUTOFF, ({ human, agentId, why }) => {
+      local.cutOffDelegation(
+        { human: human ?? "", agentId: agentId ?? "" },
+        why ?? "the delegation ended on another replica",
+      );
     }),
     remote(IDENTITY_EXPIRY, async ({ name }) => {
       const identity = await store.identityGet(name ?? "");
@@ -288,6 +297,13 @@ export function shareCutOffs(opts: { bus: EventBus; store: Store; local: CutOffs
         expiryChanged(identity: Identity) {
           service.expiryChanged(identity);
           tell(IDENTITY_EXPIRY, { name: identity.name }).catch(failed(IDENTITY_EXPIRY));
+        },
+        cutOffDelegation(delegation: { human: string; agentId: string }, why: string) {
+          const closed = service.cutOffDelegation(delegation, why);
+          tell(DELEGATION_CUTOFF, { human: delegation.human, agentId: delegation.agentId, why }).catch(
+            failed(DELEGATION_CUTOFF),
+          );
+          return closed;
         },
       };
     },

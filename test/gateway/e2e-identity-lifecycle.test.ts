@@ -90,6 +90,12 @@ describe("delegation", () => {
   test("airlock credential --on-behalf-of alice: upstream sees the agent with the on-behalf-of extra, and the audit event names both", async () => {
     await gw.gateway.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] });
     const { token } = await gw.addIdentity("delegate-agent", "agent", ["agents"]);
+    // Alice's consent first (issue 15; refusals without it: test/gateway/e2e-delegation.test.ts).
+    const consent = await api("POST", "/airlock/v1/identities/alice/delegations", adminToken, {
+      to: "delegate-agent",
+      for: "1h",
+    });
+    assert.equal(consent.code, 201, JSON.stringify(consent.body));
     const kubeconfig = join(gw.dir, "delegate.kubeconfig");
     const written = await airlock([
       "kubeconfig",
