@@ -375,7 +375,9 @@ export async function handleKubeRequest(
   // complete
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;
-  await completeAudit(gw, ctx, result.status, closed.reason ?? result.upstreamError);
+  // The audit event says how many items policy left out of a list or watch (never which).
+  const hidden = filtered.hidden.count ? `policy left out ${filtered.hidden.count} item(s)` : undefined;
+  await completeAudit(gw, ctx, result.status, closed.reason ?? result.upstreamError ?? hidden);
 }
 
 export async function handleKubeUpgrade(
