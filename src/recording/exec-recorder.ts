@@ -1,8 +1,9 @@
 // The recorder of one exec or attach: it sees each WebSocket message the client received (after the masker) and
 // each one the client sent, and writes them as asciicast v2 — output on stdout/stderr as "o", stdin as "i" (run
 // through the masking profile's text detectors first, so a typed password is masked like printed output), resizes
-// as "r", and the exit status as a final "m" marker `exit N`. A `kubectl cp` (an exec of tar) is recorded as the
-// raw tar stream instead, up to a size cap; past it the stream is noted as truncated.
+// as "r", and the exit status as a final "m" marker `exit N`. A `kubectl cp` (an exec whose argv is exactly one of
+// kubectl's cp forms, cp.ts) is recorded as the raw tar stream instead, up to a size cap (past it the stream is noted
+// as truncated), plus its size, SHA-256 and listing.
 //
 // Failure stance: the recorder never throws into the relay. A write failure is reported once through `onFailure`;
 // the caller ends the stream when recording is required (fail closed) or carries on unrecorded otherwise.
@@ -19,6 +20,7 @@ import {
   STDIN,
   STDOUT,
 } from "./channels.ts";
+import { TarSummary } from "./cp.ts";
 import type { AppendFile } from "./file.ts";
 
 /** What the relay calls: messages as the client received them, messages the client sent, and the end. */
@@ -180,7 +182,10 @@ export class AsciicastRecorder implements StreamTap {
   }
 }
 
-/** `kubectl cp`: the tar stream on stdout (download, `tar cf -`) or stdin (upload, `tar x…`), capped. */
+/**
+ * `kubectl cp` (an exec whose argv is one of kubectl's exact cp forms, cp.ts): the tar stream on stdout (download) or
+ * stdin (upload), kept as a tar file up to a cap, and summarised — size, SHA-256, listing — whatever its length.
+ */
 export class TarRecorder implements StreamTap {
   readonly #o: Common & { direction: "download" | "upload"; limitBytes: number };
   #bytes = 0;
@@ -190,11 +195,15 @@ export class TarRecorder implements StreamTap {
   #unreadable = 0;
   #ended = false;
 
+  /** Size, SHA-256 and listing of the whole stream, kept past the byte cap. */
+  readonly summary = new TarSummary();
+
   constructor(opts: Common & { direction: "download" | "upload"; limitBytes: number }) {
     this.#o = opts;
   }
 
   #tar(payload: Buffer): void {
+    this.summary.push(payload);
     if (this.#truncated) return;
     const room = this.#o.limitBytes - this.#bytes;
     const part = payload.length > room ? payload.subarray(0, room) : payload;
@@ -242,14 +251,4 @@ export class TarRecorder implements StreamTap {
       height: 0,
     };
   }
-}
-
-/** Is this exec a `kubectl cp`? tar creating to stdout (download) or extracting from stdin (upload). */
-export function cpDirection(command: string[], stdin: boolean): "download" | "upload" | undefined {
-  const [program, mode] = command;
-  if (program === undefined || program.replace(/^.*\//, "") !== "tar" || mode === undefined) return undefined;
-  const flags = mode.replace(/^-/, "");
-  if (/^[a-zA-Z]+$/.test(flags) && flags.includes("c") && command.includes("-")) return "download";
-  if (/^[a-zA-Z]+$/.test(flags) && flags.includes("x") && stdin) return "upload";
-  return undefined;
 }

@@ -13,9 +13,9 @@ import { join } from "node:path";
 import type { KubeRequest, RecordingKind, RecordingRecord, Store } from "../gateway/contracts.ts";
 import type { Logger } from "../shared/log.ts";
 import type { RecordingConfig } from "./config.ts";
+import { cpForm } from "./cp.ts";
 import {
   AsciicastRecorder,
-  cpDirection,
   type InputMasker,
   type RecorderOutcome,
   type StreamTap,
@@ -130,6 +130,8 @@ export class ActiveRecording {
     }
     if (this.#recorder instanceof TarRecorder) {
       r.detail.tarBytes = this.#recorder.bytes;
+      // What was copied, even past the byte cap: total size, SHA-256 and the listing (names, types, sizes).
+      r.detail.tar = this.#recorder.summary.summary();
       if (this.#recorder.stderr) r.detail.stderr = this.#recorder.stderr;
     }
     if (this.#pf) Object.assign(r.detail, this.#pf.summary());
@@ -171,7 +173,7 @@ export class RecordingService {
     if (sub === "portforward") return { kind: "portforward" };
     if (sub === "attach") return { kind: "attach" };
     if (sub !== "exec") return undefined;
-    const direction = cpDirection(kube.exec?.command ?? [], kube.exec?.stdin ?? false);
+    const direction = cpForm(kube.exec?.command ?? [], kube.exec?.stdin ?? false, kube.exec?.tty ?? false);
     return direction ? { kind: "cp", direction } : { kind: "exec" };
   }
 

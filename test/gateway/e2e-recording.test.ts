@@ -4,6 +4,7 @@
 // into sessions by Kubectl-Session; cp is recorded as its tar stream (capped, with the cap noted) and port-forward as
 // ports, connections and bytes.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -278,7 +279,51 @@ describe("cp and port-forward", () => {
       assert.ok(tar.includes("contents-of-the-uploaded-file\n"), `${r.detail.direction} tar holds the file`);
       assert.equal(r.truncated, false);
       assert.equal(r.bytes, tar.length);
+      // …and is summarised: size, SHA-256 and listing, not text.
+      const summary = r.detail.tar as {
+        bytes: number;
+        sha256: string;
+        entries: { name: string; size: number }[];
+      };
+      assert.equal(summary.bytes, tar.length);
+      assert.equal(summary.sha256, createHash("sha256").update(tar).digest("hex"));
+      assert.ok(
+        summary.entries.some((e) => /up\.txt$/.test(e.name) && e.size === 30),
+        JSON.stringify(summary.entries),
+      );
     }
+  });
+
+  test("a tar exec with extra options is not a cp: it is an exec, recorded with its stdin", async () => {
+    // issue 14: `--checkpoint-action=exec=sh` runs a shell that reads the commands piped in; this must never be
+    // mistaken for a cp download (whose stdin is not recorded).
+    const argv = ["tar", "cf", "-", "/dev/null", "--checkpoint=1", "--checkpoint-action=exec=sh 1>&2"];
+    const r = await kubectl(operator, ["exec", "-i", "-n", "prod", pod, "--", ...argv], {
+      input: "echo ran-via-checkpoint\nid -u\n",
+    });
+    assert.match(r.stderr, /ran-via-checkpoint/, "the commands did run (inside the pod sandbox)");
+    const id = await sessionOf(
+      (e) =>
+        e.identityName === "rec-operator" &&
+        e.subresource === "exec" &&
+        (e.execCommand ?? []).includes("--checkpoint=1"),
+    );
+    const rec = (await endedRecordings(id)).find((x) => x.kind !== "cp" && x.format === "asciicast");
+    assert.ok(rec, "recorded as an exec (asciicast), not as a cp");
+    const cast = await readFile(join(t.gateway.runtime.recordings?.dir ?? "", rec.file), "utf8");
+    const input = cast
+      .split("\n")
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as [number, string, string])
+      .filter((e) => e[1] === "i")
+      .map((e) => e[2])
+      .join("");
+    assert.match(
+      input,
+      /echo ran-via-checkpoint\nid -u\n/,
+      "the commands sent on stdin are in the recording",
+    );
   });
 
   test("a cp above the configured cap keeps only the cap and notes it", async () => {

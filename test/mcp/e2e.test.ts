@@ -181,6 +181,14 @@ describe("the MCP endpoint under the demo policy", () => {
     );
   });
 
+  test("an exec whose program cannot be resolved statically is denied as a tool error that says why", async () => {
+    const pod = await webPod();
+    const r = await call("k8s_exec", { pod, namespace: "prod", command: ["sh", "-c", "X=rm; $X -rf /tmp"] });
+    assert.equal(r.isError, true);
+    assert.match(r.text, /exec denied by policy demo rule no-destructive-commands/);
+    assert.match(r.text, /could not be resolved statically: parameter expansion in command position `\$X`/);
+  });
+
   test("k8s_delete of the prod Deployment: pending review at once, approved by alice, wait reports it, the repeat deletes", async () => {
     const started = Date.now();
     const first = await call("k8s_delete", { resource: "deployments", name: "web", namespace: "prod" });

@@ -101,6 +101,10 @@ test("exec commands the gateway cannot resolve statically are denied by the demo
     [["find", "/tmp", "-delete"], /find -delete/],
     [["unlink", "/tmp/x"], /it runs `unlink`/],
     [["sh", "-c", "'r''m' /tmp/x"], /it runs `rm`/],
+    [
+      ["tar", "cf", "-", "/dev/null", "--checkpoint=1", "--checkpoint-action=exec=sh 1>&2"],
+      /could not be resolved statically: tar option that runs a command/,
+    ],
   ];
   for (const [argv, why] of cases) {
     const r = await kubectl(agent, ["exec", "-n", "prod", pod, "--", ...argv]);

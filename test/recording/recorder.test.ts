@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { parseRange } from "../../src/admin/sessions.ts";
 import { checkAsciicast, parseAsciicast } from "../../src/recording/asciicast.ts";
 import { exitCodeOf, parseResize } from "../../src/recording/channels.ts";
-import { AsciicastRecorder, cpDirection } from "../../src/recording/exec-recorder.ts";
+import { cpForm, TarSummary } from "../../src/recording/cp.ts";
+import { AsciicastRecorder } from "../../src/recording/exec-recorder.ts";
 import { AppendFile } from "../../src/recording/file.ts";
 import { sessionKey } from "../../src/recording/sessions.ts";
 import { WsFrameReader } from "../../src/recording/ws-frames.ts";
@@ -113,16 +116,61 @@ test("exit codes: Success is 0, NonZeroExitCode names its code, other failures h
   assert.equal(parseResize(Buffer.from('{"Width":-1,"Height":2}')), undefined);
 });
 
-test("cp is recognised from the tar argv kubectl sends", () => {
+test("cp is recognised only from the exact tar argv forms kubectl 1.32 sends; anything else is an exec", () => {
   const cases: [string[], boolean, string | undefined][] = [
     [["tar", "cf", "-", "file"], false, "download"],
+    [["tar", "cf", "-", "/tmp/dir/x.txt"], false, "download"],
+    [["tar", "-xmf", "-"], true, "upload"],
     [["tar", "-xmf", "-", "-C", "/tmp"], true, "upload"],
+    [["tar", "--no-same-permissions", "--no-same-owner", "-xmf", "-"], true, "upload"],
+    [["tar", "--no-same-permissions", "--no-same-owner", "-xmf", "-", "-C", "/tmp/d"], true, "upload"],
+    // the direction must match the stdin flag
     [["tar", "-xmf", "-", "-C", "/tmp"], false, undefined],
-    [["/bin/tar", "cf", "-", "x"], false, "download"],
+    [["tar", "cf", "-", "file"], true, undefined],
+    // not kubectl's argv
+    [["/bin/tar", "cf", "-", "x"], false, undefined],
+    [["tar", "cf", "-", "/dev/null", "--checkpoint=1", "--checkpoint-action=exec=sh 1>&2"], true, undefined],
+    [["tar", "cf", "-", "/dev/null", "--checkpoint=1", "--checkpoint-action=exec=sh 1>&2"], false, undefined],
+    [["tar", "cf", "-", "--to-command=sh"], false, undefined],
+    [["tar", "cf", "-", "-Ish"], false, undefined],
+    [["tar", "-xmf", "-", "-C", "/tmp", "--to-command=sh"], true, undefined],
+    [["tar", "-xmf", "-", "--use-compress-program=sh"], true, undefined],
+    [["tar", "-xmf", "-", "-I", "sh"], true, undefined],
+    [["tar", "-xmf", "-", "-C", "--to-command=sh"], true, undefined],
+    [["tar", "-xmf", "-", "-C", ""], true, undefined],
+    [["tar", "czf", "-", "x"], false, undefined],
+    [["tar", "xf", "-"], true, undefined],
     [["sh", "-c", "tar cf - x"], false, undefined],
+    [["sh", "-c", "tar cf - x | tail -c+5"], false, undefined],
     [["test", "-d", "/tmp"], false, undefined],
   ];
-  for (const [argv, stdin, want] of cases) assert.equal(cpDirection(argv, stdin), want, argv.join(" "));
+  for (const [argv, stdin, want] of cases) assert.equal(cpForm(argv, stdin, false), want, argv.join(" "));
+  assert.equal(cpForm(["tar", "cf", "-", "file"], false, true), undefined, "never with a tty");
+});
+
+test("a cp tar stream is summarised as it passes: size, SHA-256 and listing, whatever the chunking", () => {
+  const dir = mkdtempSync(join(tmpdir(), "airlock-tar-"));
+  mkdirSync(join(dir, "d"));
+  writeFileSync(join(dir, "d", "a.txt"), "hello\n");
+  writeFileSync(join(dir, "d", `${"n".repeat(120)}.txt`), "x".repeat(1500));
+  symlinkSync("a.txt", join(dir, "d", "link"));
+  const tar = execFileSync("tar", ["cf", "-", "-C", dir, "d"]);
+  rmSync(dir, { recursive: true, force: true });
+  for (const size of [1, 7, 511, 512, 4096, tar.length]) {
+    const s = new TarSummary();
+    for (let i = 0; i < tar.length; i += size) s.push(tar.subarray(i, i + size));
+    const sum = s.summary();
+    assert.equal(sum.bytes, tar.length);
+    assert.equal(sum.sha256, createHash("sha256").update(tar).digest("hex"));
+    const names = sum.entries
+      .map((e) => `${e.type} ${e.name} ${e.size}${e.linkname ? ` -> ${e.linkname}` : ""}`)
+      .sort();
+    assert.deepEqual(
+      names,
+      ["dir d/ 0", "file d/a.txt 6", `file d/${"n".repeat(120)}.txt 1500`, "symlink d/link 0 -> a.txt"],
+      `chunks of ${size}`,
+    );
+  }
 });
 
 test("session keys: Kubectl-Session groups per identity and cluster, never across identities; else an idle window", () => {
