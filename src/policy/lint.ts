@@ -198,7 +198,23 @@ const execDenyWithoutStdin: Check = (r) => {
   ];
 };
 
+/** A deny or review on one read verb: the same data is read with the others. */
+const readVerbsSplit: Check = (r) => {
+  if (r.effect === "allow" || r.verbs.includes("*") || r.nonResourceURLs) return [];
+  const reads = ["get", "list", "watch"];
+  const named = reads.filter((v) => r.verbs.includes(v));
+  if (named.length === 0 || named.length === reads.length) return [];
+  const missing = reads.filter((v) => !named.includes(v));
+  return [
+    {
+      id: "read-verbs-split",
+      message: `this ${r.effect} rule names ${named.join(", ")} but not ${missing.join(", ")}: the same objects can be read with ${missing.join(" or ")} (kubectl get NAME is get, get without a name is list, -w is watch); add ${missing.join(", ")} to verbs`,
+    },
+  ];
+};
+
 const CHECKS: Check[] = [
+  readVerbsSplit,
   labelSelectorOnWrites,
   namesWithoutName,
   namespaceDenyOnLists,
@@ -211,6 +227,7 @@ const CHECKS: Check[] = [
 ];
 
 export const LINT_IDS = [
+  "read-verbs-split",
   "label-selector-on-write",
   "names-without-name",
   "namespace-deny-on-list",

@@ -23,6 +23,11 @@ const idsOf = (rules: string, subjects?: string) => lintSet(setOf(rules, subject
 
 const CASES: [string, string, string][] = [
   [
+    "read-verbs-split",
+    "    - { name: r, verbs: [get], resources: [secrets], namespaces: [prod], effect: deny }",
+    "add list, watch",
+  ],
+  [
     "label-selector-on-write",
     "    - { name: r, verbs: [patch], resources: [deployments], labelSelector: { matchLabels: { owner: agent } }, effect: allow }",
     "stored object",
@@ -190,7 +195,7 @@ test("airlock policy lint prints each warning with its id and exits 0; policy te
   );
   const lint = await airlock(["policy", "lint", file]);
   assert.equal(lint.code, 0, lint.stderr);
-  assert.match(lint.stdout, /^ok: 1 policies, 11 rules, .*; \d+ warning\(s\):$/m);
+  assert.match(lint.stdout, /^ok: 1 policies, 12 rules, .*; \d+ warning\(s\):$/m);
   for (const id of LINT_IDS)
     assert.match(lint.stdout, new RegExp(`^warning \\[${id}\\] .*p\\.yaml: policy p rule r\\d+: `, "m"));
 
@@ -201,7 +206,8 @@ test("airlock policy lint prints each warning with its id and exits 0; policy te
   );
   const t = await airlock(["policy", "test", file, "--request", req]);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /^decision: allow$/m);
-  assert.match(t.stdout, /^ {2}p\/r9 \(allow\): matched$/m);
-  assert.match(t.stdout, /^ {2}p\/r0 \(allow\): no match — verb: get is not in \[patch\]$/m);
+  assert.match(t.stdout, /^decision: deny$/m, "r0 denies get secrets in prod");
+  assert.match(t.stdout, /^ {2}p\/r0 \(deny\): matched$/m);
+  assert.match(t.stdout, /^ {2}p\/r10 \(allow\): matched$/m);
+  assert.match(t.stdout, /^ {2}p\/r1 \(allow\): no match — verb: get is not in \[patch\]$/m);
 });
