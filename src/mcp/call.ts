@@ -53,7 +53,10 @@ export function ok(res: BufferedResponse): boolean {
 export function warnings(res: BufferedResponse): string[] {
   const raw = res.headers.warning;
   const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  return list.map((w) => `Warning: ${w.replace(/^\d{3} \S+ "?/, "").replace(/"$/, "")}`);
+  if (list.length === 0) return [];
+  // Warning headers quote cluster data (admission webhooks write them): fenced like any other cluster text.
+  const lines = list.map((w) => `Warning: ${w.replace(/^\d{3} \S+ "?/, "").replace(/"$/, "")}`);
+  return [untrusted("warning headers", lines.join("\n"))];
 }
 
 export function text(body: string, structured?: Record<string, unknown>): CallToolResult {
@@ -85,20 +88,22 @@ export async function failed(c: CallContext, res: BufferedResponse): Promise<Cal
   const { reason, message } = statusMessage(res);
   const pending = res.status === 403 ? PENDING.exec(message) : null;
   if (pending?.[1]) return pendingReview(c, pending[1], message);
-  return toolError(`Error from server (${reason}): ${message}`);
+  // A Status message can quote cluster data (object names, webhook denials): fenced.
+  return toolError(`Error from server (${reason}):\n${untrusted("error message", message)}`);
 }
 
 async function pendingReview(c: CallContext, id: string, message: string): Promise<CallToolResult> {
   const lines = [
     `PENDING REVIEW ${id}: this call needs a human's approval before it runs; nothing was changed.`,
-    message,
+    untrusted("error message", message),
     "",
     `Wait for the decision with airlock_review_wait {"id":"${id}"} (up to ~50 s per call; repeat while pending),`,
     "then repeat this exact call (same arguments) to run it once approved. A reviewer can also be asked directly:",
     `airlock review show ${id}`,
   ];
   const review = await shownToReviewer(c, id);
-  if (review) lines.push("", "What the reviewer sees:", review);
+  // Names, argv and the diff in it are the agent's and the cluster's text: fenced as a whole.
+  if (review) lines.push("", "What the reviewer sees:", untrusted("review as the reviewer sees it", review));
   return text(lines.join("\n"), { review: { id, state: "pending" } });
 }
 
@@ -121,7 +126,7 @@ async function shownToReviewer(c: CallContext, id: string): Promise<string | und
       if (r.execCommand) out.push(`  command: ${JSON.stringify(r.execCommand)}`);
       if (review.preview?.summary) out.push(`  preview: ${review.preview.summary}`);
       // The diff is rendered from the cluster's objects (Secret values already masked by the preview).
-      if (review.preview?.diff) out.push(untrusted("review preview diff", review.preview.diff));
+      if (review.preview?.diff) out.push("  diff:", review.preview.diff.trimEnd());
       if (review.preview?.dependents.length)
         out.push(`  also removed: ${review.preview.dependents.map((d) => `${d.kind}/${d.name}`).join(", ")}`);
       return out.join("\n");
