@@ -15,6 +15,7 @@ import { readJsonBody, sendJson, sendStatus } from "../admin/http.ts";
 import type { AdminApi } from "../admin/index.ts";
 import { principalOf } from "../admin/index.ts";
 import type { Principal, Store } from "../gateway/contracts.ts";
+import { type AttemptThrottle, type ThrottleVerdict, throttledMessage } from "../identity/throttle.ts";
 import { failure, type Status, StatusError } from "../shared/status.ts";
 import { hashToken } from "../shared/tokens.ts";
 import {
@@ -36,6 +37,8 @@ export interface ConsoleOptions {
   /** The built app; defaults to console/dist in this checkout. */
   distDir?: string;
   limits?: Partial<SessionLimits>;
+  /** Sign-in throttling per source address and per identity (src/identity/throttle.ts). */
+  throttle?: AttemptThrottle;
 }
 
 export interface ConsoleUi {
@@ -49,6 +52,7 @@ export interface ConsoleUi {
 
 const loginRequest = z.strictObject({ token: z.string().min(1).max(4096) });
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+const SIGN_IN = "console sign-in";
 
 const notSignedIn = (): Status =>
   failure("Unauthorized", "Unauthorized: sign in to the console with a human identity's token");
@@ -101,17 +105,37 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!sameOrigin(req))
       throw StatusError.of("Forbidden", "Forbidden: sign-in from another origin is refused");
+    // Throttled before the token is looked at: a guess costs the same whether it is right or wrong.
+    const source = req.socket.remoteAddress ?? "unknown";
+    const throttle = opts.throttle;
+    const refuse = (verdict: Extract<ThrottleVerdict, { ok: false }>) =>
+      new StatusError(
+        failure(
+          "TooManyRequests",
+          throttledMessage("console sign-in", verdict, throttle?.limits.windowSeconds ?? 0),
+          {
+            retryAfterSeconds: verdict.retryAfterSeconds,
+          },
+        ),
+      );
+    const bySource = throttle?.checkSource(SIGN_IN, source);
+    if (bySource && !bySource.ok) throw refuse(bySource);
     const parsed = loginRequest.safeParse(await readJsonBody(req));
     if (!parsed.success) throw StatusError.of("BadRequest", 'the sign-in body is {"token": "…"}');
     const found = await store.authenticateToken(hashToken(parsed.data.token));
-    if (!found)
+    if (!found) {
+      throttle?.failed(SIGN_IN, source);
       throw StatusError.of("Unauthorized", "Unauthorized: that is not a valid, active identity token");
+    }
     if (found.identity.kind !== "human") {
+      throttle?.failed(SIGN_IN, source);
       throw StatusError.of(
         "Forbidden",
         `Forbidden: identity "${found.identity.name}" is an ${found.identity.kind}; only humans sign in to the console`,
       );
     }
+    const byIdentity = throttle?.attempt(SIGN_IN, found.identity.name);
+    if (byIdentity && !byIdentity.ok) throw refuse(byIdentity);
     const { cookie, session } = sessions.open(found.credential.id, found.identity.name);
     sendJson(res, 200, describeSession(principalOf(found.identity, found.credential), session.csrfToken), {
       "set-cookie": sessionCookie(cookie, sessions.maxAgeSeconds()),
@@ -175,7 +199,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       res.end(method === "HEAD" ? undefined : found.asset.body);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof StatusError) return sendStatus(res, err.status);
+      if (err instanceof StatusError) return sendStatus(res, err.status, retryAfter(err.status));
       throw err;
     }
   }
@@ -210,6 +234,12 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
 
 function describeSession(principal: Principal, csrfToken: string) {
   return { name: principal.name, kind: principal.kind, groups: principal.groups, csrfToken };
+}
+
+/** The Retry-After header of a throttled answer (429), none otherwise. */
+export function retryAfter(status: Status): Record<string, string> {
+  const seconds = status.details?.retryAfterSeconds;
+  return status.code === 429 && seconds !== undefined ? { "retry-after": String(seconds) } : {};
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

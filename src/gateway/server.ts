@@ -13,6 +13,7 @@ import { failure } from "../shared/status.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
 import { sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
 import type { GatewayRuntime } from "./runtime.ts";
+import { createThrottle, throttleMinting } from "./throttling.ts";
 import type { TlsMaterial } from "./tls-material.ts";
 
 function plain(
@@ -33,8 +34,10 @@ export function createGatewayServer(
   /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
   clientAuth?: { caPem: string },
 ): Http2SecureServer {
-  const ui = createConsole({ store: gw.store });
-  const admin = ui.wrapAdmin(adminApi);
+  // Sign-in and session minting are throttled per source address and per identity (issue 15).
+  const throttle = createThrottle(gw);
+  const ui = createConsole({ store: gw.store, throttle });
+  const admin = throttleMinting(ui.wrapAdmin(adminApi), throttle);
   const onRequest = (
     req: Http2ServerRequest | IncomingMessage,
     res: Http2ServerResponse | ServerResponse,

@@ -36,6 +36,8 @@ export async function startTestGateway(
     decider?: Decider;
     /** The `reviews` section of airlock.yaml. */
     reviews?: Record<string, unknown>;
+    /** The `identity` section of airlock.yaml (issuers, rules, sign-in throttle). */
+    identity?: Record<string, unknown>;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -49,6 +51,7 @@ export async function startTestGateway(
         ? { files: opts.policyFiles }
         : { builtin: opts.policy ?? "allow-authenticated" },
       ...(opts.reviews ? { reviews: opts.reviews } : {}),
+      ...(opts.identity ? { identity: opts.identity } : {}),
       log: { level: "info" },
     },
     dir,

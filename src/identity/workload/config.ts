@@ -82,6 +82,14 @@ export const identityConfigSchema = z.strictObject({
   issuers: z.array(z.union([oidcIssuer, kubernetesIssuer, awsIssuer])).default([]),
   /** First matching rule wins; a verified subject no rule maps is refused. */
   rules: z.array(rule).default([]),
+  /** Console sign-in and session-credential minting limits (src/identity/throttle.ts, docs/identities.md). */
+  throttle: z
+    .strictObject({
+      failuresPerSource: z.number().int().min(1).default(10),
+      attemptsPerIdentity: z.number().int().min(1).default(30),
+      windowSeconds: z.number().int().min(1).max(86_400).default(60),
+    })
+    .prefault({}),
 });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;
