@@ -94,6 +94,8 @@ export interface ReviewRequirement {
 export interface Obligations {
   /** The MaskingProfile applied to every response of this request; undefined = no masking. */
   mask?: string;
+  /** Port-forward: the pod ports the deciding rule allows; every stream to another port is refused. */
+  ports?: readonly number[];
 }
 
 export type Decision =

@@ -15,6 +15,7 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { Duplex } from "node:stream";
 import { checkScopes } from "../identity/scopes.ts";
+import { requestedPorts } from "../policy/evaluate.ts";
 import { assignSession, countDecision, openStreamRecording } from "../recording/stage.ts";
 import { requestScope } from "../shared/request-scope.ts";
 import { failure, type Status } from "../shared/status.ts";
@@ -29,6 +30,7 @@ import type { KubeRequest, Principal } from "./contracts.ts";
 import { describeTarget } from "./decide.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { impersonationHeaders } from "./forward/impersonation.ts";
+import { portGuard } from "./forward/port-guard.ts";
 import { tunnelWebSocket } from "./forward/tunnel.ts";
 import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { gateReview } from "./gate.ts";
@@ -444,6 +446,7 @@ export async function handleKubeUpgrade(
     onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, kube.info.subresource, close, closed)),
     ...(masking.request ? { frames: upgradeFrames(masking) } : {}),
     ...(active ? { tap: (protocol: string, abort: (r: string) => void) => active.tap(protocol, abort) } : {}),
+    ...portGuardOption(ctx.decision, kube),
   });
   await active?.finish();
   gw.metrics.openStreams.dec({ kind: kube.info.subresource });
@@ -451,5 +454,15 @@ export async function handleKubeUpgrade(
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;
-  await completeAudit(gw, ctx, result.status, closed.reason ?? result.upstreamError);
+  await completeAudit(gw, ctx, result.status, closed.reason ?? result.refused ?? result.upstreamError);
+}
+
+/** Port-forward under a rule that names its ports: every stream is checked against them. */
+function portGuardOption(decision: RequestContext["decision"], kube: KubeRequest) {
+  if (kube.info.subresource !== "portforward" || !decision || decision.effect === "deny" || !decision.ports) {
+    return {};
+  }
+  const allowed = decision.ports;
+  const asked = requestedPorts(kube) ?? [];
+  return { guard: (protocol: string) => portGuard(protocol, allowed, asked) };
 }

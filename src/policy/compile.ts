@@ -352,6 +352,16 @@ function compileRule(
       timeoutSeconds: Math.ceil((parseDuration(spec.review.timeout) ?? 600_000) / 1000),
     };
   }
+  if (spec.credentials) rule.credentials = new Set(spec.credentials);
+  if (spec.bindableRoles) {
+    const roles = spec.bindableRoles.map((r) => {
+      const slash = r.indexOf("/");
+      return slash < 0 ? { kind: undefined, name: r } : { kind: r.slice(0, slash), name: r.slice(slash + 1) };
+    });
+    rule.bindable = (ref) =>
+      roles.some((r) => r.name === ref.name && (r.kind === undefined || r.kind === ref.kind));
+  }
+  if (spec.ports) rule.ports = [...new Set(spec.ports)];
   if (spec.rateLimit) {
     rule.rateLimit = {
       requests: spec.rateLimit.requests,

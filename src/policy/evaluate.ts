@@ -8,7 +8,14 @@
 import type { Decision, KubeRequest } from "../gateway/contracts.ts";
 import { type CelBindings, celTimestamp } from "./cel.ts";
 import { execAnalysis } from "./compile.ts";
-import { type ObjectNeeds, objectBinding, oldObjectBinding, ruleObjectNeeds } from "./objects.ts";
+import { type CredentialFinding, credentialFindings, credentialsNeedResult } from "./credentials.ts";
+import {
+  hasResultingObject,
+  type ObjectNeeds,
+  objectBinding,
+  oldObjectBinding,
+  ruleObjectNeeds,
+} from "./objects.ts";
 import type { Limit, RateLimiter } from "./ratelimit.ts";
 import type { CompiledRule, EvalInput, EvalScratch, LoadedSet } from "./types.ts";
 
@@ -224,7 +231,9 @@ export function objectNeeds(index: RuleIndex, input: EvalInput): ObjectNeeds {
     if (!rule.matchers.every((m) => m(input, scratch))) continue;
     const n = ruleObjectNeeds(rule, kube);
     needs.stored ||= n.stored;
-    needs.result ||= n.result;
+    // The credentials category judges a patch (or an unreadable body) on the object it results in, when a rule
+    // could allow it.
+    needs.result ||= n.result || (rule.effect !== "deny" && credentialsNeedResult(kube));
     if (needs.stored && needs.result) break;
   }
   return needs;
@@ -241,6 +250,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   const limited: CompiledRule[] = [];
   let undecidable: CompiledRule | undefined;
   let reviewNote: string | undefined;
+  let withheld: { rule: CompiledRule; gap: string } | undefined;
   for (const rule of candidates) {
     let subject = subjectCache[rule.policyIndex];
     if (subject === 0) {
@@ -263,6 +273,14 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       continue;
     }
     if (!ruleMatches(rule, input, scratch)) continue;
+    if (rule.effect !== "deny") {
+      // Permissions no wildcard grants: the credentials category, and port-forward without named ports.
+      const gap = permissionGap(rule, input, scratch);
+      if (gap) {
+        withheld ??= { rule, gap };
+        continue;
+      }
+    }
     matched.push({ policy: rule.policy, rule: rule.name, effect: rule.effect });
     if (rule.effect === "deny") {
       // Deny outranks everything, so the first one decides (and later rules need not run).
@@ -291,6 +309,19 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   }
   const winner = review ?? allow;
   if (!winner) {
+    if (withheld) return { decision: withheldDeny(kube, withheld), matched, limited: [] };
+    if (isSelfReview(kube)) {
+      // Self reviews reveal only the caller's own identity and rights (kubectl auth whoami / can-i).
+      return { decision: { effect: "allow", policy: "builtin", rule: "self-reviews" }, matched, limited: [] };
+    }
+    scratch.credentials ??= credentialFindings(kube, resultOf(kube));
+    if (scratch.credentials.length) {
+      return {
+        decision: withheldDeny(kube, { gap: categoryGap(scratch.credentials) }),
+        matched,
+        limited: [],
+      };
+    }
     // An allow-list that did not cover the command says why, so the agent does not guess.
     return { decision: defaultDeny(kube, scratch.commandMiss), matched, limited: [] };
   }
@@ -299,8 +330,11 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
     const refused = admitCharges(opts.limiter, principal, charges, input.now);
     if (refused) return { decision: refused, matched, limited };
   }
+  // Tokens and certificates in an allowed answer are masked unless the rule says `mask: none`.
+  const sensitiveMask = scratch.credentials?.length ? "default" : undefined;
+  const ports = winner.ports ? { ports: winner.ports } : {};
   if (winner.effect === "review" && winner.review) {
-    const mask = winner.mask ?? allow?.mask;
+    const mask = winner.mask ?? allow?.mask ?? sensitiveMask;
     return {
       decision: {
         effect: "review",
@@ -309,6 +343,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
         message: reviewNote ? `${winner.message} (${reviewNote})` : winner.message,
         review: winner.review,
         ...(mask ? { mask } : {}),
+        ...ports,
       },
       matched,
       limited,
@@ -319,10 +354,94 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       effect: "allow",
       policy: winner.policy,
       rule: winner.name,
-      ...(winner.mask ? { mask: winner.mask } : {}),
+      ...((winner.mask ?? sensitiveMask) ? { mask: winner.mask ?? sensitiveMask } : {}),
+      ...ports,
     },
     matched,
     limited,
+  };
+}
+
+/** The resulting object of a write, when the gateway loaded it (server-side dry run). */
+function resultOf(kube: KubeRequest): unknown {
+  return hasResultingObject(kube) ? kube.object : undefined;
+}
+
+const SELF_REVIEWS = new Set([
+  "authentication.k8s.io/selfsubjectreviews",
+  "authorization.k8s.io/selfsubjectaccessreviews",
+  "authorization.k8s.io/selfsubjectrulesreviews",
+]);
+
+export function isSelfReview(kube: KubeRequest): boolean {
+  const { info } = kube;
+  return (
+    info.isResourceRequest &&
+    kube.action === "create" &&
+    info.subresource === "" &&
+    info.name === "" &&
+    SELF_REVIEWS.has(`${info.apiGroup}/${info.resource}`)
+  );
+}
+
+/** The ports a port-forward asks for in its query (`ports=80,443` or repeated); undefined when one is not a port. */
+export function requestedPorts(kube: KubeRequest): number[] | undefined {
+  const out: number[] = [];
+  for (const value of kube.query.getAll("ports")) {
+    for (const part of value.split(",")) {
+      const text = part.trim();
+      // kubectl's LOCAL:REMOTE form never reaches the server; a bare decimal port does.
+      if (!/^[0-9]{1,5}$/.test(text)) return undefined;
+      const port = Number(text);
+      if (port < 1 || port > 65535) return undefined;
+      out.push(port);
+    }
+  }
+  return out;
+}
+
+/** Why a matching allow/review rule may not decide this request; undefined when it may. */
+function permissionGap(rule: CompiledRule, input: EvalInput, scratch: EvalScratch): string | undefined {
+  const { kube } = input;
+  if (kube.action === "portforward") {
+    if (!rule.ports) {
+      return `port-forward carries bytes Airlock cannot read, so only a rule that names its ports allows it (ports: [80]); rule ${rule.policy}/${rule.name} names none`;
+    }
+    const asked = requestedPorts(kube);
+    if (!asked) return "the ports query parameter is not a list of port numbers";
+    const outside = asked.filter((p) => !rule.ports?.includes(p));
+    if (outside.length) {
+      return `port ${outside.join(", ")} is not among the ports rule ${rule.policy}/${rule.name} allows (${rule.ports.join(", ")})`;
+    }
+  }
+  scratch.credentials ??= credentialFindings(kube, resultOf(kube));
+  const findings = scratch.credentials;
+  const missing = findings.filter(
+    (f) =>
+      !rule.credentials?.has(f.class) && !(f.class === "bindings" && f.roleRef && rule.bindable?.(f.roleRef)),
+  );
+  if (!missing.length) return undefined;
+  return `${categoryGap(missing)} (rule ${rule.policy}/${rule.name} would allow it otherwise)`;
+}
+
+function categoryGap(findings: CredentialFinding[]): string {
+  const classes = [...new Set(findings.map((f) => f.class))];
+  const binding = findings.find((f) => f.class === "bindings" && f.roleRef);
+  const orBind = binding?.roleRef
+    ? ` or list the role in bindableRoles: [${binding.roleRef.kind}/${binding.roleRef.name}]`
+    : "";
+  return (
+    `it is in Airlock's built-in category "credentials" (${findings.map((f) => `${f.class}: ${f.reason}`).join("; ")}), ` +
+    `which "*" never covers: allow it with a rule that names it, credentials: [${classes.join(", ")}]${orBind}`
+  );
+}
+
+function withheldDeny(kube: KubeRequest, withheld: { rule?: CompiledRule; gap: string }): Decision {
+  return {
+    effect: "deny",
+    policy: "builtin",
+    rule: kube.action === "portforward" ? "portforward-ports" : "credentials",
+    message: `${kube.action} ${describeRequestTarget(kube)} is not allowed: ${withheld.gap}`,
   };
 }
 

@@ -4,6 +4,7 @@
 // ignored are errors, because a misspelt security rule must never load as a rule that matches nothing (or
 // everything). CEL and regular expressions are compiled later (compile.ts) and reported against the same paths.
 import { z } from "zod";
+import { CREDENTIAL_CLASSES } from "./credentials.ts";
 import { parseDuration } from "./duration.ts";
 
 export const API_VERSION = "airlock.dev/v1alpha1";
@@ -134,6 +135,30 @@ const rule = z
     mask: z.string().min(1).optional(),
     review: review.optional(),
     rateLimit: z.strictObject({ requests: z.number().int().min(1).max(100_000), per: duration }).optional(),
+    /** Classes of the built-in `credentials` category this rule may allow, each by name (never `*`). */
+    credentials: z
+      .array(
+        z.enum(CREDENTIAL_CLASSES, {
+          error: (issue) =>
+            `unknown credentials class ${JSON.stringify(issue.input)}; name each one of ${CREDENTIAL_CLASSES.join(", ")} (there is no wildcard)`,
+        }),
+      )
+      .min(1)
+      .optional(),
+    /** Roles a (Cluster)RoleBinding allowed by this rule may grant: `ClusterRole/view`, `Role/web-deployer`, `view`. */
+    bindableRoles: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^((Cluster)?Role\/)?[^*/\s]{1,253}$/,
+            "must be ClusterRole/NAME, Role/NAME or NAME (exact names, no wildcard)",
+          ),
+      )
+      .min(1)
+      .optional(),
+    /** Port-forward: the pod ports this rule allows (every requested port and every stream must be listed). */
+    ports: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
   })
   .superRefine((r, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
@@ -141,6 +166,13 @@ const rule = z
     if (r.effect !== "review" && r.review) bad("review", `review is only for effect review, not ${r.effect}`);
     if (r.effect === "deny" && r.mask) bad("mask", "a deny rule has nothing to mask");
     if (r.effect === "deny" && r.rateLimit) bad("rateLimit", "a deny rule cannot be rate-limited");
+    for (const field of ["credentials", "bindableRoles", "ports"] as const) {
+      if (r.effect === "deny" && r[field])
+        bad(field, `${field} is for allow and review rules (a deny rule needs no permission)`);
+    }
+    if (r.ports && !r.verbs.includes("portforward") && !r.verbs.includes("*")) {
+      bad("ports", "ports applies to port-forward: add portforward to verbs");
+    }
     if (r.nonResourceURLs && (r.resources || r.apiGroups || r.namespaces || r.names)) {
       bad(
         "nonResourceURLs",

@@ -24,6 +24,8 @@ export interface EvalScratch {
   inspectingLine?: boolean;
   /** The first allow rule whose commandMatches did not cover the command, and why (for the default-deny message). */
   commandMiss?: string;
+  /** The request's classes in the built-in `credentials` category (credentials.ts). */
+  credentials?: import("./credentials.ts").CredentialFinding[];
   bindings?: import("./cel.ts").CelBindings;
 }
 
@@ -74,6 +76,12 @@ export interface CompiledRule {
   /** The verdict can differ between the objects one list or deletecollection reaches (namespaces, names, labels,
    *  CEL): such requests are decided object by object (objects.ts). */
   objectScoped: boolean;
+  /** Classes of the `credentials` category this rule may allow (never implied by a wildcard). */
+  credentials?: ReadonlySet<string>;
+  /** Whether a binding to this role is allowed by the rule (`bindableRoles`). */
+  bindable?: (ref: import("./credentials.ts").RoleRef) => boolean;
+  /** Port-forward: the ports the rule allows; a rule without it never allows a port-forward. */
+  ports?: readonly number[];
 }
 
 export interface CompiledPolicy {

@@ -36,6 +36,11 @@ spec:
     - name: everything
       verbs: ["*"]
       effect: allow
+    # port-forward is allowed only by a rule naming its ports ("*" does not cover it)
+    - name: forward-web
+      verbs: [portforward]
+      ports: [80]
+      effect: allow
 `;
 const MARKER = /‹masked:[0-9a-f]{8}›/;
 const TYPED_SECRET = "hunter2-typed-Xq9z";

@@ -108,7 +108,7 @@ test("the demo policy decides the scenario's requests as documented", () => {
       AGENT,
     ],
     [
-      { verb: "portforward", resource: "pods", namespace: "dev", name: "web-1" },
+      { verb: "portforward", resource: "pods", namespace: "dev", name: "api-1" },
       "deny default/default-deny",
       AGENT,
     ],

@@ -35,8 +35,8 @@ test("every matcher matches what it names and nothing else", () => {
       true,
     ],
     [
-      "portforward action",
-      "      verbs: [portforward]",
+      "portforward action (a port-forward rule names its ports)",
+      "      verbs: [portforward]\n      ports: [80]",
       { verb: "portforward", resource: "pods", namespace: "dev", name: "w" },
       true,
     ],

@@ -23,6 +23,25 @@ export function acceptKey(key: string): string {
     .digest("base64");
 }
 
+/** A server-to-client WebSocket close frame (unmasked) with a status code and a reason cut to the 123-byte limit. */
+export function closeFrame(code: number, reason: string): Buffer {
+  let text = Buffer.from(reason, "utf8");
+  if (text.length > 123)
+    text = Buffer.from(
+      text
+        .subarray(0, 120)
+        .toString("utf8")
+        .replace(/\uFFFD$/, ""),
+      "utf8",
+    );
+  const frame = Buffer.alloc(4 + text.length);
+  frame[0] = 0x88;
+  frame[1] = 2 + text.length;
+  frame.writeUInt16BE(code, 2);
+  text.copy(frame, 4);
+  return frame;
+}
+
 export function tunnelWebSocket(
   req: IncomingMessage,
   socket: Duplex,
@@ -33,12 +52,19 @@ export function tunnelWebSocket(
     let bytesIn = 0;
     let bytesOut = 0;
     let settled = false;
+    let refused: string | undefined;
     let unregister = () => {};
     const finish = (status: number, upstreamError?: string) => {
       if (settled) return;
       settled = true;
       unregister();
-      resolve({ status, bytesIn, bytesOut, ...(upstreamError ? { upstreamError } : {}) });
+      resolve({
+        status,
+        bytesIn,
+        bytesOut,
+        ...(upstreamError ? { upstreamError } : {}),
+        ...(refused ? { refused } : {}),
+      });
     };
     const clientKey = req.headers["sec-websocket-key"];
     const offered = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p));
@@ -126,24 +152,49 @@ export function tunnelWebSocket(
             tap?.toClient(upstreamHead, true);
             socket.write(upstreamHead);
           }
+          // The port guard sees the client's bytes before the cluster does; a refused stream ends the tunnel with a
+          // WebSocket close (1008, policy violation) naming the reason, and the audit records it.
+          const guard = opts.guard?.(protocol);
+          const refuse = (reason: string) => {
+            if (refused) return;
+            refused = `airlock refused a port-forward connection: ${reason}`;
+            upstreamSocket.unpipe(socket);
+            upstreamSocket.destroy();
+            socket.end(closeFrame(1008, refused));
+            // The close frame is flushed by end(); a client that never closes its side is cut after a second.
+            setTimeout(() => socket.destroy(), 1000).unref();
+          };
+          const toUpstream = (c: Buffer) => {
+            if (!guard) return upstreamSocket.write(c);
+            const checked = guard.check(c);
+            if (!checked.ok) {
+              refuse(checked.reason);
+              return true;
+            }
+            return checked.forward.length ? upstreamSocket.write(checked.forward) : true;
+          };
           if (head.length) {
             tap?.fromClient(head, true);
-            upstreamSocket.write(head);
+            toUpstream(head);
           }
           socket.on("data", (c: Buffer) => {
             bytesIn += c.length;
             tap?.fromClient(c, true);
+            if (guard && !refused && !toUpstream(c)) socket.pause();
           });
           upstreamSocket.on("data", (c: Buffer) => {
             bytesOut += c.length;
             tap?.toClient(c, true);
           });
           // pipe() gives backpressure both ways; either side closing tears down the other.
-          socket.pipe(upstreamSocket);
+          if (guard) {
+            upstreamSocket.on("drain", () => socket.resume());
+            socket.on("end", () => upstreamSocket.end());
+          } else socket.pipe(upstreamSocket);
           upstreamSocket.pipe(socket);
           const teardown = () => {
             tap?.end();
-            socket.destroy();
+            if (!refused) socket.destroy();
             upstreamSocket.destroy();
             finish(101);
           };

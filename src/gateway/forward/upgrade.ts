@@ -13,6 +13,7 @@ import type { StreamTap } from "../../recording/index.ts";
 import { failure } from "../../shared/status.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { Upstream } from "../upstream/index.ts";
+import type { PortGuard } from "./port-guard.ts";
 
 export const STREAM_SUBPROTOCOLS = new Set([
   "v5.channel.k8s.io",
@@ -44,6 +45,8 @@ export interface UpgradeResult {
   bytesIn: number;
   bytesOut: number;
   upstreamError?: string;
+  /** Why the gateway ended the stream itself (a port-forward connection to a port the rule does not allow). */
+  refused?: string;
 }
 
 export interface UpgradeOptions {
@@ -57,6 +60,8 @@ export interface UpgradeOptions {
   frames?: (subprotocol: string) => ChannelFrameMasker | undefined;
   /** The recorder (src/recording): sees what the client received (after masking) and sent; `abort` ends the stream. */
   tap?: (subprotocol: string, abort: (reason: string) => void) => StreamTap | undefined;
+  /** Port-forward: checks the client's bytes before they are relayed (src/gateway/forward/port-guard.ts). */
+  guard?: (subprotocol: string) => PortGuard;
 }
 
 // The client's handshake is completed with exactly the subprotocol the cluster chose (it was among the client's offers).

@@ -79,6 +79,8 @@ export interface StageMasking {
   profile: string | undefined;
   breakGlass: boolean;
   request: RequestMasking | undefined;
+  /** A port-forward a rule allowed by its ports: opaque bytes, recorded and audited as not maskable (not break-glass). */
+  notMaskable?: boolean;
 }
 
 /** Resolves the decision's masking obligation; a Status refuses the request. */
@@ -87,6 +89,14 @@ export async function prepareMasking(
   decision: Decision | undefined,
   kube: KubeRequest,
 ): Promise<{ ok: true; masking: StageMasking } | { ok: false; status: Status }> {
+  // A port-forward allowed by a rule naming its ports is the way through: its bytes cannot be masked, so it is
+  // audited as not maskable rather than refused (or counted as break-glass).
+  if (decision && decision.effect !== "deny" && decision.ports && kube.info.subresource === "portforward") {
+    return {
+      ok: true,
+      masking: { profile: decision.mask ?? "none", breakGlass: false, request: undefined, notMaskable: true },
+    };
+  }
   const name = decision && decision.effect !== "deny" ? decision.mask : undefined;
   if (name === undefined)
     return { ok: true, masking: { profile: undefined, breakGlass: false, request: undefined } };
@@ -106,7 +116,7 @@ export async function prepareMasking(
       ok: false,
       status: failure(
         "Forbidden",
-        `pods "${kube.info.name}" is forbidden: airlock: port-forward is refused because masking profile ${name} applies and a forwarded port's bytes cannot be masked`,
+        `pods "${kube.info.name}" is forbidden: airlock: port-forward is refused because masking profile ${name} applies and a forwarded port's bytes cannot be masked; a rule that names the ports (ports: [80]) allows it`,
       ),
     };
   }
@@ -227,16 +237,27 @@ export async function recordMasking(
     request: requestId,
     profile: masking.profile,
     breakGlass: masking.breakGlass,
+    ...(masking.notMaskable
+      ? { notMaskable: "port-forward bytes are opaque: recorded (ports, connections, bytes), not masked" }
+      : {}),
     masked: masking.request ? totalCount(masking.request.counts) : 0,
     counts,
   };
   gw.log.info(
     { requestId, masking: detail },
-    masking.breakGlass ? "break-glass: response not masked" : "masked",
+    masking.notMaskable
+      ? "port-forward: not maskable"
+      : masking.breakGlass
+        ? "break-glass: response not masked"
+        : "masked",
   );
   try {
     await gw.store.auditNote({
-      type: masking.breakGlass ? "masking.break-glass" : "masking.applied",
+      type: masking.notMaskable
+        ? "masking.not-maskable"
+        : masking.breakGlass
+          ? "masking.break-glass"
+          : "masking.applied",
       actor: "airlock",
       subject: requestId,
       detail,
