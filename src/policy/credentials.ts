@@ -136,6 +136,8 @@ export function credentialFindings(kube: KubeRequest, resulting?: unknown): Cred
   }
   if (!write || subresource !== "") return [];
 
+  // `null`: the write leaves no object behind (a described request that states none).
+  if (resulting === null) return [];
   const view = objectView(kube, resulting);
   if (key === "/secrets") return secretFindings(view);
   if (group === RBAC && (resource === "rolebindings" || resource === "clusterrolebindings")) {

@@ -314,16 +314,11 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       // Self reviews reveal only the caller's own identity and rights (kubectl auth whoami / can-i).
       return { decision: { effect: "allow", policy: "builtin", rule: "self-reviews" }, matched, limited: [] };
     }
+    // Nothing allows it; a request in the credentials category also says what a rule would need.
     scratch.credentials ??= credentialFindings(kube, resultOf(kube));
-    if (scratch.credentials.length) {
-      return {
-        decision: withheldDeny(kube, { gap: categoryGap(scratch.credentials) }),
-        matched,
-        limited: [],
-      };
-    }
+    const hint = scratch.credentials.length ? categoryGap(scratch.credentials) : undefined;
     // An allow-list that did not cover the command says why, so the agent does not guess.
-    return { decision: defaultDeny(kube, scratch.commandMiss), matched, limited: [] };
+    return { decision: defaultDeny(kube, scratch.commandMiss ?? hint), matched, limited: [] };
   }
   if (limited.length && opts.limiter && !opts.replay) {
     const charges = limited.map((rule) => ({ rule, cost: 1 }));
