@@ -22,7 +22,15 @@ export interface Review {
   createdAt: string;
   updatedAt: string;
   expiresAt: string;
-  requester: { name: string; kind: string; groups: string[] };
+  requester: {
+    name: string;
+    kind: string;
+    groups: string[];
+    onBehalfOf?: string | null;
+    credentialId?: string;
+    sessionId?: string;
+  };
+  endedReason?: string;
   justification: string | null;
   cluster: string;
   policy: string;

@@ -272,7 +272,7 @@ async function run(args: string[]): Promise<number> {
       else
         out(
           formatTable(
-            ["ID", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE", "BY", "EXPIRES", "REVOKED"],
+            ["ID", "IDENTITY", "VERB", "RESOURCE", "NAMESPACE", "BY", "EXPIRES", "ENDED"],
             items.map((g) => [
               g.id,
               g.identityName,
@@ -281,7 +281,10 @@ async function run(args: string[]): Promise<number> {
               g.namespace || "-",
               g.createdBy,
               g.expiresAt,
-              g.revokedAt ?? "-",
+              // Why it ended early: revoked by a reviewer, or its approver or requester is gone (issue 15).
+              g.revokedAt
+                ? `${g.revokedAt} ${g.endedReason ? `(${g.endedReason})` : `(revoked by ${g.revokedBy ?? "?"})`}`
+                : "-",
             ]),
           ),
         );

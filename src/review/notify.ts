@@ -92,6 +92,11 @@ export function jsonPayload(review: Review, type: ReviewEventType, baseUrl: stri
       id: review.id,
       state: review.state,
       requester: review.requester.name,
+      // The rest of the chain of who asked (issue 15): none of them may approve.
+      onBehalfOf: review.requester.onBehalfOf ?? null,
+      credential: review.requester.credentialId ?? null,
+      session: review.requester.sessionId ?? null,
+      endedReason: review.endedReason ?? null,
       cluster: review.cluster,
       request: requestLine(review),
       method: q.method,
@@ -116,6 +121,9 @@ export function jsonPayload(review: Review, type: ReviewEventType, baseUrl: stri
       url: reviewLink(baseUrl, review.id),
       display: {
         requester: renderName(review.requester.name, { max: 200 }),
+        onBehalfOf: review.requester.onBehalfOf
+          ? renderName(review.requester.onBehalfOf, { max: 200 })
+          : null,
         request: requestLineShown(review),
         details: requestShown(review),
         justification:
@@ -184,6 +192,11 @@ export function slackPayload(
       ? `exec: container ${mrkdwnCode(q.exec.container || "(default)", 100)}, stdin ${q.exec.stdin ? "yes" : "no"}, tty ${q.exec.tty ? "yes" : "no"}`
       : "",
     `policy ${mrkdwnCode(review.policy, 100)} rule ${mrkdwnCode(review.rule, 100)}`,
+    review.requester.onBehalfOf
+      ? `on behalf of: ${mrkdwnCode(review.requester.onBehalfOf, 100)} (who may not approve it)`
+      : "",
+    review.requester.credentialId ? `credential: ${mrkdwnCode(review.requester.credentialId, 100)}` : "",
+    review.endedReason ? `ended: ${mrkdwnCode(review.endedReason, 300)}` : "",
     review.justification ? `justification (client says): ${mrkdwnCode(review.justification, 1000)}` : "",
     review.preview ? `change: ${mrkdwnCode(review.preview.summary, 300)}` : "",
     review.preview?.error ? `preview failed: ${mrkdwnCode(review.preview.error, 500)}` : "",

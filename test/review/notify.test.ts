@@ -67,6 +67,21 @@ describe("review notifications", () => {
     assert.equal(p.review.justification, "free up the node");
   });
 
+  test("webhooks show the chain of who asked: on-behalf-of and the credential (JSON and Slack)", () => {
+    const chained: Review = {
+      ...review,
+      requester: { ...review.requester, onBehalfOf: "alice", credentialId: "cred-1", sessionId: "sess-1" },
+    };
+    const p = jsonPayload(chained, "created", "https://gw") as { review: Record<string, unknown> };
+    assert.equal(p.review.onBehalfOf, "alice");
+    assert.equal(p.review.credential, "cred-1");
+    assert.equal(p.review.session, "sess-1");
+    assert.equal((p.review.display as Record<string, unknown>).onBehalfOf, "alice");
+    const slack = JSON.stringify(slackPayload(chained, "created", "https://gw"));
+    assert.match(slack, /on behalf of: `alice` \(who may not approve it\)/);
+    assert.match(slack, /credential: `cred-1`/);
+  });
+
   test("the Slack payload has a text fallback, the diff in a code block and the link", () => {
     const p = slackPayload(review, "created", "https://gw") as {
       text: string;

@@ -52,6 +52,33 @@ export function ReviewDetailPage({ id }: { id: string }) {
           {review.requester.name} ({review.requester.kind}
           {review.requester.groups.length ? `; groups ${review.requester.groups.join(", ")}` : ""})
         </dd>
+        {/* The rest of the chain of who asked (issue 15): none of them may approve. */}
+        {review.requester.onBehalfOf ? (
+          <>
+            <dt>On behalf of</dt>
+            <dd data-testid="review-on-behalf-of">{review.requester.onBehalfOf} (may not approve it)</dd>
+          </>
+        ) : null}
+        {review.requester.credentialId ? (
+          <>
+            <dt>Credential</dt>
+            <dd>
+              <code>{review.requester.credentialId}</code>
+              {review.requester.sessionId ? (
+                <>
+                  {" "}
+                  (session <code>{review.requester.sessionId}</code>)
+                </>
+              ) : null}
+            </dd>
+          </>
+        ) : null}
+        {review.endedReason ? (
+          <>
+            <dt>Ended</dt>
+            <dd data-testid="review-ended">{review.endedReason}</dd>
+          </>
+        ) : null}
         <dt>When</dt>
         <dd>
           <Time iso={review.createdAt} /> · expires <Time iso={review.expiresAt} />
