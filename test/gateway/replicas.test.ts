@@ -196,3 +196,45 @@ test("revoking an identity through replica B closes its open watch on replica A 
   const refused = await call(a, "GET", "/api/v1/namespaces/prod/pods", token);
   assert.equal(refused.status, 401, "and the next request on A is refused");
 });
+
+test("revoking an agent through replica B answers its request held on replica A at once and withdraws the review", async () => {
+  const agent = await createIdentity(a, "bot-held", "agent", ["agents"]);
+  const carol = await createIdentity(b, "carol", "human", ["sre"]);
+  const labels = { app: "held-app" };
+  const made = await call(a, "POST", "/apis/apps/v1/namespaces/prod/deployments", carol, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "held-app", namespace: "prod" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "app", image: "busybox" }] } },
+    },
+  });
+  assert.equal(made.status, 201, made.body);
+  const held = call(a, "DELETE", "/apis/apps/v1/namespaces/prod/deployments/held-app", agent);
+  let review: Review | undefined;
+  for (let i = 0; i < 100 && !review; i++) {
+    const list = await call(b, "GET", "/airlock/v1/reviews?state=pending", carol);
+    review = (JSON.parse(list.body) as { items: Review[] }).items.find(
+      (r) => r.requester.name === "bot-held",
+    );
+    if (!review) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(review, "the held request opened a review");
+  const revoked = await call(b, "POST", "/airlock/v1/identities/bot-held/revoke", b.adminToken);
+  assert.equal(revoked.status, 200, revoked.body);
+  const revokedAt = Date.now();
+  const answer = await held;
+  assert.ok(Date.now() - revokedAt < 1500, `answered ${Date.now() - revokedAt} ms after the revocation on B`);
+  assert.equal(answer.status, 403, answer.body);
+  assert.match(answer.body, /identity bot-held was revoked while this request waited for review/);
+  const after = JSON.parse((await call(b, "GET", `/airlock/v1/reviews/${review.id}`, carol)).body) as {
+    review: Review;
+  };
+  assert.equal(after.review.state, "withdrawn");
+  const approve = await call(b, "POST", `/airlock/v1/reviews/${review.id}/approve`, carol, {});
+  assert.equal(approve.status, 403, approve.body);
+  const still = await call(a, "GET", "/apis/apps/v1/namespaces/prod/deployments/held-app", carol);
+  assert.equal(still.status, 200, "the delete never reached the cluster");
+});
