@@ -1,6 +1,6 @@
 // A simulator and a gateway in front of it, for end-to-end tests: one pair per test file.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,20 +38,35 @@ export async function startTestGateway(
     reviews?: Record<string, unknown>;
     /** The `identity` section of airlock.yaml (issuers, rules, sign-in throttle). */
     identity?: Record<string, unknown>;
+    /** The `limits` section of airlock.yaml. */
+    limits?: Record<string, unknown>;
+    /** Reach the simulator through another address (a fault proxy): the kubeconfig names this port instead. */
+    upstreamPort?: (simPort: number) => Promise<number>;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
   const sim = await startSimulator({ dir: join(dir, "sim"), port: 0, seed: opts.seed ?? "demo" });
+  let kubeconfigPath = sim.kubeconfigPath;
+  if (opts.upstreamPort) {
+    const simPort = Number(new URL(sim.url).port);
+    const via = await opts.upstreamPort(simPort);
+    kubeconfigPath = join(dir, "upstream.kubeconfig");
+    const text = await readFile(sim.kubeconfigPath, "utf8");
+    await writeFile(kubeconfigPath, text.replaceAll(`127.0.0.1:${simPort}`, `127.0.0.1:${via}`), {
+      mode: 0o600,
+    });
+  }
   const validated = validateConfig(
     {
       listen: { address: "127.0.0.1", port: 0 },
       dataDir: join(dir, "gateway"),
-      clusters: [{ name: "sim", kubeconfig: { path: sim.kubeconfigPath } }],
+      clusters: [{ name: "sim", kubeconfig: { path: kubeconfigPath } }],
       policy: opts.policyFiles
         ? { files: opts.policyFiles }
         : { builtin: opts.policy ?? "allow-authenticated" },
       ...(opts.reviews ? { reviews: opts.reviews } : {}),
       ...(opts.identity ? { identity: opts.identity } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
       log: { level: "info" },
     },
     dir,

@@ -9,7 +9,7 @@
 // attach, port-forward) never come here (upgrade.ts, HTTP/1.1).
 import type { IncomingMessage } from "node:http";
 import https, { type RequestOptions } from "node:https";
-import { failure } from "../../shared/status.ts";
+import { failure, type Status } from "../../shared/status.ts";
 import type { AnyResponse } from "../respond.ts";
 import { clientGone, sendStatus, writeHead } from "../respond.ts";
 import { h2PoolOf } from "../upstream/h2-pool.ts";
@@ -51,6 +51,43 @@ const RESPONSE_HEADERS_DROPPED = new Set([
   "trailer",
   "content-length", // re-set below when known; HTTP/2 responses must not carry a mismatching one
 ]);
+
+const TIMED_OUT = "AIRLOCK_UPSTREAM_TIMEOUT";
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+]);
+
+/**
+ * The Status for a request the cluster did not answer: 504 when it did not answer in time, 503 when it could not
+ * be reached (refused, reset, gone), 502 when it answered something that is not HTTP (a TLS or protocol error).
+ * The message names the cluster, so the agent (and the human reading its output) knows which one is down.
+ */
+export function upstreamFailure(cluster: string, err: Error): Status {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  if (code === TIMED_OUT)
+    return failure(
+      "Timeout",
+      `airlock: the cluster "${cluster}" did not answer in time (upstream timed out)`,
+      undefined,
+      504,
+    );
+  if (UNREACHABLE.has(code) || /socket hang up|reset the stream|session/i.test(err.message))
+    return failure(
+      "ServiceUnavailable",
+      `airlock: the cluster "${cluster}" could not be reached: ${err.message}`,
+    );
+  return failure(
+    "InternalError",
+    `airlock: the cluster "${cluster}" answered with something that is not a Kubernetes response: ${err.message}`,
+    undefined,
+    502,
+  );
+}
 
 export interface ForwardResult {
   status: number;
@@ -125,7 +162,9 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           (res as { destroy?: (e?: Error) => void }).destroy?.();
         });
         if (opts.timeoutMs) {
-          opened.setTimeout(opts.timeoutMs, () => opened.destroy(new Error("upstream timed out")));
+          opened.setTimeout(opts.timeoutMs, () =>
+            opened.destroy(Object.assign(new Error("upstream timed out"), { code: TIMED_OUT })),
+          );
         }
         opened.on("response", (upstreamRes) => {
           status = upstreamRes.statusCode ?? 502;
@@ -171,17 +210,10 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           res.once("finish", () => finish());
         });
         opened.on("error", (err) => {
-          if (!res.headersSent) {
-            status = 502;
-            bytesOut += sendStatus(
-              res,
-              failure(
-                "ServiceUnavailable",
-                `airlock: the cluster could not be reached: ${err.message}`,
-                undefined,
-                502,
-              ),
-            );
+          if (!res.headersSent && !clientGone(res)) {
+            const answer = upstreamFailure(opts.upstream.name, err);
+            status = answer.code;
+            bytesOut += sendStatus(res, answer);
           } else {
             (res as { destroy?: () => void }).destroy?.();
           }
@@ -199,7 +231,7 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           res,
           failure(
             "ServiceUnavailable",
-            `airlock: no credential for the cluster: ${err.message}`,
+            `airlock: no credential for the cluster "${opts.upstream.name}": ${err.message}`,
             undefined,
             502,
           ),

@@ -26,6 +26,8 @@ export interface H2PoolOptions {
   connectionWindowBytes?: number;
   /** Per-stream receive window: bounds what a slow reader of one stream holds in memory. */
   streamWindowBytes?: number;
+  /** A connection that has not finished its TLS handshake by then is given up (a stalled cluster never hangs us). */
+  connectTimeoutMs?: number;
 }
 
 /** The HTTP/1.1 keep-alive pool of one set of TLS material, with its HTTP/2 sessions beside it (when enabled). */
@@ -49,6 +51,7 @@ const DEFAULTS = {
   idleMs: 60_000,
   connectionWindowBytes: 32 * 1024 * 1024,
   streamWindowBytes: 1024 * 1024,
+  connectTimeoutMs: 5_000,
 };
 
 export class H2Pool {
@@ -187,8 +190,10 @@ export class H2Pool {
         resolve(undefined);
       };
       socket.once("error", fail);
+      socket.setTimeout(this.#opts.connectTimeoutMs, fail);
       socket.once("secureConnect", () => {
         socket.removeListener("error", fail);
+        socket.setTimeout(0);
         if (socket.alpnProtocol !== "h2" || this.#closed) {
           if (!this.#closed) this.#http1 = true;
           socket.destroy();
