@@ -23,6 +23,15 @@ export interface ObjectStageInput {
   contentType: string | undefined;
 }
 
+/** A write that creates its object when it does not exist: a server-side apply, or a PUT (create-on-update). */
+function mayCreate(input: Omit<ObjectStageInput, "decider">): boolean {
+  const { info } = input.kube;
+  if (!info.isResourceRequest || info.subresource !== "" || !info.name) return false;
+  if (input.method === "PUT" && info.verb === "update") return true;
+  const type = (input.contentType ?? "").split(";")[0]?.trim().toLowerCase();
+  return input.method === "PATCH" && info.verb === "patch" && type === "application/apply-patch+yaml";
+}
+
 /** A loader for this request (also for later stages: the review preview reuses what was read). */
 export function loaderFor(input: Omit<ObjectStageInput, "decider">): ObjectLoader | undefined {
   if (!input.upstream) return undefined;
@@ -48,9 +57,20 @@ export function loaderFor(input: Omit<ObjectStageInput, "decider">): ObjectLoade
 export async function loadNeededObjects(
   input: ObjectStageInput,
 ): Promise<{ ok: true; loader: ObjectLoader | undefined } | { ok: false; status: Status }> {
+  let loader: ObjectLoader | undefined;
+  // The cluster's verb: a server-side apply (or a PUT, for the types that allow create-on-update) of an object that
+  // does not exist creates it, and kube-apiserver authorizes that as `create` (handlers/patch.go, update.go) — so
+  // policy decides it as one (fail closed: no answer, no request).
+  if (mayCreate(input)) {
+    loader = loaderFor(input);
+    const stored = await loader?.stored();
+    if (stored && !stored.ok) return stored;
+    if (stored?.object === null) input.kube.action = "create";
+    if (stored) input.kube.oldObject = stored.object;
+  }
   const needs = input.decider.objectNeeds?.(input.principal, input.kube);
-  if (!needs || (!needs.stored && !needs.result)) return { ok: true, loader: undefined };
-  const loader = loaderFor(input);
+  if (!needs || (!needs.stored && !needs.result)) return { ok: true, loader };
+  loader ??= loaderFor(input);
   if (!loader) return { ok: true, loader: undefined }; // no cluster: routing refuses it
   const [stored, resulting] = await Promise.all([
     needs.stored ? loader.stored() : undefined,

@@ -13,12 +13,12 @@ import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/con
 import {
   type CollectionVerdict,
   decideCollection,
-  decideCounting,
   type ItemVerdict,
   itemFilter,
   type ObjectFacts,
 } from "./collections.ts";
-import { type EvalOptions, type Evaluation, evaluate, objectNeeds, RuleIndex } from "./evaluate.ts";
+import { decideCounting, objectNeedsWithEffects } from "./effects.ts";
+import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
 import { compileSources, type LoadOptions, type LoadResult, readSources, type SourceText } from "./load.ts";
 import type { ObjectNeeds } from "./objects.ts";
 import { RateLimiter } from "./ratelimit.ts";
@@ -145,7 +145,7 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
   const index = new RuleIndex(set);
   const limiter = new RateLimiter();
   return {
-    objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
+    objectNeeds: (principal, kube) => objectNeedsWithEffects(index, principal, kube, now()),
     decide: (principal, kube) => decideCounting(index, limiter, principal, kube, now()),
     itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
     decideCollection: (principal, kube, decision, objects) =>
@@ -271,7 +271,7 @@ export async function openPolicyEngine(
         });
 
   const engine: PolicyEngine = {
-    objectNeeds: (principal, kube) => objectNeeds(index, { principal, kube, now: now() }),
+    objectNeeds: (principal, kube) => objectNeedsWithEffects(index, principal, kube, now()),
     decide: (principal, kube) => decideCounting(index, limiter, principal, kube, now()),
     itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
     decideCollection: (principal, kube, decision, objects) =>

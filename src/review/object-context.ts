@@ -76,6 +76,35 @@ export function storedObjectPath(kube: KubeRequest, body: unknown): string | und
   return `${base.replace(/\/+$/, "")}/${encodeURIComponent(name)}`;
 }
 
+/**
+ * The same request as a server-side dry run. A delete with a body reads its DeleteOptions from the body ONLY
+ * (kube-apiserver ignores the query then), so its dry run must say so in the body — `?dryRun=All` beside a body would
+ * be a real delete.
+ */
+export function asDryRun(
+  kube: KubeRequest,
+  pathAndQuery: string,
+  body: Buffer | undefined,
+): { pathAndQuery: string; body: Buffer | undefined } {
+  const deletes = kube.info.verb === "delete" || kube.info.verb === "deletecollection";
+  if (!deletes || !body?.length) return { pathAndQuery: withDryRun(pathAndQuery), body };
+  let options: unknown;
+  try {
+    options = JSON.parse(body.toString("utf8"));
+  } catch {
+    options = undefined;
+  }
+  if (!isObj(options)) throw new Error("a delete body that is not a JSON DeleteOptions cannot be dry-run");
+  const [path, query = ""] = pathAndQuery.split("?", 2) as [string, string?];
+  const params = new URLSearchParams(query);
+  params.delete("dryRun");
+  const rest = params.toString();
+  return {
+    pathAndQuery: rest ? `${path}?${rest}` : path,
+    body: Buffer.from(JSON.stringify({ ...options, dryRun: ["All"] }), "utf8"),
+  };
+}
+
 export function withDryRun(pathAndQuery: string): string {
   const [path, query = ""] = pathAndQuery.split("?", 2) as [string, string?];
   const params = new URLSearchParams(query);
@@ -123,12 +152,13 @@ export function objectLoader(input: LoaderInput, parsedBody?: unknown): ObjectLo
         if (input.kube.info.verb === "delete" || input.kube.info.subresource === "eviction") {
           return { ok: true, object: null };
         }
+        const dry = asDryRun(input.kube, input.pathAndQuery, input.body);
         const answer = await callUpstream(
           input.upstream,
           input.method,
-          withDryRun(input.pathAndQuery),
+          dry.pathAndQuery,
           headers(true),
-          input.body,
+          dry.body,
           timeoutMs,
         );
         if (answer.status >= 200 && answer.status < 300) {

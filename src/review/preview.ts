@@ -9,7 +9,7 @@ import type { KubeRequest, ReviewPreview } from "../gateway/contracts.ts";
 import type { Upstream } from "../gateway/upstream/index.ts";
 import { unifiedDiff } from "./diff.ts";
 import { maskSecrets } from "./mask.ts";
-import { withDryRun } from "./object-context.ts";
+import { asDryRun, withDryRun } from "./object-context.ts";
 import { callUpstream } from "./upstream-call.ts";
 
 export { withDryRun };
@@ -65,12 +65,20 @@ export async function computePreview(input: PreviewInput): Promise<ReviewPreview
   if (current.status !== 200 && current.status !== 404) {
     errors.push(`reading the current object: ${describeFailure(current)}`);
   }
+  // A delete's dry run goes in its DeleteOptions body when it has one (a query dryRun beside a body is ignored by
+  // kube-apiserver: that would be the real delete).
+  let dryRequest: { pathAndQuery: string; body: Buffer | undefined };
+  try {
+    dryRequest = asDryRun(kube, input.pathAndQuery, input.body);
+  } catch (err) {
+    return { diff: "", summary: "no preview", dependents: [], error: (err as Error).message };
+  }
   const dry = await callUpstream(
     input.upstream,
     input.method,
-    withDryRun(input.pathAndQuery),
+    dryRequest.pathAndQuery,
     input.headers,
-    input.body,
+    dryRequest.body,
   );
   let after: unknown;
   if (dry.status >= 200 && dry.status < 300) {

@@ -73,8 +73,9 @@ before(async () => {
       "conditions",
       "[{ group: agents }]",
       [
+        "    - { name: label-staging, verbs: [patch], resources: [namespaces], names: [staging], effect: allow }",
         "    - name: no-privileged-pods",
-        "      verbs: [create, update, patch]",
+        "      verbs: [create]",
         "      resources: [pods]",
         "      when: has(object.spec) && object.spec.containers.exists(c, has(c.securityContext) && has(c.securityContext.privileged) && c.securityContext.privileged == true)",
         "      effect: deny",
@@ -371,4 +372,59 @@ test("an allow on owner=agent needs the label before AND after; labels in the bo
   assert.equal(gone.code, 0, gone.stderr);
   const theirs = await kubectl(agent, ["-n", "staging", "get", "cm/theirs", "-o", "name"]);
   assert.equal(theirs.stdout.trim(), "configmap/theirs");
+});
+
+test("kubectl apply --server-side creating a privileged pod is decided as create (and denied)", async () => {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "ssa-priv", namespace: "staging" },
+    spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] },
+  };
+  const r = await kubectl(agent, ["apply", "--server-side", "-f", "-"], { input: JSON.stringify(pod) });
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /airlock: create denied by policy conditions rule no-privileged-pods/);
+  const none = await kubectl(agent, ["-n", "staging", "get", "pod/ssa-priv", "-o", "name"]);
+  assert.notEqual(none.code, 0);
+  // An apply that creates a harmless pod is a create too, and runs.
+  const plain = {
+    ...pod,
+    metadata: { name: "ssa-plain", namespace: "staging" },
+    spec: { containers: [{ name: "c", image: "busybox" }] },
+  };
+  const ok = await kubectl(agent, ["apply", "--server-side", "-f", "-"], { input: JSON.stringify(plain) });
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test("patching namespace staging with a bogus ownerReference counts as deleting it: no-namespace-deletes refuses it", async () => {
+  const owner = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    name: "ghost",
+    uid: "0b0c1d2e-0000-4000-8000-000000000000",
+  };
+  const r = await kubectl(agent, [
+    "patch",
+    "namespace",
+    "staging",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ metadata: { ownerReferences: [owner] } }),
+  ]);
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(
+    r.stderr,
+    /denied by policy demo rule no-namespace-deletes: this patch counts as delete of namespaces "staging"/,
+  );
+  // The same rule set lets the agent label the namespace: only the deleting effect is refused.
+  const label = await kubectl(agent, ["label", "namespace", "staging", "team=web", "--overwrite"]);
+  assert.equal(label.code, 0, label.stderr);
+  const refs = await kubectl(agent, [
+    "get",
+    "namespace",
+    "staging",
+    "-o",
+    "jsonpath={.metadata.ownerReferences}",
+  ]);
+  assert.equal(refs.stdout, "");
 });

@@ -48,6 +48,7 @@ async function mainResource(
   route: SimRequest,
   req: IncomingMessage,
   res: ServerResponse,
+  user: UserInfo,
 ) {
   if (!type.verbs.includes(route.verb)) throw methodNotAllowed();
   switch (route.verb) {
@@ -73,7 +74,7 @@ async function mainResource(
       return;
     }
     case "patch": {
-      const r = handlePatch(ctx, type, route, req, await readBody(req));
+      const r = handlePatch(ctx, type, route, req, await readBody(req), user);
       warn(res, r.warnings);
       sendObject(ctx, type, route, req, res, r.object, r.code);
       return;
@@ -173,5 +174,5 @@ export async function handleResource(
   if (route.verb === "") throw methodNotAllowed();
   checkScope(type, route);
   if (route.subresource) await subresource(ctx, streams, type, route, req, res);
-  else await mainResource(ctx, type, route, req, res);
+  else await mainResource(ctx, type, route, req, res, user);
 }

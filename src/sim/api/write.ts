@@ -6,7 +6,8 @@
 // type. dryRun=All runs every check and stores nothing.
 import type { IncomingMessage } from "node:http";
 import { StatusError } from "../../shared/status.ts";
-import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
+import { forbiddenError } from "../auth/forbidden.ts";
+import type { KubeObject, ResourceType, SimRequest, UserInfo } from "../contracts.ts";
 import { crdTypes } from "../crd.ts";
 import {
   applyJsonPatch,
@@ -23,6 +24,24 @@ import { timestamp } from "./context.ts";
 import { validateFields } from "./field-validation.ts";
 import { applyCreateDefaults, checkObject, invalid, stripServerFields } from "./prepare.ts";
 import { type Writer, writerFor } from "./writer.ts";
+
+function authorizeCreate(ctx: ApiContext, route: SimRequest, user: UserInfo): void {
+  if (user.username === "system:anonymous") return;
+  const attrs = {
+    user,
+    verb: "create",
+    resourceRequest: true,
+    apiGroup: route.apiGroup,
+    apiVersion: route.apiVersion,
+    namespace: route.namespace,
+    resource: route.resource,
+    subresource: route.subresource,
+    name: route.name,
+    path: route.path,
+  };
+  const decision = ctx.auth.authorizer.authorize(attrs);
+  if (!decision.allowed) throw forbiddenError(attrs, decision.reason);
+}
 
 export interface WriteResult {
   code: number;
@@ -192,6 +211,7 @@ export function handlePatch(
   route: SimRequest,
   req: IncomingMessage,
   body: Buffer,
+  user?: UserInfo,
 ): WriteResult {
   const patchType = patchTypeOf(req.headers["content-type"]);
   const patch = decodePatchBody(patchType, body);
@@ -217,6 +237,9 @@ export function handlePatch(
       now: timestamp(ctx),
     });
     if (!live) {
+      // kube-apiserver (handlers/patch.go) authorizes an apply that creates as `create` too, beyond the `patch` the
+      // request was admitted with.
+      if (user) authorizeCreate(ctx, route, user);
       stripServerFields(result);
       applyCreateDefaults(type, result);
       ensureNamespaceAccepts(ctx, type, result);
