@@ -181,7 +181,8 @@ test("ephemeral containers are checked against the pod rules on the resulting po
       "p",
       "[{ group: agents }]",
       [
-        "    - { name: writes, verbs: [update, patch], namespaces: ['*'], effect: allow }",
+        // Ephemeral containers are in the built-in credentials category: the allow names them.
+        "    - { name: writes, verbs: [update, patch], namespaces: ['*'], credentials: [ephemeral-containers], effect: allow }",
         "    - name: no-privileged",
         "      verbs: [create, update, patch]",
         "      resources: [pods]",
