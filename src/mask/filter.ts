@@ -10,6 +10,9 @@ import { MaskingError } from "./json-stream.ts";
 /** Decides whether the caller may see one object: false drops its element. */
 export type ItemKeep = (obj: unknown) => boolean;
 
+/** Thrown by an ItemKeep when the whole response must be refused (a single object the caller may not read). */
+export class ItemRefused extends MaskingError {}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -48,8 +51,14 @@ export function filterDocument(doc: unknown, keep: ItemKeep): unknown {
     doc.rows = doc.rows.filter((r) => keep(rowObject(r)));
   } else if (typeof doc.kind === "string" && doc.kind.endsWith("List") && Array.isArray(doc.items)) {
     doc.items = doc.items.filter((item) => keep(item));
+  } else if (isObj(doc.metadata)) {
+    // One object (a GET by name): it is the item.
+    if (!keep(doc)) throw new ItemRefused("the object is not allowed by policy");
+    return doc;
   } else {
-    throw new MaskingError("a list response that is neither a List nor a Table cannot be filtered by policy");
+    throw new MaskingError(
+      "a response that is neither an object, a List nor a Table cannot be filtered by policy",
+    );
   }
   dropRemainingCount(doc);
   return doc;

@@ -14,6 +14,7 @@
 //   frames.ts       exec/attach channel frames
 export { addCount, countsRecord, type MaskCounts, totalCount } from "./counts.ts";
 export { BUILTIN_DETECTOR_NAMES, type CustomPattern } from "./detectors.ts";
+export { type ItemKeep, ItemRefused } from "./filter.ts";
 export { ChannelFrameMasker, type OutFrame } from "./frames.ts";
 export { JsonDocumentMasker, MaskingError } from "./json-stream.ts";
 export { kindForResource, type MaskContext, maskDocument, maskObject } from "./object.ts";

@@ -69,8 +69,12 @@ function subjectMatches(index: RuleIndex, rule: CompiledRule, principal: Princip
  */
 export function needsPerObject(index: RuleIndex, principal: Principal, kube: KubeRequest): boolean {
   if (!kube.info.isResourceRequest) return false;
+  // A request that names its object already decided its namespace and name (and CEL sees the same request): only
+  // label selectors read the object.
+  const named = kube.info.name !== "";
   for (const rule of index.candidates(kube.action, kube.info.resource)) {
-    if (rule.objectScoped && subjectMatches(index, rule, principal)) return true;
+    const scoped = named ? rule.reads.labels : rule.objectScoped;
+    if (scoped && subjectMatches(index, rule, principal)) return true;
   }
   return false;
 }
@@ -85,7 +89,7 @@ export function itemAllowed(request: Decision, item: Decision): boolean {
   return item.mask === undefined || item.mask === requestMask;
 }
 
-export type ItemVerdict = { keep: true } | { keep: false; reason: string };
+export type ItemVerdict = { keep: true } | { keep: false; reason: string; decision?: Decision };
 
 /**
  * The item filter of an allowed list or watch: decides each object as the same request on that object. Returns
@@ -104,7 +108,7 @@ export function itemFilter(
     if (!facts) return { keep: false, reason: "an item without readable metadata" };
     const one = objectRequest(kube, facts);
     const d = evaluate(index, { principal, kube: one, now: now(), objectLabels: facts.labels }).decision;
-    return itemAllowed(request, d) ? { keep: true } : { keep: false, reason: d.effect };
+    return itemAllowed(request, d) ? { keep: true } : { keep: false, reason: d.effect, decision: d };
   };
 }
 

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import {
   BUILTIN_PROFILES,
   createPlaceholders,
+  ItemRefused,
   JsonDocumentMasker,
   type MaskContext,
   MaskingError,
@@ -89,17 +90,13 @@ test("a Table loses the rows whose object is refused; a row without its object c
   );
 });
 
-test("a non-list answer to a filtered list is refused; a Status passes", () => {
-  assert.throws(
-    () =>
-      run(new JsonDocumentMasker(ctx(), "Secret", undefined, notProd), JSON.stringify(secret("dev", "a")), 8),
-    MaskingError,
-  );
+test("one object (a GET by name) is refused whole when the filter refuses it; shapes without metadata throw", () => {
+  const masker = () => new JsonDocumentMasker(ctx(), "Secret", undefined, notProd);
+  assert.throws(() => run(masker(), JSON.stringify(secret("prod", "a")), 8), ItemRefused);
+  assert.equal(JSON.parse(run(masker(), JSON.stringify(secret("dev", "a")), 8)).metadata.name, "a");
+  assert.throws(() => run(masker(), JSON.stringify({ spec: {} }), 3), MaskingError);
   const status = JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 410 });
-  assert.equal(
-    JSON.parse(run(new JsonDocumentMasker(ctx(), "Secret", undefined, notProd), status, 3)).code,
-    410,
-  );
+  assert.equal(JSON.parse(run(masker(), status, 3)).code, 410);
 });
 
 test("a watch stream drops refused events at every chunk size; bookmarks and errors pass; unknown types throw", () => {

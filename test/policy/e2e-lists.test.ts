@@ -138,6 +138,24 @@ test("names: [hidden-cm] and a labelSelector deny hide those objects from lists 
   assert.match(shown.stdout, /configmap\/shown-cm/);
 });
 
+test("a GET by name is decided on the stored object's labels too: 403 naming the rule, in every output form", async () => {
+  const rawGet = await raw("GET", "/api/v1/namespaces/staging/configmaps/guarded-cm", agentToken);
+  assert.equal(rawGet.status, 403, rawGet.body);
+  for (const out of ["name", "yaml", "wide"]) {
+    const r = await kubectl(agent, ["get", "configmap", "guarded-cm", "-n", "staging", "-o", out]);
+    assert.notEqual(r.code, 0, out);
+    assert.match(
+      r.stderr,
+      /configmaps "guarded-cm" is forbidden: airlock: get denied by policy agents rule hide-protected/,
+      out,
+    );
+    assert.doesNotMatch(r.stdout, /guarded-cm/);
+  }
+  const shown = await kubectl(agent, ["get", "configmap", "shown-cm", "-n", "dev", "-o", "yaml"]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /name: shown-cm/);
+});
+
 test("cluster-scoped lists are filtered too: a deny on one Namespace object hides it from get namespaces", async () => {
   const r = await kubectl(agent, ["get", "namespaces", "-o", "name"]);
   assert.equal(r.code, 0, r.stderr);

@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pipeline } from "node:stream";
 import {
   ChannelFrameMasker,
+  ItemRefused,
   JsonDocumentMasker,
   kindForResource,
   type MaskCounts,
@@ -185,6 +186,14 @@ export function relayMasked(
       }
     },
     (err: Error) => {
+      if (err instanceof ItemRefused) {
+        // Policy refused the object itself (a GET of one object a label rule denies): a 403, not a failure. The
+        // transform drains the rest of the upstream answer (nothing of it is sent).
+        if (!res.headersSent && !clientGone(res))
+          hooks.onBytes(sendStatus(res, failure("Forbidden", err.message)));
+        hooks.done(403);
+        return;
+      }
       upstreamRes.destroy();
       if (!res.headersSent && !clientGone(res)) hooks.onBytes(sendStatus(res, maskingFailed(err.message)));
       else (res as { destroy?: () => void }).destroy?.();

@@ -8,7 +8,7 @@
 // cut connection, never unmasked bytes.
 import { Transform, type TransformCallback } from "node:stream";
 import { totalCount } from "../../mask/counts.ts";
-import type { MaskCounts } from "../../mask/index.ts";
+import { ItemRefused, type MaskCounts } from "../../mask/index.ts";
 
 export interface ChunkMasker {
   push(chunk: Buffer): Buffer | Buffer[];
@@ -39,6 +39,9 @@ export class MaskingTransform extends Transform {
   #bufferedBytes = 0;
   readonly #bufferLimit: number;
   readonly #quiet: boolean;
+  /** Policy refused the object itself (ItemRefused): the head is rejected and the rest is read and dropped, so the
+   *  upstream response ends normally and the caller answers 403 (not a cut connection or a 502). */
+  #refused = false;
 
   constructor(
     masker: ChunkMasker,
@@ -83,15 +86,27 @@ export class MaskingTransform extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.#refused) return done();
     try {
       this.#out(asList(this.#masker.push(chunk)));
       done();
     } catch (err) {
-      done(err as Error);
+      this.#fail(err as Error, done);
     }
   }
 
+  #fail(err: Error, done: TransformCallback): void {
+    if (err instanceof ItemRefused && this.#buffered) {
+      this.#refused = true;
+      this.#buffered = [];
+      this.#rejectHead(err);
+      return done();
+    }
+    done(err);
+  }
+
   override _flush(done: TransformCallback): void {
+    if (this.#refused) return done();
     try {
       this.#out(asList(this.#masker.end()));
       if (this.#buffered) {
@@ -104,7 +119,7 @@ export class MaskingTransform extends Transform {
       }
       done();
     } catch (err) {
-      done(err as Error);
+      this.#fail(err as Error, done);
     }
   }
 }

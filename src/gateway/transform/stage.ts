@@ -10,6 +10,7 @@ import {
   BUILTIN_PROFILES,
   compileProfiles,
   countsRecord,
+  ItemRefused,
   JsonDocumentMasker,
   kindForResource,
   loadMaskKey,
@@ -138,7 +139,10 @@ export async function filterItems(
 ): Promise<{ ok: true; hidden: { count: number } } | { ok: false; status: Status }> {
   const hidden = { count: 0 };
   const verb = kube.info.verb;
-  if (!decision || (verb !== "list" && verb !== "watch")) return { ok: true, hidden };
+  // A GET of one object is decided on that object too (its stored labels): refused whole, never emptied.
+  const sub = kube.info.subresource;
+  const single = verb === "get" && kube.info.name !== "" && (sub === "" || sub === "status");
+  if (!decision || (verb !== "list" && verb !== "watch" && !single)) return { ok: true, hidden };
   const filter = gw.decider.itemFilter?.(principal, kube, decision);
   if (!filter) return { ok: true, hidden };
   if (kube.query.get("includeObject") === "None") {
@@ -152,8 +156,10 @@ export async function filterItems(
   }
   const keep = (obj: unknown) => {
     const verdict = filter(obj);
-    if (!verdict.keep) hidden.count++;
-    return verdict.keep;
+    if (verdict.keep) return true;
+    if (single) throw new ItemRefused(refusedMessage(kube, verdict.decision));
+    hidden.count++;
+    return false;
   };
   if (masking.request) {
     masking.request.keep = keep;
@@ -171,6 +177,17 @@ export async function filterItems(
   const none = BUILTIN_PROFILES.get(NO_MASKING_PROFILE) as MaskingProfile;
   masking.request = { profile: none, placeholders: runtime.placeholders, counts: new Map(), keep };
   return { ok: true, hidden };
+}
+
+function refusedMessage(kube: KubeRequest, d: Decision | undefined): string {
+  const what = kube.info.apiGroup ? `${kube.info.resource}.${kube.info.apiGroup}` : kube.info.resource;
+  const why =
+    d && d.effect === "deny"
+      ? `denied by policy ${d.policy} rule ${d.rule}: ${d.message}`
+      : d && d.effect === "review"
+        ? `needs a review (policy ${d.policy} rule ${d.rule}) for this object`
+        : "not allowed by policy for this object";
+  return `${what} "${kube.info.name}" is forbidden: airlock: ${kube.action} ${why}`;
 }
 
 /** A JSON answer the gateway composed itself (a deletecollection's deleted objects), masked like a response. */
