@@ -86,7 +86,10 @@ export class MaskingTransform extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.#refused) return done();
+    if (this.#refused) {
+      done();
+      return;
+    }
     try {
       this.#out(asList(this.#masker.push(chunk)));
       done();
@@ -100,13 +103,17 @@ export class MaskingTransform extends Transform {
       this.#refused = true;
       this.#buffered = [];
       this.#rejectHead(err);
-      return done();
+      done();
+      return;
     }
     done(err);
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#refused) return done();
+    if (this.#refused) {
+      done();
+      return;
+    }
     try {
       this.#out(asList(this.#masker.end()));
       if (this.#buffered) {
