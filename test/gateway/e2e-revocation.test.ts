@@ -254,6 +254,23 @@ describe("revocation reaches retry-mode reviews", () => {
     });
   }
 
+  test("a retry-mode review whose agent expired is withdrawn on the next read, with no sweep, and cannot be approved", async () => {
+    const agent = "retry-expired";
+    const who = await gw.addIdentity(agent, "agent", ["agents"]);
+    const id = reviewIdIn(
+      (await kubectl(who.kubeconfig, ["create", "configmap", `${agent}-cm`, "-n", "staging"])).stderr,
+    );
+    const at = new Date(Date.now() + 300).toISOString();
+    assert.equal((await api("PATCH", `identities/${agent}`, admin, { expiresAt: at })).code, 200);
+    await new Promise((res) => setTimeout(res, 400));
+    const r = await review(id);
+    assert.equal(r.state, "withdrawn");
+    assert.equal(r.endedReason, `identity ${agent} expired`);
+    const approve = await api("POST", `reviews/${id}/approve`, alice, {});
+    assert.equal(approve.code, 403);
+    assert.match(approve.body.message, /withdrawn \(identity retry-expired expired\)/);
+  });
+
   test("an approved but unused retry-mode review is withdrawn when its agent is disabled", async () => {
     const agent = "retry-approved";
     const who = await gw.addIdentity(agent, "agent", ["agents"]);
