@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { CollectionVerdict, ItemVerdict, ObjectFacts } from "../policy/collections.ts";
 import type { LoadedDocuments, PolicyEngine, PolicyLog } from "../policy/engine.ts";
 import { openPolicyEngine } from "../policy/engine.ts";
+import type { LineVerdict } from "../policy/inspect.ts";
 import type { ObjectNeeds } from "../policy/objects.ts";
 import type { GatewayConfig } from "./config.ts";
 import type { Decision, KubeRequest, Principal } from "./contracts.ts";
@@ -32,6 +33,8 @@ export interface Decider {
     decision: Decision,
     objects: readonly ObjectFacts[],
   ): CollectionVerdict;
+  /** An allowed exec whose shell reads stdin: the per-line checker of `exec.stdin: inspect` rules, if any apply. */
+  stdinInspector?(principal: Principal, kube: KubeRequest): ((line: string) => LineVerdict) | undefined;
   /** What the policy engine loaded (MaskingProfile documents included); undefined for the built-in policies. */
   loadedDocuments?(): LoadedDocuments;
 }

@@ -39,6 +39,7 @@ import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
+import { StdinLineGate } from "./stdin-inspect.ts";
 import type { LiveStream } from "./streams.ts";
 import {
   filterItems,
@@ -439,6 +440,9 @@ export async function handleKubeUpgrade(
   // Port-forward frames are opaque SPDY: tunnel them after a verified handshake. Exec and attach frames are
   // relayed one by one, so the transform stage can see them.
   const relay = kube.info.subresource === "portforward" ? tunnelWebSocket : bridgeWebSocket;
+  // exec.stdin: inspect — lines piped into the exec's shell are checked one by one (stdin-inspect.ts).
+  const lineCheck = kube.action === "exec" ? gw.decider.stdinInspector?.(principal, kube) : undefined;
+  const stdinGate = lineCheck ? new StdinLineGate(lineCheck) : undefined;
   const result = await relay(req, socket, head, {
     upstream,
     pathAndQuery: admitted.pathAndQuery,
@@ -447,6 +451,7 @@ export async function handleKubeUpgrade(
     ...(masking.request ? { frames: upgradeFrames(masking) } : {}),
     ...(active ? { tap: (protocol: string, abort: (r: string) => void) => active.tap(protocol, abort) } : {}),
     ...portGuardOption(ctx.decision, kube),
+    ...(stdinGate ? { stdinGate } : {}),
   });
   await active?.finish();
   gw.metrics.openStreams.dec({ kind: kube.info.subresource });
@@ -454,7 +459,12 @@ export async function handleKubeUpgrade(
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
   ctx.bytesIn = result.bytesIn;
   ctx.bytesOut = result.bytesOut;
-  await completeAudit(gw, ctx, result.status, closed.reason ?? result.refused ?? result.upstreamError);
+  await completeAudit(
+    gw,
+    ctx,
+    result.status,
+    closed.reason ?? result.refused ?? result.upstreamError ?? stdinGate?.summary(),
+  );
 }
 
 /** Port-forward under a rule that names its ports: every stream is checked against them. */

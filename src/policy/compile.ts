@@ -141,6 +141,7 @@ function commandMatcher(
   label: string,
 ): StaticMatcher {
   return ({ kube }, scratch) => {
+    if (scratch.skipCommand) return true;
     const analysis = execAnalysis(kube, scratch);
     const reasons = [...analysis.unresolved];
     if (inspect && kube.exec?.tty && kube.exec.stdin && !scratch.inspectingLine) reasons.push(TTY_UNRESOLVED);

@@ -8,6 +8,7 @@
 // `policy.loaded`, every accepted reload as `policy.reloaded` — written before the new set is swapped in, so a
 // policy change that cannot be recorded does not take effect (the reload counts as refused) — and every refused
 // reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
+
 import { createHash } from "node:crypto";
 import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
 import {
@@ -19,6 +20,7 @@ import {
 } from "./collections.ts";
 import { decideCounting, objectNeedsWithEffects } from "./effects.ts";
 import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
+import { type LineVerdict, stdinInspector } from "./inspect.ts";
 import { compileSources, type LoadOptions, type LoadResult, readSources, type SourceText } from "./load.ts";
 import type { ObjectNeeds } from "./objects.ts";
 import { RateLimiter } from "./ratelimit.ts";
@@ -70,6 +72,8 @@ export interface PolicyEngine {
     kube: KubeRequest,
     opts?: Omit<EvalOptions, "limiter"> & { now?: number },
   ): Evaluation;
+  /** For an allowed exec whose shell reads stdin: the per-line checker of `exec.stdin: inspect` rules (inspect.ts). */
+  stdinInspector(principal: Principal, kube: KubeRequest): ((line: string) => LineVerdict) | undefined;
   current(): LoadedSet;
   loadedDocuments(): LoadedDocuments;
   /** The errors of the last refused reload, until a reload succeeds. */
@@ -152,6 +156,7 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
       decideCollection(index, limiter, principal, kube, decision, objects, now()),
     evaluate: (principal, kube, opts = {}) =>
       evaluate(index, { principal, kube, now: opts.now ?? now() }, opts),
+    stdinInspector: (principal, kube) => stdinInspector(index, principal, kube, now),
     current: () => set,
     loadedDocuments: () => summarize(set),
     lastError: () => undefined,
@@ -277,6 +282,8 @@ export async function openPolicyEngine(
     decideCollection: (principal, kube, decision, objects) =>
       decideCollection(index, limiter, principal, kube, decision, objects, now()),
     evaluate: (principal, kube, o = {}) => evaluate(index, { principal, kube, now: o.now ?? now() }, o),
+    // The set in force when the exec starts decides its lines (a reload does not change a running session's rules).
+    stdinInspector: (principal, kube) => stdinInspector(index, principal, kube, now),
     current: () => index.set,
     loadedDocuments: () => summarize(index.set),
     lastError: () => failure,

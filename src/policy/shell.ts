@@ -323,6 +323,17 @@ export function analyzeScript(script: string): CommandAnalysis {
   return out.result();
 }
 
+/**
+ * Whether shell text is not yet a complete command: a trailing backslash continuation, an open quote or
+ * substitution, or a here-document whose end line has not come (a shell would wait for more lines).
+ */
+export function scriptIncomplete(text: string): boolean {
+  if (/(^|[^\\])(\\\\)*\\\n$/.test(text)) return true;
+  return analyzeScript(text).unresolved.some(
+    (r) => r.startsWith("script cannot be read") || r === "here-document without a body",
+  );
+}
+
 /** The programs an exec argv would run, by basename (see analyzeCommand for what could not be known). */
 export function programsOf(argv: readonly string[]): string[] {
   return analyzeCommand(argv).programs;
@@ -508,12 +519,12 @@ function readsCommandsFromStdin(
   deeper: Walk,
   ctx?: CommandContext,
 ): undefined {
-  if (!walk.nested) {
-    out.stdinCommands = true;
-    return;
-  }
   if (ctx?.heredocs.length) {
     for (const body of ctx.heredocs) walkScript(body, out, deeper);
+    return;
+  }
+  if (!walk.nested) {
+    out.stdinCommands = true;
     return;
   }
   out.unknown(`\`${prog}\` reads commands from its input`);
@@ -1157,6 +1168,7 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
       endCommand();
       for (const h of pending) {
         let body = "";
+        let closed = false;
         i++;
         for (;;) {
           if (i >= n) break;
@@ -1165,9 +1177,13 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
           let line = script.slice(i, lineEnd);
           if (h.stripTabs) line = line.replace(/^\t+/, "");
           i = lineEnd + 1;
-          if (line === h.delimiter) break;
+          if (line === h.delimiter) {
+            closed = true;
+            break;
+          }
           body += `${line}\n`;
         }
+        if (!closed) out.unknown("here-document without a body");
         h.target.heredocs.push(body);
       }
       pending = [];

@@ -20,6 +20,8 @@ export interface EvalScratch {
   analysis?: import("./shell.ts").CommandAnalysis;
   /** Why the last commandMatches matcher decided as it did ("runs rm", "could not be resolved…"), for messages. */
   commandNote?: string;
+  /** Set while finding which `stdin: inspect` rules apply to an exec: commandMatches is not asked. */
+  skipCommand?: boolean;
   /** Set while a stdin line is checked (the line is not a tty session). */
   inspectingLine?: boolean;
   /** The first allow rule whose commandMatches did not cover the command, and why (for the default-deny message). */

@@ -27,6 +27,8 @@ import type { AppendFile } from "./file.ts";
 export interface StreamTap {
   toClient(data: Buffer | string, binary: boolean): void;
   fromClient(data: Buffer, binary: boolean): void;
+  /** A gateway event in the stream (a stdin line not run under `exec.stdin: inspect`): an "m" marker. */
+  marker?(text: string): void;
   end(): void;
 }
 
@@ -104,6 +106,10 @@ export class AsciicastRecorder implements StreamTap {
     if (data === "") return;
     this.#header();
     this.#o.file.append(eventLine(this.#t(), type, data));
+  }
+
+  marker(text: string): void {
+    this.#event("m", text);
   }
 
   /** Output or input bytes: whole UTF-8 characters only (a split one waits for its rest), ASCII on the fast path. */

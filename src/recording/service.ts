@@ -105,6 +105,7 @@ export class ActiveRecording {
     return {
       toClient: guard((d: Buffer | string, b: boolean) => recorder.toClient(d, b)),
       fromClient: guard((d: Buffer, b: boolean) => recorder.fromClient(d, b)),
+      marker: guard((text: string) => recorder.marker?.(text)),
       end: guard(() => recorder.end()),
     };
   }

@@ -12,6 +12,7 @@ import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
 import { failure } from "../../shared/status.ts";
 import { sendStatusOnSocket } from "../respond.ts";
+import type { StdinLineGate } from "../stdin-inspect.ts";
 import type { Upstream } from "../upstream/index.ts";
 import type { PortGuard } from "./port-guard.ts";
 
@@ -62,6 +63,8 @@ export interface UpgradeOptions {
   tap?: (subprotocol: string, abort: (reason: string) => void) => StreamTap | undefined;
   /** Port-forward: checks the client's bytes before they are relayed (src/gateway/forward/port-guard.ts). */
   guard?: (subprotocol: string) => PortGuard;
+  /** `exec.stdin: inspect`: stdin lines pass through this gate (stdin-inspect.ts); binary channel protocols only. */
+  stdinGate?: StdinLineGate;
 }
 
 // The client's handshake is completed with exactly the subprotocol the cluster chose (it was among the client's offers).
@@ -172,6 +175,13 @@ export function bridgeWebSocket(
               upstream.terminate();
               return finish(101, "masking failed: unreadable subprotocol");
             }
+            const gate = opts.stdinGate;
+            if (gate && (upstream.protocol.includes("base64") || upstream.protocol === "")) {
+              // Inspection reads binary channel frames only: never relay stdin it cannot read.
+              client.close(1011, "airlock: stdin inspection needs a binary channel protocol");
+              upstream.terminate();
+              return finish(101, "stdin inspection: unreadable subprotocol");
+            }
             const tap = opts.tap?.(upstream.protocol, (reason) => {
               // A required recording that cannot be written ends the stream (fail closed).
               client.close(1011, reason.slice(0, 120));
@@ -197,14 +207,11 @@ export function bridgeWebSocket(
                 tap?.toClient,
               );
             }
-            relay(
-              client,
-              upstream,
-              (n) => {
-                bytesIn += n;
-              },
-              tap?.fromClient,
-            );
+            const countIn = (n: number) => {
+              bytesIn += n;
+            };
+            if (gate) relayGated(client, upstream, gate, countIn, tap);
+            else relay(client, upstream, countIn, tap?.fromClient);
             client.on("close", () => tap?.end());
             client.on("close", (code) => closeWith(upstream, code));
             upstream.on("close", (code) => {
@@ -263,6 +270,41 @@ function relay(
     });
     if (to.bufferedAmount >= HIGH_WATER) from.pause();
   });
+}
+
+/**
+ * Client → cluster through the stdin gate: only checked lines go on; a refused line's message goes back to the client
+ * on stderr, and the recording gets the delivered bytes plus a marker for each refusal.
+ */
+function relayGated(
+  from: WebSocket,
+  to: WebSocket,
+  gate: StdinLineGate,
+  count: (n: number) => void,
+  tap: StreamTap | undefined,
+): void {
+  from.on("message", (data: Buffer, isBinary: boolean) => {
+    count(data.length);
+    if (to.readyState !== WebSocket.OPEN) return;
+    const refusedBefore = gate.refused.length;
+    const out = gate.frame(Buffer.from(data));
+    for (const r of gate.refused.slice(refusedBefore)) {
+      const by = r.policy ? ` by policy ${r.policy} rule ${r.rule}` : "";
+      tap?.marker?.(`airlock: stdin line not run${by}: ${r.message}`);
+    }
+    for (const reply of out.reply) {
+      tap?.toClient(reply, true);
+      from.send(reply, { binary: true });
+    }
+    for (const f of out.forward) {
+      tap?.fromClient(f, isBinary);
+      to.send(f, { binary: isBinary }, () => {
+        if (to.bufferedAmount < HIGH_WATER) from.resume();
+      });
+    }
+    if (to.bufferedAmount >= HIGH_WATER) from.pause();
+  });
+  from.on("close", () => gate.abandon());
 }
 
 /** Cluster → client through the masker: a frame it cannot read ends the session (fail closed). */

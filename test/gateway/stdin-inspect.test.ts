@@ -1,0 +1,78 @@
+// The stdin line gate (src/gateway/stdin-inspect.ts) on raw channel frames: lines split across frames, continuation
+// lines, the v5 close signal, a dropped connection and an endless line.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { StdinLineGate } from "../../src/gateway/stdin-inspect.ts";
+import type { LineVerdict } from "../../src/policy/inspect.ts";
+import { analyzeScript } from "../../src/policy/shell.ts";
+
+/** Refuses any line that runs rm, or that cannot be resolved. */
+const check = (line: string): LineVerdict => {
+  const a = analyzeScript(line);
+  return a.programs.includes("rm") || a.unresolved.length
+    ? { ok: false, policy: "p", rule: "r", message: "no" }
+    : { ok: true };
+};
+const stdin = (text: string) => Buffer.concat([Buffer.from([0]), Buffer.from(text)]);
+const text = (frames: Buffer[]) => frames.map((f) => f.subarray(1).toString()).join("");
+
+test("lines are delivered whole, in order, however the frames cut them; refused ones are answered on stderr", () => {
+  const gate = new StdinLineGate(check);
+  const out = [
+    gate.frame(stdin("echo o")),
+    gate.frame(stdin("ne\nrm -rf /\necho two\nr")),
+    gate.frame(stdin("\\\nm x\n")),
+  ];
+  assert.equal(text(out.flatMap((o) => o.forward)), "echo one\necho two\n");
+  const replies = out.flatMap((o) => o.reply);
+  assert.equal(replies.length, 2);
+  assert.ok(
+    replies.every((r) => r[0] === 2),
+    "on the stderr channel",
+  );
+  assert.match(
+    replies[0]?.subarray(1).toString() ?? "",
+    /^airlock: line not run by policy p rule r: no: rm -rf \/\n$/,
+  );
+  assert.equal(gate.refused.length, 2);
+  assert.equal(gate.delivered, 2);
+  assert.match(
+    gate.summary() ?? "",
+    /^stdin inspection: 2 line\(s\) not run \(first by policy p rule r: no\); 2 delivered$/,
+  );
+});
+
+test("a quote or here-document spanning lines is checked as one unit", () => {
+  const gate = new StdinLineGate(check);
+  const a = gate.frame(stdin("echo 'a\n"));
+  assert.deepEqual(a.forward, [], "an open quote waits");
+  const b = gate.frame(stdin("b'\nsh <<EOF\nrm x\n"));
+  assert.equal(text(b.forward), "echo 'a\nb'\n");
+  const c = gate.frame(stdin("EOF\n"));
+  assert.deepEqual(c.forward, []);
+  assert.equal(c.reply.length, 1, "the here-document's rm refuses the whole unit");
+});
+
+test("the v5 close signal flushes the last partial line (checked) before it; other channels pass", () => {
+  const gate = new StdinLineGate(check);
+  assert.deepEqual(gate.frame(stdin("echo last")).forward, []);
+  const close = Buffer.from([255, 0]);
+  const out = gate.frame(close);
+  assert.equal(out.forward.length, 2);
+  assert.equal(out.forward[0]?.subarray(1).toString(), "echo last");
+  assert.deepEqual(out.forward[1], close);
+  const resize = Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":80,"Height":24}')]);
+  assert.deepEqual(gate.frame(resize).forward, [resize]);
+});
+
+test("a dropped connection delivers nothing pending; an endless line is refused, not buffered forever", () => {
+  const gate = new StdinLineGate(check);
+  gate.frame(stdin("rm -rf /"));
+  gate.abandon();
+  assert.equal(gate.refused.length, 1);
+  const long = new StdinLineGate(() => ({ ok: true }));
+  const out = long.frame(stdin(`echo '${"x".repeat(70_000)}`));
+  assert.deepEqual(out.forward, []);
+  assert.equal(out.reply.length, 1);
+  assert.match(out.reply[0]?.subarray(1).toString() ?? "", /longer than 65536 bytes is not inspected/);
+});
