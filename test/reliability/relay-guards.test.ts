@@ -8,7 +8,9 @@ import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import type { KubeRequest } from "../../src/gateway/contracts.ts";
+import { forwardHttp } from "../../src/gateway/forward/http.ts";
 import { relayMasked } from "../../src/gateway/transform/index.ts";
+import type { Upstream } from "../../src/gateway/upstream/index.ts";
 import { BUILTIN_PROFILES, createPlaceholders } from "../../src/mask/index.ts";
 
 const profile = BUILTIN_PROFILES.get("default");
@@ -23,16 +25,15 @@ async function orphanedResponse(): Promise<{ res: ServerResponse; close(): void 
   const got = new Promise<ServerResponse>((r) => {
     resolveRes = r;
   });
-  const server = http.createServer((_req, res) => {
-    res.once("close", () => resolveRes(res));
-  });
+  const server = http.createServer((_req, res) => resolveRes(res));
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const client = http.get({ port, host: "127.0.0.1", path: "/" });
   client.on("error", () => {});
-  setTimeout(() => client.destroy(), 20);
   const res = await got;
+  client.destroy();
+  await once(res, "close");
   return { res, close: () => server.close() };
 }
 
@@ -67,4 +68,53 @@ test("a masked answer that completes after its client left ends the request with
   assert.match(result.error ?? "", /client closed the connection/);
   assert.ok(upstream.destroyed, "the upstream answer is released");
   close();
+});
+
+test("a client that leaves while the upstream request is being opened: nothing is sent, nothing escapes", {
+  timeout: 10_000,
+}, async () => {
+  let resolveRes: (res: ServerResponse) => void = () => {};
+  const got = new Promise<ServerResponse>((r) => {
+    resolveRes = r;
+  });
+  const server = http.createServer((_req, res) => resolveRes(res));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const client = http.get({ port, host: "127.0.0.1", path: "/" });
+  client.on("error", () => {});
+  const res = await got;
+  let sent = 0;
+  const upstream = {
+    name: "sim",
+    invalidate() {},
+    // The credential takes a moment (an exec plugin, an EKS token): the client leaves meanwhile.
+    async requestOptions() {
+      client.destroy();
+      await once(res, "close");
+      sent++;
+      return {
+        host: "127.0.0.1",
+        port,
+        path: "/",
+        method: "GET",
+        headers: [] as string[],
+        rejectUnauthorized: false,
+      };
+    },
+  } as unknown as Upstream;
+  const result = await forwardHttp("GET", res, {
+    upstream,
+    pathAndQuery: "/",
+    headers: [],
+    body: undefined,
+    timeoutMs: 1000,
+    onOpen: () => () => {},
+  });
+  assert.equal(result.status, 499);
+  assert.match(result.upstreamError ?? "", /client closed the connection before the request was sent/);
+  // The cancelled upstream request's own error has an owner: give it a turn to escape (the preload would fail us).
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(sent, 1);
+  server.close();
 });

@@ -155,7 +155,12 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
         return [options, await openRequest(method, options)] as const;
       })
       .then(([, opened]) => {
-        if (settled) return void opened.destroy();
+        if (settled) {
+          // The client left while the request was being opened: it is cancelled unsent, and the error its
+          // cancellation emits has an owner here.
+          opened.on("error", () => {});
+          return void opened.destroy();
+        }
         upstreamReq = opened;
         unregister = opts.onOpen((reason) => {
           opened.destroy(new Error(reason));
