@@ -7,7 +7,7 @@ import type { Principal } from "../gateway/contracts.ts";
 import { compileCel } from "./cel.ts";
 import { parseDuration } from "./duration.ts";
 import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
-import { writtenObjectLabels } from "./objects.ts";
+import { createdName, writtenObjectLabels } from "./objects.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
 import { compileSelector, requestLabels } from "./selector.ts";
 import { analyzeCommand, type CommandAnalysis } from "./shell.ts";
@@ -284,7 +284,14 @@ function compileRule(
   if (spec.names) {
     const any = spec.names.includes("*");
     const list = compileGlobList(spec.names);
-    matchers.push(tag("name", ({ kube }) => (any ? kube.info.name !== "" : list.test(kube.info.name))));
+    matchers.push(
+      tag("name", ({ kube }, scratch) => {
+        // A create names its object in the body (or, for a body the gateway cannot read, the resulting object).
+        const name = createdName(kube) ?? kube.info.name;
+        if (name === undefined) return scratch.planning === true || spec.effect !== "allow";
+        return any ? name !== "" : list.test(name);
+      }),
+    );
   }
   // Matchers that read the body or request details the audit log lacks are kept apart (what-if stops before them).
   const dataMatchers: StaticMatcher[] = [];
@@ -326,6 +333,7 @@ function compileRule(
       object: Boolean(when?.readsObject),
       oldObject: Boolean(when?.readsOldObject),
       labels: Boolean(spec.labelSelector),
+      name: Boolean(spec.names),
     },
     order,
     policy,

@@ -224,7 +224,7 @@ function ruleMatches(rule: CompiledRule, input: EvalInput, scratch: EvalScratch)
 export function objectNeeds(index: RuleIndex, input: EvalInput): ObjectNeeds {
   const { kube, principal } = input;
   const needs: ObjectNeeds = { stored: false, result: false };
-  const scratch: EvalScratch = {};
+  const scratch: EvalScratch = { planning: true };
   for (const rule of index.candidates(kube.action, kube.info.resource)) {
     if (!index.set.policies[rule.policyIndex]?.subjects(principal)) continue;
     if (rule.subjects && !rule.subjects(principal)) continue;

@@ -31,12 +31,27 @@ export interface ObjectNeeds {
   result: boolean;
 }
 
+/**
+ * The name a create gives its object: from the body, else (a body the gateway cannot read) from the resulting object;
+ * undefined when neither is known yet; "" for a generateName create (its name is chosen by the cluster). Not a create:
+ * undefined (the path's name applies).
+ */
+export function createdName(kube: KubeRequest): string | undefined {
+  if (!kube.info.isResourceRequest || kube.action !== "create" || kube.info.name) return undefined;
+  for (const source of [kube.body, kube.object]) {
+    const meta = isObj(source) ? source.metadata : undefined;
+    if (isObj(meta)) return typeof meta.name === "string" ? meta.name : "";
+  }
+  return kube.body === undefined ? undefined : "";
+}
+
 /** Which objects `rule` needs to be judged on `kube`. */
 export function ruleObjectNeeds(rule: CompiledRule, kube: KubeRequest): ObjectNeeds {
   if (!writesOneObject(kube)) return { stored: false, result: false };
-  const { object, oldObject, labels } = rule.reads;
+  const { object, oldObject, labels, name } = rule.reads;
   const result = hasResultingObject(kube);
-  return { stored: oldObject || labels, result: result && (object || labels) };
+  const nameUnknown = name && kube.action === "create" && createdName(kube) === undefined;
+  return { stored: oldObject || labels, result: result && (object || labels || nameUnknown) };
 }
 
 /** `object` for CEL: the resulting object of a write (null after a delete), the body otherwise; undefined = not loaded. */

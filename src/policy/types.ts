@@ -16,6 +16,8 @@ export interface DocumentSource {
 /** Per-request facts computed at most once, whichever rules ask for them. */
 export interface EvalScratch {
   labels?: Record<string, string>;
+  /** Set while working out which objects to load (objectNeeds): a name only the resulting object knows matches. */
+  planning?: boolean;
   /** What the exec argv runs (or, for a stdin line under `exec.stdin: inspect`, what the line runs). */
   analysis?: import("./shell.ts").CommandAnalysis;
   /** Why the last commandMatches matcher decided as it did ("runs rm", "could not be resolved…"), for messages. */
@@ -69,7 +71,7 @@ export interface CompiledRule {
   dataMatchers: readonly StaticMatcher[];
   when?: CompiledCel;
   /** What the rule reads of the objects a write is about (loaded from the cluster only when a candidate rule does). */
-  reads: { object: boolean; oldObject: boolean; labels: boolean };
+  reads: { object: boolean; oldObject: boolean; labels: boolean; name: boolean };
   /** `exec.stdin: inspect`: lines piped into a shell are checked against this rule (src/gateway/stdin-inspect.ts). */
   inspectStdin?: boolean;
   /** The rule's verdict depends on the body / on request data the audit log does not keep (for what-if). */

@@ -86,6 +86,7 @@ before(async () => {
         "      labelSelector: { matchLabels: { protected: 'true' } }",
         "      effect: deny",
         "      message: protected objects stay as they are",
+        "    - { name: no-reserved-names, verbs: [create], resources: [configmaps], names: ['reserved-*'], effect: deny }",
         "    - name: keep-me-stays",
         "      verbs: [delete]",
         "      resources: [configmaps]",
@@ -427,4 +428,30 @@ test("patching namespace staging with a bogus ownerReference counts as deleting 
     "jsonpath={.metadata.ownerReferences}",
   ]);
   assert.equal(refs.stdout, "");
+});
+
+test("names on a create match the created object's name, also from a protobuf body (kubectl create configmap)", async () => {
+  const proto = await kubectl(agent, [
+    "-n",
+    "staging",
+    "create",
+    "configmap",
+    "reserved-one",
+    "--from-literal=a=1",
+  ]);
+  assert.notEqual(proto.code, 0, proto.stdout);
+  assert.match(proto.stderr, /denied by policy conditions rule no-reserved-names/);
+  const json = await raw("POST", CM, JSON.stringify({ metadata: { name: "reserved-two" } }), {
+    "content-type": "application/json",
+  });
+  assert.equal(json.code, 403, JSON.stringify(json.body));
+  const fine = await kubectl(agent, [
+    "-n",
+    "staging",
+    "create",
+    "configmap",
+    "unreserved",
+    "--from-literal=a=1",
+  ]);
+  assert.equal(fine.code, 0, fine.stderr);
 });

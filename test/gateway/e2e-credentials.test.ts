@@ -76,10 +76,15 @@ describe("minting a credential", () => {
       kind: "TokenRequest",
       spec: { audiences: [] },
     });
-    await refused(
+    // kubectl create --raw sends its body without a Content-Type: refused before policy (415, issue 12 §4), which
+    // is as good a refusal; no token either way.
+    const raw = await run(
       ["create", "--raw", "/api/v1/namespaces/staging/serviceaccounts/default/token", "-f", "-"],
       body,
     );
+    assert.notEqual(raw.code, 0, raw.stdout);
+    assert.match(raw.stderr, /UnsupportedMediaType.*without a Content-Type/);
+    assert.doesNotMatch(raw.stdout, /eyJ/, "no JWT in the output");
   });
 
   test("a Secret of the service-account-token type is refused; an Opaque one is not turned into one", async () => {

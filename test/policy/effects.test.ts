@@ -210,3 +210,27 @@ test("ephemeral containers are checked against the pod rules on the resulting po
   assert.equal(verdict(decideOn(engine, req(true))), "deny p/no-privileged");
   assert.equal(verdict(decideOn(engine, req(false))), "allow p/writes");
 });
+
+test("names on a create match the name the body gives the object (a deny cannot be walked around by create)", () => {
+  const engine = engineOf(
+    policy(
+      "p",
+      "[{ group: agents }]",
+      [
+        "    - { name: writes, verbs: [create], resources: [configmaps], namespaces: ['*'], effect: allow }",
+        "    - { name: keep-names, verbs: [create], resources: [configmaps], names: [keep-me], effect: deny }",
+        "    - { name: only-mine, verbs: [create], resources: [secrets], names: ['mine-*'], effect: allow }",
+      ].join("\n"),
+    ),
+  );
+  const create = (resource: string, name: string): Req => ({
+    verb: "create",
+    resource,
+    namespace: "dev",
+    object: { metadata: { name } },
+  });
+  assert.equal(verdict(decideOn(engine, create("configmaps", "keep-me"))), "deny p/keep-names");
+  assert.equal(verdict(decideOn(engine, create("configmaps", "other"))), "allow p/writes");
+  assert.equal(verdict(decideOn(engine, create("secrets", "mine-1"))), "allow p/only-mine");
+  assert.equal(verdict(decideOn(engine, create("secrets", "theirs"))), "deny default/default-deny");
+});
