@@ -10,7 +10,7 @@
 //      checked (relabelled, replaced under the same name) is refused by the cluster with 409 instead of deleted.
 //
 // Fail closed: a list that fails, is too big, or has items without metadata refuses the request ("the set cannot be
-// known"); client DeleteOptions with their own preconditions are refused (they cannot be combined with ours).
+// known"); a namespaced collection without a namespace is refused as kube-apiserver refuses it (405); client DeleteOptions with their own preconditions are refused (they cannot be combined with ours).
 // Residual: the deletes are sequential, not atomic — a 409 midway leaves the earlier objects deleted (as
 // kube-apiserver's own deletecollection does on error); the answer says how many went.
 
@@ -132,6 +132,12 @@ export async function listCollection(
           ok: false,
           status: forbidden(kube, "an object it would delete has no readable name, uid or resourceVersion"),
         };
+      }
+      if (!kube.info.namespace && facts.namespace) {
+        // kube-apiserver serves deletecollection of a namespaced resource only under /namespaces/{ns}: the
+        // gateway must not turn a request the cluster would refuse into deletes across every namespace.
+        const message = `airlock: deletecollection of ${kube.info.resource} across all namespaces is not served by kube-apiserver; delete within one namespace (…/namespaces/NS/${kube.info.resource})`;
+        return { ok: false, status: failure("MethodNotAllowed", message) };
       }
       objects.push({ facts: { ...facts, object: item }, uid, resourceVersion: rv });
       if (objects.length > MAX_OBJECTS) {

@@ -29,6 +29,15 @@ spec:
       verbs: [deletecollection]
       resources: [configmaps]
       effect: allow
+    - name: namespace-collections
+      verbs: [deletecollection]
+      resources: [namespaces]
+      effect: allow
+    - name: no-namespace-deletes
+      verbs: [delete]
+      resources: [namespaces]
+      effect: deny
+      message: namespaces stay
     - name: keep-me
       verbs: [delete, deletecollection]
       resources: [configmaps]
@@ -149,11 +158,32 @@ test("a deny on deleting labelled objects reads each stored object's labels (the
   assert.deepEqual(await configmaps("dc2"), ["guarded", "plain-1", "plain-2"]);
 });
 
-test("across namespaces: a denied object anywhere refuses DELETE /api/v1/configmaps", async () => {
-  const r = await kubectl(agent, ["delete", "--raw", "/api/v1/configmaps?labelSelector=tier"]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /rule (keep-me|protected-objects)/);
+test("across namespaces: DELETE /api/v1/configmaps is refused as kube-apiserver refuses it (no such route), nothing deleted", async () => {
+  for (const path of [
+    "/api/v1/configmaps?labelSelector=tier",
+    "/api/v1/configmaps?labelSelector=batch%3Dx",
+  ]) {
+    const r = await kubectl(agent, ["delete", "--raw", path]);
+    assert.notEqual(r.code, 0, path);
+    assert.match(
+      r.stderr,
+      /deletecollection of configmaps across all namespaces is not served by kube-apiserver/,
+    );
+  }
   assert.deepEqual(await configmaps("dc1"), ["keep-me", "other"]);
+  assert.deepEqual(await configmaps("dc3"), ["r1", "r2", "r3", "r4"]);
+});
+
+test("a cluster-scoped collection is checked object by object too: a deny on one Namespace object refuses DELETE /api/v1/namespaces", async () => {
+  const r = await kubectl(agent, [
+    "delete",
+    "--raw",
+    "/api/v1/namespaces?fieldSelector=metadata.name%3Ddc4",
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /rule no-namespace-deletes: namespaces stay \(object "dc4"\)/);
+  const ns = await kubectl(human, ["get", "namespace", "dc4", "-o", "name"]);
+  assert.equal(ns.code, 0, ns.stderr);
 });
 
 test("an allowed deletecollection deletes exactly the listed objects and answers their list", async () => {
