@@ -175,11 +175,7 @@ test("across namespaces: DELETE /api/v1/configmaps is refused as kube-apiserver 
 });
 
 test("a cluster-scoped collection is checked object by object too: a deny on one Namespace object refuses DELETE /api/v1/namespaces", async () => {
-  const r = await kubectl(agent, [
-    "delete",
-    "--raw",
-    "/api/v1/namespaces?fieldSelector=metadata.name%3Ddc4",
-  ]);
+  const r = await kubectl(agent, ["delete", "--raw", "/api/v1/namespaces?fieldSelector=metadata.name%3Ddc4"]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /rule no-namespace-deletes: namespaces stay \(object "dc4"\)/);
   const ns = await kubectl(human, ["get", "namespace", "dc4", "-o", "name"]);
