@@ -62,6 +62,9 @@ export const MAX_AUDIT_LIMIT = 1000;
 
 type Row = Record<string, unknown>;
 
+/** How long a statement waits for another process's lock before it fails (see the constructor). */
+export const BUSY_TIMEOUT_MS = 1000;
+
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
@@ -87,7 +90,10 @@ export class SqliteStore implements Store {
     this.#now = opts.now ?? Date.now;
     this.#lastUsedResolutionMs = opts.lastUsedResolutionMs ?? 60_000;
     try {
-      this.#db.exec("PRAGMA busy_timeout = 5000");
+      // node:sqlite is synchronous: a lock held by another process (a backup, a sqlite3 shell) blocks the event loop
+      // for up to this long per statement. One second bounds that freeze; past it the write fails and the request is
+      // refused with 503 (fail closed) instead of every client of the gateway waiting.
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (opts.readOnly) {
         const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number } | undefined;
         if (row?.user_version !== SCHEMA_VERSION) throw new Error(`${opts.path} is not an Airlock database`);
