@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "./support.ts";
 
@@ -198,6 +198,22 @@ test("the policies page shows the demo policy and answers a what-if", async () =
     .getByText(/deny.*no-destructive-commands/)
     .waitFor();
   await shot("policies");
+});
+
+test("the identities page lists alice's delegation to the agent, and revoking it there ends it", async () => {
+  const given = await callGateway(gw, "POST", "/airlock/v1/identities/alice/delegations", aliceToken, {
+    to: "demo-agent",
+    for: "1h",
+  });
+  assert.equal(given.code, 201, JSON.stringify(given.body));
+  await go("Identities");
+  const row = page.locator(`tr[data-delegation='${given.body.id}']`);
+  await row.waitFor();
+  await row.getByText("active").waitFor();
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await row.getByText("revoked by alice").waitFor();
+  const listed = await callGateway(gw, "GET", "/airlock/v1/delegations?agent=demo-agent", aliceToken);
+  assert.equal(listed.body.items[0].revokedBy, "alice");
 });
 
 test("revoking the agent in the identities page makes its next kubectl request fail", async () => {

@@ -84,6 +84,81 @@ export function IdentitiesPage() {
           </tbody>
         </table>
       )}
+      <Delegations />
+    </section>
+  );
+}
+
+interface Delegation {
+  id: string;
+  human: string;
+  agent: string;
+  createdBy: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+/** Who may act on whose behalf (issue 15): a human's consent, revocable by that human or an admin. */
+function Delegations() {
+  const list = useLoad(() => getJson<{ items: Delegation[] }>("/airlock/v1/delegations"), []);
+  const [error, setError] = useState<unknown>(undefined);
+  const items = list.data?.items ?? [];
+  const revoke = async (id: string) => {
+    setError(undefined);
+    try {
+      await postJson(`/airlock/v1/delegations/${encodeURIComponent(id)}/revoke`);
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="delegations-h">
+      <h2 id="delegations-h">Delegations</h2>
+      <p className="muted">
+        An agent acts on behalf of a human only while that human&apos;s delegation stands (
+        <code>airlock identity delegate HUMAN --to AGENT --for 8h</code>).
+      </p>
+      <ErrorBox error={error ?? list.error} />
+      {!list.loading && !list.error && items.length === 0 && <Empty>No delegations.</Empty>}
+      {items.length > 0 && (
+        <table className="list" data-testid="delegations">
+          <thead>
+            <tr>
+              <th scope="col">Human</th>
+              <th scope="col">May be acted for by</th>
+              <th scope="col">Given by</th>
+              <th scope="col">Until</th>
+              <th scope="col">State</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((d) => {
+              const active = d.revokedAt === null && Date.parse(d.expiresAt) > Date.now();
+              return (
+                <tr key={d.id} data-delegation={d.id}>
+                  <td>{d.human}</td>
+                  <td>{d.agent}</td>
+                  <td>{d.createdBy}</td>
+                  <td>
+                    <Time iso={d.expiresAt} />
+                  </td>
+                  <td>{d.revokedAt ? `revoked by ${d.revokedBy ?? "?"}` : active ? "active" : "expired"}</td>
+                  <td>
+                    {active && (
+                      <button type="button" className="deny" onClick={() => revoke(d.id)}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
