@@ -48,7 +48,7 @@ export function objectRequest(kube: KubeRequest, facts: ObjectFacts, action = ku
   const info = { ...kube.info, name: facts.name, namespace: facts.namespace };
   // kube-apiserver gives a request on a Namespace object that namespace; compile.ts decides what rules make of it.
   if (isNamespaceObject(info)) info.namespace = facts.name;
-  if (action !== kube.action && (action === "delete" || action === "deletecollection")) info.verb = action;
+  if (action !== kube.action && ["delete", "deletecollection", "get"].includes(action)) info.verb = action;
   const one: KubeRequest = { ...kube, action, info };
   // A delete of a listed object: the stored object is the one listed, and nothing results (objects.ts bindings).
   if (action === "delete" && facts.object !== undefined) {
@@ -72,11 +72,19 @@ export function needsPerObject(index: RuleIndex, principal: Principal, kube: Kub
   // A request that names its object already decided its namespace and name (and CEL sees the same request): only
   // label selectors read the object.
   const named = kube.info.name !== "";
-  for (const rule of index.candidates(kube.action, kube.info.resource)) {
-    const scoped = named ? rule.reads.labels : rule.objectScoped;
-    if (scoped && subjectMatches(index, rule, principal)) return true;
+  // A list or watch item is also read as a get of it, so rules on `get` can tell items apart too.
+  const actions = isCollectionRead(kube) ? [kube.action, "get"] : [kube.action];
+  for (const action of actions) {
+    for (const rule of index.candidates(action, kube.info.resource)) {
+      const scoped = named ? rule.reads.labels : rule.objectScoped;
+      if (scoped && subjectMatches(index, rule, principal)) return true;
+    }
   }
   return false;
+}
+
+function isCollectionRead(kube: KubeRequest): boolean {
+  return kube.action === "list" || kube.action === "watch";
 }
 
 /** Whether an item decided `item` may be shown to a caller whose request was decided `request`. */
@@ -106,9 +114,16 @@ export function itemFilter(
   return (obj) => {
     const facts = factsOf(obj);
     if (!facts) return { keep: false, reason: "an item without readable metadata" };
-    const one = objectRequest(kube, facts);
-    const d = evaluate(index, { principal, kube: one, now: now(), objectLabels: facts.labels }).decision;
-    return itemAllowed(request, d) ? { keep: true } : { keep: false, reason: d.effect, decision: d };
+    const input = { principal, now: now(), objectLabels: facts.labels };
+    const d = evaluate(index, { ...input, kube: objectRequest(kube, facts) }).decision;
+    if (!itemAllowed(request, d)) return { keep: false, reason: d.effect, decision: d };
+    if (!isCollectionRead(kube)) return { keep: true };
+    // Listing an object reads it: a deny or review rule on getting it hides it too (no allow for get is needed).
+    const asGet = evaluate(index, { ...input, kube: objectRequest(kube, facts, "get") }).decision;
+    if (asGet.effect === "deny" && asGet.policy !== "default")
+      return { keep: false, reason: "deny", decision: asGet };
+    if (asGet.effect === "review") return { keep: false, reason: "review", decision: asGet };
+    return { keep: true };
   };
 }
 

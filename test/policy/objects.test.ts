@@ -223,6 +223,28 @@ test("the item filter decides each list item as the same request on that object"
   );
 });
 
+test("listing an object reads it: a deny on get (by name, namespace or label) hides the item from list and watch", () => {
+  const engine = engineOf(
+    policy(
+      "p",
+      SUBJECTS,
+      [
+        "    - { name: read, verbs: [list, watch], effect: allow }",
+        "    - { name: no-get-x, verbs: [get], resources: [secrets], names: [x], effect: deny }",
+        "    - { name: get-held, verbs: [get], resources: [secrets], namespaces: [held], effect: review, review: { approvers: { groups: [sre] } } }",
+      ].join("\n"),
+    ),
+  );
+  for (const verb of ["list", "watch"] as const) {
+    const { principal, kube } = described({ verb, resource: "secrets" });
+    const keep = engine.itemFilter(principal, kube, engine.decide(principal, kube));
+    assert.ok(keep, verb);
+    assert.equal(keep(secret("dev", "x")).keep, false, `${verb}: get denied`);
+    assert.equal(keep(secret("held", "y")).keep, false, `${verb}: get needs review`);
+    assert.equal(keep(secret("dev", "y")).keep, true, `${verb}: no allow for get is needed`);
+  }
+});
+
 test("no filter when no rule can tell items apart; none for a denied request", () => {
   const plain = engineOf(
     policy("p", SUBJECTS, "    - { name: read, verbs: [list], resources: [secrets], effect: allow }"),
