@@ -326,7 +326,14 @@ await sample("end");
 // ---- checks
 const alive = (await json("GET", "/healthz", adminToken).catch(() => ({ code: 0, body: "" }))).code === 200;
 const verify = JSON.parse((await json("GET", "/airlock/v1/audit/verify", adminToken)).body);
-const events = await gateway.store.auditList({ limit: 10_000_000 });
+// Every audit event, page by page (the store caps a page).
+const events: Awaited<ReturnType<typeof gateway.store.auditList>> = [];
+for (let cursor: string | null | undefined; ; ) {
+  const page = await gateway.store.auditSearch({ limit: 1000, ...(cursor ? { cursor } : {}) });
+  events.push(...page.items);
+  cursor = page.nextCursor;
+  if (!cursor) break;
+}
 const allowed = new Map<string, number>();
 for (const e of events) {
   if (e.decision !== "allow") continue;

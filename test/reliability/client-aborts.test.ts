@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type Random, seededRandom, testSeed } from "../helpers/random.ts";
+import { openAuditEvents } from "./support.ts";
 
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 const rnd: Random = seededRandom(testSeed(16_001));
@@ -21,8 +22,6 @@ let token: string;
 let host: string;
 let port: number;
 let podName: string;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A raw HTTP/1.1 request over TLS that the client cuts after `abortAfterMs` (or at its first byte of answer). */
 function abortingRequest(
@@ -75,13 +74,7 @@ function get(path: string): string {
 async function assertHealthyAndAudited(phase: string): Promise<void> {
   const live = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
   assert.equal(live.code, 200, `${phase}: the gateway still answers`);
-  let open: string[] = [];
-  for (let i = 0; i < 60; i++) {
-    const events = await gw.gateway.store.auditList({ limit: 100_000 });
-    open = events.filter((e) => e.completedAt === null).map((e) => `${e.method} ${e.path} (${e.id})`);
-    if (open.length === 0) return;
-    await sleep(100);
-  }
+  const open = await openAuditEvents(gw.gateway.store);
   assert.deepEqual(open, [], `${phase}: requests without a completion record`);
 }
 

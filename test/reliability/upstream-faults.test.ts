@@ -7,6 +7,7 @@ import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { openAuditEvents } from "./support.ts";
 
 let gw: TestGateway;
 let proxy: FaultProxy;
@@ -24,14 +25,7 @@ async function assertRecovers(what: string): Promise<void> {
 }
 
 async function assertAllCompleted(): Promise<void> {
-  let open: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    const events = await gw.gateway.store.auditList({ limit: 100_000 });
-    open = events.filter((e) => e.completedAt === null).map((e) => `${e.method} ${e.path}`);
-    if (open.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.deepEqual(open, [], "requests without a completion record");
+  assert.deepEqual(await openAuditEvents(gw.gateway.store), [], "requests without a completion record");
 }
 
 function assertClusterStatus(
