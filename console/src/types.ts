@@ -14,6 +14,8 @@ export interface ReviewedRequest {
   namespace: string;
   name: string;
   execCommand: string[] | null;
+  /** Exec flags as the gateway decoded them (absent on older reviews). */
+  exec?: { container: string; stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean } | null;
 }
 
 export interface Review {
@@ -109,6 +111,10 @@ export interface SessionRecord {
   requests: number;
   decisions: { allow: number; deny: number; review: number };
   commands: string[];
+  /** What the gateway decoded ("delete deployments"); `commands` are only what the client claimed. */
+  actions?: string[];
+  /** Claims the decoded actions contradict. */
+  claimMismatches?: string[];
   recordings?: number | RecordingRecord[];
 }
 

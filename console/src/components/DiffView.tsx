@@ -1,5 +1,6 @@
 // The dry-run diff side by side: the live object on the left, what the request would leave on the right.
 import { sideBySide } from "../lib/diff.ts";
+import { U } from "./Untrusted.tsx";
 
 export function DiffView({ diff }: { diff: string }) {
   const rows = sideBySide(diff);
@@ -17,18 +18,20 @@ export function DiffView({ diff }: { diff: string }) {
           row.kind === "hunk" ? (
             // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional and never reordered
             <tr key={i} className="hunk">
-              <td colSpan={2}>{row.text}</td>
+              <td colSpan={2}>
+                <U text={row.text} />
+              </td>
             </tr>
           ) : (
             // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional and never reordered
             <tr key={i}>
               <td className={`cell ${row.left.kind}`}>
                 <span className="sign">{row.left.kind === "removed" ? "-" : " "}</span>
-                {row.left.text}
+                <U text={row.left.text} max={2000} />
               </td>
               <td className={`cell ${row.right.kind}`}>
                 <span className="sign">{row.right.kind === "added" ? "+" : " "}</span>
-                {row.right.text}
+                <U text={row.right.text} max={2000} />
               </td>
             </tr>
           ),

@@ -1,6 +1,7 @@
 // The terminal player: plays an asciicast in a styled grid with play/pause, seek and speed. Keyboard: space plays or
 // pauses, ←/→ seek 5 s, Home goes to the start. Seeking rebuilds the screen from the start (recordings are small).
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
+import { renderInline } from "../../../src/shared/render.ts";
 import { type Cast, eventsUntil } from "../lib/asciicast.ts";
 import { Screen } from "../lib/terminal.ts";
 
@@ -85,7 +86,8 @@ export function Player({ cast }: { cast: Cast }) {
                   run.style.inverse ? "inverse" : "",
                 ].join(" ")}
               >
-                {run.text}
+                {/* bidi and invisible characters in the output: markers, never applied (issue 14) */}
+                {renderInline(run.text)}
               </span>
             ))}
             {"\n"}
@@ -121,9 +123,16 @@ export function Player({ cast }: { cast: Cast }) {
         {cast.exit && <span className="muted">{cast.exit}</span>}
       </div>
       {typed && (
-        <p className="muted">
-          Typed so far: <code data-testid="typed">{JSON.stringify(typed)}</code>
-        </p>
+        <div className="muted">
+          Typed or piped so far (one line per line sent):
+          <pre className="untrusted-block" data-testid="typed">
+            {typed
+              .split(/\r\n|\r|\n/)
+              .filter((line, i, all) => line !== "" || i < all.length - 1)
+              .map((line) => `⟩ ${renderInline(line, { max: 2000 })}`)
+              .join("\n")}
+          </pre>
+        </div>
       )}
     </div>
   );

@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { getJson, query } from "../api.ts";
 import { Empty, ErrorBox, Field, localToIso, Time, useLoad } from "../components/common.tsx";
+import { U, UArgv, UName } from "../components/Untrusted.tsx";
 import type { AuditEvent } from "../types.ts";
 
 interface VerifyReport {
@@ -105,12 +106,12 @@ export function AuditPage() {
                   <td>
                     <Time iso={e.time} />
                   </td>
-                  <td>{e.identityName ?? "—"}</td>
+                  <td>{e.identityName === null ? "—" : <UName text={e.identityName} />}</td>
                   <td>
                     <button type="button" className="linklike" onClick={() => setSelected(e)}>
-                      {e.verb} {e.resource}
-                      {e.subresource ? `/${e.subresource}` : ""} {e.name}
-                      {e.namespace ? ` -n ${e.namespace}` : ""}
+                      <U
+                        text={`${e.verb} ${e.resource}${e.subresource ? `/${e.subresource}` : ""} ${e.name}${e.namespace ? ` -n ${e.namespace}` : ""}`}
+                      />
                     </button>
                   </td>
                   <td>
@@ -170,26 +171,32 @@ function AuditDetail({ event, onClose }: { event: AuditEvent; onClose: () => voi
         </dd>
         <dt>Identity</dt>
         <dd>
-          {event.identityName} ({event.identityKind})
+          {event.identityName === null ? "—" : <UName text={event.identityName} />} ({event.identityKind})
         </dd>
         <dt>Request</dt>
         <dd>
           <code>
-            {event.method} {event.path}
+            <U text={`${event.method} ${event.path}`} />
           </code>
         </dd>
         {event.execCommand && (
           <>
             <dt>Command</dt>
             <dd>
-              <code>{event.execCommand.join(" ")}</code>
+              <UArgv argv={event.execCommand} />
             </dd>
           </>
         )}
         <dt>Decision</dt>
         <dd>
           {event.decision} by {event.policy ?? "—"}/{event.rule ?? "—"}
-          {event.reason ? `: ${event.reason}` : ""}
+          {event.reason ? (
+            <>
+              : <U text={event.reason} />
+            </>
+          ) : (
+            ""
+          )}
         </dd>
         <dt>Outcome</dt>
         <dd>
@@ -198,13 +205,24 @@ function AuditDetail({ event, onClose }: { event: AuditEvent; onClose: () => voi
         </dd>
         <dt>Client</dt>
         <dd>
-          {event.sourceAddress} · {event.userAgent}
-          {event.kubectlCommand ? ` · ${event.kubectlCommand}` : ""}
+          {event.sourceAddress} ·{" "}
+          <span className="claim">
+            client says: user agent <U text={event.userAgent} max={300} />
+            {event.kubectlCommand ? (
+              <>
+                , command <U text={event.kubectlCommand} max={300} />
+              </>
+            ) : (
+              ""
+            )}
+          </span>
         </dd>
         {event.justification && (
           <>
             <dt>Justification</dt>
-            <dd>{event.justification}</dd>
+            <dd className="claim">
+              client says: <U text={event.justification} max={2000} />
+            </dd>
           </>
         )}
       </dl>

@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { getJson, postJson } from "../api.ts";
 import { Empty, ErrorBox, Field, Time, useLoad } from "../components/common.tsx";
+import { UName } from "../components/Untrusted.tsx";
 import type { Identity } from "../types.ts";
 
 export function IdentitiesPage() {
@@ -41,7 +42,9 @@ export function IdentitiesPage() {
           <tbody>
             {items.map((i) => (
               <tr key={i.id} data-identity={i.name}>
-                <td>{i.name}</td>
+                <td>
+                  <UName text={i.name} />
+                </td>
                 <td>{i.kind}</td>
                 <td>{i.groups.join(", ") || <span className="muted">none</span>}</td>
                 <td>

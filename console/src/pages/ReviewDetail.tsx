@@ -4,6 +4,7 @@ import { type FormEvent, useState } from "react";
 import { getJson, postJson } from "../api.ts";
 import { ErrorBox, Field, Time, useLoad } from "../components/common.tsx";
 import { DiffView } from "../components/DiffView.tsx";
+import { U, UArgv, UBlock, UName } from "../components/Untrusted.tsx";
 import { Link } from "../router.tsx";
 import type { Review, ReviewEvent } from "../types.ts";
 import { describeRequest, POLL_MS } from "./Reviews.tsx";
@@ -34,13 +35,16 @@ export function ReviewDetailPage({ id }: { id: string }) {
     );
   }
   const r = review.request;
+  const query = [...new URLSearchParams(r.query).entries()];
   return (
     <section aria-labelledby="review-h">
       <p>
         <Link to="/reviews">← Reviews</Link>
       </p>
       <div className="page-head">
-        <h1 id="review-h">{describeRequest(r)}</h1>
+        <h1 id="review-h">
+          <U text={describeRequest(r)} max={300} />
+        </h1>
         <span className={`state ${review.state}`} data-testid="review-state">
           {review.state}
         </span>
@@ -49,8 +53,15 @@ export function ReviewDetailPage({ id }: { id: string }) {
       <dl className="facts">
         <dt>Requested by</dt>
         <dd>
-          {review.requester.name} ({review.requester.kind}
-          {review.requester.groups.length ? `; groups ${review.requester.groups.join(", ")}` : ""})
+          <UName text={review.requester.name} /> ({review.requester.kind}
+          {review.requester.groups.length ? (
+            <>
+              ; groups <U text={review.requester.groups.join(", ")} />
+            </>
+          ) : (
+            ""
+          )}
+          )
         </dd>
         {/* The rest of the chain of who asked (issue 15): none of them may approve. */}
         {review.requester.onBehalfOf ? (
@@ -84,28 +95,29 @@ export function ReviewDetailPage({ id }: { id: string }) {
           <Time iso={review.createdAt} /> · expires <Time iso={review.expiresAt} />
         </dd>
         <dt>Justification</dt>
-        <dd>{review.justification ?? <span className="muted">none given</span>}</dd>
+        <dd data-testid="justification">
+          {review.justification === null ? (
+            <span className="muted">none given</span>
+          ) : (
+            <span className="claim">
+              client says: <U text={review.justification} max={2000} />
+            </span>
+          )}
+        </dd>
         <dt>Policy rule</dt>
         <dd>
-          {review.policy} / {review.rule} — needs {review.requirement.approvals} approval(s) from{" "}
-          {[
-            ...review.requirement.approvers.identities,
-            ...review.requirement.approvers.groups.map((g) => `group ${g}`),
-          ].join(", ")}
+          <U text={`${review.policy} / ${review.rule}`} /> — needs {review.requirement.approvals} approval(s)
+          from{" "}
+          <U
+            text={[
+              ...review.requirement.approvers.identities,
+              ...review.requirement.approvers.groups.map((g) => `group ${g}`),
+            ].join(", ")}
+          />
         </dd>
         <dt>Cluster</dt>
-        <dd>{review.cluster}</dd>
-        <dt>Request</dt>
         <dd>
-          <code>
-            {r.method} {r.path}
-            {r.query ? `?${r.query}` : ""}
-          </code>
-          {r.execCommand && (
-            <div>
-              command: <code>{r.execCommand.join(" ")}</code>
-            </div>
-          )}
+          <U text={review.cluster} />
         </dd>
         {review.waiters > 0 && (
           <>
@@ -114,12 +126,89 @@ export function ReviewDetailPage({ id }: { id: string }) {
           </>
         )}
       </dl>
+      <h2>The request</h2>
+      <dl className="facts" data-testid="request">
+        <dt>Method</dt>
+        <dd>
+          <code>
+            <U text={r.method} />
+          </code>
+        </dd>
+        <dt>Path</dt>
+        <dd>
+          <code>
+            <U text={r.path} />
+          </code>
+        </dd>
+        <dt>Query</dt>
+        <dd>
+          {query.length === 0 ? (
+            <span className="muted">none</span>
+          ) : (
+            <ul className="plain">
+              {query.map(([k, v], i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: parameters are positional (repeats matter)
+                <li key={i}>
+                  <code>
+                    <U text={k} max={200} /> = <U text={v} />
+                  </code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
+        <dt>Content-Type</dt>
+        <dd>
+          {r.contentType ? (
+            <code>
+              <U text={r.contentType} max={200} />
+            </code>
+          ) : (
+            <span className="muted">none</span>
+          )}
+        </dd>
+        {r.exec && (
+          <>
+            <dt>Exec</dt>
+            <dd>
+              container <U text={r.exec.container || "(default)"} />; stdin {r.exec.stdin ? "yes" : "no"}; tty{" "}
+              {r.exec.tty ? "yes" : "no"}
+            </dd>
+          </>
+        )}
+        {r.execCommand && (
+          <>
+            <dt>Command (one argument per line)</dt>
+            <dd>
+              <UArgv argv={r.execCommand} />
+            </dd>
+          </>
+        )}
+        <dt>Body</dt>
+        <dd>
+          {r.body ? (
+            <>
+              <span className="muted">Secret values masked; {r.body.length} characters</span>
+              <UBlock text={r.body} testId="request-body" />
+            </>
+          ) : (
+            <span className="muted">none</span>
+          )}
+        </dd>
+      </dl>
       <h2>What would change</h2>
       {!review.preview && <p className="muted">The dry run is being computed…</p>}
       {review.preview && (
         <>
-          <p className="muted">{review.preview.summary}</p>
-          {review.preview.error && <div className="warning">Preview incomplete: {review.preview.error}</div>}
+          <p className="muted">
+            <U text={review.preview.summary} />
+          </p>
+          {review.preview.error && (
+            <div className="warning" data-testid="preview-error">
+              The preview failed: <U text={review.preview.error} max={2000} /> — nothing below shows the
+              effect; judge the request and its body above.
+            </div>
+          )}
           <DiffView diff={review.preview.diff} />
           {review.preview.dependents.length > 0 && (
             <>
@@ -127,8 +216,7 @@ export function ReviewDetailPage({ id }: { id: string }) {
               <ul>
                 {review.preview.dependents.map((d) => (
                   <li key={`${d.kind}/${d.namespace}/${d.name}`}>
-                    {d.kind} {d.namespace ? `${d.namespace}/` : ""}
-                    {d.name}
+                    <U text={`${d.kind} ${d.namespace ? `${d.namespace}/` : ""}${d.name}`} />
                   </li>
                 ))}
               </ul>
@@ -146,8 +234,15 @@ export function ReviewDetailPage({ id }: { id: string }) {
         {(loaded.data?.events ?? []).map((e, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: events are append-only
           <li key={i}>
-            <Time iso={e.time} /> <strong>{e.type}</strong> by {e.actor}
-            {e.detail ? ` — ${e.detail}` : ""}
+            <Time iso={e.time} /> <strong>{e.type}</strong> by <UName text={e.actor} />
+            {e.detail ? (
+              <>
+                {" "}
+                — <U text={e.detail} />
+              </>
+            ) : (
+              ""
+            )}
           </li>
         ))}
       </ol>
@@ -160,8 +255,14 @@ function Outcome({ review }: { review: Review }) {
     <div className="outcome" role="status">
       {review.approvals.map((a) => (
         <p key={a.by + a.at}>
-          Approved by {a.by} at <Time iso={a.at} />
-          {a.reason ? `: ${a.reason}` : ""}
+          Approved by <UName text={a.by} /> at <Time iso={a.at} />
+          {a.reason ? (
+            <>
+              : <U text={a.reason} />
+            </>
+          ) : (
+            ""
+          )}
           {review.approvedUntil && (
             <>
               {" "}
@@ -172,7 +273,8 @@ function Outcome({ review }: { review: Review }) {
       ))}
       {review.denial && (
         <p>
-          Denied by {review.denial.by} at <Time iso={review.denial.at} />: {review.denial.reason}
+          Denied by <UName text={review.denial.by} /> at <Time iso={review.denial.at} />:{" "}
+          <U text={review.denial.reason} />
         </p>
       )}
       {!review.approvals.length && !review.denial && <p>This review is {review.state}.</p>}

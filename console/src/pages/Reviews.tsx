@@ -1,7 +1,9 @@
 // The reviews inbox: pending reviews, newest first, refreshed every two seconds; other states on request.
 import { useState } from "react";
+import { argvInline } from "../../../src/shared/render.ts";
 import { getJson, query } from "../api.ts";
 import { Empty, ErrorBox, Field, Time, useLoad } from "../components/common.tsx";
+import { U } from "../components/Untrusted.tsx";
 import { Link } from "../router.tsx";
 import type { Review } from "../types.ts";
 
@@ -10,7 +12,7 @@ export const POLL_MS = 2000;
 export function describeRequest(r: Review["request"]): string {
   const what = [r.resource + (r.subresource ? `/${r.subresource}` : ""), r.name].filter(Boolean).join(" ");
   const where = r.namespace ? ` in ${r.namespace}` : "";
-  const exec = r.execCommand ? ` — ${r.execCommand.join(" ")}` : "";
+  const exec = r.execCommand ? ` — ${argvInline(r.execCommand)}` : "";
   return `${r.action} ${what}${where}${exec}`;
 }
 
@@ -65,11 +67,17 @@ export function ReviewsPage() {
                   {r.requester.name} <span className="tag">{r.requester.kind}</span>
                 </td>
                 <td>
-                  <Link to={`/reviews/${r.id}`}>{describeRequest(r.request)}</Link>
-                  {r.justification && <div className="muted">“{r.justification}”</div>}
+                  <Link to={`/reviews/${r.id}`}>
+                    <U text={describeRequest(r.request)} max={300} />
+                  </Link>
+                  {r.justification && (
+                    <div className="muted claim">
+                      client says: <U text={r.justification} max={300} />
+                    </div>
+                  )}
                 </td>
                 <td>
-                  {r.policy}/{r.rule}
+                  <U text={`${r.policy}/${r.rule}`} />
                 </td>
                 <td>
                   <span className={`state ${r.state}`}>{r.state}</span>

@@ -1,8 +1,10 @@
 // One session: its request timeline with each decision, and its recordings (exec/attach replayed in the page).
 import { useState } from "react";
+import { argvInline } from "../../../src/shared/render.ts";
 import { getJson, getText } from "../api.ts";
 import { ErrorBox, Time, useLoad } from "../components/common.tsx";
 import { Player } from "../components/Player.tsx";
+import { SessionSummary, U, UName } from "../components/Untrusted.tsx";
 import { parseCast } from "../lib/asciicast.ts";
 import { Link } from "../router.tsx";
 import type { AuditEvent, RecordingRecord, SessionRecord } from "../types.ts";
@@ -25,11 +27,11 @@ export function SessionDetailPage({ id }: { id: string }) {
       {s && (
         <>
           <h1 id="session-h">
-            Session of {s.identityName} on {s.cluster}
+            Session of <UName text={s.identityName} /> on <U text={s.cluster} />
           </h1>
           <p className="muted">
             <Time iso={s.startedAt} /> – <Time iso={s.lastSeenAt} /> · {s.requests} requests ·{" "}
-            {s.commands.join(", ") || s.kind}
+            <SessionSummary s={s} />
           </p>
           <h2>Recordings</h2>
           {(loaded.data?.recordings ?? []).length === 0 && <p className="empty">No streams were recorded.</p>}
@@ -53,17 +55,26 @@ export function SessionDetailPage({ id }: { id: string }) {
                     <Time iso={e.time} />
                   </td>
                   <td>
-                    {e.verb} {e.resource}
-                    {e.subresource ? `/${e.subresource}` : ""} {e.name}
-                    {e.namespace ? ` -n ${e.namespace}` : ""}
-                    {e.execCommand ? ` — ${e.execCommand.join(" ")}` : ""}
+                    <U
+                      text={`${e.verb} ${e.resource}${e.subresource ? `/${e.subresource}` : ""} ${e.name}${e.namespace ? ` -n ${e.namespace}` : ""}`}
+                    />
+                    {e.execCommand && (
+                      <>
+                        {" "}
+                        — <U text={argvInline(e.execCommand)} />
+                      </>
+                    )}
                   </td>
                   <td>
                     <span className={`decision ${e.decision}`}>{e.decision}</span>{" "}
                     <span className="muted">
                       {e.policy}/{e.rule}
                     </span>
-                    {e.reason && <div className="muted">{e.reason}</div>}
+                    {e.reason && (
+                      <div className="muted">
+                        <U text={e.reason} />
+                      </div>
+                    )}
                   </td>
                   <td>{e.status ?? "…"}</td>
                 </tr>

@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { getJson, query } from "../api.ts";
 import { Empty, ErrorBox, Field, localToIso, Time, useLoad } from "../components/common.tsx";
+import { SessionSummary, U, UName } from "../components/Untrusted.tsx";
 import { Link } from "../router.tsx";
 import type { SessionRecord } from "../types.ts";
 
@@ -10,7 +11,9 @@ import type { SessionRecord } from "../types.ts";
 const REFRESH_MS = 5000;
 const EMPTY = { identity: "", cluster: "", since: "", until: "", exec: false, denials: false };
 
+/** Sessions with an exec or attach: from what the gateway decoded, not what the client claimed (older sessions: claims). */
 export function hasExec(s: SessionRecord): boolean {
+  if (s.actions) return s.actions.some((a) => /^(exec|attach) /.test(a));
   return s.commands.some((c) => /\b(exec|attach|cp)\b/.test(c));
 }
 
@@ -101,9 +104,15 @@ export function SessionsPage() {
                     <Time iso={s.startedAt} />
                   </Link>
                 </td>
-                <td>{s.identityName}</td>
-                <td>{s.cluster}</td>
-                <td>{s.commands.join(", ") || <span className="muted">{s.kind}</span>}</td>
+                <td>
+                  <UName text={s.identityName} />
+                </td>
+                <td>
+                  <U text={s.cluster} />
+                </td>
+                <td>
+                  <SessionSummary s={s} />
+                </td>
                 <td>{s.requests}</td>
                 <td>
                   {s.decisions.allow} /{" "}
