@@ -17,6 +17,8 @@ export type BuiltinPolicy = "deny-all" | "allow-authenticated";
 
 export interface Decider {
   decide(principal: Principal, kube: KubeRequest): Decision;
+  /** The same decision without using rate-limit budget (a question such as `kubectl auth can-i`). */
+  evaluate?(principal: Principal, kube: KubeRequest): { decision: Decision };
   /** The objects the rules that could match read; the pipeline loads them (object-context.ts) before `decide`. A
    *  decider without it needs none. */
   objectNeeds?(principal: Principal, kube: KubeRequest): ObjectNeeds;

@@ -39,6 +39,7 @@ import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
+import { answerSelfReview, isAnsweredSelfReview } from "./self-review.ts";
 import { StdinLineGate } from "./stdin-inspect.ts";
 import type { LiveStream } from "./streams.ts";
 import {
@@ -317,6 +318,16 @@ export async function handleKubeRequest(
   if (!admitted || !ctx.kube || !ctx.principal) return;
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return; // routeCluster checked it; the registry does not change at run time
+  if (isAnsweredSelfReview(ctx.kube)) {
+    // kubectl auth can-i: the cluster's RBAC answer combined with what policy would decide
+    const answered = await answerSelfReview({ decider: gw.decider, upstream }, ctx, res, {
+      pathAndQuery: admitted.pathAndQuery,
+      body: admitted.body,
+      headers: admitted.forward,
+    });
+    ctx.bytesOut = answered.bytesOut;
+    return completeAudit(gw, ctx, answered.status, answered.error);
+  }
   const longRunning = isLongRunning(ctx.kube);
   const streamKind = longRunning
     ? ctx.kube.info.verb === "watch"

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { policy } from "../policy/support.ts";
 import { waitFor } from "./e2e-support.ts";
@@ -17,6 +17,7 @@ const DEMO = new URL("../../examples/policies/demo.yaml", import.meta.url).pathn
 const CATEGORY = /is forbidden: .*category "credentials".*credentials: \[/s;
 let gw: TestGateway;
 let agent: string;
+let agentToken: string;
 let minter: string;
 let dir: string;
 
@@ -40,7 +41,9 @@ before(async () => {
     ),
   );
   gw = await startTestGateway({ policyFiles: [DEMO, extra] });
-  agent = (await gw.addIdentity("demo-agent", "agent", ["agents"])).kubeconfig;
+  const demoAgent = await gw.addIdentity("demo-agent", "agent", ["agents"]);
+  agent = demoAgent.kubeconfig;
+  agentToken = demoAgent.token;
   minter = (await gw.addIdentity("token-minter", "human", [])).kubeconfig;
 });
 
@@ -76,8 +79,8 @@ describe("minting a credential", () => {
       kind: "TokenRequest",
       spec: { audiences: [] },
     });
-    // kubectl create --raw sends its body without a Content-Type: refused before policy (415, issue 12 §4), which
-    // is as good a refusal; no token either way.
+    // kubectl create --raw sends its body without a Content-Type: refused before policy (415, issue 12 §4); the
+    // same TokenRequest as JSON is refused by the category. No token either way.
     const raw = await run(
       ["create", "--raw", "/api/v1/namespaces/staging/serviceaccounts/default/token", "-f", "-"],
       body,
@@ -85,6 +88,15 @@ describe("minting a credential", () => {
     assert.notEqual(raw.code, 0, raw.stdout);
     assert.match(raw.stderr, /UnsupportedMediaType.*without a Content-Type/);
     assert.doesNotMatch(raw.stdout, /eyJ/, "no JWT in the output");
+    const json = await callGateway(
+      gw,
+      "POST",
+      "/api/v1/namespaces/staging/serviceaccounts/default/token",
+      agentToken,
+      JSON.parse(body),
+    );
+    assert.equal(json.code, 403);
+    assert.match(json.body.message, /category "credentials"/);
   });
 
   test("a Secret of the service-account-token type is refused; an Opaque one is not turned into one", async () => {
@@ -286,6 +298,44 @@ describe("workloads", () => {
 });
 
 describe("self reviews", () => {
+  test("kubectl auth can-i answers what policy AND RBAC allow", async () => {
+    const canI = async (...args: string[]) => {
+      const r = await run(["auth", "can-i", ...args]);
+      return { answer: r.stdout.trim(), code: r.code, err: r.stderr };
+    };
+    // RBAC (the demo cluster's airlock-identities role) allows all of these; policy decides.
+    assert.equal((await canI("get", "pods", "-n", "prod")).answer, "yes");
+    assert.equal((await canI("create", "configmaps", "-n", "staging")).answer, "yes");
+    const token = await canI("create", "serviceaccounts", "--subresource=token", "-n", "staging");
+    assert.match(
+      token.answer,
+      /^no - airlock: denied by policy builtin rule credentials/,
+      "policy refuses minting a token",
+    );
+    assert.equal(token.code, 1);
+    const ns = await canI("delete", "namespaces/staging");
+    assert.match(ns.answer, /^no - airlock: denied by policy demo rule no-namespace-deletes/, ns.err);
+    assert.match(
+      (await canI("delete", "deployments", "-n", "prod")).answer,
+      /^no\b/,
+      "a review is needed first",
+    );
+    assert.match(
+      (await canI("delete", "deployments", "-n", "prod")).answer,
+      /would hold it for a review by a human; not allowed without one/,
+    );
+    assert.match(
+      (await canI("create", "rolebindings", "-n", "staging")).answer,
+      /^no\b/,
+      "no body: roleRef unknown",
+    );
+    // RBAC refuses impersonate, whatever policy says.
+    assert.match((await canI("impersonate", "users")).answer, /^no\b/);
+    assert.match((await canI("*", "*")).answer, /^no\b/, "Airlock decides request by request");
+    const list = await run(["auth", "can-i", "--list", "-n", "staging"]);
+    assert.equal(list.code, 0, list.stderr);
+  });
+
   test("kubectl auth whoami works under the demo policy", async () => {
     const r = await run(["auth", "whoami"]);
     assert.equal(r.code, 0, r.stderr);
