@@ -198,12 +198,13 @@ const execDenyWithoutStdin: Check = (r) => {
   ];
 };
 
-/** A deny or review on one read verb: the same data is read with the others. */
+/** A deny or review on list/watch but not get: `kubectl get NAME` still reads the object. */
 const readVerbsSplit: Check = (r) => {
   if (r.effect === "allow" || r.verbs.includes("*") || r.nonResourceURLs) return [];
   const reads = ["get", "list", "watch"];
   const named = reads.filter((v) => r.verbs.includes(v));
-  if (named.length === 0 || named.length === reads.length) return [];
+  // A deny on get also hides the object from lists and watches (each item is read as a get of it).
+  if (named.length === 0 || named.includes("get")) return [];
   const missing = reads.filter((v) => !named.includes(v));
   return [
     {
