@@ -98,17 +98,22 @@ export function sessionAuthenticator(
     };
     if (claims.reason) session.justification = claims.reason;
     if (claims.obo) {
-      // Acting for a human holds only while that human is active and their delegation stands (issue 15): checked on
-      // every request, and the session's streams close when the delegation expires.
+      // Acting for a human holds only while that human is active and the very delegation the session was minted
+      // under stands (issue 15): checked on every request, so a revoked delegation is not revived by a new one, and
+      // the session's streams close when the delegation expires.
       const nowMs = now();
-      const gone = await delegationGone(store, found.identity.name, claims.obo, nowMs);
+      const delegation = claims.dlg ? await store.delegationGet(claims.dlg) : undefined;
+      const gone =
+        (await delegationGone(store, found.identity.name, claims.obo, nowMs)) ??
+        (!delegation || delegation.agentId !== found.identity.id || delegation.human !== claims.obo
+          ? "the delegation it was minted under is unknown"
+          : delegation.revokedAt !== null
+            ? `the delegation from ${claims.obo} to ${found.identity.name} it was minted under was revoked`
+            : Date.parse(delegation.expiresAt) <= nowMs
+              ? `the delegation from ${claims.obo} to ${found.identity.name} expired`
+              : undefined);
       if (gone !== undefined)
         return refused(`the session credential acts on behalf of "${claims.obo}", but ${gone}`);
-      const [delegation] = await store.delegationList({
-        agent: found.identity.name,
-        human: claims.obo,
-        activeAt: new Date(nowMs).toISOString(),
-      });
       if (delegation && Date.parse(delegation.expiresAt) < Date.parse(session.expiresAt))
         session.expiresAt = delegation.expiresAt;
       session.onBehalfOf = claims.obo;

@@ -163,6 +163,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       const ttl = Math.min(Math.max(request.ttlSeconds ?? DEFAULT_SESSION_SECONDS, 60), MAX_SESSION_SECONDS);
       let onBehalfOf: string | undefined;
       let delegationEnds: string | undefined;
+      let delegationId: string | undefined;
       if (request.onBehalfOf !== undefined) {
         // Consent first (issue 15): naming a human needs an active delegation from that human to this identity.
         const human = await store.identityGet(request.onBehalfOf);
@@ -185,6 +186,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         }
         onBehalfOf = human.name;
         delegationEnds = delegation.expiresAt;
+        delegationId = delegation.id;
       }
       // A session never outlives the credential or identity it was traded for, nor the delegation it acts under.
       const nowMs = now();
@@ -200,6 +202,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         nowMs,
         ...(justification ? { reason: justification } : {}),
         ...(onBehalfOf ? { onBehalfOf } : {}),
+        ...(delegationId ? { delegationId } : {}),
       });
       const expiresAt = new Date(claims.exp * 1000).toISOString();
       // Written before the token leaves: a session that cannot be recorded is never handed out.

@@ -30,6 +30,8 @@ export interface SessionClaims {
   exp: number;
   reason?: string;
   obo?: string;
+  /** The delegation the session acts under (with `obo`): the session works only while that delegation stands. */
+  dlg?: string;
 }
 
 export type SessionVerdict =
@@ -56,6 +58,7 @@ export class SessionSigner {
     nowMs: number;
     reason?: string;
     onBehalfOf?: string;
+    delegationId?: string;
   }): { token: string; claims: SessionClaims } {
     const iat = Math.floor(input.nowMs / 1000);
     const claims: SessionClaims = {
@@ -68,6 +71,7 @@ export class SessionSigner {
     };
     if (input.reason) claims.reason = input.reason;
     if (input.onBehalfOf) claims.obo = input.onBehalfOf;
+    if (input.delegationId) claims.dlg = input.delegationId;
     const payload = Buffer.from(JSON.stringify(claims), "utf8").toString("base64url");
     return { token: `${SESSION_PREFIX}${payload}.${this.#mac(payload).toString("base64url")}`, claims };
   }
@@ -107,7 +111,8 @@ function isClaims(v: unknown): v is SessionClaims {
     Number.isInteger(c.iat) &&
     Number.isInteger(c.exp) &&
     (c.reason === undefined || typeof c.reason === "string") &&
-    (c.obo === undefined || typeof c.obo === "string")
+    (c.obo === undefined || typeof c.obo === "string") &&
+    (c.dlg === undefined || typeof c.dlg === "string")
   );
 }
 

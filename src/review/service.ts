@@ -204,7 +204,17 @@ export class ReviewService {
         Date.parse(review.approvedUntil) <= now);
     if (lapsed) return (await this.expire(review.id)) ?? review;
     if (review.state !== "pending" && review.state !== "approved") return review;
-    const gone = await this.requesterGone(review);
+    let gone = await this.requesterGone(review);
+    // An approval stands only while its approvers do: one revoked, disabled or expired since withdraws it unused.
+    if (gone === undefined && review.state === "approved" && this.#chain) {
+      for (const v of review.approvals) {
+        const approver = await this.#chain.approver(v.by);
+        if (approver !== undefined) {
+          gone = `its approver: ${approver}`;
+          break;
+        }
+      }
+    }
     if (gone === undefined) return review;
     return (await this.withdraw(review.id, gone)) ?? review;
   }

@@ -178,6 +178,17 @@ describe("on-behalf-of needs a delegation", () => {
     assert.equal(listed.find((d) => d.id === id)?.revokedBy, "alice");
     const again = await api("POST", "credentials/session", token, { onBehalfOf: "alice" });
     assert.equal(again.code, 403, "no new session without a new delegation");
+    // A new delegation does not revive the session minted under the revoked one.
+    assert.equal(
+      (await api("POST", "identities/alice/delegations", alice, { to: "agent-consent" })).code,
+      201,
+    );
+    const revived = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", s.token);
+    assert.equal(revived.code, 401);
+    assert.match(
+      revived.body.message,
+      /the delegation from alice to agent-consent it was minted under was revoked/,
+    );
   });
 
   test("disabling the human ends the delegation and the sessions acting for her", async () => {

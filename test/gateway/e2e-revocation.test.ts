@@ -271,6 +271,22 @@ describe("revocation reaches retry-mode reviews", () => {
     assert.match(approve.body.message, /withdrawn \(identity retry-expired expired\)/);
   });
 
+  test("an approved but unused retry-mode review is withdrawn when its approver is revoked: the re-send is refused", async () => {
+    const agent = "retry-approver-gone";
+    const who = await gw.addIdentity(agent, "agent", ["agents"]);
+    const { token: gina } = await gw.addIdentity("gina", "human", ["sre"]);
+    const args = ["create", "configmap", `${agent}-cm`, "-n", "staging", "--from-literal=a=1"];
+    const id = reviewIdIn((await kubectl(who.kubeconfig, args)).stderr);
+    assert.equal((await api("POST", `reviews/${id}/approve`, gina, {})).code, 200);
+    assert.equal((await api("POST", "identities/gina/revoke")).code, 200);
+    const again = await kubectl(who.kubeconfig, args);
+    assert.notEqual(again.code, 0, "the approval died with its approver");
+    assert.notEqual(reviewIdIn(again.stderr), id, "the re-send opened a new review");
+    const r = await review(id);
+    assert.equal(r.state, "withdrawn");
+    assert.equal(r.endedReason, "its approver: identity gina was revoked");
+  });
+
   test("an approved but unused retry-mode review is withdrawn when its agent is disabled", async () => {
     const agent = "retry-approved";
     const who = await gw.addIdentity(agent, "agent", ["agents"]);
