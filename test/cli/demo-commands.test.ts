@@ -1,0 +1,229 @@
+// Every command the README's quick start and `airlock demo` print is run here — parsed from README.md and from the
+// demo's own list (demoTryLines), not copied — with the real kubectl as demo-agent under the demo policy, and the
+// airlock CLI as alice and as the admin. Each must succeed or fail exactly as its comment says.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { demoTryLines } from "../../src/cli/demo.ts";
+import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
+import { waitFor } from "../gateway/e2e-support.ts";
+import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+
+const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
+const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+/** Comments that say the command is refused (kubectl exits non-zero). */
+const FAILS = /refused|denied|never|cannot|a CEL rule|^no:|gets 401/i;
+
+let gw: TestGateway;
+let agent: string;
+let tokens: { alice: string; admin: string };
+let caFile: string;
+const children: ChildProcess[] = [];
+
+before(async () => {
+  gw = await startTestGateway({ policyFiles: [DEMO] });
+  agent = (await gw.addIdentity("demo-agent", "agent", ["agents"])).kubeconfig;
+  const alice = await gw.addIdentity("alice", "human", ["sre", "airlock:admins"]);
+  tokens = { alice: alice.token, admin: (await readFile(gw.gateway.adminTokenPath, "utf8")).trim() };
+  caFile = join(gw.dir, "gateway-ca.crt");
+  await writeFile(caFile, gw.gateway.caPem);
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await gw?.close();
+});
+
+interface Line {
+  words: string[];
+  comment: string;
+  text: string;
+}
+
+/** `cmd args   # comment` → words and comment; lines that are not commands (prose, blank) are dropped. */
+function parse(lines: string[]): Line[] {
+  const out: Line[] = [];
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!/^(kubectl|KUBECONFIG=|npm run|export|source)\b/.test(line)) continue;
+    const hash = line.search(/\s{2,}#\s/);
+    const cmd = hash < 0 ? line : line.slice(0, hash).trim();
+    const comment = hash < 0 ? "" : line.slice(line.indexOf("#", hash) + 1).trim();
+    out.push({ words: cmd.split(/\s+/), comment, text: line });
+  }
+  return out;
+}
+
+function readmeQuickStart(): Line[] {
+  const start = README.indexOf("When it prints `airlock demo ready`");
+  const block = README.slice(
+    README.indexOf("```sh", start) + 5,
+    README.indexOf("```", README.indexOf("```sh", start) + 5),
+  );
+  return parse(block.split("\n"));
+}
+
+function airlockCli(
+  token: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: gw.dir,
+    AIRLOCK_SERVER: gw.gateway.url,
+    AIRLOCK_TOKEN: token,
+    AIRLOCK_CA: caFile,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs one kubectl line as its comment says it behaves. */
+async function runKubectl(line: Line): Promise<void> {
+  let kubeconfig = agent;
+  let words = line.words;
+  if (words[0]?.startsWith("KUBECONFIG=")) {
+    kubeconfig = gw.sim.kubeconfigPath; // the demo's cluster-admin kubeconfig: straight to the cluster
+    words = words.slice(1);
+  }
+  const args = words.slice(1);
+  if (args[0] === "port-forward") return portForward(line, args);
+  const r = await kubectl(kubeconfig, args, { timeoutMs: 20_000 });
+  const what = `${line.text}\n${r.stdout}${r.stderr}`;
+  if (FAILS.test(line.comment)) {
+    assert.notEqual(r.code, 0, what);
+    if (args[1] === "can-i") assert.match(r.stdout, /^no\b/, what);
+    else assert.match(r.stderr, /airlock|Forbidden|forbidden/, what);
+    return;
+  }
+  assert.equal(r.code, 0, what);
+  if (/whoami/.test(line.text)) assert.match(r.stdout, /airlock:demo-agent/, what);
+  if (/masked/.test(line.comment)) {
+    assert.doesNotMatch(r.stdout, new RegExp(DEMO_DB_PASSWORD), what);
+    assert.doesNotMatch(r.stdout, new RegExp(Buffer.from(DEMO_DB_PASSWORD).toString("base64")), what);
+  }
+  // Secret data is base64: "4oC5bWFza2Vk" is the base64 of "‹masked".
+  if (/‹masked/.test(line.comment)) assert.match(r.stdout, /‹masked:|4oC5bWFza2Vk/, what);
+  if (/bypasses Airlock/.test(line.comment)) {
+    assert.match(
+      r.stdout,
+      new RegExp(Buffer.from(DEMO_DB_PASSWORD).toString("base64")),
+      "the bypass shows the value",
+    );
+  }
+}
+
+async function portForward(line: Line, args: string[]): Promise<void> {
+  // The printed local port (8080, 8022) may be taken here: let kubectl pick one.
+  const forwarded = args.map((a) => a.replace(/^\d+:(\d+)$/, ":$1"));
+  const remote = /:(\d+)$/.exec(forwarded.at(-1) ?? "")?.[1] ?? "";
+  const child = spawnKubectl(agent, forwarded);
+  children.push(child);
+  let out = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  const closed = new Promise((r) => child.on("close", r));
+  try {
+    await waitFor(() => out, new RegExp(`Forwarding from 127\\.0\\.0\\.1:\\d+ -> ${remote}`));
+    const local = new RegExp(`127\\.0\\.0\\.1:(\\d+) -> ${remote}`).exec(out)?.[1];
+    const res = await fetch(`http://127.0.0.1:${local}/`).then(
+      async (r) => ({ status: r.status, text: await r.text() }),
+      () => undefined,
+    );
+    if (FAILS.test(line.comment)) {
+      assert.equal(res, undefined, `${line.text}: no answer through a refused port`);
+      const ended = await Promise.race([
+        closed.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 10_000)),
+      ]);
+      assert.equal(ended, true, `${line.text}: the tunnel ended`);
+    } else {
+      assert.equal(res?.status, 200, line.text);
+      assert.match(res?.text ?? "", new RegExp(`port ${remote}`));
+    }
+  } finally {
+    if (child.exitCode === null) child.kill();
+    await closed;
+  }
+}
+
+test("every command the README quick start and airlock demo print behaves as its comment says", async () => {
+  const readme = readmeQuickStart();
+  const demo = parse(demoTryLines((n) => `.airlock-demo/${n}`, gw.gateway.url));
+  assert.ok(
+    readme.length >= 8 && demo.length >= 25,
+    `parsed ${readme.length} README and ${demo.length} demo lines`,
+  );
+  const all = [...readme, ...demo];
+  const kubectlLines = all.filter((l) => l.words[0] === "kubectl" || l.words[0]?.startsWith("KUBECONFIG="));
+  const cli = all.filter((l) => l.words[0] === "npm");
+  for (const l of all) {
+    assert.ok(
+      ["kubectl", "npm", "export", "source"].includes(l.words[0] ?? "") ||
+        l.words[0]?.startsWith("KUBECONFIG="),
+      l.text,
+    );
+  }
+
+  // kubectl lines in order, but the held delete (the review scenario) and revocation come last
+  let held: Line | undefined;
+  for (const line of kubectlLines) {
+    if (/waits/.test(line.comment)) held = line;
+    else await runKubectl(line);
+  }
+
+  // Review: the delete waits; alice lists, shows and approves it with the printed commands; the delete finishes.
+  assert.ok(held, "the demo prints a command held for review");
+  const child = spawnKubectl(agent, held.words.slice(1));
+  children.push(child);
+  let err = "";
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const done = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  let id = "";
+  for (let i = 0; i < 100 && !id; i++) {
+    const list = await airlockCli(tokens.alice, ["review", "list", "--json"]);
+    id = (JSON.parse(list.stdout || "[]") as { id: string; status?: string }[])[0]?.id ?? "";
+    if (!id) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(id, "the held delete is listed for review");
+  assert.equal(child.exitCode, null, "kubectl waits");
+  for (const line of cli.filter((l) => l.words.includes("review"))) {
+    const args = line.words.slice(line.words.indexOf("--") + 1).map((w) => (w === "<id>" ? id : w));
+    const r = await airlockCli(tokens.alice, args);
+    assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
+  }
+  assert.equal(await done, 0, `the approved delete finishes: ${err}`);
+
+  // Audit as the admin; then revocation: the agent's next kubectl gets 401.
+  for (const line of cli.filter((l) => l.words.includes("audit"))) {
+    const r = await airlockCli(tokens.admin, line.words.slice(line.words.indexOf("--") + 1));
+    assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
+  }
+  const revoke = cli.find((l) => l.words.includes("revoke"));
+  assert.ok(revoke);
+  const r = await airlockCli(tokens.admin, revoke.words.slice(revoke.words.indexOf("--") + 1));
+  assert.equal(r.code, 0, r.stderr);
+  const after = await kubectl(agent, ["get", "pods"]);
+  assert.notEqual(after.code, 0);
+  assert.match(after.stderr, /Unauthorized|401|must be logged in/);
+});
