@@ -109,6 +109,33 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]).default("info") })
     .prefault({}),
+  // Masking when the deciding rule names no profile (docs/masking.md). Agents are always masked: `default` unless
+  // set here; humans (and admins) keep opt-in unless a profile is set for them. `none` is never a default: break-glass
+  // is only ever what a rule says.
+  masking: z
+    .strictObject({
+      defaults: z
+        .strictObject({
+          agents: z
+            .string()
+            .min(1)
+            .refine(
+              (v) => v !== "none",
+              "agents are masked by default; `none` is only allowed in a rule (break-glass)",
+            )
+            .default("default"),
+          humans: z
+            .string()
+            .min(1)
+            .refine(
+              (v) => v !== "none",
+              "leave humans unset for opt-in masking; `none` is only allowed in a rule",
+            )
+            .optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxRequestBodyBytes: z

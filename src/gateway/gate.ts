@@ -7,8 +7,8 @@
 // Content-Type, exec argv and flags, query, justification: src/review/fingerprint.ts), so an approval for one
 // request never releases another.
 
+import { kindForResource, type MaskContext, maskedCopy } from "../mask/index.ts";
 import { bodyDigest, requestFingerprint, sha256Hex } from "../review/fingerprint.ts";
-import { maskSecrets } from "../review/mask.ts";
 import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, type Status } from "../shared/status.ts";
@@ -24,6 +24,7 @@ import type {
 import { impersonationHeaders } from "./forward/impersonation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import type { LiveStream } from "./streams.ts";
+import { displayMasking } from "./transform/stage.ts";
 
 export type GateResult = { ok: true; note: string } | { ok: false; status: Status };
 
@@ -45,13 +46,19 @@ function approvedBy(review: Review): string {
   return review.approvals.map((v) => v.by).join(", ");
 }
 
-function reviewedRequest(ctx: RequestContext, kube: KubeRequest, body: Buffer | undefined): ReviewedRequest {
+function reviewedRequest(
+  ctx: RequestContext,
+  kube: KubeRequest,
+  body: Buffer | undefined,
+  mask: MaskContext,
+): ReviewedRequest {
   const contentType = header(ctx.headers, "content-type") ?? "";
   // The reviewer sees the parsed body with Secret values masked; the digest binds the exact bytes. A body the
   // gateway could not parse (protobuf, which kubectl uses for Secrets) is not shown at all: what cannot be parsed
   // cannot be masked. The dry-run diff still shows its effect, rendered from the cluster's JSON answer.
   let shown = "";
-  if (kube.body !== undefined) shown = JSON.stringify(maskSecrets(kube.body), null, 2);
+  if (kube.body !== undefined)
+    shown = JSON.stringify(maskedCopy(kube.body, mask, kindForResource(kube.info.resource)), null, 2);
   else if (body?.length)
     shown = `(${body.length} bytes of ${contentType || "unknown type"}, not shown: it could not be parsed, so it could not be masked)`;
   const { info } = kube;
@@ -160,6 +167,8 @@ async function gate(
   if (used) return { ok: true, note: `review ${used.id} approved by ${approvedBy(used)}` };
 
   const held = decision.review.mode === "wait";
+  // What the reviewer is shown is masked like any response (fail closed: no masking, no review).
+  const mask = await displayMasking(gw, decision.mask);
   const { review, joined } = await reviews.open({
     fingerprint,
     requester: requesterOf(principal),
@@ -168,10 +177,10 @@ async function gate(
     policy: decision.policy,
     rule: decision.rule,
     requirement: decision.review,
-    request: reviewedRequest(ctx, kube, input.body),
+    request: reviewedRequest(ctx, kube, input.body, mask),
     held,
   });
-  if (!joined) startPreview(gw, reviews, input, review.id);
+  if (!joined) startPreview(gw, reviews, input, review.id, mask);
 
   const check = `check it with 'airlock review show ${review.id}'`;
   if (!held) {
@@ -309,7 +318,13 @@ function heldReason(principal: Principal, reason: string): string {
 }
 
 /** Computes the dry-run diff in the background: the reviewer needs it, the request path does not wait for it. */
-function startPreview(gw: GatewayRuntime, reviews: ReviewService, input: GateInput, reviewId: string): void {
+function startPreview(
+  gw: GatewayRuntime,
+  reviews: ReviewService,
+  input: GateInput,
+  reviewId: string,
+  mask: MaskContext,
+): void {
   const upstream = gw.upstreams.get(input.ctx.cluster);
   const headers: [string, string][] =
     upstream?.impersonate === false ? [] : impersonationHeaders(input.principal, input.ctx.id);
@@ -323,6 +338,7 @@ function startPreview(gw: GatewayRuntime, reviews: ReviewService, input: GateInp
         pathAndQuery: input.pathAndQuery,
         headers,
         body: input.body,
+        mask,
       })
     : Promise.resolve({
         diff: "",

@@ -42,6 +42,7 @@ import type { GatewayRuntime } from "./runtime.ts";
 import { answerSelfReview, isAnsweredSelfReview } from "./self-review.ts";
 import { StdinLineGate } from "./stdin-inspect.ts";
 import type { LiveStream } from "./streams.ts";
+import { refuseMarkers } from "./transform/markers.ts";
 import {
   filterItems,
   maskedHeaders,
@@ -174,6 +175,9 @@ async function admit(
     hygiene.value.forward = hygiene.value.forward.filter(([n]) => n.toLowerCase() !== "content-type");
     if (parsed.contentType) hygiene.value.forward.push(["Content-Type", parsed.contentType]);
   }
+  // markers never flow back: a body carrying a ‹masked:…› marker would store it in place of the real value
+  const marker = refuseMarkers(kube, read.body);
+  if (marker) return void (await refuse(gw, ctx, answer, marker));
 
   // decide: first the objects the rules that could match read (stored object, server-side dry run), then policy
   const objects = await loadNeededObjects({
@@ -338,7 +342,7 @@ export async function handleKubeRequest(
   const principal = ctx.principal;
   const closed: { reason?: string } = {};
   // transform: the decision's masking obligation (fail closed on an unknown profile); JSON asked for when it applies
-  const prepared = await prepareMasking(gw, ctx.decision, ctx.kube);
+  const prepared = await prepareMasking(gw, ctx.decision, ctx.kube, ctx.principal);
   if (!prepared.ok) {
     if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });
     ctx.bytesOut = sendStatus(res, prepared.status);
@@ -438,7 +442,7 @@ export async function handleKubeUpgrade(
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
-  const prepared = await prepareMasking(gw, ctx.decision, kube);
+  const prepared = await prepareMasking(gw, ctx.decision, kube, ctx.principal);
   if (!prepared.ok) return refuseAfterAudit(prepared.status);
   const masking = prepared.masking;
   // transform (record): the stream's recording is open before anything is forwarded; required → refused without it

@@ -32,6 +32,10 @@ export interface Detector {
   matches?: (text: string) => Iterable<RegExpExecArray>;
   /** The earliest index where a `partial` match can start; absent = anywhere in the window. */
   partialStart?: (text: string) => number;
+  /** Finds the spans itself (known secret values, values.ts); `pattern` and `accept` are then not used. */
+  spans?: (text: string) => Span[];
+  /** Where a match may still be arriving at the end of the text (text.length: nowhere); replaces `partial`. */
+  holdFrom?: (text: string) => number;
 }
 
 export interface CustomPattern {
@@ -133,6 +137,8 @@ export interface Span {
   start: number;
   end: number;
   rule: string;
+  /** The secret this span shows (perhaps encoded): its marker is the value's, the same as in a JSON field. */
+  value?: Uint8Array;
 }
 
 function* allMatches(pattern: RegExp, text: string): Generator<RegExpExecArray> {
@@ -148,6 +154,10 @@ export function findSecrets(text: string, detectors: readonly Detector[]): Span[
   const spans: Span[] = [];
   for (const d of detectors) {
     if (d.hint && !d.hint.test(text)) continue;
+    if (d.spans) {
+      spans.push(...d.spans(text));
+      continue;
+    }
     for (const m of d.matches ? d.matches(text) : allMatches(d.pattern, text)) {
       const range = m.indices?.groups?.s ?? m.indices?.[0];
       if (!range) continue;
@@ -162,8 +172,13 @@ export function findSecrets(text: string, detectors: readonly Detector[]): Span[
   const merged: Span[] = [];
   for (const s of spans) {
     const last = merged.at(-1);
-    if (last && s.start < last.end) last.end = Math.max(last.end, s.end);
-    else merged.push({ ...s });
+    if (last && s.start < last.end) {
+      // Two finds overlap: one span, masked as the text it covers.
+      if (s.end > last.end) {
+        last.end = s.end;
+        delete last.value;
+      }
+    } else merged.push({ ...s });
   }
   return merged;
 }
@@ -179,7 +194,7 @@ export function replaceSpans(
   let out = "";
   let at = 0;
   for (const s of spans) {
-    out += text.slice(at, s.start) + ph.marker(text.slice(s.start, s.end));
+    out += text.slice(at, s.start) + ph.marker(s.value ?? text.slice(s.start, s.end));
     addCount(counts, s.rule);
     at = s.end;
   }
@@ -213,6 +228,18 @@ export function detectorSet(builtins: readonly string[], custom: readonly Custom
     maskString(text, ph, counts) {
       if (detectors.length === 0 || text.length < 8) return text;
       if (!alwaysRun && !TRIGGER.test(text)) return text;
+      return replaceSpans(text, findSecrets(text, detectors), ph, counts);
+    },
+  };
+}
+
+/** A detector set with one more detector (a stream's known secret values), searched in every text. */
+export function withDetector(set: DetectorSet, extra: Detector): DetectorSet {
+  const detectors = [...set.detectors, extra];
+  return {
+    detectors,
+    alwaysRun: true,
+    maskString(text, ph, counts) {
       return replaceSpans(text, findSecrets(text, detectors), ph, counts);
     },
   };

@@ -75,6 +75,7 @@ class ItemMasker extends ValueMasker {
       const value = this.text();
       const ph = this.ctx.ph;
       addCount(this.counts, "secret-data");
+      this.ctx.remember?.(base64 ? Buffer.from(value, "base64") : Buffer.from(value, "utf8"));
       const out = base64 ? ph.base64MarkerOf(value) : ph.marker(value);
       this.replace(this.s - 1, this.e + 1, JSON.stringify(out));
     });

@@ -46,6 +46,7 @@ export class ValueMasker extends ByteReader {
   protected mark(rule: string): void {
     const value = this.text();
     addCount(this.counts, rule);
+    this.ctx.remember?.(Buffer.from(value, "utf8"));
     this.replace(this.s - 1, this.e + 1, JSON.stringify(this.ctx.ph.marker(value)));
   }
 

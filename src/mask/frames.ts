@@ -8,6 +8,7 @@
 // output channel is flushed, so nothing is lost. Fail closed: a frame the transformer cannot read (a base64 frame
 // that does not decode) is an error; the caller closes the session rather than relay it.
 import type { MaskCounts } from "./counts.ts";
+import type { DetectorSet } from "./detectors.ts";
 import { MaskingError } from "./json-stream.ts";
 import { maskObject } from "./object.ts";
 import type { Placeholders } from "./placeholder.ts";
@@ -29,10 +30,19 @@ export class ChannelFrameMasker {
   readonly #ph: Placeholders;
   readonly #counts: MaskCounts;
   readonly #base64: boolean;
+  readonly #detectors: DetectorSet;
   readonly #streams = new Map<number, TextStreamMasker>();
 
-  constructor(profile: MaskingProfile, ph: Placeholders, counts: MaskCounts, subprotocol: string) {
+  /** `detectors`: the profile's, or those plus the session's known secret values (values.ts). */
+  constructor(
+    profile: MaskingProfile,
+    ph: Placeholders,
+    counts: MaskCounts,
+    subprotocol: string,
+    detectors: DetectorSet = profile.detectors,
+  ) {
     this.#profile = profile;
+    this.#detectors = detectors;
     this.#ph = ph;
     this.#counts = counts;
     this.#base64 = subprotocol.includes("base64");
@@ -41,7 +51,7 @@ export class ChannelFrameMasker {
   #stream(channel: number): TextStreamMasker {
     let s = this.#streams.get(channel);
     if (!s) {
-      s = new TextStreamMasker(this.#profile.detectors, this.#ph, this.#counts);
+      s = new TextStreamMasker(this.#detectors, this.#ph, this.#counts);
       this.#streams.set(channel, s);
     }
     return s;
@@ -106,16 +116,24 @@ export class ChannelFrameMasker {
     return out.length > 0 ? [this.#frame(channel, out)] : [];
   }
 
+  /** Every string of a decoded value through this session's detectors (its known values included). */
+  #deep(value: unknown): unknown {
+    if (typeof value === "string") return this.#detectors.maskString(value, this.#ph, this.#counts);
+    if (Array.isArray(value)) return value.map((v) => this.#deep(v));
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.#deep(v)]));
+  }
+
   #maskStatus(payload: Buffer): Buffer {
     const text = payload.toString("utf8");
     try {
       const status: unknown = JSON.parse(text);
-      return Buffer.from(
-        JSON.stringify(maskObject(status, { profile: this.#profile, ph: this.#ph, counts: this.#counts })),
-      );
+      const masked = maskObject(status, { profile: this.#profile, ph: this.#ph, counts: this.#counts });
+      // The message of a failed command may quote its output: the known values are searched there too.
+      return Buffer.from(JSON.stringify(this.#deep(masked)));
     } catch {
       // Before v4 the error channel carries a bare message.
-      return Buffer.from(this.#profile.detectors.maskString(text, this.#ph, this.#counts));
+      return Buffer.from(this.#detectors.maskString(text, this.#ph, this.#counts));
     }
   }
 }

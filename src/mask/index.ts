@@ -12,12 +12,17 @@
 //   watch-stream.ts watch events masked one by one
 //   text-stream.ts  logs and other byte streams
 //   frames.ts       exec/attach channel frames
+//   values.ts       known secret VALUES (and their encodings) in exec/attach/log output
+//   encodings.ts    base64 (3 alignments), hex, URL and JSON forms of a byte string
+//   body-markers.ts markers never flow back: a write body carrying one is refused
+
+export { findMarkerInBody } from "./body-markers.ts";
 export { addCount, countsRecord, type MaskCounts, totalCount } from "./counts.ts";
-export { BUILTIN_DETECTOR_NAMES, type CustomPattern } from "./detectors.ts";
+export { BUILTIN_DETECTOR_NAMES, type CustomPattern, type DetectorSet, withDetector } from "./detectors.ts";
 export { type ItemKeep, ItemRefused } from "./filter.ts";
 export { ChannelFrameMasker, type OutFrame } from "./frames.ts";
 export { JsonDocumentMasker, MaskingError } from "./json-stream.ts";
-export { kindForResource, type MaskContext, maskDocument, maskObject } from "./object.ts";
+export { kindForResource, type MaskContext, maskDocument, maskedCopy, maskObject } from "./object.ts";
 export { createPlaceholders, loadMaskKey, MASK_KEY_FILE, type Placeholders } from "./placeholder.ts";
 export {
   BUILTIN_PROFILES,
@@ -30,4 +35,5 @@ export {
   profileDocumentSchema,
 } from "./profile.ts";
 export { TextStreamMasker } from "./text-stream.ts";
+export { DEFAULT_MIN_VALUE_BYTES, type SecretValueMatcher, secretValueMatcher } from "./values.ts";
 export { maskWatchEvent, WatchStreamMasker } from "./watch-stream.ts";

@@ -13,11 +13,19 @@ export interface MaskContext {
   profile: MaskingProfile;
   ph: Placeholders;
   counts: MaskCounts;
+  /**
+   * Told every value a field rule masks (Secret data decoded, env values, ConfigMap keys): the gateway remembers
+   * them, in memory only, to find them later in exec and log output of the same cluster.
+   */
+  remember?: (value: Uint8Array) => void;
 }
 
 type Obj = Record<string, unknown>;
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+/** A marker is 21 UTF-8 bytes, so 28 base64 characters. */
+const BASE64_MARKER_LENGTH = 28;
+const fromBase64 = (v: string) => Buffer.from(v, "base64").toString("utf8");
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -43,6 +51,7 @@ function maskText(value: string, ctx: MaskContext): string {
 
 function marker(value: unknown, rule: string, ctx: MaskContext): string {
   addCount(ctx.counts, rule);
+  if (ctx.remember && typeof value === "string") ctx.remember(Buffer.from(value, "utf8"));
   return ctx.ph.marker(typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
 }
 
@@ -51,6 +60,9 @@ function maskSecretFields(obj: Obj, ctx: MaskContext): void {
   if (profile.secretData) {
     if (isObj(obj.data)) {
       for (const [k, v] of Object.entries(obj.data)) {
+        // Already a marker (an answer masked once, rendered again for a diff): kept, so masking is idempotent.
+        if (typeof v === "string" && v.length === BASE64_MARKER_LENGTH && isMarker(fromBase64(v))) continue;
+        if (ctx.remember && typeof v === "string") ctx.remember(Buffer.from(v, "base64"));
         obj.data[k] =
           typeof v === "string"
             ? ph.base64MarkerOf(v)
@@ -247,6 +259,15 @@ function maskTable(table: Obj, ctx: MaskContext, kindHint: string | undefined): 
   for (let i = 0; i < rows.length; i++) rows[i] = maskTableRow(rows[i], ctx, kindHint, nameColumn);
   for (const key of Object.keys(table)) if (key !== "rows") table[key] = walk(table[key], ctx, key);
   return table;
+}
+
+/**
+ * A masked copy of any decoded value, the input left alone: what reviewers and MCP diffs are shown (the review
+ * preview, the held request's body, k8s_diff). The same rules and markers as every response.
+ */
+export function maskedCopy<T>(value: T, ctx: MaskContext, kindHint?: string): T {
+  if (value === undefined) return value;
+  return maskDocument(structuredClone(value), ctx, kindHint) as T;
 }
 
 /** Any decoded response body: an object, a list, a Table, a Status. */

@@ -7,6 +7,7 @@
 // reported together), then compiled and frozen.
 import { z } from "zod";
 import { BUILTIN_DETECTOR_NAMES, type CustomPattern, type DetectorSet, detectorSet } from "./detectors.ts";
+import { DEFAULT_MIN_VALUE_BYTES } from "./values.ts";
 
 export const DEFAULT_PROFILE = "default";
 export const NO_MASKING_PROFILE = "none";
@@ -34,6 +35,8 @@ export const profileSpecSchema = z.strictObject({
   secretNames: z.boolean().optional(),
   secretReferences: z.boolean().optional(),
   detectors: z.array(z.enum(BUILTIN_DETECTOR_NAMES as [string, ...string[]])).optional(),
+  /** Known secret values in exec/attach/log output: values shorter than minBytes are left to the key rules. */
+  secretValues: z.strictObject({ minBytes: z.number().int().min(1).max(1024) }).optional(),
   patterns: z.array(patternSchema).optional(),
 });
 
@@ -60,9 +63,12 @@ export interface MaskingProfile {
   readonly secretNames: boolean;
   readonly secretReferences: boolean;
   readonly detectors: DetectorSet;
+  /** The shortest Secret value searched for in exec/attach/log output (values.ts). */
+  readonly secretValueMinBytes: number;
 }
 
-type Resolved = Required<Omit<ProfileSpec, "extends" | "env" | "configMaps">> & {
+type Resolved = Required<Omit<ProfileSpec, "extends" | "env" | "configMaps" | "secretValues">> & {
+  secretValueMinBytes: number;
   envNamePattern: string;
   configMapKeyPattern: string;
 };
@@ -77,6 +83,7 @@ const DEFAULT_SPEC: Resolved = {
   secretNames: false,
   secretReferences: false,
   detectors: [...BUILTIN_DETECTOR_NAMES],
+  secretValueMinBytes: DEFAULT_MIN_VALUE_BYTES,
   patterns: [],
 };
 
@@ -99,6 +106,7 @@ function compile(name: string, spec: Resolved, disabled = false): MaskingProfile
     secretNames: spec.secretNames,
     secretReferences: spec.secretReferences,
     detectors: detectorSet(spec.detectors, custom),
+    secretValueMinBytes: spec.secretValueMinBytes,
   });
 }
 
@@ -179,6 +187,7 @@ export function compileProfiles(documents: readonly unknown[]): ProfilesResult {
       secretNames: spec.secretNames ?? base.secretNames,
       secretReferences: spec.secretReferences ?? base.secretReferences,
       detectors: spec.detectors ?? base.detectors,
+      secretValueMinBytes: spec.secretValues?.minBytes ?? base.secretValueMinBytes,
       patterns: [...base.patterns, ...(spec.patterns ?? [])],
     };
     resolved.set(name, out);

@@ -27,7 +27,7 @@ function wholeCharacters(text: string, s: Span): Span {
   let { start, end } = s;
   while (start > 0 && isContinuation(text, start)) start--;
   while (end < text.length && isContinuation(text, end)) end++;
-  return { start, end, rule: s.rule };
+  return { ...s, start, end };
 }
 
 export class TextStreamMasker {
@@ -70,6 +70,11 @@ export class TextStreamMasker {
     const windowStart = Math.max(0, text.length - this.#maxHold - CONTEXT);
     let window: string | undefined;
     for (const d of this.#set.detectors) {
+      if (d.holdFrom) {
+        const at = d.holdFrom(text.slice(windowStart)) + windowStart;
+        if (at < hold) hold = at;
+        continue;
+      }
       let from = windowStart;
       if (d.partialBound !== undefined && !active.includes(d)) {
         if (d.partialBound === 0) continue;
@@ -109,7 +114,9 @@ export class TextStreamMasker {
       if (s.end > hold || s.start >= hold) continue;
       const start = Math.max(s.start, at);
       if (start > at) parts.push(Buffer.from(text.slice(at, start), "latin1"));
-      parts.push(Buffer.from(this.#ph.marker(Buffer.from(text.slice(s.start, s.end), "latin1")), "utf8"));
+      parts.push(
+        Buffer.from(this.#ph.marker(s.value ?? Buffer.from(text.slice(s.start, s.end), "latin1")), "utf8"),
+      );
       addCount(this.#counts, s.rule);
       at = s.end;
     }

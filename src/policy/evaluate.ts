@@ -295,8 +295,9 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       review = rule;
       reviewNote = scratch.commandNote;
     }
-    // Masking is the stricter obligation: an allow rule that masks wins over one that does not.
-    else if (!allow || (rule.mask && !allow.mask)) allow = rule;
+    // Masking is the stricter obligation: a rule naming a profile wins over one naming none (the identity's default
+    // applies), which wins over break-glass `none`.
+    else if (!allow || maskRank(rule.mask) > maskRank(allow.mask)) allow = rule;
   }
   if (undecidable) {
     const d = defaultDeny(kube);
@@ -438,6 +439,11 @@ function withheldDeny(kube: KubeRequest, withheld: { rule?: CompiledRule; gap: s
     rule: kube.action === "portforward" ? "portforward-ports" : "credentials",
     message: `${kube.action} ${describeRequestTarget(kube)} is not allowed: ${withheld.gap}`,
   };
+}
+
+/** How strict a rule's masking is: a named profile (2), the identity's default (1), break-glass `none` (0). */
+function maskRank(mask: string | undefined): number {
+  return mask === undefined ? 1 : mask === "none" ? 0 : 2;
 }
 
 export function defaultDeny(kube: KubeRequest, why?: string): Decision {

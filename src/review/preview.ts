@@ -3,12 +3,12 @@
 // deletes, also the objects that would go with it (ownerReferences, transitively). IO at the edges, pure in between.
 //
 // Stance: the preview is advice, never a gate. Any failure (the dry run refused, the object too big, a timeout) is
-// reported in `error` and the review proceeds; Secret values are masked before anything is rendered.
+// reported in `error` and the review proceeds; everything is masked (src/mask) before anything is rendered.
 import { stringify } from "yaml";
 import type { KubeRequest, ReviewPreview } from "../gateway/contracts.ts";
 import type { Upstream } from "../gateway/upstream/index.ts";
+import { type MaskContext, maskedCopy } from "../mask/index.ts";
 import { unifiedDiff } from "./diff.ts";
-import { maskSecrets } from "./mask.ts";
 import { asDryRun, withDryRun } from "./object-context.ts";
 import { callUpstream } from "./upstream-call.ts";
 
@@ -28,10 +28,13 @@ const DEPENDENT_KINDS: { kind: string; path: string }[] = [
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The object as a reviewer reads it: masked, without bookkeeping fields that change on every write. */
-export function renderObject(value: unknown): string {
+/**
+ * The object as a reviewer (or an MCP diff) reads it: masked by the one masking engine (the same ‹masked:…› markers
+ * and detectors as every response), without bookkeeping fields that change on every write.
+ */
+export function renderObject(value: unknown, mask: MaskContext): string {
   if (!isObj(value)) return "";
-  const copy = maskSecrets(structuredClone(value));
+  const copy = maskedCopy(value, mask);
   const meta = copy.metadata;
   if (isObj(meta)) for (const key of NOISE) delete meta[key];
   return stringify(copy, { lineWidth: 0 });
@@ -49,6 +52,8 @@ export interface PreviewInput {
   /** Impersonation headers of the requester and the request's content type. */
   headers: [string, string][];
   body: Buffer | undefined;
+  /** How the objects are masked before they are rendered. */
+  mask: MaskContext;
 }
 
 export async function computePreview(input: PreviewInput): Promise<ReviewPreview> {
@@ -88,7 +93,7 @@ export async function computePreview(input: PreviewInput): Promise<ReviewPreview
     errors.push(`the dry run was refused: ${describeFailure(dry)}`);
     after = before;
   }
-  const diff = unifiedDiff(renderObject(before), renderObject(after), {
+  const diff = unifiedDiff(renderObject(before, input.mask), renderObject(after, input.mask), {
     a: before ? `${kube.info.resource}/${kube.info.name || "(new)"} (current)` : "(does not exist)",
     b: after ? "after the request (server-side dry run)" : "(deleted)",
   });

@@ -25,21 +25,27 @@ import {
 
 let gw: TestGateway;
 let agent: string; // the agent's kubeconfig: Airlock's URL and CA, the agent's Airlock token, namespace prod
+let human: string; // a human's: responses to agents are always masked, to humans only when a rule says so
 
 before(async () => {
   gw = await startTestGateway();
   agent = (await gw.addIdentity(AGENT, "agent", ["agents"])).kubeconfig;
+  human = (await gw.addIdentity("reader-human", "human", ["sre"])).kubeconfig;
 });
 after(async () => {
   await gw?.close();
 });
 
 /** Runs kubectl through Airlock and returns its result and the simulator's (impersonated) record of it. */
-async function viaAirlock(args: string[]) {
+async function viaAirlock(args: string[], as = agent) {
   let result: KubectlResult | undefined;
-  const records = await impersonatedRequests(gw.sim, async () => {
-    result = await kubectl(agent, args);
-  });
+  const records = await impersonatedRequests(
+    gw.sim,
+    async () => {
+      result = await kubectl(as, args);
+    },
+    as === human ? "airlock:reader-human" : undefined,
+  );
   assert.ok(result);
   return { ...result, records };
 }
@@ -49,8 +55,8 @@ function direct(args: string[]): Promise<KubectlResult> {
   return kubectl(gw.sim.kubeconfigPath, ["--namespace", "prod", ...args]);
 }
 
-async function assertSameAsDirect(args: string[]) {
-  const through = await viaAirlock(args);
+async function assertSameAsDirect(args: string[], as = agent) {
+  const through = await viaAirlock(args, as);
   assert.equal(through.code, 0, through.stderr);
   const straight = await direct(args);
   assert.equal(straight.code, 0, straight.stderr);
@@ -101,15 +107,20 @@ describe("kubectl get through Airlock", () => {
     assert.ok(hasRequest(r.records, { verb: "list", resource: "pods", namespace: "" }));
   });
 
-  test("get -o yaml returns the object exactly as the cluster stores it", async () => {
-    const cm = await assertSameAsDirect(["get", "configmap", "web-config", "-o", "yaml"]);
+  test("get -o yaml returns the object exactly as the cluster stores it (to a human: masking is opt-in)", async () => {
+    const cm = await assertSameAsDirect(["get", "configmap", "web-config", "-o", "yaml"], human);
     assert.match(cm.stdout, /^kind: ConfigMap$/m);
     assert.match(cm.stdout, /^ {2}name: web-config$/m);
     assert.ok(hasRequest(cm.records, { verb: "get", resource: "configmaps", name: "web-config" }));
-    const deploy = await assertSameAsDirect(["get", "deployment", "web", "-o", "yaml"]);
+    const deploy = await assertSameAsDirect(["get", "deployment", "web", "-o", "yaml"], human);
     assert.match(deploy.stdout, /^kind: Deployment$/m);
-    const secret = await assertSameAsDirect(["get", "secret", "db-credentials", "-o", "yaml"]);
+    const secret = await assertSameAsDirect(["get", "secret", "db-credentials", "-o", "yaml"], human);
     assert.ok(secret.stdout.includes(Buffer.from(DEMO_DB_PASSWORD).toString("base64")), secret.stdout);
+    // The agent, under the same rule (which names no profile), gets the default profile's markers.
+    const masked = await viaAirlock(["get", "secret", "db-credentials", "-o", "yaml"]);
+    assert.equal(masked.code, 0, masked.stderr);
+    assert.ok(!masked.stdout.includes(Buffer.from(DEMO_DB_PASSWORD).toString("base64")), masked.stdout);
+    assert.match(masked.stderr, /airlock: \d+ values? masked by profile default/);
   });
 
   test("get -l selects by label, and an unmatched selector finds nothing", async () => {
@@ -200,8 +211,8 @@ describe("other read commands through Airlock", () => {
     assert.deepEqual(await simRecords(gw.sim, mark), []);
   });
 
-  test("create token mints a working token for the mcp-server ServiceAccount", async () => {
-    const r = await viaAirlock(["create", "token", "mcp-server"]);
+  test("create token mints a working token for the mcp-server ServiceAccount (a human caller)", async () => {
+    const r = await viaAirlock(["create", "token", "mcp-server"], human);
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));

@@ -168,12 +168,18 @@ describe("logs through Airlock", () => {
 });
 
 describe("exec through Airlock", () => {
-  test("exec -- env shows the container environment with the Secret's value, as directly", async () => {
+  test("exec -- env shows the container environment as directly, the Secret's value masked for an agent", async () => {
     const r = await viaAirlock(["exec", pod, "--", "env"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^DB_PASSWORD=${DEMO_DB_PASSWORD}$`, "m"));
+    assert.match(r.stdout, /^DB_PASSWORD=‹masked:[0-9a-f]{8}›$/m);
+    assert.ok(!r.stdout.includes(DEMO_DB_PASSWORD));
     assert.match(r.stdout, new RegExp(`^HOSTNAME=${pod}$`, "m"));
-    assert.equal(r.stdout, (await direct(["exec", pod, "--", "env"])).stdout);
+    const straight = (await direct(["exec", pod, "--", "env"])).stdout;
+    assert.match(straight, new RegExp(`^DB_PASSWORD=${DEMO_DB_PASSWORD}$`, "m"));
+    assert.equal(
+      r.stdout,
+      straight.replace(DEMO_DB_PASSWORD, /‹masked:[0-9a-f]{8}›/.exec(r.stdout)?.[0] ?? ""),
+    );
     assert.ok(hasRequest(r.records, { resource: "pods", name: pod, subresource: "exec" }));
   });
 

@@ -158,3 +158,13 @@ test("on its own, without impersonation, the upstream credential can read nothin
   const r = await call(gateway, "GET", "/api/v1/namespaces/default/pods");
   assert.equal(r.status, 403);
 });
+
+test("as itself the upstream credential may get a pod and a Secret (to mask their values in exec and log output), not list them", async () => {
+  const secret = { metadata: { name: "rbac-probe" }, data: { k: Buffer.from("v").toString("base64") } };
+  assert.equal((await call(admin, "POST", "/api/v1/namespaces/default/secrets", secret)).status, 201);
+  const pod = { metadata: { name: "rbac-probe" }, spec: { containers: [{ name: "c", image: "busybox" }] } };
+  assert.equal((await call(admin, "POST", "/api/v1/namespaces/default/pods", pod)).status, 201);
+  assert.equal((await call(gateway, "GET", "/api/v1/namespaces/default/pods/rbac-probe")).status, 200);
+  assert.equal((await call(gateway, "GET", "/api/v1/namespaces/default/secrets/rbac-probe")).status, 200);
+  assert.equal((await call(gateway, "GET", "/api/v1/namespaces/default/secrets")).status, 403);
+});

@@ -166,7 +166,7 @@ describe("Accept rewriting", () => {
 describe("fail closed", () => {
   const kube = (verb: string, resource = "secrets") =>
     ({ info: { verb, resource, subresource: "" }, query: new URLSearchParams() }) as unknown as KubeRequest;
-  const m = { profile: def, placeholders: ph, counts: new Map() };
+  const m = { profile: def, placeholders: ph, counts: new Map(), detectors: def.detectors };
 
   test("a protobuf or compressed answer is refused, not relayed", () => {
     const proto = planResponse(m, kube("get"), { "content-type": "application/vnd.kubernetes.protobuf" });

@@ -51,7 +51,12 @@ test("a masked answer that completes after its client left ends the request with
   const upstream = upstreamAnswer();
   const done = new Promise<{ status: number; error?: string }>((resolve) => {
     relayMasked(
-      { profile, placeholders: createPlaceholders(Buffer.alloc(32, 1)), counts: new Map() },
+      {
+        profile,
+        placeholders: createPlaceholders(Buffer.alloc(32, 1)),
+        counts: new Map(),
+        detectors: profile.detectors,
+      },
       kube,
       upstream,
       res,

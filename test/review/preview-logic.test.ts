@@ -1,10 +1,27 @@
 // The pure parts of what a reviewer sees: the unified diff, Secret masking, the rendering of objects, the dry-run
 // query, and the ownerReferences walk that finds what a delete takes with it.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
+import {
+  BUILTIN_PROFILES,
+  createPlaceholders,
+  DEFAULT_PROFILE,
+  type MaskContext,
+  maskedCopy,
+} from "../../src/mask/index.ts";
 import { unifiedDiff } from "../../src/review/diff.ts";
-import { MASKED, maskSecrets } from "../../src/review/mask.ts";
 import { ownedBy, renderObject, withDryRun } from "../../src/review/preview.ts";
+
+// Reviewers see what the one masking engine (src/mask) makes of an object: the same ‹masked:…› markers as responses.
+const ctx = (): MaskContext => ({
+  profile: BUILTIN_PROFILES.get(DEFAULT_PROFILE) as NonNullable<ReturnType<typeof BUILTIN_PROFILES.get>>,
+  ph: createPlaceholders(randomBytes(32)),
+  counts: new Map(),
+});
+const MARKER = /^‹masked:[0-9a-f]{8}›$/;
+const maskSecrets = <T>(v: T) => maskedCopy(v, ctx());
+const unb64 = (v: unknown) => Buffer.from(String(v), "base64").toString("utf8");
 
 describe("unified diff", () => {
   test("identical texts give no diff", () => {
@@ -43,8 +60,9 @@ describe("masking secrets for reviewers", () => {
       data: { password: "c2VjcmV0", user: "YWRtaW4=" },
       stringData: { token: "abc" },
     });
-    assert.deepEqual(masked.data, { password: MASKED, user: MASKED });
-    assert.deepEqual(masked.stringData, { token: MASKED });
+    assert.match(unb64(masked.data.password), MARKER);
+    assert.match(unb64(masked.data.user), MARKER);
+    assert.match(masked.stringData.token, MARKER);
     assert.doesNotMatch(JSON.stringify(masked), /c2VjcmV0|YWRtaW4=|abc/);
   });
 
@@ -84,6 +102,24 @@ describe("masking secrets for reviewers", () => {
     assert.doesNotMatch(JSON.stringify(masked), /c2VjcmV0/);
   });
 
+  test("a ConfigMap's db_password is masked in the rendered preview (the engine's key rules, not only Secrets)", () => {
+    const yaml = renderObject(
+      { kind: "ConfigMap", metadata: { name: "app" }, data: { db_password: "hunter2-x", mode: "fast" } },
+      ctx(),
+    );
+    assert.doesNotMatch(yaml, /hunter2-x/);
+    assert.match(yaml, /db_password: ‹masked:[0-9a-f]{8}›/);
+    assert.match(yaml, /mode: fast/);
+  });
+
+  test("a connection string in any field is masked by the detectors (url-password)", () => {
+    const yaml = renderObject(
+      { kind: "Widget", metadata: { name: "w" }, spec: { dsn: "postgres://app:pa55-word-9@db:5432/x" } },
+      ctx(),
+    );
+    assert.doesNotMatch(yaml, /pa55-word-9/);
+  });
+
   test("masking returns a copy and leaves the input alone", () => {
     const secret = { kind: "Secret", data: { a: "b" } };
     maskSecrets(secret);
@@ -93,20 +129,23 @@ describe("masking secrets for reviewers", () => {
 
 describe("rendering and the dependents walk", () => {
   test("objects render as YAML without managedFields, resourceVersion, generation, uid or creationTimestamp", () => {
-    const yaml = renderObject({
-      kind: "ConfigMap",
-      metadata: {
-        name: "c",
-        resourceVersion: "7",
-        generation: 2,
-        uid: "u",
-        managedFields: [{}],
-        creationTimestamp: "t",
+    const yaml = renderObject(
+      {
+        kind: "ConfigMap",
+        metadata: {
+          name: "c",
+          resourceVersion: "7",
+          generation: 2,
+          uid: "u",
+          managedFields: [{}],
+          creationTimestamp: "t",
+        },
+        data: { k: "v" },
       },
-      data: { k: "v" },
-    });
+      ctx(),
+    );
     assert.equal(yaml, "kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
-    assert.equal(renderObject(undefined), "");
+    assert.equal(renderObject(undefined, ctx()), "");
   });
 
   test("withDryRun adds dryRun=All and keeps the rest of the query", () => {

@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pipeline } from "node:stream";
 import {
   ChannelFrameMasker,
+  type DetectorSet,
   ItemRefused,
   JsonDocumentMasker,
   kindForResource,
@@ -39,6 +40,10 @@ export interface RequestMasking {
   counts: MaskCounts;
   /** Policy's per-item filter of a list or watch (src/policy/objects.ts); elements that fail it are left out. */
   keep?: (obj: unknown) => boolean;
+  /** The detectors for text streams: the profile's, plus the known secret values for exec/attach/log. */
+  detectors: DetectorSet;
+  /** Told each value a field rule masks (remembered for the cluster, in memory only). */
+  remember?: (value: Uint8Array) => void;
 }
 
 /** Small responses are masked whole (exact count, Content-Length); larger ones stream past this many bytes. */
@@ -70,7 +75,7 @@ export function requestMasking(
   if (profile.disabled) return { ok: true, masking: undefined, breakGlass: true };
   return {
     ok: true,
-    masking: { profile, placeholders: runtime.placeholders, counts: new Map() },
+    masking: { profile, placeholders: runtime.placeholders, counts: new Map(), detectors: profile.detectors },
     breakGlass: false,
   };
 }
@@ -94,7 +99,12 @@ export function planResponse(
   if (encoding !== "identity")
     return { ok: false, status: maskingFailed(`the cluster answered with ${encoding} encoding`) };
   const type = (headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
-  const ctx = { profile: m.profile, ph: m.placeholders, counts: m.counts };
+  const ctx = {
+    profile: m.profile,
+    ph: m.placeholders,
+    counts: m.counts,
+    ...(m.remember ? { remember: m.remember } : {}),
+  };
   const kindHint = kindForResource(kube.info.resource);
   const stream = isStreaming(kube);
   let masker: ChunkMasker;
@@ -113,7 +123,7 @@ export function planResponse(
   } else if (BINARY_TYPE.test(type)) {
     return { ok: false, status: maskingFailed(`the cluster answered ${type}, which Airlock cannot read`) };
   } else {
-    masker = new TextStreamMasker(m.profile.detectors, m.placeholders, m.counts);
+    masker = new TextStreamMasker(m.detectors, m.placeholders, m.counts);
   }
   return {
     ok: true,
@@ -205,5 +215,5 @@ export function relayMasked(
 /** The frame masker for an exec/attach session, or undefined for protocols it cannot read (port-forward). */
 export function frameMasker(m: RequestMasking, subprotocol: string): ChannelFrameMasker | undefined {
   if (subprotocol.toLowerCase().includes("portforward")) return undefined;
-  return new ChannelFrameMasker(m.profile, m.placeholders, m.counts, subprotocol);
+  return new ChannelFrameMasker(m.profile, m.placeholders, m.counts, subprotocol, m.detectors);
 }

@@ -6,19 +6,23 @@
 // the request (500) before anything is forwarded; port-forward under a masking profile is refused (403), because its
 // bytes are an opaque TCP stream the masker cannot read.
 import type { IncomingMessage } from "node:http";
+import { withDetector } from "../../mask/detectors.ts";
 import {
   BUILTIN_PROFILES,
   compileProfiles,
   countsRecord,
+  DEFAULT_PROFILE,
   ItemRefused,
   JsonDocumentMasker,
   kindForResource,
   loadMaskKey,
+  type MaskContext,
   type MaskingProfile,
   NO_MASKING_PROFILE,
   totalCount,
 } from "../../mask/index.ts";
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
+import { secretValueMatcher } from "../../mask/values.ts";
 import { failure, type Status } from "../../shared/status.ts";
 import type { Decision, KubeRequest, Principal } from "../contracts.ts";
 import type { AnyResponse } from "../respond.ts";
@@ -33,6 +37,7 @@ import {
   relayMasked,
   requestMasking,
 } from "./index.ts";
+import { lookupPodSecretValues, needsSecretValues, RememberedValues } from "./secret-values.ts";
 
 interface Cached {
   source: unknown;
@@ -75,6 +80,19 @@ async function maskingRuntime(gw: GatewayRuntime): Promise<MaskingRuntime> {
   return runtime;
 }
 
+/**
+ * The masking of what humans and MCP diffs are shown outside a response (the review preview and the held body,
+ * k8s_diff): the decision's profile when it names one, else `default` — never break-glass, because these views
+ * are stored and shown to others. Throws when masking is not available (the caller fails closed).
+ */
+export async function displayMasking(gw: GatewayRuntime, profileName?: string): Promise<MaskContext> {
+  const runtime = await maskingRuntime(gw);
+  const named = profileName ? runtime.profiles.get(profileName) : undefined;
+  const profile =
+    named && !named.disabled ? named : (runtime.profiles.get(DEFAULT_PROFILE) as MaskingProfile);
+  return { profile, ph: runtime.placeholders, counts: new Map() };
+}
+
 export interface StageMasking {
   /** The profile named by the decision (also for break-glass), or undefined when none. */
   profile: string | undefined;
@@ -84,11 +102,24 @@ export interface StageMasking {
   notMaskable?: boolean;
 }
 
+/**
+ * The profile for a response whose deciding rule names none: agents are masked (`default` unless configured),
+ * humans and admins only when `masking.defaults.humans` names a profile. Break-glass is never a default.
+ */
+export function defaultProfileFor(
+  defaults: { agents?: string; humans?: string | undefined } | undefined,
+  principal: Pick<Principal, "kind"> | undefined,
+): string | undefined {
+  if (!principal || principal.kind === "agent") return defaults?.agents ?? DEFAULT_PROFILE;
+  return defaults?.humans;
+}
+
 /** Resolves the decision's masking obligation; a Status refuses the request. */
 export async function prepareMasking(
   gw: GatewayRuntime,
   decision: Decision | undefined,
   kube: KubeRequest,
+  principal: Pick<Principal, "kind"> | undefined,
 ): Promise<{ ok: true; masking: StageMasking } | { ok: false; status: Status }> {
   // A port-forward allowed by a rule naming its ports is the way through: its bytes cannot be masked, so it is
   // audited as not maskable rather than refused (or counted as break-glass).
@@ -98,9 +129,15 @@ export async function prepareMasking(
       masking: { profile: decision.mask ?? "none", breakGlass: false, request: undefined, notMaskable: true },
     };
   }
-  const name = decision && decision.effect !== "deny" ? decision.mask : undefined;
+  const name =
+    decision && decision.effect !== "deny"
+      ? (decision.mask ?? defaultProfileFor(gw.config.masking?.defaults, principal))
+      : undefined;
   if (name === undefined)
-    return { ok: true, masking: { profile: undefined, breakGlass: false, request: undefined } };
+    return {
+      ok: true,
+      masking: { profile: undefined, breakGlass: false, notMaskable: false, request: undefined },
+    };
   let runtime: MaskingRuntime;
   try {
     runtime = await maskingRuntime(gw);
@@ -112,6 +149,12 @@ export async function prepareMasking(
   }
   const resolved = requestMasking(runtime, name);
   if (!resolved.ok) return resolved;
+  const fromRule = decision?.effect !== "deny" && decision?.mask !== undefined;
+  if (resolved.masking && kube.info.subresource === "portforward" && !fromRule) {
+    // A forwarded port's bytes cannot be masked; the identity's default does not refuse it (the rule that allows
+    // port-forward decides), but the audit says the stream was not masked.
+    return { ok: true, masking: { profile: name, breakGlass: false, notMaskable: true, request: undefined } };
+  }
   if (resolved.masking && kube.info.subresource === "portforward") {
     return {
       ok: false,
@@ -121,7 +164,54 @@ export async function prepareMasking(
       ),
     };
   }
-  return { ok: true, masking: { profile: name, breakGlass: resolved.breakGlass, request: resolved.masking } };
+  const m = resolved.masking;
+  if (m) {
+    const remembered = rememberedFor(gw, kube.cluster);
+    m.remember = (value) => remembered.add(value);
+    if (needsSecretValues(kube) && m.profile.secretValueMinBytes > 0) {
+      const upstream = gw.upstreams.get(kube.cluster);
+      const looked = upstream
+        ? await lookupPodSecretValues(upstream, kube.info.namespace, kube.info.name)
+        : ({ ok: false, error: "the cluster is not connected" } as const);
+      if (!looked.ok) {
+        return {
+          ok: false,
+          status: failure(
+            "ServiceUnavailable",
+            `pods "${kube.info.name}" ${kube.info.subresource} refused: airlock masks the values of the Secrets this pod ` +
+              `uses in its output and could not read them (${looked.error}); nothing was sent. Ask an operator to ` +
+              "check the gateway's read access to pods and secrets (docs/connections.md).",
+          ),
+        };
+      }
+      const matcher = secretValueMatcher(
+        [...looked.values, ...remembered.values()],
+        m.profile.secretValueMinBytes,
+      );
+      if (matcher) m.detectors = withDetector(m.profile.detectors, matcher.detector);
+    }
+  }
+  return {
+    ok: true,
+    masking: { profile: name, breakGlass: resolved.breakGlass, notMaskable: false, request: m },
+  };
+}
+
+const remembered = new WeakMap<GatewayRuntime, Map<string, RememberedValues>>();
+
+/** The values masked before for one cluster (memory only, bounded). */
+function rememberedFor(gw: GatewayRuntime, cluster: string): RememberedValues {
+  let perCluster = remembered.get(gw);
+  if (!perCluster) {
+    perCluster = new Map();
+    remembered.set(gw, perCluster);
+  }
+  let values = perCluster.get(cluster);
+  if (!values) {
+    values = new RememberedValues();
+    perCluster.set(cluster, values);
+  }
+  return values;
 }
 
 /**
@@ -175,7 +265,13 @@ export async function filterItems(
     };
   }
   const none = BUILTIN_PROFILES.get(NO_MASKING_PROFILE) as MaskingProfile;
-  masking.request = { profile: none, placeholders: runtime.placeholders, counts: new Map(), keep };
+  masking.request = {
+    profile: none,
+    placeholders: runtime.placeholders,
+    counts: new Map(),
+    detectors: none.detectors,
+    keep,
+  };
   return { ok: true, hidden };
 }
 

@@ -8,6 +8,7 @@
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { classifyRequest } from "../../gateway/classify/index.ts";
+import { displayMasking } from "../../gateway/transform/stage.ts";
 import type { PolicyEngine } from "../../policy/engine.ts";
 import { unifiedDiff } from "../../review/diff.ts";
 import { renderObject } from "../../review/preview.ts";
@@ -142,8 +143,11 @@ async function diffOne(
       text: "",
       error: (await failed(c, dry)).content.map((x) => ("text" in x ? x.text : "")).join(""),
     };
-  const before = ok(live) ? renderObject(json(live)) : "";
-  const d = unifiedDiff(before, renderObject(json(dry)), {
+  // Rendered through the one masking engine (the answers came through the pipeline masked already; this also covers
+  // callers whose rules leave responses unmasked: a diff is shown, stored in transcripts, and never break-glass).
+  const mask = await displayMasking(c.gw);
+  const before = ok(live) ? renderObject(json(live), mask) : "";
+  const d = unifiedDiff(before, renderObject(json(dry), mask), {
     a: `${p.label} (live)`,
     b: `${p.label} (applied)`,
   });

@@ -1,0 +1,172 @@
+// Secret VALUES in free text: a detector that knows the actual bytes of the secrets that can appear (the values of the
+// Secrets a pod references, and values masked before for the cluster) and finds them in exec, attach and log output
+// however a command printed them — `printenv DB_PASSWORD`, `echo "pw: $DB_PASSWORD"`, `| base64` (any alignment, so
+// inside a longer encoded text), `| xxd -p`, `| od -An -tx1`, `jq -R`, URL-encoding, JSON escaping.
+//
+// Encoded forms (base64, hex) and the raw value are also searched in a whitespace-squeezed view of the text, so a
+// value that `base64` wrapped at 76 columns, `xxd -p` wrapped at 60, `od -An -tx1` or `od -c` spaced out, is still
+// found. What cannot be found: a value the agent's own code transformed (rot13, reversed, split into pieces printed
+// apart, compressed, encrypted); docs/masking.md says so.
+//
+// Streams: holdFrom() says where a match may still be arriving at the end of the text (the longest suffix that is a
+// proper prefix of some form), so a value split across chunks is held back — at most the longest form — and found
+// whole. Values live in memory only: never logged, never in the audit, never on disk. Pure.
+import type { Detector, Span } from "./detectors.ts";
+import { encodedForms } from "./encodings.ts";
+
+/** Values longer than this are matched by their first MAX_VALUE_BYTES bytes (keeps the held tail bounded). */
+export const MAX_VALUE_BYTES = 16 * 1024;
+/** At most this many distinct values per matcher. */
+export const MAX_VALUES = 1024;
+export const DEFAULT_MIN_VALUE_BYTES = 6;
+/** Index key length: every form is at least this long (a 6-byte value's shortest base64 core has 7 characters). */
+const KEY = 6;
+const WS = /[ \t\r\n]/;
+const SPACES = /[ \t\r\n]/g;
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+
+interface Form {
+  text: string;
+  rule: string;
+  value: Buffer;
+}
+
+/** Forms indexed by their first KEY characters, plus the short prefixes (under KEY characters) for partial matches. */
+class FormIndex {
+  readonly #byKey = new Map<string, Form[]>();
+  readonly #shortPrefixes = new Set<string>();
+  maxLength = 0;
+
+  add(form: Form): void {
+    const key = form.text.slice(0, KEY);
+    const list = this.#byKey.get(key);
+    if (list) list.push(form);
+    else this.#byKey.set(key, [form]);
+    for (let k = 1; k < KEY && k < form.text.length; k++) this.#shortPrefixes.add(form.text.slice(0, k));
+    if (form.text.length > this.maxLength) this.maxLength = form.text.length;
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The longest form that starts at `i`, or undefined. */
+  at(text: string, i: number): Form | undefined {
+    const list = this.#byKey.get(text.slice(i, i + KEY));
+    if (!list) return undefined;
+    let best: Form | undefined;
+    for (const f of list) {
+      if ((!best || f.text.length > best.text.length) && text.startsWith(f.text, i)) best = f;
+    }
+    return best;
+  }
+
+  /** True when text[i..] (running to the end) is a proper prefix of some form. */
+  prefixAt(text: string, i: number): boolean {
+    const rest = text.length - i;
+    if (rest < KEY) return this.#shortPrefixes.has(text.slice(i));
+    const list = this.#byKey.get(text.slice(i, i + KEY));
+    if (!list) return false;
+    const tail = text.slice(i);
+    return list.some((f) => f.text.length > rest && f.text.startsWith(tail));
+  }
+}
+
+/** The text without spaces, tabs and line breaks, and where each of its characters was in the original. */
+function squeeze(text: string, from: number): { text: string; at: number[] } {
+  const at: number[] = [];
+  for (let i = from; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) at.push(i);
+  return { text: text.slice(from).replace(SPACES, ""), at };
+}
+
+export interface SecretValueMatcher {
+  /** How many distinct values it looks for. */
+  readonly values: number;
+  readonly detector: Detector;
+}
+
+/**
+ * A detector for these values (each at least `minBytes` long; shorter ones are left to the key rules). Undefined
+ * when no value qualifies.
+ */
+export function secretValueMatcher(
+  values: Iterable<Uint8Array>,
+  minBytes = DEFAULT_MIN_VALUE_BYTES,
+): SecretValueMatcher | undefined {
+  const plain = new FormIndex();
+  const squeezed = new FormIndex();
+  const seen = new Set<string>();
+  for (const raw of values) {
+    if (seen.size >= MAX_VALUES) break;
+    const value = Buffer.from(raw.subarray(0, MAX_VALUE_BYTES));
+    if (value.length < Math.max(1, minBytes)) continue;
+    const id = value.toString("latin1");
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const f of encodedForms(value, KEY)) {
+      if (f.form === "hex-spaced") continue; // the squeezed view finds spaced hex as plain hex
+      const rule = f.form === "raw" ? "secret-value" : `secret-value-${f.form}`;
+      plain.add({ text: f.text, rule, value });
+      const tight = f.text.replace(/[ \t\r\n]/g, "");
+      if (tight.length >= KEY) squeezed.add({ text: tight, rule, value });
+    }
+  }
+  if (seen.size === 0) return undefined;
+  const maxLength = Math.max(plain.maxLength, squeezed.maxLength);
+
+  const spans = (text: string): Span[] => {
+    const out: Span[] = [];
+    for (let i = 0; i + KEY <= text.length; ) {
+      const f = plain.at(text, i);
+      if (f) {
+        out.push({ start: i, end: i + f.text.length, rule: f.rule, value: f.value });
+        i += f.text.length;
+      } else i++;
+    }
+    const s = squeeze(text, 0);
+    if (s.text.length === text.length) return out; // no whitespace: the plain search saw everything
+    for (let i = 0; i + KEY <= s.text.length; ) {
+      const f = squeezed.at(s.text, i);
+      if (f) {
+        const start = s.at[i] as number;
+        const end = (s.at[i + f.text.length - 1] as number) + 1;
+        out.push({ start, end, rule: f.rule, value: f.value });
+        i += f.text.length;
+      } else i++;
+    }
+    return out;
+  };
+
+  const holdFrom = (text: string): number => {
+    // Only the last maxLength - 1 characters (of the squeezed view) can start an unfinished match.
+    let hold = text.length;
+    for (let i = Math.max(0, text.length - maxLength); i < text.length; i++) {
+      if (plain.prefixAt(text, i)) {
+        hold = i;
+        break;
+      }
+    }
+    // The squeezed view: whitespace may stretch an unfinished match, so look back further in the original.
+    let start = text.length;
+    let kept = 0;
+    while (start > 0 && kept < maxLength) {
+      start--;
+      if (!WS.test(text[start] as string)) kept++;
+    }
+    const s = squeeze(text, start);
+    for (let i = 0; i < s.text.length; i++) {
+      if (squeezed.prefixAt(s.text, i)) return Math.min(hold, s.at[i] as number);
+    }
+    return hold;
+  };
+
+  const detector: Detector = {
+    name: "secret-value",
+    // Never run as patterns: spans() and holdFrom() replace them (the fields are required by the interface).
+    pattern: /(?!)/dg,
+    partial: /(?!)$/d,
+    spans,
+    holdFrom,
+  };
+  return { values: seen.size, detector };
+}
