@@ -428,6 +428,11 @@ export async function handleKubeUpgrade(
       ),
     );
   }
+  // transform (mask): before the protocol checks, so a refusal (the pod's Secret values could not be read) answers
+  // the WebSocket GET and kubectl's SPDY fallback alike
+  const prepared = await prepareMasking(gw, ctx.decision, kube, ctx.principal);
+  if (!prepared.ok) return refuseAfterAudit(prepared.status);
+  const masking = prepared.masking;
   if (upgrade.startsWith("spdy/")) {
     return refuseAfterAudit(
       failure(
@@ -442,9 +447,6 @@ export async function handleKubeUpgrade(
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
-  const prepared = await prepareMasking(gw, ctx.decision, kube, ctx.principal);
-  if (!prepared.ok) return refuseAfterAudit(prepared.status);
-  const masking = prepared.masking;
   // transform (record): the stream's recording is open before anything is forwarded; required → refused without it
   const recording = await openStreamRecording(gw, ctx, masking.request);
   if (!recording.ok) return refuseAfterAudit(recording.status);

@@ -8,7 +8,7 @@ import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import type { RequestRecord } from "../../src/sim/record.ts";
 import { openStore } from "../../src/store/index.ts";
-import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
+import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
 
@@ -201,8 +201,11 @@ describe("invariant 6: upgrades", () => {
   });
 
   test("a SPDY exec is answered with a Status that says what to do", async () => {
+    // A pod that exists: the gateway reads its Secrets (to mask their values) before it looks at the protocol.
+    const pods = await callGateway(t, "GET", "/api/v1/namespaces/prod/pods", agent.token);
+    const name = (pods.body as { items: { metadata: { name: string } }[] }).items[0]?.metadata.name ?? "";
     const { text } = await rawExchange(
-      `POST /api/v1/namespaces/prod/pods/web/exec?command=sh&stdout=true HTTP/1.1\r\nHost: x\r\n` +
+      `POST /api/v1/namespaces/prod/pods/${name}/exec?command=sh&stdout=true HTTP/1.1\r\nHost: x\r\n` +
         `Authorization: Bearer ${agent.token}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n\r\n`,
     );
     assert.match(text, /^HTTP\/1\.1 400 /);

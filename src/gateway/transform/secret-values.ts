@@ -63,7 +63,9 @@ export function secretValuesOf(secret: unknown): Buffer[] {
   return out;
 }
 
-export type LookupResult = { ok: true; values: Buffer[]; secrets: string[] } | { ok: false; error: string };
+export type LookupResult =
+  | { ok: true; values: Buffer[]; secrets: string[] }
+  | { ok: false; error: string; podNotFound?: string };
 
 const enc = encodeURIComponent;
 /** Names the gateway's own reads in the cluster's audit log (they are not impersonated: they are the gateway's). */
@@ -78,6 +80,11 @@ export async function lookupPodSecretValues(
 ): Promise<LookupResult> {
   const base = `/api/v1/namespaces/${enc(namespace)}`;
   const got = await callUpstream(upstream, "GET", `${base}/pods/${enc(pod)}`, OWN);
+  if (got.status === 404) {
+    // Nothing to stream from: answered as the cluster would (a pod created a moment later is read on the next try).
+    const message = isObj(got.json) && typeof got.json.message === "string" ? got.json.message : "";
+    return { ok: false, error: "the pod does not exist", podNotFound: message || `pods "${pod}" not found` };
+  }
   if (got.status !== 200) return { ok: false, error: `reading pod ${namespace}/${pod}: ${why(got)}` };
   const secrets = referencedSecrets(got.json);
   const values: Buffer[] = [];

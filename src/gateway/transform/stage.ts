@@ -37,7 +37,12 @@ import {
   relayMasked,
   requestMasking,
 } from "./index.ts";
-import { lookupPodSecretValues, needsSecretValues, RememberedValues } from "./secret-values.ts";
+import {
+  type LookupResult,
+  lookupPodSecretValues,
+  needsSecretValues,
+  RememberedValues,
+} from "./secret-values.ts";
 
 interface Cached {
   source: unknown;
@@ -170,9 +175,11 @@ export async function prepareMasking(
     m.remember = (value) => remembered.add(value);
     if (needsSecretValues(kube) && m.profile.secretValueMinBytes > 0) {
       const upstream = gw.upstreams.get(kube.cluster);
-      const looked = upstream
+      const looked: LookupResult = upstream
         ? await lookupPodSecretValues(upstream, kube.info.namespace, kube.info.name)
-        : ({ ok: false, error: "the cluster is not connected" } as const);
+        : { ok: false, error: "the cluster is not connected" };
+      if (!looked.ok && looked.podNotFound !== undefined)
+        return { ok: false, status: failure("NotFound", looked.podNotFound) };
       if (!looked.ok) {
         return {
           ok: false,
