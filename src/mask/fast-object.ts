@@ -12,7 +12,7 @@
 import { DECLINED, OPEN_ARR, OPEN_OBJ, QUOTE } from "./byte-reader.ts";
 import { addCount } from "./counts.ts";
 import { REFERENCE_KEYS, ValueMasker } from "./fast-walk.ts";
-import { type MaskContext, maskLastApplied, maskManagedFields } from "./object.ts";
+import { CREDENTIAL_KINDS, type MaskContext, maskLastApplied, maskManagedFields } from "./object.ts";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -157,7 +157,8 @@ class ItemMasker extends ValueMasker {
     const profile = this.ctx.profile;
     const listLike = (k: string | undefined) => k === "Table" || k?.endsWith("List") === true;
     this.ws();
-    if (this.b[this.pos] !== OPEN_OBJ || listLike(kindHint)) throw DECLINED;
+    if (this.b[this.pos] !== OPEN_OBJ || listLike(kindHint) || CREDENTIAL_KINDS.has(kindHint ?? ""))
+      throw DECLINED;
     let kind = kindHint;
     let first = true;
     this.members((key) => {
@@ -167,7 +168,7 @@ class ItemMasker extends ValueMasker {
         if (!first || c !== QUOTE) throw DECLINED;
         this.str();
         kind = this.text();
-        if (listLike(kind)) throw DECLINED;
+        if (listLike(kind) || CREDENTIAL_KINDS.has(kind)) throw DECLINED;
         this.detect(false);
       } else if (kind === "Secret" && (key === "data" || key === "stringData")) {
         if (!profile.secretData) this.skipValue();

@@ -194,6 +194,26 @@ export function walkMember(key: string, v: unknown, ctx: MaskContext): unknown {
   return v !== null && typeof v === "object" ? walk(v, ctx, key) : v;
 }
 
+/**
+ * Answers that carry a credential the cluster minted (issue 12 §3): a TokenRequest's `status.token` and a
+ * CertificateSigningRequest's issued `status.certificate` (base64 PEM; with the key the requester holds, it is a
+ * client credential). Masked by every profile that masks Secret data; only `mask: none` shows them.
+ */
+export const CREDENTIAL_KINDS: ReadonlySet<string> = new Set(["TokenRequest", "CertificateSigningRequest"]);
+
+function maskCredential(obj: Obj, ctx: MaskContext): void {
+  if (!ctx.profile.secretData || !isObj(obj.status)) return;
+  const status = obj.status;
+  if (typeof status.token === "string" && !isMarker(status.token))
+    status.token = marker(status.token, "token", ctx);
+  if (typeof status.certificate === "string" && status.certificate.length > 0) {
+    if (!(status.certificate.length === BASE64_MARKER_LENGTH && isMarker(fromBase64(status.certificate)))) {
+      addCount(ctx.counts, "certificate");
+      status.certificate = ctx.ph.base64MarkerOf(status.certificate);
+    }
+  }
+}
+
 /** One Kubernetes object (or any JSON value); `kind` names it when the object does not (list items). */
 export function maskObject(obj: unknown, ctx: MaskContext, kindHint?: string): unknown {
   if (!isObj(obj)) return walk(obj, ctx, "");
@@ -207,6 +227,7 @@ export function maskObject(obj: unknown, ctx: MaskContext, kindHint?: string): u
     return Object.assign(obj, rest, { items });
   }
   const skip = new Set<string>();
+  if (CREDENTIAL_KINDS.has(kind ?? "")) maskCredential(obj, ctx);
   if (kind === "Secret") {
     maskSecretFields(obj, ctx);
     skip.add("data").add("stringData");

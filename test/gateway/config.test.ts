@@ -71,3 +71,29 @@ test("a missing config file is reported, not thrown", async () => {
   assert.ok(!result.ok);
   assert.match(result.errors[0] ?? "", /cannot read \/nonexistent\/airlock\.yaml/);
 });
+
+test("masking.defaults: agents masked by `default` unless set, humans opt-in unless set, `none` never a default", async () => {
+  const { defaultProfileFor } = await import("../../src/gateway/transform/stage.ts");
+  const cluster = [{ name: "prod", kubeconfig: { path: "prod.kubeconfig" } }];
+  const plain = validateConfig({ clusters: cluster }, "/");
+  assert.ok(plain.ok);
+  assert.deepEqual(plain.config.masking.defaults, { agents: "default" });
+  assert.equal(defaultProfileFor(plain.config.masking.defaults, { kind: "agent" }), "default");
+  assert.equal(defaultProfileFor(plain.config.masking.defaults, { kind: "human" }), undefined);
+  assert.equal(defaultProfileFor(plain.config.masking.defaults, { kind: "admin" }), undefined);
+  assert.equal(defaultProfileFor(undefined, undefined), "default", "no principal counts as an agent");
+  const set = validateConfig(
+    { clusters: cluster, masking: { defaults: { agents: "strict", humans: "default" } } },
+    "/",
+  );
+  assert.ok(set.ok);
+  assert.equal(defaultProfileFor(set.config.masking.defaults, { kind: "agent" }), "strict");
+  assert.equal(defaultProfileFor(set.config.masking.defaults, { kind: "human" }), "default");
+  const none = validateConfig(
+    { clusters: cluster, masking: { defaults: { agents: "none", humans: "none" } } },
+    "/",
+  );
+  assert.ok(!none.ok);
+  assert.match(none.errors.join("\n"), /masking\.defaults\.agents/);
+  assert.match(none.errors.join("\n"), /masking\.defaults\.humans/);
+});

@@ -216,3 +216,31 @@ describe("fail closed", () => {
     assert.equal(t.held, 3);
   });
 });
+
+describe("credentials the cluster minted", () => {
+  const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2ln";
+  const cert = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n").toString(
+    "base64",
+  );
+  test("a TokenRequest's token and a CSR's issued certificate are masked, alone and in a list", () => {
+    const c = ctx();
+    const tr = maskDocument(
+      { kind: "TokenRequest", status: { token: jwt, expirationTimestamp: "x" } },
+      c,
+    ) as {
+      status: { token: string };
+    };
+    assert.match(tr.status.token, /^‹masked:[0-9a-f]{8}›$/);
+    const list = {
+      kind: "CertificateSigningRequestList",
+      items: [{ metadata: { name: "c" }, status: { certificate: cert } }],
+    };
+    const masker = new JsonDocumentMasker(c, undefined);
+    const out = Buffer.concat([
+      ...masker.push(Buffer.from(JSON.stringify(list))),
+      ...masker.end(),
+    ]).toString();
+    assert.ok(!out.includes(cert), out);
+    assert.equal(c.counts.get("certificate"), 1);
+  });
+});

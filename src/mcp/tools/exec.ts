@@ -120,6 +120,22 @@ export function runExec(
   });
 }
 
+const MARKER = /‹masked:[0-9a-f]{8}›/g;
+
+/**
+ * The line that says what was masked in an exec's output and why (the gateway masked it before it reached this
+ * tool; the audit note has the counts per rule). Undefined when nothing was.
+ */
+export function maskedNote(output: string): string | undefined {
+  const n = output.match(MARKER)?.length ?? 0;
+  if (n === 0) return undefined;
+  return (
+    `Masked: ${n} ${n === 1 ? "value" : "values"} in this output ${n === 1 ? "is" : "are"} shown as ‹masked:…›. ` +
+    "Airlock replaced the values of the Secrets this pod uses (also base64, hex, URL or JSON encoded) and other " +
+    "secrets its masking profile detects; the real values never leave the gateway, so do not try to recover them."
+  );
+}
+
 export const execTool = defineTool({
   name: "k8s_exec",
   title: "Run a command in a container",
@@ -169,6 +185,8 @@ export const execTool = defineTool({
     if (outcome.stdout) lines.push(untrusted("stdout", capText(outcome.stdout, how).text));
     if (outcome.stderr) lines.push(untrusted("stderr", capText(outcome.stderr, how).text));
     if (!outcome.stdout && !outcome.stderr) lines.push("(no output)");
+    const note = maskedNote(outcome.stdout + outcome.stderr);
+    if (note) lines.push(note);
     const failedRun =
       outcome.timedOut ||
       (outcome.exitCode ?? 0) !== 0 ||
