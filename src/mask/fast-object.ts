@@ -12,7 +12,13 @@
 import { DECLINED, OPEN_ARR, OPEN_OBJ, QUOTE } from "./byte-reader.ts";
 import { addCount } from "./counts.ts";
 import { REFERENCE_KEYS, ValueMasker } from "./fast-walk.ts";
-import { CREDENTIAL_KINDS, type MaskContext, maskLastApplied, maskManagedFields } from "./object.ts";
+import {
+  CREDENTIAL_KINDS,
+  type MaskContext,
+  maskLastApplied,
+  maskManagedFields,
+  strengthOf,
+} from "./object.ts";
 
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -88,7 +94,7 @@ class ItemMasker extends ValueMasker {
         return;
       }
       this.str(); // a value that is not a string declines (the slow path marks its JSON)
-      this.mark("configmap-key");
+      this.mark("configmap-key", strengthOf(key) === "strong");
     });
   }
 

@@ -42,11 +42,11 @@ export class ValueMasker extends ByteReader {
     this.#from = end;
   }
 
-  /** Replaces the string read last with a marker of its text. */
-  protected mark(rule: string): void {
+  /** Replaces the string read last with a marker of its text; `remember` as in object.ts marker(). */
+  protected mark(rule: string, remember = false): void {
     const value = this.text();
     addCount(this.counts, rule);
-    this.ctx.remember?.(Buffer.from(value, "utf8"));
+    if (remember) this.ctx.remember?.(Buffer.from(value, "utf8"));
     this.replace(this.s - 1, this.e + 1, JSON.stringify(this.ctx.ph.marker(value)));
   }
 
@@ -84,7 +84,7 @@ export class ValueMasker extends ByteReader {
       const text = this.text();
       if (isMarker(text)) return;
       if (valueIsSecret(strength, text)) {
-        this.mark("secret-key");
+        this.mark("secret-key", strength === "strong");
         return;
       }
     }

@@ -49,9 +49,14 @@ function maskText(value: string, ctx: MaskContext): string {
   return ctx.profile.detectors.maskString(value, ctx.ph, ctx.counts);
 }
 
-function marker(value: unknown, rule: string, ctx: MaskContext): string {
+/**
+ * A value's marker, counted. `remember`: the value is a secret for certain (Secret data, a token, a value under a
+ * key that says password/secret/credential), so the gateway may look for it later in exec and log output; names
+ * and values under weaker keys (`SESSION_MODE=default`) are not remembered, or ordinary words would be masked.
+ */
+function marker(value: unknown, rule: string, ctx: MaskContext, remember = false): string {
   addCount(ctx.counts, rule);
-  if (ctx.remember && typeof value === "string") ctx.remember(Buffer.from(value, "utf8"));
+  if (remember && ctx.remember && typeof value === "string") ctx.remember(Buffer.from(value, "utf8"));
   return ctx.ph.marker(typeof value === "string" ? value : (JSON.stringify(value) ?? ""));
 }
 
@@ -71,7 +76,8 @@ function maskSecretFields(obj: Obj, ctx: MaskContext): void {
       }
     }
     if (isObj(obj.stringData)) {
-      for (const [k, v] of Object.entries(obj.stringData)) obj.stringData[k] = marker(v, "secret-data", ctx);
+      for (const [k, v] of Object.entries(obj.stringData))
+        obj.stringData[k] = marker(v, "secret-data", ctx, true);
     }
   }
   const meta = obj.metadata;
@@ -85,7 +91,7 @@ function maskConfigMapFields(obj: Obj, ctx: MaskContext): void {
   if (!pattern) return;
   if (isObj(obj.data)) {
     for (const [k, v] of Object.entries(obj.data))
-      if (pattern.test(k)) obj.data[k] = marker(v, "configmap-key", ctx);
+      if (pattern.test(k)) obj.data[k] = marker(v, "configmap-key", ctx, strengthOf(k) === "strong");
   }
   if (isObj(obj.binaryData)) {
     for (const [k, v] of Object.entries(obj.binaryData)) {
@@ -149,9 +155,10 @@ function maskEnv(env: unknown[], ctx: MaskContext): void {
   const pattern = ctx.profile.envName;
   for (const item of env) {
     if (!isObj(item) || typeof item.value !== "string" || typeof item.name !== "string") continue;
-    if (pattern?.test(item.name)) item.value = marker(item.value, "env-value", ctx);
+    const strong = strengthOf(item.name) === "strong";
+    if (pattern?.test(item.name)) item.value = marker(item.value, "env-value", ctx, strong);
     else if (ctx.profile.secretSoundingKeys && valueIsSecret(strengthOf(item.name), item.value)) {
-      item.value = marker(item.value, "env-value", ctx);
+      item.value = marker(item.value, "env-value", ctx, strong);
     }
   }
 }
@@ -188,7 +195,7 @@ export function walkMember(key: string, v: unknown, ctx: MaskContext): unknown {
   if (typeof v === "string") {
     if (isMarker(v)) return v;
     if (ctx.profile.secretSoundingKeys && valueIsSecret(strengthOf(key), v))
-      return marker(v, "secret-key", ctx);
+      return marker(v, "secret-key", ctx, strengthOf(key) === "strong");
     return maskText(v, ctx);
   }
   return v !== null && typeof v === "object" ? walk(v, ctx, key) : v;
@@ -205,7 +212,7 @@ function maskCredential(obj: Obj, ctx: MaskContext): void {
   if (!ctx.profile.secretData || !isObj(obj.status)) return;
   const status = obj.status;
   if (typeof status.token === "string" && !isMarker(status.token))
-    status.token = marker(status.token, "token", ctx);
+    status.token = marker(status.token, "token", ctx, true);
   if (typeof status.certificate === "string" && status.certificate.length > 0) {
     if (!(status.certificate.length === BASE64_MARKER_LENGTH && isMarker(fromBase64(status.certificate)))) {
       addCount(ctx.counts, "certificate");

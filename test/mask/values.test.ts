@@ -120,3 +120,35 @@ describe("a known secret value is masked in exec and log output", () => {
     assert.ok(!out.includes("pa55w0rd-7f1c"), out);
   });
 });
+
+describe("values remembered from masked answers", () => {
+  test("Secret data and values under password/secret keys are remembered; names and weak-key values are not", async () => {
+    const { maskDocument, BUILTIN_PROFILES } = await import("../../src/mask/index.ts");
+    const seen: string[] = [];
+    const ctx = {
+      profile: BUILTIN_PROFILES.get("default") as NonNullable<ReturnType<typeof BUILTIN_PROFILES.get>>,
+      ph,
+      counts: new Map<string, number>(),
+      remember: (v: Uint8Array) => seen.push(Buffer.from(v).toString()),
+    };
+    maskDocument({ kind: "Secret", metadata: { name: "db" }, data: { pw: b64(pw) } }, ctx);
+    maskDocument({ kind: "ConfigMap", data: { db_password: "cm-pa55-1", session_mode: "default" } }, ctx);
+    maskDocument(
+      {
+        kind: "Pod",
+        spec: {
+          containers: [
+            {
+              env: [
+                { name: "SESSION_MODE", value: "default" },
+                { name: "DB_PASSWORD", value: "env-pa55-2" },
+              ],
+            },
+          ],
+        },
+      },
+      ctx,
+    );
+    assert.deepEqual(seen.sort(), [PASSWORD, "cm-pa55-1", "env-pa55-2"].sort());
+  });
+});
