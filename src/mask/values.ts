@@ -32,13 +32,46 @@ interface Form {
 }
 
 /** Forms indexed by their first KEY characters, plus the short prefixes (under KEY characters) for partial matches. */
+/** A hash of KEY characters, rolled one character at a time: B^KEY wraps mod 2^32 like the hash. */
+const B = 257;
+let BK = 1;
+for (let k = 0; k < KEY - 1; k++) BK = Math.imul(BK, B);
+function keyHash(text: string, i: number): number {
+  let h = 0;
+  for (let k = 0; k < KEY; k++) h = (Math.imul(h, B) + text.charCodeAt(i + k)) | 0;
+  return h;
+}
+
 class FormIndex {
   readonly #byKey = new Map<string, Form[]>();
+  readonly #hashes = new Set<number>();
   readonly #shortPrefixes = new Set<string>();
   maxLength = 0;
 
+  /**
+   * Every position of `text` where some form starts, with the longest such form, left to right without overlaps.
+   * A rolling hash of KEY characters screens each position, so only candidates are sliced and compared.
+   */
+  scan(text: string, found: (i: number, f: Form) => void): void {
+    if (text.length < KEY) return;
+    let h = keyHash(text, 0);
+    let skipTo = 0;
+    for (let i = 0; ; i++) {
+      if (i >= skipTo && this.#hashes.has(h)) {
+        const f = this.at(text, i);
+        if (f) {
+          found(i, f);
+          skipTo = i + f.text.length;
+        }
+      }
+      if (i + KEY >= text.length) return;
+      h = (Math.imul(h - Math.imul(text.charCodeAt(i), BK), B) + text.charCodeAt(i + KEY)) | 0;
+    }
+  }
+
   add(form: Form): void {
     const key = form.text.slice(0, KEY);
+    this.#hashes.add(keyHash(key, 0));
     const list = this.#byKey.get(key);
     if (list) list.push(form);
     else this.#byKey.set(key, [form]);
@@ -116,24 +149,16 @@ export function secretValueMatcher(
 
   const spans = (text: string): Span[] => {
     const out: Span[] = [];
-    for (let i = 0; i + KEY <= text.length; ) {
-      const f = plain.at(text, i);
-      if (f) {
-        out.push({ start: i, end: i + f.text.length, rule: f.rule, value: f.value });
-        i += f.text.length;
-      } else i++;
-    }
-    const s = squeeze(text, 0);
-    if (s.text.length === text.length) return out; // no whitespace: the plain search saw everything
-    for (let i = 0; i + KEY <= s.text.length; ) {
-      const f = squeezed.at(s.text, i);
-      if (f) {
-        const start = s.at[i] as number;
-        const end = (s.at[i + f.text.length - 1] as number) + 1;
-        out.push({ start, end, rule: f.rule, value: f.value });
-        i += f.text.length;
-      } else i++;
-    }
+    plain.scan(text, (i, f) => out.push({ start: i, end: i + f.text.length, rule: f.rule, value: f.value }));
+    if (!/[ \t\r\n]/.test(text)) return out; // no whitespace: the plain search saw everything
+    // The positions are mapped back only when something is found (most text holds no value).
+    let at: number[] | undefined;
+    squeezed.scan(text.replace(SPACES, ""), (i, f) => {
+      at ??= squeeze(text, 0).at;
+      const start = at[i] as number;
+      const end = (at[i + f.text.length - 1] as number) + 1;
+      out.push({ start, end, rule: f.rule, value: f.value });
+    });
     return out;
   };
 
