@@ -187,6 +187,24 @@ describe("logs and recordings", () => {
     assert.match(r.stderr, /Warning: airlock: \d+ values? masked by profile default/);
   });
 
+  test("attach shows what the main process prints with the value masked", async () => {
+    const watcher = spawnKubectl(agent, ["-n", "prod", "attach", "-i", pod]);
+    children.push(watcher);
+    let seen = "";
+    watcher.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      seen += d;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const writer = spawnKubectl(gw.sim.kubeconfigPath, ["-n", "prod", "attach", "-i", pod]);
+    children.push(writer);
+    writer.stdin?.write(`attached ${PW} and ${b64(`x${PW}`)}\nattach-done\n`);
+    await waitFor(() => seen, /attach-done/, 15_000);
+    watcher.kill("SIGKILL");
+    writer.kill("SIGKILL");
+    assertNoForm(seen);
+    assert.match(seen, /attached ‹masked:[0-9a-f]{8}›/);
+  });
+
   test("an exec -it session's recording on disk holds no form of the value", async () => {
     const term = kubectlOnTerminal(agent, ["-n", "prod", "exec", "-it", pod, "--", "sh"]);
     children.push(term.child);
