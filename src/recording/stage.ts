@@ -66,7 +66,11 @@ export async function openStreamRecording(
         identityName: ctx.principal.name,
         kube: ctx.kube,
         inputMasker: masking
-          ? new TextStreamMasker(masking.detectors, masking.placeholders, masking.counts)
+          ? new TextStreamMasker(
+              masking.detectors ?? masking.profile.detectors,
+              masking.placeholders,
+              masking.counts,
+            )
           : undefined,
       })
     : ({ ok: false, error: "the request has no session" } as const);

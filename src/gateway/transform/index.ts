@@ -40,8 +40,8 @@ export interface RequestMasking {
   counts: MaskCounts;
   /** Policy's per-item filter of a list or watch (src/policy/objects.ts); elements that fail it are left out. */
   keep?: (obj: unknown) => boolean;
-  /** The detectors for text streams: the profile's, plus the known secret values for exec/attach/log. */
-  detectors: DetectorSet;
+  /** The detectors for text streams: the profile's (when absent), plus the known secret values for exec/attach/log. */
+  detectors?: DetectorSet;
   /** Told each value a field rule masks (remembered for the cluster, in memory only). */
   remember?: (value: Uint8Array) => void;
 }
@@ -123,7 +123,7 @@ export function planResponse(
   } else if (BINARY_TYPE.test(type)) {
     return { ok: false, status: maskingFailed(`the cluster answered ${type}, which Airlock cannot read`) };
   } else {
-    masker = new TextStreamMasker(m.detectors, m.placeholders, m.counts);
+    masker = new TextStreamMasker(m.detectors ?? m.profile.detectors, m.placeholders, m.counts);
   }
   return {
     ok: true,
@@ -215,5 +215,11 @@ export function relayMasked(
 /** The frame masker for an exec/attach session, or undefined for protocols it cannot read (port-forward). */
 export function frameMasker(m: RequestMasking, subprotocol: string): ChannelFrameMasker | undefined {
   if (subprotocol.toLowerCase().includes("portforward")) return undefined;
-  return new ChannelFrameMasker(m.profile, m.placeholders, m.counts, subprotocol, m.detectors);
+  return new ChannelFrameMasker(
+    m.profile,
+    m.placeholders,
+    m.counts,
+    subprotocol,
+    m.detectors ?? m.profile.detectors,
+  );
 }
