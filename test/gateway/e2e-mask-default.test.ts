@@ -203,10 +203,7 @@ describe("write answers to an agent are masked although the rule names no profil
     const { token } = await gw.addIdentity("echo-human", "human", ["sre"]);
     const plain = await callGateway(gw, "POST", path, token, body);
     assert.equal(plain.code, 422, JSON.stringify(plain.body));
-    assert.ok(
-      JSON.stringify(plain.body).includes(jwt),
-      "the cluster echoes it (to an unmasked human)",
-    );
+    assert.ok(JSON.stringify(plain.body).includes(jwt), "the cluster echoes it (to an unmasked human)");
     const r = await callGateway(gw, "POST", path, agentToken, body);
     assert.equal(r.code, 422, JSON.stringify(r.body));
     assert.equal(r.body.kind, "Status");
