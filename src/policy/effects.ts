@@ -50,6 +50,9 @@ function writesMetadata(kube: KubeRequest): boolean {
 /** Whether deciding the deletion effects needs the stored and resulting objects. */
 export function effectNeedsObjects(kube: KubeRequest): boolean {
   if (!writesMetadata(kube)) return false;
+  // An object already being deleted goes once its finalizers do, and an apply or a PUT can drop them without naming
+  // them (a field manager's owned finalizers vanish when its configuration leaves them out): compare the objects.
+  if (metaOf(kube.oldObject).deletionTimestamp) return true;
   // An opaque (protobuf) body cannot be inspected: compare the objects.
   if (kube.body === undefined) return kube.info.verb !== "patch";
   return mentionsMarkers(kube.body);

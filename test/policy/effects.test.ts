@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { effectNeedsObjects } from "../../src/policy/effects.ts";
 import { describeToRequest } from "../../src/policy/request.ts";
 import { AGENT, engineOf, policy, type Req, verdict } from "./support.ts";
 
@@ -233,4 +234,24 @@ test("names on a create match the name the body gives the object (a deny cannot 
   assert.equal(verdict(decideOn(engine, create("configmaps", "other"))), "allow p/writes");
   assert.equal(verdict(decideOn(engine, create("secrets", "mine-1"))), "allow p/only-mine");
   assert.equal(verdict(decideOn(engine, create("secrets", "theirs"))), "deny default/default-deny");
+});
+
+test("a write on an object being deleted is compared even when its body names no finalizer (apply/PUT can drop them)", () => {
+  const d = describeToRequest({
+    identity: AGENT,
+    request: {
+      verb: "patch",
+      resource: "configmaps",
+      name: "x",
+      namespace: "dev",
+      object: { data: { a: "1" } },
+    },
+  });
+  if (!d.ok) throw new Error(d.errors.join("; "));
+  d.kube.oldObject = { metadata: { name: "x" } };
+  assert.equal(effectNeedsObjects(d.kube), false);
+  d.kube.oldObject = {
+    metadata: { name: "x", deletionTimestamp: "2026-01-01T00:00:00Z", finalizers: ["f"] },
+  };
+  assert.equal(effectNeedsObjects(d.kube), true);
 });
