@@ -71,7 +71,8 @@ export function needsPerObject(index: RuleIndex, principal: Principal, kube: Kub
   if (!kube.info.isResourceRequest) return false;
   // A request that names its object already decided its namespace and name (and CEL sees the same request): only
   // label selectors read the object.
-  const named = kube.info.name !== "";
+  // (Not a list or watch: a fieldSelector on metadata.name names the object but not its namespace.)
+  const named = kube.info.name !== "" && !isCollectionRead(kube);
   // A list or watch item is also read as a get of it, so rules on `get` can tell items apart too.
   const actions = isCollectionRead(kube) ? [kube.action, "get"] : [kube.action];
   for (const action of actions) {

@@ -110,6 +110,20 @@ test("get secrets -A -o name / -o json / --chunk-size=1 leave prod's secrets out
   assert.ok(list.items.every((s) => s.metadata.namespace !== "prod"));
   assert.doesNotMatch(json.stdout, /dev-value-123|ZGV2LXZhbHVlLTEyMw/, "what is left is still masked");
 
+  // A fieldSelector on the name names the object for RequestInfo, but not its namespace: still filtered.
+  for (const extra of [[], ["--watch", "--request-timeout=2s"]]) {
+    const one = await kubectl(agent, [
+      "get",
+      "secrets",
+      "-A",
+      "--field-selector=metadata.name=db-credentials",
+      "-o",
+      "name",
+      ...extra,
+    ]);
+    assert.doesNotMatch(one.stdout, /db-credentials/, extra.join(" "));
+  }
+
   const paged = await kubectl(agent, ["get", "secrets", "-A", "--chunk-size=1", "-o", "name"]);
   assert.equal(paged.code, 0, paged.stderr);
   assert.match(paged.stdout, /secret\/dev-token/);
