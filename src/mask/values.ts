@@ -19,6 +19,10 @@ export const MAX_VALUE_BYTES = 16 * 1024;
 /** At most this many distinct values per matcher. */
 export const MAX_VALUES = 1024;
 export const DEFAULT_MIN_VALUE_BYTES = 6;
+/** Pieces of a value this long are masked wherever they appear (output that wraps a value at a fixed width). */
+export const PART_BYTES = 8;
+const PART_CHARS = 2 * PART_BYTES;
+const MAX_PART_VALUE = 256;
 /** Index key length: every form is at least this long (a 6-byte value's shortest base64 core has 7 characters). */
 const KEY = 6;
 const WS = /[ \t\r\n]/;
@@ -61,7 +65,9 @@ class FormIndex {
         const f = this.at(text, i);
         if (f) {
           found(i, f);
-          skipTo = i + f.text.length;
+          // The next find may start inside this one's last PART_CHARS - 1 characters: a piece of a value that
+          // ends a line overlaps the whole form before it; overlapping spans are merged by findSecrets.
+          skipTo = i + Math.max(1, f.text.length - (PART_CHARS - 1));
         }
       }
       if (i + KEY >= text.length) return;
@@ -142,6 +148,25 @@ export function secretValueMatcher(
       plain.add({ text: f.text, rule, value });
       const tight = f.text.replace(/[ \t\r\n]/g, "");
       if (tight.length >= KEY) squeezed.add({ text: tight, rule, value });
+    }
+    // Pieces: every PART_BYTES-long run of the value, raw and in hex, so output that breaks a value into lines of a
+    // fixed width (plain `xxd` with its hex and ASCII columns, `od -c` with its offsets, `fold`) is masked piece by
+    // piece. Only for values up to MAX_PART_VALUE bytes (longer ones are keys and certificates: the detectors').
+    if (value.length > PART_BYTES && value.length <= MAX_PART_VALUE) {
+      const raw = value.toString("latin1");
+      const hex = value.toString("hex");
+      for (let i = 0; i + PART_BYTES <= value.length; i++) {
+        const pieces: [string, string][] = [
+          [raw.slice(i, i + PART_BYTES), "secret-value-part"],
+          [hex.slice(2 * i, 2 * (i + PART_BYTES)), "secret-value-hex-part"],
+          [hex.slice(2 * i, 2 * (i + PART_BYTES)).toUpperCase(), "secret-value-hex-part"],
+        ];
+        for (const [text, rule] of pieces) {
+          plain.add({ text, rule, value });
+          const tight = text.replace(/[ \t\r\n]/g, "");
+          if (tight.length >= KEY) squeezed.add({ text: tight, rule, value });
+        }
+      }
     }
   }
   if (seen.size === 0) return undefined;

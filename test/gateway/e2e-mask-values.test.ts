@@ -36,6 +36,9 @@ const exec = (args: string[], target = pod, ns = "prod") =>
 /** No form of the value: raw, base64 (any alignment's long core), hex (spaces and line breaks ignored). */
 function assertNoForm(text: string, value = PW) {
   assert.ok(!text.includes(value), `raw:\n${text}`);
+  for (let i = 0; i + 8 <= value.length; i++) {
+    assert.ok(!text.includes(value.slice(i, i + 8)), `an 8-byte piece:\n${text}`);
+  }
   for (const pre of ["", "x", "xy"]) {
     const core = b64(`${pre}${value}`).slice(4, 20);
     assert.ok(!text.includes(core), `base64 (${pre.length}):\n${text}`);
@@ -99,6 +102,9 @@ describe("exec output never shows a Secret value the pod holds, in any common en
     ["| xxd -p", ["sh", "-c", 'echo "pw: $DB_PASSWORD" | xxd -p']],
     ["| od -An -tx1", ["sh", "-c", "printenv DB_PASSWORD | od -An -tx1"]],
     ["| od -c", ["sh", "-c", "printenv DB_PASSWORD | od -An -c"]],
+    ["| od -c with offsets", ["sh", "-c", 'echo "pw: $DB_PASSWORD" | od -c']],
+    ["| xxd (hex and ASCII columns)", ["sh", "-c", 'echo "pw: $DB_PASSWORD" | xxd']],
+    ["| xxd of the bare value", ["sh", "-c", "printenv DB_PASSWORD | xxd"]],
     ["| tr a-f A-F hex", ["sh", "-c", "printenv DB_PASSWORD | xxd -p | tr a-f A-F"]],
     ["env, whole", ["env"]],
     ["stderr", ["sh", "-c", "echo $DB_PASSWORD >&2"]],

@@ -36,6 +36,29 @@ const whole = (text: string | Buffer, values?: string[]) =>
 const pw = Buffer.from(PASSWORD);
 const b64 = (b: Buffer) => b.toString("base64");
 
+/** `od -c` as it prints: an octal offset, then 16 characters a line, each in a 4-wide column. */
+function odC(text: string): string {
+  const lines: string[] = [];
+  for (let i = 0; i < text.length; i += 16) {
+    const cells = [...text.slice(i, i + 16)].map((c) => (c === "\n" ? "  \\n" : `   ${c}`));
+    lines.push(`${i.toString(8).padStart(7, "0")}${cells.join("")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Plain `xxd`: offset, 8 groups of 2 bytes in hex, then the printable characters. */
+function xxd(text: string): string {
+  const bytes = Buffer.from(text);
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    const row = bytes.subarray(i, i + 16);
+    const hexes = (row.toString("hex").match(/.{1,4}/g) ?? []).join(" ").padEnd(39, " ");
+    const ascii = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${i.toString(16).padStart(8, "0")}: ${hexes}  ${ascii}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 // What commands print, each holding the password in some form.
 const OUTPUTS: [string, string][] = [
   ["printenv", `${PASSWORD}\n`],
@@ -54,6 +77,9 @@ const OUTPUTS: [string, string][] = [
       .join(""),
   ],
   ["od -c (characters spaced out)", [...PASSWORD].map((c) => `   ${c}`).join("")],
+  ["od -c with its offset column (16 bytes a line)", odC(`pw: ${PASSWORD}\n`)],
+  ["xxd with its hex and ASCII columns", xxd(`pw: ${PASSWORD}\n`)],
+  ["xxd of the bare value (a 4-byte piece on the second line)", xxd(`${PASSWORD}\n`)],
   ["base64 wrapped at 8 columns", (b64(pw).match(/.{1,8}/g) ?? []).join("\n")],
   ["URL-encoded", `q=${encodeURIComponent(`${PASSWORD}/&?`)}`],
   ["JSON-escaped", JSON.stringify({ pw: `"${PASSWORD}"` })],
@@ -64,6 +90,9 @@ describe("a known secret value is masked in exec and log output", () => {
     test(`${name}: no form of the value is left`, () => {
       const { out, counts } = whole(text);
       assert.ok(!out.includes(PASSWORD), out);
+      for (let i = 0; i + 8 <= PASSWORD.length; i++) {
+        assert.ok(!out.includes(PASSWORD.slice(i, i + 8)), `an 8-byte piece is left:\n${out}`);
+      }
       assert.ok(!out.includes(b64(pw).slice(0, 20)), out);
       assert.ok(!out.replace(/\s/g, "").includes(pw.toString("hex").slice(0, 24)), out);
       assert.match(Buffer.from(out, "latin1").toString("utf8"), /‹masked:[0-9a-f]{8}›/);
