@@ -17,7 +17,7 @@ test("the demo policy decides the scenario's requests as documented", () => {
     [{ verb: "get", path: "/apis" }, "allow demo/read-everything", AGENT],
     [
       { verb: "exec", resource: "pods", namespace: "dev", name: "web-1", exec: { command: ["ls", "/"] } },
-      "allow demo/exec-into-pods",
+      "allow demo/exec-allowlist",
       AGENT,
     ],
     [

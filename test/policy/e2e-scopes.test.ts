@@ -64,7 +64,7 @@ test("read-everything allows discovery and version but not the cluster's /logs o
   assert.doesNotMatch(sre.stderr, /forbidden: airlock/);
 });
 
-test("the demo still allows logs (read-everything covers pods/log) and exec (exec-into-pods names the verb)", async () => {
+test("the demo still allows logs (read-everything covers pods/log) and exec (exec-allowlist names the verb)", async () => {
   const pods = await kubectl(agent, ["get", "pods", "-n", "prod", "-l", "app=web", "-o", "name"]);
   const pod = pods.stdout.trim().split("\n")[0];
   assert.ok(pod, pods.stderr);
