@@ -241,6 +241,7 @@ const WRAPPERS: Record<string, WrapperSpec> = {
   },
   watch: { values: ["-n", "--interval", "-q", "--equexit"] },
   script: {
+    operands: 1, // script [FILE]: the typescript file, not a command
     values: [
       "-T",
       "-I",
@@ -438,6 +439,15 @@ function walkCommand(words: readonly Word[], out: Collector, walk: Walk, ctx?: C
   if (INTERPRETER.test(prog)) return walkInterpreter(prog, rest, out);
   if (AWK.has(prog)) return walkAwk(prog, rest, out);
   if (SED.has(prog)) return walkSed(prog, rest, out);
+  if (prog === "newgrp" || prog === "sg") {
+    if (prog === "sg" && rest.length > 1) return out.unknown("`sg` runs its command through a shell");
+    return readsCommandsFromStdin(prog, out, walk, deeper, ctx);
+  }
+  // Programs whose commands (read from stdin or arguments) include running shell commands (`!rm x`).
+  if (prog === "ex" || prog === "ed" || prog === "red" || prog === "dc" || prog === "ftp")
+    return out.unknown(`\`${prog}\` reads commands that can run programs`);
+  if (EDITORS.has(prog) && rest.some((w) => /^-[a-zA-Z]*[eEs]/.test(w.text)))
+    return out.unknown(`\`${prog}\` in ex/script mode reads commands that can run programs`);
   if (EDITORS.has(prog)) {
     if (
       rest.some(
@@ -901,9 +911,11 @@ function walkWrapper(
     );
   }
   if (command.length === 0) {
-    if (operands > 0) return; // `timeout` alone: an error, nothing runs
+    if (operands > 0 && !["chroot", "script"].includes(prog)) return; // `timeout` alone: an error, nothing runs
     if (prog === "xargs") return out.program("echo");
-    if (shellMode || prog === "chroot") return readsCommandsFromStdin(prog, out, walk, deeper);
+    // These start a shell when given no command (`script` runs $SHELL, `nsenter`/`unshare` run $SHELL too).
+    if (shellMode || ["chroot", "script", "nsenter", "unshare"].includes(prog))
+      return readsCommandsFromStdin(prog, out, walk, deeper);
     if (walk.argsAppended) out.unknown(`xargs supplies the command of \`${prog}\` from its input`);
     return;
   }

@@ -236,6 +236,15 @@ const CLASS: [string, string[], Expect][] = [
   ["GIT_SSH_COMMAND", sh("GIT_SSH_COMMAND='rm x' git fetch"), { unresolved: /sets GIT_SSH_COMMAND/ }],
   ["ssh ProxyCommand", ["ssh", "-o", "ProxyCommand=rm x", "h"], { unresolved: /ssh/ }],
   ["vim -c", ["vim", "-c", "!rm x"], { unresolved: /given commands to run/ }],
+  ["ex reads commands", ["ex"], { unresolved: /reads commands that can run programs/ }],
+  ["vim -es", ["vim", "-es"], { unresolved: /ex\/script mode/ }],
+  ["dc", ["dc"], { unresolved: /reads commands/ }],
+  [
+    "script without -c starts a shell on piped input",
+    sh("echo rm x | script -q /dev/null"),
+    { unresolved: /`script` reads commands from its input/ },
+  ],
+  ["unshare without a command", sh("echo rm x | unshare"), { unresolved: /reads commands from its input/ }],
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
   ["${…} hiding a substitution", sh("echo ${X:-$(rm x)}"), { unresolved: /inside a parameter expansion/ }],
   ["arithmetic subscript runs commands", sh("(( a[$(rm x)] ))"), { unresolved: /arithmetic/ }],
@@ -275,6 +284,12 @@ test("the command analysis resolves every spelling of a program and reports ever
   assert.equal(analyzeCommand(["bash", "-s"]).stdinCommands, true);
   assert.equal(analyzeCommand(["sh", "-c", "ls"]).stdinCommands, false);
   assert.equal(analyzeCommand(["tar", "xf", "-"]).stdinCommands, false);
+  assert.equal(
+    analyzeCommand(["script", "-q", "/dev/null"]).stdinCommands,
+    true,
+    "script starts a shell on stdin",
+  );
+  assert.equal(analyzeCommand(["env", "sh"]).stdinCommands, true);
   assert.deepEqual(analyzeScript("ls | grep x && cat y").programs, ["ls", "grep", "cat"]);
 });
 
