@@ -7,8 +7,8 @@
 // PatchOptions). ValidateDeleteOptions / ValidateDryRun accept only "All" as a dryRun value.
 //
 // Stance: refuse what could be read two ways. A delete carrying DeleteOptions in both body and query is refused (the
-// cluster would silently ignore the query); a dryRun other than "All" is refused; an eviction whose body's
-// deleteOptions.dryRun disagrees with the query's is refused.
+// cluster would silently ignore the query); a dryRun other than "All" is refused. An eviction is a dry run when its
+// query or its body's deleteOptions say so (the apiserver propagates one into the other).
 import type { KubeRequest } from "../contracts.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 
@@ -124,15 +124,12 @@ export function resolveWriteOptions(
   const dry = queryDryRun(kube.query);
   if (!dry.ok) return dry;
   if (verb === "create" && subresource === "eviction" && isObj(bodyValue) && isObj(bodyValue.deleteOptions)) {
-    // The eviction deletes its pod with these options; a dryRun here that the query does not share is two readings.
+    // The eviction deletes its pod with these options. kube-apiserver (pod/storage/eviction.go propagateDryRun)
+    // copies the query's dryRun into them when they have none, so either one makes it a dry run (kubectl drain
+    // --dry-run=server sets only the body's).
     const inner = deleteOptionsFrom(bodyValue.deleteOptions, "Eviction.deleteOptions");
     if (!inner.ok) return inner;
-    if (inner.value.dryRun !== dry.value) {
-      return badRequest(
-        "the eviction's deleteOptions.dryRun and the query's dryRun disagree; send one dryRun",
-      );
-    }
-    return ok(inner.value);
+    return ok({ ...inner.value, dryRun: inner.value.dryRun || dry.value });
   }
   return ok({ ...none, dryRun: dry.value });
 }
