@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import type { AuditEvent } from "../gateway/contracts.ts";
 import { claimMismatch } from "../recording/claims.ts";
-import { renderInline, renderName } from "../shared/render.ts";
+import { renderInline, renderName, terminalJson } from "../shared/render.ts";
 import { auditExport, auditPubkey, auditVerify } from "./audit-chain.ts";
 import {
   CLI_ERROR_USAGE,
@@ -127,7 +127,7 @@ async function run(args: string[]): Promise<number> {
   const conn = resolveConnection(values, process.env);
   const qs = query.size ? `?${query}` : "";
   const { items } = (await callAdminApi(conn, "GET", `/airlock/v1/audit${qs}`)) as { items: AuditEvent[] };
-  if (values.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${terminalJson(items)}\n`);
   else if (items.length === 0) process.stderr.write("No audit events match.\n");
   else process.stdout.write(auditTable(items));
   return 0;

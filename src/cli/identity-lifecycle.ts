@@ -3,9 +3,11 @@
 //
 // Secrets (a new token, a certificate's private key) are printed or written once: tokens alone on stdout, keys into
 // files created 0600. Nothing secret goes to stderr.
+
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Credential, Identity } from "../gateway/contracts.ts";
+import { terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -73,7 +75,7 @@ export function tokenBody(values: LifecycleValues, now: number): Record<string, 
   return body;
 }
 
-const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+const print = (value: unknown) => process.stdout.write(`${terminalJson(value)}\n`);
 
 export function credentialTable(items: Omit<Credential, "tokenHash">[], now: number): string {
   return formatTable(

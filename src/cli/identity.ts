@@ -5,7 +5,7 @@
 
 import { parseArgs } from "node:util";
 import type { Delegation, Identity } from "../gateway/contracts.ts";
-import { renderName } from "../shared/render.ts";
+import { renderName, terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -84,7 +84,7 @@ function oneName(positionals: string[], sub: string): string {
 }
 
 function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${terminalJson(value)}\n`);
 }
 
 export function identityTable(items: Identity[], now: number): string {

@@ -2,7 +2,14 @@
 // and the event trail), approve (optionally granting a time-boxed permission), deny with a reason, and grants.
 import { parseArgs } from "node:util";
 import type { Grant, Review, ReviewEvent } from "../gateway/contracts.ts";
-import { argvInline, argvLines, renderBlock, renderInline, renderName } from "../shared/render.ts";
+import {
+  argvInline,
+  argvLines,
+  renderBlock,
+  renderInline,
+  renderName,
+  terminalJson,
+} from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -207,7 +214,7 @@ async function run(args: string[]): Promise<number> {
       const { items } = (await callAdminApi(conn(), "GET", `/airlock/v1/reviews${qs}`)) as {
         items: Review[];
       };
-      if (values.json) out(`${JSON.stringify(items, null, 2)}\n`);
+      if (values.json) out(`${terminalJson(items)}\n`);
       else if (items.length === 0) process.stderr.write("No reviews match.\n");
       else out(reviewTable(items, Date.now()));
       return 0;
@@ -220,7 +227,7 @@ async function run(args: string[]): Promise<number> {
       };
       out(
         values.json
-          ? `${JSON.stringify(reply, null, 2)}\n`
+          ? `${terminalJson(reply)}\n`
           : formatReview(reply.review, reply.events, { full: values.full === true }),
       );
       return 0;
@@ -267,7 +274,7 @@ async function run(args: string[]): Promise<number> {
     case "grants": {
       const qs = values.active ? "?active=true" : "";
       const { items } = (await callAdminApi(conn(), "GET", `/airlock/v1/grants${qs}`)) as { items: Grant[] };
-      if (values.json) out(`${JSON.stringify(items, null, 2)}\n`);
+      if (values.json) out(`${terminalJson(items)}\n`);
       else if (items.length === 0) process.stderr.write("No grants.\n");
       else
         out(

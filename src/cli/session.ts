@@ -10,7 +10,7 @@ import type { AuditEvent, RecordingRecord, SessionRecord } from "../gateway/cont
 import { parseAsciicast } from "../recording/asciicast.ts";
 import { claimMismatch } from "../recording/claims.ts";
 import { replaySteps, STDIN_MARK } from "../recording/replay.ts";
-import { renderInline, renderName } from "../shared/render.ts";
+import { renderInline, renderName, terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,
   CliError,
@@ -235,7 +235,7 @@ async function run(args: string[]): Promise<number> {
       items: Omit<SessionRecord, "key">[];
     };
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ items }, null, 2)}\n`);
+      process.stdout.write(`${terminalJson({ items })}\n`);
       return 0;
     }
     process.stdout.write(sessionTable(items, Date.now()));
@@ -253,7 +253,7 @@ async function run(args: string[]): Promise<number> {
     case "show": {
       const s = detail.session;
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+        process.stdout.write(`${terminalJson(detail)}\n`);
         return 0;
       }
       process.stdout.write(formatSessionShow(detail));
@@ -292,7 +292,7 @@ async function run(args: string[]): Promise<number> {
     }
     case "export": {
       if (values.format === "json") {
-        process.stdout.write(`${JSON.stringify(detail, null, 2)}\n`);
+        process.stdout.write(`${terminalJson(detail)}\n`);
         return 0;
       }
       if (values.format !== "asciicast")

@@ -173,3 +173,18 @@ export function renderName(value: string, opts: CutOptions = {}): string {
 export function isPlain(value: string): boolean {
   return !ESCAPED_TEST.test(value.replaceAll(/[\n\t]/g, "")) && !MARK_RUN_TEST.test(value);
 }
+
+const JSON_UNSAFE = new RegExp(CLASS, "gv");
+
+/**
+ * JSON for a terminal: exactly the values (JSON.parse gives them back unchanged), with every character the rule would
+ * mark written as a \uXXXX escape, so `--json` output cannot drive or reorder the terminal it is printed on.
+ */
+export function terminalJson(value: unknown, space = 2): string {
+  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, (ch) => {
+    if (ch === "\n" || ch === "\t") return ch; // the pretty-printer's own layout; inside strings JSON escapes them
+    let out = "";
+    for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    return out;
+  });
+}

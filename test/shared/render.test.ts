@@ -12,8 +12,9 @@ import {
   renderInline,
   renderName,
   segments,
+  terminalJson,
 } from "../../src/shared/render.ts";
-import { HOSTILE } from "../helpers/hostile.ts";
+import { HOSTILE, HOSTILE_ALL, RAW_HOSTILE } from "../helpers/hostile.ts";
 
 const INVISIBLE_OR_CONTROL =
   /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}\u00a0]/u;
@@ -115,5 +116,12 @@ describe("the rendering rule", () => {
     assert.equal(renderName("alice"), "alice");
     assert.equal(renderName("\u0430lice"), "\u0430lice ⟨non-ASCII: may imitate another name⟩");
     assert.match(renderName("al\u200bice"), /^al⟨U\+200B⟩ice ⟨non-ASCII/);
+  });
+
+  test("--json output keeps exact values but writes every hostile character as a \\u escape", () => {
+    const value = { name: HOSTILE_ALL, list: HOSTILE.map(([, t]) => t), marker: "⟨U+202E⟩" };
+    const json = terminalJson(value);
+    assert.deepEqual(JSON.parse(json), value, "exact values");
+    for (const line of json.split("\n")) assert.doesNotMatch(line, RAW_HOSTILE, JSON.stringify(line));
   });
 });
