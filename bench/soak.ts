@@ -355,6 +355,10 @@ const report = {
   operations: requests,
   auditEvents: events.length,
   openWithoutCompletion: events.filter((e) => e.completedAt === null).length,
+  openEvents: events
+    .filter((e) => e.completedAt === null)
+    .slice(0, 10)
+    .map((e) => `${e.method} ${e.path} ${e.subresource} ${e.time}`),
   outcomes: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
   faults: Object.fromEntries(faults),
   plainRequestLatencyMs: { p50: pct(0.5), p99: pct(0.99), n: sorted.length },

@@ -144,6 +144,8 @@ export const configSchema = z.strictObject({
         .positive()
         .default(3 * 1024 * 1024),
       upstreamTimeoutSeconds: z.number().int().positive().default(60),
+      /** Long-running streams (watch, log follow, exec, attach, port-forward) one identity may hold open at once. */
+      maxStreamsPerIdentity: z.number().int().positive().default(100),
     })
     .prefault({}),
 });

@@ -8,6 +8,7 @@ export interface GatewayMetrics {
   latency: Histogram<"verb" | "cluster">;
   openStreams: Gauge<"kind">;
   upstreamErrors: Counter<"cluster">;
+  limitRefusals: Counter<"limit">;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -38,6 +39,12 @@ export function createMetrics(): GatewayMetrics {
       name: "airlock_upstream_errors_total",
       help: "Requests that failed because the upstream cluster could not be reached or broke off.",
       labelNames: ["cluster"],
+      registers: [registry],
+    }),
+    limitRefusals: new Counter({
+      name: "airlock_limit_refusals_total",
+      help: "Requests refused by a resource limit (limits in the configuration), by limit.",
+      labelNames: ["limit"],
       registers: [registry],
     }),
   };

@@ -303,6 +303,24 @@ function liveStream(
   return stream;
 }
 
+/**
+ * limits.maxStreamsPerIdentity: one identity's long-running streams (watch, log follow, exec, attach, port-forward)
+ * are bounded, so one agent cannot hold the gateway's (and the cluster's) connections. Counted from the live-stream
+ * registry, so every replica bounds its own share.
+ */
+function streamLimit(gw: GatewayRuntime, principal: Principal): Status | undefined {
+  const max = gw.config.limits.maxStreamsPerIdentity;
+  const open = gw.streams.ofIdentity(principal.identityId).filter((s) => s.kind !== "request").length;
+  if (open < max) return undefined;
+  gw.metrics.limitRefusals.inc({ limit: "maxStreamsPerIdentity" });
+  return failure(
+    "TooManyRequests",
+    `airlock: ${principal.name} already has ${open} open streams (watch, log follow, exec, attach, port-forward); ` +
+      `the limit is ${max} (limits.maxStreamsPerIdentity). Close one and retry.`,
+    { retryAfterSeconds: 1 },
+  );
+}
+
 function isLongRunning(kube: KubeRequest): boolean {
   return (
     kube.info.verb === "watch" ||
@@ -333,6 +351,11 @@ export async function handleKubeRequest(
     return completeAudit(gw, ctx, answered.status, answered.error);
   }
   const longRunning = isLongRunning(ctx.kube);
+  const overLimit = longRunning ? streamLimit(gw, ctx.principal) : undefined;
+  if (overLimit) {
+    ctx.bytesOut = sendStatus(res, overLimit, { "retry-after": "1" });
+    return completeAudit(gw, ctx, overLimit.code, overLimit.message);
+  }
   const streamKind = longRunning
     ? ctx.kube.info.verb === "watch"
       ? "watch"
@@ -447,6 +470,8 @@ export async function handleKubeUpgrade(
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
+  const overLimit = streamLimit(gw, ctx.principal);
+  if (overLimit) return refuseAfterAudit(overLimit);
   // transform (record): the stream's recording is open before anything is forwarded; required → refused without it
   const recording = await openStreamRecording(gw, ctx, masking.request);
   if (!recording.ok) return refuseAfterAudit(recording.status);
