@@ -5,6 +5,7 @@
 // Fail closed: an unknown profile, a mask key that cannot be read, or profile documents that do not compile refuse
 // the request (500) before anything is forwarded; port-forward under a masking profile is refused (403), because its
 // bytes are an opaque TCP stream the masker cannot read.
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { withDetector } from "../../mask/detectors.ts";
 import {
@@ -22,7 +23,7 @@ import {
   totalCount,
 } from "../../mask/index.ts";
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
-import { secretValueMatcher } from "../../mask/values.ts";
+import { type SecretValueMatcher, secretValueMatcher } from "../../mask/values.ts";
 import { failure, type Status } from "../../shared/status.ts";
 import type { Decision, KubeRequest, Principal } from "../contracts.ts";
 import type { AnyResponse } from "../respond.ts";
@@ -191,7 +192,8 @@ export async function prepareMasking(
           ),
         };
       }
-      const matcher = secretValueMatcher(
+      const matcher = cachedMatcher(
+        gw,
         [...looked.values, ...remembered.values()],
         m.profile.secretValueMinBytes,
       );
@@ -202,6 +204,33 @@ export async function prepareMasking(
     ok: true,
     masking: { profile: name, breakGlass: resolved.breakGlass, notMaskable: false, request: m },
   };
+}
+
+const MATCHER_CACHE = 16;
+const matchers = new WeakMap<GatewayRuntime, Map<string, SecretValueMatcher | undefined>>();
+
+/**
+ * The value matcher for a set of values, reused while the set is unchanged (compiling hundreds of values takes
+ * ~0.1 s, once per set rather than per stream). Keyed by a digest of the values; memory only, a few entries.
+ */
+function cachedMatcher(
+  gw: GatewayRuntime,
+  values: Buffer[],
+  minBytes: number,
+): SecretValueMatcher | undefined {
+  const hash = createHash("sha256").update(String(minBytes));
+  for (const v of values) hash.update(String(v.length)).update(":").update(v);
+  const key = hash.digest("hex");
+  let cache = matchers.get(gw);
+  if (!cache) {
+    cache = new Map();
+    matchers.set(gw, cache);
+  }
+  if (cache.has(key)) return cache.get(key);
+  const matcher = secretValueMatcher(values, minBytes);
+  if (cache.size >= MATCHER_CACHE) cache.delete(cache.keys().next().value as string);
+  cache.set(key, matcher);
+  return matcher;
 }
 
 const remembered = new WeakMap<GatewayRuntime, Map<string, RememberedValues>>();
