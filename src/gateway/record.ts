@@ -113,18 +113,31 @@ export async function completeAudit(
 ): Promise<void> {
   const durationMs = elapsed(ctx);
   observe(gw, ctx, status, "allow", durationMs);
-  try {
-    await gw.store.auditComplete(ctx.id, {
-      status,
-      bytesIn: ctx.bytesIn,
-      bytesOut: ctx.bytesOut,
-      durationMs,
-      ...(reason ? { reason } : {}),
-    });
-  } catch (err) {
-    gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "audit completion failed");
+  const completion = {
+    status,
+    bytesIn: ctx.bytesIn,
+    bytesOut: ctx.bytesOut,
+    durationMs,
+    ...(reason ? { reason } : {}),
+  };
+  // The request already ran, so its completion is worth waiting for: a store that is briefly unavailable (a lock
+  // held by another process, a PostgreSQL restart) gets a few more tries before the completion is given up.
+  for (const [attempt, delayMs] of COMPLETION_RETRY_MS.entries()) {
+    try {
+      await gw.store.auditComplete(ctx.id, completion);
+      return;
+    } catch (err) {
+      if (attempt === COMPLETION_RETRY_MS.length - 1) {
+        gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "audit completion failed");
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
   }
 }
+
+/** Waits before each retry of a failed completion write (the last entry is never waited). */
+const COMPLETION_RETRY_MS = [250, 1000, 2000, 4000, 0];
 
 /** Records a request that was refused before forwarding (the client already has its Status). */
 export async function recordRefusal(gw: GatewayRuntime, ctx: RequestContext, status: Status): Promise<void> {
