@@ -39,6 +39,9 @@ export function policyVerdict(decider: Decider, principal: Principal, spec: unkn
   if (isObj(resource)) {
     const verb = str(resource.verb);
     const res = str(resource.resource);
+    // Header hygiene refuses every client Impersonate-* header, so through Airlock the answer is always no.
+    if (verb === "impersonate")
+      return "clients never impersonate through Airlock (Impersonate-* headers are refused)";
     if (!verb || verb === "*" || !res || res === "*" || str(resource.subresource) === "*") {
       return "Airlock decides each request on its own; ask about one verb and one resource";
     }
