@@ -14,8 +14,21 @@ export function writeHead(res: AnyResponse, code: number, headers: Record<string
 
 /** True when the client's side of the response is closed or destroyed (nothing more can be written to it). */
 export function clientGone(res: AnyResponse): boolean {
-  const r = res as { destroyed?: boolean; closed?: boolean; writableEnded?: boolean };
-  return r.destroyed === true || r.closed === true || r.writableEnded === true;
+  const r = res as {
+    destroyed?: boolean;
+    closed?: boolean;
+    writableEnded?: boolean;
+    stream?: { destroyed?: boolean; closed?: boolean };
+  };
+  // An HTTP/2 response has neither `destroyed` nor `closed`: its stream says whether the client reset it or left.
+  const stream = r.stream;
+  return (
+    r.destroyed === true ||
+    r.closed === true ||
+    r.writableEnded === true ||
+    stream?.destroyed === true ||
+    stream?.closed === true
+  );
 }
 
 export function sendStatus(

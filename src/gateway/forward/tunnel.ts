@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream";
 import { failure } from "../../shared/status.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { UpgradeOptions, UpgradeResult } from "./upgrade.ts";
-import { offeredProtocols, STREAM_SUBPROTOCOLS } from "./upgrade.ts";
+import { CLIENT_LEFT, clientWatch, offeredProtocols, STREAM_SUBPROTOCOLS } from "./upgrade.ts";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -78,6 +78,12 @@ export function tunnelWebSocket(
       );
       return finish(400);
     }
+    const client = clientWatch(socket);
+    const leftEarly = () => {
+      refused = CLIENT_LEFT;
+      finish(499);
+    };
+    if (client.left()) return leftEarly();
     const upstreamKey = randomBytes(16).toString("base64");
     opts.upstream
       .requestOptions(
@@ -94,6 +100,7 @@ export function tunnelWebSocket(
         opts.actor,
       )
       .then((options) => {
+        if (client.left()) return leftEarly();
         const upstreamReq = https.request({ ...options, timeout: 30_000 });
         unregister = opts.onOpen((reason) => {
           upstreamReq.destroy(new Error(reason));
@@ -138,6 +145,10 @@ export function tunnelWebSocket(
               ),
             );
             return finish(502, "invalid upstream handshake");
+          }
+          if (client.left()) {
+            upstreamSocket.destroy();
+            return leftEarly();
           }
           socket.write(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +

@@ -50,6 +50,20 @@ export interface UpgradeResult {
   refused?: string;
 }
 
+/** Why an upgrade ended before anything was sent: the client left while the request was being prepared. */
+export const CLIENT_LEFT = "the client closed the connection before the request was sent";
+
+/**
+ * Watches the client's socket from the moment a relay starts: `left()` is true once it closed, also when that
+ * happened before the relay's own listeners exist (a Secret lookup, a recording or a credential awaited first).
+ * Such a request opens nothing upstream and completes 499.
+ */
+export function clientWatch(socket: Duplex): { left(): boolean } {
+  let closed = socket.destroyed || !socket.writable;
+  if (!closed) socket.once("close", () => (closed = true));
+  return { left: () => closed || socket.destroyed };
+}
+
 export interface UpgradeOptions {
   upstream: Upstream;
   pathAndQuery: string;
@@ -99,6 +113,14 @@ export function bridgeWebSocket(
     // Exec and attach never tunnel SPDY, and ws throws on a subprotocol name that is not a token (the '/' in
     // "SPDY/3.1+portforward.k8s.io"): such offers are dropped, so the cluster answers the client's mistake itself.
     const protocols = offeredProtocols(req).filter((p) => STREAM_SUBPROTOCOLS.has(p) && !p.includes("/"));
+    const client = clientWatch(socket);
+    const leftEarly = () => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      resolve({ status: 499, bytesIn, bytesOut, refused: CLIENT_LEFT });
+    };
+    if (client.left()) return leftEarly();
 
     opts.upstream
       .requestOptions("GET", opts.pathAndQuery, opts.headers, opts.actor)
@@ -106,6 +128,7 @@ export function bridgeWebSocket(
         throw new CredentialError(err.message);
       })
       .then((options) => {
+        if (client.left()) return leftEarly();
         const host = options.hostname?.includes(":") ? `[${options.hostname}]` : options.hostname;
         const url = `wss://${host}:${options.port}${options.path}`;
         // Repeated headers (Impersonate-Group) stay separate header lines: Node sends an array value as one line each.
@@ -151,6 +174,7 @@ export function bridgeWebSocket(
         });
 
         upstream.on("error", (err) => {
+          if (client.left()) return leftEarly(); // cancelled because the client left: not a cluster fault
           if (!settled && !socket.destroyed) {
             bytesOut = sendStatusOnSocket(
               socket,
