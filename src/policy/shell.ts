@@ -802,6 +802,22 @@ function walkTar(prog: string, rest: readonly Word[], out: Collector): undefined
   }
   const reason = tarRunsCommand(rest.map((w) => w.text));
   if (reason) out.unknown(reason);
+  const deleting = tarDeletes(rest.map((w) => w.text));
+  if (deleting) out.unknown(deleting);
+}
+
+/** tar options that delete files or directories, as `find -delete` does: unresolved (prefixes as GNU tar takes). */
+const TAR_DELETING = ["remove-files", "recursive-unlink"];
+
+function tarDeletes(args: readonly string[]): string | undefined {
+  for (const t of args) {
+    if (t === "--") break;
+    if (!t.startsWith("--")) continue;
+    const name = t.slice(2).split("=")[0] ?? "";
+    if (name.length >= 3 && TAR_DELETING.some((o) => o.startsWith(name)))
+      return `tar option that deletes files (${quoteForMessage(t)}, counted as unresolved)`;
+  }
+  return undefined;
 }
 
 function walkGit(rest: readonly Word[], out: Collector): undefined {

@@ -231,6 +231,22 @@ const CLASS: [string, string[], Expect][] = [
   ["tar bundled -xIf", ["tar", "-xIf", "sh", "-"], { unresolved: /tar option/ }],
   ["tar old-style xIf", ["tar", "xIf", "sh", "-"], { unresolved: /tar option/ }],
   ["tar -F info script", ["tar", "-cM", "-F", "sh", "-f", "x"], { unresolved: /tar option/ }],
+  [
+    "tar --remove-files (deletes what it archives)",
+    ["tar", "--remove-files", "-cf", "/dev/null", "/tmp/d"],
+    { unresolved: /tar option that deletes files/ },
+  ],
+  [
+    "tar abbreviated --remove",
+    ["tar", "-cf", "/dev/null", "--remove", "/tmp/d"],
+    { unresolved: /deletes files/ },
+  ],
+  ["tar --recursive-unlink", ["tar", "-xf", "x.tar", "--recursive-unlink"], { unresolved: /deletes files/ }],
+  [
+    "tar --remove-files inside sh -c",
+    sh("cd /tmp && tar --remove-files -cf /dev/null d"),
+    { unresolved: /deletes files/ },
+  ],
   ["git -c core.sshCommand", ["git", "-c", "core.sshCommand=rm x", "fetch"], { unresolved: /git -c/ }],
   ["git --upload-pack", ["git", "fetch", "--upload-pack=rm x", "o"], { unresolved: /git --upload-pack/ }],
   ["GIT_SSH_COMMAND", sh("GIT_SSH_COMMAND='rm x' git fetch"), { unresolved: /sets GIT_SSH_COMMAND/ }],
