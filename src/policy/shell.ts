@@ -1049,6 +1049,16 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
     }
     return undefined;
   };
+  /** At a backtick: walks the command it substitutes and appends its raw text; false when it never closes. */
+  const readBacktickSubstitution = (): boolean => {
+    i++;
+    const inner = readBacktick();
+    if (inner === undefined) return false;
+    walkScript(inner, out, deeper);
+    markDynamic("command substitution");
+    raw += `\`${inner}\``;
+    return true;
+  };
   /** At `$`: reads an expansion and its nested commands; appends its raw text. */
   const readDollar = (inDouble: boolean) => {
     const next = script[i + 1] ?? "";
@@ -1261,12 +1271,7 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
           continue;
         }
         if (d === "`") {
-          i++;
-          const inner = readBacktick();
-          if (inner === undefined) return unreadableAndReturn();
-          walkScript(inner, out, deeper);
-          markDynamic("command substitution");
-          raw += `\`${inner}\``;
+          if (!readBacktickSubstitution()) return unreadableAndReturn();
           continue;
         }
         text += d;
@@ -1284,12 +1289,7 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
       continue;
     }
     if (c === "`") {
-      i++;
-      const inner = readBacktick();
-      if (inner === undefined) return unreadableAndReturn();
-      walkScript(inner, out, deeper);
-      markDynamic("command substitution");
-      raw += `\`${inner}\``;
+      if (!readBacktickSubstitution()) return unreadableAndReturn();
       continue;
     }
     if ((c === "<" || c === ">") && script[i + 1] === "(") {
