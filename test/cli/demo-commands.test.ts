@@ -2,7 +2,7 @@
 // demo's own list (demoTryLines), not copied — with the real kubectl as demo-agent under the demo policy, and the
 // airlock CLI as alice and as the admin. Each must succeed or fail exactly as its comment says.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,11 +11,11 @@ import { fileURLToPath } from "node:url";
 import { demoTryLines } from "../../src/cli/demo.ts";
 import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { waitFor } from "../gateway/e2e-support.ts";
+import { type CliRun, runAirlock } from "../helpers/cli.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 /** Comments that say the command is refused (kubectl exits non-zero). */
 const FAILS = /refused|denied|never|cannot|a CEL rule|^no:|gets 401/i;
@@ -69,30 +69,8 @@ function readmeQuickStart(): Line[] {
   return parse(block.split("\n"));
 }
 
-function airlockCli(
-  token: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: gw.dir,
-    AIRLOCK_SERVER: gw.gateway.url,
-    AIRLOCK_TOKEN: token,
-    AIRLOCK_CA: caFile,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function airlockCli(token: string, args: string[]): Promise<CliRun> {
+  return runAirlock(gw, caFile, token, args);
 }
 
 /** Runs one kubectl line as its comment says it behaves. */

@@ -3,18 +3,15 @@
 // delegation or disabling the human stops the sessions minted under it at once and closes their watches. Real
 // kubectl and the real `airlock` CLI.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import type { Decision, Delegation, KubeRequest, Review } from "../../src/gateway/contracts.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
+import { type CliRun, runAirlock } from "../helpers/cli.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 
 const decider: Decider = {
   decide(_principal, kube: KubeRequest): Decision {
@@ -55,30 +52,8 @@ after(async () => {
 const api = (method: string, path: string, token: string, body?: unknown) =>
   callGateway(gw, method, `/airlock/v1/${path}`, token, body);
 
-function airlock(
-  token: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: gw.dir,
-    AIRLOCK_SERVER: gw.gateway.url,
-    AIRLOCK_TOKEN: token,
-    AIRLOCK_CA: caFile,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function airlock(token: string, args: string[]): Promise<CliRun> {
+  return runAirlock(gw, caFile, token, args);
 }
 
 /** A session credential acting for `human`, and a kubeconfig using it. */

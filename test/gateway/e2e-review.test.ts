@@ -5,19 +5,18 @@
 // The tests run in order on one gateway: the exec runs while the web pods exist, and the denial comes before the
 // approval of the same delete.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Decision, KubeRequest, Review } from "../../src/gateway/contracts.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
+import { type CliRun, runAirlock } from "../helpers/cli.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { AGENT, recordMark, simRecords } from "./e2e-support.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 const WRITES = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
 const reviewDecider: Decider = {
@@ -79,27 +78,8 @@ interface Run {
 }
 
 /** The real `airlock` CLI against the gateway, with `token`. */
-function airlock(token: string, args: string[]): Promise<Run> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: gw.dir,
-    AIRLOCK_SERVER: gw.gateway.url,
-    AIRLOCK_TOKEN: token,
-    AIRLOCK_CA: caFile,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function airlock(token: string, args: string[]): Promise<CliRun> {
+  return runAirlock(gw, caFile, token, args);
 }
 
 async function pendingReviews(): Promise<Review[]> {

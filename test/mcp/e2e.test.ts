@@ -5,7 +5,6 @@
 //
 // The tests run in order on one gateway: the delete comes last among the cluster changes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +14,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
 import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
+import { type CliRun, runAirlock } from "../helpers/cli.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
@@ -53,30 +53,8 @@ async function call(name: string, args: Record<string, unknown>, c: Client = cli
   };
 }
 
-function airlock(
-  token: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: gw.dir,
-    AIRLOCK_SERVER: gw.gateway.url,
-    AIRLOCK_TOKEN: token,
-    AIRLOCK_CA: caFile,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function airlock(token: string, args: string[]): Promise<CliRun> {
+  return runAirlock(gw, caFile, token, args);
 }
 
 async function webPod(): Promise<string> {
