@@ -29,6 +29,10 @@ function inChain(principal: Principal, review: Review): string | undefined {
   if (principal.identityId === r.identityId || principal.name === r.name)
     return `"${principal.name}" asked for this request`;
   if (person === r.name) return `"${principal.name}" belongs to "${r.name}", who asked for this request,`;
+  // The person accountable for the requesting identity (its owner), and their other identities.
+  const requesterPerson = r.owner ?? undefined;
+  if (requesterPerson && (principal.name === requesterPerson || person === requesterPerson))
+    return `"${r.name}" belongs to "${requesterPerson}", and "${principal.name}" ${principal.name === requesterPerson ? "is" : "belongs to"} that person,`;
   if (r.onBehalfOf && (principal.name === r.onBehalfOf || person === r.onBehalfOf))
     return `"${r.name}" asked for this request on behalf of "${r.onBehalfOf}", and "${principal.name}" ${principal.name === r.onBehalfOf ? "is" : "belongs to"} that person`;
   return undefined;

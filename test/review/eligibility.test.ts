@@ -71,6 +71,19 @@ describe("eligibility: the chain of who asked and distinct people", () => {
       /same person \(alice\)/,
     ],
     ["another person after one approval", human("bob"), review({}, [vote(human("alice"))]), null],
+    [
+      "the owner of the requesting agent",
+      human("alice"),
+      review({ owner: "alice" }),
+      /"demo-agent" belongs to "alice", and "alice" is that person/,
+    ],
+    [
+      "another identity of the agent's owner",
+      human("alice-oncall", "alice"),
+      review({ owner: "alice" }),
+      /"demo-agent" belongs to "alice", and "alice-oncall" belongs to that person/,
+    ],
+    ["someone else when the agent has an owner", human("bob"), review({ owner: "alice" }), null],
   ];
   for (const [name, principal, r, refused] of cases) {
     test(name, () => {
