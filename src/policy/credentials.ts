@@ -297,6 +297,13 @@ function roleFindings(view: ObjectView): CredentialFinding[] {
         reasons.push(`grants every verb on ${resources.join(", ")}`);
       else if (resources.some((x) => x !== "*" && x.includes("/") && CREDENTIAL_RESOURCES.has(x)))
         reasons.push(`grants ${resources.filter((x) => CREDENTIAL_RESOURCES.has(x)).join(", ")}`);
+      else if (
+        resources.some((x) => x === "*" || x.startsWith("*/")) &&
+        coreGroup(stringList(get(r, "apiGroups")))
+      )
+        // RBAC's `*` (and `*/sub`) covers every resource and subresource of the group: serviceaccounts/token,
+        // nodes/proxy, pods/ephemeralcontainers — whatever the verb, it reaches one of them.
+        reasons.push(`grants ${verbs.join(", ")} on every core resource (${resources.join(", ")})`);
     }
   } else if (rules !== undefined && rules !== null) reasons.push("has rules the gateway cannot read");
   if (view.partial && hasDirective(o, 2))
@@ -367,4 +374,9 @@ function podFindings(view: ObjectView, specPath: string[]): CredentialFinding[] 
 function projectsToken(volume: unknown): boolean {
   const sources = get(volume, "projected", "sources");
   return Array.isArray(sources) && sources.some((s) => get(s, "serviceAccountToken") != null);
+}
+
+/** The core API group ("") or every group: where serviceaccounts/token, nodes/proxy and the pod subresources live. */
+function coreGroup(groups: readonly string[]): boolean {
+  return groups.length === 0 || groups.includes("") || groups.includes("*");
 }

@@ -197,6 +197,25 @@ const sensitive: [string, Req][] = [
     },
   ],
   [
+    "Role with create on every core resource (serviceaccounts/token among them)",
+    {
+      verb: "create",
+      apiGroup: "rbac.authorization.k8s.io",
+      resource: "roles",
+      namespace: "staging",
+      object: { rules: [{ apiGroups: [""], resources: ["*"], verbs: ["create"] }] },
+    },
+  ],
+  [
+    "ClusterRole with get on */proxy (nodes/proxy among them)",
+    {
+      verb: "create",
+      apiGroup: "rbac.authorization.k8s.io",
+      resource: "clusterroles",
+      object: { rules: [{ apiGroups: ["*"], resources: ["*/proxy"], verbs: ["get"] }] },
+    },
+  ],
+  [
     "Role with impersonate",
     {
       verb: "update",
