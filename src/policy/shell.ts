@@ -956,6 +956,8 @@ interface Parsed {
 
 interface PendingHeredoc {
   delimiter: string;
+  /** A quoted delimiter (`'EOF'`, `"EOF"`, `\EOF`) keeps the body literal; unquoted, the shell expands it. */
+  quoted: boolean;
   stripTabs: boolean;
   target: Parsed;
 }
@@ -985,7 +987,12 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
   const endWord = () => {
     if (inWord) {
       if (heredocNext) {
-        pending.push({ delimiter: text, stripTabs: heredocNext.stripTabs, target: current });
+        pending.push({
+          delimiter: text,
+          quoted: /['"\\]/.test(raw),
+          stripTabs: heredocNext.stripTabs,
+          target: current,
+        });
         heredocNext = undefined;
       } else if (redirect) {
         redirect = false;
@@ -1222,6 +1229,9 @@ function parseScript(script: string, out: Collector, walk: Walk): Parsed[] {
           body += `${line}\n`;
         }
         if (!closed) out.unknown("here-document without a body");
+        // Unquoted, the shell runs $(…) and `…` inside the body whatever the command does with its input.
+        if (!h.quoted && /\$\(|`/.test(body))
+          out.unknown("command substitution inside a here-document (unquoted delimiter)");
         h.target.heredocs.push(body);
       }
       pending = [];

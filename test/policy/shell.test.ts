@@ -82,6 +82,7 @@ const CLASS: [string, string[], Expect][] = [
   ["xargs runs echo by default", sh("ls | xargs"), { programs: ["sh", "ls", "xargs", "echo"] }],
   ["here-document fed to a shell is read", sh("sh <<EOF\nrm x\nEOF\n"), { programs: ["sh", "rm"] }],
   ["here-document to cat is data", sh("cat <<'EOF'\nrm x\nEOF\nls"), { programs: ["sh", "cat", "ls"] }],
+  ["a quoted here-document keeps $(…) as data", sh("cat <<'EOF'\n$(rm x)\nEOF"), { programs: ["sh", "cat"] }],
   ["trap action is a script", sh("trap 'rm x' EXIT; ls"), { programs: ["sh", "trap", "rm", "ls"] }],
   ["arithmetic is data", sh("echo $((1+2))"), { programs: ["sh", "echo"] }],
   ["an interactive shell (stdin is exec.stdin: inspect's)", ["sh"], { programs: ["sh"] }],
@@ -192,6 +193,16 @@ const CLASS: [string, string[], Expect][] = [
   ["sed w", ["sed", "-n", "w /etc/passwd"], { unresolved: /writes a file/ }],
   ["sed -e with e", ["sed", "-e", "1e rm x"], { unresolved: /runs a command/ }],
   ["find -delete", ["find", ".", "-delete"], { unresolved: /find -delete/ }],
+  [
+    "$(…) in an unquoted here-document body runs",
+    sh("cat <<EOF\n$(rm -rf /tmp/x)\nEOF"),
+    { unresolved: /inside a here-document/ },
+  ],
+  [
+    "backticks in an unquoted here-document body run",
+    sh("cat <<EOF\n`rm x`\nEOF"),
+    { unresolved: /here-document/ },
+  ],
   [
     "find -exec {} in command position",
     ["find", ".", "-exec", "{}", ";"],
