@@ -310,7 +310,10 @@ function liveStream(
  */
 function streamLimit(gw: GatewayRuntime, principal: Principal): Status | undefined {
   const max = gw.config.limits.maxStreamsPerIdentity;
-  const open = gw.streams.ofIdentity(principal.identityId).filter((s) => s.kind !== "request").length;
+  // Plain requests and requests held for review are not streams: they do not use up the identity's budget.
+  const open = gw.streams
+    .ofIdentity(principal.identityId)
+    .filter((s) => s.kind !== "request" && s.kind !== "held request").length;
   if (open < max) return undefined;
   gw.metrics.limitRefusals.inc({ limit: "maxStreamsPerIdentity" });
   return failure(

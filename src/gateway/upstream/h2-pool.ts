@@ -193,6 +193,7 @@ export class H2Pool {
       socket.setTimeout(this.#opts.connectTimeoutMs, fail);
       socket.once("secureConnect", () => {
         socket.removeListener("error", fail);
+        socket.removeListener("timeout", fail); // setTimeout(0) disarms the timer but keeps the listener
         socket.setTimeout(0);
         if (socket.alpnProtocol !== "h2" || this.#closed) {
           if (!this.#closed) this.#http1 = true;
