@@ -107,8 +107,11 @@ export class StdinLineGate {
 
   #decide(unit: Buffer, out: GateOutput, tooLong?: string): void {
     const text = unit.toString("utf8");
-    const verdict: LineVerdict = tooLong
-      ? { ok: false, policy: "", rule: "", message: `${tooLong} is not inspected` }
+    // Shells drop NUL bytes (`r\0m` runs rm) and read bytes, not UTF-8: a line the check would read another way
+    // than the shell is refused rather than inspected.
+    const unreadable = tooLong ?? unreadableLine(unit, text);
+    const verdict: LineVerdict = unreadable
+      ? { ok: false, policy: "", rule: "", message: `${unreadable} is not inspected` }
       : this.#check(text);
     if (verdict.ok) {
       this.delivered++;
@@ -146,4 +149,11 @@ export class StdinLineGate {
     const by = first.policy ? `policy ${first.policy} rule ${first.rule}` : "the gateway";
     return `stdin inspection: ${this.refused.length} line(s) not run (first by ${by}: ${first.message}); ${this.delivered} delivered`;
   }
+}
+
+/** Why a piped line cannot be read as the shell will read it: control bytes (NUL above all) or invalid UTF-8. */
+function unreadableLine(unit: Buffer, text: string): string | undefined {
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return "a line with control characters";
+  if (!Buffer.from(text, "utf8").equals(unit)) return "a line that is not valid UTF-8";
+  return undefined;
 }

@@ -76,3 +76,20 @@ test("a dropped connection delivers nothing pending; an endless line is refused,
   assert.equal(out.reply.length, 1);
   assert.match(out.reply[0]?.subarray(1).toString() ?? "", /longer than 65536 bytes is not inspected/);
 });
+
+test("a line the shell would read another way (NUL dropped, other control bytes, invalid UTF-8) is refused", () => {
+  const gate = new StdinLineGate(check);
+  const out = gate.frame(
+    Buffer.concat([
+      stdin("r\u0000m -rf /tmp\n"),
+      stdin("echo \u001b[2Jx\n").subarray(1),
+      Buffer.from([0x72, 0xff, 0x6d, 0x0a]),
+      stdin("echo ok\n").subarray(1),
+    ]),
+  );
+  assert.equal(text(out.forward), "echo ok\n");
+  assert.equal(gate.refused.length, 3);
+  const replies = out.reply.map((r) => r.subarray(1).toString()).join("");
+  assert.match(replies, /a line with control characters is not inspected/);
+  assert.match(replies, /a line that is not valid UTF-8 is not inspected/);
+});
