@@ -1,4 +1,5 @@
-// Benchmark of the classify stage: classifyRequest over the shared RequestInfo vectors (and one long exec argv).
+// Benchmark of the classify stage: classifyRequest over the RequestInfo vectors (test/fixtures, the project's own
+// copy of the wire-protocol vectors) and one long exec argv.
 // Run: npx node bench/classify.ts [rounds]. Prints one Markdown table row for docs/benchmarks.md.
 //
 // Pure CPU, no IO: measures what classification adds to every request. Per-call latency is timed with hrtime around
@@ -9,7 +10,7 @@ import os from "node:os";
 import { classifyRequest } from "../src/gateway/classify/index.ts";
 
 const vectors = JSON.parse(
-  readFileSync(new URL("../../shared/testdata/requestinfo-vectors.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../test/fixtures/requestinfo-vectors.json", import.meta.url), "utf8"),
 ) as { method: string; url: string }[];
 const inputs = [
   ...vectors,

@@ -1,5 +1,4 @@
-// Loads the RequestInfo vectors shared with the simulator team (kubernetes-wire-protocol.md §1.2). CI places shared/
-// beside the clone, as on our machines, so the path is relative to the repository.
+// Loads the RequestInfo vectors of the wire protocol (kubernetes-wire-protocol.md §1.2) from test/fixtures.
 
 import { readFileSync } from "node:fs";
 
