@@ -367,8 +367,9 @@ function compileRule(
       const slash = r.indexOf("/");
       return slash < 0 ? { kind: undefined, name: r } : { kind: r.slice(0, slash), name: r.slice(slash + 1) };
     });
-    rule.bindable = (ref) =>
-      roles.some((r) => r.name === ref.name && (r.kind === undefined || r.kind === ref.kind));
+    // A bare name is a ClusterRole: a namespaced Role of that name may be one an agent wrote itself, so a Role must
+    // be named with its kind (`Role/web-reader`).
+    rule.bindable = (ref) => roles.some((r) => r.name === ref.name && (r.kind ?? "ClusterRole") === ref.kind);
   }
   if (spec.ports) rule.ports = [...new Set(spec.ports)];
   if (spec.rateLimit) {

@@ -146,6 +146,7 @@ export function credentialFindings(kube: KubeRequest, resulting?: unknown): Cred
   if (group === RBAC && (resource === "roles" || resource === "clusterroles")) return roleFindings(view);
   const podPath = POD_SPEC_PATHS[key];
   if (podPath) return podFindings(view, podPath);
+  if (key === "/persistentvolumes") return volumeFindings(view);
   return [];
 }
 
@@ -157,13 +158,16 @@ export function credentialsNeedResult(kube: KubeRequest): boolean {
   const { info, action } = kube;
   if (!info.isResourceRequest || !WRITES.has(action) || info.subresource !== "") return false;
   if (action !== "patch" && isObj(kube.body)) return false;
-  const key = `${info.apiGroup}/${info.resource}`;
-  if (key === "/secrets" || POD_SPEC_PATHS[key]) return true;
-  return (
-    info.apiGroup === RBAC &&
-    ["roles", "clusterroles", "rolebindings", "clusterrolebindings"].includes(info.resource)
-  );
+  return JUDGED_ON_CONTENT.has(`${info.apiGroup}/${info.resource}`);
 }
+
+/** The kinds whose written content decides the category (credentialFindings reads their objects). */
+const JUDGED_ON_CONTENT = new Set([
+  "/secrets",
+  "/persistentvolumes",
+  ...["roles", "clusterroles", "rolebindings", "clusterrolebindings"].map((r) => `${RBAC}/${r}`),
+  ...Object.keys(POD_SPEC_PATHS),
+]);
 
 /** How the written object can be known: the whole object, a partial one (merge-style patch), or only touched paths. */
 type ObjectView =
@@ -369,6 +373,27 @@ function podFindings(view: ObjectView, specPath: string[]): CredentialFinding[] 
     out.push({ class: "host-access", reason: "a patch directive ($patch) the gateway does not resolve" });
   }
   return out;
+}
+
+/**
+ * A PersistentVolume whose source is a directory of a node (`hostPath`, `local`): any pod that claims it reads and
+ * writes the node's files, so creating one is host access whoever mounts it later.
+ */
+function volumeFindings(view: ObjectView): CredentialFinding[] {
+  const reason = "a PersistentVolume backed by a node's filesystem (hostPath or local)";
+  if (view.kind === "unknown")
+    return unknownBody("host-access", "a PersistentVolume write without a readable body");
+  if (view.kind === "paths") {
+    return touches(view.paths, [["spec"]])
+      ? [{ class: "host-access", reason: "a JSON patch changes a PersistentVolume's source" }]
+      : [];
+  }
+  const spec = get(view.object, "spec");
+  if (get(spec, "hostPath") != null || get(spec, "local") != null) return [{ class: "host-access", reason }];
+  if (view.partial && hasDirective(spec, 2)) {
+    return [{ class: "host-access", reason: "a patch directive ($patch) the gateway does not resolve" }];
+  }
+  return [];
 }
 
 function projectsToken(volume: unknown): boolean {

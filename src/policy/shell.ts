@@ -460,6 +460,10 @@ function walkCommand(words: readonly Word[], out: Collector, walk: Walk, ctx?: C
   if (prog === "find") return walkFind(rest, out, deeper);
   if (prog === "tar" || prog === "bsdtar" || prog === "gtar") return walkTar(prog, rest, out);
   if (prog === "git") return walkGit(rest, out);
+  const deleting = compressorDeletes(prog, rest);
+  if (deleting) return out.unknown(deleting);
+  if (prog === "rsync" && rest.some((w) => /^--remove-(source|sent)-files/.test(w.text)))
+    out.unknown("`rsync --remove-source-files` deletes files (counted as unresolved)");
   if (prog === "ssh" || prog === "scp" || prog === "sftp" || prog === "rsync") {
     if (rest.some((w) => w.dynamic || /command|-e$|--rsh|--rsync-path|^-F/i.test(w.text)))
       out.unknown(`\`${prog}\` options that run a local command`);
@@ -818,6 +822,65 @@ function tarDeletes(args: readonly string[]): string | undefined {
       return `tar option that deletes files (${quoteForMessage(t)}, counted as unresolved)`;
   }
   return undefined;
+}
+
+/** Compressors that replace each FILE with FILE.gz (the original is deleted) unless told to keep it or write stdout. */
+const REPLACING_COMPRESSORS = new Set([
+  "gzip",
+  "gunzip",
+  "bzip2",
+  "bunzip2",
+  "xz",
+  "unxz",
+  "lzma",
+  "unlzma",
+  "lzip",
+  "compress",
+  "uncompress",
+  "pigz",
+  "unpigz",
+]);
+const KEEPING_LONG = /^--(keep|stdout|to-stdout|test|list|help|version)$/;
+
+/**
+ * Why this compressor or archiver deletes files, as `find -delete` and `tar --remove-files` do (counted as
+ * unresolved), or undefined: `gzip FILE` (no -k/-c/-t/-l), `zstd --rm`, `lz4 --rm`, `zip -m`/`--move`. A computed
+ * word among the options counts, since it may be any of them.
+ */
+function compressorDeletes(prog: string, rest: readonly Word[]): string | undefined {
+  const says = (why: string) => `\`${prog}\` ${why} (counted as unresolved)`;
+  if (prog === "zstd" || prog === "unzstd" || prog === "lz4") {
+    const rm = rest.find((w) => w.text === "--rm" || w.dynamic);
+    return rm
+      ? says(rm.dynamic ? `with ${rm.dynamic} among its options may delete files` : "--rm deletes files")
+      : undefined;
+  }
+  if (prog === "zip") {
+    const move = rest.find((w) => w.dynamic || w.text === "--move" || /^-[A-Za-z0-9]*m/.test(w.text));
+    return move
+      ? says(
+          move.dynamic
+            ? `with ${move.dynamic} among its options may delete files`
+            : "-m deletes the files it adds",
+        )
+      : undefined;
+  }
+  if (!REPLACING_COMPRESSORS.has(prog)) return undefined;
+  let keeps = false;
+  let files = 0;
+  let options = true;
+  for (const w of rest) {
+    const t = w.text;
+    if (w.dynamic) return says(`with ${w.dynamic} in its arguments may replace (delete) a file`);
+    if (options && t === "--") {
+      options = false;
+      continue;
+    }
+    if (options && t.startsWith("--")) keeps ||= KEEPING_LONG.test(t);
+    else if (options && t.startsWith("-") && t !== "-") keeps ||= /[kctlhV]/.test(t.slice(1));
+    else if (t !== "-") files++;
+  }
+  return files > 0 && !keeps ? says("replaces each file it is given (the original is deleted)") : undefined;
 }
 
 function walkGit(rest: readonly Word[], out: Collector): undefined {

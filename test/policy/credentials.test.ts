@@ -323,6 +323,31 @@ const sensitive: [string, Req][] = [
     },
   ],
   [
+    "PersistentVolume on a node's directory (hostPath)",
+    {
+      verb: "create",
+      resource: "persistentvolumes",
+      object: { spec: { capacity: { storage: "1Gi" }, hostPath: { path: "/" } } },
+    },
+  ],
+  [
+    "PersistentVolume of type local",
+    {
+      verb: "create",
+      resource: "persistentvolumes",
+      object: { spec: { local: { path: "/var/lib/kubelet" }, nodeAffinity: {} } },
+    },
+  ],
+  [
+    "PersistentVolume patched to a hostPath",
+    {
+      verb: "patch",
+      resource: "persistentvolumes",
+      name: "pv1",
+      object: { spec: { hostPath: { path: "/etc" } } },
+    },
+  ],
+  [
     "StatefulSet with hostNetwork",
     {
       verb: "update",
@@ -441,6 +466,14 @@ test("no wildcard covers a request in the credentials category: each is refused 
 
 const ordinary: [string, Req][] = [
   [
+    "PersistentVolume on NFS",
+    {
+      verb: "create",
+      resource: "persistentvolumes",
+      object: { spec: { capacity: { storage: "1Gi" }, nfs: { server: "10.0.0.2", path: "/exports" } } },
+    },
+  ],
+  [
     "a ConfigMap",
     { verb: "create", resource: "configmaps", namespace: "staging", object: { metadata: { name: "c" } } },
   ],
@@ -547,7 +580,7 @@ const naming = engineOf(
     - name: bind-view
       verbs: [create]
       resources: [rolebindings]
-      bindableRoles: [ClusterRole/view, web-reader]
+      bindableRoles: [ClusterRole/view, Role/web-reader, reader]
       effect: allow
     - name: break-glass-tokens
       verbs: [create]
@@ -590,7 +623,18 @@ test("bindableRoles allows a binding to a listed role only, by kind and name", (
   assert.equal(bind("ClusterRole", "view"), "allow named/bind-view");
   assert.equal(bind("Role", "view"), "deny builtin/credentials", "Role/view is not ClusterRole/view");
   assert.equal(bind("Role", "web-reader"), "allow named/bind-view");
-  assert.equal(bind("ClusterRole", "web-reader"), "allow named/bind-view");
+  assert.equal(
+    bind("ClusterRole", "web-reader"),
+    "deny builtin/credentials",
+    "Role/web-reader names a Role only",
+  );
+  // A bare name is a ClusterRole only: a Role of that name may be one the agent wrote into the namespace itself.
+  assert.equal(bind("ClusterRole", "reader"), "allow named/bind-view");
+  assert.equal(
+    bind("Role", "reader"),
+    "deny builtin/credentials",
+    "a bare name never matches an agent-writable Role",
+  );
   assert.equal(bind("ClusterRole", "cluster-admin"), "deny builtin/credentials");
   const d = decide(naming, {
     verb: "create",

@@ -68,6 +68,29 @@ test("the demo policy decides the scenario's requests as documented", () => {
       AGENT,
     ],
     [
+      // `kubectl replace --force` with replicas 0: a delete, then a create of the scaled-down workload.
+      {
+        verb: "create",
+        apiGroup: "apps",
+        resource: "deployments",
+        namespace: "dev",
+        object: { metadata: { name: "web" }, spec: { replicas: 0 } },
+      },
+      "deny demo/no-scale-to-zero",
+      AGENT,
+    ],
+    [
+      {
+        verb: "create",
+        apiGroup: "apps",
+        resource: "deployments",
+        namespace: "dev",
+        object: { metadata: { name: "web" }, spec: { replicas: 1 } },
+      },
+      "allow demo/writes-outside-prod",
+      AGENT,
+    ],
+    [
       {
         verb: "patch",
         apiGroup: "apps",
