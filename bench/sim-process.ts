@@ -4,8 +4,8 @@
 //
 // Bounded: a burst is at most 100,000 objects; the process exits when its parent disconnects.
 import { PerformanceObserver } from "node:perf_hooks";
-import type { KubeObject } from "../src/sim/contracts.ts";
-import { startSimulator } from "../src/sim/index.ts";
+import { startSimulator } from "@airlock/sim";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
 
 export type SimRequest =
   | { op: "seed"; bigListBytes: number; objectBytes: number }

@@ -74,7 +74,7 @@ export const demoCommand: Command = {
       return 2;
     }
 
-    const { startSimulator } = await import("../sim/index.ts");
+    const { startSimulator } = await import("@airlock/sim");
     const { startGateway } = await import("../gateway/index.ts");
     const { validateConfig } = await import("../gateway/config.ts");
     const say = (line: string) => process.stdout.write(`${line}\n`);

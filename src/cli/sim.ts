@@ -1,5 +1,5 @@
 // `airlock sim`: runs the Kubernetes API simulator until Ctrl-C or SIGTERM. Flags and wiring only; the simulator
-// lives in src/sim. A test and demo tool, bound to loopback.
+// lives in packages/sim (@airlock/sim). A test and demo tool, bound to loopback.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Command } from "./main.ts";
@@ -64,7 +64,7 @@ export const simCommand: Command = {
     const seed = values.seed ?? "demo";
     if (seed !== "demo" && seed !== "empty") return fail(`--seed must be 'demo' or 'empty', not '${seed}'.`);
     const dir = resolve(values.dir ?? ".airlock-sim");
-    const { startSimulator } = await import("../sim/index.ts");
+    const { startSimulator } = await import("@airlock/sim");
     let sim: Awaited<ReturnType<typeof startSimulator>>;
     try {
       sim = await startSimulator({

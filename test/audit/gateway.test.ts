@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));

@@ -8,11 +8,11 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { type Simulator, startSimulator } from "@airlock/sim";
+import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
-import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
 const POLICY = `

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { kubeconfigFor } from "../../src/sim/index.ts";
-import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
+import { kubeconfigFor } from "@airlock/sim";
+import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
 import {

@@ -9,8 +9,8 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { checkAsciicast, parseAsciicast } from "../../src/recording/index.ts";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 import { airlock, kubectlOnTerminal, waitFor } from "./e2e-recording-support.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");

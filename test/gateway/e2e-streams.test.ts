@@ -10,7 +10,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
-import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
+import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import {

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Simulator } from "@airlock/sim";
+import type { RequestRecord } from "@airlock/sim/record.ts";
 import { SECRET_VALUES_AGENT } from "../../src/gateway/transform/secret-values.ts";
-import type { Simulator } from "../../src/sim/index.ts";
-import type { RequestRecord } from "../../src/sim/record.ts";
 
 export const AGENT = "demo-agent";
 export const AGENT_USER = `airlock:${AGENT}`;

@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { validateConfig } from "../../src/gateway/config.ts";
 import type { Decision, KubeRequest, Review } from "../../src/gateway/contracts.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
 // Deployment deletes in prod wait (60 s) for a human in group sre; everything else is allowed.

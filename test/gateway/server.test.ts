@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, test } from "node:test";
-import type { Simulator } from "../../src/sim/index.ts";
+import type { Simulator } from "@airlock/sim";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
 

@@ -5,11 +5,11 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 
 export interface TestGateway {
   dir: string;

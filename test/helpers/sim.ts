@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
+import { type Simulator, startSimulator } from "@airlock/sim";
 
 export type { Simulator };
 
@@ -10,7 +10,7 @@ export async function startTestSimulator(
   opts: {
     seed?: "demo" | "empty";
     bookmarkIntervalMs?: number;
-    /** Exec sandbox knobs (src/sim/streams/isolation.ts): a bwrap path (a missing one = no sandbox), --unsafe-exec. */
+    /** Exec sandbox knobs (packages/sim/src/streams/isolation.ts): a bwrap path (a missing one = no sandbox), --unsafe-exec. */
     bwrap?: string;
     unsafeExec?: boolean;
     log?: (line: string) => void;

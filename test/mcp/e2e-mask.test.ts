@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
-import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { DEMO_DB_PASSWORD } from "../../src/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));

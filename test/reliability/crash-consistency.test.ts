@@ -9,7 +9,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { openStore } from "../../src/store/index.ts";
 import { allAuditEvents } from "./support.ts";
 

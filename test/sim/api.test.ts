@@ -432,8 +432,8 @@ test("a watch from a compacted resourceVersion gets a 410 Expired ERROR event", 
   // The store keeps a bounded history; version 1 is still held in a fresh simulator, so ask for one the store has
   // compacted only if it has: otherwise the stream is simply open.
   expired.close();
-  const { createMemoryStore } = await import("../../src/sim/store.ts");
-  const { createRegistry } = await import("../../src/sim/registry.ts");
+  const { createMemoryStore } = await import("@airlock/sim/store.ts");
+  const { createRegistry } = await import("@airlock/sim/registry.ts");
   const store = createMemoryStore({ historyLimit: 2 });
   const type = createRegistry().find("", "v1", "configmaps");
   assert.ok(type);

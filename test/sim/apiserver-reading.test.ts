@@ -3,7 +3,7 @@
 // from the body OR the query, and a server-side apply that creates authorized as `create`.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { parseYamlAsApiserver } from "../../src/sim/api/yaml.ts";
+import { parseYamlAsApiserver } from "@airlock/sim/api/yaml.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
 

@@ -2,14 +2,14 @@
 // the auth module reads (RBAC objects, service accounts, pods, secrets), and builders for RBAC objects. The unit
 // tests stay independent of the simulator's real store and seed.
 
-import type { PolicyRule, Subject } from "../../src/sim/auth/rbac.ts";
+import type { PolicyRule, Subject } from "@airlock/sim/auth/rbac.ts";
 import type {
   KubeObject,
   ObjectStore,
   ResourceRegistry,
   ResourceType,
   UserInfo,
-} from "../../src/sim/contracts.ts";
+} from "@airlock/sim/contracts.ts";
 
 function type(group: string, resource: string, kind: string, namespaced: boolean): ResourceType {
   return {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createAuthorizer } from "@airlock/sim/auth/authorizer.ts";
+import { impersonate } from "@airlock/sim/auth/impersonate.ts";
 import { StatusError } from "../../src/shared/status.ts";
-import { createAuthorizer } from "../../src/sim/auth/authorizer.ts";
-import { impersonate } from "../../src/sim/auth/impersonate.ts";
 import { fakeCluster, grantCluster, grantNamespace, user } from "./auth-fixtures.ts";
 
 const c = fakeCluster();

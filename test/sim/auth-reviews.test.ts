@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { createAuth } from "@airlock/sim/auth/index.ts";
+import type { KubeObject, SimRequest } from "@airlock/sim/contracts.ts";
 import { StatusError } from "../../src/shared/status.ts";
-import { createAuth } from "../../src/sim/auth/index.ts";
-import type { KubeObject, SimRequest } from "../../src/sim/contracts.ts";
 import { fakeCluster, grantCluster, grantNamespace, user } from "./auth-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "airlock-reviews-"));

@@ -2,11 +2,11 @@
 // real store and registry.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KubeObject, ObjectStore, ResourceType } from "../../src/sim/contracts.ts";
-import { createEventRecorder } from "../../src/sim/controllers/events.ts";
-import { startControllers } from "../../src/sim/controllers/index.ts";
-import { createRegistry } from "../../src/sim/registry.ts";
-import { createMemoryStore } from "../../src/sim/store.ts";
+import type { KubeObject, ObjectStore, ResourceType } from "@airlock/sim/contracts.ts";
+import { createEventRecorder } from "@airlock/sim/controllers/events.ts";
+import { startControllers } from "@airlock/sim/controllers/index.ts";
+import { createRegistry } from "@airlock/sim/registry.ts";
+import { createMemoryStore } from "@airlock/sim/store.ts";
 
 const store: ObjectStore = createMemoryStore();
 const registry = createRegistry();

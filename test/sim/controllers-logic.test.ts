@@ -2,8 +2,8 @@
 // endpoint subsets, scale-down order, ordinals, addresses and pod defaulting.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { KubeObject } from "../../src/sim/contracts.ts";
-import { hostAddress } from "../../src/sim/controllers/ipam.ts";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
+import { hostAddress } from "@airlock/sim/controllers/ipam.ts";
 import {
   canonicalJson,
   type LabelSelector,
@@ -11,12 +11,12 @@ import {
   podTemplateHash,
   safeEncode,
   selectorMatches,
-} from "../../src/sim/controllers/objects.ts";
-import { defaultPodSpec, qosClass, qualifiedImage } from "../../src/sim/controllers/podspec.ts";
-import { deletionOrder } from "../../src/sim/controllers/replicasets.ts";
-import { deploymentStatus, mergeCondition, resolveIntOrPercent } from "../../src/sim/controllers/rollout.ts";
-import { endpointSubsets, resolveTargetPort } from "../../src/sim/controllers/services.ts";
-import { ordinalOf } from "../../src/sim/controllers/statefulsets.ts";
+} from "@airlock/sim/controllers/objects.ts";
+import { defaultPodSpec, qosClass, qualifiedImage } from "@airlock/sim/controllers/podspec.ts";
+import { deletionOrder } from "@airlock/sim/controllers/replicasets.ts";
+import { deploymentStatus, mergeCondition, resolveIntOrPercent } from "@airlock/sim/controllers/rollout.ts";
+import { endpointSubsets, resolveTargetPort } from "@airlock/sim/controllers/services.ts";
+import { ordinalOf } from "@airlock/sim/controllers/statefulsets.ts";
 
 describe("label selectors", () => {
   const labels = { app: "web", tier: "front" };

@@ -2,10 +2,10 @@
 // roll out, are garbage-collected, namespaces terminate, Services get addresses and Endpoints.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KubeObject, ObjectStore, ResourceRegistry, ResourceType } from "../../src/sim/contracts.ts";
-import { startControllers } from "../../src/sim/controllers/index.ts";
-import { createRegistry } from "../../src/sim/registry.ts";
-import { createMemoryStore } from "../../src/sim/store.ts";
+import type { KubeObject, ObjectStore, ResourceRegistry, ResourceType } from "@airlock/sim/contracts.ts";
+import { startControllers } from "@airlock/sim/controllers/index.ts";
+import { createRegistry } from "@airlock/sim/registry.ts";
+import { createMemoryStore } from "@airlock/sim/store.ts";
 
 interface Harness {
   store: ObjectStore;

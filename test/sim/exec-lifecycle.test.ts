@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { sessionCount } from "../../src/sim/streams/sessions.ts";
+import { sessionCount } from "@airlock/sim/streams/sessions.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 

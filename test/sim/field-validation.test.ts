@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { unknownFields } from "../../src/sim/api/field-validation.ts";
+import { unknownFields } from "@airlock/sim/api/field-validation.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";

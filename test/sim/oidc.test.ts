@@ -5,8 +5,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { type Simulator, startSimulator } from "@airlock/sim";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
 

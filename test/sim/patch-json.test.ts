@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
+import { applyJsonPatch, applyMergePatch } from "@airlock/sim/patch/index.ts";
 import { StatusError } from "../../src/shared/status.ts";
-import type { KubeObject } from "../../src/sim/contracts.ts";
-import { applyJsonPatch, applyMergePatch } from "../../src/sim/patch/index.ts";
 
 const cm = (): KubeObject => ({
   apiVersion: "v1",

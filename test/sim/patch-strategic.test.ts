@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
+import { applyStrategicMergePatch } from "@airlock/sim/patch/index.ts";
 import { StatusError } from "../../src/shared/status.ts";
-import type { KubeObject } from "../../src/sim/contracts.ts";
-import { applyStrategicMergePatch } from "../../src/sim/patch/index.ts";
 
 const LAST = "kubectl.kubernetes.io/last-applied-configuration";
 

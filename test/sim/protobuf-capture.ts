@@ -4,8 +4,8 @@
 import { writeFile } from "node:fs/promises";
 import { createServer, request as httpsRequest, type Server } from "node:https";
 import { join } from "node:path";
+import { kubeconfigFor } from "@airlock/sim";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
-import { kubeconfigFor } from "../../src/sim/index.ts";
 import type { Simulator } from "../helpers/sim.ts";
 
 export interface CapturedBody {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { decodeProtobuf } from "@airlock/sim/auth/protobuf.ts";
+import { encodeBytesField as bytes, encodeVarintField as varint } from "@airlock/sim/auth/protowire.ts";
 import { StatusError } from "../../src/shared/status.ts";
-import { decodeProtobuf } from "../../src/sim/auth/protobuf.ts";
-import { encodeBytesField as bytes, encodeVarintField as varint } from "../../src/sim/auth/protowire.ts";
 
 // Bodies kubectl v1.32 POSTs for its typed `create` commands, with the JSON kubectl prints for the same object
 // (`--dry-run=client -o json`). Regenerate with `npx node test/sim/capture-protobuf-fixtures.ts`.

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { StatusError } from "../../src/shared/status.ts";
-import { decodeProtobuf } from "../../src/sim/auth/protobuf.ts";
+import { decodeProtobuf } from "@airlock/sim/auth/protobuf.ts";
 import {
   encodeBytesField as bytes,
   readFields,
   encodeVarintField as varint,
-} from "../../src/sim/auth/protowire.ts";
+} from "@airlock/sim/auth/protowire.ts";
+import { StatusError } from "../../src/shared/status.ts";
 
 // Bodies captured from kubectl v1.32.4 (a loopback HTTPS stub saved the raw POST bodies).
 const CAPTURED = {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createAuthorizer } from "../../src/sim/auth/authorizer.ts";
-import { type PolicyRule, ruleAllows } from "../../src/sim/auth/rbac.ts";
-import type { AuthorizationAttributes } from "../../src/sim/contracts.ts";
+import { createAuthorizer } from "@airlock/sim/auth/authorizer.ts";
+import { type PolicyRule, ruleAllows } from "@airlock/sim/auth/rbac.ts";
+import type { AuthorizationAttributes } from "@airlock/sim/contracts.ts";
 import { fakeCluster, grantCluster, grantNamespace, user } from "./auth-fixtures.ts";
 
 function attrs(over: Partial<AuthorizationAttributes>): AuthorizationAttributes {

@@ -2,11 +2,11 @@
 // Running almost at once.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KubeObject, ResourceType } from "../../src/sim/contracts.ts";
-import { startControllers } from "../../src/sim/controllers/index.ts";
-import { createRegistry } from "../../src/sim/registry.ts";
-import { DEMO_DB_PASSWORD, seedDemo } from "../../src/sim/seed.ts";
-import { createMemoryStore } from "../../src/sim/store.ts";
+import type { KubeObject, ResourceType } from "@airlock/sim/contracts.ts";
+import { startControllers } from "@airlock/sim/controllers/index.ts";
+import { createRegistry } from "@airlock/sim/registry.ts";
+import { DEMO_DB_PASSWORD, seedDemo } from "@airlock/sim/seed.ts";
+import { createMemoryStore } from "@airlock/sim/store.ts";
 
 const store = createMemoryStore();
 const registry = createRegistry();

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { StatusError } from "../../src/shared/status.ts";
-import type { KubeObject } from "../../src/sim/contracts.ts";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
 import {
   checkFieldSelector,
   fieldSelectorName,
@@ -10,7 +9,8 @@ import {
   matchesLabelSelector,
   parseFieldSelector,
   parseLabelSelector,
-} from "../../src/sim/selectors.ts";
+} from "@airlock/sim/selectors.ts";
+import { StatusError } from "../../src/shared/status.ts";
 
 function badRequest(fn: () => unknown, message: RegExp | string): void {
   assert.throws(fn, (err: unknown) => {

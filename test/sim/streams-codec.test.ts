@@ -2,6 +2,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { constants, createDeflate, createInflate } from "node:zlib";
+import {
+  CHANNEL,
+  chooseProtocol,
+  decodeFrame,
+  EXEC_PROTOCOLS,
+  encodeFrame,
+  encodeStatusPayload,
+  exitStatus,
+  parseResize,
+  protocolFeatures,
+} from "@airlock/sim/streams/channel.ts";
 import { SPDY3_DICTIONARY } from "../../src/shared/spdy/dictionary.ts";
 import {
   FLAG_FIN,
@@ -21,17 +32,6 @@ import {
   HeaderDeflater,
   HeaderInflater,
 } from "../../src/shared/spdy/headers.ts";
-import {
-  CHANNEL,
-  chooseProtocol,
-  decodeFrame,
-  EXEC_PROTOCOLS,
-  encodeFrame,
-  encodeStatusPayload,
-  exitStatus,
-  parseResize,
-  protocolFeatures,
-} from "../../src/sim/streams/channel.ts";
 
 const v5 = protocolFeatures("v5.channel.k8s.io");
 const v4 = protocolFeatures("v4.channel.k8s.io");

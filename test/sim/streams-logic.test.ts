@@ -1,13 +1,13 @@
 // Pure logic of the simulator's streams: container environment, sandbox path mapping, log selection and lines.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { KubeObject } from "../../src/sim/contracts.ts";
-import { containerEnv, expandReferences } from "../../src/sim/streams/env.ts";
-import { liveLine, startupLines } from "../../src/sim/streams/loglines.ts";
-import { parseLogOptions, selectLines } from "../../src/sim/streams/logs.ts";
-import { chooseContainer, viewPod } from "../../src/sim/streams/pod.ts";
-import { resolveExecutable } from "../../src/sim/streams/process.ts";
-import { mapArgv, mapPath, sandboxPath } from "../../src/sim/streams/sandbox.ts";
+import type { KubeObject } from "@airlock/sim/contracts.ts";
+import { containerEnv, expandReferences } from "@airlock/sim/streams/env.ts";
+import { liveLine, startupLines } from "@airlock/sim/streams/loglines.ts";
+import { parseLogOptions, selectLines } from "@airlock/sim/streams/logs.ts";
+import { chooseContainer, viewPod } from "@airlock/sim/streams/pod.ts";
+import { resolveExecutable } from "@airlock/sim/streams/process.ts";
+import { mapArgv, mapPath, sandboxPath } from "@airlock/sim/streams/sandbox.ts";
 
 const pod: KubeObject = {
   apiVersion: "v1",

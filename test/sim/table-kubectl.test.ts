@@ -7,9 +7,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { KubeObject, ResourceType } from "@airlock/sim/contracts.ts";
+import { toTable } from "@airlock/sim/table.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
-import type { KubeObject, ResourceType } from "../../src/sim/contracts.ts";
-import { toTable } from "../../src/sim/table.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
 // Ages are computed against a fixed clock so that slow runs print the same text.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KubeObject, ResourceType } from "../../src/sim/contracts.ts";
-import { evalJsonPath, humanDuration, printerColumnsOf, toTable } from "../../src/sim/table.ts";
+import type { KubeObject, ResourceType } from "@airlock/sim/contracts.ts";
+import { evalJsonPath, humanDuration, printerColumnsOf, toTable } from "@airlock/sim/table.ts";
 
 const NOW = new Date("2026-01-10T12:00:00Z");
 const ago = (seconds: number): string => new Date(NOW.getTime() - seconds * 1000).toISOString();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { filterEvent } from "../../src/sim/api/watch.ts";
-import type { KubeObject, WatchEvent } from "../../src/sim/contracts.ts";
+import { filterEvent } from "@airlock/sim/api/watch.ts";
+import type { KubeObject, WatchEvent } from "@airlock/sim/contracts.ts";
 import { spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
