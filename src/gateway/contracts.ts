@@ -235,7 +235,12 @@ export interface IdentityUpdate {
  * The store. One interface, engines behind it (SQLite now; PostgreSQL later). Writes are durable when the returned
  * promise resolves: the pipeline forwards a request only after `auditBegin` has resolved (write-ahead audit).
  */
-export interface Store extends ReviewStore, AuditChainStore, SessionStore, DelegationStore {
+export interface Store
+  extends ReviewStore,
+    AuditChainStore,
+    SessionStore,
+    DelegationStore,
+    ReplicaStateStore {
   auditBegin(event: AuditEvent): Promise<void>;
   auditComplete(id: string, completion: AuditCompletion): Promise<void>;
   auditList(query: AuditQuery): Promise<AuditEvent[]>;
@@ -627,6 +632,40 @@ export interface SessionQuery {
 }
 
 /** The store's share of sessions and recordings. */
+// ── State several replicas share (issue 16 §7; src/store/replica-state.ts) ────────────────────────────────────
+
+/** A console sign-in session as stored: the SHA-256 of the cookie value, never the value (src/console/sessions.ts). */
+export interface ConsoleSessionRow {
+  digest: string;
+  credentialId: string;
+  identityName: string;
+  csrfToken: string;
+  createdMs: number;
+  lastSeenMs: number;
+}
+
+export interface ReplicaStateStore {
+  /** Saves a new console session; first drops sessions idle or opened before the cut-offs, and the oldest past `max`. */
+  consoleSessionCreate(
+    session: ConsoleSessionRow,
+    keep: { seenSinceMs: number; createdSinceMs: number; max: number },
+  ): Promise<void>;
+  consoleSessionGet(digest: string): Promise<ConsoleSessionRow | undefined>;
+  consoleSessionTouch(digest: string, lastSeenMs: number): Promise<void>;
+  consoleSessionDelete(digest: string): Promise<void>;
+  /** Ends every console session opened with this credential. */
+  consoleSessionDeleteCredential(credentialId: string): Promise<void>;
+  /** A shared counter's state (rate limits, sign-in throttles): its version and JSON, or undefined. */
+  counterGet(key: string): Promise<{ version: number; state: string } | undefined>;
+  /**
+   * Compare-and-set: writes `state` (version + 1) only when the row is still at `version` (0: when there is no row
+   * yet). True when written; false when another replica wrote first (read again and retry).
+   */
+  counterSwap(key: string, version: number, state: string, expiresMs: number): Promise<boolean>;
+  /** Drops counters that expired before `nowMs`; the number dropped. */
+  counterPurge(nowMs: number): Promise<number>;
+}
+
 export interface SessionStore {
   /** Inserts or replaces a session (the tracker saves its counters in batches). */
   sessionSave(session: SessionRecord): Promise<void>;

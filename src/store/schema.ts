@@ -211,6 +211,27 @@ const MIGRATIONS: string[] = [
   CREATE INDEX delegations_by_human ON delegations (human, expires_ms);
   ALTER TABLE grants ADD COLUMN ended_reason TEXT;
   `,
+  // 7 (issue 16 §7): console sessions (the cookie's SHA-256, never the cookie) and the counters replicas share.
+  `
+  CREATE TABLE console_sessions (
+    digest TEXT PRIMARY KEY,
+    credential_id TEXT NOT NULL,
+    identity_name TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX console_sessions_by_credential ON console_sessions (credential_id);
+  CREATE INDEX console_sessions_by_created ON console_sessions (created_ms);
+
+  CREATE TABLE shared_counters (
+    key TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    state_json TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX shared_counters_by_expiry ON shared_counters (expires_ms);
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

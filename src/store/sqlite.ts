@@ -18,6 +18,7 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
+  ConsoleSessionRow,
   Credential,
   CredentialOptions,
   Delegation,
@@ -37,6 +38,7 @@ import { SqliteAuditTables } from "./audit.ts";
 import type { AuditDurability } from "./audit-writer.ts";
 import { SqliteDelegationTables } from "./delegations.ts";
 import { SqliteIdentityTables } from "./identities.ts";
+import { SqliteReplicaStateTables } from "./replica-state.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 import { SqliteSessionTables } from "./sessions.ts";
@@ -74,6 +76,7 @@ export class SqliteStore implements Store {
   readonly #identities: SqliteIdentityTables;
   readonly #audit: SqliteAuditTables;
   readonly #sessions: SqliteSessionTables;
+  readonly #replicaState: SqliteReplicaStateTables;
 
   constructor(opts: SqliteStoreOptions) {
     const memory = opts.path === ":memory:";
@@ -118,6 +121,7 @@ export class SqliteStore implements Store {
       ...(memory ? {} : { walPath: `${opts.path}-wal` }),
     });
     this.#sessions = new SqliteSessionTables(this.#db);
+    this.#replicaState = new SqliteReplicaStateTables(this.#db);
   }
 
   // Sessions and recordings live in sessions.ts; the store delegates.
@@ -180,6 +184,35 @@ export class SqliteStore implements Store {
   grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
     return this.#reviews.grantRevoke(id, by, reason);
   }
+  // State replicas share: console sessions and counters (replica-state.ts).
+  consoleSessionCreate(
+    session: ConsoleSessionRow,
+    keep: { seenSinceMs: number; createdSinceMs: number; max: number },
+  ): Promise<void> {
+    return this.#replicaState.consoleSessionCreate(session, keep);
+  }
+  consoleSessionGet(digest: string): Promise<ConsoleSessionRow | undefined> {
+    return this.#replicaState.consoleSessionGet(digest);
+  }
+  consoleSessionTouch(digest: string, lastSeenMs: number): Promise<void> {
+    return this.#replicaState.consoleSessionTouch(digest, lastSeenMs);
+  }
+  consoleSessionDelete(digest: string): Promise<void> {
+    return this.#replicaState.consoleSessionDelete(digest);
+  }
+  consoleSessionDeleteCredential(credentialId: string): Promise<void> {
+    return this.#replicaState.consoleSessionDeleteCredential(credentialId);
+  }
+  counterGet(key: string): Promise<{ version: number; state: string } | undefined> {
+    return this.#replicaState.counterGet(key);
+  }
+  counterSwap(key: string, version: number, state: string, expiresMs: number): Promise<boolean> {
+    return this.#replicaState.counterSwap(key, version, state, expiresMs);
+  }
+  counterPurge(nowMs: number): Promise<number> {
+    return this.#replicaState.counterPurge(nowMs);
+  }
+
   // Delegations (issue 15).
   delegationCreate(delegation: Delegation): Promise<void> {
     return this.#delegations.delegationCreate(delegation);

@@ -6,6 +6,7 @@ import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { auditChainContract } from "./contract-audit.ts";
+import { replicaStateContract } from "./contract-replica-state.ts";
 import { reviewContract } from "./contract-reviews.ts";
 import { sessionContract } from "./contract-sessions.ts";
 
@@ -401,5 +402,6 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     reviewContract(withStore);
     auditChainContract(withStore);
     sessionContract(withStore);
+    replicaStateContract(withStore);
   });
 }

@@ -210,6 +210,27 @@ const MIGRATIONS: string[] = [
   CREATE INDEX delegations_by_human ON delegations (human, expires_ms);
   ALTER TABLE grants ADD COLUMN ended_reason TEXT;
   `,
+  // 3 (issue 16 §7, SQLite's 7): console sessions and the counters replicas share (rate limits, sign-in throttles).
+  `
+  CREATE TABLE console_sessions (
+    digest TEXT PRIMARY KEY,
+    credential_id TEXT NOT NULL,
+    identity_name TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT NOT NULL
+  );
+  CREATE INDEX console_sessions_by_credential ON console_sessions (credential_id);
+  CREATE INDEX console_sessions_by_created ON console_sessions (created_ms);
+
+  CREATE TABLE shared_counters (
+    key TEXT PRIMARY KEY,
+    version BIGINT NOT NULL,
+    state_json TEXT NOT NULL,
+    expires_ms BIGINT NOT NULL
+  );
+  CREATE INDEX shared_counters_by_expiry ON shared_counters (expires_ms);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,6 +11,7 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
+  ConsoleSessionRow,
   Credential,
   CredentialOptions,
   Delegation,
@@ -30,6 +31,7 @@ import { PgAuditTables } from "./audit.ts";
 import { Db, type PgOptions } from "./db.ts";
 import { PgDelegationTables } from "./delegations.ts";
 import { PgIdentityTables } from "./identities.ts";
+import { PgReplicaStateTables } from "./replica-state.ts";
 import { PgReviewTables } from "./reviews.ts";
 import { migratePg } from "./schema.ts";
 import { PgSessionTables } from "./sessions.ts";
@@ -60,6 +62,7 @@ export class PostgresStore implements Store {
   readonly #delegations: PgDelegationTables;
   readonly #audit: PgAuditTables;
   readonly #sessions: PgSessionTables;
+  readonly #replicaState: PgReplicaStateTables;
 
   constructor(db: Db, opts: { now?: () => number; lastUsedResolutionMs?: number } = {}) {
     const now = opts.now ?? Date.now;
@@ -69,6 +72,7 @@ export class PostgresStore implements Store {
     this.#delegations = new PgDelegationTables(db, now);
     this.#audit = new PgAuditTables(db, now);
     this.#sessions = new PgSessionTables(db);
+    this.#replicaState = new PgReplicaStateTables(db);
   }
 
   /** The schema the tables live in (the event bus names its channel after it). */
@@ -213,6 +217,35 @@ export class PostgresStore implements Store {
   grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined> {
     return this.#reviews.grantRevoke(id, by, reason);
   }
+  // State replicas share: console sessions and counters (replica-state.ts).
+  consoleSessionCreate(
+    session: ConsoleSessionRow,
+    keep: { seenSinceMs: number; createdSinceMs: number; max: number },
+  ): Promise<void> {
+    return this.#replicaState.consoleSessionCreate(session, keep);
+  }
+  consoleSessionGet(digest: string): Promise<ConsoleSessionRow | undefined> {
+    return this.#replicaState.consoleSessionGet(digest);
+  }
+  consoleSessionTouch(digest: string, lastSeenMs: number): Promise<void> {
+    return this.#replicaState.consoleSessionTouch(digest, lastSeenMs);
+  }
+  consoleSessionDelete(digest: string): Promise<void> {
+    return this.#replicaState.consoleSessionDelete(digest);
+  }
+  consoleSessionDeleteCredential(credentialId: string): Promise<void> {
+    return this.#replicaState.consoleSessionDeleteCredential(credentialId);
+  }
+  counterGet(key: string): Promise<{ version: number; state: string } | undefined> {
+    return this.#replicaState.counterGet(key);
+  }
+  counterSwap(key: string, version: number, state: string, expiresMs: number): Promise<boolean> {
+    return this.#replicaState.counterSwap(key, version, state, expiresMs);
+  }
+  counterPurge(nowMs: number): Promise<number> {
+    return this.#replicaState.counterPurge(nowMs);
+  }
+
   // Delegations (issue 15).
   delegationCreate(delegation: Delegation): Promise<void> {
     return this.#delegations.delegationCreate(delegation);
