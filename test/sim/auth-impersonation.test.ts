@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createAuthorizer } from "@airlock/sim/auth/authorizer.ts";
 import { impersonate } from "@airlock/sim/auth/impersonate.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 import { fakeCluster, grantCluster, grantNamespace, user } from "./auth-fixtures.ts";
 
 const c = fakeCluster();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { createAuth } from "@airlock/sim/auth/index.ts";
 import type { KubeObject, SimRequest } from "@airlock/sim/contracts.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 import { fakeCluster, user } from "./auth-fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "airlock-auth-"));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "@airlock/sim/contracts.ts";
 import { applyJsonPatch, applyMergePatch } from "@airlock/sim/patch/index.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 const cm = (): KubeObject => ({
   apiVersion: "v1",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject, ManagedFieldsEntry } from "@airlock/sim/contracts.ts";
 import { serverSideApply, trackUpdate } from "@airlock/sim/patch/index.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 const T1 = "2026-01-01T00:00:00Z";
 const T2 = "2026-01-01T00:01:00Z";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "@airlock/sim/contracts.ts";
 import { applyStrategicMergePatch } from "@airlock/sim/patch/index.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 const LAST = "kubectl.kubernetes.io/last-applied-configuration";
 

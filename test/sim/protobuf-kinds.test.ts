@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { decodeProtobuf } from "@airlock/sim/auth/protobuf.ts";
 import { encodeBytesField as bytes, encodeVarintField as varint } from "@airlock/sim/auth/protowire.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 // Bodies kubectl v1.32 POSTs for its typed `create` commands, with the JSON kubectl prints for the same object
 // (`--dry-run=client -o json`). Regenerate with `npx node test/sim/capture-protobuf-fixtures.ts`.

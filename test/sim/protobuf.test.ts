@@ -6,7 +6,7 @@ import {
   readFields,
   encodeVarintField as varint,
 } from "@airlock/sim/auth/protowire.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 // Bodies captured from kubectl v1.32.4 (a loopback HTTPS stub saved the raw POST bodies).
 const CAPTURED = {

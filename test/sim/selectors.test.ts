@@ -10,7 +10,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
 } from "@airlock/sim/selectors.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "@airlock/sim/status.ts";
 
 function badRequest(fn: () => unknown, message: RegExp | string): void {
   assert.throws(fn, (err: unknown) => {

@@ -4,10 +4,11 @@
 //
 // Failure stance: a CRD with missing names is refused at create time (422); a malformed version list simply serves
 // nothing. Custom resources are schemaless here: any field is accepted.
-import { StatusError } from "../../../src/shared/status.ts";
+
 import type { KubeObject, ObjectStore, ResourceType } from "./contracts.ts";
 import type { MemoryRegistry } from "./registry.ts";
 import { CRUD_VERBS } from "./registry.ts";
+import { StatusError } from "./status.ts";
 
 interface CrdSpec {
   group?: string;

@@ -4,8 +4,9 @@
 //
 // Failure stance: a path that cannot be decoded is a 400; an unknown resource is left without `type` and the API
 // layer answers 404. Nothing here throws for an unknown path.
-import { StatusError } from "../../../src/shared/status.ts";
+
 import type { ResourceRegistry, SimRequest } from "./contracts.ts";
+import { StatusError } from "./status.ts";
 
 const METHOD_VERBS: Record<string, string> = {
   POST: "create",

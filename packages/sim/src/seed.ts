@@ -4,9 +4,10 @@
 //
 // Objects are written fully defaulted, as kube-apiserver would have stored them, because the seed goes straight to
 // the store and skips the API layer's defaulting. Seeding is idempotent: anything already present is left as it is.
-import { StatusError } from "../../../src/shared/status.ts";
+
 import type { KubeObject, ObjectStore, ResourceRegistry } from "./contracts.ts";
 import { NODE_IP, NODE_NAME } from "./controllers/context.ts";
+import { StatusError } from "./status.ts";
 
 export const DEMO_NAMESPACES = ["default", "kube-system", "kube-public", "prod", "staging"];
 export const DEMO_DB_PASSWORD = "s3cr3t-pa55w0rd-7f1c";

@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createSecureServer, type Http2SecureServer } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { failure, StatusError } from "../../../src/shared/status.ts";
 import type { ApiContext } from "./api/context.ts";
 import { handleResource, NOT_FOUND_MESSAGE, type StreamHandlers } from "./api/index.ts";
 import { sendError, sendJson, toStatus } from "./api/respond.ts";
@@ -19,6 +18,7 @@ import { nonResourceAnswer, PUBLIC_PATHS } from "./nonresource.ts";
 import { OIDC_PATHS, oidcAnswer } from "./oidc.ts";
 import type { RequestLog, RequestRecord } from "./record.ts";
 import { routeRequest } from "./router.ts";
+import { failure, StatusError } from "./status.ts";
 
 export interface SimServerOptions {
   ctx: ApiContext;

@@ -6,8 +6,8 @@
 // mutating what it got back. One kube-apiserver rule lives here because every writer (the API layer and the
 // controllers) must obey it: an update that leaves an object being deleted with no finalizers completes the deletion.
 import { randomUUID } from "node:crypto";
-import { StatusError } from "../../../src/shared/status.ts";
 import type { KubeObject, ListResult, ObjectStore, ResourceType, WatchEvent } from "./contracts.ts";
+import { StatusError } from "./status.ts";
 
 export interface MemoryStoreOptions {
   /** How many events the history keeps; a watch from before them gets 410 Expired. */

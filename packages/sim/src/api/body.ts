@@ -4,7 +4,7 @@
 // Failure stance: over 3 MiB → 413 before the rest is read; an unknown Content-Type → 415; unparseable JSON or YAML
 // → 400. A body is never half-accepted.
 import type { IncomingMessage } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 import { parseYamlAsApiserver } from "./yaml.ts";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

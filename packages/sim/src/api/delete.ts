@@ -6,9 +6,9 @@
 //
 // Failure stance: a failed precondition is 409 Conflict; a bad DeleteOptions body is 400; nothing is half-deleted.
 import type { IncomingMessage } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
+import { StatusError } from "../status.ts";
 import { conflict, notFound } from "../store.ts";
 import { asObject, decodeOptionsBody } from "./body.ts";
 import type { ApiContext } from "./context.ts";

@@ -3,8 +3,9 @@
 // Strict refuses the write with 400 and kube's `strict decoding error` message; Warn (the server's default) lets
 // it through with one `Warning: 299` header per field; Ignore says nothing. Which fields are known comes from
 // known-fields.ts; custom resources and subtrees it does not describe are not checked.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { objectShape, type Shape } from "./known-fields.ts";
 
 export type FieldValidation = "Ignore" | "Warn" | "Strict";

@@ -4,8 +4,8 @@
 // Failure stance: an unknown resource or subresource is 404, a verb the resource does not serve is 405, a stream
 // subresource asked for without an upgrade is 400 — each as a Status.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest, UserInfo } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { readBody } from "./body.ts";
 import type { ApiContext } from "./context.ts";
 import { handleDelete, handleDeleteCollection } from "./delete.ts";

@@ -3,9 +3,10 @@
 //
 // Failure stance: invalid input is refused with kube-apiserver's reason and message shape (422 Invalid with causes,
 // 400 BadRequest for mismatches), before anything reaches the store.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
+import { StatusError } from "../status.ts";
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

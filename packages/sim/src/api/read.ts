@@ -3,7 +3,6 @@
 // Failure stance: bad selectors and bad limit/continue values are 400s; a continue token from before the store's
 // retained history is 410 Expired, as kube-apiserver answers when etcd has compacted past it.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
 import {
@@ -13,6 +12,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
 } from "../selectors.ts";
+import { StatusError } from "../status.ts";
 import { notFound } from "../store.ts";
 import { type PrinterColumn, printerColumnsOf, toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";

@@ -4,7 +4,7 @@
 // Failure stance: anything thrown that is not a StatusError becomes a 500 InternalError Status, never a crash, and
 // nothing internal (stack traces) reaches the client.
 import type { ServerResponse } from "node:http";
-import { failure, type Status, StatusError } from "../../../../src/shared/status.ts";
+import { failure, type Status, StatusError } from "../status.ts";
 
 export function sendJson(
   res: ServerResponse,

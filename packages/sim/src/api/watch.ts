@@ -6,9 +6,9 @@
 // as the watch cache answers. Memory per watch is bounded: a client that falls `watchQueueLimit` events behind has
 // its watch closed, and it re-watches from the last version it saw, as client-go does.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { failure, StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest, WatchEvent } from "../contracts.ts";
 import { apiVersionOf } from "../registry.ts";
+import { failure, StatusError } from "../status.ts";
 import { toTable } from "../table.ts";
 import type { ApiContext } from "./context.ts";
 import { objectFilter, printerColumnsFor } from "./read.ts";

@@ -5,7 +5,6 @@
 // for new content in a terminating namespace, 409 AlreadyExists / Conflict, 422 Invalid, 415 for an unknown patch
 // type. dryRun=All runs every check and stores nothing.
 import type { IncomingMessage } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
 import { forbiddenError } from "../auth/forbidden.ts";
 import type { KubeObject, ResourceType, SimRequest, UserInfo } from "../contracts.ts";
 import { crdTypes } from "../crd.ts";
@@ -17,6 +16,7 @@ import {
   trackUpdate,
 } from "../patch/index.ts";
 import { apiVersionOf } from "../registry.ts";
+import { StatusError } from "../status.ts";
 import { notFound, qualifiedResource } from "../store.ts";
 import { asObject, decodeObjectBody, decodePatchBody, type PatchType, patchTypeOf } from "./body.ts";
 import type { ApiContext } from "./context.ts";

@@ -1,8 +1,8 @@
 // The write path behind every mutating handler, with dryRun=All as a writer that checks everything the store would
 // check (existence, conflicts) and answers as if it had stored, but stores nothing and wakes no watcher.
 import { randomUUID } from "node:crypto";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ResourceType, SimRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { conflict, notFound, qualifiedResource, STALE_MESSAGE } from "../store.ts";
 import type { ApiContext } from "./context.ts";
 import { timestamp } from "./context.ts";

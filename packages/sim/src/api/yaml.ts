@@ -6,7 +6,7 @@
 // so a blind spot in one cannot hide in the other. Failure stance: what the apiserver would refuse (duplicate keys,
 // NaN/Inf that JSON cannot hold) is a 400.
 import { parseAllDocuments, type ScalarTag } from "yaml";
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 
 const DROPPED = new Set(["TIME"]);
 const EXOTIC = new Set([

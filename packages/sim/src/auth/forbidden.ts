@@ -2,8 +2,8 @@
 // (endpoints/handlers/responsewriters.Forbidden + apimachinery errors.NewForbidden), word for word, because kubectl
 // prints the message verbatim and tests compare it with what a real cluster says.
 
-import { failure, type Status, StatusError } from "../../../../src/shared/status.ts";
 import type { AuthorizationAttributes } from "../contracts.ts";
+import { failure, type Status, StatusError } from "../status.ts";
 
 /** `User "u" cannot get resource "pods/log" in API group "" in the namespace "ns"` (or `… path "/x"`). */
 export function forbiddenMessage(attrs: AuthorizationAttributes): string {

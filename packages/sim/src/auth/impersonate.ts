@@ -5,8 +5,8 @@
 // Fail closed: the first refused item ends the request with kube's 403; groups, extras or a uid without a user is
 // the same error kube gives (500 InternalError "requested […] without impersonating a user").
 import type { IncomingHttpHeaders } from "node:http";
-import { failure, StatusError } from "../../../../src/shared/status.ts";
 import type { AuthorizationAttributes, Authorizer, UserInfo } from "../contracts.ts";
+import { failure, StatusError } from "../status.ts";
 import { forbiddenError } from "./forbidden.ts";
 import { splitServiceAccount } from "./rbac.ts";
 

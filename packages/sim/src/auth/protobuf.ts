@@ -6,9 +6,9 @@
 // UnsupportedMediaType rather than a half-decoded object.
 // Empty strings are dropped, as Go's `omitempty` would drop them from the JSON form.
 
-import { failure, StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ObjectMeta } from "../contracts.ts";
 import { decodeKubeObject } from "../proto/index.ts";
+import { failure, StatusError } from "../status.ts";
 import { Message } from "./protowire.ts";
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

@@ -3,7 +3,7 @@
 // kubectl's typed clients POST review and token bodies as protobuf; the simulator decodes just enough of them to
 // answer. Fail closed: a truncated varint, a length that runs past the buffer or a wire type we do not know throws
 // a 400 BadRequest StatusError instead of guessing.
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;

@@ -4,8 +4,8 @@
 // Each answers with the object it was given plus a status, as kube-apiserver does; nothing is stored. A malformed
 // spec is a 422 Invalid with kube's field path, never a guess.
 
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { AuthorizationAttributes, KubeObject, SimRequest, UserInfo } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import type { TokenAuthenticator } from "./authenticator.ts";
 import type { SimAuthorizer } from "./authorizer.ts";
 

@@ -4,8 +4,8 @@
 // given), the lifetime defaults to one hour and must be at least ten minutes. The token goes into the response
 // only; it is never logged.
 
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { KubeObject, ObjectStore, ResourceRegistry, SimRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import type { TokenAuthenticator } from "./authenticator.ts";
 import type { ObjectRefClaim } from "./sa-tokens.ts";
 

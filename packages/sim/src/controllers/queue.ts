@@ -3,7 +3,7 @@
 //
 // Failure stance: a reconcile that throws never escapes — it is logged and retried with a short, capped backoff; a
 // 409 Conflict (someone wrote in between) is retried at once without a log line, as kube-controller-manager does.
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 
 export type Log = (message: string, err?: unknown) => void;
 

@@ -3,8 +3,9 @@
 // does not exist) is 422 Invalid. An operation we do not know is refused (400), never skipped.
 //
 // The patch is all-or-nothing: operations run on a private copy, so a failure part-way leaves the input untouched.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { clone, deepEqual, isObject, type JsonObject } from "./values.ts";
 
 type Op = { op: string; path: string; from?: string; value?: unknown; hasValue: boolean };

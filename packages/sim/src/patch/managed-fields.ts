@@ -5,8 +5,9 @@
 // are removed unless another manager still owns them. Changing a field another manager owns is a 409 Conflict
 // listing every contested field (reason Conflict, causes of type FieldManagerConflict) unless `force`, which
 // takes the fields over. Nothing is written on a conflict: the input objects are never mutated.
-import { type StatusCause, StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject, ManagedFieldsEntry } from "../contracts.ts";
+import { type StatusCause, StatusError } from "../status.ts";
 import {
   ancestorsIn,
   type FieldSet,

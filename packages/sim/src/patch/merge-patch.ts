@@ -1,8 +1,9 @@
 // RFC 7386 JSON Merge Patch (application/merge-patch+json): objects merge key by key, null deletes, everything
 // else (lists included) replaces. The result must still be an object: a patch that would turn the resource into a
 // list or a string is refused with 400 rather than stored.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { clone, isObject, type JsonObject } from "./values.ts";
 
 /** Merges `patch` into `target` (a value this module owns), returning the merged value. */

@@ -6,8 +6,9 @@
 //
 // Kinds we hold no schema for (custom resources) get merge-patch semantics. A malformed patch (a merge-list element
 // without its merge key, an unknown `$patch` value) is 400 BadRequest, as in apimachinery's strategicpatch.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { applyMergePatch } from "./merge-patch.ts";
 import { isBuiltInKind, type ListStrategy, listStrategy } from "./schema.ts";
 import { clone, deepEqual, isObject, type JsonObject } from "./values.ts";

@@ -6,8 +6,9 @@
 // value; message fields are always kept (a Go struct is never omitted), so `resources: {}` and `strategy: {}` appear
 // as they do in `kubectl create --dry-run -o yaml`. Fail closed: a field number the table does not know, carrying a
 // non-zero value, is 415 UnsupportedMediaType naming the message and field, never silently dropped.
-import { failure, StatusError } from "../../../../src/shared/status.ts";
+
 import { type Field, Message, WIRE_BYTES, WIRE_VARINT } from "../auth/protowire.ts";
+import { failure, StatusError } from "../status.ts";
 
 /** Scalar kinds, and the apimachinery types with a custom JSON form. */
 export type Scalar = "string" | "int" | "bool" | "bytes" | "quantity" | "intOrString" | "time" | "rawJson";

@@ -1,7 +1,8 @@
 // Decodes the raw bytes of a runtime.Unknown (the `k8s\0` envelope's payload) into the JSON object of a kind the
 // simulator has a protobuf schema for. Fail closed: a kind without a schema is 415, never half-decoded.
-import { failure, StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject, ObjectMeta } from "../contracts.ts";
+import { failure, StatusError } from "../status.ts";
 import { decodeMessage, type SchemaTable } from "./decode.ts";
 import { KIND_MESSAGES, KINDS } from "./kinds.ts";
 import { META } from "./meta.ts";

@@ -3,8 +3,9 @@
 //
 // Fail closed: only the field labels the apiserver registers for a kind are accepted; anything else is 400
 // "field label not supported", never ignored.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 
 export type FieldRequirement = { field: string; operator: "=" | "!="; value: string };
 export type FieldSelector = FieldRequirement[];

@@ -2,7 +2,7 @@
 //
 // Fail closed: a selector the apiserver would refuse is refused here with 400 BadRequest and the apiserver's own
 // wording, never widened into "match everything".
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 import { newRequirement, validateKey } from "./requirement.ts";
 
 export type LabelRequirement = {

@@ -6,8 +6,9 @@
 // process that ends sends its Status after all its output and closes the socket normally. Output and input both
 // respect backpressure (the process's pipes are paused while the socket backlog is high, and the socket is paused
 // while the process's stdin is full).
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { StreamContext, UpgradeRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { CHANNEL, type ChannelStatus, exitStatus, parseResize, startFailureStatus } from "./channel.ts";
 import type { ChannelSocket } from "./channel-socket.ts";
 import { processEnv, storeEnvSources } from "./env.ts";

@@ -7,8 +7,8 @@
 // the SPDY answer after a failed WebSocket attempt, §0.5). A refused upgrade always closes the connection.
 import type { IncomingMessage } from "node:http";
 import { WebSocketServer } from "ws";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { StreamContext, UpgradeRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { planAttach, runAttach } from "./attach.ts";
 import {
   chooseProtocol,

@@ -5,8 +5,8 @@
 // printed and ends when the client goes away, the pod is deleted, or limitBytes is reached. Refusals are Status
 // objects with the apiserver's wording.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { SimRequest, StreamContext } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import { kubeletTimestamp, type LogLine } from "./loglines.ts";
 import { mainProcessFor } from "./main-process.ts";
 import { chooseContainer, findPod, flag, requireRunning } from "./pod.ts";

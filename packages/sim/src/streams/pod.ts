@@ -1,8 +1,9 @@
 // Looking up the pod and container a stream request names, with the errors kube-apiserver and the kubelet give:
 // 404 for an unknown pod, 400 for a missing or unknown container and for a pod that is not running. Pure over the
 // store (reads only); the caller turns a thrown StatusError into a response.
-import { StatusError } from "../../../../src/shared/status.ts";
+
 import type { KubeObject, ResourceType, StreamContext } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 
 export interface ContainerSpec {
   name: string;

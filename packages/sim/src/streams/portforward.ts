@@ -6,8 +6,8 @@
 // Stance: a refused port is reported on its error channel with the kubelet's words and the session then closes;
 // the session closes as soon as every forwarded connection has ended.
 import type { Duplex } from "node:stream";
-import { StatusError } from "../../../../src/shared/status.ts";
 import type { StreamContext, UpgradeRequest } from "../contracts.ts";
+import { StatusError } from "../status.ts";
 import type { ChannelSocket } from "./channel-socket.ts";
 import { findPod, type PodView, requireRunning } from "./pod.ts";
 import { connectToPort } from "./responder.ts";

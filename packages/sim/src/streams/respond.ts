@@ -3,8 +3,8 @@
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { failure, type Status, StatusError } from "../../../../src/shared/status.ts";
 import type { StreamContext } from "../contracts.ts";
+import { failure, type Status, StatusError } from "../status.ts";
 import { type PodView, podType } from "./pod.ts";
 
 export function asStatus(err: unknown): Status {

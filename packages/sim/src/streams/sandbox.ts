@@ -12,7 +12,7 @@
 // (`sh -c 'cat /etc/x'`), relative `..` arguments and what a program does on its own are not mapped.
 import { mkdirSync } from "node:fs";
 import { join, posix } from "node:path";
-import { StatusError } from "../../../../src/shared/status.ts";
+import { StatusError } from "../status.ts";
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
