@@ -6,9 +6,17 @@ import type { Http2ServerRequest } from "node:http2";
 
 export type BodyResult =
   | { ok: true; body: Buffer | undefined }
-  | { ok: false; tooLarge: boolean; error: string };
+  | { ok: false; tooLarge: boolean; timedOut?: boolean; error: string };
 
-export function readBody(req: IncomingMessage | Http2ServerRequest, limit: number): Promise<BodyResult> {
+/**
+ * `limit` in bytes (limits.maxRequestBodyBytes); `timeoutSeconds` (limits.requestTimeoutSeconds), when given, bounds
+ * how long the body may take to arrive, so a client sending it a byte at a time cannot hold a request open.
+ */
+export function readBody(
+  req: IncomingMessage | Http2ServerRequest,
+  limit: number,
+  timeoutSeconds?: number,
+): Promise<BodyResult> {
   const method = req.method ?? "GET";
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > limit) {
@@ -16,7 +24,7 @@ export function readBody(req: IncomingMessage | Http2ServerRequest, limit: numbe
     return Promise.resolve({
       ok: false,
       tooLarge: true,
-      error: `request body of ${declared} bytes exceeds ${limit}`,
+      error: `the request body of ${declared} bytes exceeds ${limit} bytes`,
     });
   }
   if (
@@ -30,12 +38,27 @@ export function readBody(req: IncomingMessage | Http2ServerRequest, limit: numbe
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const timer = timeoutSeconds
+      ? setTimeout(() => {
+          if (done) return;
+          done = true;
+          req.pause();
+          resolve({
+            ok: false,
+            tooLarge: false,
+            timedOut: true,
+            error: `the request body did not arrive within ${timeoutSeconds} s (${size} bytes received)`,
+          });
+        }, timeoutSeconds * 1000)
+      : undefined;
+    timer?.unref();
     req.on("data", (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > limit) {
         done = true;
-        resolve({ ok: false, tooLarge: true, error: `request body exceeds ${limit} bytes` });
+        clearTimeout(timer);
+        resolve({ ok: false, tooLarge: true, error: `the request body exceeds ${limit} bytes` });
         return;
       }
       chunks.push(chunk);
@@ -43,11 +66,13 @@ export function readBody(req: IncomingMessage | Http2ServerRequest, limit: numbe
     req.on("end", () => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       resolve({ ok: true, body: size ? Buffer.concat(chunks, size) : undefined });
     });
     req.on("error", (err) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       resolve({ ok: false, tooLarge: false, error: err.message });
     });
   });

@@ -146,8 +146,29 @@ export const configSchema = z.strictObject({
       upstreamTimeoutSeconds: z.number().int().positive().default(60),
       /** Long-running streams (watch, log follow, exec, attach, port-forward) one identity may hold open at once. */
       maxStreamsPerIdentity: z.number().int().positive().default(100),
+      // The listener's limits (src/server/limits.ts, docs/configuration.md#limits); all reloadable but maxHeaderBytes.
+      /** Ordinary (not long-running) requests in flight, all identities together / one identity. */
+      maxInFlightRequests: z.number().int().positive().default(1024),
+      maxInFlightPerIdentity: z.number().int().positive().default(64),
+      /** Open client connections, all clients together / from one client address. */
+      maxConnections: z.number().int().positive().default(4096),
+      maxConnectionsPerClient: z.number().int().positive().default(256),
+      /** A request's header block (HTTP/1.1 request line + headers; HTTP/2 header list). */
+      maxHeaderBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(32 * 1024),
+      /** From connection (or the end of the previous request) to a complete request head; also the TLS handshake. */
+      requestHeaderTimeoutSeconds: z.number().positive().default(20),
+      /** A request's body must arrive within this long after its head. */
+      requestTimeoutSeconds: z.number().positive().default(60),
+      /** A connection with no request in progress (keep-alive, an HTTP/2 session without streams) is closed. */
+      idleTimeoutSeconds: z.number().positive().default(90),
     })
     .prefault({}),
+  // SIGTERM / SIGINT: how long in-flight requests may take to finish before they are ended (docs/operations.md).
+  shutdown: z.strictObject({ gracePeriodSeconds: z.number().min(0).default(25) }).prefault({}),
 });
 
 export type GatewayConfig = Readonly<z.infer<typeof configSchema>>;

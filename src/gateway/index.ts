@@ -122,7 +122,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       res.writeHead(503).end();
     },
   };
-  const server = createGatewayServer(runtime, tls, admin, () => ready, { caPem: identities.caPem });
+  const { server, guard } = createGatewayServer(runtime, tls, admin, () => ready, {
+    caPem: identities.caPem,
+  });
   server.listen(config.listen.port, config.listen.address);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

@@ -36,6 +36,7 @@ import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { gateReview } from "./gate.ts";
 import { loadNeededObjects } from "./objects.ts";
 import { beginAudit, completeAudit, recordRefusal } from "./record.ts";
+import { admitInFlight, bodyRefusal, reserveStream } from "./request-limits.ts";
 import { type AnyResponse, sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
 import { routeCluster } from "./route.ts";
 import type { GatewayRuntime } from "./runtime.ts";
@@ -145,14 +146,19 @@ async function admit(
   // scopes: limits the credential itself carries (read-only, clusters), whatever policy would allow
   const scoped = checkScopes(auth.principal, kube, ctx.method);
   if (!scoped.ok) return void (await refuse(gw, ctx, answer, scoped.status));
+  // limits: ordinary requests in flight, in total and per identity (streams are bounded by reserveStream)
+  const busy =
+    answer.kind === "http" && !isLongRunning(kube)
+      ? admitInFlight(gw, auth.principal, answer.res)
+      : undefined;
+  if (busy) return void (await refuse(gw, ctx, answer, busy));
 
-  const read = await readBody(req, gw.config.limits.maxRequestBodyBytes);
-  if (!read.ok) {
-    const status = read.tooLarge
-      ? failure("RequestEntityTooLarge", `airlock: ${read.error}`)
-      : failure("BadRequest", `airlock: could not read the request body: ${read.error}`);
-    return void (await refuse(gw, ctx, answer, status));
-  }
+  const read = await readBody(
+    req,
+    gw.config.limits.maxRequestBodyBytes,
+    gw.config.limits.requestTimeoutSeconds,
+  );
+  if (!read.ok) return void (await refuse(gw, ctx, answer, bodyRefusal(gw, read)));
   // one reading of the body; what is forwarded is the JSON of that reading (YAML is converted)
   const parsed = readRequestBody(
     ctx.method,
@@ -303,27 +309,6 @@ function liveStream(
   return stream;
 }
 
-/**
- * limits.maxStreamsPerIdentity: one identity's long-running streams (watch, log follow, exec, attach, port-forward)
- * are bounded, so one agent cannot hold the gateway's (and the cluster's) connections. Counted from the live-stream
- * registry, so every replica bounds its own share.
- */
-function streamLimit(gw: GatewayRuntime, principal: Principal): Status | undefined {
-  const max = gw.config.limits.maxStreamsPerIdentity;
-  // Plain requests and requests held for review are not streams: they do not use up the identity's budget.
-  const open = gw.streams
-    .ofIdentity(principal.identityId)
-    .filter((s) => s.kind !== "request" && s.kind !== "held request").length;
-  if (open < max) return undefined;
-  gw.metrics.limitRefusals.inc({ limit: "maxStreamsPerIdentity" });
-  return failure(
-    "TooManyRequests",
-    `airlock: ${principal.name} already has ${open} open streams (watch, log follow, exec, attach, port-forward); ` +
-      `the limit is ${max} (limits.maxStreamsPerIdentity). Close one and retry.`,
-    { retryAfterSeconds: 1 },
-  );
-}
-
 function isLongRunning(kube: KubeRequest): boolean {
   return (
     kube.info.verb === "watch" ||
@@ -354,7 +339,7 @@ export async function handleKubeRequest(
     return completeAudit(gw, ctx, answered.status, answered.error);
   }
   const longRunning = isLongRunning(ctx.kube);
-  const overLimit = longRunning ? streamLimit(gw, ctx.principal) : undefined;
+  const overLimit = longRunning ? reserveStream(gw, ctx.principal, res) : undefined;
   if (overLimit) {
     ctx.bytesOut = sendStatus(res, overLimit, { "retry-after": "1" });
     return completeAudit(gw, ctx, overLimit.code, overLimit.message);
@@ -473,7 +458,7 @@ export async function handleKubeUpgrade(
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;
-  const overLimit = streamLimit(gw, ctx.principal);
+  const overLimit = reserveStream(gw, ctx.principal, socket);
   if (overLimit) return refuseAfterAudit(overLimit);
   // transform (record): the stream's recording is open before anything is forwarded; required → refused without it
   const recording = await openStreamRecording(gw, ctx, masking.request);

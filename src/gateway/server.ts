@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import type { AdminApi } from "../admin/index.ts";
 import { createConsole } from "../console/index.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
+import { ListenerGuard, listenerOptions } from "../server/limits.ts";
 import { requestScope } from "../shared/request-scope.ts";
 import { failure } from "../shared/status.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
@@ -33,7 +34,8 @@ export function createGatewayServer(
   isReady: () => boolean,
   /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
   clientAuth?: { caPem: string },
-): Http2SecureServer {
+): { server: Http2SecureServer; guard: ListenerGuard } {
+  let guard: ListenerGuard | undefined;
   // Sign-in and session minting are throttled per source address and per identity (issue 15).
   const throttle = createThrottle(gw);
   const ui = createConsole({ store: gw.store, throttle });
@@ -52,6 +54,8 @@ export function createGatewayServer(
     };
     if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok");
     if (path === "/readyz") return isReady() ? plain(res, 200, "ok") : plain(res, 503, "not ready");
+    // Listener limits (connections, header size) and shutdown: src/server/limits.ts.
+    if (guard?.admit(req, res)) return;
     if (path === "/metrics") {
       gw.metrics.registry
         .metrics()
@@ -97,20 +101,27 @@ export function createGatewayServer(
       // Request (not require) a client certificate; the handshake accepts any, and the authenticator chain trusts
       // only one the identity CA issued and the store still lists. `ca` names that CA in the CertificateRequest.
       ...(clientAuth ? { requestCert: true, rejectUnauthorized: false, ca: clientAuth.caPem } : {}),
-      settings: { maxConcurrentStreams: 250 },
+      ...listenerOptions(gw.config.limits),
+      settings: { ...listenerOptions(gw.config.limits).settings, maxConcurrentStreams: 250 },
     },
     // Each request runs in its own scope, so the last-resort handler (src/cli/last-resort.ts) can name it.
     (req, res) => requestScope.run({}, onRequest, req, res),
   );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     requestScope.run({}, () => {
+      if (guard?.admitUpgrade(req, socket)) return;
       handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
         gw.log.error({ err: err.message }, "upgrade handler failed");
         sendStatusOnSocket(socket, failure("InternalError", "airlock: internal error; see the gateway log"));
       });
     }),
   );
-  // Idle HTTP/1.1 keep-alive sockets and HTTP/2 sessions are closed after a while; streams in use are not.
+  // No inactivity timeout on streams in use (a quiet watch is not idle); idle connections are closed by the guard
+  // (limits.idleTimeoutSeconds), slow or oversized request heads refused by it.
   server.setTimeout(0);
-  return server;
+  guard = new ListenerGuard(server, {
+    limits: () => gw.config.limits,
+    refused: (limit) => gw.metrics.limitRefusals.inc({ limit }),
+  });
+  return { server, guard };
 }
