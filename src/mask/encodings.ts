@@ -1,5 +1,6 @@
 // The encoded forms of a byte string that output may carry instead of the bytes themselves: what `base64`,
-// `base64 -w0` after a prefix, `xxd -p`, `od -An -tx1`, `jq -R`, `urlencode` or a JSON encoder make of a secret.
+// `base64 -w0` after a prefix, `base32`, `xxd -p`, `od -An -tx1` (and od's octal, decimal and little-endian word
+// forms, `hexdump`'s default), `xxd -b`, `tr a-z A-Z`, `jq -R`, `urlencode` or a JSON encoder make of a secret.
 // Used twice: to find a Secret's VALUES in exec/log output (values.ts) and to find our own markers in write bodies
 // (body-markers.ts). Pure.
 //
@@ -9,7 +10,8 @@
 // (`echo "pw: $PW" | base64`) is still found. Padding and the characters shared with neighbours are left out.
 
 export interface EncodedForm {
-  /** Which encoding: raw, base64, base64url, hex, hex-spaced, url, json. */
+  /** Which encoding: raw, upper, lower, base64, base64url, base32, hex, hex-spaced, hex-words, octal, decimal,
+   * binary, url, json. */
   form: string;
   text: string;
 }
@@ -22,6 +24,48 @@ export function base64Core(value: Buffer, align: 0 | 1 | 2, url = false): string
   const last = Math.floor((8 * (align + value.length)) / 6);
   return encoded.slice(first, last);
 }
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** The characters of base32(prefix + value) that depend only on the value, for a prefix of `align` bytes (0-4). */
+export function base32Core(value: Buffer, align: number): string {
+  const bits = Buffer.concat([Buffer.alloc(align), value]);
+  let out = "";
+  const first = Math.ceil((8 * align) / 5);
+  const last = Math.floor((8 * bits.length) / 5);
+  for (let k = first; k < last; k++) {
+    let v = 0;
+    for (let b = 5 * k; b < 5 * k + 5; b++) v = (v << 1) | (((bits[b >> 3] as number) >> (7 - (b & 7))) & 1);
+    out += BASE32[v];
+  }
+  return out;
+}
+
+/**
+ * The value as `od -tx2`/`-tx4` and plain `hexdump` print it on a little-endian machine: words of `size` bytes, each
+ * written most significant byte first. Only the words that lie wholly inside the value (it may start `align` bytes
+ * into a word).
+ */
+export function hexWordsCore(value: Buffer, size: number, align: number): string {
+  let out = "";
+  for (let j = (size - align) % size; j + size <= value.length; j += size) {
+    out += Buffer.from(value.subarray(j, j + size))
+      .reverse()
+      .toString("hex");
+  }
+  return out;
+}
+
+/** Each byte as a fixed-width number: octal (`od -to1`, `od -b`), binary (`xxd -b`); or decimal (`od -tu1`). */
+export function perByte(value: Uint8Array, radix: 2 | 8 | 10): string {
+  const width = radix === 2 ? 8 : radix === 8 ? 3 : 0;
+  let out = "";
+  for (const byte of value) out += byte.toString(radix).padStart(width, "0");
+  return out;
+}
+
+const asciiCase = (text: string, upper: boolean) =>
+  upper ? text.replace(/[a-z]+/g, (m) => m.toUpperCase()) : text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 
 const UNRESERVED = /[A-Za-z0-9\-_.~]/;
 
@@ -48,11 +92,21 @@ export function encodedForms(value: Buffer, minChars = 1): EncodedForm[] {
     seen.add(text);
     out.push({ form, text });
   };
-  add("raw", value.toString("latin1"));
+  const raw = value.toString("latin1");
+  add("raw", raw);
+  add("upper", asciiCase(raw, true));
+  add("lower", asciiCase(raw, false));
   for (const align of [0, 1, 2] as const) {
     add("base64", base64Core(value, align));
     add("base64url", base64Core(value, align, true));
   }
+  for (let align = 0; align < 5; align++) add("base32", base32Core(value, align));
+  for (const size of [2, 4]) {
+    for (let align = 0; align < size; align++) add("hex-words", hexWordsCore(value, size, align));
+  }
+  add("octal", perByte(value, 8));
+  add("decimal", perByte(value, 10));
+  add("binary", perByte(value, 2));
   const hex = value.toString("hex");
   add("hex", hex);
   add("hex", hex.toUpperCase());

@@ -12,7 +12,7 @@
 // proper prefix of some form), so a value split across chunks is held back — at most the longest form — and found
 // whole. Values live in memory only: never logged, never in the audit, never on disk. Pure.
 import type { Detector, Span } from "./detectors.ts";
-import { encodedForms } from "./encodings.ts";
+import { encodedForms, hexWordsCore, perByte } from "./encodings.ts";
 
 /** Values longer than this are matched by their first MAX_VALUE_BYTES bytes (keeps the held tail bounded). */
 export const MAX_VALUE_BYTES = 16 * 1024;
@@ -23,9 +23,19 @@ export const DEFAULT_MIN_VALUE_BYTES = 6;
 export const PART_BYTES = 8;
 const PART_CHARS = 2 * PART_BYTES;
 const MAX_PART_VALUE = 256;
+/**
+ * Dumps print a value's bytes in a number column, then the same bytes as characters (`xxd -b`: 6 bytes a line in
+ * binary; `xxd`, `hexdump -C`: 16 in hex): a line holding this many bytes of a value in binary or hex is masked to its
+ * end, characters column included. What is left: at most LINE_PART_BYTES - 1 bytes where a value starts or ends
+ * part-way through a line (docs/masking.md).
+ */
+export const LINE_PART_BYTES = 4;
+/** How far back from the end of a chunk a line is looked at for a line piece whose characters column is to come. */
+const MAX_DUMP_LINE = 512;
 /** Index key length: every form is at least this long (a 6-byte value's shortest base64 core has 7 characters). */
 const KEY = 6;
 const WS = /[ \t\r\n]/;
+const LINE_RULE = "secret-value-line-part";
 const SPACES = /[ \t\r\n]/g;
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
@@ -134,6 +144,8 @@ export function secretValueMatcher(
 ): SecretValueMatcher | undefined {
   const plain = new FormIndex();
   const squeezed = new FormIndex();
+  const lines = new FormIndex();
+  const linePieceSources: Buffer[] = [];
   const seen = new Set<string>();
   for (const raw of values) {
     if (seen.size >= MAX_VALUES) break;
@@ -152,14 +164,22 @@ export function secretValueMatcher(
     // Pieces: every PART_BYTES-long run of the value, raw and in hex, so output that breaks a value into lines of a
     // fixed width (plain `xxd` with its hex and ASCII columns, `od -c` with its offsets, `fold`) is masked piece by
     // piece. Only for values up to MAX_PART_VALUE bytes (longer ones are keys and certificates: the detectors').
+    if (value.length <= MAX_PART_VALUE) linePieceSources.push(value);
     if (value.length > PART_BYTES && value.length <= MAX_PART_VALUE) {
       const raw = value.toString("latin1");
       const hex = value.toString("hex");
       for (let i = 0; i + PART_BYTES <= value.length; i++) {
+        const piece = value.subarray(i, i + PART_BYTES);
         const pieces: [string, string][] = [
           [raw.slice(i, i + PART_BYTES), "secret-value-part"],
           [hex.slice(2 * i, 2 * (i + PART_BYTES)), "secret-value-hex-part"],
           [hex.slice(2 * i, 2 * (i + PART_BYTES)).toUpperCase(), "secret-value-hex-part"],
+          // `od -to1` / `od -tu1` with their offset column (16 bytes a line).
+          [perByte(piece, 8), "secret-value-octal-part"],
+          [perByte(piece, 10), "secret-value-decimal-part"],
+          // plain `hexdump`, `od -x`, `od -tx4` with their offsets: little-endian words.
+          [hexWordsCore(piece, 2, 0), "secret-value-hex-words-part"],
+          [hexWordsCore(piece, 4, 0), "secret-value-hex-words-part"],
         ];
         for (const [text, rule] of pieces) {
           plain.add({ text, rule, value });
@@ -170,15 +190,41 @@ export function secretValueMatcher(
     }
   }
   if (seen.size === 0) return undefined;
-  const maxLength = Math.max(plain.maxLength, squeezed.maxLength);
+  for (const value of linePieceSources) {
+    for (let i = 0; i + LINE_PART_BYTES <= value.length; i++) {
+      const piece = value.subarray(i, i + LINE_PART_BYTES);
+      const hex = Buffer.from(piece).toString("hex");
+      for (const text of [perByte(piece, 2), hex, hex.toUpperCase()])
+        lines.add({ text, rule: LINE_RULE, value });
+    }
+  }
+  const maxLength = Math.max(plain.maxLength, squeezed.maxLength, lines.maxLength);
+
+  /**
+   * Line pieces in the squeezed view `tight` of `text`, each reaching to the end of its line (the dump's characters
+   * column). `tight` is `text` without spaces, tabs and line breaks (the same string when it has none).
+   */
+  const lineSpans = (text: string, tight: string, out: Span[]) => {
+    let at: number[] | undefined;
+    lines.scan(tight, (i, f) => {
+      at ??= tight === text ? undefined : squeeze(text, 0).at;
+      const start = at ? (at[i] as number) : i;
+      const last = at ? (at[i + f.text.length - 1] as number) : i + f.text.length - 1;
+      const eol = text.indexOf("\n", last);
+      out.push({ start, end: eol < 0 ? text.length : eol, rule: f.rule, value: f.value });
+    });
+  };
 
   const spans = (text: string): Span[] => {
     const out: Span[] = [];
     plain.scan(text, (i, f) => out.push({ start: i, end: i + f.text.length, rule: f.rule, value: f.value }));
-    if (!/[ \t\r\n]/.test(text)) return out; // no whitespace: the plain search saw everything
+    const spaced = /[ \t\r\n]/.test(text);
+    const tight = spaced ? text.replace(SPACES, "") : text;
+    if (lines.size > 0) lineSpans(text, tight, out);
+    if (!spaced) return out; // no whitespace: the plain search saw everything
     // The positions are mapped back only when something is found (most text holds no value).
     let at: number[] | undefined;
-    squeezed.scan(text.replace(SPACES, ""), (i, f) => {
+    squeezed.scan(tight, (i, f) => {
       at ??= squeeze(text, 0).at;
       const start = at[i] as number;
       const end = (at[i + f.text.length - 1] as number) + 1;
@@ -205,7 +251,21 @@ export function secretValueMatcher(
     }
     const s = squeeze(text, start);
     for (let i = 0; i < s.text.length; i++) {
-      if (squeezed.prefixAt(s.text, i)) return Math.min(hold, s.at[i] as number);
+      if (squeezed.prefixAt(s.text, i) || lines.prefixAt(s.text, i)) {
+        hold = Math.min(hold, s.at[i] as number);
+        break;
+      }
+    }
+    // A line piece on the unfinished last line: its characters column may be still to come, so the line is held
+    // from the piece on until it ends (lines longer than MAX_DUMP_LINE are not a dump's).
+    if (lines.size > 0) {
+      const lineStart = text.lastIndexOf("\n") + 1;
+      if (text.length - lineStart <= MAX_DUMP_LINE) {
+        const line: Span[] = [];
+        const last = text.slice(lineStart);
+        lineSpans(last, last.replace(SPACES, ""), line);
+        for (const sp of line) hold = Math.min(hold, lineStart + sp.start);
+      }
     }
     return hold;
   };

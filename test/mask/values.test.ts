@@ -34,6 +34,10 @@ const whole = (text: string | Buffer, values?: string[]) =>
   run([Buffer.isBuffer(text) ? text : Buffer.from(text, "latin1")], values);
 
 const pw = Buffer.from(PASSWORD);
+/** Another value of the same length: the parts of an output that do not depend on the value are the same for it. */
+const OTHER = "ZZZZZZZZZZZZZZZZZZZZ";
+/** The text with its spaces and tabs taken out (line breaks kept: each line is looked at on its own). */
+const squeezeAll = (t: string) => t.replace(/[ \t\r]/g, "");
 const b64 = (b: Buffer) => b.toString("base64");
 
 /** `od -c` as it prints: an octal offset, then 16 characters a line, each in a 4-wide column. */
@@ -59,31 +63,116 @@ function xxd(text: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-// What commands print, each holding the password in some form.
-const OUTPUTS: [string, string][] = [
-  ["printenv", `${PASSWORD}\n`],
-  ["echo with a prefix", `pw: ${PASSWORD}\n`],
-  ["base64", `${b64(pw)}\n`],
-  ["base64 of a prefixed line (alignment 1)", `${b64(Buffer.from(`x${PASSWORD}\n`))}\n`],
-  ["base64 of a prefixed line (alignment 2)", `${b64(Buffer.from(`pw: ${PASSWORD}\n`))}\n`],
-  ["base64 -w0 of a three-byte prefix (alignment 0, inside)", b64(Buffer.from(`pw:${PASSWORD}`))],
-  ["base64url", Buffer.from(`??${PASSWORD}`).toString("base64url")],
-  ["xxd -p", `${Buffer.from(`pw: ${PASSWORD}\n`).toString("hex")}\n`],
-  ["hex upper", Buffer.from(PASSWORD).toString("hex").toUpperCase()],
+/** `xxd -b`: offset, 6 bytes a line in binary, then the printable characters. */
+function xxdBits(text: string): string {
+  const bytes = Buffer.from(text);
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 6) {
+    const row = bytes.subarray(i, i + 6);
+    const bits = [...row].map((b) => b.toString(2).padStart(8, "0")).join(" ");
+    const ascii = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${i.toString(16).padStart(8, "0")}: ${bits.padEnd(53, " ")}  ${ascii}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** `od` with a numeric type: an octal offset column unless -An, 16 bytes a line, each cell padded to `width`. */
+function od(text: string, cell: (b: number) => string, width: number, offsets: boolean): string {
+  const bytes = Buffer.from(text);
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    const cells = [...bytes.subarray(i, i + 16)].map((b) => cell(b).padStart(width + 1, " ")).join("");
+    lines.push(`${offsets ? i.toString(8).padStart(7, "0") : ""}${cells}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Little-endian words of `size` bytes (`od -An -tx2`, plain `hexdump` prints 2-byte words with an offset column). */
+function words(text: string, size: number): string {
+  const bytes = Buffer.from(text);
+  const out: string[] = [];
+  for (let i = 0; i + size <= bytes.length; i += size) {
+    out.push(
+      Buffer.from(bytes.subarray(i, i + size))
+        .reverse()
+        .toString("hex"),
+    );
+    if (out.length % (16 / size) === 0) out.push("\n");
+  }
+  return out.join(" ");
+}
+
+/** Plain `hexdump`: an offset, then 8 little-endian 2-byte words a line. */
+function hexdumpWords(text: string): string {
+  const bytes = Buffer.from(text);
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    const row = bytes.subarray(i, i + 16);
+    const cells: string[] = [];
+    for (let j = 0; j < row.length; j += 2)
+      cells.push(Buffer.from([row[j + 1] ?? 0, row[j] as number]).toString("hex"));
+    lines.push(`${i.toString(16).padStart(7, "0")} ${cells.join(" ")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function base32(b: Buffer): string {
+  const A = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const x of b) bits += x.toString(2).padStart(8, "0");
+  let out = "";
+  for (let i = 0; i < bits.length; i += 5) out += A[Number.parseInt(bits.slice(i, i + 5).padEnd(5, "0"), 2)];
+  return out.padEnd(Math.ceil(out.length / 8) * 8, "=");
+}
+
+/** What commands print, each holding the password (or another value of the same length) in some form. */
+const OUTPUT_OF: [string, (p: string) => string][] = [
+  ["printenv", (p) => `${p}\n`],
+  ["echo with a prefix", (p) => `pw: ${p}\n`],
+  ["base64", (p) => `${b64(Buffer.from(p))}\n`],
+  ["base64 of a prefixed line (alignment 1)", (p) => `${b64(Buffer.from(`x${p}\n`))}\n`],
+  ["base64 of a prefixed line (alignment 2)", (p) => `${b64(Buffer.from(`pw: ${p}\n`))}\n`],
+  ["base64 -w0 of a three-byte prefix (alignment 0, inside)", (p) => b64(Buffer.from(`pw:${p}`))],
+  ["base64url", (p) => Buffer.from(`??${p}`).toString("base64url")],
+  ["xxd -p", (p) => `${Buffer.from(`pw: ${p}\n`).toString("hex")}\n`],
+  ["hex upper", (p) => Buffer.from(p).toString("hex").toUpperCase()],
   [
     "od -An -tx1 (spaced, wrapped at 16 bytes)",
-    (Buffer.from(PASSWORD).toString("hex").match(/../g) ?? [])
-      .map((h, i) => (i % 16 === 0 ? `\n ${h}` : ` ${h}`))
-      .join(""),
+    (p) =>
+      (Buffer.from(p).toString("hex").match(/../g) ?? [])
+        .map((h, i) => (i % 16 === 0 ? `\n ${h}` : ` ${h}`))
+        .join(""),
   ],
-  ["od -c (characters spaced out)", [...PASSWORD].map((c) => `   ${c}`).join("")],
-  ["od -c with its offset column (16 bytes a line)", odC(`pw: ${PASSWORD}\n`)],
-  ["xxd with its hex and ASCII columns", xxd(`pw: ${PASSWORD}\n`)],
-  ["xxd of the bare value (a 4-byte piece on the second line)", xxd(`${PASSWORD}\n`)],
-  ["base64 wrapped at 8 columns", (b64(pw).match(/.{1,8}/g) ?? []).join("\n")],
-  ["URL-encoded", `q=${encodeURIComponent(`${PASSWORD}/&?`)}`],
-  ["JSON-escaped", JSON.stringify({ pw: `"${PASSWORD}"` })],
+  ["od -c (characters spaced out)", (p) => [...p].map((c) => `   ${c}`).join("")],
+  ["od -c with its offset column (16 bytes a line)", (p) => odC(`pw: ${p}\n`)],
+  ["xxd with its hex and ASCII columns", (p) => xxd(`pw: ${p}\n`)],
+  ["xxd of the bare value (a 4-byte piece on the second line)", (p) => xxd(`${p}\n`)],
+  ["base32", (p) => `${base32(Buffer.from(p))}\n`],
+  ["base32 of a prefixed line (alignment 3)", (p) => `${base32(Buffer.from(`pw: ${p}\n`))}\n`],
+  ["base32 of a prefixed line (alignment 1)", (p) => `${base32(Buffer.from(`x${p}`))}\n`],
+  ["tr a-z A-Z", (p) => `PW: ${p.toUpperCase()}\n`],
+  ["od -An -to1 (octal)", (p) => od(`pw: ${p}\n`, (b) => b.toString(8).padStart(3, "0"), 3, false)],
+  ["od -to1 with its offset column", (p) => od(`pw: ${p}\n`, (b) => b.toString(8).padStart(3, "0"), 3, true)],
+  ["od -An -tu1 (decimal)", (p) => od(`pw: ${p}\n`, (b) => String(b), 3, false)],
+  ["od -td1 with its offset column", (p) => od(`pw: ${p}\n`, (b) => String(b), 4, true)],
+  ["od -An -tx2 (little-endian words)", (p) => words(`pw: ${p}\n`, 2)],
+  ["od -An -tx2 at an odd offset", (p) => words(`p ${p}\n`, 2)],
+  ["od -An -tx4", (p) => words(`pw:${p}\n`, 4)],
+  ["hexdump (words with the offset column)", (p) => hexdumpWords(`pw: ${p}\n`)],
+  ["xxd -b (binary with the characters column)", (p) => xxdBits(`pw: ${p}\n`)],
+  ["xxd -b of the bare value", (p) => xxdBits(`${p}\n`)],
+  ["base64 wrapped at 8 columns", (p) => (b64(Buffer.from(p)).match(/.{1,8}/g) ?? []).join("\n")],
+  ["URL-encoded", (p) => `q=${encodeURIComponent(`${p}/&?`)}`],
+  ["JSON-escaped", (p) => JSON.stringify({ pw: `"${p}"` })],
 ];
+/** Outputs that cut the value at a line or word edge, where up to LINE_PART_BYTES - 1 bytes may be left. */
+const EDGES = new Set([
+  "xxd of the bare value (a 4-byte piece on the second line)",
+  "od -An -tx4",
+  "xxd -b (binary with the characters column)",
+  "xxd -b of the bare value",
+]);
+const OUTPUTS: [string, string][] = OUTPUT_OF.map(([name, f]) => [name, f(PASSWORD)]);
 
 describe("a known secret value is masked in exec and log output", () => {
   for (const [name, text] of OUTPUTS) {
@@ -96,12 +185,48 @@ describe("a known secret value is masked in exec and log output", () => {
       assert.ok(!out.includes(b64(pw).slice(0, 20)), out);
       assert.ok(!out.replace(/\s/g, "").includes(pw.toString("hex").slice(0, 24)), out);
       assert.match(Buffer.from(out, "latin1").toString("utf8"), /‹masked:[0-9a-f]{8}›/);
+      // Independently of how it was encoded: what survives masking, markers taken out, has no run of 8 characters
+      // that depends on the value (it would be absent from the same output of another value of that length). Dumps
+      // that cut the value at line or word edges may leave up to 3 bytes there: their own tests below bound that.
+      if (EDGES.has(name)) return;
+      const control = squeezeAll((OUTPUT_OF.find(([n]) => n === name)?.[1] ?? String)(OTHER));
+      const kept = squeezeAll(
+        Buffer.from(out, "latin1")
+          .toString("utf8")
+          .replace(/‹masked:[0-9a-f]{8}›/g, "\n"),
+      );
+      for (const piece of kept.split("\n")) {
+        for (let i = 0; i + 8 <= piece.length; i++) {
+          const run = piece.slice(i, i + 8);
+          assert.ok(control.includes(run), `"${run}" depends on the value and was left:\n${out}`);
+        }
+      }
       assert.ok(
         [...counts.keys()].every((k) => k.startsWith("secret-value")),
         [...counts.keys()].join(),
       );
     });
   }
+
+  test("dumps: every line holding 4 or more bytes of the value is masked to its end, characters column included", () => {
+    const dumps = [`pw: ${PASSWORD}\n`, `${PASSWORD}\n`, `abc${PASSWORD}`, `${PASSWORD}`].flatMap((t) => [
+      xxdBits(t),
+      xxd(t),
+    ]);
+    for (const text of dumps) {
+      const { out } = whole(text);
+      // The characters column of xxd -b shows at most 6 bytes: no 4 characters of the value in a row are left.
+      for (let i = 0; i + 4 <= PASSWORD.length; i++) {
+        assert.ok(!out.includes(PASSWORD.slice(i, i + 4)), `"${PASSWORD.slice(i, i + 4)}" is left:\n${out}`);
+      }
+      assert.equal(out.split("\n")[0]?.slice(0, 9), text.slice(0, 9), "the offset column is kept");
+    }
+  });
+
+  test("new encodings do not mask numbers and words that are not the value", () => {
+    const text = "uid=1000 gid=1000 000000000001 0101010101010101 PASSWORD HELLO\n";
+    assert.equal(whole(text).out, text);
+  });
 
   test("the raw value gets the same marker as the value in a JSON field (the value's HMAC)", () => {
     assert.ok(
