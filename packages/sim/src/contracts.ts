@@ -77,7 +77,7 @@ export interface ListResult {
 
 /**
  * The object store: a single in-memory history with a cluster-wide resourceVersion counter, like etcd's revision.
- * All methods are synchronous; errors are thrown as StatusError (src/shared/status.ts) with the reason
+ * All methods are synchronous; errors are thrown as StatusError (status.ts) with the reason
  * kube-apiserver would give (NotFound, AlreadyExists, Conflict, Gone, Invalid).
  */
 export interface ObjectStore {

@@ -1,13 +1,13 @@
 // EKS-style `k8s-aws-v1.` tokens for the simulator, configured by `<dir>/eks-auth.json`:
 //   { "clusterId": "demo", "extraHosts": ["127.0.0.1:4443"], "regions": ["us-east-1"],
 //     "arn": "arn:aws:iam::111122223333:role/airlock-upstream", "username": "eks:airlock", "groups": ["…"] }
-// Steps 1–9 of aws-iam-authenticator's verification run for real (src/identity/workload/eks-token.ts); step 10 (the
+// Steps 1–9 of aws-iam-authenticator's verification run for real (eks-verify.ts, the simulator's own); step 10 (the
 // STS call) is faked with the configured ARN, as the wire-protocol notes (§8) suggest: the simulator's authentication
 // is synchronous and a test STS is the place where signatures are checked. Without the file, such tokens
 // authenticate nobody. A test tool: the cluster binding (signed x-k8s-aws-id) is not checked here.
 import { readFileSync, statSync } from "node:fs";
-import { checkEksToken, EKS_TOKEN_PREFIX } from "../../../../src/identity/workload/eks-token.ts";
 import type { UserInfo } from "../contracts.ts";
+import { EKS_TOKEN_PREFIX, verifyEksToken } from "./eks-verify.ts";
 
 interface EksAuthFile {
   clusterId?: string;
@@ -41,7 +41,7 @@ export function eksTokenAuthenticator(
       stamp = "";
     }
     if (!config || typeof config.arn !== "string" || typeof config.username !== "string") return undefined;
-    const check = checkEksToken(
+    const check = verifyEksToken(
       token,
       {
         ...(config.partition ? { partition: config.partition } : {}),
