@@ -14,6 +14,7 @@ import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
@@ -31,14 +32,6 @@ function airlock(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 let dir: string;
@@ -125,9 +118,12 @@ test("kubectl requests, allowed and refused, are chained, signed and delivered t
   assert.equal(ok.code, 0, ok.stderr);
   const refused = await kubectl(badConfig, ["get", "pods"]);
   assert.notEqual(refused.code, 0);
-  await until(
-    () => existsSync(sinkFile) && /system:anonymous/.test(readFileSync(sinkFile, "utf8")),
+  await eventually(
     "the refused request in the sink",
+    () => existsSync(sinkFile) && readFileSync(sinkFile, "utf8"),
+    {
+      until: (text) => typeof text === "string" && /system:anonymous/.test(text),
+    },
   );
   const events = readFileSync(sinkFile, "utf8")
     .trim()

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { SinkRunner } from "../../src/audit/sink-runner.ts";
 import { FileSink, WebhookSink } from "../../src/audit/sinks.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { auditEvent } from "../store/contract.ts";
 import { type AuditFixture, auditFixture } from "./fixtures.ts";
 
@@ -15,14 +16,6 @@ before(async () => {
   f = await auditFixture({ requests: 6 });
 });
 after(() => f.close());
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test("the file sink writes one NDJSON line per completed request and note, rotating at maxBytes", async () => {
   const path = join(f.dir, "audit.jsonl");
@@ -36,7 +29,7 @@ test("the file sink writes one NDJSON line per completed request and note, rotat
   });
   runner.start();
   try {
-    await until(() => runner.delivered === 7, "7 lines (6 requests + 1 note)");
+    await eventually("7 lines (6 requests + 1 note)", () => runner.delivered, { until: (n) => n === 7 });
     const files = readdirSync(f.dir)
       .filter((n) => n.startsWith("audit.jsonl"))
       .sort();
@@ -53,7 +46,7 @@ test("the file sink writes one NDJSON line per completed request and note, rotat
     }
     // The newest lines are in the live file, and new events keep flowing after rotation.
     await f.store.auditNote({ type: "policy.changed", actor: "admin", subject: "demo" });
-    await until(() => runner.delivered === 8, "the new note");
+    await eventually("the new note", () => runner.delivered, { until: (n) => n === 8 });
     assert.match(readFileSync(path, "utf8"), /policy\.changed/);
   } finally {
     await runner.stop();
@@ -101,9 +94,8 @@ test("the webhook sink batches, retries with backoff after failures, and never h
     await f.store.auditBegin(auditEvent({ id: "during-outage" }));
     await f.store.auditComplete("during-outage", { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 });
     assert.ok(performance.now() - started < 1000);
-    await until(
-      () => batches.flat().some((l) => l.includes("during-outage")),
-      "the event written during the outage",
+    await eventually("the event written during the outage", () =>
+      batches.flat().some((l) => l.includes("during-outage")),
     );
     assert.deepEqual(errors.slice(0, 2), [1, 2], "two failed attempts, retried");
     assert.ok(
@@ -145,7 +137,7 @@ test("a partial webhook batch waits for flushSeconds, then goes out", async () =
     runner.start();
     const t0 = Date.now();
     await f.store.auditNote({ type: "session.started", actor: "agent-1", subject: "s1" });
-    await until(() => seen.length === 1, "the flush");
+    await eventually("the flush", () => seen, { until: (s) => s.length === 1 });
     assert.ok((seen[0] ?? 0) - t0 >= 250, "held until the flush interval");
   } finally {
     await runner.stop();

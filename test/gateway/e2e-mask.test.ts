@@ -13,6 +13,7 @@ import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
 const POLICY = `
@@ -146,11 +147,7 @@ describe("masking through Airlock with the default profile", () => {
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(out, re);
-    };
-    await waitFor(/db-credentials/);
+    await eventuallyMatches(() => out, /db-credentials/);
     const created = await admin([
       "create",
       "secret",
@@ -159,7 +156,7 @@ describe("masking through Airlock with the default profile", () => {
       "--from-literal=apiKey=watch-me-9f8e7d6c5b4a",
     ]);
     assert.equal(created.code, 0, created.stderr);
-    await waitFor(/"name":\s*"watched"/);
+    await eventuallyMatches(() => out, /"name":\s*"watched"/);
     child.kill();
     assert.ok(!out.includes(b64("watch-me-9f8e7d6c5b4a")) && !out.includes("watch-me-9f8e7d6c5b4a"), out);
     assert.match(out, /"apiKey":\s*"4oC5bWFza2Vk[A-Za-z0-9+/=]+"/); // base64 of ‹masked:

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 
@@ -40,14 +41,9 @@ export function kubectlOnTerminal(
   return { child, output: () => out, closed };
 }
 
-export async function waitFor(read: () => string, pattern: RegExp, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(read())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${pattern}; got ${JSON.stringify(read())}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits until `read()` matches, failing with what was read so far. */
+export const waitFor = (read: () => string, pattern: RegExp, ms = 15_000): Promise<string> =>
+  eventuallyMatches(read, pattern, ms);
 
 /** Runs `airlock …` (Node 24, this checkout) with the given environment; resolves with its exit code and output. */
 export function airlock(

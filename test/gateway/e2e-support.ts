@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Simulator } from "@airlock/sim";
 import type { RequestRecord } from "@airlock/sim/record.ts";
 import { SECRET_VALUES_AGENT } from "../../src/gateway/transform/secret-values.ts";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 
 export const AGENT = "demo-agent";
 export const AGENT_USER = `airlock:${AGENT}`;
@@ -160,12 +161,5 @@ export function kubectlOnTerminal(
 }
 
 /** Waits until `read()` matches, failing with what was read so far. */
-export async function waitFor(read: () => string, pattern: RegExp, ms = 10_000): Promise<string> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(read())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${pattern}; got ${JSON.stringify(read())}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return read();
-}
+export const waitFor = (read: () => string, pattern: RegExp, ms = 10_000): Promise<string> =>
+  eventuallyMatches(read, pattern, ms);

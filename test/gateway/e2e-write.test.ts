@@ -7,6 +7,7 @@
 // its own objects (e2e-*) so the seeded ones other tests read stay as seeded.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
 import { simClient } from "../helpers/simclient.ts";
@@ -48,15 +49,6 @@ async function readDirect(args: string[]): Promise<string> {
 
 async function jsonDirect(kindName: string) {
   return JSON.parse(await readDirect(["get", kindName, "-o", "json"]));
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 const configMap = (name: string, data: Record<string, string>) =>
@@ -240,7 +232,10 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), "deployment.apps/e2e-app scaled");
     assert.ok(hasRequest(r.records, { resource: "deployments", name: "e2e-app", subresource: "scale" }));
-    await eventually("3 e2e-app pods", async () => (await podsOf("e2e-app")).length === 3);
+    await eventually("3 e2e-app pods", () => podsOf("e2e-app"), {
+      until: (pods) => pods.length === 3,
+      timeoutMs: 15_000,
+    });
   });
 
   test("rollout restart replaces the pods and rollout status waits for it", async () => {
@@ -253,9 +248,9 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
     assert.match(status.stdout, /deployment "e2e-app" successfully rolled out/);
     // rollout status lists (and, while the rollout is in progress, watches) the Deployment by name.
     assert.ok(status.records.some((r) => r.resource === "deployments" && ["list", "watch"].includes(r.verb)));
-    await eventually("the restarted pods", async () => {
-      const now = await podsOf("e2e-app");
-      return now.length === 3 && now.every((p) => !before.has(p));
+    await eventually("the restarted pods", () => podsOf("e2e-app"), {
+      until: (now) => now.length === 3 && now.every((p) => !before.has(p)),
+      timeoutMs: 15_000,
     });
   });
 
@@ -303,8 +298,9 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
       const deleting = kubectl(agent, ["delete", "configmap", "e2e-held"]).finally(() => {
         returned = true;
       });
-      await eventually("the deletion to start", async () =>
-        Boolean((await other.req("GET", path)).body?.metadata?.deletionTimestamp),
+      await eventually(
+        "the deletion to start",
+        async () => (await other.req("GET", path)).body?.metadata?.deletionTimestamp,
       );
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(returned, false, "kubectl delete returned while the object still existed");

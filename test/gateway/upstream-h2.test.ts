@@ -17,6 +17,7 @@ import { type ForwardOptions, type ForwardResult, forwardHttp } from "../../src/
 import { h2PoolOf } from "../../src/gateway/upstream/h2-pool.ts";
 import { openUpstream, type Upstream } from "../../src/gateway/upstream/index.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 const ca = createCertificateAuthority("h2-test-ca");
 const cert = issueServerCertificate(ca, { commonName: "cluster", dnsNames: [], ipAddresses: ["127.0.0.1"] });
@@ -163,14 +164,6 @@ function get(path: string, method = "GET"): Promise<{ status: number; body: stri
   });
 }
 
-const waitFor = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 test("h2Headers: Host becomes :authority, connection and pseudo-headers in the list are dropped, repeated headers stay in order", () => {
   assert.deepEqual(
     h2Headers("GET", "/api", [
@@ -251,12 +244,14 @@ test("50 concurrent watches share one HTTP/2 session; a client going away cancel
         }),
     ),
   );
-  await waitFor(() => openWatches.size === 50, "50 open watches upstream");
+  await eventually("50 open watches upstream", () => openWatches.size, { until: (n) => n === 50 });
   assert.equal(h2PoolOf(h2Upstream.agent)?.sessionCount, 1, "one session carries every watch");
   for (const c of clients.slice(0, 30)) c.destroy();
-  await waitFor(() => openWatches.size === 20, "the 30 abandoned watches to be cancelled upstream");
+  await eventually("the 30 abandoned watches to be cancelled upstream", () => openWatches.size, {
+    until: (n) => n === 20,
+  });
   for (const c of clients.slice(30)) c.destroy();
-  await waitFor(() => openWatches.size === 0, "every watch cancelled upstream");
+  await eventually("every watch cancelled upstream", () => openWatches.size, { until: (n) => n === 0 });
 });
 
 test("revocation's closer cuts an HTTP/2 watch on both sides", async () => {
@@ -272,10 +267,10 @@ test("revocation's closer cuts an HTTP/2 watch on both sides", async () => {
     setTimeout(() => reject(new Error("the client connection was not closed")), 5000).unref();
     req.end();
   });
-  await waitFor(() => closers.size === 1 && openWatches.size === 1, "the watch to open");
+  await eventually("the watch to open", () => closers.size === 1 && openWatches.size === 1);
   for (const close of closers) close("identity bot was revoked");
   await ended;
-  await waitFor(() => openWatches.size === 0, "the upstream stream to be reset");
+  await eventually("the upstream stream to be reset", () => openWatches.size, { until: (n) => n === 0 });
 });
 
 test("a non-long-running request that gets no answer in time is cut with 504 (Timeout) naming the cluster", async () => {
@@ -356,7 +351,7 @@ test("rotated TLS material gets a new HTTP/2 session; a watch on the old one kee
       res.setEncoding("utf8").on("data", (d: string) => events.push(d));
     });
     watch.end();
-    await waitFor(() => events.length === 1 && openWatches.size === before + 1, "the watch to open");
+    await eventually("the watch to open", () => events.length === 1 && openWatches.size === before + 1);
     const oldPool = h2PoolOf(rotating.agent);
     const oldWatch = [...openWatches].at(-1);
 
@@ -370,9 +365,11 @@ test("rotated TLS material gets a new HTTP/2 session; a watch on the old one kee
     assert.equal(oldPool?.sessionCount, 0, "the old pool takes no new streams");
 
     oldWatch?.write('{"type":"MODIFIED","object":{}}\n');
-    await waitFor(() => events.length === 2, "an event on the watch opened before the rotation");
+    await eventually("an event on the watch opened before the rotation", () => events.length, {
+      until: (n) => n === 2,
+    });
     watch.destroy();
-    await waitFor(() => openWatches.size === before, "the old watch to end upstream");
+    await eventually("the old watch to end upstream", () => openWatches.size, { until: (n) => n === before });
   } finally {
     rotating.close();
     await rm(dir, { recursive: true, force: true });

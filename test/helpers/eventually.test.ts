@@ -1,7 +1,7 @@
 // The shared wait helper: returns what arrived, and a timeout names what was awaited and the last value seen.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { eventually } from "./eventually.ts";
+import { eventually, eventuallyMatches } from "./eventually.ts";
 
 describe("eventually", () => {
   test("returns the probe's value once it arrives, trying again in between", async () => {
@@ -47,6 +47,18 @@ describe("eventually", () => {
         { timeoutMs: 20, intervalMs: 5 },
       ),
       /waiting for the store to answer; the probe last threw: connection refused/,
+    );
+  });
+
+  test("eventuallyMatches waits for output to match and shows the output on timeout", async () => {
+    let out = "";
+    setTimeout(() => {
+      out += "NAME  READY\n";
+    }, 10);
+    assert.equal(await eventuallyMatches(() => out, /NAME/), "NAME  READY\n");
+    await assert.rejects(
+      eventuallyMatches(() => out, /web-1/, 30),
+      /output matching \/web-1\/; last value seen: 'NAME {2}READY\\n'/,
     );
   });
 });

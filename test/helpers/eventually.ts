@@ -50,3 +50,8 @@ function seen(last: { value: unknown } | { error: unknown }): string {
       : `last value seen: ${inspect(last.value, { depth: 4, breakLength: Number.POSITIVE_INFINITY })}`;
   return text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length - 2000} more characters)` : text;
 }
+
+/** Waits until the text `read()` returns (a child's output so far) matches `pattern`; returns that text. */
+export function eventuallyMatches(read: () => string, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  return eventually(`output matching ${pattern}`, read, { timeoutMs, until: (text) => pattern.test(text) });
+}

@@ -7,6 +7,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -184,7 +185,10 @@ test("get secrets -A --watch shows dev's new secret and never prod's", async () 
     out += d;
   });
   try {
-    await waitFor(() => out.includes("dev-token"), "the initial list");
+    await eventually("the initial list", () => out, {
+      until: (o) => o.includes("dev-token"),
+      timeoutMs: 15_000,
+    });
     for (const args of [
       ["create", "secret", "generic", "prod-late", "-n", "prod", "--from-literal=x=y"],
       ["create", "secret", "generic", "dev-late", "-n", "dev", "--from-literal=x=y"],
@@ -192,7 +196,10 @@ test("get secrets -A --watch shows dev's new secret and never prod's", async () 
       const r = await kubectl(human, args);
       assert.equal(r.code, 0, r.stderr);
     }
-    await waitFor(() => out.includes("dev-late"), "the dev secret's event");
+    await eventually("the dev secret's event", () => out, {
+      until: (o) => o.includes("dev-late"),
+      timeoutMs: 15_000,
+    });
     assert.doesNotMatch(out, /prod-late|db-credentials/);
   } finally {
     child.kill();
@@ -223,14 +230,6 @@ test("a Table with metadata rows (includeObject=Metadata) and a protobuf Accept 
   assert.match(table.body, /dev-token/);
   assert.doesNotMatch(table.body, /db-credentials/);
 });
-
-async function waitFor(check: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function raw(
   method: string,

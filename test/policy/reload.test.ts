@@ -5,17 +5,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { openPolicyEngine } from "../../src/policy/engine.ts";
 import { describeToRequest } from "../../src/policy/request.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { policy } from "./support.ts";
 
 const rulesFor = (verb: string) => `    - { name: only-${verb}, verbs: [${verb}], effect: allow }`;
-
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test("policies reload when their file changes, and a broken change keeps the last good set in force", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "airlock-reload-"));
@@ -47,10 +40,10 @@ test("policies reload when their file changes, and a broken change keeps the las
   assert.equal(decideList(), "default-deny");
 
   await writeFile(file, policy("agents", "[{ group: agents }]", rulesFor("list")));
-  await until("the new policy", () => decideList() === "only-list");
+  await eventually("the new policy", decideList, { until: (rule) => rule === "only-list" });
 
   await writeFile(file, policy("agents", "[{ group: agents }]", rulesFor("lisst")));
-  await until("the refusal", () => engine.lastError() !== undefined);
+  await eventually("the refusal", () => engine.lastError());
   assert.match(
     engine.lastError()?.[0] ?? "",
     /agents\.yaml: document 1 \(Policy "agents"\): spec\.rules\[0\]\.verbs\[0\]: unknown verb "lisst"/,
@@ -61,7 +54,7 @@ test("policies reload when their file changes, and a broken change keeps the las
   assert.ok(refusal, "the refusal is logged");
 
   await writeFile(file, "");
-  await until("an empty file to load", () => engine.lastError() === undefined);
+  await eventually("an empty file to load", () => engine.lastError(), { until: (e) => e === undefined });
   assert.equal(decideList(), "default-deny", "an intentionally empty file is a valid (empty) set");
 });
 

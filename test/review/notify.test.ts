@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Review } from "../../src/gateway/contracts.ts";
 import { createWebhookNotifier, jsonPayload, slackPayload } from "../../src/review/notify.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { HOSTILE_ALL, RAW_HOSTILE } from "../helpers/hostile.ts";
 import { review as makeReview } from "../store/contract-reviews.ts";
 
@@ -46,11 +47,6 @@ const review: Review = makeReview({
     error: null,
   },
 });
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), "timed out waiting");
-}
 
 describe("review notifications", () => {
   test("the JSON payload names the request, requester, summary, diff and link", () => {
@@ -184,7 +180,7 @@ describe("review notifications", () => {
     });
     notify(review, "created");
     assert.deepEqual(delivered, [], "notify returns before anything is delivered");
-    await until(() => delivered.length === 2);
+    await eventually("two deliveries", () => delivered, { until: (d) => d.length === 2 });
     assert.deepEqual(delivered.sort(), ["created:json", "created:slack"]);
     assert.deepEqual(received.map((r) => r.path).sort(), ["/json", "/slack"]);
   });
@@ -200,7 +196,7 @@ describe("review notifications", () => {
       onFailed: (_r, _t, _target, error) => failed.push(error),
     });
     notify(review, "approved");
-    await until(() => failed.length === 1);
+    await eventually("one failure", () => failed, { until: (f) => f.length === 1 });
     assert.deepEqual(failed, ["HTTP 503"]);
     assert.equal(failuresLeft, 97, "three attempts");
     failuresLeft = 0;
