@@ -254,7 +254,7 @@ async function admit(
   if (!recorded.ok) {
     const status = failure(
       "ServiceUnavailable",
-      "airlock: the audit log cannot be written, so the request was not sent",
+      `airlock: the audit log cannot be written (${recorded.fault}), so the request was not sent`,
     );
     ctx.bytesOut =
       answer.kind === "http" ? sendStatus(answer.res, status) : sendStatusOnSocket(answer.socket, status);

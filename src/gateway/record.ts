@@ -2,6 +2,7 @@
 // (invariant 3, write-ahead); a refusal is recorded too. Tokens and credentials are never part of an event: the
 // event is built from the classified request and the principal, never from raw headers.
 import type { Status } from "../shared/status.ts";
+import { describeStoreFailure } from "../store/faults.ts";
 import { header, type RequestContext } from "./context.ts";
 import type { AuditEvent } from "./contracts.ts";
 import { impersonatedGroups } from "./forward/impersonation.ts";
@@ -62,14 +63,14 @@ export async function beginAudit(
   ctx: RequestContext,
   /** Why an allowed request was allowed beyond policy (the review or grant that released it). */
   reason: string | null = null,
-): Promise<{ ok: true } | { ok: false; error: string }> {
+): Promise<{ ok: true } | { ok: false; error: string; fault: string }> {
   const event = buildEvent(ctx, "allow", reason);
   try {
     await gw.store.auditBegin(event);
     ctx.audit = event;
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: (err as Error).message };
+    return { ok: false, error: (err as Error).message, fault: describeStoreFailure(err) };
   }
 }
 

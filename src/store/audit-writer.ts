@@ -43,6 +43,8 @@ export interface ChainWriterOptions {
   durability?: AuditDurability;
   /** The database's WAL file, fsync'd in "fsync" mode; absent for an in-memory database (nothing to sync). */
   walPath?: string;
+  /** Runs before each batch; throwing refuses the batch (the database file removed under us: src/store/faults.ts). */
+  beforeBatch?: () => void;
 }
 
 /** fsync of a file by path: Linux syncs the inode, so any descriptor works, including a read-only one. */
@@ -70,6 +72,7 @@ export class ChainWriter {
   #queue: Pending[] = [];
   #scheduled = false;
   readonly #walPath: string | undefined;
+  readonly #beforeBatch: (() => void) | undefined;
   #syncWaiters: Array<{ resolve(): void; reject(err: unknown): void }> = [];
   #syncing: Promise<void> | undefined;
   #insert: StatementSync | undefined;
@@ -85,6 +88,7 @@ export class ChainWriter {
     this.#db = db;
     this.#readHead = readHead;
     this.#walPath = opts.durability === "fsync" ? opts.walPath : undefined;
+    this.#beforeBatch = opts.beforeBatch;
   }
 
   /** Resolves once every fsync requested so far has finished (the store waits for it before closing). */
@@ -125,6 +129,7 @@ export class ChainWriter {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     let appended = false;
     try {
+      this.#beforeBatch?.();
       let head: ChainHead;
       // Prepared once: parsing SAVEPOINT/RELEASE for every write is a measurable share of the write path.
       this.#savepointStatements ??= [

@@ -37,6 +37,7 @@ import type {
 import { SqliteAuditTables } from "./audit.ts";
 import type { AuditDurability } from "./audit-writer.ts";
 import { SqliteDelegationTables } from "./delegations.ts";
+import { databaseFileGuard } from "./faults.ts";
 import { SqliteIdentityTables } from "./identities.ts";
 import { SqliteReplicaStateTables } from "./replica-state.ts";
 import { SqliteReviewTables } from "./reviews.ts";
@@ -119,6 +120,8 @@ export class SqliteStore implements Store {
     this.#audit = new SqliteAuditTables(this.#db, this.#now, !opts.readOnly, {
       durability,
       ...(memory ? {} : { walPath: `${opts.path}-wal` }),
+      // The file removed under a running gateway: fail closed instead of writing records that vanish at restart.
+      ...(memory || opts.readOnly ? {} : { beforeBatch: databaseFileGuard(opts.path) }),
     });
     this.#sessions = new SqliteSessionTables(this.#db);
     this.#replicaState = new SqliteReplicaStateTables(this.#db);
