@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, test } from "node:test";
-import { type Simulator, startSimulator } from "../../src/sim/index.ts";
+import { type Simulator, startSimulator } from "@airlock/sim";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
