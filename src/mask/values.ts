@@ -205,11 +205,15 @@ export function secretValueMatcher(
    * column). `tight` is `text` without spaces, tabs and line breaks (the same string when it has none).
    */
   const lineSpans = (text: string, tight: string, out: Span[]) => {
+    if (tight === text) return; // a dump's number column is spaced out; a solid run of hex is left to the forms
     let at: number[] | undefined;
     lines.scan(tight, (i, f) => {
-      at ??= tight === text ? undefined : squeeze(text, 0).at;
-      const start = at ? (at[i] as number) : i;
-      const last = at ? (at[i + f.text.length - 1] as number) : i + f.text.length - 1;
+      at ??= squeeze(text, 0).at;
+      const start = at[i] as number;
+      const last = at[i + f.text.length - 1] as number;
+      // Only as a dump prints it, in groups (`3766 3163`, `37 66 31 63`, `00110111 01100110`): a hash or id that
+      // happens to hold 4 bytes of a value in a row is not cut to the end of its line.
+      if (!/[ \t]/.test(text.slice(start, last))) return;
       const eol = text.indexOf("\n", last);
       out.push({ start, end: eol < 0 ? text.length : eol, rule: f.rule, value: f.value });
     });

@@ -228,6 +228,12 @@ describe("a known secret value is masked in exec and log output", () => {
     assert.equal(whole(text).out, text);
   });
 
+  test("4 bytes of a value in a solid run of hex (a hash, an id) do not cut the rest of the line", () => {
+    const four = Buffer.from(PASSWORD.slice(0, 4)).toString("hex");
+    const text = `sha256:00ff${four}00ff  /etc/hosts and more\n`;
+    assert.equal(whole(text).out, text);
+  });
+
   test("the raw value gets the same marker as the value in a JSON field (the value's HMAC)", () => {
     assert.ok(
       Buffer.from(whole(`pw=${PASSWORD}`).out, "latin1")
