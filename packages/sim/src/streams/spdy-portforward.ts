@@ -8,26 +8,20 @@
 // socket backlog is bounded by pausing the pod-side connections while it is high.
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import {
-  FLAG_FIN,
-  GOAWAY_STATUS,
-  RST_STATUS,
-  type SpdyFrame,
-  SpdyFrameReader,
-  writeDataFrame,
-  writeGoaway,
-  writePing,
-  writeRstStream,
-  writeSynReply,
-} from "../../../../src/shared/spdy/frames.ts";
-import {
-  decodeHeaderBlock,
-  encodeHeaderBlock,
-  HeaderDeflater,
-  HeaderInflater,
-} from "../../../../src/shared/spdy/headers.ts";
 import type { PodView } from "./pod.ts";
 import { connectToPort } from "./responder.ts";
+import {
+  dataFrame,
+  type Frame,
+  FrameSplitter,
+  GOAWAY_CODE,
+  goawayFrame,
+  pingFrame,
+  RST,
+  rstStreamFrame,
+  synReplyFrame,
+} from "./spdy/frames.ts";
+import { encodeNameValues, HeaderReader, HeaderWriter } from "./spdy/headers.ts";
 
 const HIGH_WATER = 1 << 20;
 const MAX_DATA_FRAME = 32 * 1024;
@@ -40,9 +34,9 @@ interface Pair {
 }
 
 export function runSpdyPortForward(view: PodView, ws: WebSocket): void {
-  const reader = new SpdyFrameReader();
-  const inflater = new HeaderInflater();
-  const deflater = new HeaderDeflater();
+  const splitter = new FrameSplitter();
+  const headerReader = new HeaderReader();
+  const headerWriter = new HeaderWriter();
   const pairs = new Map<string, Pair>();
   const streamToPair = new Map<number, Pair>();
   let lastStreamId = 0;
@@ -54,7 +48,7 @@ export function runSpdyPortForward(view: PodView, ws: WebSocket): void {
   const congested = () => ws.bufferedAmount > HIGH_WATER;
   const shutdown = (status: number) => {
     if (closed) return;
-    write(writeGoaway(lastStreamId, status));
+    write(goawayFrame(lastStreamId, status));
     closed = true;
     for (const p of pairs.values()) p.conn?.destroy();
     pairs.clear();
@@ -63,9 +57,9 @@ export function runSpdyPortForward(view: PodView, ws: WebSocket): void {
   const sendData = (streamId: number, data: Buffer, fin: boolean) => {
     for (let at = 0; at < data.length; at += MAX_DATA_FRAME) {
       const last = at + MAX_DATA_FRAME >= data.length;
-      write(writeDataFrame(streamId, data.subarray(at, at + MAX_DATA_FRAME), fin && last ? FLAG_FIN : 0));
+      write(dataFrame(streamId, data.subarray(at, at + MAX_DATA_FRAME), fin && last));
     }
-    if (data.length === 0) write(writeDataFrame(streamId, data, fin ? FLAG_FIN : 0));
+    if (data.length === 0) write(dataFrame(streamId, data, fin));
   };
 
   const start = (pair: Pair) => {
@@ -95,24 +89,23 @@ export function runSpdyPortForward(view: PodView, ws: WebSocket): void {
       sendData(data, Buffer.alloc(0), true);
       sendData(error, Buffer.alloc(0), true);
     });
-    conn.socket.on("error", () => write(writeRstStream(data, RST_STATUS.internalError)));
+    conn.socket.on("error", () => write(rstStreamFrame(data, RST.internalError)));
   };
 
-  const onSynStream = (frame: Extract<SpdyFrame, { type: "syn_stream" }>) => {
-    const inflated = inflater.inflate(frame.headerBlock);
-    const decoded = inflated.ok ? decodeHeaderBlock(inflated.block) : inflated;
-    if (!decoded.ok) return shutdown(GOAWAY_STATUS.protocolError);
-    if (frame.streamId % 2 !== 1 || frame.streamId <= lastStreamId) {
-      write(writeRstStream(frame.streamId, RST_STATUS.protocolError));
+  const onSynStream = (frame: Extract<Frame, { kind: "syn_stream" }>) => {
+    const headers = headerReader.read(frame.headerBlock);
+    if (typeof headers === "string") return shutdown(GOAWAY_CODE.protocolError);
+    if (frame.stream % 2 !== 1 || frame.stream <= lastStreamId) {
+      write(rstStreamFrame(frame.stream, RST.protocolError));
       return;
     }
-    lastStreamId = frame.streamId;
-    write(writeSynReply(frame.streamId, deflater.deflate(encodeHeaderBlock([]))));
-    const type = decoded.headers.get("streamtype")?.[0];
-    const port = decoded.headers.get("port")?.[0] ?? "";
-    const requestId = decoded.headers.get("requestid")?.[0] ?? String(frame.streamId);
+    lastStreamId = frame.stream;
+    write(synReplyFrame(frame.stream, headerWriter.write(encodeNameValues([]))));
+    const type = headers.get("streamtype")?.[0];
+    const port = headers.get("port")?.[0] ?? "";
+    const requestId = headers.get("requestid")?.[0] ?? String(frame.stream);
     if (type !== "error" && type !== "data") {
-      write(writeRstStream(frame.streamId, RST_STATUS.protocolError));
+      write(rstStreamFrame(frame.stream, RST.protocolError));
       return;
     }
     let pair = pairs.get(requestId);
@@ -120,43 +113,43 @@ export function runSpdyPortForward(view: PodView, ws: WebSocket): void {
       pair = { port };
       pairs.set(requestId, pair);
     }
-    pair[type] = frame.streamId;
-    streamToPair.set(frame.streamId, pair);
+    pair[type] = frame.stream;
+    streamToPair.set(frame.stream, pair);
     if (pair.error !== undefined && pair.data !== undefined) start(pair);
   };
 
-  const onFrame = (frame: SpdyFrame) => {
-    switch (frame.type) {
+  const onFrame = (frame: Frame) => {
+    switch (frame.kind) {
       case "syn_stream":
         return onSynStream(frame);
       case "data": {
-        const pair = streamToPair.get(frame.streamId);
-        if (!pair || frame.streamId !== pair.data || !pair.conn) return;
-        if (frame.data.length > 0) pair.conn.write(frame.data);
-        if (frame.flags & FLAG_FIN) pair.conn.end();
+        const pair = streamToPair.get(frame.stream);
+        if (!pair || frame.stream !== pair.data || !pair.conn) return;
+        if (frame.payload.length > 0) pair.conn.write(frame.payload);
+        if (frame.fin) pair.conn.end();
         return;
       }
       case "rst_stream": {
-        const pair = streamToPair.get(frame.streamId);
+        const pair = streamToPair.get(frame.stream);
         pair?.conn?.destroy();
         return;
       }
       case "ping":
-        if (frame.id % 2 === 1) write(writePing(frame.id)); // odd ids are the client's: echo them
+        if (frame.id % 2 === 1) write(pingFrame(frame.id)); // odd ids are the client's: echo them
         return;
       case "goaway":
-        return shutdown(GOAWAY_STATUS.ok);
+        return shutdown(GOAWAY_CODE.ok);
       default:
-        return; // SETTINGS, WINDOW_UPDATE, HEADERS: nothing for a port-forward server to do
+        return; // SYN_REPLY, SETTINGS, HEADERS, WINDOW_UPDATE: nothing for a port-forward server to do
     }
   };
 
   ws.on("message", (msg, isBinary) => {
     if (!isBinary || closed) return;
     const buf = Array.isArray(msg) ? Buffer.concat(msg) : Buffer.isBuffer(msg) ? msg : Buffer.from(msg);
-    const { frames, error } = reader.push(buf);
+    const { frames, error } = splitter.push(buf);
     for (const f of frames) onFrame(f);
-    if (error) shutdown(GOAWAY_STATUS.protocolError);
+    if (error) shutdown(GOAWAY_CODE.protocolError);
   });
   ws.on("close", () => {
     closed = true;
