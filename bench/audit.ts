@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Checkpointer } from "../src/audit/checkpoint.ts";
 import { generateSigningKey } from "../src/audit/signing.ts";
+import type { AuditEvent } from "../src/audit/types.ts";
 import { verifyAuditLog } from "../src/audit/verify.ts";
-import type { AuditEvent, Store } from "../src/gateway/contracts.ts";
 import { openStore } from "../src/store/index.ts";
+import type { Store } from "../src/store/types.ts";
 
 const { values } = parseArgs({
   options: { events: { type: "string" }, concurrency: { type: "string" }, quick: { type: "boolean" } },

@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { classifyRequest } from "../src/gateway/classify/index.ts";
+import { classifyRequest } from "../src/kube/classify/index.ts";
 
 const vectors = JSON.parse(
   readFileSync(new URL("../test/fixtures/requestinfo-vectors.json", import.meta.url), "utf8"),

@@ -1,6 +1,8 @@
 // Policy evaluation benchmark: 1,000 rules (100 policies × 10 rules, a tenth with CEL conditions) against a mix of
 // requests. Target (issue 4): under 50 µs per request at p99. Run: npx node bench/policy.ts [--rules N]
-import type { KubeRequest, Principal } from "../src/gateway/contracts.ts";
+
+import type { Principal } from "../src/identity/types.ts";
+import type { KubeRequest } from "../src/kube/request.ts";
 import { engineForSet } from "../src/policy/engine.ts";
 import { compileSources } from "../src/policy/load.ts";
 import { describeToRequest } from "../src/policy/request.ts";

@@ -8,8 +8,8 @@ import https from "node:https";
 import os from "node:os";
 import { join } from "node:path";
 import { H2Request, h2Headers } from "../src/gateway/forward/h2-request.ts";
-import { h2PoolOf } from "../src/gateway/upstream/h2-pool.ts";
-import { openUpstream } from "../src/gateway/upstream/index.ts";
+import { h2PoolOf } from "../src/upstream/h2-pool.ts";
+import { openUpstream } from "../src/upstream/index.ts";
 import { startSim } from "./processes.ts";
 import { summarize } from "./stats.ts";
 

@@ -7,13 +7,14 @@
 // Identity and policy changes are chained audit notes (identities.ts, policies.ts): a new identity is noted before
 // its token is shown (a failed note revokes it unseen); a revocation is noted after it took effect, never blocked.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Identity, Principal, Store } from "../gateway/contracts.ts";
-import type { Upstream } from "../gateway/upstream/types.ts";
 import { identityNote, type NoteLog, noteAfter } from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
+import type { Identity, Principal } from "../identity/types.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
 import { failure, StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
+import type { Upstream } from "../upstream/types.ts";
 import {
   AUDIT_ROUTE_IDS,
   type AuditApiOptions,

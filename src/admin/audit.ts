@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { exportLines } from "../audit/export.ts";
 import { verifyAuditLog } from "../audit/verify.ts";
-import type { Store } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { sendJson } from "./http.ts";
 import { identityName } from "./schemas.ts";
 

@@ -5,9 +5,10 @@
 // agent that could mint or revoke identities could escape its own policy. Fail closed: anything unrecognised is
 // unauthenticated (401) or forbidden (403).
 import type { IncomingHttpHeaders } from "node:http";
-import type { Credential, Identity, Principal, Store } from "../gateway/contracts.ts";
+import type { Credential, Identity, Principal } from "../identity/types.ts";
 import { failure, type Status } from "../shared/status.ts";
 import { bearerToken, hashToken, tokenHashesEqual } from "../shared/tokens.ts";
+import type { Store } from "../store/types.ts";
 
 export const ADMINS_GROUP = "airlock:admins";
 

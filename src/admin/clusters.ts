@@ -4,8 +4,8 @@
 // Security stance: admin or humans only ("read"); the probes run as the gateway's own upstream identity, never
 // impersonating, and the answer carries names and rules only: no token, key or header of the connection.
 import https from "node:https";
-import type { Upstream } from "../gateway/upstream/types.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Upstream } from "../upstream/types.ts";
 import { sendJson } from "./http.ts";
 
 export type ClusterRouteId = "testCluster";

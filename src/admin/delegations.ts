@@ -7,12 +7,13 @@
 // the human (on every replica) and withdraws the reviews asked for under it. Names in paths pass the router's
 // identity-name check; bodies are validated strictly.
 import { z } from "zod";
-import type { Delegation, Principal, Store } from "../gateway/contracts.ts";
 import type { NoteLog } from "../identity/audit.ts";
 import { createDelegation, DEFAULT_DELEGATION_SECONDS, revokeDelegation } from "../identity/delegation.ts";
+import type { Delegation, Principal } from "../identity/types.ts";
 import { parseDurationSeconds } from "../review/duration.ts";
 import type { ReviewService } from "../review/service.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { ADMINS_GROUP } from "./auth.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 import { identityName } from "./schemas.ts";

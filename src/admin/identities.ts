@@ -11,7 +11,6 @@
 // a new token after it is stored but before it is shown (a note that fails revokes it unseen). Changes that take
 // access away (disable, credential revocation) are committed and cut off first, then noted; a failed note is logged.
 import { z } from "zod";
-import type { Credential, Principal, Store } from "../gateway/contracts.ts";
 import {
   type AuditWriter,
   credentialDetail,
@@ -20,7 +19,9 @@ import {
   noteAfter,
 } from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
+import type { Credential, Principal } from "../identity/types.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import {

@@ -6,9 +6,10 @@
 // so no route can approve on behalf of someone else. Without a review service every route answers 404.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { Principal, ReviewState } from "../gateway/contracts.ts";
+import type { Principal } from "../identity/types.ts";
 import { parseDurationSeconds } from "../review/duration.ts";
 import type { ReviewService } from "../review/service.ts";
+import type { ReviewState } from "../review/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 

@@ -10,8 +10,9 @@ import { stat } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
-import type { SessionRecord, Store } from "../gateway/contracts.ts";
+import type { SessionRecord } from "../recording/types.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { sendJson } from "./http.ts";
 import { identityName } from "./schemas.ts";
 

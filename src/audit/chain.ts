@@ -9,8 +9,9 @@
 // "request.completed" when it ends (status, bytes, duration). Both are chained, so the completion is covered too and
 // the begin record is durable before forwarding. Other events (reviews, identities, policies, sessions) are notes:
 // one record each, with a dotted type such as "review.approved".
-import type { AuditCompletion, AuditEvent } from "../gateway/contracts.ts";
+
 import { canonicalJson, type JsonValue, sha256Hex } from "./canonical.ts";
+import type { AuditCompletion, AuditEvent } from "./types.ts";
 
 export const CHAIN_VERSION = 1;
 /** The `prev` of the first record ever written. */

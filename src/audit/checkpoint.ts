@@ -6,10 +6,11 @@
 // records or M seconds, and at shutdown) and never throws into the request path — a failed checkpoint is logged and
 // retried at the next trigger.
 import type { KeyObject } from "node:crypto";
-import type { AuditCheckpoint, Store } from "../gateway/contracts.ts";
+import type { Store } from "../store/types.ts";
 import { canonicalJson, sha256Hex } from "./canonical.ts";
 import { CHAIN_VERSION, type ChainHead, GENESIS_HASH } from "./chain.ts";
 import { type SigningKey, signText, verifyText } from "./signing.ts";
+import type { AuditCheckpoint } from "./types.ts";
 
 export function buildCheckpoint(
   previous: AuditCheckpoint | undefined,

@@ -10,7 +10,7 @@
 //       - { type: webhook, url: https://siem.example/ingest, batchSize: 100, flushSeconds: 5 }
 //       - { type: stdout }
 import { z } from "zod";
-import { parseDuration } from "../policy/duration.ts";
+import { parseDuration } from "../shared/duration.ts";
 
 const duration = z
   .string()

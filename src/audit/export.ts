@@ -4,8 +4,10 @@
 // The user in a k8s event is the Airlock identity as the cluster saw it (airlock:<name>, with its groups): Airlock
 // impersonates it upstream, so the cluster's own audit log and this export name the same actor. Nothing secret is
 // in an audit event (no tokens, no bodies), so nothing is stripped here.
-import type { AuditEvent, AuditRecord, Store } from "../gateway/contracts.ts";
+
+import type { Store } from "../store/types.ts";
 import { REQUEST, REQUEST_COMPLETED } from "./chain.ts";
+import type { AuditEvent, AuditRecord } from "./types.ts";
 
 export type ExportFormat = "k8s" | "jsonl";
 

@@ -4,9 +4,11 @@
 //
 // `pruneThrough` is the pure decision; `enforceRetention` does it. Fail closed: if the seal cannot be written,
 // nothing is deleted (the store refuses a seal that does not match the record it names).
-import type { AuditCheckpoint, Store } from "../gateway/contracts.ts";
+
+import type { Store } from "../store/types.ts";
 import { buildCheckpoint } from "./checkpoint.ts";
 import type { SigningKey } from "./signing.ts";
+import type { AuditCheckpoint } from "./types.ts";
 
 export interface RetentionPolicy {
   /** Records older than this are pruned. */

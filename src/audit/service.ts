@@ -3,9 +3,10 @@
 //
 // Nothing here is on the request path: the write-ahead record is the store's job (auditBegin resolves only once
 // committed). A failing sink, checkpoint or retention pass is logged and retried; it never refuses requests.
-import type { Store } from "../gateway/contracts.ts";
-import { parseDuration } from "../policy/duration.ts";
+
+import { parseDuration } from "../shared/duration.ts";
 import type { Logger } from "../shared/log.ts";
+import type { Store } from "../store/types.ts";
 import { Checkpointer } from "./checkpoint.ts";
 import type { AuditConfig, AuditSinkConfig } from "./config.ts";
 import { enforceRetention, type RetentionPolicy } from "./retention.ts";

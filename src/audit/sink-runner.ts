@@ -4,10 +4,12 @@
 // completion record is committed, so the line carries the status; notes as they come), batches them, and moves the
 // position only after the sink accepted the batch. Failures are retried with exponential backoff; meanwhile
 // requests go on untouched — the runner only ever reads the store and is woken by its commit notifications.
-import type { AuditEvent, AuditRecord, Store } from "../gateway/contracts.ts";
+
+import type { Store } from "../store/types.ts";
 import { REQUEST, REQUEST_COMPLETED } from "./chain.ts";
 import { type ExportFormat, noteLine, requestLine, toK8sEvent } from "./export.ts";
 import type { AuditSink } from "./sinks.ts";
+import type { AuditEvent, AuditRecord } from "./types.ts";
 
 export interface SinkRunnerOptions {
   store: Store;

@@ -8,7 +8,7 @@
 // protected by the hash links only: whoever can write the database can truncate them unnoticed, which is why
 // checkpoints are frequent and can be shipped to a sink.
 import type { KeyObject } from "node:crypto";
-import type { AuditCheckpoint, AuditEvent, AuditRecord, Store } from "../gateway/contracts.ts";
+import type { Store } from "../store/types.ts";
 import { canonicalJson } from "./canonical.ts";
 import {
   type CompletionData,
@@ -19,6 +19,7 @@ import {
   requestBeginData,
 } from "./chain.ts";
 import { checkCheckpoint } from "./checkpoint.ts";
+import type { AuditCheckpoint, AuditEvent, AuditRecord } from "./types.ts";
 
 export type ProblemKind = "altered" | "removed" | "inserted" | "checkpoint";
 

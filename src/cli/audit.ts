@@ -2,7 +2,7 @@
 // through the admin API; verify, export and pubkey also work offline on the SQLite file (audit-chain.ts).
 
 import { parseArgs } from "node:util";
-import type { AuditEvent } from "../gateway/contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
 import { claimMismatch } from "../recording/claims.ts";
 import { renderInline, renderName, terminalJson } from "../shared/render.ts";
 import { auditExport, auditPubkey, auditVerify } from "./audit-chain.ts";

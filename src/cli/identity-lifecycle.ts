@@ -6,7 +6,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Credential, Identity } from "../gateway/contracts.ts";
+import type { Credential, Identity } from "../identity/types.ts";
 import { terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,

@@ -4,7 +4,7 @@
 // stderr. It is never written anywhere else unless --kubeconfig asks for a file, which is created 0600.
 
 import { parseArgs } from "node:util";
-import type { Delegation, Identity } from "../gateway/contracts.ts";
+import type { Delegation, Identity } from "../identity/types.ts";
 import { renderName, terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,

@@ -5,7 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import type { AuditEvent, Identity } from "../gateway/contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
+import type { Identity } from "../identity/types.ts";
 import { engineForSet } from "../policy/engine.ts";
 import { explain } from "../policy/explain.ts";
 import { type LintWarning, lintSet } from "../policy/lint.ts";

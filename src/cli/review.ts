@@ -1,7 +1,7 @@
 // `airlock review`: the reviewer's side of held requests, through the admin API — list, show (with the dry-run diff
 // and the event trail), approve (optionally granting a time-boxed permission), deny with a reason, and grants.
 import { parseArgs } from "node:util";
-import type { Grant, Review, ReviewEvent } from "../gateway/contracts.ts";
+import type { Grant, Review, ReviewEvent } from "../review/types.ts";
 import {
   argvInline,
   argvLines,

@@ -6,10 +6,11 @@
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { parseArgs } from "node:util";
-import type { AuditEvent, RecordingRecord, SessionRecord } from "../gateway/contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
 import { parseAsciicast } from "../recording/asciicast.ts";
 import { claimMismatch } from "../recording/claims.ts";
 import { replaySteps, STDIN_MARK } from "../recording/replay.ts";
+import type { RecordingRecord, SessionRecord } from "../recording/types.ts";
 import { renderInline, renderName, terminalJson } from "../shared/render.ts";
 import {
   CLI_ERROR_USAGE,

@@ -14,10 +14,11 @@ import { z } from "zod";
 import { readJsonBody, sendJson, sendStatus } from "../admin/http.ts";
 import type { AdminApi } from "../admin/index.ts";
 import { principalOf } from "../admin/index.ts";
-import type { Principal, Store } from "../gateway/contracts.ts";
 import { type AttemptThrottle, type ThrottleVerdict, throttledMessage } from "../identity/throttle.ts";
+import type { Principal } from "../identity/types.ts";
 import { failure, type Status, StatusError } from "../shared/status.ts";
 import { hashToken } from "../shared/tokens.ts";
+import type { Store } from "../store/types.ts";
 import {
   ConsoleSessions,
   CSRF_HEADER,

@@ -14,11 +14,13 @@
 // Residual: the deletes are sequential, not atomic — a 409 midway leaves the earlier objects deleted (as
 // kube-apiserver's own deletecollection does on error); the answer says how many went.
 
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { factsOf, type ObjectFacts } from "../policy/collections.ts";
+import type { Decision } from "../policy/decision.ts";
 import { callUpstream } from "../review/upstream-call.ts";
 import { failure, type Status } from "../shared/status.ts";
-import type { Decision, KubeRequest, Principal } from "./contracts.ts";
-import type { Upstream } from "./upstream/index.ts";
+import type { Upstream } from "../upstream/index.ts";
 
 /** More objects than this in one deletecollection: refused, narrow the selectors. */
 export const MAX_OBJECTS = 1000;

@@ -1,7 +1,10 @@
 // The typed per-request context passed from stage to stage (STYLE.md: ctx.principal, ctx.kube, ctx.decision,
 // ctx.audit). Each stage fills in its part; nothing downstream reads the raw request's credentials.
 import type { IncomingHttpHeaders } from "node:http";
-import type { AuditEvent, Decision, KubeRequest, Principal } from "./contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
+import type { Decision } from "../policy/decision.ts";
 
 /** The MCP tool call a request stands for (src/mcp): its session groups the calls, `command` is shown in it. */
 export interface McpCall {

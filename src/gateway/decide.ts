@@ -5,13 +5,15 @@
 // policy engine over YAML files (`policy.files`, plus the managed directory <dataDir>/policies the admin API writes).
 // Fail closed: policy files that do not load stop the gateway from starting; later bad edits keep the last good set.
 import { join } from "node:path";
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import type { CollectionVerdict, ItemVerdict, ObjectFacts } from "../policy/collections.ts";
+import type { Decision } from "../policy/decision.ts";
 import type { LoadedDocuments, PolicyEngine, PolicyLog } from "../policy/engine.ts";
 import { openPolicyEngine } from "../policy/engine.ts";
 import type { LineVerdict } from "../policy/inspect.ts";
 import type { ObjectNeeds } from "../policy/objects.ts";
 import type { GatewayConfig } from "./config.ts";
-import type { Decision, KubeRequest, Principal } from "./contracts.ts";
 
 export type BuiltinPolicy = "deny-all" | "allow-authenticated";
 

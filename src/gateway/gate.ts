@@ -7,23 +7,19 @@
 // Content-Type, exec argv and flags, query, justification: src/review/fingerprint.ts), so an approval for one
 // request never releases another.
 
+import type { LiveStream } from "../identity/streams.ts";
+import type { Principal, ReviewRequester } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { kindForResource, type MaskContext, maskedCopy } from "../mask/index.ts";
+import type { Decision } from "../policy/decision.ts";
 import { bodyDigest, requestFingerprint, sha256Hex } from "../review/fingerprint.ts";
 import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
+import type { Review, ReviewedRequest } from "../review/types.ts";
 import { failure, type Status } from "../shared/status.ts";
+import { impersonationHeaders } from "../upstream/impersonation.ts";
 import { header, type RequestContext } from "./context.ts";
-import type {
-  Decision,
-  KubeRequest,
-  Principal,
-  Review,
-  ReviewedRequest,
-  ReviewRequester,
-} from "./contracts.ts";
-import { impersonationHeaders } from "./forward/impersonation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
-import type { LiveStream } from "./streams.ts";
 import { displayMasking } from "./transform/stage.ts";
 
 export type GateResult = { ok: true; note: string } | { ok: false; status: Status };

@@ -6,23 +6,23 @@ import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
 import { chainCheck } from "../identity/chain.ts";
 import { createIdentityService } from "../identity/service.ts";
+import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore, storeOptionsFor } from "../store/index.ts";
 import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
+import type { Store } from "../store/types.ts";
+import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import type { GatewayConfig } from "./config.ts";
-import type { Store } from "./contracts.ts";
 import { openDecider } from "./decide.ts";
 import { createMetrics } from "./metrics.ts";
 import { endDelegation, endInFlight, withdrawingOnCutOff } from "./revocation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 import { createGatewayServer } from "./server.ts";
-import { StreamRegistry } from "./streams.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
-import { openUpstreams, UpstreamRegistry } from "./upstream/index.ts";
 
 export interface Gateway {
   url: string;

@@ -3,12 +3,14 @@
 // requester (same impersonation) and sends exactly the body that will be forwarded.
 //
 // Fail closed: an object that is needed and cannot be had refuses the request with the loader's Status.
+
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { type ObjectLoader, objectLoader } from "../review/object-context.ts";
 import type { Status } from "../shared/status.ts";
-import type { KubeRequest, Principal } from "./contracts.ts";
+import { impersonationHeaders } from "../upstream/impersonation.ts";
+import type { Upstream } from "../upstream/index.ts";
 import type { Decider } from "./decide.ts";
-import { impersonationHeaders } from "./forward/impersonation.ts";
-import type { Upstream } from "./upstream/index.ts";
 
 export interface ObjectStageInput {
   decider: Decider;

@@ -1,11 +1,12 @@
 // record and complete: the audit event of each request. `beginAudit` must resolve before anything is forwarded
 // (invariant 3, write-ahead); a refusal is recorded too. Tokens and credentials are never part of an event: the
 // event is built from the classified request and the principal, never from raw headers.
+
+import type { AuditEvent } from "../audit/types.ts";
 import type { Status } from "../shared/status.ts";
 import { describeStoreFailure } from "../store/faults.ts";
+import { impersonatedGroups } from "../upstream/impersonation.ts";
 import { header, type RequestContext } from "./context.ts";
-import type { AuditEvent } from "./contracts.ts";
-import { impersonatedGroups } from "./forward/impersonation.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
 function buildEvent(

@@ -5,8 +5,8 @@
 //
 // Counted per replica (per process), like the stream registry.
 
+import type { Principal } from "../identity/types.ts";
 import { failure, type Status } from "../shared/status.ts";
-import type { Principal } from "./contracts.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
 /** Something that emits `close` once: a response or an upgraded socket. */

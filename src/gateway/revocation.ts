@@ -9,8 +9,9 @@
 // missed withdrawal is caught the next time anyone looks.
 
 import { endDelegationsOf } from "../identity/delegation.ts";
+import type { Delegation, Identity } from "../identity/types.ts";
 import type { ReviewService } from "../review/service.ts";
-import type { Delegation, Identity, Store } from "./contracts.ts";
+import type { Store } from "../store/types.ts";
 
 interface CutOffs {
   cutOffIdentity(identity: Identity, why: string): number;

@@ -1,7 +1,7 @@
 // listen: which cluster a request is for. `/k8s/<cluster>/…` selects one; any other path goes to the default
 // cluster. The cluster prefix is cut before classification, so the classifier sees exactly the path the cluster will.
 import { failure, type Status } from "../shared/status.ts";
-import type { UpstreamRegistry } from "./upstream/index.ts";
+import type { UpstreamRegistry } from "../upstream/index.ts";
 
 export type Route = { ok: true; cluster: string; pathAndQuery: string } | { ok: false; status: Status };
 

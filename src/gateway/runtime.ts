@@ -1,14 +1,15 @@
 // What a running gateway holds: the frozen config and the long-lived parts every request uses.
+
+import type { AuthInput, AuthResult } from "../identity/authenticate.ts";
+import type { StreamRegistry } from "../identity/streams.ts";
 import type { RecordingService } from "../recording/service.ts";
 import type { ReviewService } from "../review/service.ts";
 import type { Logger } from "../shared/log.ts";
-import type { AuthInput, AuthResult } from "./authenticate.ts";
+import type { Store } from "../store/types.ts";
+import type { UpstreamRegistry } from "../upstream/index.ts";
 import type { GatewayConfig } from "./config.ts";
-import type { Store } from "./contracts.ts";
 import type { Decider } from "./decide.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import type { StreamRegistry } from "./streams.ts";
-import type { UpstreamRegistry } from "./upstream/index.ts";
 
 export interface GatewayRuntime {
   config: GatewayConfig;

@@ -6,16 +6,18 @@
 // Fail closed: attributes the gateway cannot turn into a request (verb or resource `*`, an unknown verb) are answered
 // "not allowed" with the reason; an answer that is not the review JSON is relayed as a 502 Status.
 
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
+import type { Decision } from "../policy/decision.ts";
 import { describeToRequest } from "../policy/request.ts";
 import { callUpstream } from "../review/upstream-call.ts";
 import { failure } from "../shared/status.ts";
+import type { Upstream } from "../upstream/index.ts";
 import type { RequestContext } from "./context.ts";
 import { header } from "./context.ts";
-import type { Decision, KubeRequest, Principal } from "./contracts.ts";
 import type { Decider } from "./decide.ts";
 import type { AnyResponse } from "./respond.ts";
 import { sendStatus, writeHead } from "./respond.ts";
-import type { Upstream } from "./upstream/index.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -5,7 +5,8 @@
 // certificate or session issued) are recorded before the secret is handed out or the change is made, and fail the
 // change when the note cannot be written; changes that take access away (revoked, disabled, a credential revoked,
 // streams closed) take effect first and are noted after: a failed note is logged, never blocking the cut-off.
-import type { AuditChainStore, AuditNote, Credential, Identity } from "../gateway/contracts.ts";
+import type { AuditChainStore, AuditNote } from "../audit/types.ts";
+import type { Credential, Identity } from "./types.ts";
 
 export type AuditWriter = Pick<AuditChainStore, "auditNote">;
 

@@ -5,14 +5,16 @@
 // Security stance: every link ends in the store's one usability check (revoked, disabled, expired), so all code
 // paths cut an identity off on the next request. The principal's expiresAt is the earliest of the identity's, the
 // credential's and the session's expiry: live streams are closed when it passes.
-import type { Authenticator, AuthInput, AuthResult } from "../gateway/authenticate.ts";
-import type { Credential, Identity, Principal, Store } from "../gateway/contracts.ts";
+
 import { failure } from "../shared/status.ts";
 import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
+import type { Store } from "../store/types.ts";
+import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
 import type { IdentityCa } from "./ca.ts";
 import { delegationGone } from "./chain.ts";
 import { setCredentialLimit } from "./deadlines.ts";
 import { SESSION_PREFIX, type SessionSigner } from "./session.ts";
+import type { Credential, Identity, Principal } from "./types.ts";
 
 const refused = (message: string): AuthResult => ({
   ok: false,

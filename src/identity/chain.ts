@@ -8,7 +8,9 @@
 // token, never stored) are checked through their identity alone. A session credential's own expiry is not part of
 // it: a held request closes at that deadline (stream registry), while a retry-mode review waits for the agent to
 // send the same request again with a fresh session.
-import type { Identity, ReviewRequester, Store } from "../gateway/contracts.ts";
+
+import type { Store } from "../store/types.ts";
+import type { Identity, ReviewRequester } from "./types.ts";
 
 type ChainStore = Pick<Store, "identityGet" | "credentialGet" | "delegationList">;
 

@@ -6,7 +6,7 @@
 //
 // Security stance: fail closed. A stream whose non-identity limit is unknown (another authenticator, a forgotten
 // entry) keeps its current deadline; the limit is never guessed later than what was recorded.
-import type { Principal } from "../gateway/contracts.ts";
+import type { Principal } from "./types.ts";
 
 /** Set by the authenticators: the earliest expiry other than the identity's (Infinity when none), epoch ms. */
 const limits = new WeakMap<Principal, number>();

@@ -7,9 +7,10 @@
 // is written first (no note, no delegation); ending one takes access away, so it takes effect first and is noted
 // after. Pure checks here; who may call is the admin API's decision (src/admin/delegations.ts).
 import { randomUUID } from "node:crypto";
-import type { Delegation, Identity, Store } from "../gateway/contracts.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { type NoteLog, noteAfter } from "./audit.ts";
+import type { Delegation, Identity } from "./types.ts";
 
 export const DEFAULT_DELEGATION_SECONDS = 8 * 3600;
 export const MAX_DELEGATION_SECONDS = 30 * 86_400;

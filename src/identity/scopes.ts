@@ -5,8 +5,9 @@
 // /version, /openapi); every other action — including exec, attach, port-forward and proxy, which ride on GET —
 // is refused with a 403 that names the scope.
 
-import type { KubeRequest, Principal } from "../gateway/contracts.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { failure, type Status } from "../shared/status.ts";
+import type { Principal } from "./types.ts";
 
 const READ_ACTIONS = new Set(["get", "list", "watch"]);
 

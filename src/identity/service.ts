@@ -10,13 +10,13 @@
 // Audit (src/identity/audit.ts): a session credential or certificate is chained as an `identity.*` note before it
 // is handed out (no note, no secret); streams closed by a cut-off or expiry are a `stream.closed` note written after,
 // never delaying the close.
-import type { Authenticator, AuthInput, AuthResult } from "../gateway/authenticate.ts";
-import { authenticatorChain } from "../gateway/authenticate.ts";
-import type { Credential, Identity, Store } from "../gateway/contracts.ts";
-import type { LiveStream, StreamRegistry } from "../gateway/streams.ts";
+
 import type { Logger } from "../shared/log.ts";
 import { StatusError } from "../shared/status.ts";
+import type { Store } from "../store/types.ts";
 import { identityNote, noteAfter } from "./audit.ts";
+import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
+import { authenticatorChain } from "./authenticate.ts";
 import { certificateAuthenticator, sessionAuthenticator, tokenAuthenticator } from "./authenticators.ts";
 import { DEFAULT_CERT_DAYS, type IdentityCa, type IssuedCertificate, loadIdentityCa } from "./ca.ts";
 import { CredentialLimits, newDeadline } from "./deadlines.ts";
@@ -28,6 +28,8 @@ import {
   MAX_SESSION_SECONDS,
   type SessionSigner,
 } from "./session.ts";
+import type { LiveStream, StreamRegistry } from "./streams.ts";
+import type { Credential, Identity } from "./types.ts";
 
 export interface IdentityServiceOptions {
   dataDir: string;

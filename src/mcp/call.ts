@@ -6,9 +6,9 @@
 // review tools and can_i, which read the caller's own reviews and ask the decider — both without touching the cluster.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { InternalEntry } from "../gateway/context.ts";
-import type { Principal } from "../gateway/contracts.ts";
 import { type BufferedResponse, type DispatchRequest, dispatchBuffered } from "../gateway/dispatch.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
+import type { Principal } from "../identity/types.ts";
 import { summarizeArgs, untrusted } from "./format.ts";
 
 export interface CallContext {

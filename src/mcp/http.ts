@@ -12,11 +12,11 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { peerCertificateOf } from "../gateway/authenticate.ts";
 import { readBody } from "../gateway/body.ts";
 import { header } from "../gateway/context.ts";
 import { sendStatus, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
+import { peerCertificateOf } from "../identity/authenticate.ts";
 import { failure } from "../shared/status.ts";
 import { createMcpServer } from "./server.ts";
 

@@ -6,8 +6,8 @@
 // approval of a tool's description stays meaningful), and they do not depend on who calls.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { Principal } from "../gateway/contracts.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
+import type { Principal } from "../identity/types.ts";
 import { type CallContext, toolError } from "./call.ts";
 import { apiResourcesTool, canITool, whoamiTool } from "./tools/access.ts";
 import { applyTool, diffTool } from "./tools/apply.ts";

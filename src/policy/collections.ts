@@ -8,8 +8,11 @@
 // rate limits count one delete per object.
 //
 // Fail closed: an item without readable metadata is not kept (the caller refuses or cuts the stream).
-import type { Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { isNamespaceObject } from "./compile.ts";
+import type { Decision } from "./decision.ts";
 import { admitCharges, type Evaluation, evaluate, type LimitCharge, type RuleIndex } from "./evaluate.ts";
 import type { RateLimiter } from "./ratelimit.ts";
 import type { CompiledRule } from "./types.ts";

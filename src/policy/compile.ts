@@ -3,9 +3,9 @@
 //
 // Matching semantics (docs/policy.md "Rule matching") are decided here, field by field; an absent field matches
 // anything. Errors (bad CEL, bad regular expressions) are returned with the field path, never thrown.
-import type { Principal } from "../gateway/contracts.ts";
+import type { Principal } from "../identity/types.ts";
+import { parseDuration } from "../shared/duration.ts";
 import { compileCel } from "./cel.ts";
-import { parseDuration } from "./duration.ts";
 import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
 import { createdName, writtenObjectLabels } from "./objects.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";

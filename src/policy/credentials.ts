@@ -10,7 +10,7 @@
 // a patch is judged on the object it results in when that is known, else on what the patch document could change: a
 // merge-style patch (JSON merge, strategic merge, apply) is read as the partial object it merges in (every sensitive
 // value it adds is in it), and a JSON patch that touches any sensitive path counts as in the category.
-import type { KubeRequest } from "../gateway/contracts.ts";
+import type { KubeRequest } from "../kube/request.ts";
 
 export const CREDENTIAL_CLASSES = [
   "tokens",

@@ -11,7 +11,10 @@
 // Each effect request must be allowed too (deny > review > allow over all of them) and counts against the rate
 // limits of its rules. Stance: when a body cannot be read (protobuf), its objects are loaded and compared; when an
 // object that decides the effect is not loaded, the write counts as a delete (fail closed).
-import type { Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
+import type { Decision } from "./decision.ts";
 import { admitCharges, evaluate, type LimitCharge, objectNeeds, type RuleIndex } from "./evaluate.ts";
 import type { ObjectNeeds } from "./objects.ts";
 import type { RateLimiter } from "./ratelimit.ts";

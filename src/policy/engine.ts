@@ -10,7 +10,9 @@
 // reload as `policy.reload-refused`, after the fact (nothing changed, so a failed note is only logged).
 
 import { createHash } from "node:crypto";
-import type { AuditNote, Decision, KubeRequest, Principal } from "../gateway/contracts.ts";
+import type { AuditNote } from "../audit/types.ts";
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import {
   type CollectionVerdict,
   decideCollection,
@@ -18,6 +20,7 @@ import {
   itemFilter,
   type ObjectFacts,
 } from "./collections.ts";
+import type { Decision } from "./decision.ts";
 import { decideCounting, objectNeedsWithEffects } from "./effects.ts";
 import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evaluate.ts";
 import { type LineVerdict, stdinInspector } from "./inspect.ts";

@@ -5,10 +5,12 @@
 // A CEL error counts as a match for deny and review rules and as no match for allow rules (fail closed). Rules are
 // indexed by verb and resource, so a request only visits the rules that could match it; CEL runs last, on rules whose
 // every other matcher passed, and never compiles anything.
-import type { Decision, KubeRequest } from "../gateway/contracts.ts";
+
+import type { KubeRequest } from "../kube/request.ts";
 import { type CelBindings, celTimestamp } from "./cel.ts";
 import { execAnalysis } from "./compile.ts";
 import { type CredentialFinding, credentialFindings, credentialsNeedResult } from "./credentials.ts";
+import type { Decision } from "./decision.ts";
 import {
   hasResultingObject,
   type ObjectNeeds,

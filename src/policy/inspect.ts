@@ -6,7 +6,9 @@
 // candidates whose subjects and other matchers (cluster, namespace, names, containers…) match the exec itself. A line
 // is refused when a deny or review rule's commandMatches matches it (a program listed, or unresolved), or when some
 // allow rule inspects and none of them covers every program of the line. Review cannot hold one line: it refuses.
-import type { KubeRequest, Principal } from "../gateway/contracts.ts";
+
+import type { Principal } from "../identity/types.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { celBindings, type RuleIndex } from "./evaluate.ts";
 import { analyzeCommand, analyzeScript } from "./shell.ts";
 import type { CompiledRule, EvalInput, EvalScratch } from "./types.ts";

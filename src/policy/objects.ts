@@ -5,7 +5,7 @@
 // Stance: fail closed. A rule that reads an object the caller did not load is judged as a CEL error would be: it
 // matches for deny and review rules and not for allow rules. Request bodies are never taken for the object of a
 // write: a patch document, a DeleteOptions carrying labels or a YAML the cluster reads otherwise proves nothing.
-import type { KubeRequest } from "../gateway/contracts.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import type { CompiledRule } from "./types.ts";
 
 type Obj = Record<string, unknown>;

@@ -4,8 +4,9 @@
 // The described request is rendered as an HTTP method and path and run through the gateway's own classifier, so
 // "what would happen" sees exactly the RequestInfo a live request gets; nothing here re-implements classification.
 import { z } from "zod";
-import { classifyRequest } from "../gateway/classify/index.ts";
-import type { KubeRequest, Principal } from "../gateway/contracts.ts";
+import type { Principal } from "../identity/types.ts";
+import { classifyRequest } from "../kube/classify/index.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { formatPath } from "./load.ts";
 
 const METHOD_OF: Record<string, string> = {

@@ -4,8 +4,8 @@
 // ignored are errors, because a misspelt security rule must never load as a rule that matches nothing (or
 // everything). CEL and regular expressions are compiled later (compile.ts) and reported against the same paths.
 import { z } from "zod";
+import { parseDuration } from "../shared/duration.ts";
 import { CREDENTIAL_CLASSES } from "./credentials.ts";
-import { parseDuration } from "./duration.ts";
 
 export const API_VERSION = "airlock.dev/v1alpha1";
 

@@ -1,7 +1,8 @@
 // The shapes the policy engine passes around once documents are loaded: compiled rules, loaded policy sets and the
 // raw documents other engines (masking) pick up. Validated input shapes are in schema.ts.
-import type { Principal, ReviewRequirement } from "../gateway/contracts.ts";
+import type { Principal } from "../identity/types.ts";
 import type { CompiledCel } from "./cel.ts";
+import type { ReviewRequirement } from "./decision.ts";
 import type { PolicyDocument } from "./schema.ts";
 
 /** Where a document came from, for error messages and `GET /airlock/v1/policies`. */
@@ -40,7 +41,7 @@ export type StaticMatcher = ((input: EvalInput, scratch: EvalScratch) => boolean
 
 export interface EvalInput {
   principal: Principal;
-  kube: import("../gateway/contracts.ts").KubeRequest;
+  kube: import("../kube/request.ts").KubeRequest;
   /** Milliseconds since the epoch: the evaluation's clock (rate limits, `time` in CEL). */
   now: number;
   /** Per-object decisions (list items, objects a deletecollection removes, objects.ts): the stored object's labels,

@@ -5,8 +5,11 @@
 // exec container/tty/stdin, so a request whose outcome hangs on a rule that reads those is reported as undecidable
 // rather than guessed. Requests refused before policy (401, bad paths) and rate-limited ones (the outcome depends on
 // history, not on policy text) are counted but not replayed. Identities are taken as they are now.
-import { classifyRequest } from "../gateway/classify/index.ts";
-import type { AuditEvent, Identity, KubeRequest, Principal } from "../gateway/contracts.ts";
+
+import type { AuditEvent } from "../audit/types.ts";
+import type { Identity, Principal } from "../identity/types.ts";
+import { classifyRequest } from "../kube/classify/index.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import type { PolicyEngine } from "./engine.ts";
 import { describeRequestTarget } from "./evaluate.ts";
 

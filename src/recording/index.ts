@@ -8,6 +8,8 @@
 //   portforward.ts     port-forward → ports, connections, bytes
 //   service.ts         opens, taps and closes recordings; fail closed when required
 //   stage.ts           what the pipeline calls
+
+export { assignSession, countDecision, openStreamRecording } from "../gateway/recording.ts";
 export {
   type AsciicastEvent,
   type AsciicastHeader,
@@ -19,4 +21,3 @@ export { type RecordingConfig, recordingConfigSchema } from "./config.ts";
 export type { StreamTap } from "./exec-recorder.ts";
 export { ActiveRecording, RECORDINGS_DIR, RecordingService } from "./service.ts";
 export { SessionTracker, sessionKey } from "./sessions.ts";
-export { assignSession, countDecision, openStreamRecording } from "./stage.ts";

@@ -10,8 +10,9 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { KubeRequest, RecordingKind, RecordingRecord, Store } from "../gateway/contracts.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import type { Logger } from "../shared/log.ts";
+import type { Store } from "../store/types.ts";
 import type { RecordingConfig } from "./config.ts";
 import { cpForm } from "./cp.ts";
 import {
@@ -24,6 +25,7 @@ import {
 import { AppendFile } from "./file.ts";
 import { PortForwardRecorder } from "./portforward.ts";
 import { SessionTracker } from "./sessions.ts";
+import type { RecordingKind, RecordingRecord } from "./types.ts";
 
 export const RECORDINGS_DIR = "recordings";
 

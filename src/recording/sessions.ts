@@ -12,8 +12,9 @@
 // counts). Both notes are written in the background: grouping is bookkeeping, never a reason to hold a request.
 // A gateway shutting down closes nothing: a window or kubectl session may go on after the restart.
 import { randomUUID } from "node:crypto";
-import type { AuditNote, SessionKind, SessionRecord, SessionStore } from "../gateway/contracts.ts";
+import type { AuditNote } from "../audit/types.ts";
 import { claimMismatch } from "./claims.ts";
+import type { SessionKind, SessionRecord, SessionStore } from "./types.ts";
 
 export interface SessionInput {
   identityId: string;

@@ -9,7 +9,8 @@
 // the people behind both. A reviewer is a person: their identity's owner when set, else the identity itself. So
 // alice may not approve what demo-agent asked on her behalf, nor may "alice-oncall" (owned by alice); and N-of-M
 // approvals count distinct persons: two identities owned by one person are one vote.
-import type { Principal, Review, ReviewVote } from "../gateway/contracts.ts";
+import type { Principal } from "../identity/types.ts";
+import type { Review, ReviewVote } from "./types.ts";
 
 export type Eligibility = { ok: true } | { ok: false; reason: string };
 

@@ -8,7 +8,7 @@
 // does), and the justification the reviewer was shown (an approval given for one stated reason is not one for
 // another). Fields are length-prefixed JSON, so no two different requests can serialise alike.
 import { createHash } from "node:crypto";
-import type { KubeRequest } from "../gateway/contracts.ts";
+import type { KubeRequest } from "../kube/request.ts";
 
 export interface FingerprintInput {
   identityId: string;

@@ -3,7 +3,7 @@
 //
 // Stance: a grant is as narrow as the approved request allows while still being useful: the same identity, cluster,
 // verb, API group, resource (with subresource) and namespace; never other names' namespaces or other verbs.
-import type { Grant, Review } from "../gateway/contracts.ts";
+import type { Grant, Review } from "./types.ts";
 
 export interface GrantTarget {
   verb: string;

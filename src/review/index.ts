@@ -1,10 +1,11 @@
 // Reviews: hold risky requests for a human, bound to the exact request (DESIGN.md invariant 8).
 // `createReviews` builds the service the gateway's gate and the admin API share.
-import type { ReviewStore } from "../gateway/contracts.ts";
+
 import { inProcessBus, type ReviewBus } from "./bus.ts";
 import { parseDurationSeconds } from "./duration.ts";
 import { createWebhookNotifier, type WebhookTarget } from "./notify.ts";
 import { type ChainCheck, type ReviewLog, ReviewService } from "./service.ts";
+import type { ReviewStore } from "./types.ts";
 
 export { inProcessBus, type ReviewBus } from "./bus.ts";
 export { parseDurationSeconds } from "./duration.ts";

@@ -6,8 +6,9 @@
 // query, Content-Type, exec flags and argv, the start of the masked body), who asked, the summary and the (already
 // masked) start of the diff. Text the agent or the cluster controls follows the rendering rule per target (issue
 // 14): escaped and code-fenced for Slack mrkdwn, exact plus a rendered `display` copy for JSON.
-import type { Review, ReviewEventType } from "../gateway/contracts.ts";
+
 import { argvInline, argvLines, renderBlock, renderInline, renderName } from "../shared/render.ts";
+import type { Review, ReviewEventType } from "./types.ts";
 
 export interface WebhookTarget {
   url: string;

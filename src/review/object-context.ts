@@ -6,9 +6,9 @@
 // Stance: fail closed. A caller that needs an object and cannot have it gets a Status to refuse with, never a guess:
 // a timeout, a credential failure or an unreadable answer is 503; the cluster's own refusal of the dry run (409,
 // 422, 403, 404…) is relayed with its code, because the real request would be refused the same way.
-import type { KubeRequest } from "../gateway/contracts.ts";
-import type { Upstream } from "../gateway/upstream/index.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { failure, REASONS, type Reason, type Status } from "../shared/status.ts";
+import type { Upstream } from "../upstream/index.ts";
 import { callUpstream, type UpstreamAnswer } from "./upstream-call.ts";
 
 export type KubeObject = Record<string, unknown>;

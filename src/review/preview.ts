@@ -5,11 +5,12 @@
 // Stance: the preview is advice, never a gate. Any failure (the dry run refused, the object too big, a timeout) is
 // reported in `error` and the review proceeds; everything is masked (src/mask) before anything is rendered.
 import { stringify } from "yaml";
-import type { KubeRequest, ReviewPreview } from "../gateway/contracts.ts";
-import type { Upstream } from "../gateway/upstream/index.ts";
+import type { KubeRequest } from "../kube/request.ts";
 import { type MaskContext, maskedCopy } from "../mask/index.ts";
+import type { Upstream } from "../upstream/index.ts";
 import { unifiedDiff } from "./diff.ts";
 import { asDryRun, withDryRun } from "./object-context.ts";
+import type { ReviewPreview } from "./types.ts";
 import { callUpstream } from "./upstream-call.ts";
 
 export { withDryRun };

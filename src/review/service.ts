@@ -20,21 +20,14 @@
 // gateway closes held requests through the stream registry; `withdrawFor` reaches the reviews no one holds (retry
 // mode), and every read re-checks the chain (`chain`), so expiry needs no sweep of its own.
 import { randomUUID } from "node:crypto";
-import type {
-  AuditNote,
-  Grant,
-  Principal,
-  Review,
-  ReviewEventType,
-  ReviewPreview,
-  ReviewQuery,
-  ReviewStore,
-} from "../gateway/contracts.ts";
+import type { AuditNote } from "../audit/types.ts";
+import type { Principal } from "../identity/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { grantNote, type ReviewAudit, reviewNote, sameNote } from "./audit.ts";
 import type { ReviewBus } from "./bus.ts";
 import { mayDecide } from "./eligibility.ts";
 import { type GrantTarget, grantCovers, grantFor } from "./grants.ts";
+import type { Grant, Review, ReviewEventType, ReviewPreview, ReviewQuery, ReviewStore } from "./types.ts";
 import { type WaitOutcome, waitForDecision } from "./wait.ts";
 
 export type { WaitOutcome } from "./wait.ts";

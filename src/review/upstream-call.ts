@@ -3,7 +3,7 @@
 // Stance: the caller passes the impersonation headers of the requester, so the cluster answers exactly what the real
 // request would see; the answer is capped in size and time, and any failure becomes a value, never an exception.
 import { request } from "node:https";
-import type { Upstream } from "../gateway/upstream/index.ts";
+import type { Upstream } from "../upstream/index.ts";
 
 export const MAX_PREVIEW_BYTES = 4 * 1024 * 1024;
 

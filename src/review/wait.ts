@@ -3,8 +3,9 @@
 //
 // Stance: every exit path unsubscribes and clears its timer, so a gateway holding many requests leaks nothing; a
 // store read that fails ends the wait as a timeout (the request is refused, never sent).
-import type { Review, ReviewStore } from "../gateway/contracts.ts";
+
 import type { ReviewBus } from "./bus.ts";
+import type { Review, ReviewStore } from "./types.ts";
 
 export type WaitOutcome = { kind: "decided"; review: Review } | { kind: "timeout" } | { kind: "aborted" };
 

@@ -24,7 +24,7 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
-} from "../gateway/contracts.ts";
+} from "../audit/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { ChainWriter, type ChainWriterOptions } from "./audit-writer.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";

@@ -4,7 +4,7 @@
 // Stance: a delegation is only ever narrowed after it is made: revocation keeps the first revoker and time, and
 // "active" is decided by the caller's clock against the stored expiry, never by a flag that could be left stale.
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { Delegation, DelegationStore } from "../gateway/contracts.ts";
+import type { Delegation, DelegationStore } from "../identity/types.ts";
 import { delegationFromRow } from "./review-rows.ts";
 
 type Row = Record<string, unknown>;

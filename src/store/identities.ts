@@ -6,10 +6,11 @@
 // the very next request. "Last used" is advisory and may fail quietly (see sqlite.ts).
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import type { Credential, CredentialOptions, Identity, IdentityUpdate, Store } from "../gateway/contracts.ts";
+import type { Credential, CredentialOptions, Identity, IdentityUpdate } from "../identity/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { credentialFromRow, identityFromRow } from "./rows.ts";
+import type { Store } from "./types.ts";
 
 type Row = Record<string, unknown>;
 type Found = { identity: Identity; credential: Credential };

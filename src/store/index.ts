@@ -4,10 +4,10 @@
 // Secrets: a PostgreSQL URL carries a password. It may come from a file (urlFile) so it stays out of airlock.yaml;
 // it is never logged, and an error about it names the file, not its content.
 import { readFile } from "node:fs/promises";
-import type { Store } from "../gateway/contracts.ts";
 import type { StoreConfig } from "./pg/config.ts";
 import { openPostgresStore } from "./pg/store.ts";
 import { SqliteStore } from "./sqlite.ts";
+import type { Store } from "./types.ts";
 
 export type StoreOptions =
   | {

@@ -10,10 +10,11 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import pg from "pg";
-import type { Identity, Store } from "../gateway/contracts.ts";
+import type { Identity } from "../identity/types.ts";
 import type { ReviewBus } from "../review/bus.ts";
 import { postgresUrl, type StoreOptions } from "./index.ts";
 import { clientConfig } from "./pg/db.ts";
+import type { Store } from "./types.ts";
 
 export interface EventBus {
   /**

@@ -6,7 +6,7 @@
 // writes it only if the version is unchanged (one statement, atomic in both engines); when another replica wrote first
 // it reads again. What the state means is the caller's (src/policy/shared-limiter.ts, src/identity/throttle.ts).
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { ConsoleSessionRow, ReplicaStateStore } from "../gateway/contracts.ts";
+import type { ConsoleSessionRow, ReplicaStateStore } from "./types.ts";
 
 type Row = Record<string, unknown>;
 

@@ -1,7 +1,8 @@
 // Row codecs of the review tables, shared by the SQLite and PostgreSQL engines: reviews are stored whole as JSON
 // (checked on the way out: a row that does not parse throws, so a corrupt review is never read as approved), grants
 // and review events as columns.
-import type { Delegation, Grant, Review } from "../gateway/contracts.ts";
+import type { Delegation } from "../identity/types.ts";
+import type { Grant, Review } from "../review/types.ts";
 
 type Row = Record<string, unknown>;
 

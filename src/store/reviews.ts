@@ -5,14 +5,7 @@
 // reviewers approving at once, or an approval racing an expiry, cannot both win. A row that does not parse throws:
 // a corrupt review must never be read as approved.
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type {
-  Grant,
-  Review,
-  ReviewEvent,
-  ReviewQuery,
-  ReviewState,
-  ReviewStore,
-} from "../gateway/contracts.ts";
+import type { Grant, Review, ReviewEvent, ReviewQuery, ReviewState, ReviewStore } from "../review/types.ts";
 import { DEFAULT_REVIEW_LIMIT, grantFromRow, MAX_REVIEW_LIMIT, reviewFromRow, str } from "./review-rows.ts";
 
 type Row = Record<string, unknown>;

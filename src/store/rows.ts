@@ -1,6 +1,7 @@
 // Mapping between SQL rows and the store's types. Engine-neutral: a PostgreSQL engine with the same column names
 // reuses it. Rows that do not have the expected shape throw: a corrupt row must not become a half-filled identity.
-import type { AuditEvent, Credential, CredentialScopes, Identity } from "../gateway/contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
+import type { Credential, CredentialScopes, Identity } from "../identity/types.ts";
 
 type Row = Record<string, unknown>;
 

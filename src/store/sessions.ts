@@ -4,7 +4,8 @@
 // A session or recording is stored whole as JSON beside the columns lookups need, so fields can be added without a
 // migration. Rows that do not parse throw: a corrupt row must not become a half-filled session.
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import type { AuditEvent, RecordingRecord, SessionQuery, SessionRecord } from "../gateway/contracts.ts";
+import type { AuditEvent } from "../audit/types.ts";
+import type { RecordingRecord, SessionQuery, SessionRecord } from "../recording/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { auditFromRow } from "./rows.ts";
 

@@ -18,22 +18,16 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
-  ConsoleSessionRow,
+} from "../audit/types.ts";
+import type {
   Credential,
   CredentialOptions,
   Delegation,
-  Grant,
   Identity,
   IdentityUpdate,
-  RecordingRecord,
-  Review,
-  ReviewEvent,
-  ReviewQuery,
-  ReviewState,
-  SessionQuery,
-  SessionRecord,
-  Store,
-} from "../gateway/contracts.ts";
+} from "../identity/types.ts";
+import type { RecordingRecord, SessionQuery, SessionRecord } from "../recording/types.ts";
+import type { Grant, Review, ReviewEvent, ReviewQuery, ReviewState } from "../review/types.ts";
 import { SqliteAuditTables } from "./audit.ts";
 import type { AuditDurability } from "./audit-writer.ts";
 import { SqliteDelegationTables } from "./delegations.ts";
@@ -43,6 +37,7 @@ import { SqliteReplicaStateTables } from "./replica-state.ts";
 import { SqliteReviewTables } from "./reviews.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 import { SqliteSessionTables } from "./sessions.ts";
+import type { ConsoleSessionRow, Store } from "./types.ts";
 
 export interface SqliteStoreOptions {
   /** The database file, or ":memory:" for a throw-away store. */

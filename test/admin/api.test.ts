@@ -6,8 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { createAdminApi } from "../../src/admin/api.ts";
 import { ROUTES } from "../../src/admin/routes.ts";
-import type { Store } from "../../src/gateway/contracts.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
+import type { Store } from "../../src/store/types.ts";
 import { auditEvent } from "../store/contract.ts";
 import { type AdminServer, request, startAdminServer } from "./harness.ts";
 

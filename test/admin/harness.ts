@@ -7,10 +7,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAdminApi } from "../../src/admin/api.ts";
-import type { Identity, Store } from "../../src/gateway/contracts.ts";
+import type { Identity } from "../../src/identity/types.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { generateToken, hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 
 export interface AdminServer {
   url: string;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ADMIN_PRINCIPAL, authorize } from "../../src/admin/auth.ts";
 import { matchRoute } from "../../src/admin/routes.ts";
-import type { Principal } from "../../src/gateway/contracts.ts";
+import type { Principal } from "../../src/identity/types.ts";
 
 test("routes match exactly, with identity names checked against their alphabet", () => {
   const cases: [string, string, string][] = [

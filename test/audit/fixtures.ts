@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Checkpointer } from "../../src/audit/checkpoint.ts";
 import { generateSigningKey, type SigningKey } from "../../src/audit/signing.ts";
-import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
+import type { AuditEvent } from "../../src/audit/types.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 import { auditEvent } from "../store/contract.ts";
 
 export interface AuditFixture {

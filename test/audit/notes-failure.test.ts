@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createAdminApi } from "../../src/admin/api.ts";
-import type { Principal, Store } from "../../src/gateway/contracts.ts";
+import type { Principal } from "../../src/identity/types.ts";
 import { openPolicyEngine } from "../../src/policy/engine.ts";
 import { describeToRequest } from "../../src/policy/request.ts";
 import { inProcessBus } from "../../src/review/bus.ts";
@@ -17,6 +17,7 @@ import { type OpenInput, ReviewService } from "../../src/review/service.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { generateToken, hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 import { policy } from "../policy/support.ts";
 
 let real: Store;

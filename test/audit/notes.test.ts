@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { after, before, test } from "node:test";
-import type { AuditRecord, Principal, Review } from "../../src/gateway/contracts.ts";
+import type { AuditRecord } from "../../src/audit/types.ts";
+import type { Principal } from "../../src/identity/types.ts";
+import type { Review } from "../../src/review/types.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { review as makeReview } from "../store/contract-reviews.ts";
 

@@ -4,12 +4,15 @@
 // action contradicts them).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { AuditEvent } from "../../src/audit/types.ts";
 import { auditTable } from "../../src/cli/audit.ts";
 import { formatTable } from "../../src/cli/client.ts";
 import { identityTable } from "../../src/cli/identity.ts";
 import { formatReview, reviewTable } from "../../src/cli/review.ts";
 import { formatSessionShow, sessionTable } from "../../src/cli/session.ts";
-import type { AuditEvent, Identity, Review, SessionRecord } from "../../src/gateway/contracts.ts";
+import type { Identity } from "../../src/identity/types.ts";
+import type { SessionRecord } from "../../src/recording/types.ts";
+import type { Review } from "../../src/review/types.ts";
 import { HOSTILE, HOSTILE_ALL, RAW_HOSTILE } from "../helpers/hostile.ts";
 
 const H = HOSTILE_ALL;

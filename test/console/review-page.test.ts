@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { request } from "node:https";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
-import type { Decision, KubeRequest } from "../../src/gateway/contracts.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
+import type { Decision } from "../../src/policy/decision.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "./support.ts";
 

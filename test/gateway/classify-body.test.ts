@@ -3,10 +3,10 @@
 // JSON, and the media types that are accepted, converted or refused.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readRequestBody } from "../../src/gateway/classify/body.ts";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
-import { MAX_JSON_DEPTH, readJson } from "../../src/gateway/classify/json.ts";
-import { readYamlText, resolvePlain } from "../../src/gateway/classify/yaml11.ts";
+import { readRequestBody } from "../../src/kube/classify/body.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
+import { MAX_JSON_DEPTH, readJson } from "../../src/kube/classify/json.ts";
+import { readYamlText, resolvePlain } from "../../src/kube/classify/yaml11.ts";
 
 const yaml = (text: string) => {
   const r = readYamlText(text);

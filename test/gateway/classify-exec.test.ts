@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { actionOf, parseExecQuery, resolveRequestInfo } from "../../src/gateway/classify/index.ts";
+import { actionOf, parseExecQuery, resolveRequestInfo } from "../../src/kube/classify/index.ts";
 
 function exec(q: string) {
   return parseExecQuery(new URLSearchParams(q));

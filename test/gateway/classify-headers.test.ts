@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { IMPERSONATION_REFUSED, inspectClientHeaders } from "../../src/gateway/classify/index.ts";
+import { IMPERSONATION_REFUSED, inspectClientHeaders } from "../../src/kube/classify/index.ts";
 
 const KUBECTL = [
   "Host",

@@ -2,8 +2,8 @@
 // (endpoints/handlers/delete.go), dryRun only "All", and the ambiguous forms refused.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
-import { resolveWriteOptions } from "../../src/gateway/classify/options.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
+import { resolveWriteOptions } from "../../src/kube/classify/options.ts";
 
 function kubeFor(method: string, target: string) {
   const c = classifyRequest(method, target, "c");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { resolveRequestInfo } from "../../src/gateway/classify/index.ts";
+import { resolveRequestInfo } from "../../src/kube/classify/index.ts";
 import { loadVectors } from "./classify-vectors.ts";
 
 const vectors = loadVectors();

@@ -7,7 +7,7 @@ import {
   isQualifiedName,
   isValidLabelSelector,
   parseFieldSelector,
-} from "../../src/gateway/classify/selectors.ts";
+} from "../../src/kube/classify/selectors.ts";
 
 describe("isValidLabelSelector agrees with labels.Parse", () => {
   const good = [

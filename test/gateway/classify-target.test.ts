@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { checkRequestTarget } from "../../src/gateway/classify/index.ts";
+import { checkRequestTarget } from "../../src/kube/classify/index.ts";
 import { loadVectors, REFUSED_BY_HYGIENE } from "./classify-vectors.ts";
 
 const P = "/api/v1/namespaces/default/pods";

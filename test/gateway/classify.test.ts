@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
 import { loadVectors, REFUSED_BY_HYGIENE } from "./classify-vectors.ts";
 
 describe("classifyRequest", () => {

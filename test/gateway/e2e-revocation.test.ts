@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import type { Decision, Grant, KubeRequest, Review } from "../../src/gateway/contracts.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
+import type { Decision } from "../../src/policy/decision.ts";
+import type { Grant, Review } from "../../src/review/types.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
 import { recordMark, simRecords } from "./e2e-support.ts";

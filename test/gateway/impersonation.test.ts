@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Principal } from "../../src/gateway/contracts.ts";
-import { impersonationHeaders } from "../../src/gateway/forward/impersonation.ts";
+import type { Principal } from "../../src/identity/types.ts";
+import { impersonationHeaders } from "../../src/upstream/impersonation.ts";
 
 const agent: Principal = {
   identityId: "id-123",

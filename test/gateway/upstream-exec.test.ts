@@ -3,10 +3,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseExecCredential, refreshAt } from "../../src/gateway/upstream/exec-plugin.ts";
-import { openUpstream, type Upstream } from "../../src/gateway/upstream/index.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { issueClientCertificate } from "../../src/shared/tls.ts";
+import { parseExecCredential, refreshAt } from "../../src/upstream/exec-plugin.ts";
+import { openUpstream, type Upstream } from "../../src/upstream/index.ts";
 import { type FakeCluster, send, startFakeCluster, tempDir, writeKubeconfig } from "./upstream-fixtures.ts";
 
 const PLUGIN = fileURLToPath(new URL("./upstream-exec-plugin.mjs", import.meta.url));

@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { h2Headers } from "../../src/gateway/forward/h2-request.ts";
 import { type ForwardOptions, type ForwardResult, forwardHttp } from "../../src/gateway/forward/http.ts";
-import { h2PoolOf } from "../../src/gateway/upstream/h2-pool.ts";
-import { openUpstream, type Upstream } from "../../src/gateway/upstream/index.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
+import { h2PoolOf } from "../../src/upstream/h2-pool.ts";
+import { openUpstream, type Upstream } from "../../src/upstream/index.ts";
 import { eventually } from "../helpers/eventually.ts";
 
 const ca = createCertificateAuthority("h2-test-ca");

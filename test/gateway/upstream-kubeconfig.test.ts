@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { stringify } from "yaml";
-import { parseKubeconfig } from "../../src/gateway/upstream/kubeconfig.ts";
 import { StatusError } from "../../src/shared/status.ts";
+import { parseKubeconfig } from "../../src/upstream/kubeconfig.ts";
 
 const FILE = "/etc/airlock/clusters/prod.kubeconfig";
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";

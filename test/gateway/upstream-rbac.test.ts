@@ -6,7 +6,7 @@ import https from "node:https";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { openUpstream, type Upstream } from "../../src/gateway/upstream/index.ts";
+import { openUpstream, type Upstream } from "../../src/upstream/index.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 const DOC = fileURLToPath(new URL("../../docs/connections.md", import.meta.url));

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { openUpstream, type Upstream, UpstreamRegistry } from "../../src/gateway/upstream/index.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { createCertificateAuthority, issueClientCertificate } from "../../src/shared/tls.ts";
+import { openUpstream, type Upstream, UpstreamRegistry } from "../../src/upstream/index.ts";
 import {
   type FakeCluster,
   send,

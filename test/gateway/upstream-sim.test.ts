@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import https from "node:https";
 import { after, before, test } from "node:test";
-import { openUpstream, type Upstream } from "../../src/gateway/upstream/index.ts";
+import { openUpstream, type Upstream } from "../../src/upstream/index.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 let sim: Simulator;

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { execCredential, gatewayBase, parseExecInfo } from "../../src/cli/credential.ts";
-import type { Credential, Identity, KubeRequest, Principal } from "../../src/gateway/contracts.ts";
 import { checkScopes } from "../../src/identity/scopes.ts";
 import { cleanJustification, SessionSigner } from "../../src/identity/session.ts";
+import type { Credential, Identity, Principal } from "../../src/identity/types.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
 import { usable } from "../../src/store/identities.ts";
 
 const principal = (scopes?: Principal["scopes"]): Principal => ({

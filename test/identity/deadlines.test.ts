@@ -2,8 +2,8 @@
 // session's, or workload token's) own limit; an unknown limit never extends anything.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Principal } from "../../src/gateway/contracts.ts";
 import { CredentialLimits, newDeadline, setCredentialLimit } from "../../src/identity/deadlines.ts";
+import type { Principal } from "../../src/identity/types.ts";
 
 const INF = Number.POSITIVE_INFINITY;
 

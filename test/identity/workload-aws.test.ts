@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { presignEksToken } from "../../src/gateway/upstream/eks-token.ts";
 import { createAwsVerifier } from "../../src/identity/workload/aws-verifier.ts";
 import {
   canonicalizeArn,
@@ -8,6 +7,7 @@ import {
   EKS_TOKEN_PREFIX,
   stsHostAllowed,
 } from "../../src/identity/workload/eks-token.ts";
+import { presignEksToken } from "../../src/upstream/eks-token.ts";
 import { ROLE_X, startTestSts, type TestSts } from "../helpers/test-sts.ts";
 
 const decode = (token: string) =>

@@ -4,8 +4,8 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { KubeRequest } from "../../src/gateway/contracts.ts";
 import { jsonAccept, planResponse } from "../../src/gateway/transform/index.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
 import {
   BUILTIN_PROFILES,
   compileProfiles,

@@ -5,10 +5,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
 import { checkCollection, deleteEach } from "../../src/gateway/collection.ts";
-import type { Principal } from "../../src/gateway/contracts.ts";
-import { impersonationHeaders } from "../../src/gateway/forward/impersonation.ts";
+import type { Principal } from "../../src/identity/types.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
+import { impersonationHeaders } from "../../src/upstream/impersonation.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 

@@ -3,7 +3,7 @@
 // count effects (deletecollection objects, evictions).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Decision } from "../../src/gateway/contracts.ts";
+import type { Decision } from "../../src/policy/decision.ts";
 import { describeToRequest } from "../../src/policy/request.ts";
 import { AGENT, decide, engineOf, policy, type Req, verdict } from "./support.ts";
 

@@ -1,6 +1,6 @@
 // Helpers for policy tests: compile YAML text into an engine, and describe requests the way `policy test` does.
 import assert from "node:assert/strict";
-import type { Decision } from "../../src/gateway/contracts.ts";
+import type { Decision } from "../../src/policy/decision.ts";
 import { engineForSet, type PolicyEngine } from "../../src/policy/engine.ts";
 import { compileSources } from "../../src/policy/load.ts";
 import { type DescribedRequest, describeToRequest } from "../../src/policy/request.ts";

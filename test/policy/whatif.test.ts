@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { AuditEvent } from "../../src/audit/types.ts";
 import { whatIfText } from "../../src/cli/policy.ts";
-import type { AuditEvent, Identity } from "../../src/gateway/contracts.ts";
+import type { Identity } from "../../src/identity/types.ts";
 import { whatIf } from "../../src/policy/whatif.ts";
 import { engineOf, policy } from "./support.ts";
 

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { readRequestBody } from "../../src/gateway/classify/body.ts";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
-import type { KubeRequest } from "../../src/gateway/contracts.ts";
 import { planResponse } from "../../src/gateway/transform/index.ts";
+import { readRequestBody } from "../../src/kube/classify/body.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
 import { BUILTIN_PROFILES, createPlaceholders } from "../../src/mask/index.ts";
 import { analyzeCommand, analyzeScript } from "../../src/policy/shell.ts";
 import { WsFrameReader } from "../../src/recording/ws-frames.ts";

@@ -7,11 +7,11 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import type { KubeRequest } from "../../src/gateway/contracts.ts";
 import { forwardHttp } from "../../src/gateway/forward/http.ts";
 import { relayMasked } from "../../src/gateway/transform/index.ts";
-import type { Upstream } from "../../src/gateway/upstream/index.ts";
+import type { KubeRequest } from "../../src/kube/request.ts";
 import { BUILTIN_PROFILES, createPlaceholders } from "../../src/mask/index.ts";
+import type { Upstream } from "../../src/upstream/index.ts";
 
 const profile = BUILTIN_PROFILES.get("default");
 const kube = {

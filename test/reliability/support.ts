@@ -1,6 +1,7 @@
 // Shared by the reliability tests: every audit event of a store, page by page (a page is capped at 1000), and the
 // ones that have no completion record yet.
-import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
+import type { AuditEvent } from "../../src/audit/types.ts";
+import type { Store } from "../../src/store/types.ts";
 
 export async function allAuditEvents(store: Store): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];

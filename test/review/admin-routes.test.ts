@@ -6,12 +6,13 @@ import { createServer, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { createAdminApi } from "../../src/admin/api.ts";
-import type { Review, Store } from "../../src/gateway/contracts.ts";
 import { inProcessBus } from "../../src/review/bus.ts";
 import { ReviewService } from "../../src/review/service.ts";
+import type { Review } from "../../src/review/types.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { generateToken, hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 import { review as makeReview } from "../store/contract-reviews.ts";
 
 let store: Store;

@@ -2,8 +2,9 @@
 // it acted for, identities those people own), N-of-M counted in people (owner, else identity).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Principal, Review } from "../../src/gateway/contracts.ts";
+import type { Principal } from "../../src/identity/types.ts";
 import { mayDecide, personOf } from "../../src/review/eligibility.ts";
+import type { Review } from "../../src/review/types.ts";
 import { review as makeReview } from "../store/contract-reviews.ts";
 
 const human = (name: string, owner?: string): Principal => ({

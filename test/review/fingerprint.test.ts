@@ -2,7 +2,7 @@
 // what, the body bytes, the Content-Type, the exec argv or flags, or the justification gives another.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { classifyRequest } from "../../src/gateway/classify/index.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
 import { canonicalQuery, requestFingerprint } from "../../src/review/fingerprint.ts";
 
 function fp(

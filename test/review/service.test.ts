@@ -2,11 +2,13 @@
 // single use, expiry, withdrawal when the last waiter leaves, grants.
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
-import type { Principal, ReviewRequirement, Store } from "../../src/gateway/contracts.ts";
+import type { Principal } from "../../src/identity/types.ts";
+import type { ReviewRequirement } from "../../src/policy/decision.ts";
 import { inProcessBus } from "../../src/review/bus.ts";
 import { type OpenInput, ReviewService } from "../../src/review/service.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 
 let now = Date.parse("2026-03-01T10:00:00.000Z");
 let store: Store;

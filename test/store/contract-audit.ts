@@ -6,7 +6,7 @@ import { sha256Hex } from "../../src/audit/canonical.ts";
 import { GENESIS_HASH } from "../../src/audit/chain.ts";
 import { buildCheckpoint } from "../../src/audit/checkpoint.ts";
 import { generateSigningKey } from "../../src/audit/signing.ts";
-import type { Store } from "../../src/gateway/contracts.ts";
+import type { Store } from "../../src/store/types.ts";
 import { auditEvent } from "./contract.ts";
 
 type WithStore = (fn: (store: Store) => Promise<void>) => Promise<void>;

@@ -2,7 +2,7 @@
 // compare-and-set counters (of two writers of one version exactly one wins).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ConsoleSessionRow, Store } from "../../src/gateway/contracts.ts";
+import type { ConsoleSessionRow, Store } from "../../src/store/types.ts";
 
 function consoleSession(overrides: Partial<ConsoleSessionRow> = {}): ConsoleSessionRow {
   return {

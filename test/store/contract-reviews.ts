@@ -1,7 +1,8 @@
 // The store contract for reviews, their events and grants (called from storeContract, so every engine runs it).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Grant, Review, Store } from "../../src/gateway/contracts.ts";
+import type { Grant, Review } from "../../src/review/types.ts";
+import type { Store } from "../../src/store/types.ts";
 
 export function review(overrides: Partial<Review> = {}): Review {
   return {

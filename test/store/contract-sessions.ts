@@ -2,7 +2,8 @@
 // first with filters, found by key within an activity window, and a session's timeline from the audit events.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { RecordingRecord, SessionRecord, Store } from "../../src/gateway/contracts.ts";
+import type { RecordingRecord, SessionRecord } from "../../src/recording/types.ts";
+import type { Store } from "../../src/store/types.ts";
 import { auditEvent } from "./contract.ts";
 
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {

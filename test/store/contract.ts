@@ -2,9 +2,10 @@
 // engine's test file with a factory that opens a fresh, empty store.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { AuditEvent, Store } from "../../src/gateway/contracts.ts";
+import type { AuditEvent } from "../../src/audit/types.ts";
 import { StatusError } from "../../src/shared/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
+import type { Store } from "../../src/store/types.ts";
 import { auditChainContract } from "./contract-audit.ts";
 import { replicaStateContract } from "./contract-replica-state.ts";
 import { reviewContract } from "./contract-reviews.ts";

@@ -12,10 +12,10 @@ import pg from "pg";
 import { GENESIS_HASH } from "../../src/audit/chain.ts";
 import { generateSigningKey } from "../../src/audit/signing.ts";
 import { verifyAuditLog } from "../../src/audit/verify.ts";
-import type { Store } from "../../src/gateway/contracts.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
 import { redactUrl } from "../../src/store/pg/db.ts";
+import type { Store } from "../../src/store/types.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { auditEvent, storeContract } from "./contract.ts";
 

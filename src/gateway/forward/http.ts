@@ -10,10 +10,10 @@
 import type { IncomingMessage } from "node:http";
 import https, { type RequestOptions } from "node:https";
 import { failure, type Status } from "../../shared/status.ts";
+import { h2PoolOf } from "../../upstream/h2-pool.ts";
+import type { Upstream } from "../../upstream/index.ts";
 import type { AnyResponse } from "../respond.ts";
 import { clientGone, sendStatus, writeHead } from "../respond.ts";
-import { h2PoolOf } from "../upstream/h2-pool.ts";
-import type { Upstream } from "../upstream/index.ts";
 import { H2Request, h2Headers } from "./h2-request.ts";
 
 /** What the forwarder needs of an upstream request, whichever the protocol. */

@@ -11,9 +11,9 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
 import { failure } from "../../shared/status.ts";
+import type { Upstream } from "../../upstream/index.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { StdinLineGate } from "../stdin-inspect.ts";
-import type { Upstream } from "../upstream/index.ts";
 import type { PortGuard } from "./port-guard.ts";
 
 export const STREAM_SUBPROTOCOLS = new Set([

@@ -7,6 +7,7 @@
 // never forwarded; a stream that fails mid-way is cut. Break-glass (`none`) relays unmasked and says so.
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pipeline } from "node:stream";
+import type { KubeRequest } from "../../kube/request.ts";
 import {
   ChannelFrameMasker,
   type DetectorSet,
@@ -20,7 +21,6 @@ import {
   WatchStreamMasker,
 } from "../../mask/index.ts";
 import { failure, type Status } from "../../shared/status.ts";
-import type { KubeRequest } from "../contracts.ts";
 import { type AnyResponse, clientGone, sendStatus, writeHead } from "../respond.ts";
 import { type ChunkMasker, MaskingTransform } from "./response.ts";
 

@@ -1,9 +1,10 @@
 // Markers never flow back (docs/masking.md): the refusal of a write whose body carries a masking marker, as the
 // Status kubectl prints. Every identity, every write verb, before policy: a marker in a body is never what the
 // writer meant to store, and storing it would replace a real value with a placeholder.
+
+import type { KubeRequest } from "../../kube/request.ts";
 import { findMarkerInBody } from "../../mask/body-markers.ts";
 import { failure, type Status } from "../../shared/status.ts";
-import type { KubeRequest } from "../contracts.ts";
 import { describeTarget } from "../decide.ts";
 
 /** A 422 Status when the request body carries a marker; undefined otherwise. */

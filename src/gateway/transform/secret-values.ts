@@ -7,9 +7,10 @@
 //
 // Fail closed: a pod or a Secret that cannot be read (other than a referenced Secret that does not exist) refuses the
 // stream. Values live in memory only: never logged, never in the audit, never on disk; errors name objects, not values.
+
+import type { KubeRequest } from "../../kube/request.ts";
 import { callUpstream } from "../../review/upstream-call.ts";
-import type { KubeRequest } from "../contracts.ts";
-import type { Upstream } from "../upstream/index.ts";
+import type { Upstream } from "../../upstream/index.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

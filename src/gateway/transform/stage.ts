@@ -7,6 +7,8 @@
 // bytes are an opaque TCP stream the masker cannot read.
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Principal } from "../../identity/types.ts";
+import type { KubeRequest } from "../../kube/request.ts";
 import { withDetector } from "../../mask/detectors.ts";
 import {
   BUILTIN_PROFILES,
@@ -24,8 +26,8 @@ import {
 } from "../../mask/index.ts";
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
 import { type SecretValueMatcher, secretValueMatcher } from "../../mask/values.ts";
+import type { Decision } from "../../policy/decision.ts";
 import { failure, type Status } from "../../shared/status.ts";
-import type { Decision, KubeRequest, Principal } from "../contracts.ts";
 import type { AnyResponse } from "../respond.ts";
 import type { GatewayRuntime } from "../runtime.ts";
 import { withJsonAccept } from "./accept.ts";

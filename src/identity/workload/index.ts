@@ -9,11 +9,11 @@
 // the principal's credential id is `workload:<issuer>:<subject>`.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { Authenticator, AuthResult } from "../../gateway/authenticate.ts";
-import type { Store } from "../../gateway/contracts.ts";
-import type { Upstream } from "../../gateway/upstream/types.ts";
 import { failure } from "../../shared/status.ts";
 import { bearerToken } from "../../shared/tokens.ts";
+import type { Store } from "../../store/types.ts";
+import type { Upstream } from "../../upstream/types.ts";
+import type { Authenticator, AuthResult } from "../authenticate.ts";
 import { createAwsVerifier } from "./aws-verifier.ts";
 import type { IdentityConfig } from "./config.ts";
 import { EKS_TOKEN_PREFIX } from "./eks-token.ts";

@@ -5,8 +5,8 @@
 // `*` (which also matches `:` and `/`, so write namespaces and account ids out in full). The principal's credential
 // id names the issuer and subject (`workload:<issuer>:<subject>`), never the token.
 
-import type { Identity, Principal } from "../../gateway/contracts.ts";
 import { setCredentialLimit } from "../deadlines.ts";
+import type { Identity, Principal } from "../types.ts";
 import type { MappingRule } from "./config.ts";
 
 /** What an issuer verified about a token. */

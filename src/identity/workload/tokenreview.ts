@@ -7,7 +7,7 @@
 // review is sent as the gateway itself (never impersonating); the token goes only into the review's body, over the
 // connection's verified TLS, and nowhere else.
 import https from "node:https";
-import type { Upstream } from "../../gateway/upstream/types.ts";
+import type { Upstream } from "../../upstream/types.ts";
 import type { VerifiedSubject } from "./mapping.ts";
 
 export interface TokenReviewOptions {

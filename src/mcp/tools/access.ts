@@ -4,10 +4,10 @@
 // request, evaluated without using any rate budget and without sending anything) and the cluster (SelfSubjectReview /
 // SelfSubjectAccessReview, sent through the pipeline like kubectl auth whoami / can-i, so policy may refuse them).
 import { z } from "zod";
-import { classifyRequest } from "../../gateway/classify/index.ts";
-import type { Decision } from "../../gateway/contracts.ts";
-import { impersonatedGroups, impersonatedUser } from "../../gateway/forward/impersonation.ts";
+import { classifyRequest } from "../../kube/classify/index.ts";
+import type { Decision } from "../../policy/decision.ts";
 import type { PolicyEngine } from "../../policy/engine.ts";
+import { impersonatedGroups, impersonatedUser } from "../../upstream/impersonation.ts";
 import { type CallContext, json, kube, ok, statusMessage, text, toolError } from "../call.ts";
 import { capText, table, untrusted } from "../format.ts";
 import { common, defineTool, READ_ONLY, resourceArg } from "./define.ts";

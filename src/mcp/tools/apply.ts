@@ -7,8 +7,8 @@
 // the dry-run diff the gate computes, and the tool result shows it too.
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
-import { classifyRequest } from "../../gateway/classify/index.ts";
 import { displayMasking } from "../../gateway/transform/stage.ts";
+import { classifyRequest } from "../../kube/classify/index.ts";
 import type { PolicyEngine } from "../../policy/engine.ts";
 import { unifiedDiff } from "../../review/diff.ts";
 import { renderObject } from "../../review/preview.ts";

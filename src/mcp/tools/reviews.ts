@@ -4,7 +4,7 @@
 //
 // Stance: a caller sees only reviews of its own requests; any other id answers "not found", as an unknown one does.
 import { z } from "zod";
-import type { Review } from "../../gateway/contracts.ts";
+import type { Review } from "../../review/types.ts";
 import { type CallContext, text, toolError } from "../call.ts";
 
 const MAX_WAIT_SECONDS = 50;

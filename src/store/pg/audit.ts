@@ -22,7 +22,7 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
-} from "../../gateway/contracts.ts";
+} from "../../audit/types.ts";
 import { StatusError } from "../../shared/status.ts";
 import { DEFAULT_AUDIT_LIMIT, encodeCursor, MAX_AUDIT_LIMIT } from "../audit.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "../rows.ts";

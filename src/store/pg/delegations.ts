@@ -1,6 +1,6 @@
 // The PostgreSQL delegation table: the SQLite engine's semantics (src/store/delegations.ts), pinned for both by the
 // store contract.
-import type { Delegation, DelegationStore } from "../../gateway/contracts.ts";
+import type { Delegation, DelegationStore } from "../../identity/types.ts";
 import { DELEGATION_COLUMNS, delegationValues, delegationWhere } from "../delegations.ts";
 import { delegationFromRow } from "../review-rows.ts";
 import type { Db } from "./db.ts";

@@ -7,17 +7,12 @@
 // consistent identity row lock it (SELECT … FOR UPDATE); two replicas creating the same name meet at the unique
 // index and one gets AlreadyExists. "Last used" is advisory and may fail quietly.
 import { randomUUID } from "node:crypto";
-import type {
-  Credential,
-  CredentialOptions,
-  Identity,
-  IdentityUpdate,
-  Store,
-} from "../../gateway/contracts.ts";
+import type { Credential, CredentialOptions, Identity, IdentityUpdate } from "../../identity/types.ts";
 import { StatusError } from "../../shared/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../../shared/tokens.ts";
 import { usable } from "../identities.ts";
 import { credentialFromRow, identityFromRow } from "../rows.ts";
+import type { Store } from "../types.ts";
 import { type Db, isUniqueViolation, type Param, type Sql } from "./db.ts";
 
 type Found = { identity: Identity; credential: Credential };

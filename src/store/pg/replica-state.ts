@@ -1,8 +1,9 @@
 // The PostgreSQL side of the state replicas share (src/store/replica-state.ts holds the SQLite side and the stance).
 // Each counter swap is one statement: PostgreSQL locks the row it updates, so of two replicas writing the same version
 // exactly one succeeds.
-import type { ConsoleSessionRow, ReplicaStateStore } from "../../gateway/contracts.ts";
+
 import { CONSOLE_SESSION_COLUMNS, consoleSessionFromRow, consoleSessionValues } from "../replica-state.ts";
+import type { ConsoleSessionRow, ReplicaStateStore } from "../types.ts";
 import type { Db } from "./db.ts";
 
 export class PgReplicaStateTables implements ReplicaStateStore {

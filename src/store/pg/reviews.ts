@@ -11,7 +11,7 @@ import type {
   ReviewQuery,
   ReviewState,
   ReviewStore,
-} from "../../gateway/contracts.ts";
+} from "../../review/types.ts";
 import { DEFAULT_REVIEW_LIMIT, grantFromRow, MAX_REVIEW_LIMIT, reviewFromRow, str } from "../review-rows.ts";
 import type { Db, Param } from "./db.ts";
 

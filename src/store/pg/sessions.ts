@@ -3,7 +3,8 @@
 // may save the same session (its requests reached both): the last save wins, as it does on one replica.
 // A session key joins its parts with NUL, which PostgreSQL text cannot hold: the key column stores the key as a JSON
 // string (NUL escaped), an exact and reversible encoding, so lookups by key stay exact.
-import type { AuditEvent, RecordingRecord, SessionQuery, SessionRecord } from "../../gateway/contracts.ts";
+import type { AuditEvent } from "../../audit/types.ts";
+import type { RecordingRecord, SessionQuery, SessionRecord } from "../../recording/types.ts";
 import { StatusError } from "../../shared/status.ts";
 import { auditFromRow } from "../rows.ts";
 import type { Db, Param, Row } from "./db.ts";

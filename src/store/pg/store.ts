@@ -11,22 +11,17 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
-  ConsoleSessionRow,
+} from "../../audit/types.ts";
+import type {
   Credential,
   CredentialOptions,
   Delegation,
-  Grant,
   Identity,
   IdentityUpdate,
-  RecordingRecord,
-  Review,
-  ReviewEvent,
-  ReviewQuery,
-  ReviewState,
-  SessionQuery,
-  SessionRecord,
-  Store,
-} from "../../gateway/contracts.ts";
+} from "../../identity/types.ts";
+import type { RecordingRecord, SessionQuery, SessionRecord } from "../../recording/types.ts";
+import type { Grant, Review, ReviewEvent, ReviewQuery, ReviewState } from "../../review/types.ts";
+import type { ConsoleSessionRow, Store } from "../types.ts";
 import { PgAuditTables } from "./audit.ts";
 import { Db, type PgOptions } from "./db.ts";
 import { PgDelegationTables } from "./delegations.ts";

@@ -5,7 +5,7 @@
 // are false, everything else (even "f" or "") is true. We accept the strconv.ParseBool spellings on which both readings
 // agree and refuse the rest with 400 — including "f"/"F", which ParseBool reads as false but the apiserver as true.
 
-import type { ExecInfo, RequestInfo } from "../contracts.ts";
+import type { ExecInfo, RequestInfo } from "../request.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 
 const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);

@@ -5,13 +5,14 @@
 // Fail closed when `recording.required`: a stream whose recording cannot be opened is refused with 503 before
 // anything reaches the cluster. A session that cannot be assigned (the store failing) never blocks a request: the
 // audit event, which is what must not be lost, has already been written or refused by then.
-import type { RequestContext } from "../gateway/context.ts";
-import { header } from "../gateway/context.ts";
-import type { GatewayRuntime } from "../gateway/runtime.ts";
-import type { RequestMasking } from "../gateway/transform/index.ts";
+
 import { TextStreamMasker } from "../mask/index.ts";
+import type { ActiveRecording } from "../recording/service.ts";
 import { failure, type Status } from "../shared/status.ts";
-import type { ActiveRecording } from "./service.ts";
+import type { RequestContext } from "./context.ts";
+import { header } from "./context.ts";
+import type { GatewayRuntime } from "./runtime.ts";
+import type { RequestMasking } from "./transform/index.ts";
 
 /** Assigns the request's session (needs the principal and the cluster). */
 export async function assignSession(gw: GatewayRuntime, ctx: RequestContext): Promise<void> {

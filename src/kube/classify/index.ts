@@ -4,7 +4,7 @@
 // attach parameters. Every step fails closed with a Status; nothing here normalises a request into a different one.
 // The caller strips any /k8s/<cluster> routing prefix before calling and forwards the raw target it classified.
 
-import type { KubeRequest } from "../contracts.ts";
+import type { KubeRequest } from "../request.ts";
 import { actionOf, parseExecQuery } from "./exec.ts";
 import { resolveRequestInfo } from "./requestinfo.ts";
 import { badRequest, ok, type Result } from "./result.ts";

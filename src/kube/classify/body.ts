@@ -13,7 +13,7 @@
 // Content-Encoding, that is not UTF-8, or that the readers refuse is answered 415 or 400 and never forwarded.
 // Proxy requests carry the proxied application's bytes and pass unread (policy cannot see into them anyway).
 import { failure, type Status } from "../../shared/status.ts";
-import type { KubeRequest } from "../contracts.ts";
+import type { KubeRequest } from "../request.ts";
 import { decodeUtf8, readJsonText } from "./json.ts";
 import { readYamlText } from "./yaml11.ts";
 

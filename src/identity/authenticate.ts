@@ -9,9 +9,10 @@ import type { X509Certificate } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { tokenAuthenticator } from "../identity/authenticators.ts";
 import { failure, type Status } from "../shared/status.ts";
-import type { Principal, Store } from "./contracts.ts";
+import type { Store } from "../store/types.ts";
+import { tokenAuthenticator } from "./authenticators.ts";
+import type { Principal } from "./types.ts";
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: Status };
 

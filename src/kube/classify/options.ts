@@ -9,7 +9,7 @@
 // Stance: refuse what could be read two ways. A delete carrying DeleteOptions in both body and query is refused (the
 // cluster would silently ignore the query); a dryRun other than "All" is refused. An eviction is a dry run when its
 // query or its body's deleteOptions say so (the apiserver propagates one into the other).
-import type { KubeRequest } from "../contracts.ts";
+import type { KubeRequest } from "../request.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 
 export interface WriteOptions {

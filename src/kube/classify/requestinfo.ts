@@ -7,7 +7,7 @@
 // two ways by the apiserver itself (non-ASCII "watch", see below) we refuse with 400.
 
 import { failure } from "../../shared/status.ts";
-import type { RequestInfo } from "../contracts.ts";
+import type { RequestInfo } from "../request.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 import { exactMatch, isGoInt64, isValidLabelSelector, parseFieldSelector } from "./selectors.ts";
 

@@ -1,6 +1,6 @@
 // The headers that make the cluster see the real caller. The gateway sets them itself, after the client's own
 // Impersonate-* headers have been refused (classify/headers), so a client can never choose whom it acts as.
-import type { Principal } from "../contracts.ts";
+import type { Principal } from "../identity/types.ts";
 
 export const IDENTITY_ID_EXTRA = "airlock.dev/identity-id";
 export const REQUEST_ID_EXTRA = "airlock.dev/request-id";
