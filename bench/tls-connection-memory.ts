@@ -1,7 +1,7 @@
 // What one idle keep-alive TLS client connection costs a Node process, the way the gateway holds one per watch to the
 // cluster: opens N connections to the simulator (in its own process) and compares this process's memory before and
 // after, after forced GCs. Once with the CA in the agent options (Node then builds a SecureContext for every new
-// connection, as src/gateway/upstream does today) and once with one shared secureContext.
+// connection, as src/upstream does today) and once with one shared secureContext.
 //
 // Each mode runs in a fresh process of its own: freed memory stays in a process's RSS, so a second measurement in the
 // same process would reuse the first one's pages and look cheaper.

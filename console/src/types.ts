@@ -1,4 +1,4 @@
-// The admin API's shapes as the console reads them (a subset of src/gateway/contracts.ts; kept here because the
+// The admin API's shapes as the console reads them (a subset of the owners' types files, src/*/types.ts; kept here because the
 // console is bundled for the browser and must not import server modules).
 export interface ReviewedRequest {
   method: string;

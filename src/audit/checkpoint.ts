@@ -6,11 +6,10 @@
 // records or M seconds, and at shutdown) and never throws into the request path — a failed checkpoint is logged and
 // retried at the next trigger.
 import type { KeyObject } from "node:crypto";
-import type { Store } from "../store/types.ts";
 import { canonicalJson, sha256Hex } from "./canonical.ts";
 import { CHAIN_VERSION, type ChainHead, GENESIS_HASH } from "./chain.ts";
 import { type SigningKey, signText, verifyText } from "./signing.ts";
-import type { AuditCheckpoint } from "./types.ts";
+import type { AuditCheckpoint, AuditStore } from "./types.ts";
 
 export function buildCheckpoint(
   previous: AuditCheckpoint | undefined,
@@ -66,7 +65,7 @@ export function checkCheckpoint(
 }
 
 export interface CheckpointerOptions {
-  store: Store;
+  store: AuditStore;
   key: SigningKey;
   everyRecords: number;
   everySeconds: number;

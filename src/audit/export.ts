@@ -5,9 +5,8 @@
 // impersonates it upstream, so the cluster's own audit log and this export name the same actor. Nothing secret is
 // in an audit event (no tokens, no bodies), so nothing is stripped here.
 
-import type { Store } from "../store/types.ts";
 import { REQUEST, REQUEST_COMPLETED } from "./chain.ts";
-import type { AuditEvent, AuditRecord } from "./types.ts";
+import type { AuditEvent, AuditRecord, AuditStore } from "./types.ts";
 
 export type ExportFormat = "k8s" | "jsonl";
 
@@ -142,7 +141,7 @@ export function noteLine(record: AuditRecord): Record<string, unknown> {
 
 /** Lines of an export, oldest first: one per request (at its begin record) and, for jsonl, one per note. */
 export async function* exportLines(
-  store: Store,
+  store: AuditStore,
   opts: { format: ExportFormat; since?: string; pageSize?: number },
 ): AsyncGenerator<string> {
   const page = opts.pageSize ?? 500;

@@ -5,10 +5,9 @@
 // `pruneThrough` is the pure decision; `enforceRetention` does it. Fail closed: if the seal cannot be written,
 // nothing is deleted (the store refuses a seal that does not match the record it names).
 
-import type { Store } from "../store/types.ts";
 import { buildCheckpoint } from "./checkpoint.ts";
 import type { SigningKey } from "./signing.ts";
-import type { AuditCheckpoint } from "./types.ts";
+import type { AuditCheckpoint, AuditStore } from "./types.ts";
 
 export interface RetentionPolicy {
   /** Records older than this are pruned. */
@@ -38,7 +37,7 @@ export interface RetentionResult {
 
 /** Prunes what the policy allows, sealing it first. `exclusive` serialises with the periodic checkpointer. */
 export async function enforceRetention(
-  store: Store,
+  store: AuditStore,
   key: SigningKey,
   policy: RetentionPolicy,
   now: number,

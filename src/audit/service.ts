@@ -6,13 +6,13 @@
 
 import { parseDuration } from "../shared/duration.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Store } from "../store/types.ts";
 import { Checkpointer } from "./checkpoint.ts";
 import type { AuditConfig, AuditSinkConfig } from "./config.ts";
 import { enforceRetention, type RetentionPolicy } from "./retention.ts";
 import { loadOrCreateSigningKey, type SigningKey } from "./signing.ts";
 import { SinkRunner } from "./sink-runner.ts";
 import { type AuditSink, FileSink, StreamSink, WebhookSink } from "./sinks.ts";
+import type { AuditStore } from "./types.ts";
 
 export interface AuditService {
   key: SigningKey;
@@ -23,7 +23,7 @@ export interface AuditService {
 }
 
 export interface AuditServiceOptions {
-  store: Store;
+  store: AuditStore;
   dataDir: string;
   config: AuditConfig;
   log: Logger;

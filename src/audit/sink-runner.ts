@@ -1,18 +1,17 @@
 // Delivers committed audit records to one sink, from the store, in chain order, at least once.
 //
-// The runner reads from its saved position (Store.auditCursorGet), turns records into lines (a request when its
+// The runner reads from its saved position (AuditStore.auditCursorGet), turns records into lines (a request when its
 // completion record is committed, so the line carries the status; notes as they come), batches them, and moves the
 // position only after the sink accepted the batch. Failures are retried with exponential backoff; meanwhile
 // requests go on untouched — the runner only ever reads the store and is woken by its commit notifications.
 
-import type { Store } from "../store/types.ts";
 import { REQUEST, REQUEST_COMPLETED } from "./chain.ts";
 import { type ExportFormat, noteLine, requestLine, toK8sEvent } from "./export.ts";
 import type { AuditSink } from "./sinks.ts";
-import type { AuditEvent, AuditRecord } from "./types.ts";
+import type { AuditEvent, AuditRecord, AuditStore } from "./types.ts";
 
 export interface SinkRunnerOptions {
-  store: Store;
+  store: AuditStore;
   sink: AuditSink;
   /** The delivery position's key in the store; stable across restarts. */
   cursorName: string;

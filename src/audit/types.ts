@@ -148,3 +148,6 @@ export interface AuditChainStore {
   /** Called after every commit that appended records, with the new head; returns an unsubscribe function. */
   auditWatch(listener: (head: { seq: number; hash: string }) => void): () => void;
 }
+
+/** Everything the audit module reads and writes. */
+export type AuditStore = AuditLogStore & AuditChainStore;

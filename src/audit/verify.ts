@@ -8,7 +8,6 @@
 // protected by the hash links only: whoever can write the database can truncate them unnoticed, which is why
 // checkpoints are frequent and can be shipped to a sink.
 import type { KeyObject } from "node:crypto";
-import type { Store } from "../store/types.ts";
 import { canonicalJson } from "./canonical.ts";
 import {
   type CompletionData,
@@ -19,7 +18,7 @@ import {
   requestBeginData,
 } from "./chain.ts";
 import { checkCheckpoint } from "./checkpoint.ts";
-import type { AuditCheckpoint, AuditEvent, AuditRecord } from "./types.ts";
+import type { AuditCheckpoint, AuditEvent, AuditRecord, AuditStore } from "./types.ts";
 
 export type ProblemKind = "altered" | "removed" | "inserted" | "checkpoint";
 
@@ -52,7 +51,7 @@ function beginWithoutReason(event: AuditEvent): string {
 }
 
 export async function verifyAuditLog(
-  store: Store,
+  store: AuditStore,
   publicKey: KeyObject,
   range: { fromSeq?: number; toSeq?: number } = {},
 ): Promise<VerifyReport> {

@@ -44,7 +44,7 @@ const clusterSchema = z.union([
       port: z.string().optional(),
     }),
   }),
-  // An EKS cluster reached as IAM role Y, assumed from the gateway's own AWS credentials (src/gateway/upstream/eks.ts).
+  // An EKS cluster reached as IAM role Y, assumed from the gateway's own AWS credentials (src/upstream/eks.ts).
   z.strictObject({
     ...clusterBase,
     eks: z.strictObject({

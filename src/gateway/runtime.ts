@@ -19,7 +19,7 @@ export interface GatewayRuntime {
   streams: StreamRegistry;
   metrics: GatewayMetrics;
   log: Logger;
-  /** The authenticator chain (src/gateway/authenticate.ts); without it, API tokens only. */
+  /** The authenticator chain (src/identity/authenticate.ts); without it, API tokens only. */
   authenticate?: (input: AuthInput) => Promise<AuthResult>;
   /** Holds requests whose decision is `review` (src/gateway/gate.ts); without it such requests are refused. */
   reviews?: ReviewService;

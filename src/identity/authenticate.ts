@@ -10,8 +10,6 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { failure, type Status } from "../shared/status.ts";
-import type { Store } from "../store/types.ts";
-import { tokenAuthenticator } from "./authenticators.ts";
 import type { Principal } from "./types.ts";
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: Status };
@@ -51,9 +49,4 @@ export function peerCertificateOf(req: IncomingMessage | Http2ServerRequest): X5
   } catch {
     return undefined;
   }
-}
-
-/** Token-only authentication, for callers that have no chain (kept for compatibility). */
-export async function authenticate(store: Store, headers: IncomingHttpHeaders): Promise<AuthResult> {
-  return authenticatorChain([tokenAuthenticator(store)])({ headers });
 }

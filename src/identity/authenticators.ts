@@ -1,4 +1,4 @@
-// The authenticators of the chain in src/gateway/authenticate.ts: API tokens, session credentials and mTLS client
+// The authenticators of the chain in src/identity/authenticate.ts: API tokens, session credentials and mTLS client
 // certificates. Each claims only what is recognisably its own (by token prefix, or a client certificate with no
 // Authorization header) and then either authenticates or refuses with 401.
 //
@@ -6,15 +6,15 @@
 // paths cut an identity off on the next request. The principal's expiresAt is the earliest of the identity's, the
 // credential's and the session's expiry: live streams are closed when it passes.
 
+import type { IncomingHttpHeaders } from "node:http";
 import { failure } from "../shared/status.ts";
 import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
-import type { Store } from "../store/types.ts";
-import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
+import { type Authenticator, type AuthInput, type AuthResult, authenticatorChain } from "./authenticate.ts";
 import type { IdentityCa } from "./ca.ts";
 import { delegationGone } from "./chain.ts";
 import { setCredentialLimit } from "./deadlines.ts";
 import { SESSION_PREFIX, type SessionSigner } from "./session.ts";
-import type { Credential, Identity, Principal } from "./types.ts";
+import type { Credential, DelegationStore, Identity, IdentityStore, Principal } from "./types.ts";
 
 const refused = (message: string): AuthResult => ({
   ok: false,
@@ -60,7 +60,7 @@ export function principalFor(
 }
 
 /** Long-lived API tokens (`airlock_…`), looked up by hash. */
-export function tokenAuthenticator(store: Store): Authenticator {
+export function tokenAuthenticator(store: IdentityStore & DelegationStore): Authenticator {
   return async ({ headers }: AuthInput) => {
     const token = bearerToken(headers.authorization);
     if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
@@ -72,7 +72,7 @@ export function tokenAuthenticator(store: Store): Authenticator {
 
 /** Session credentials (`airlock-session.…`): signature and expiry statelessly, then the parent credential. */
 export function sessionAuthenticator(
-  store: Store,
+  store: IdentityStore & DelegationStore,
   signer: SessionSigner,
   now: () => number = Date.now,
 ): Authenticator {
@@ -126,7 +126,7 @@ export function sessionAuthenticator(
 
 /** mTLS client certificates issued by the identity CA; only for requests without an Authorization header. */
 export function certificateAuthenticator(
-  store: Store,
+  store: IdentityStore & DelegationStore,
   ca: IdentityCa,
   now: () => number = Date.now,
 ): Authenticator {
@@ -140,4 +140,12 @@ export function certificateAuthenticator(
       return refused("the client certificate is unknown or revoked, or its identity is disabled or expired");
     return { ok: true, principal: principalFor(found.identity, found.credential) };
   };
+}
+
+/** Token-only authentication, for callers that have no chain (kept for compatibility). */
+export async function authenticate(
+  store: IdentityStore & DelegationStore,
+  headers: IncomingHttpHeaders,
+): Promise<AuthResult> {
+  return authenticatorChain([tokenAuthenticator(store)])({ headers });
 }

@@ -9,10 +9,9 @@
 // it: a held request closes at that deadline (stream registry), while a retry-mode review waits for the agent to
 // send the same request again with a fresh session.
 
-import type { Store } from "../store/types.ts";
-import type { Identity, ReviewRequester } from "./types.ts";
+import type { DelegationStore, Identity, IdentityStore, ReviewRequester } from "./types.ts";
 
-type ChainStore = Pick<Store, "identityGet" | "credentialGet" | "delegationList">;
+type ChainStore = Pick<IdentityStore & DelegationStore, "identityGet" | "credentialGet" | "delegationList">;
 
 function identityGone(identity: Identity | undefined, name: string, nowMs: number): string | undefined {
   if (!identity) return `identity ${name} no longer exists`;

@@ -7,16 +7,16 @@
 // is written first (no note, no delegation); ending one takes access away, so it takes effect first and is noted
 // after. Pure checks here; who may call is the admin API's decision (src/admin/delegations.ts).
 import { randomUUID } from "node:crypto";
+import type { AuditChainStore } from "../audit/types.ts";
 import { StatusError } from "../shared/status.ts";
-import type { Store } from "../store/types.ts";
 import { type NoteLog, noteAfter } from "./audit.ts";
-import type { Delegation, Identity } from "./types.ts";
+import type { Delegation, DelegationStore, Identity, IdentityStore } from "./types.ts";
 
 export const DEFAULT_DELEGATION_SECONDS = 8 * 3600;
 export const MAX_DELEGATION_SECONDS = 30 * 86_400;
 
 type DelegationDeps = Pick<
-  Store,
+  IdentityStore & DelegationStore & AuditChainStore,
   "identityGet" | "delegationCreate" | "delegationGet" | "delegationList" | "delegationRevoke" | "auditNote"
 >;
 

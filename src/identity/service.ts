@@ -11,9 +11,9 @@
 // is handed out (no note, no secret); streams closed by a cut-off or expiry are a `stream.closed` note written after,
 // never delaying the close.
 
+import type { AuditChainStore } from "../audit/types.ts";
 import type { Logger } from "../shared/log.ts";
 import { StatusError } from "../shared/status.ts";
-import type { Store } from "../store/types.ts";
 import { identityNote, noteAfter } from "./audit.ts";
 import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
 import { authenticatorChain } from "./authenticate.ts";
@@ -29,11 +29,14 @@ import {
   type SessionSigner,
 } from "./session.ts";
 import type { LiveStream, StreamRegistry } from "./streams.ts";
-import type { Credential, Identity } from "./types.ts";
+import type { Credential, DelegationStore, Identity, IdentityStore } from "./types.ts";
+
+/** The store shares the identity service uses. */
+type IdentityServiceStore = IdentityStore & DelegationStore & AuditChainStore;
 
 export interface IdentityServiceOptions {
   dataDir: string;
-  store: Store;
+  store: IdentityServiceStore;
   streams: StreamRegistry;
   log: Logger;
   now?: () => number;

@@ -1,6 +1,6 @@
 // The Kubernetes request model: kube-apiserver's RequestInfo and what the classifier (./classify) adds to it.
 
-/** kube-apiserver's RequestInfo, as computed by src/gateway/classify. */
+/** kube-apiserver's RequestInfo, as computed by src/kube/classify. */
 export interface RequestInfo {
   isResourceRequest: boolean;
   path: string;

@@ -7,9 +7,8 @@
 //   exec-recorder.ts   exec/attach → asciicast; cp → the tar stream, capped
 //   portforward.ts     port-forward → ports, connections, bytes
 //   service.ts         opens, taps and closes recordings; fail closed when required
-//   stage.ts           what the pipeline calls
+//   (the pipeline's recording stage is src/gateway/recording.ts)
 
-export { assignSession, countDecision, openStreamRecording } from "../gateway/recording.ts";
 export {
   type AsciicastEvent,
   type AsciicastHeader,

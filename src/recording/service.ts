@@ -10,9 +10,9 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { AuditChainStore } from "../audit/types.ts";
 import type { KubeRequest } from "../kube/request.ts";
 import type { Logger } from "../shared/log.ts";
-import type { Store } from "../store/types.ts";
 import type { RecordingConfig } from "./config.ts";
 import { cpForm } from "./cp.ts";
 import {
@@ -25,7 +25,7 @@ import {
 import { AppendFile } from "./file.ts";
 import { PortForwardRecorder } from "./portforward.ts";
 import { SessionTracker } from "./sessions.ts";
-import type { RecordingKind, RecordingRecord } from "./types.ts";
+import type { RecordingKind, RecordingRecord, SessionStore } from "./types.ts";
 
 export const RECORDINGS_DIR = "recordings";
 
@@ -152,13 +152,18 @@ export class ActiveRecording {
 }
 
 export class RecordingService {
-  readonly store: Store;
+  readonly store: SessionStore & AuditChainStore;
   readonly config: RecordingConfig;
   readonly log: Logger;
   readonly dir: string;
   readonly sessions: SessionTracker;
 
-  constructor(opts: { store: Store; dataDir: string; config: RecordingConfig; log: Logger }) {
+  constructor(opts: {
+    store: SessionStore & AuditChainStore;
+    dataDir: string;
+    config: RecordingConfig;
+    log: Logger;
+  }) {
     this.store = opts.store;
     this.config = opts.config;
     this.log = opts.log;

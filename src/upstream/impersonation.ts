@@ -1,6 +1,14 @@
 // The headers that make the cluster see the real caller. The gateway sets them itself, after the client's own
 // Impersonate-* headers have been refused (classify/headers), so a client can never choose whom it acts as.
-import type { Principal } from "../identity/types.ts";
+
+/** What the cluster is told about the caller: the parts of an authenticated Principal (src/identity/types.ts). */
+export interface ImpersonatedPrincipal {
+  identityId: string;
+  kind: string;
+  name: string;
+  groups: string[];
+  onBehalfOf?: string;
+}
 
 export const IDENTITY_ID_EXTRA = "airlock.dev/identity-id";
 export const REQUEST_ID_EXTRA = "airlock.dev/request-id";
@@ -8,11 +16,11 @@ export const REQUEST_ID_EXTRA = "airlock.dev/request-id";
 export const ON_BEHALF_OF_EXTRA = "airlock.dev/on-behalf-of";
 
 /** The Kubernetes user name for an identity. */
-export function impersonatedUser(principal: Principal): string {
+export function impersonatedUser(principal: ImpersonatedPrincipal): string {
   return `airlock:${principal.name}`;
 }
 
-export function impersonatedGroups(principal: Principal): string[] {
+export function impersonatedGroups(principal: ImpersonatedPrincipal): string[] {
   const kindGroup = principal.kind === "human" ? "airlock:humans" : "airlock:agents";
   // system:* groups carry cluster-wide meaning (system:masters is cluster-admin); an identity never acts in one,
   // whatever its record says.
@@ -29,7 +37,10 @@ function extraHeaderName(key: string): string {
   return `Impersonate-Extra-${encoded}`;
 }
 
-export function impersonationHeaders(principal: Principal, requestId: string): [string, string][] {
+export function impersonationHeaders(
+  principal: ImpersonatedPrincipal,
+  requestId: string,
+): [string, string][] {
   return [
     ["Impersonate-User", impersonatedUser(principal)],
     ...impersonatedGroups(principal).map((g): [string, string] => ["Impersonate-Group", g]),

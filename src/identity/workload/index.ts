@@ -1,4 +1,4 @@
-// Workload identity: an authenticator link (src/gateway/authenticate.ts) for tokens a workload already holds, with no
+// Workload identity: an authenticator link (src/identity/authenticate.ts) for tokens a workload already holds, with no
 // static Airlock secret: OIDC JWTs (oidc.ts), Kubernetes service-account tokens through TokenReview (tokenreview.ts)
 // and EKS-style AWS IAM tokens through STS (aws-verifier.ts). Mapping rules (mapping.ts) name the Airlock identity.
 //
@@ -7,13 +7,14 @@
 // verdicts are cached by the token's SHA-256 for at most a minute (and never past the token's expiry); the identity's
 // state is checked on every request, so revocation still takes effect at once. Tokens are never stored or logged:
 // the principal's credential id is `workload:<issuer>:<subject>`.
+
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { failure } from "../../shared/status.ts";
 import { bearerToken } from "../../shared/tokens.ts";
-import type { Store } from "../../store/types.ts";
 import type { Upstream } from "../../upstream/types.ts";
 import type { Authenticator, AuthResult } from "../authenticate.ts";
+import type { IdentityStore } from "../types.ts";
 import { createAwsVerifier } from "./aws-verifier.ts";
 import type { IdentityConfig } from "./config.ts";
 import { EKS_TOKEN_PREFIX } from "./eks-token.ts";
@@ -29,7 +30,7 @@ export {
 } from "./config.ts";
 
 export interface WorkloadDeps {
-  store: Store;
+  store: IdentityStore;
   /** The gateway's clusters, for TokenReview issuers. */
   upstreams: { get(name: string): Upstream | undefined };
   now?: () => number;
