@@ -1,5 +1,6 @@
-// Group commit for the audit chain: every chained write (request begin, completion, note) joins a queue, and all
-// writes queued in one turn of the event loop commit in one SQLite transaction — one fsync for many events.
+// Group commit for the audit chain on SQLite: every chained write (request begin, completion, note) joins a queue,
+// and all writes queued in one turn of the event loop commit in one SQLite transaction — one fsync for many events.
+// The batch holds the connection (SqliteDb.exclusive), so no other caller's statement lands inside it.
 //
 // Write-ahead still holds (DESIGN.md invariant 3): each write's promise resolves only after the COMMIT that contains
 // it returned. How durable that commit is depends on `durability` (docs/audit.md):
@@ -13,14 +14,11 @@
 // itself fails (disk full, read-only file), every write of the batch rejects and the in-memory chain head is
 // re-read from the database, so the chain never skips or forks.
 import { open } from "node:fs/promises";
-import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { JsonValue } from "../audit/canonical.ts";
-import { type ChainHead, type ChainRecord, linkRecord } from "../audit/chain.ts";
-
-/** One chained write: runs its SQL inside the batch and appends its records through `append`. */
-export type ChainWrite<T> = (
-  append: (type: string, ref: string, time: string, data: { [key: string]: JsonValue }) => ChainRecord,
-) => T;
+import type { StatementSync } from "node:sqlite";
+import { type ChainHead, linkRecord } from "../audit/chain.ts";
+import type { AuditWriter, ChainWrite } from "./audit.ts";
+import type { Sql } from "./sql.ts";
+import type { SqliteDb } from "./sqlite-db.ts";
 
 interface Pending {
   work: ChainWrite<unknown>;
@@ -64,8 +62,9 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-export class ChainWriter {
-  readonly #db: DatabaseSync;
+export class ChainWriter implements AuditWriter {
+  readonly #store: SqliteDb;
+  readonly #db: SqliteDb["raw"];
   readonly #readHead: () => ChainHead;
   readonly #listeners = new Set<(head: ChainHead) => void>();
   #head: ChainHead | undefined;
@@ -84,8 +83,11 @@ export class ChainWriter {
     return (this.#savepointStatements as [StatementSync, StatementSync])[1];
   }
 
-  constructor(db: DatabaseSync, readHead: () => ChainHead, opts: ChainWriterOptions = {}) {
-    this.#db = db;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(db: SqliteDb, readHead: () => ChainHead, opts: ChainWriterOptions = {}) {
+    this.#store = db;
+    this.#db = db.raw;
     this.#readHead = readHead;
     this.#walPath = opts.durability === "fsync" ? opts.walPath : undefined;
     this.#beforeBatch = opts.beforeBatch;
@@ -96,9 +98,19 @@ export class ChainWriter {
     while (this.#syncing) await this.#syncing;
   }
 
-  head(): ChainHead {
-    this.#head ??= this.#readHead();
+  async head(): Promise<ChainHead> {
+    // Read holding the connection: a batch in flight must not show its uncommitted records.
+    this.#head ??= await this.#store.exclusive(async () => this.#readHead());
     return this.#head;
+  }
+
+  /** Nothing to do: the caller's transaction (BEGIN IMMEDIATE, holding the connection) already excludes the writer. */
+  async lockHead(_sql: Sql): Promise<void> {}
+
+  /** Commits what is queued and resolves once every batch started so far has settled. */
+  async idle(): Promise<void> {
+    void this.flush();
+    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
   }
 
   watch(listener: (head: ChainHead) => void): () => void {
@@ -110,22 +122,29 @@ export class ChainWriter {
    * Queues a chained write. `sync` marks a write whose durability others rely on (a request's begin record before
    * forwarding, a note): in "fsync" mode it resolves after the fsync. A completion passes `sync: false`.
    */
-  write<T>(work: ChainWrite<T>, opts: { sync?: boolean } = {}): Promise<T> {
+  write<T>(work: ChainWrite<T>, opts: { sync?: boolean; sql?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, sync: opts.sync ?? true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  /** Commits everything queued now (also called before the store closes). */
-  flush(): void {
+  /** Commits everything queued now (also called before the store closes); never rejects (the writes do). */
+  flush(): Promise<void> {
     this.#scheduled = false;
     const batch = this.#queue;
     this.#queue = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return Promise.resolve();
+    const done = this.#store.exclusive((sql) => this.#commit(batch, sql));
+    this.#inflight.add(done);
+    void done.finally(() => this.#inflight.delete(done));
+    return done;
+  }
+
+  async #commit(batch: Pending[], sql: Sql): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     let appended = false;
     try {
@@ -153,7 +172,7 @@ export class ChainWriter {
         const before = head;
         this.#savepoint.run();
         try {
-          const value = op.work((type, ref, time, data) => {
+          const value = await op.work(sql, (type, ref, time, data) => {
             const record = linkRecord(head, type, ref, time, data);
             insert.run(
               record.seq,

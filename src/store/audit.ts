@@ -1,15 +1,16 @@
-// The SQLite side of the tamper-evident audit log (src/audit, docs/audit.md): request events with their chained
-// begin and completion records, notes, checkpoints, retention and search.
+// The tamper-evident audit log's tables (src/audit, docs/audit.md), written once for both engines: request events
+// with their chained begin and completion records, notes, checkpoints, retention, search and sink cursors. The
+// chained writes go through the engine's writer (AuditWriter: group commit; audit-writer.ts for SQLite,
+// pg/chain-writer.ts for PostgreSQL), which decides how a batch is ordered and made durable.
 //
-// Fail closed: a write resolves only once committed (ChainWriter); a completion for an unknown or completed event,
-// a duplicate id or an unparseable time is refused. Pruning refuses a seal that does not match the record it seals,
-// so retention can never leave the chain unverifiable.
+// Fail closed: a write resolves only once committed; a completion for an unknown or completed event, a duplicate id
+// or an unparseable time is refused. Pruning holds the chain (no writer of any replica appends while the seal is
+// checked and the records deleted), and a seal that does not match the record it names prunes nothing.
 import { randomUUID } from "node:crypto";
-import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { canonicalJson, type JsonValue } from "../audit/canonical.ts";
 import {
   type ChainHead,
-  GENESIS_HASH,
+  type ChainRecord,
   NOTE_TYPE,
   REQUEST,
   REQUEST_COMPLETED,
@@ -26,41 +27,60 @@ import type {
   AuditSearchResult,
 } from "../audit/types.ts";
 import { StatusError } from "../shared/status.ts";
-import { ChainWriter, type ChainWriterOptions } from "./audit-writer.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
-
-type Row = Record<string, unknown>;
+import { type Db, marks, type Param, type Row, type Sql } from "./sql.ts";
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 1000;
 
+export type Append = (
+  type: string,
+  ref: string,
+  time: string,
+  data: { [key: string]: JsonValue },
+) => ChainRecord;
+/** One chained write: its own SQL through `sql` (inside the batch), its records through `append` (synchronously). */
+export type ChainWrite<T> = (sql: Sql, append: Append) => Promise<T> | T;
+
+/** The engine's group-commit writer of the chain. */
+export interface AuditWriter {
+  /**
+   * Queues a chained write; resolves once its batch committed. `sync: false` (a completion) need not wait for an
+   * fsync of its own; `sql: false` (a note) runs no SQL of its own.
+   */
+  write<T>(work: ChainWrite<T>, opts?: { sync?: boolean; sql?: boolean }): Promise<T>;
+  /** The committed head. */
+  head(): Promise<ChainHead>;
+  /** Inside a transaction: no writer (of any replica) appends until it ends. */
+  lockHead(sql: Sql): Promise<void>;
+  /** Resolves once everything queued so far has committed or failed. */
+  idle(): Promise<void>;
+  /** Hears every committed batch's new head. */
+  watch(listener: (head: ChainHead) => void): () => void;
+}
+
 const num = (v: unknown): number => Number(v);
+const recordFromRow = (row: Row): AuditRecord => ({
+  seq: num(row.seq),
+  type: String(row.type),
+  ref: String(row.ref),
+  time: String(row.time),
+  body: String(row.body),
+  prevHash: String(row.prev_hash),
+  hash: String(row.hash),
+});
 
-function recordFromRow(row: Row): AuditRecord {
-  return {
-    seq: num(row.seq),
-    type: String(row.type),
-    ref: String(row.ref),
-    time: String(row.time),
-    body: String(row.body),
-    prevHash: String(row.prev_hash),
-    hash: String(row.hash),
-  };
-}
-
-function checkpointFromRow(row: Row): AuditCheckpoint {
-  return {
-    seq: num(row.seq),
-    chainSeq: num(row.chain_seq),
-    chainHash: String(row.chain_hash),
-    time: String(row.time),
-    reason: String(row.reason) as AuditCheckpoint["reason"],
-    keyId: String(row.key_id),
-    prevHash: String(row.prev_hash),
-    body: String(row.body),
-    signature: String(row.signature),
-  };
-}
+const checkpointFromRow = (row: Row): AuditCheckpoint => ({
+  seq: num(row.seq),
+  chainSeq: num(row.chain_seq),
+  chainHash: String(row.chain_hash),
+  time: String(row.time),
+  reason: String(row.reason) as AuditCheckpoint["reason"],
+  keyId: String(row.key_id),
+  prevHash: String(row.prev_hash),
+  body: String(row.body),
+  signature: String(row.signature),
+});
 
 function timeMs(text: string, what: string): number {
   const ms = Date.parse(text);
@@ -78,106 +98,58 @@ function decodeCursor(cursor: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-export class SqliteAuditTables {
-  readonly #db: DatabaseSync;
+const EVENT_COLUMNS = [...AUDIT_COLUMNS.map(([column]) => column), "chain_seq"];
+const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS.join(", ")}) VALUES (${marks(EVENT_COLUMNS.length)})`;
+const COMPLETE_EVENT = `UPDATE audit_events SET status = ?, bytes_in = ?, bytes_out = ?, duration_ms = ?,
+    completed_at = ?, reason = coalesce(?, reason)
+  WHERE id = ? AND completed_at IS NULL RETURNING chain_seq`;
+const INSERT_CHECKPOINT = `INSERT INTO audit_checkpoints
+  (seq, chain_seq, chain_hash, time, reason, key_id, prev_hash, body, signature) VALUES (${marks(9)})`;
+
+const checkpointParams = (cp: AuditCheckpoint): Param[] => [
+  cp.seq,
+  cp.chainSeq,
+  cp.chainHash,
+  cp.time,
+  cp.reason,
+  cp.keyId,
+  cp.prevHash,
+  cp.body,
+  cp.signature,
+];
+
+const seqOrUndefined = (row: Row | undefined): number | undefined =>
+  row?.seq === null || row?.seq === undefined ? undefined : num(row.seq);
+
+export class AuditTables {
+  readonly #db: Db;
   readonly #now: () => number;
-  readonly #writer: ChainWriter;
+  readonly #writer: AuditWriter;
 
-  constructor(db: DatabaseSync, now: () => number, writable: boolean, durability: ChainWriterOptions = {}) {
+  constructor(db: Db, writer: AuditWriter, now: () => number) {
     this.#db = db;
+    this.#writer = writer;
     this.#now = now;
-    this.#writer = new ChainWriter(db, () => this.#readHead(), durability);
-    if (writable) this.#chainLegacyEvents();
   }
 
-  #prepared: { insertEvent: StatementSync; completeEvent: StatementSync } | undefined;
-
-  /** Hot statements, prepared once (the write path runs them for every request). */
-  #statements(): { insertEvent: StatementSync; completeEvent: StatementSync } {
-    if (!this.#prepared) {
-      const columns = [...AUDIT_COLUMNS.map(([column]) => column), "chain_seq"];
-      this.#prepared = {
-        insertEvent: this.#db.prepare(
-          `INSERT INTO audit_events (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-        ),
-        completeEvent: this.#db.prepare(
-          `UPDATE audit_events SET status = ?, bytes_in = ?, bytes_out = ?, duration_ms = ?, completed_at = ?,
-             reason = coalesce(?, reason)
-           WHERE id = ? AND completed_at IS NULL RETURNING chain_seq`,
-        ),
-      };
-    }
-    return this.#prepared;
-  }
-
-  readonly #cache = new Map<string, StatementSync>();
-
-  /** Statements prepared once per SQL text: preparing was a measurable share of every request (bench profile). */
-  #statement(sql: string): StatementSync {
-    let statement = this.#cache.get(sql);
-    if (!statement) {
-      // Bounded: the SQL texts are literals or built from a fixed set of filters.
-      if (this.#cache.size >= 256) this.#cache.clear();
-      statement = this.#db.prepare(sql);
-      this.#cache.set(sql, statement);
-    }
-    return statement;
-  }
-
-  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.#statement(sql).get(...params) as Row | undefined;
-  }
-  #all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.#statement(sql).all(...params) as Row[];
-  }
-
-  #readHead(): ChainHead {
-    const last = this.#get("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1");
-    if (last) return { seq: num(last.seq), hash: String(last.hash) };
-    // Everything was pruned: the chain continues from the sealing checkpoint.
-    const seal = this.#get(
-      "SELECT chain_seq, chain_hash FROM audit_checkpoints ORDER BY chain_seq DESC LIMIT 1",
-    );
-    return seal
-      ? { seq: num(seal.chain_seq), hash: String(seal.chain_hash) }
-      : { seq: 0, hash: GENESIS_HASH };
-  }
-
-  /** Events written before the chain existed are chained once, in their original order, when the store opens. */
-  #chainLegacyEvents(): void {
-    if (this.#get("SELECT value FROM audit_meta WHERE key = 'chain'")) return;
-    const rows = this.#all("SELECT * FROM audit_events WHERE chain_seq IS NULL ORDER BY seq");
-    for (const row of rows) {
-      const event = auditFromRow(row);
-      void this.#writer.write((append) => {
-        const begin = append(REQUEST, event.id, event.time, requestBeginData(event));
-        this.#db.prepare("UPDATE audit_events SET chain_seq = ? WHERE id = ?").run(begin.seq, event.id);
-        if (event.completedAt)
-          append(REQUEST_COMPLETED, event.id, event.completedAt, completionData(event, begin.seq, null));
-      });
-    }
-    void this.#writer.write(() =>
-      this.#db.prepare("INSERT INTO audit_meta (key, value) VALUES ('chain', '1')").run(),
-    );
-    this.#writer.flush();
-  }
-
-  auditBegin(event: AuditEvent): Promise<void> {
+  /** Appends a request's event and its chained begin record; resolves once both are committed (write-ahead). */
+  begin(event: AuditEvent): Promise<void> {
     if (Number.isNaN(Date.parse(event.time)))
       return Promise.reject(new Error(`audit event ${event.id}: time is not a date`));
-    return this.#writer.write((append) => {
-      // The row and its chained record commit together, in the same savepoint; a record that cannot be encoded
-      // throws here and only this event is refused.
+    return this.#writer.write(async (sql, append) => {
+      // The row and its chained record commit together; a record that cannot be encoded throws here and only this
+      // event is refused.
       const record = append(REQUEST, event.id, event.time, requestBeginData(event));
-      this.#statements().insertEvent.run(...AUDIT_COLUMNS.map(([, read]) => read(event)), record.seq);
+      await sql.run(INSERT_EVENT, [...AUDIT_COLUMNS.map(([, read]) => read(event)), record.seq]);
     });
   }
 
-  auditComplete(id: string, completion: AuditCompletion): Promise<void> {
+  /** Completes a request's event with its chained completion record. */
+  complete(id: string, completion: AuditCompletion): Promise<void> {
     return this.#writer.write(
-      (append) => {
+      async (sql, append) => {
         const completedAt = new Date(this.#now()).toISOString();
-        const row = this.#statements().completeEvent.get(
+        const row = await sql.get(COMPLETE_EVENT, [
           completion.status,
           completion.bytesIn,
           completion.bytesOut,
@@ -185,7 +157,7 @@ export class SqliteAuditTables {
           completedAt,
           completion.reason ?? null,
           id,
-        );
+        ]);
         // An event is completed once; a second completion or an unknown id is a pipeline bug and must be visible.
         if (!row) throw new Error(`audit event ${id} is unknown or already complete`);
         append(
@@ -194,13 +166,14 @@ export class SqliteAuditTables {
           completedAt,
           requestCompletedData(num(row.chain_seq), completion, completedAt),
         );
-        // The completion needs no fsync of its own: the next sync'd write or checkpoint makes it durable.
       },
+      // The completion needs no fsync of its own: the next sync'd write or checkpoint makes it durable.
       { sync: false },
     );
   }
 
-  auditNote(note: AuditNote): Promise<AuditRecord> {
+  /** Appends a chained note; resolves once it is committed. */
+  note(note: AuditNote): Promise<AuditRecord> {
     if (!NOTE_TYPE.test(note.type)) {
       return Promise.reject(
         new Error(`audit note type "${note.type}" is not dotted lower-case (e.g. review.approved)`),
@@ -219,113 +192,102 @@ export class SqliteAuditTables {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#writer.write((append) => append(note.type, randomUUID(), time, data));
+    return this.#writer.write((_sql, append) => append(note.type, randomUUID(), time, data), { sql: false });
   }
 
-  async auditHead(): Promise<ChainHead> {
+  /** The last record, or seq 0 and the genesis hash (or the sealing checkpoint's) when there is none. */
+  head(): Promise<ChainHead> {
     return this.#writer.head();
   }
 
-  async auditRecords(q: { afterSeq: number; toSeq?: number; limit: number }): Promise<AuditRecord[]> {
-    return this.#all(
+  /** Records with afterSeq < seq <= toSeq, in seq order. */
+  async records(q: { afterSeq: number; toSeq?: number; limit: number }): Promise<AuditRecord[]> {
+    const rows = await this.#db.all(
       "SELECT * FROM audit_chain WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-      q.afterSeq,
-      q.toSeq ?? Number.MAX_SAFE_INTEGER,
-      q.limit,
-    ).map(recordFromRow);
+      [q.afterSeq, q.toSeq ?? Number.MAX_SAFE_INTEGER, q.limit],
+    );
+    return rows.map(recordFromRow);
   }
 
-  async auditSeqAt(time: string): Promise<number | undefined> {
-    const row = this.#get("SELECT min(seq) AS seq FROM audit_chain WHERE time_ms >= ?", timeMs(time, "time"));
-    return row?.seq === null || row?.seq === undefined ? undefined : num(row.seq);
+  /** The first record at or after a time, for `verify --from TIME`. */
+  async seqAt(time: string): Promise<number | undefined> {
+    return seqOrUndefined(
+      await this.#db.get("SELECT min(seq) AS seq FROM audit_chain WHERE time_ms >= ?", [
+        timeMs(time, "time"),
+      ]),
+    );
   }
 
-  async auditLastSeqBefore(time: string): Promise<number | undefined> {
-    const row = this.#get("SELECT max(seq) AS seq FROM audit_chain WHERE time_ms <= ?", timeMs(time, "time"));
-    return row?.seq === null || row?.seq === undefined ? undefined : num(row.seq);
+  /** The last record written at or before a time, for retention by age. */
+  async lastSeqBefore(time: string): Promise<number | undefined> {
+    return seqOrUndefined(
+      await this.#db.get("SELECT max(seq) AS seq FROM audit_chain WHERE time_ms <= ?", [
+        timeMs(time, "time"),
+      ]),
+    );
   }
 
-  async auditEventsByIds(ids: string[]): Promise<AuditEvent[]> {
-    if (ids.length === 0) return [];
+  /** Request events by id, as stored now (the verifier compares them with their chained records). */
+  async eventsByIds(ids: string[]): Promise<AuditEvent[]> {
     const out: AuditEvent[] = [];
-    // SQLite's default limit on bound parameters is well above 500; chunk so long pages stay under it.
+    // Chunked so a long page stays under either engine's limit on bound parameters.
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.#all(
-        `SELECT * FROM audit_events WHERE id IN (${chunk.map(() => "?").join(",")})`,
-        ...chunk,
+      const rows = await this.#db.all(
+        `SELECT * FROM audit_events WHERE id IN (${marks(chunk.length)})`,
+        chunk,
       );
       out.push(...rows.map(auditFromRow));
     }
     return out;
   }
 
-  async auditUnchained(limit: number): Promise<string[]> {
-    return this.#all(
+  /** Ids of request events that no chained "request" record accounts for (inserted rows). */
+  async unchained(limit: number): Promise<string[]> {
+    const rows = await this.#db.all(
       `SELECT e.id FROM audit_events e
-         LEFT JOIN audit_chain c ON c.seq = e.chain_seq AND c.type = '${REQUEST}' AND c.ref = e.id
+         LEFT JOIN audit_chain c ON c.seq = e.chain_seq AND c.type = ? AND c.ref = e.id
        WHERE c.seq IS NULL
        ORDER BY e.seq LIMIT ?`,
-      limit,
-    ).map((r) => String(r.id));
+      [REQUEST, limit],
+    );
+    return rows.map((r) => String(r.id));
   }
 
-  async auditCheckpointAppend(cp: AuditCheckpoint): Promise<void> {
-    this.#insertCheckpoint(cp);
+  async appendCheckpoint(cp: AuditCheckpoint): Promise<void> {
+    await this.#db.run(INSERT_CHECKPOINT, checkpointParams(cp));
   }
 
-  #insertCheckpoint(cp: AuditCheckpoint): void {
-    this.#db
-      .prepare(
-        `INSERT INTO audit_checkpoints (seq, chain_seq, chain_hash, time, reason, key_id, prev_hash, body, signature)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        cp.seq,
-        cp.chainSeq,
-        cp.chainHash,
-        cp.time,
-        cp.reason,
-        cp.keyId,
-        cp.prevHash,
-        cp.body,
-        cp.signature,
-      );
+  /** All checkpoints in seq order. */
+  async checkpoints(): Promise<AuditCheckpoint[]> {
+    return (await this.#db.all("SELECT * FROM audit_checkpoints ORDER BY seq")).map(checkpointFromRow);
   }
 
-  async auditCheckpointList(): Promise<AuditCheckpoint[]> {
-    return this.#all("SELECT * FROM audit_checkpoints ORDER BY seq").map(checkpointFromRow);
+  /** Deletes records with seq <= throughSeq (and their request events) after storing `seal`, in one transaction. */
+  async prune(throughSeq: number, seal: AuditCheckpoint): Promise<{ records: number; events: number }> {
+    await this.#writer.idle(); // nothing this replica queued may land between the seal and the delete
+    return this.#db.tx(async (sql) => {
+      await this.#writer.lockHead(sql);
+      const sealed = await sql.get("SELECT hash FROM audit_chain WHERE seq = ?", [throughSeq]);
+      if (
+        !sealed ||
+        seal.chainSeq !== throughSeq ||
+        seal.chainHash !== String(sealed.hash) ||
+        seal.reason !== "retention"
+      ) {
+        throw new Error(`audit retention: the seal does not match record ${throughSeq}; nothing was pruned`);
+      }
+      await sql.run(INSERT_CHECKPOINT, checkpointParams(seal));
+      const events = await sql.run("DELETE FROM audit_events WHERE chain_seq <= ?", [throughSeq]);
+      const records = await sql.run("DELETE FROM audit_chain WHERE seq <= ?", [throughSeq]);
+      return { records, events };
+    });
   }
 
-  async auditPrune(throughSeq: number, seal: AuditCheckpoint): Promise<{ records: number; events: number }> {
-    this.#writer.flush(); // nothing queued may land between the seal and the delete
-    const sealed = this.#get("SELECT hash FROM audit_chain WHERE seq = ?", throughSeq);
-    if (
-      !sealed ||
-      seal.chainSeq !== throughSeq ||
-      seal.chainHash !== String(sealed.hash) ||
-      seal.reason !== "retention"
-    ) {
-      throw new Error(`audit retention: the seal does not match record ${throughSeq}; nothing was pruned`);
-    }
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      this.#insertCheckpoint(seal);
-      const events = this.#db
-        .prepare("DELETE FROM audit_events WHERE chain_seq <= ?")
-        .run(throughSeq).changes;
-      const records = this.#db.prepare("DELETE FROM audit_chain WHERE seq <= ?").run(throughSeq).changes;
-      this.#db.exec("COMMIT");
-      return { records: Number(records), events: Number(events) };
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
-    }
-  }
-
-  async auditSearch(q: AuditQuery): Promise<AuditSearchResult> {
+  /** Request events, newest first, by any of the query's filters; a page and the cursor of the next. */
+  async search(q: AuditQuery): Promise<AuditSearchResult> {
     const where: string[] = [];
-    const params: SQLInputValue[] = [];
+    const params: Param[] = [];
     const eq = (column: string, value: string | undefined) => {
       if (value === undefined) return;
       where.push(`${column} = ?`);
@@ -350,11 +312,10 @@ export class SqliteAuditTables {
       params.push(ms, ms, seq);
     }
     const limit = Math.min(Math.max(Math.trunc(q.limit ?? DEFAULT_AUDIT_LIMIT), 1), MAX_AUDIT_LIMIT);
-    const rows = this.#all(
+    const rows = await this.#db.all(
       `SELECT * FROM audit_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
        ORDER BY time_ms DESC, seq DESC LIMIT ?`,
-      ...params,
-      limit + 1,
+      [...params, limit + 1],
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -364,50 +325,26 @@ export class SqliteAuditTables {
     };
   }
 
-  async auditCursorGet(name: string): Promise<number> {
-    const row = this.#get("SELECT seq FROM audit_cursors WHERE name = ?", name);
+  /** The first page of `search`. */
+  async list(query: AuditQuery): Promise<AuditEvent[]> {
+    return (await this.search(query)).items;
+  }
+
+  /** A sink's delivery position (0 when it has none). */
+  async cursorGet(name: string): Promise<number> {
+    const row = await this.#db.get("SELECT seq FROM audit_cursors WHERE name = ?", [name]);
     return row ? num(row.seq) : 0;
   }
 
-  async auditCursorSet(name: string, seq: number): Promise<void> {
-    this.#db
-      .prepare(
-        "INSERT INTO audit_cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-      )
-      .run(name, seq);
+  async cursorSet(name: string, seq: number): Promise<void> {
+    await this.#db.run(
+      "INSERT INTO audit_cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+      [name, seq],
+    );
   }
 
-  auditWatch(listener: (head: ChainHead) => void): () => void {
+  /** Hears every committed batch's new head (sinks, the checkpointer). */
+  watch(listener: (head: ChainHead) => void): () => void {
     return this.#writer.watch(listener);
   }
-
-  /** Commits queued writes; called before the database closes. */
-  /** Waits for fsyncs in flight ("fsync" durability) before the database closes. */
-  settled(): Promise<void> {
-    return this.#writer.settled();
-  }
-
-  drain(): void {
-    try {
-      this.#writer.flush();
-    } catch {
-      // flush rejects its own writes; nothing else to do on the way out.
-    }
-  }
-}
-
-function completionData(
-  event: AuditEvent,
-  beginSeq: number,
-  reason: string | null,
-): { [key: string]: JsonValue } {
-  return {
-    beginSeq,
-    status: event.status,
-    bytesIn: event.bytesIn,
-    bytesOut: event.bytesOut,
-    durationMs: event.durationMs,
-    completedAt: event.completedAt,
-    reason,
-  };
 }

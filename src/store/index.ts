@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { StoreConfig } from "./pg/config.ts";
 import { openPostgresStore } from "./pg/store.ts";
-import { SqliteStore } from "./sqlite.ts";
+import { openSqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 import type { Store } from "./types.ts";
 
 export type StoreOptions =
@@ -60,11 +60,11 @@ export async function postgresUrl(opts: Pick<PostgresOptions, "url" | "urlFile">
 export async function openStore(opts: StoreOptions): Promise<Store> {
   switch (opts.kind) {
     case "sqlite": {
-      const sqlite: ConstructorParameters<typeof SqliteStore>[0] = { path: opts.path };
+      const sqlite: SqliteStoreOptions = { path: opts.path };
       if (opts.readOnly !== undefined) sqlite.readOnly = opts.readOnly;
       if (opts.now !== undefined) sqlite.now = opts.now;
       if (opts.durability !== undefined) sqlite.durability = opts.durability;
-      return new SqliteStore(sqlite);
+      return openSqliteStore(sqlite);
     }
     case "postgres":
       return openPostgresStore({

@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import { GENESIS_HASH } from "../../src/audit/chain.ts";
 import { type AuditDurability, ChainWriter } from "../../src/store/audit-writer.ts";
 import { openStore } from "../../src/store/index.ts";
+import { SqliteDb } from "../../src/store/sqlite-db.ts";
 import { auditEvent } from "./contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "airlock-durability-"));
@@ -52,7 +53,7 @@ function writerWith(durability: AuditDurability, walPath: string): { writer: Cha
     const row = db.prepare("SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1").get();
     return row ? { seq: Number(row.seq), hash: String(row.hash) } : { seq: 0, hash: GENESIS_HASH };
   };
-  return { writer: new ChainWriter(db, readHead, { durability, walPath }), db };
+  return { writer: new ChainWriter(new SqliteDb(db), readHead, { durability, walPath }), db };
 }
 
 const now = () => new Date().toISOString();
@@ -62,7 +63,7 @@ test("under fsync a begin record resolves only after the WAL fsync, and a failed
   const { writer, db } = writerWith("fsync", join(import.meta.filename, "not-a-wal"));
   try {
     await assert.rejects(
-      writer.write((append) => append("request", "r1", now(), {})),
+      writer.write((_sql, append) => append("request", "r1", now(), {})),
       /ENOTDIR/,
     );
     // The record is committed (other readers may see it) but was never acknowledged as durable.
@@ -75,7 +76,7 @@ test("under fsync a begin record resolves only after the WAL fsync, and a failed
 test("under fsync a completion (sync: false) resolves without waiting for an fsync", async () => {
   const { writer, db } = writerWith("fsync", join(import.meta.filename, "not-a-wal"));
   try {
-    await writer.write((append) => append("request.completed", "r1", now(), {}), { sync: false });
+    await writer.write((_sql, append) => append("request.completed", "r1", now(), {}), { sync: false });
   } finally {
     db.close();
   }
@@ -84,7 +85,7 @@ test("under fsync a completion (sync: false) resolves without waiting for an fsy
 test("under commit no fsync is attempted: the same unusable WAL path does not fail the write", async () => {
   const { writer, db } = writerWith("commit", join(import.meta.filename, "not-a-wal"));
   try {
-    const record = await writer.write((append) => append("request", "r1", now(), {}));
+    const record = await writer.write((_sql, append) => append("request", "r1", now(), {}));
     assert.equal(record.seq, 1);
   } finally {
     db.close();

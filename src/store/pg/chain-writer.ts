@@ -9,21 +9,13 @@
 // Write-ahead (DESIGN.md invariant 3): a write's promise resolves only after the COMMIT holding it returned
 // (synchronous_commit must stay on; see docs/storage.md). Each write with SQL of its own runs inside a SAVEPOINT, so
 // one bad event (duplicate id, unknown completion) is refused alone; if the COMMIT fails, the whole batch rejects.
-import type { JsonValue } from "../../audit/canonical.ts";
 import { type ChainHead, type ChainRecord, linkRecord } from "../../audit/chain.ts";
-import type { Db, Sql } from "./db.ts";
-
-export type Append = (
-  type: string,
-  ref: string,
-  time: string,
-  data: { [key: string]: JsonValue },
-) => ChainRecord;
-/** One chained write: its own SQL through `sql`, its records through `append` (called synchronously). */
-export type PgChainWrite<T> = (sql: Sql, append: Append) => Promise<T> | T;
+import type { Append, AuditWriter, ChainWrite } from "../audit.ts";
+import type { Sql } from "../sql.ts";
+import type { Client, Db } from "./db.ts";
 
 interface Pending {
-  work: PgChainWrite<unknown>;
+  work: ChainWrite<unknown>;
   /** False when the write runs no SQL of its own (a note): it needs no savepoint. */
   sql: boolean;
   resolve(value: unknown): void;
@@ -32,7 +24,7 @@ interface Pending {
 
 const MAX_BATCH = 500;
 
-export class PgChainWriter {
+export class PgChainWriter implements AuditWriter {
   readonly #db: Db;
   readonly #listeners = new Set<(head: ChainHead) => void>();
   #queue: Pending[] = [];
@@ -47,10 +39,22 @@ export class PgChainWriter {
     return () => this.#listeners.delete(listener);
   }
 
-  write<T>(work: PgChainWrite<T>, opts: { sql: boolean } = { sql: true }): Promise<T> {
+  /** The committed head, read from the database: another replica may have appended since this one did. */
+  async head(): Promise<ChainHead> {
+    const row = await this.#db.get("SELECT seq, hash FROM audit_chain_head WHERE id = 1");
+    if (!row) throw new Error("store: the audit chain head row is missing");
+    return { seq: Number(row.seq), hash: String(row.hash) };
+  }
+
+  /** The chain-head row lock: every replica's writer waits until the caller's transaction ends. */
+  async lockHead(sql: Sql): Promise<void> {
+    await sql.run("SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE");
+  }
+
+  write<T>(work: ChainWrite<T>, opts: { sync?: boolean; sql?: boolean } = {}): Promise<T> {
     if (this.#db.closed) return Promise.reject(new Error("store: the PostgreSQL store is closed"));
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, sql: opts.sql, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ work, sql: opts.sql ?? true, resolve: resolve as (v: unknown) => void, reject });
       // Writes arriving while a batch commits wait for the next one: that is what makes it a group commit.
       this.#running ??= new Promise<void>((done) => setImmediate(done)).then(() => this.#drain());
     });
@@ -77,12 +81,12 @@ export class PgChainWriter {
     let head: ChainHead;
     let start: ChainHead;
     let records: ChainRecord[] = [];
-    let client: Awaited<ReturnType<Db["connect"]>> | undefined;
+    let client: Client | undefined;
     try {
       client = await this.#db.connect();
       const sql = client.sql;
-      await sql("BEGIN");
-      const [row] = await sql("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE");
+      await sql.run("BEGIN");
+      const row = await sql.get("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE");
       if (!row) throw new Error("store: the audit chain head row is missing");
       start = { seq: Number(row.seq), hash: String(row.hash) };
       head = start;
@@ -95,15 +99,15 @@ export class PgChainWriter {
           head = { seq: record.seq, hash: record.hash };
           return record;
         };
-        if (op.sql) await sql("SAVEPOINT audit_write");
+        if (op.sql) await sql.run("SAVEPOINT audit_write");
         try {
           const value = await op.work(sql, append);
-          if (op.sql) await sql("RELEASE SAVEPOINT audit_write");
+          if (op.sql) await sql.run("RELEASE SAVEPOINT audit_write");
           outcomes.push({ ok: true, value });
         } catch (err) {
           if (op.sql) {
-            await sql("ROLLBACK TO SAVEPOINT audit_write");
-            await sql("RELEASE SAVEPOINT audit_write");
+            await sql.run("ROLLBACK TO SAVEPOINT audit_write");
+            await sql.run("RELEASE SAVEPOINT audit_write");
           }
           records = records.slice(0, kept);
           head = before;
@@ -112,7 +116,7 @@ export class PgChainWriter {
       }
       if (records.length) {
         // One statement for the whole batch: arrays unnested into rows.
-        await sql(
+        await sql.run(
           `INSERT INTO audit_chain (seq, type, ref, time, time_ms, body, prev_hash, hash)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
              $7::text[], $8::text[])`,
@@ -127,9 +131,9 @@ export class PgChainWriter {
             records.map((r) => r.hash),
           ],
         );
-        await sql("UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE id = 1", [head.seq, head.hash]);
+        await sql.run("UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1", [head.seq, head.hash]);
       }
-      await sql("COMMIT");
+      await sql.run("COMMIT");
     } catch (err) {
       // The batch did not commit: nothing of it is durable, so nothing of it may be acknowledged.
       await client?.query("ROLLBACK").catch(() => {});

@@ -5,16 +5,17 @@
 // Secrets: the connection URL carries a password. It is never logged or put in an error message; `redactUrl` is the
 // only form of it that may be shown.
 import pg from "pg";
+import {
+  type Dialect,
+  numberPlaceholders,
+  type Param,
+  type Row,
+  type Sql,
+  type Db as SqlDb,
+} from "../sql.ts";
 
-export type Row = Record<string, unknown>;
-export type Param = string | number | boolean | null | string[] | number[];
-
-/** A query runner: the pool, or one client inside a transaction. */
-export interface Sql {
-  (text: string, params?: readonly Param[]): Promise<Row[]>;
-  /** Rows changed by an UPDATE/DELETE/INSERT. */
-  count(text: string, params?: readonly Param[]): Promise<number>;
-}
+/** A dedicated connection with the runner on it (the chain writer holds one per batch). */
+export type Client = pg.PoolClient & { sql: Sql };
 
 export interface PgOptions {
   /** postgres://user:password@host:port/database?sslmode=… */
@@ -68,45 +69,75 @@ export function clientConfig(opts: PgOptions): pg.ClientConfig {
   };
 }
 
-function runner(client: pg.Pool | pg.PoolClient): Sql {
-  const sql = (async (text: string, params: readonly Param[] = []) =>
-    (await client.query(text, params as unknown[])).rows as Row[]) as Sql;
-  sql.count = async (text, params = []) => (await client.query(text, params as unknown[])).rowCount ?? 0;
-  return sql;
+export const POSTGRES: Dialect = {
+  name: "postgres",
+  forUpdate: " FOR UPDATE",
+  byteOrder: ' COLLATE "C"',
+  insertionOrder: "seq",
+  isUniqueViolation: (err) => isUniqueViolation(err),
+  sessionKey: (key) => JSON.stringify(key),
+};
+
+// Statement texts numbered once: the texts are literals or built from a fixed set of filters (bounded below).
+const numbered = new Map<string, string>();
+function pgText(text: string): string {
+  let out = numbered.get(text);
+  if (out === undefined) {
+    if (numbered.size >= 512) numbered.clear();
+    out = numberPlaceholders(text);
+    numbered.set(text, out);
+  }
+  return out;
 }
 
-export class Db {
+function runner(client: pg.Pool | pg.PoolClient): Sql {
+  const query = (text: string, params: readonly Param[] = []) =>
+    client.query(pgText(text), params as unknown[]);
+  return {
+    all: async (text, params) => (await query(text, params)).rows as Row[],
+    get: async (text, params) => (await query(text, params)).rows[0] as Row | undefined,
+    run: async (text, params) => (await query(text, params)).rowCount ?? 0,
+  };
+}
+
+const closedError = () => new Error("store: the PostgreSQL store is closed");
+
+export class Db implements SqlDb {
+  readonly dialect = POSTGRES;
   readonly schema: string;
   readonly #pool: pg.Pool;
+  readonly #pooled: Sql;
   #closed = false;
-  readonly sql: Sql;
 
   constructor(opts: PgOptions) {
     this.schema = checkSchemaName(opts.schema ?? "airlock");
     this.#pool = new pg.Pool({ ...clientConfig(opts), max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
     this.#pool.on("error", (err) => opts.onError?.(err));
-    const pooled = runner(this.#pool);
-    const guarded = ((text: string, params?: readonly Param[]) => {
-      if (this.#closed) return Promise.reject(new Error("store: the PostgreSQL store is closed"));
-      return pooled(text, params);
-    }) as Sql;
-    guarded.count = (text, params) => {
-      if (this.#closed) return Promise.reject(new Error("store: the PostgreSQL store is closed"));
-      return pooled.count(text, params);
-    };
-    this.sql = guarded;
+    this.#pooled = runner(this.#pool);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
+  all(text: string, params?: readonly Param[]): Promise<Row[]> {
+    return this.#closed ? Promise.reject(closedError()) : this.#pooled.all(text, params);
+  }
+
+  get(text: string, params?: readonly Param[]): Promise<Row | undefined> {
+    return this.#closed ? Promise.reject(closedError()) : this.#pooled.get(text, params);
+  }
+
+  run(text: string, params?: readonly Param[]): Promise<number> {
+    return this.#closed ? Promise.reject(closedError()) : this.#pooled.run(text, params);
+  }
+
   /** Runs `work` in one transaction on one connection; rolls back when it throws. */
-  async tx<T>(work: (sql: Sql) => Promise<T>, isolation = "READ COMMITTED"): Promise<T> {
+  async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.connect();
     try {
-      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-      const result = await work(runner(client));
+      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+      const result = await work(client.sql);
       await client.query("COMMIT");
       return result;
     } catch (err) {
@@ -118,8 +149,8 @@ export class Db {
   }
 
   /** A dedicated connection (the chain writer holds one per batch); the caller releases it. */
-  async connect(): Promise<pg.PoolClient & { sql: Sql }> {
-    if (this.#closed) throw new Error("store: the PostgreSQL store is closed");
+  async connect(): Promise<Client> {
+    if (this.#closed) throw closedError();
     const client = await this.#pool.connect();
     return Object.assign(client, { sql: runner(client) });
   }

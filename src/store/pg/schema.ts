@@ -241,11 +241,11 @@ const MIGRATION_LOCK = 0x61726c6b;
 /** Creates the schema if needed and brings it up to date. Throws on a database newer than this code. */
 export async function migratePg(db: Db): Promise<void> {
   await db.tx(async (sql) => {
-    await sql("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await sql.run("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
     // The schema name passed checkSchemaName in Db: identifiers cannot be bound parameters.
-    await sql(`CREATE SCHEMA IF NOT EXISTS ${db.schema}`);
-    await sql("CREATE TABLE IF NOT EXISTS airlock_schema_version (version INTEGER NOT NULL)");
-    const rows = await sql("SELECT version FROM airlock_schema_version");
+    await sql.run(`CREATE SCHEMA IF NOT EXISTS ${db.schema}`);
+    await sql.run("CREATE TABLE IF NOT EXISTS airlock_schema_version (version INTEGER NOT NULL)");
+    const rows = await sql.all("SELECT version FROM airlock_schema_version");
     const current = rows.length ? Number(rows[0]?.version) : 0;
     if (current > MIGRATIONS.length) {
       throw new Error(
@@ -254,8 +254,9 @@ export async function migratePg(db: Db): Promise<void> {
       );
     }
     if (current === MIGRATIONS.length) return;
-    for (let version = current; version < MIGRATIONS.length; version++) await sql(MIGRATIONS[version] ?? "");
-    if (rows.length) await sql("UPDATE airlock_schema_version SET version = $1", [MIGRATIONS.length]);
-    else await sql("INSERT INTO airlock_schema_version (version) VALUES ($1)", [MIGRATIONS.length]);
+    for (let version = current; version < MIGRATIONS.length; version++)
+      await sql.run(MIGRATIONS[version] ?? "");
+    if (rows.length) await sql.run("UPDATE airlock_schema_version SET version = ?", [MIGRATIONS.length]);
+    else await sql.run("INSERT INTO airlock_schema_version (version) VALUES (?)", [MIGRATIONS.length]);
   });
 }

@@ -1,0 +1,78 @@
+// The flat `Store` interface over the tables (transitional: callers move to store.<table>.<method>).
+import type { AuditCheckpoint, AuditCompletion, AuditEvent, AuditNote, AuditQuery } from "../audit/types.ts";
+import type { CredentialOptions, Delegation, IdentityUpdate } from "../identity/types.ts";
+import type { RecordingRecord, SessionQuery, SessionRecord } from "../recording/types.ts";
+import type { Grant, Review, ReviewEvent, ReviewQuery, ReviewState } from "../review/types.ts";
+import type { StoreTables } from "./tables.ts";
+import type { Store } from "./types.ts";
+
+export function flatStore(t: StoreTables, close: () => Promise<void>): Store {
+  const { identities: i, credentials: c, reviews: r, grants: g, delegations: d, audit: a, sessions: s } = t;
+  return {
+    auditBegin: (e: AuditEvent) => a.begin(e),
+    auditComplete: (id: string, x: AuditCompletion) => a.complete(id, x),
+    auditList: (q: AuditQuery) => a.list(q),
+    auditNote: (n: AuditNote) => a.note(n),
+    auditHead: () => a.head(),
+    auditRecords: (q) => a.records(q),
+    auditSeqAt: (time: string) => a.seqAt(time),
+    auditLastSeqBefore: (time: string) => a.lastSeqBefore(time),
+    auditEventsByIds: (ids: string[]) => a.eventsByIds(ids),
+    auditUnchained: (limit: number) => a.unchained(limit),
+    auditCheckpointAppend: (cp: AuditCheckpoint) => a.appendCheckpoint(cp),
+    auditCheckpointList: () => a.checkpoints(),
+    auditPrune: (seq: number, seal: AuditCheckpoint) => a.prune(seq, seal),
+    auditSearch: (q: AuditQuery) => a.search(q),
+    auditCursorGet: (name: string) => a.cursorGet(name),
+    auditCursorSet: (name: string, seq: number) => a.cursorSet(name, seq),
+    auditWatch: (listener) => a.watch(listener),
+    identityCreate: (input) => i.create(input),
+    identityGet: (name: string) => i.get(name),
+    identityList: () => i.list(),
+    identityRevoke: (name: string) => i.revoke(name),
+    identityUpdate: (name: string, u: IdentityUpdate) => i.update(name, u),
+    identitySetDisabled: (name: string, disabled: boolean) => i.setDisabled(name, disabled),
+    credentialCreate: (name: string, opts?: CredentialOptions) => c.create(name, opts),
+    credentialAddCertificate: (name, cert) => c.addCertificate(name, cert),
+    credentialGet: (id: string) => c.get(id),
+    credentialList: (name: string) => c.list(name),
+    credentialExpireAt: (id: string, at: string) => c.expireAt(id, at),
+    credentialRevoke: (id: string) => c.revoke(id),
+    authenticateToken: (hash: string) => i.authenticateToken(hash),
+    authenticateCertificate: (fp: string) => i.authenticateCertificate(fp),
+    authenticateCredentialId: (id: string) => i.authenticateCredentialId(id),
+    reviewCreate: (x: Review) => r.create(x),
+    reviewGet: (id: string) => r.get(id),
+    reviewList: (q: ReviewQuery) => r.list(q),
+    reviewFind: (fp: string, states: ReviewState[]) => r.find(fp, states),
+    reviewSave: (x: Review) => r.save(x),
+    reviewEventAppend: (e: ReviewEvent) => r.appendEvent(e),
+    reviewEventList: (id: string) => r.events(id),
+    grantCreate: (x: Grant) => g.create(x),
+    grantGet: (id: string) => g.get(id),
+    grantList: (q) => g.list(q),
+    grantRevoke: (id: string, by: string, reason?: string) => g.revoke(id, by, reason),
+    delegationCreate: (x: Delegation) => d.create(x),
+    delegationGet: (id: string) => d.get(id),
+    delegationList: (q) => d.list(q),
+    delegationRevoke: (id: string, by: string) => d.revoke(id, by),
+    sessionSave: (x: SessionRecord) => s.save(x),
+    sessionGet: (id: string) => s.get(id),
+    sessionList: (q: SessionQuery) => s.list(q),
+    sessionFindRecent: (key: string, since: string) => s.findRecent(key, since),
+    sessionEvents: (id: string, limit: number) => s.events(id, limit),
+    recordingSave: (x: RecordingRecord) => t.recordings.save(x),
+    recordingGet: (id: string) => t.recordings.get(id),
+    recordingList: (id: string) => t.recordings.list(id),
+    consoleSessionCreate: (row, keep) => t.consoleSessions.create(row, keep),
+    consoleSessionGet: (digest: string) => t.consoleSessions.get(digest),
+    consoleSessionTouch: (digest: string, ms: number) => t.consoleSessions.touch(digest, ms),
+    consoleSessionDelete: (digest: string) => t.consoleSessions.delete(digest),
+    consoleSessionDeleteCredential: (id: string) => t.consoleSessions.deleteForCredential(id),
+    counterGet: (key: string) => t.counters.get(key),
+    counterSwap: (key: string, version: number, state: string, expiresMs: number) =>
+      t.counters.swap(key, version, state, expiresMs),
+    counterPurge: (ms: number) => t.counters.purge(ms),
+    close,
+  };
+}
