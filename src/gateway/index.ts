@@ -10,6 +10,7 @@ import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
+import { shutDown } from "../server/shutdown.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore, storeOptionsFor } from "../store/index.ts";
 import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
@@ -31,7 +32,8 @@ export interface Gateway {
   adminTokenPath: string;
   store: Store;
   runtime: GatewayRuntime;
-  close(): Promise<void>;
+  /** Graceful shutdown (src/server/shutdown.ts); the grace period defaults to shutdown.gracePeriodSeconds. */
+  close(gracePeriodSeconds?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -122,7 +124,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       res.writeHead(503).end();
     },
   };
-  const { server, guard } = createGatewayServer(runtime, tls, admin, () => ready, {
+  const { server, guard, handlers } = createGatewayServer(runtime, tls, admin, () => ready, {
     caPem: identities.caPem,
   });
   server.listen(config.listen.port, config.listen.address);
@@ -175,19 +177,33 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     adminTokenPath: adminToken.path,
     store,
     runtime,
-    async close() {
-      ready = false;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      identities.close();
-      policy.engine?.close();
-      streams.closeAll("gateway shutting down");
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-      upstreams.close();
-      await runtime.recordings?.close();
-      await audit.close();
-      cutOffs.stop();
-      await events.close();
-      await store.close();
+    async close(gracePeriodSeconds = config.shutdown.gracePeriodSeconds) {
+      // src/server/shutdown.ts: not ready, stop accepting, end streams with a Status, let requests finish, flush.
+      await shutDown(
+        {
+          server,
+          guard,
+          handlers,
+          streams,
+          log,
+          notReady: () => {
+            ready = false;
+          },
+          stopBackground: () => {
+            identities.close();
+            policy.engine?.close();
+          },
+          closeServices: async () => {
+            upstreams.close();
+            await runtime.recordings?.close();
+            await audit.close();
+            cutOffs.stop();
+            await events.close();
+            await store.close();
+          },
+        },
+        gracePeriodSeconds,
+      );
     },
   };
 }

@@ -33,6 +33,7 @@ import { header, type InternalEntry, type RequestContext } from "./context.ts";
 import { describeTarget } from "./decide.ts";
 import { forwardHttp } from "./forward/http.ts";
 import { portGuard } from "./forward/port-guard.ts";
+import { watchErrorEvent } from "./forward/stream-end.ts";
 import { tunnelWebSocket } from "./forward/tunnel.ts";
 import { bridgeWebSocket, UPGRADE_SUBRESOURCES } from "./forward/upgrade.ts";
 import { gateReview } from "./gate.ts";
@@ -292,7 +293,7 @@ function liveStream(
   id: string,
   principal: Principal,
   kind: string,
-  close: (reason: string) => void,
+  close: (reason: string, status?: Status) => void,
   closed: { reason?: string },
 ): LiveStream {
   const stream: LiveStream = {
@@ -300,9 +301,9 @@ function liveStream(
     identityId: principal.identityId,
     credentialId: principal.credentialId,
     kind,
-    close: (reason) => {
+    close: (reason, status) => {
       closed.reason = `airlock closed the ${kind}: ${reason}`;
-      close(reason);
+      close(reason, status);
     },
   };
   if (principal.expiresAt) stream.expiresAtMs = Date.parse(principal.expiresAt);
@@ -397,6 +398,10 @@ export async function handleKubeRequest(
     body: admitted.body,
     timeoutMs: longRunning ? undefined : gw.config.limits.upstreamTimeoutSeconds * 1000,
     onOpen: (close) => gw.streams.add(liveStream(ctx.id, principal, streamKind || "request", close, closed)),
+    // A JSON watch closed at shutdown ends with an ERROR event carrying the Status (not protobuf: no JSON line there).
+    ...(streamKind === "watch" && !/protobuf/i.test(header(ctx.headers, "accept") ?? "")
+      ? { endWith: watchErrorEvent }
+      : {}),
     relay: responseRelay(masking, ctx.kube, res),
   });
   if (streamKind) gw.metrics.openStreams.dec({ kind: streamKind });

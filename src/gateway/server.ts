@@ -9,6 +9,7 @@ import type { AdminApi } from "../admin/index.ts";
 import { createConsole } from "../console/index.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
 import { ListenerGuard, listenerOptions } from "../server/limits.ts";
+import { HandlerTracker } from "../server/shutdown.ts";
 import { requestScope } from "../shared/request-scope.ts";
 import { failure } from "../shared/status.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
@@ -34,8 +35,10 @@ export function createGatewayServer(
   isReady: () => boolean,
   /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
   clientAuth?: { caPem: string },
-): { server: Http2SecureServer; guard: ListenerGuard } {
+): { server: Http2SecureServer; guard: ListenerGuard; handlers: HandlerTracker } {
   let guard: ListenerGuard | undefined;
+  // Every handler's promise, so shutdown waits for the completion records of what is in flight.
+  const handlers = new HandlerTracker();
   // Sign-in and session minting are throttled per source address and per identity (issue 15).
   const throttle = createThrottle(gw);
   const ui = createConsole({ store: gw.store, throttle });
@@ -64,16 +67,16 @@ export function createGatewayServer(
       return;
     }
     if (ui.handles(path ?? "")) {
-      ui.handle(req as IncomingMessage, res as ServerResponse).catch(fail);
+      handlers.track(ui.handle(req as IncomingMessage, res as ServerResponse).catch(fail));
       return;
     }
     // The MCP endpoint and its OAuth protected-resource metadata; tool calls re-enter the pipeline (src/mcp).
     if (isMcpPath(path ?? "")) {
-      handleMcp(gw, req, res).catch(fail);
+      handlers.track(handleMcp(gw, req, res).catch(fail));
       return;
     }
     if (admin.handles(path ?? "")) {
-      admin
+      const work = admin
         .authenticate(req as IncomingMessage)
         .then(
           (principal) => admin.handle(req as IncomingMessage, res as ServerResponse, principal),
@@ -87,9 +90,10 @@ export function createGatewayServer(
           },
         )
         .catch(fail);
+      handlers.track(work);
       return;
     }
-    handleKubeRequest(gw, req, res).catch(fail);
+    handlers.track(handleKubeRequest(gw, req, res).catch(fail));
   };
 
   const server = http2.createSecureServer(
@@ -110,10 +114,15 @@ export function createGatewayServer(
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     requestScope.run({}, () => {
       if (guard?.admitUpgrade(req, socket)) return;
-      handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
-        gw.log.error({ err: err.message }, "upgrade handler failed");
-        sendStatusOnSocket(socket, failure("InternalError", "airlock: internal error; see the gateway log"));
-      });
+      handlers.track(
+        handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
+          gw.log.error({ err: err.message }, "upgrade handler failed");
+          sendStatusOnSocket(
+            socket,
+            failure("InternalError", "airlock: internal error; see the gateway log"),
+          );
+        }),
+      );
     }),
   );
   // No inactivity timeout on streams in use (a quiet watch is not idle); idle connections are closed by the guard
@@ -123,5 +132,5 @@ export function createGatewayServer(
     limits: () => gw.config.limits,
     refused: (limit) => gw.metrics.limitRefusals.inc({ limit }),
   });
-  return { server, guard };
+  return { server, guard, handlers };
 }

@@ -1,11 +1,16 @@
 // Live streams by identity, so that revoking an identity closes its open watches, log follows and exec sessions at
 // once (invariant 9). Every forwarded request registers a closer for its lifetime; revocation calls them all.
+import type { Status } from "../shared/status.ts";
 
 export interface LiveStream {
   id: string;
   identityId: string;
   kind: string;
-  close(reason: string): void;
+  /**
+   * Ends the stream. With a `status` (shutdown) it is ended as the protocol allows — a watch gets an ERROR event
+   * carrying it, an exec or attach gets it on its error channel — instead of being cut.
+   */
+  close(reason: string, status?: Status): void;
   /** The credential it was opened with, so revoking that one credential closes it too. */
   credentialId?: string;
   /** Epoch ms after which the stream's credential is no longer valid; `closeExpired` closes it then. */
@@ -80,13 +85,13 @@ export class StreamRegistry {
     }
   }
 
-  #closeWhere(match: (s: LiveStream) => boolean, reason: (s: LiveStream) => string): number {
+  #closeWhere(match: (s: LiveStream) => boolean, reason: (s: LiveStream) => string, status?: Status): number {
     let n = 0;
     for (const [identityId, streams] of [...this.#byIdentity]) {
       for (const [id, stream] of [...streams]) {
         if (!match(stream)) continue;
         streams.delete(id);
-        stream.close(reason(stream));
+        stream.close(reason(stream), status);
         n++;
       }
       if (streams.size === 0) this.#byIdentity.delete(identityId);
@@ -94,9 +99,25 @@ export class StreamRegistry {
     return n;
   }
 
-  /** Closes every live stream (shutdown). */
-  closeAll(reason: string): void {
-    for (const identityId of [...this.#byIdentity.keys()]) this.closeIdentity(identityId, reason);
+  /** Closes every live stream and plain request (shutdown, once the grace period is over). */
+  closeAll(reason: string, status?: Status): void {
+    this.#closeWhere(
+      () => true,
+      () => reason,
+      status,
+    );
+  }
+
+  /**
+   * Shutdown: ends the long-running streams (watch, log follow, exec, attach, port-forward) and held requests with
+   * `status`; plain requests are left to finish. Returns how many were closed.
+   */
+  closeLongRunning(reason: string, status: Status): number {
+    return this.#closeWhere(
+      (s) => s.kind !== "request",
+      () => reason,
+      status,
+    );
   }
 
   count(): number {

@@ -67,6 +67,8 @@ export async function startTestGateway(
       ...(opts.reviews ? { reviews: opts.reviews } : {}),
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
+      // Tests close their gateway with nothing left running; a leftover is cut after 2 s, not the default 25 s.
+      shutdown: { gracePeriodSeconds: 2 },
       log: { level: "info" },
     },
     dir,

@@ -15,6 +15,7 @@ import type { Upstream } from "../../upstream/index.ts";
 import type { AnyResponse } from "../respond.ts";
 import { clientGone, sendStatus, writeHead } from "../respond.ts";
 import { H2Request, h2Headers } from "./h2-request.ts";
+import { endableResponse } from "./stream-end.ts";
 
 /** What the forwarder needs of an upstream request, whichever the protocol. */
 interface UpstreamRequest {
@@ -106,7 +107,9 @@ export interface ForwardOptions {
   /** No timeout for long-running requests (watch, follow, exec); otherwise the upstream must answer in time. */
   timeoutMs: number | undefined;
   /** Registers a closer so revocation can cut this request; returns the unregister function. */
-  onOpen(close: (reason: string) => void): () => void;
+  onOpen(close: (reason: string, status?: Status) => void): () => void;
+  /** A JSON watch: the last event to end it with when it is closed with a Status (shutdown). */
+  endWith?: (status: Status) => Buffer;
   /**
    * The transform stage (masking): when set, it relays the response instead of the plain pipe, writing the head
    * itself once it knows what to add, and reports the bytes it wrote and the status the client got.
@@ -140,6 +143,7 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
       return finish(gone);
     }
     let upstreamReq: UpstreamRequest | undefined;
+    const endable = opts.endWith ? endableResponse(res) : undefined;
     res.on("close", () => {
       if (!upstreamReq) status = 499;
       if (!res.writableFinished) upstreamReq?.destroy();
@@ -162,7 +166,9 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
           return void opened.destroy();
         }
         upstreamReq = opened;
-        unregister = opts.onOpen((reason) => {
+        unregister = opts.onOpen((reason, closing) => {
+          if (closing && opts.endWith && endable?.endWith(opts.endWith(closing)))
+            return void opened.destroy();
           opened.destroy(new Error(reason));
           (res as { destroy?: (e?: Error) => void }).destroy?.();
         });

@@ -10,11 +10,12 @@ import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
-import { failure } from "../../shared/status.ts";
+import { failure, type Status } from "../../shared/status.ts";
 import type { Upstream } from "../../upstream/index.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { StdinLineGate } from "../stdin-inspect.ts";
 import type { PortGuard } from "./port-guard.ts";
+import { endExecWith } from "./stream-end.ts";
 
 export const STREAM_SUBPROTOCOLS = new Set([
   "v5.channel.k8s.io",
@@ -70,7 +71,7 @@ export interface UpgradeOptions {
   headers: [string, string][];
   /** The acting identity's name: connections that mint per-actor credentials (EKS) use it; others ignore it. */
   actor?: string;
-  onOpen(close: (reason: string) => void): () => void;
+  onOpen(close: (reason: string, status?: Status) => void): () => void;
   /** The transform stage (masking): a masker for the cluster's frames, given the subprotocol it chose. */
   frames?: (subprotocol: string) => ChannelFrameMasker | undefined;
   /** The recorder (src/recording): sees what the client received (after masking) and sent; `abort` ends the stream. */
@@ -150,7 +151,14 @@ export function bridgeWebSocket(
           handshakeTimeout: 30_000,
         } as WebSocket.ClientOptions);
 
-        unregister = opts.onOpen((reason) => {
+        let clientWs: WebSocket | undefined;
+        unregister = opts.onOpen((reason, closing) => {
+          // Shutdown: the command's client is told why on the error channel, then the socket closes normally.
+          if (closing && clientWs?.readyState === WebSocket.OPEN) {
+            endExecWith(clientWs, upstream.protocol, closing, reason);
+            upstream.terminate();
+            return;
+          }
           upstream.terminate();
           socket.destroy(new Error(reason));
         });
@@ -192,6 +200,7 @@ export function bridgeWebSocket(
         upstream.on("open", () => {
           chosenProtocol.set(req, upstream.protocol);
           clientSide.handleUpgrade(req, socket, head, (client) => {
+            clientWs = client;
             const masker = opts.frames?.(upstream.protocol);
             if (opts.frames && !masker) {
               // Masking applies but these frames cannot be read: close rather than relay them unmasked.
