@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 
 let gw: TestGateway;
 let adminToken: string;
@@ -218,25 +218,7 @@ describe("API tokens: expiry, rotation, scopes", () => {
 describe("revocation", () => {
   test("revoking an identity closes its running exec -i cat and get -w within a second, and the next request gets 401", async () => {
     const { kubeconfig } = await gw.addIdentity("doomed", "agent", ["agents"]);
-    let pod = "";
-    for (let i = 0; i < 50 && !pod; i++) {
-      const r = await kubectl(kubeconfig, [
-        "get",
-        "pods",
-        "-l",
-        "app=web",
-        "--field-selector=status.phase=Running",
-        "-o",
-        "name",
-      ]);
-      pod =
-        r.stdout
-          .trim()
-          .split("\n")[0]
-          ?.replace(/^pod\//, "") ?? "";
-      if (!pod) await sleep(100);
-    }
-    assert.ok(pod, "a running web pod");
+    const pod = await runningPod(kubeconfig);
     const exec = spawnKubectl(kubeconfig, ["exec", "-i", pod, "--", "cat"]);
     const watch = spawnKubectl(kubeconfig, ["get", "configmaps", "-w"]);
     children.push(exec, watch);

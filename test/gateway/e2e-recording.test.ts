@@ -13,7 +13,7 @@ import type { AuditEvent } from "../../src/audit/types.ts";
 import { checkAsciicast, parseAsciicast, RecordingService } from "../../src/recording/index.ts";
 import type { RecordingRecord, SessionRecord } from "../../src/recording/types.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import { airlock, kubectlOnTerminal, waitFor } from "./e2e-recording-support.ts";
 
 const POLICY = `
@@ -91,21 +91,7 @@ before(async () => {
     AIRLOCK_TOKEN: (await readFile(t.gateway.adminTokenPath, "utf8")).trim(),
     AIRLOCK_CA: join(t.dir, "ca.crt"),
   };
-  for (let i = 0; i < 50 && !pod; i++) {
-    const r = await kubectl(t.sim.kubeconfigPath, [
-      "get",
-      "pods",
-      "-n",
-      "prod",
-      "-l",
-      "app=web",
-      "-o",
-      "name",
-    ]);
-    pod = r.stdout.trim().split("\n")[0]?.replace("pod/", "") ?? "";
-    if (!pod) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(pod, "a web pod in the demo seed");
+  pod = await runningPod(t.sim.kubeconfigPath);
 });
 
 after(async () => {

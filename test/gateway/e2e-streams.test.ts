@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { type KubectlResult, kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { type KubectlResult, kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import {
   AGENT,
   assertAllImpersonated,
@@ -32,24 +32,7 @@ const children: ChildProcess[] = [];
 before(async () => {
   gw = await startTestGateway();
   agent = (await gw.addIdentity(AGENT, "agent", ["agents"])).kubeconfig;
-  for (let i = 0; i < 50 && !pod; i++) {
-    const r = await kubectl(agent, [
-      "get",
-      "pods",
-      "-l",
-      "app=web",
-      "--field-selector=status.phase=Running",
-      "-o",
-      "name",
-    ]);
-    pod =
-      r.stdout
-        .trim()
-        .split("\n")[0]
-        ?.replace(/^pod\//, "") ?? "";
-    if (!pod) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.ok(pod, "no running web pod in the demo seed");
+  pod = await runningPod(agent);
 });
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");

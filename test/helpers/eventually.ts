@@ -7,7 +7,7 @@ import { inspect } from "node:util";
 export interface EventuallyOptions<T> {
   /** How long to keep trying before failing (default 10 s). */
   timeoutMs?: number;
-  /** Pause between tries (default 50 ms). */
+  /** The longest pause between tries (default 50 ms); pauses start at 1 ms and double, so quick things stay quick. */
   intervalMs?: number;
   /** When the probe's value counts as arrived; default: anything but undefined, null and false. */
   until?: (value: T) => boolean;
@@ -29,7 +29,7 @@ export async function eventually<T>(
   const done = opts.until ?? arrived;
   const deadline = Date.now() + timeoutMs;
   let last: { value: unknown } | { error: unknown } = { value: undefined };
-  for (;;) {
+  for (let pause = 1; ; pause = Math.min(pause * 2, intervalMs)) {
     try {
       const value = await probe();
       if (done(value)) return value as Exclude<T, undefined | null | false>;
@@ -39,7 +39,7 @@ export async function eventually<T>(
     }
     if (Date.now() >= deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${seen(last)}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 

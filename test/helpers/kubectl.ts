@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "./eventually.ts";
 
 export interface KubectlResult {
   code: number;
@@ -52,4 +53,32 @@ export function spawnKubectl(kubeconfig: string, args: string[]): ChildProcess {
   });
   child.on("close", () => rmSync(cache, { recursive: true, force: true }));
   return child;
+}
+
+/** The name of a running pod matching `selector` in `namespace` (the demo seed's web pods), once one runs. */
+export function runningPod(
+  kubeconfig: string,
+  { namespace = "prod", selector = "app=web" }: { namespace?: string; selector?: string } = {},
+): Promise<string> {
+  const args = [
+    "get",
+    "pods",
+    "-n",
+    namespace,
+    "-l",
+    selector,
+    "--field-selector=status.phase=Running",
+    "-o",
+    "name",
+  ];
+  return eventually(`a running pod ${selector} in ${namespace}`, async () => {
+    const r = await kubectl(kubeconfig, args);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return (
+      r.stdout
+        .trim()
+        .split("\n")[0]
+        ?.replace(/^pod\//, "") || undefined
+    );
+  });
 }

@@ -7,6 +7,7 @@ import { createEventRecorder } from "@airlock/sim/controllers/events.ts";
 import { startControllers } from "@airlock/sim/controllers/index.ts";
 import { createRegistry } from "@airlock/sim/registry.ts";
 import { createMemoryStore } from "@airlock/sim/store.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 const store: ObjectStore = createMemoryStore();
 const registry = createRegistry();
@@ -17,16 +18,6 @@ const t = (group: string, resource: string): ResourceType => {
 };
 const logs: string[] = [];
 let stop = () => {};
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const status = (o: KubeObject | undefined) => (o?.status ?? {}) as Record<string, unknown>;
@@ -57,7 +48,7 @@ function labelled(resource: string, group: string, ns: string, app: string): Kub
 
 async function runningDeployment(name: string, ns: string, replicas: number): Promise<KubeObject> {
   const d = store.create(t("apps", "deployments"), deployment(name, ns, replicas));
-  await waitFor(`${name} running`, () => {
+  await eventually(`${name} running`, () => {
     const pods = labelled("pods", "", ns, name);
     return pods.length === replicas && pods.every((p) => status(p).phase === "Running");
   });
@@ -91,7 +82,7 @@ describe("garbage collection", () => {
   test("background: removing a Deployment removes its ReplicaSet and pods", async () => {
     await runningDeployment("bg", "gc", 2);
     store.remove(t("apps", "deployments"), "gc", "bg");
-    await waitFor(
+    await eventually(
       "dependents gone",
       () =>
         labelled("replicasets", "apps", "gc", "bg").length === 0 &&
@@ -110,7 +101,7 @@ describe("garbage collection", () => {
     markDeleted(t("apps", "deployments"), d, "foregroundDeletion");
     // While dependents remain, the owner is still there, being deleted.
     assert.ok(store.get(t("apps", "deployments"), "gc", "fg")?.metadata.deletionTimestamp);
-    await waitFor("owner gone", () => !store.get(t("apps", "deployments"), "gc", "fg"));
+    await eventually("owner gone", () => !store.get(t("apps", "deployments"), "gc", "fg"));
     for (const u of unwatch) u();
     assert.deepEqual(order, ["Pod", "Pod", "ReplicaSet", "Deployment"]);
   });
@@ -118,7 +109,7 @@ describe("garbage collection", () => {
   test("orphan: the ReplicaSet and pods stay, without the owner reference", async () => {
     const d = await runningDeployment("or", "gc", 1);
     markDeleted(t("apps", "deployments"), d, "orphan");
-    await waitFor("owner gone", () => !store.get(t("apps", "deployments"), "gc", "or"));
+    await eventually("owner gone", () => !store.get(t("apps", "deployments"), "gc", "or"));
     await sleep(20);
     const [rs] = labelled("replicasets", "apps", "gc", "or");
     assert.ok(rs, "the ReplicaSet survived");
@@ -136,17 +127,17 @@ describe("garbage collection", () => {
         ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "ghost", uid: "no-such-uid" }],
       },
     });
-    await waitFor("collected", () => !store.get(t("", "configmaps"), "gc", "dangling"));
+    await eventually("collected", () => !store.get(t("", "configmaps"), "gc", "dangling"));
   });
 });
 
 describe("namespaces", () => {
   test("a new namespace becomes Active with a default ServiceAccount and kube-root-ca.crt", async () => {
     store.create(t("", "namespaces"), namespace("fresh"));
-    await waitFor("defaults", () => store.get(t("", "serviceaccounts"), "fresh", "default"));
-    const cm = await waitFor("ca", () => store.get(t("", "configmaps"), "fresh", "kube-root-ca.crt"));
+    await eventually("defaults", () => store.get(t("", "serviceaccounts"), "fresh", "default"));
+    const cm = await eventually("ca", () => store.get(t("", "configmaps"), "fresh", "kube-root-ca.crt"));
     assert.equal((cm.data as Record<string, string>)["ca.crt"], "PEM");
-    await waitFor("active", () => status(store.get(t("", "namespaces"), "", "fresh")).phase === "Active");
+    await eventually("active", () => status(store.get(t("", "namespaces"), "", "fresh")).phase === "Active");
   });
 
   test("a terminating namespace is emptied, then removed; a foreign finalizer holds it until cleared", async () => {
@@ -163,11 +154,11 @@ describe("namespaces", () => {
       ...ns,
       metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() },
     });
-    await waitFor(
+    await eventually(
       "terminating",
       () => status(store.get(t("", "namespaces"), "", "doomed")).phase === "Terminating",
     );
-    await waitFor(
+    await eventually(
       "workloads gone",
       () =>
         store.list(t("", "pods"), "doomed").items.length === 0 &&
@@ -178,7 +169,7 @@ describe("namespaces", () => {
     const held = store.get(cmType, "doomed", "held") as KubeObject;
     assert.ok(held.metadata.deletionTimestamp);
     store.update(cmType, { ...held, metadata: { ...held.metadata, finalizers: [] } });
-    await waitFor("namespace gone", () => !store.get(t("", "namespaces"), "", "doomed"), 3000);
+    await eventually("namespace gone", () => !store.get(t("", "namespaces"), "", "doomed"));
     for (const type of registry.all().filter((x) => x.namespaced && x.verbs.includes("list"))) {
       assert.equal(store.list(type, "doomed").items.length, 0, `no ${type.resource} left`);
     }
@@ -194,7 +185,7 @@ describe("services", () => {
       metadata: { name: "web", namespace: "svc" },
       spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
     });
-    const withIp = await waitFor("cluster ip", () => {
+    const withIp = await eventually("cluster ip", () => {
       const s = store.get(t("", "services"), "svc", "web");
       return !!(s?.spec as { clusterIP?: string } | undefined)?.clusterIP && s;
     });
@@ -213,7 +204,7 @@ describe("services", () => {
       labelled("pods", "", "svc", "web")
         .map((p) => String(status(p).podIP))
         .sort();
-    await waitFor("2 endpoints", () => endpointIps().ips.length === 2);
+    await eventually("2 endpoints", () => endpointIps().ips.length === 2);
     assert.deepEqual(endpointIps().ips, podIps());
     assert.deepEqual(
       endpointIps().ports,
@@ -222,13 +213,16 @@ describe("services", () => {
     );
     const d = store.get(t("apps", "deployments"), "svc", "web") as KubeObject;
     store.update(t("apps", "deployments"), { ...d, spec: { ...(d.spec as object), replicas: 1 } });
-    await waitFor(
+    await eventually(
       "1 endpoint",
       () => endpointIps().ips.length === 1 && labelled("pods", "", "svc", "web").length === 1,
     );
     assert.deepEqual(endpointIps().ips, podIps());
     store.remove(t("", "services"), "svc", "web");
-    await waitFor("endpoints removed with the service", () => !store.get(t("", "endpoints"), "svc", "web"));
+    await eventually(
+      "endpoints removed with the service",
+      () => !store.get(t("", "endpoints"), "svc", "web"),
+    );
   });
 });
 

@@ -6,6 +6,7 @@ import type { KubeObject, ObjectStore, ResourceRegistry, ResourceType } from "@a
 import { startControllers } from "@airlock/sim/controllers/index.ts";
 import { createRegistry } from "@airlock/sim/registry.ts";
 import { createMemoryStore } from "@airlock/sim/store.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 interface Harness {
   store: ObjectStore;
@@ -35,16 +36,6 @@ function harness(): Harness {
   const logs: string[] = [];
   const controllers = startControllers(store, registry, { log: (m, e) => logs.push(`${m} ${e ?? ""}`) });
   return { store, registry, t, logs, stop: () => controllers.stop() };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 2000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 function deployment(
@@ -120,7 +111,7 @@ describe("workload controllers", () => {
 
   test("a Deployment gets a ReplicaSet named by its pod-template hash that owns Running pods", async () => {
     const d = h.store.create(h.t("apps", "deployments"), deployment("web", "prod", 3));
-    await waitFor("rollout", () => rolledOut(h, "prod", "web", 3));
+    await eventually("rollout", () => rolledOut(h, "prod", "web", 3));
     const [rs, ...more] = ownedBy(h, "replicasets", "apps", d);
     assert.ok(rs);
     assert.equal(more.length, 0);
@@ -169,12 +160,12 @@ describe("workload controllers", () => {
       h.store.update(dt, { ...d, spec: { ...(d.spec as object), replicas: n } });
     };
     scaleTo(5);
-    await waitFor("5 replicas", () => rolledOut(h, "prod", "web", 5));
+    await eventually("5 replicas", () => rolledOut(h, "prod", "web", 5));
     const podsOf = () =>
       h.store.list(h.t("", "pods"), "prod").items.filter((p) => p.metadata.labels?.app === "web");
     assert.equal(podsOf().length, 5);
     scaleTo(0);
-    const d = await waitFor("0 replicas", () => rolledOut(h, "prod", "web", 0));
+    const d = await eventually("0 replicas", () => rolledOut(h, "prod", "web", 0));
     assert.equal(podsOf().length, 0);
     assert.equal(status(d).replicas, undefined);
     assert.equal(status(d).observedGeneration, d.metadata.generation);
@@ -182,7 +173,7 @@ describe("workload controllers", () => {
     assert.equal((rs.spec as { replicas: number }).replicas, 0);
     assert.equal(status(rs).replicas, 0);
     scaleTo(3);
-    await waitFor("back to 3", () => rolledOut(h, "prod", "web", 3));
+    await eventually("back to 3", () => rolledOut(h, "prod", "web", 3));
   });
 
   test("a rollout restart makes a new ReplicaSet and scales the old one to 0", async () => {
@@ -194,7 +185,7 @@ describe("workload controllers", () => {
     };
     spec.template.metadata.annotations = { "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z" };
     h.store.update(dt, { ...d, spec });
-    const done = await waitFor("restart rolled out", () => {
+    const done = await eventually("restart rolled out", () => {
       const x = rolledOut(h, "prod", "web", 3);
       return x && ownedBy(h, "replicasets", "apps", x).length === 2 && x;
     });
@@ -214,7 +205,7 @@ describe("workload controllers", () => {
     // Going back to the first template reuses its ReplicaSet as revision 3.
     const cur = h.store.get(dt, "prod", "web") as KubeObject;
     h.store.update(dt, { ...cur, spec: d.spec });
-    const back = await waitFor("rollback", () => {
+    const back = await eventually("rollback", () => {
       const x = rolledOut(h, "prod", "web", 3);
       const rs = x && h.store.get(h.t("apps", "replicasets"), "prod", oldRS?.metadata.name ?? "");
       return rs && (rs.spec as { replicas: number }).replicas === 3 && rs;
@@ -226,7 +217,7 @@ describe("workload controllers", () => {
     const dt = h.t("apps", "deployments");
     h.store.create(dt, deployment("hist", "prod", 1, { revisionHistoryLimit: 1 }));
     for (let i = 0; i < 3; i++) {
-      await waitFor(`rollout ${i}`, () => rolledOut(h, "prod", "hist", 1));
+      await eventually(`rollout ${i}`, () => rolledOut(h, "prod", "hist", 1));
       const d = h.store.get(dt, "prod", "hist") as KubeObject;
       const spec = structuredClone(d.spec) as {
         template: { metadata: { annotations?: Record<string, string> } };
@@ -234,7 +225,7 @@ describe("workload controllers", () => {
       spec.template.metadata.annotations = { rev: String(i) };
       h.store.update(dt, { ...d, spec });
     }
-    const d = await waitFor("last rollout", () => {
+    const d = await eventually("last rollout", () => {
       const x = rolledOut(h, "prod", "hist", 1);
       return x && ownedBy(h, "replicasets", "apps", x).length === 2 && x;
     });
@@ -247,7 +238,7 @@ describe("workload controllers", () => {
   test("a Recreate Deployment removes old pods before starting new ones", async () => {
     const dt = h.t("apps", "deployments");
     h.store.create(dt, deployment("batchy", "prod", 2, { strategy: { type: "Recreate" } }));
-    await waitFor("first rollout", () => rolledOut(h, "prod", "batchy", 2));
+    await eventually("first rollout", () => rolledOut(h, "prod", "batchy", 2));
     const d = h.store.get(dt, "prod", "batchy") as KubeObject;
     const spec = structuredClone(d.spec) as { template: { spec: { containers: { image: string }[] } } };
     (spec.template.spec.containers[0] as { image: string }).image = "nginx:1.28";
@@ -257,7 +248,7 @@ describe("workload controllers", () => {
         seen.push(`${e.type}:${(e.object.spec as { containers: { image: string }[] }).containers[0]?.image}`);
     });
     h.store.update(dt, { ...d, spec });
-    await waitFor("second rollout", () => {
+    await eventually("second rollout", () => {
       const x = rolledOut(h, "prod", "batchy", 2);
       return x && ownedBy(h, "replicasets", "apps", x).length === 2;
     });
@@ -277,7 +268,7 @@ describe("workload controllers", () => {
       metadata: { name: "lonely", namespace: "default" },
       spec: { containers: [{ name: "c", image: "busybox" }] },
     });
-    const p = await waitFor("running", () => {
+    const p = await eventually("running", () => {
       const x = h.store.get(pt, "default", "lonely");
       return x && phase(x) === "Running" && x;
     });
@@ -325,12 +316,12 @@ describe("workload controllers", () => {
         .items.filter((p) => p.metadata.labels?.app === "db" && phase(p) === "Running")
         .map((p) => p.metadata.name)
         .sort();
-    await waitFor("3 ready", () => status(h.store.get(st, "prod", "db")).readyReplicas === 3);
+    await eventually("3 ready", () => status(h.store.get(st, "prod", "db")).readyReplicas === 3);
     assert.deepEqual(podNames(), ["db-0", "db-1", "db-2"]);
     const s = h.store.get(st, "prod", "db") as KubeObject;
     assert.equal(status(s).currentRevision, status(s).updateRevision);
     h.store.update(st, { ...s, spec: { ...(s.spec as object), replicas: 2 } });
-    await waitFor(
+    await eventually(
       "2 ready",
       () => status(h.store.get(st, "prod", "db")).replicas === 2 && podNames().length === 2,
     );
@@ -351,7 +342,7 @@ describe("workload controllers", () => {
         },
       },
     });
-    const ds = await waitFor("ds ready", () => {
+    const ds = await eventually("ds ready", () => {
       const x = h.store.get(dst, "prod", "agent");
       return status(x).numberReady === 1 && x;
     });
@@ -374,7 +365,7 @@ describe("workload controllers", () => {
         template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "migrate:1" }] } },
       },
     });
-    const job = await waitFor("job complete", () => {
+    const job = await eventually("job complete", () => {
       const x = h.store.get(jt, "prod", "migrate");
       const conds = (status(x).conditions ?? []) as { type: string; status: string }[];
       return conds.some((c) => c.type === "Complete" && c.status === "True") && x;

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { sessionCount } from "@airlock/sim/streams/sessions.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
@@ -33,14 +34,6 @@ function pidsOf(argv: string[]): number[] {
   return pids;
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function runningPod(name: string): Promise<void> {
   const made = await k(["run", name, "--image=busybox", "--restart=Never"]);
   assert.equal(made.code, 0, made.stderr);
@@ -67,7 +60,10 @@ async function startSleep(pod: string, secs: string) {
     stderr += d;
   });
   const exited = once(child, "close").then(([code]) => code as number | null);
-  await until(() => stdout.includes("started") && pidsOf(["sleep", secs]).length === 1);
+  await eventually(
+    `the exec to print "started" and run sleep ${secs}`,
+    () => stdout.includes("started") && pidsOf(["sleep", secs]).length === 1,
+  );
   return { child, exited, out: () => ({ stdout, stderr }) };
 }
 
@@ -80,8 +76,10 @@ test("deleting a pod kills its exec process and the client gets the exit Status"
   const code = await session.exited;
   assert.equal(code, 137);
   assert.match(session.out().stderr, /command terminated with exit code 137/);
-  await until(() => pidsOf(["sleep", "37.25"]).length === 0);
-  await until(() => sessionCount(streams()) === 0);
+  await eventually("the sleep to be killed", () => pidsOf(["sleep", "37.25"]), {
+    until: (p) => p.length === 0,
+  });
+  await eventually("no exec session left", () => sessionCount(streams()), { until: (n) => n === 0 });
 });
 
 test("an exec session on another pod survives the deletion of an unrelated pod", async () => {
@@ -93,7 +91,7 @@ test("an exec session on another pod survives the deletion of an unrelated pod",
   assert.equal(pidsOf(["sleep", "37.5"]).length, 1);
   session.child.kill();
   await session.exited;
-  await until(() => pidsOf(["sleep", "37.5"]).length === 0);
+  await eventually("the sleep to end", () => pidsOf(["sleep", "37.5"]), { until: (p) => p.length === 0 });
 });
 
 // Runs last: it closes the file's simulator (after() closing it again is a no-op).
@@ -103,7 +101,11 @@ test("closing the simulator kills every exec process it started", async () => {
   const b = await startSleep("exec-close", "37.875");
   assert.equal(sessionCount(streams()), 2);
   await sim.close();
-  await until(() => pidsOf(["sleep", "37.75"]).length === 0 && pidsOf(["sleep", "37.875"]).length === 0);
+  await eventually(
+    "both sleeps to be killed",
+    () => [...pidsOf(["sleep", "37.75"]), ...pidsOf(["sleep", "37.875"])],
+    { until: (p) => p.length === 0 },
+  );
   a.child.kill();
   b.child.kill();
   await Promise.all([a.exited, b.exited]);

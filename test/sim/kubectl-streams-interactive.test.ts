@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { Exec, KubeConfig, PortForward } from "@kubernetes/client-node";
-import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { eventuallyMatches } from "../helpers/eventually.ts";
+import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 let sim: Simulator;
@@ -18,16 +19,7 @@ const caches: string[] = [];
 
 before(async () => {
   sim = await startTestSimulator({ seed: "demo" });
-  for (let i = 0; i < 50; i++) {
-    const r = await kubectl(sim.kubeconfigPath, ["get", "pods", "-n", "prod", "-l", "app=web", "-o", "name"]);
-    const first = r.stdout.trim().split("\n")[0];
-    if (first) {
-      pod = first.replace("pod/", "");
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("no web pod in the demo seed");
+  pod = await runningPod(sim.kubeconfigPath);
 });
 
 after(async () => {
@@ -55,15 +47,6 @@ function kubectlOnTerminal(args: string[]): { child: ChildProcess; output: () =>
   return { child, output: () => out };
 }
 
-async function waitFor(read: () => string, pattern: RegExp, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(read())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${pattern}; got ${JSON.stringify(read())}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const closed = (child: ChildProcess) =>
   new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
 
@@ -71,9 +54,9 @@ describe("terminals", () => {
   it("exec -it gives a shell prompt on a real pty that computes, resizes and exits with its code", async () => {
     const { child, output } = kubectlOnTerminal(["exec", "-it", "-n", "prod", pod, "--", "sh"]);
     const code = closed(child);
-    await waitFor(output, /[$#] $/);
+    await eventuallyMatches(output, /[$#] $/);
     child.stdin?.write("echo $((6*7)); stty size\r");
-    await waitFor(output, /\r\n42\r\n27 91\r\n/);
+    await eventuallyMatches(output, /\r\n42\r\n27 91\r\n/);
     child.stdin?.write("exit 4\r");
     assert.equal(await code, 4);
     assert.match(output(), /command terminated with exit code 4/);
@@ -87,8 +70,8 @@ describe("terminals", () => {
     });
     const code = closed(child);
     child.stdin?.write("hello main process\n");
-    await waitFor(() => out, /^hello main process$/m);
-    await waitFor(() => out, /"GET \//);
+    await eventuallyMatches(() => out, /^hello main process$/m);
+    await eventuallyMatches(() => out, /"GET \//);
     child.stdin?.end();
     assert.equal(await code, 0);
     const logs = await kubectl(sim.kubeconfigPath, ["logs", "-n", "prod", pod]);
@@ -115,7 +98,7 @@ describe("port-forward", () => {
       err += d;
     });
     try {
-      await waitFor(() => out, /Forwarding from 127\.0\.0\.1:\d+ -> 81/);
+      await eventuallyMatches(() => out, /Forwarding from 127\.0\.0\.1:\d+ -> 81/);
       const port80 = /Forwarding from 127\.0\.0\.1:(\d+) -> 80\n/.exec(out)?.[1];
       const port81 = /Forwarding from 127\.0\.0\.1:(\d+) -> 81\n/.exec(out)?.[1];
       for (const path of ["/", "/again"]) {
@@ -127,7 +110,7 @@ describe("port-forward", () => {
         (r) => r.text(),
         () => "",
       );
-      await waitFor(
+      await eventuallyMatches(
         () => err,
         /an error occurred forwarding \d+ -> 81: error forwarding port 81 .*connection refused/,
       );
@@ -177,7 +160,7 @@ describe("@kubernetes/client-node", () => {
     });
     const socket = await new PortForward(kubeConfig()).portForward("prod", pod, [80], output, errors, input);
     input.write("GET / HTTP/1.1\r\nHost: pod\r\nConnection: close\r\n\r\n");
-    await waitFor(() => text, /\r\n\r\nhello from prod\/\S+ port 80\n$/);
+    await eventuallyMatches(() => text, /\r\n\r\nhello from prod\/\S+ port 80\n$/);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     (socket as { close?: () => void }).close?.();
   });

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
+import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 let sim: Simulator;
@@ -17,26 +17,7 @@ const k = (args: string[], opts: { input?: string; env?: Record<string, string> 
 before(async () => {
   sim = await startTestSimulator({ seed: "demo" });
   work = await mkdtemp(join(tmpdir(), "airlock-streams-"));
-  for (let i = 0; i < 50; i++) {
-    const r = await k([
-      "get",
-      "pods",
-      "-n",
-      "prod",
-      "-l",
-      "app=web",
-      "--field-selector=status.phase=Running",
-      "-o",
-      "name",
-    ]);
-    const first = r.stdout.trim().split("\n")[0];
-    if (first) {
-      pod = first.replace("pod/", "");
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("no running web pod in the demo seed");
+  pod = await runningPod(sim.kubeconfigPath);
 });
 
 after(async () => {

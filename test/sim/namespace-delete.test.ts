@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
@@ -15,14 +16,6 @@ before(async () => {
 after(async () => {
   await sim.close();
 });
-
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("kubectl delete namespace returns once the namespace and its workloads, pods and config are gone", async () => {
   assert.equal((await k(["create", "namespace", "nsd-a"])).code, 0);
@@ -55,9 +48,10 @@ metadata: {name: held, namespace: nsd-b, finalizers: [example.com/hold]}
     finished = true;
     return r;
   });
-  await until(
-    async () =>
-      (await k(["get", "namespace", "nsd-b", "-o", "jsonpath={.status.phase}"])).stdout === "Terminating",
+  await eventually(
+    "the namespace to be Terminating",
+    async () => (await k(["get", "namespace", "nsd-b", "-o", "jsonpath={.status.phase}"])).stdout,
+    { until: (phase) => phase === "Terminating" },
   );
   const described = await k(["describe", "namespace", "nsd-b"]);
   assert.match(described.stdout, /Status:\s+Terminating/);

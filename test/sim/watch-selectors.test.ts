@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { filterEvent } from "@airlock/sim/api/watch.ts";
 import type { KubeObject, WatchEvent } from "@airlock/sim/contracts.ts";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 import { spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
@@ -126,15 +127,10 @@ describe("selector watches against the simulator", () => {
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
-    const waitFor = async (re: RegExp) => {
-      const deadline = Date.now() + 15_000;
-      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.match(out, re);
-    };
     try {
-      await waitFor(/ADDED\s+ws-kubectl\s/);
+      await eventuallyMatches(() => out, /ADDED\s+ws-kubectl\s/, 15_000);
       assert.equal((await relabel("ws-kubectl", "other")).code, 200);
-      await waitFor(/DELETED\s+ws-kubectl\s/);
+      await eventuallyMatches(() => out, /DELETED\s+ws-kubectl\s/, 15_000);
     } finally {
       child.kill();
     }
