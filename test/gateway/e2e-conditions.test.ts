@@ -262,6 +262,8 @@ test("YAML is read as the apiserver reads it: privileged: yes is a privileged po
     "content-type": "application/yaml",
   });
   assert.equal(m.code, 403, JSON.stringify(m.body));
+  assert.equal(m.body.kind, "Status");
+  assert.match(String(m.body.message), /denied by policy conditions rule no-privileged-pods/);
   const zero = await raw(
     "PATCH",
     "/apis/apps/v1/namespaces/staging/deployments/api?fieldManager=agent&force=true",
@@ -301,12 +303,17 @@ test("DeleteOptions are read from the body OR the query, as kube-apiserver does;
   const grace = await raw("DELETE", `${CM}/keep-me?gracePeriodSeconds=0`, '{"dryRun":["All"]}', {
     "content-type": "application/json",
   });
-  assert.equal(grace.code, 400);
+  assert.equal(grace.code, 400, JSON.stringify(grace.body));
+  assert.match(String(grace.body.message), /both in the body and in the query \(gracePeriodSeconds\)/);
   // Query only (no body): the query is what the cluster reads.
   const queryDry = await raw("DELETE", `${CM}/keep-me?dryRun=All`, undefined);
   assert.equal(queryDry.code, 200, JSON.stringify(queryDry.body));
   const odd = await raw("DELETE", `${CM}/keep-me?dryRun=all`, undefined);
-  assert.equal(odd.code, 400);
+  assert.equal(odd.code, 400, JSON.stringify(odd.body));
+  assert.match(
+    String(odd.body.message),
+    /dryRun must be "All" \(the only value kube-apiserver accepts\), not \["all"\]/,
+  );
   // A real delete is denied by the rule.
   const real = await kubectl(agent, ["-n", "staging", "delete", "cm/keep-me"]);
   assert.notEqual(real.code, 0);
@@ -339,23 +346,35 @@ test("an allow on owner=agent needs the label before AND after; labels in the bo
     apiVersion: "v1",
     metadata: { labels: { owner: "agent" } },
   });
-  const del = await new Promise<number>((resolve, reject) => {
+  const del = await new Promise<{ code: number; text: string }>((resolve, reject) => {
     const req = request(
       `${gw.gateway.url}${CM}/theirs`,
       {
         method: "DELETE",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          // Node sends a DELETE body with neither length nor chunking unless told: the body would be read as the
+          // next request (400) and the delete never judged.
+          "content-length": Buffer.byteLength(body),
+        },
         ca: gw.gateway.caPem,
       },
       (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+        let text = "";
+        res.setEncoding("utf8").on("data", (d: string) => {
+          text += d;
+        });
+        res.on("end", () => resolve({ code: res.statusCode ?? 0, text }));
       },
     );
     req.on("error", reject);
     req.end(body);
   });
-  assert.notEqual(del, 200);
+  assert.equal(del.code, 403, del.text);
+  const refusal = JSON.parse(del.text) as { kind: string; message: string };
+  assert.equal(refusal.kind, "Status");
+  assert.match(refusal.message, /delete denied by policy default rule default-deny/);
   // Our own object: changing data is fine; giving it away (removing the label) is not.
   const edit = await kubectl(kubeconfig, [
     "-n",
@@ -369,6 +388,16 @@ test("an allow on owner=agent needs the label before AND after; labels in the bo
   assert.equal(edit.code, 0, edit.stderr);
   const away = await kubectl(kubeconfig, ["-n", "staging", "label", "cm/mine", "owner-"]);
   assert.notEqual(away.code, 0);
+  assert.match(away.stderr, /patch denied by policy default rule default-deny/);
+  const kept = await kubectl(kubeconfig, [
+    "-n",
+    "staging",
+    "get",
+    "cm/mine",
+    "-o",
+    "jsonpath={.metadata.labels.owner}",
+  ]);
+  assert.equal(kept.stdout, "agent", "the label is still there");
   const gone = await kubectl(kubeconfig, ["-n", "staging", "delete", "cm/mine"]);
   assert.equal(gone.code, 0, gone.stderr);
   const theirs = await kubectl(agent, ["-n", "staging", "get", "cm/theirs", "-o", "name"]);

@@ -6,8 +6,9 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { kubectl } from "../helpers/kubectl.ts";
+import { kubectl, runningPod } from "../helpers/kubectl.ts";
 import { kubectlOnTerminal, waitFor } from "./e2e-recording-support.ts";
 
 const POLICY = `apiVersion: airlock.dev/v1alpha1
@@ -66,21 +67,7 @@ before(async () => {
   denyAgent = (await t.addIdentity("deny-agent", "agent", ["deny-list"])).kubeconfig;
   allowAgent = (await t.addIdentity("allow-agent", "agent", ["allow-list"])).kubeconfig;
   operator = (await t.addIdentity("operator", "agent", ["operators"])).kubeconfig;
-  for (let i = 0; i < 50 && !pod; i++) {
-    const r = await kubectl(t.sim.kubeconfigPath, [
-      "get",
-      "pods",
-      "-n",
-      "prod",
-      "-l",
-      "app=web",
-      "-o",
-      "name",
-    ]);
-    pod = r.stdout.trim().split("\n")[0]?.replace("pod/", "") ?? "";
-    if (!pod) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(pod, "a web pod in the demo seed");
+  pod = await runningPod(t.sim.kubeconfigPath);
 });
 
 after(async () => {
@@ -145,18 +132,14 @@ describe("a deny rule that inspects stdin", () => {
   test("the audit note and the recording show the refused lines", async () => {
     await shell(denyAgent, "echo hello\nunlink /tmp/keep1\n");
     // The completion is written once the gateway has closed the stream, just after kubectl returns.
-    let e: Awaited<ReturnType<typeof t.gateway.store.auditList>>[number] | undefined;
-    for (let i = 0; i < 100 && !e; i++) {
-      const events = await t.gateway.store.auditList({ limit: 200 });
-      e = events.find(
+    const e = await eventually("the exec's audit record with the inspection note", async () =>
+      (await t.gateway.store.auditList({ limit: 200 })).find(
         (x) =>
           x.identityName === "deny-agent" &&
           x.subresource === "exec" &&
           /stdin inspection: 1 line/.test(x.reason ?? ""),
-      );
-      if (!e) await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(e, "the exec's audit record carries the inspection note");
+      ),
+    );
     assert.match(
       e.reason ?? "",
       /stdin inspection: 1 line\(s\) not run \(first by policy denylist rule no-destructive/,
@@ -169,7 +152,20 @@ describe("a deny rule that inspects stdin", () => {
     );
     const cast = casts.find((c) => c.includes("echo hello"));
     assert.ok(cast, "the recording holds the delivered line");
-    assert.match(cast, /"m","airlock: stdin line not run by policy denylist rule no-destructive/);
+    // asciicast v2: a header line, then [time, code, data] events; "m" is a marker (a refused line, the exit).
+    const refusals = cast
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => JSON.parse(l) as [number, string, string])
+      .filter(([, code]) => code === "m")
+      .map(([, , text]) => text)
+      .filter((text) => text.includes("stdin line not run"));
+    assert.equal(refusals.length, 1, `one marker for the one refused line: ${JSON.stringify(refusals)}`);
+    assert.match(
+      refusals[0] ?? "",
+      /^airlock: stdin line not run by policy denylist rule no-destructive: .*it runs `unlink`/,
+    );
     assert.doesNotMatch(cast, /"i","unlink/, "the refused line is not recorded as input the shell got");
   });
 

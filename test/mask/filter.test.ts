@@ -113,13 +113,17 @@ test("a watch stream drops refused events at every chunk size; bookmarks and err
     const out = run(new WatchStreamMasker(ctx(), "Secret", undefined, notProd), stream, split)
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { type: string });
+      .map((l) => JSON.parse(l) as { type: string; object: { data?: { password?: string } } });
     assert.deepEqual(
       out.map((e) => e.type),
       ["ADDED", "BOOKMARK", "DELETED", "ERROR"],
       `split ${split}`,
     );
-    assert.doesNotMatch(JSON.stringify(out), /"prod"|pw-a/);
+    // A Secret's data is base64: `pw-a` can only leak as cHctYQ==, so that is what must be absent.
+    assert.doesNotMatch(JSON.stringify(out), /"prod"|pw-a|cHctYQ/);
+    const marker = ph.base64Marker(Buffer.from("pw-a"));
+    for (const kept of [out[0], out[2]])
+      assert.equal(kept?.object.data?.password, marker, "the value became its marker");
   }
   const tableEvent = {
     type: "ADDED",

@@ -2,33 +2,15 @@
 // with the pod folder as its only writable root and nothing else of the host in sight. And where no sandbox works,
 // the simulator refuses exec unless told --unsafe-exec. Real kubectl against real simulators.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { kubectl } from "../helpers/kubectl.ts";
+import { kubectl, runningPod } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
-
-async function runningWebPod(sim: Simulator): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const r = await kubectl(sim.kubeconfigPath, [
-      "get",
-      "pods",
-      "-n",
-      "prod",
-      "-l",
-      "app=web",
-      "--field-selector=status.phase=Running",
-      "-o",
-      "name",
-    ]);
-    const first = r.stdout.trim().split("\n")[0];
-    if (first) return first.replace("pod/", "");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("no running web pod in the demo seed");
-}
 
 describe("a sandboxed pod", () => {
   let sim: Simulator;
@@ -40,7 +22,7 @@ describe("a sandboxed pod", () => {
   before(async () => {
     sim = await startTestSimulator({ seed: "demo" });
     assert.equal(sim.isolation.kind, "bwrap", "bubblewrap is installed on test machines (.ci/run)");
-    pod = await runningWebPod(sim);
+    pod = await runningPod(sim.kubeconfigPath);
     // Stand-ins for the demo folder's secrets: a gateway admin token and a human's token next to the simulator.
     outside = await mkdtemp(join(tmpdir(), "airlock-demo-secrets-"));
     await writeFile(join(outside, "admin.token"), "airlock-admin-secret\n");
@@ -90,12 +72,27 @@ describe("a sandboxed pod", () => {
     assert.equal(now.rdev, before.rdev);
   });
 
-  it("cannot write the host's system directories or reach the network", async () => {
-    const r = await exec(
-      "touch /usr/bin/airlock-was-here 2>&1; echo; python3 -c \"import socket; socket.create_connection(('127.0.0.1', 22), 2)\" 2>&1 | tail -1",
-    );
-    assert.match(r.stdout, /Read-only file system|Permission denied/);
-    assert.match(r.stdout, /Network is unreachable|Connection refused|Errno/);
+  it("cannot write the host's system directories or reach the host's network", async () => {
+    // A listener on the host's loopback, which any process outside the sandbox can connect to.
+    let reached = 0;
+    const server = createServer((socket) => {
+      reached++;
+      socket.destroy();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await exec(
+        `touch /usr/bin/airlock-was-here 2>&1; echo; python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), 2); print('connected')" 2>&1 | tail -1`,
+      );
+      assert.match(r.stdout, /Read-only file system|Permission denied/);
+      assert.match(r.stdout, /ConnectionRefusedError|Network is unreachable/, r.stdout);
+      assert.doesNotMatch(r.stdout, /connected/);
+      assert.equal(reached, 0, "no connection reached the host's listener");
+    } finally {
+      server.close();
+    }
     assert.throws(() => statSync("/usr/bin/airlock-was-here"));
   });
 
@@ -140,7 +137,7 @@ describe("no sandbox available", () => {
       ),
       lines.join("\n"),
     );
-    const pod = await runningWebPod(refused);
+    const pod = await runningPod(refused.kubeconfigPath);
     const r = await kubectl(refused.kubeconfigPath, ["exec", "-n", "prod", pod, "--", "id", "-u"]);
     assert.notEqual(r.code, 0);
     assert.match(
@@ -154,7 +151,7 @@ describe("no sandbox available", () => {
   it("with --unsafe-exec it runs commands unsandboxed, and says that too", async () => {
     assert.equal(unsafe.isolation.kind, "unsafe");
     assert.ok(lines.some((l) => /--unsafe-exec runs exec'd commands as UNSANDBOXED host processes/.test(l)));
-    const pod = await runningWebPod(unsafe);
+    const pod = await runningPod(unsafe.kubeconfigPath);
     const r = await kubectl(unsafe.kubeconfigPath, [
       "exec",
       "-n",
