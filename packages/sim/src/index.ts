@@ -9,7 +9,6 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
-import { createCertificateAuthority, issueServerCertificate } from "../../../src/shared/tls.ts";
 import type { ApiContext } from "./api/context.ts";
 import { createAuth } from "./auth/index.ts";
 import type { ObjectStore, ResourceRegistry } from "./contracts.ts";
@@ -22,6 +21,7 @@ import { createSimServer } from "./server.ts";
 import { createMemoryStore } from "./store.ts";
 import { closeSessions, handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
 import { chooseIsolation, type ExecIsolation } from "./streams/isolation.ts";
+import { createCa, issueServerCert } from "./tls.ts";
 
 export interface SimulatorOptions {
   host?: string;
@@ -96,17 +96,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   if (existsSync(caCert) && existsSync(caKey)) {
     ca = { certPem: await readFile(caCert, "utf8"), keyPem: await readFile(caKey, "utf8") };
   } else {
-    ca = createCertificateAuthority("airlock-sim-ca");
+    ca = createCa("airlock-sim-ca");
     await writeFile(caKey, ca.keyPem, { mode: 0o600 });
     await writeFile(caCert, ca.certPem);
   }
   const adminToken = (
     await readOrCreate(join(opts.dir, "admin-token"), () => randomBytes(32).toString("hex"))
   ).trim();
-  const tls = issueServerCertificate(ca, {
+  const tls = issueServerCert(ca, {
     commonName: "airlock-sim",
     dnsNames: ["localhost", ...(isIP(host) ? [] : [host])],
-    ipAddresses: ["127.0.0.1", "::1", ...(isIP(host) === 4 && host !== "127.0.0.1" ? [host] : [])],
+    ips: ["127.0.0.1", "::1", ...(isIP(host) === 4 && host !== "127.0.0.1" ? [host] : [])],
   });
 
   const store = createMemoryStore();
