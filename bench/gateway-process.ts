@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
 import { validateConfig } from "../src/gateway/config.ts";
-import { startGateway } from "../src/gateway/index.ts";
+import { startGateway } from "../src/server/index.ts";
 import { openStore } from "../src/store/index.ts";
 
 export type GatewayRequest =

@@ -19,7 +19,7 @@ import { connect as tlsConnect } from "node:tls";
 import { parseArgs } from "node:util";
 import { startSimulator } from "@airlock/sim";
 import { validateConfig } from "../src/gateway/config.ts";
-import { startGateway } from "../src/gateway/index.ts";
+import { startGateway } from "../src/server/index.ts";
 import { type FaultMode, startFaultProxy } from "../test/helpers/fault-proxy.ts";
 import { seededRandom } from "../test/helpers/random.ts";
 

@@ -75,7 +75,7 @@ export const demoCommand: Command = {
     }
 
     const { startSimulator } = await import("@airlock/sim");
-    const { startGateway } = await import("../gateway/index.ts");
+    const { startGateway } = await import("../server/index.ts");
     const { validateConfig } = await import("../gateway/config.ts");
     const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -42,7 +42,7 @@ export const serveCommand: Command = {
       process.stderr.write("Fix these and run again.\n");
       return 2;
     }
-    const { startGateway } = await import("../gateway/index.ts");
+    const { startGateway } = await import("../server/index.ts");
     process.stderr.write(`airlock: starting gateway (data directory ${loaded.config.dataDir})…\n`);
     let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
     installLastResortHandler(() => gateway?.runtime.log);

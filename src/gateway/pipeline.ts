@@ -5,7 +5,7 @@
 // The gate runs before the record so that a request held for minutes is recorded once, with the review that
 // released it; the review's own trail (review_events) records the hold itself.
 //
-// `listen` (server.ts) hands every Kubernetes request here, and so does the internal dispatch (dispatch.ts) for MCP
+// `listen` (src/server/listener.ts) hands every Kubernetes request here, and so does the internal dispatch (dispatch.ts) for MCP
 // tool calls: those arrive already authenticated (an InternalEntry) and then pass every other stage unchanged.
 // Each stage either fills in the context or refuses with a Status; a refusal is still audited. Nothing is forwarded
 // before its audit record is committed (invariant 3), and every failure path refuses rather than forwards

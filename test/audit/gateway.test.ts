@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
-import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { type Gateway, startGateway } from "../../src/server/index.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 

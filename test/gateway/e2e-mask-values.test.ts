@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
-import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { type Gateway, startGateway } from "../../src/server/index.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { kubectlOnTerminal, waitFor } from "./e2e-support.ts";

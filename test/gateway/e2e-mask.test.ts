@@ -12,7 +12,7 @@ import { type Simulator, startSimulator } from "@airlock/sim";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
-import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { type Gateway, startGateway } from "../../src/server/index.ts";
 import { eventuallyMatches } from "../helpers/eventually.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 

@@ -14,10 +14,10 @@ import { after, before, test } from "node:test";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { validateConfig } from "../../src/gateway/config.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
-import { type Gateway, startGateway } from "../../src/gateway/index.ts";
 import type { KubeRequest } from "../../src/kube/request.ts";
 import type { Decision } from "../../src/policy/decision.ts";
 import type { Review } from "../../src/review/types.ts";
+import { type Gateway, startGateway } from "../../src/server/index.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
 // Deployment deletes in prod wait (60 s) for a human in group sre; everything else is allowed.

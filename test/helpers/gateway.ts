@@ -9,7 +9,7 @@ import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
-import { type Gateway, startGateway } from "../../src/gateway/index.ts";
+import { type Gateway, startGateway } from "../../src/server/index.ts";
 
 export interface TestGateway {
   dir: string;

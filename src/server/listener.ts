@@ -7,14 +7,14 @@ import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2Serve
 import type { Duplex } from "node:stream";
 import type { AdminApi } from "../admin/index.ts";
 import { createConsole } from "../console/index.ts";
+import { handleKubeRequest, handleKubeUpgrade } from "../gateway/pipeline.ts";
+import { sendStatus, sendStatusOnSocket, writeHead } from "../gateway/respond.ts";
+import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
-import { ListenerGuard, listenerOptions } from "../server/limits.ts";
-import { HandlerTracker } from "../server/shutdown.ts";
 import { requestScope } from "../shared/request-scope.ts";
 import { failure } from "../shared/status.ts";
-import { handleKubeRequest, handleKubeUpgrade } from "./pipeline.ts";
-import { sendStatus, sendStatusOnSocket, writeHead } from "./respond.ts";
-import type { GatewayRuntime } from "./runtime.ts";
+import { ListenerGuard, listenerOptions } from "./limits.ts";
+import { HandlerTracker } from "./shutdown.ts";
 import { createThrottle, throttleMinting } from "./throttling.ts";
 import type { TlsMaterial } from "./tls-material.ts";
 

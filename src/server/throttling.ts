@@ -5,9 +5,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendStatus } from "../admin/http.ts";
 import type { AdminApi } from "../admin/index.ts";
 import { retryAfter } from "../console/handler.ts";
+import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { AttemptThrottle, throttledMessage } from "../identity/throttle.ts";
 import { failure } from "../shared/status.ts";
-import type { GatewayRuntime } from "./runtime.ts";
 
 export const SESSION_MINTING = "session credential";
 const SESSION_PATH = "/airlock/v1/credentials/session";

@@ -3,8 +3,8 @@
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { GatewayConfig } from "../gateway/config.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../shared/tls.ts";
-import type { GatewayConfig } from "./config.ts";
 
 export interface TlsMaterial {
   certPem: string;

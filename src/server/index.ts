@@ -4,6 +4,10 @@ import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
+import type { GatewayConfig } from "../gateway/config.ts";
+import { openDecider } from "../gateway/decide.ts";
+import { createMetrics } from "../gateway/metrics.ts";
+import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { chainCheck } from "../identity/chain.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { StreamRegistry } from "../identity/streams.ts";
@@ -17,12 +21,8 @@ import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
 import type { Store } from "../store/types.ts";
 import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
-import type { GatewayConfig } from "./config.ts";
-import { openDecider } from "./decide.ts";
-import { createMetrics } from "./metrics.ts";
+import { createGatewayServer } from "./listener.ts";
 import { endDelegation, endInFlight, withdrawingOnCutOff } from "./revocation.ts";
-import type { GatewayRuntime } from "./runtime.ts";
-import { createGatewayServer } from "./server.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 
 export interface Gateway {
