@@ -1,33 +1,41 @@
 // Soak and chaos run (issue 16), outside `npm test`:   npm run soak -- --minutes N [--concurrency 16] [--seed 1]
 //
-// The simulator and a demo-shaped gateway (demo policy: masking, review, deny rules; SQLite store) run in this
-// process, the gateway reaching the simulator through the TCP fault proxy of test/helpers. Many identities send
-// mixed kubectl-shaped traffic — reads (masked), writes outside prod, watches and log follows cut after a while,
-// exec sessions, MCP-less raw clients that abort at random moments — while a schedule injects faults: the cluster
-// refusing, resetting, stalling and restarting, and the SQLite database locked by another process for a moment.
+// A demo-shaped gateway (demo policy: masking, review, deny rules; SQLite store) runs in its own process
+// (bench/soak-gateway.ts), so its memory and file descriptors are measured alone; it runs in a private mount namespace
+// (`unshare -m`) with its data directory on a tmpfs of its own, so the disk can be filled under it without touching
+// the machine. The simulator, the TCP fault proxy of test/helpers (between the gateway and the simulator) and the
+// clients run in this process. Many identities send mixed kubectl-shaped traffic — reads (masked), writes outside
+// prod, watches and log follows cut after a while, exec sessions, raw clients that abort at random moments — while a
+// schedule injects faults: the cluster refusing, resetting, stalling and restarting; the SQLite database locked by
+// another process; its disk full.
 //
-// The report (one JSON document on stdout): requests, errors by kind, p50/p99 latency of the plain requests, RSS and
-// open file descriptors at start/middle/end, the gateway still alive, `audit verify`, and whether every request the
-// simulator answered under an agent's identity has its audit event. Figures are for docs/benchmarks.md.
+// The report (one JSON document on stdout): requests, errors by kind, p50/p99 latency of the plain requests, the
+// gateway's RSS, heap and open file descriptors (after a forced GC) when warm (after the first tenth of the run, at
+// least 30 s), in the middle and at the end, and whether memory stayed flat (end within 10% of warm); the gateway still
+// alive, `audit verify`, and whether every request the simulator answered under an agent's identity has its audit
+// event. Figures are for docs/benchmarks.md. --heap-snapshots DIR writes the gateway's heap when warm and at the end
+// (compare them in Chrome DevTools' Memory tab to find what grew).
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { once } from "node:events";
+import { copyFile, mkdir, mkdtemp, rm, statfs, unlink } from "node:fs/promises";
 import http2 from "node:http2";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { connect as tlsConnect } from "node:tls";
 import { parseArgs } from "node:util";
 import { startSimulator } from "@airlock/sim";
-import { validateConfig } from "../src/gateway/config.ts";
-import { startGateway } from "../src/server/index.ts";
 import { type FaultMode, startFaultProxy } from "../test/helpers/fault-proxy.ts";
 import { seededRandom } from "../test/helpers/random.ts";
+import type { SoakGatewayReply, SoakGatewayRequest, SoakSample } from "./soak-gateway.ts";
 
 const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "1" },
     concurrency: { type: "string", default: "16" },
     seed: { type: "string", default: "16" },
+    "heap-snapshots": { type: "string" },
   },
 });
 const durationMs = Number(values.minutes) * 60_000;
@@ -57,51 +65,82 @@ await writeFile(
 const policyDir = join(dir, "policies");
 await mkdir(policyDir);
 await copyFile(new URL("../examples/policies/demo.yaml", import.meta.url), join(policyDir, "demo.yaml"));
-const validated = validateConfig(
-  {
-    listen: { address: "127.0.0.1", port: 0 },
-    dataDir: join(dir, "gateway"),
-    clusters: [{ name: "demo", kubeconfig: { path: kubeconfig } }],
-    policy: { files: [policyDir] },
-    limits: { upstreamTimeoutSeconds: 5 },
-    log: { level: "warn" },
-  },
-  dir,
+const dataDir = join(dir, "gateway");
+await mkdir(dataDir);
+const config = {
+  listen: { address: "127.0.0.1", port: 0 },
+  dataDir,
+  clusters: [{ name: "demo", kubeconfig: { path: kubeconfig } }],
+  policy: { files: [policyDir] },
+  limits: { upstreamTimeoutSeconds: 5 },
+  log: { level: "warn" },
+};
+// The gateway's process: `unshare -m` gives it a private mount namespace, where a 256 MiB tmpfs becomes its data
+// directory; unshare and sh exec, so the pid is node's, and /proc/<pid>/root/<dataDir> is that tmpfs as seen from here.
+const gatewayLog = join(dir, "gateway.stderr");
+const { openSync } = await import("node:fs");
+const child = spawn(
+  "unshare",
+  [
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `mount -t tmpfs -o size=256m,mode=0700 tmpfs ${dataDir} && exec "$@"`,
+    "sh",
+    process.execPath,
+    "--expose-gc",
+    new URL("./soak-gateway.ts", import.meta.url).pathname,
+    JSON.stringify(config),
+    dir,
+  ],
+  { stdio: ["ignore", "ignore", openSync(gatewayLog, "a"), "ipc"] },
 );
-if (!validated.ok) throw new Error(validated.errors.join("; "));
-const { Writable } = await import("node:stream");
-const logSink = new Writable({ write: (_c, _e, cb) => cb() });
-const gateway = await startGateway(validated.config, { logDestination: logSink });
+function ask<Op extends SoakGatewayRequest["op"]>(
+  request: SoakGatewayRequest & { op: Op },
+): Promise<Extract<SoakGatewayReply, { op: Op }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg: SoakGatewayReply) => {
+      if (msg.op !== request.op) return;
+      child.off("message", onMessage);
+      resolve(msg as Extract<SoakGatewayReply, { op: Op }>);
+    };
+    child.on("message", onMessage);
+    child.send(request, (err: Error | null) => err && reject(err));
+  });
+}
+const ready = await new Promise<Extract<SoakGatewayReply, { op: "ready" }>>((resolve, reject) => {
+  child.on("message", (msg: SoakGatewayReply) => msg.op === "ready" && resolve(msg));
+  child.once("exit", async (code) =>
+    reject(
+      new Error(`the gateway exited (${code}) before it was ready: ${await readFile(gatewayLog, "utf8")}`),
+    ),
+  );
+});
+const gateway = { url: ready.url, caPem: ready.caPem };
+const gatewayData = `/proc/${ready.pid}/root${dataDir}`;
 const url = new URL(gateway.url);
 const host = url.hostname;
 const port = Number(url.port);
-const adminToken = (await readFile(gateway.adminTokenPath, "utf8")).trim();
-const tokens: string[] = [];
-for (let i = 0; i < 12; i++) {
-  const { token } = await gateway.store.identityCreate({
-    name: `soak-agent-${i}`,
-    kind: "agent",
-    groups: ["agents"],
-  });
-  tokens.push(token);
-}
+const adminToken = ready.adminToken;
+const tokens = ready.tokens;
+let gatewayUnhandled = 0;
 
 // ---- measurements
 const counts = new Map<string, number>();
 const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
 const latencies: number[] = [];
 let requests = 0;
-async function fds(): Promise<number> {
-  return (await readdir("/proc/self/fd")).length;
-}
-const samples: Record<string, { rssMiB: number; fds: number; heapMiB: number }> = {};
+// The gateway's own figures, after a forced GC in its process.
+const samples: Record<string, SoakSample> = {};
 async function sample(name: string) {
-  const m = process.memoryUsage();
-  samples[name] = {
-    rssMiB: Math.round((m.rss / 1048576) * 10) / 10,
-    heapMiB: Math.round((m.heapUsed / 1048576) * 10) / 10,
-    fds: await fds(),
-  };
+  const reply = await ask({ op: "sample" });
+  samples[name] = reply.sample;
+  gatewayUnhandled = reply.unhandled;
+  if (values["heap-snapshots"] && name !== "middle") {
+    await ask({ op: "heapSnapshot", path: join(values["heap-snapshots"], `gateway-${name}.heapsnapshot`) });
+  }
 }
 
 // ---- clients
@@ -261,17 +300,43 @@ async function worker() {
 const faults = new Map<string, number>();
 async function lockDatabase(ms: number) {
   // Another process holds the SQLite write lock (a backup tool, a stray sqlite3 shell).
-  const db = join(validated.ok ? validated.config.dataDir : "", "airlock.db");
+  const db = join(gatewayData, "airlock.db");
   const script = `const { DatabaseSync } = require("node:sqlite"); const d = new DatabaseSync(${JSON.stringify(db)});
     d.exec("BEGIN EXCLUSIVE"); setTimeout(() => { d.exec("COMMIT"); d.close(); }, ${ms});`;
   const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
   await new Promise((r) => child.once("exit", r));
 }
+async function fillDisk(ms: number) {
+  // The gateway's disk full: its WAL emptied into the database file (as SQLite's own checkpoint does, so the next write
+  // needs new space), then every free byte of its tmpfs taken, for `ms`.
+  const db = new DatabaseSync(join(gatewayData, "airlock.db"), { timeout: 2000 });
+  try {
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    db.close();
+  }
+  const filler = join(gatewayData, "filler");
+  const free = await statfs(gatewayData);
+  const chunk = Buffer.alloc(4 * 1048576);
+  try {
+    for (let left = free.bavail * free.bsize; left > 0; left -= chunk.length) {
+      await writeFile(filler, left >= chunk.length ? chunk : chunk.subarray(0, left), { flag: "a" });
+    }
+    await writeFile(filler, chunk, { flag: "a" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+  }
+  await new Promise((r) => setTimeout(r, ms));
+  await unlink(filler);
+}
 const faultTimer = setInterval(async () => {
-  const kind = rnd.pick(["refuse", "reset", "stall", "restart", "sqlite-lock"] as const);
+  const kind = rnd.pick(["refuse", "reset", "stall", "restart", "sqlite-lock", "disk-full"] as const);
   faults.set(kind, (faults.get(kind) ?? 0) + 1);
   if (kind === "restart") return proxy.dropAll();
   if (kind === "sqlite-lock") return lockDatabase(2000);
+  if (kind === "disk-full") {
+    return fillDisk(2000).catch((err) => process.stderr.write(`soak: disk-full fault: ${err.message}\n`));
+  }
   proxy.mode = kind as FaultMode;
   if (kind === "refuse") proxy.dropAll();
   setTimeout(() => {
@@ -313,10 +378,14 @@ async function collectSimRequests() {
 const collector = setInterval(() => void collectSimRequests().catch(() => {}), 3000);
 
 await sample("start");
-const middle = setTimeout(() => void sample("middle"), durationMs / 2);
+// Warm: after the first tenth of the run (at least 30 s), caches, pools and the JIT have settled.
+const warmAfter = Math.min(durationMs / 2, Math.max(30_000, durationMs / 10));
+const warm = setTimeout(() => void sample("warm"), warmAfter);
+const middle = setTimeout(() => void sample("middle"), durationMs / 2 + 1000);
 await Promise.all(Array.from({ length: concurrency }, worker));
 clearInterval(faultTimer);
 clearTimeout(middle);
+clearTimeout(warm);
 proxy.mode = "pass";
 await new Promise((r) => setTimeout(r, 3000)); // streams end, completions land
 clearInterval(collector);
@@ -326,10 +395,27 @@ await sample("end");
 // ---- checks
 const alive = (await json("GET", "/healthz", adminToken).catch(() => ({ code: 0, body: "" }))).code === 200;
 const verify = JSON.parse((await json("GET", "/airlock/v1/audit/verify", adminToken)).body);
-// Every audit event, page by page (the store caps a page).
-const events: Awaited<ReturnType<typeof gateway.store.auditList>> = [];
+// Every audit event, page by page through the admin API (a page holds at most 1000).
+interface Event {
+  decision: string;
+  method: string;
+  path: string;
+  subresource: string | null;
+  identityName: string;
+  time: string;
+  completedAt: string | null;
+}
+const events: Event[] = [];
 for (let cursor: string | null | undefined; ; ) {
-  const page = await gateway.store.auditSearch({ limit: 1000, ...(cursor ? { cursor } : {}) });
+  const page = JSON.parse(
+    (
+      await json(
+        "GET",
+        `/airlock/v1/audit?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        adminToken,
+      )
+    ).body,
+  );
   events.push(...page.items);
   cursor = page.nextCursor;
   if (!cursor) break;
@@ -362,16 +448,29 @@ const report = {
   outcomes: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
   faults: Object.fromEntries(faults),
   plainRequestLatencyMs: { p50: pct(0.5), p99: pct(0.99), n: sorted.length },
-  memory: samples,
+  gatewayMemory: samples,
+  rssGrowthWarmToEnd:
+    samples.warm && samples.end
+      ? Math.round((samples.end.rssMiB / samples.warm.rssMiB - 1) * 1000) / 10
+      : null,
+  heapGrowthWarmToEnd:
+    samples.warm && samples.end
+      ? Math.round((samples.end.heapMiB / samples.warm.heapMiB - 1) * 1000) / 10
+      : null,
   gatewayAlive: alive,
-  unhandledErrors: escaped,
+  unhandledErrors: { gateway: gatewayUnhandled, clients: escaped },
   auditVerify: { ok: verify.ok, records: verify.records, problems: verify.problems?.length ?? null },
   clusterRequestsSeen: seen.length,
   clusterRequestsWithoutAuditEvent: unaudited,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-await gateway.close();
+const exited = once(child, "exit");
+child.disconnect();
+await exited;
 await proxy.close();
 await sim.close();
 await rm(dir, { recursive: true, force: true });
-process.exit(alive && escaped === 0 && verify.ok && unaudited === 0 ? 0 : 1);
+const flat = (report.rssGrowthWarmToEnd ?? 100) <= 10;
+process.exit(
+  alive && escaped === 0 && gatewayUnhandled === 0 && verify.ok && unaudited === 0 && flat ? 0 : 1,
+);
