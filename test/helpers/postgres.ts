@@ -96,13 +96,38 @@ export async function startTestPostgres(
   };
 }
 
-async function startCluster(binRoot?: string): Promise<{ adminUrl: string; stop(): Promise<void> }> {
+/** A throwaway cluster the test controls: stopped and started again, replicated, promoted (store fault tests). */
+export interface PostgresCluster {
+  /** The superuser's URL on the `postgres` database. */
+  adminUrl: string;
+  port: number;
+  /** Stops the server (`pg_ctl stop`; "fast" ends sessions, "immediate" is a crash) and leaves its data. */
+  stopServer(mode?: "fast" | "immediate"): Promise<void>;
+  /** Starts it again on the same port. */
+  startServer(): Promise<void>;
+  /** A streaming replica of this server (pg_basebackup -R), running on a port of its own. */
+  replicate(): Promise<PostgresCluster>;
+  /** Turns a replica into a primary (pg_ctl promote). */
+  promote(): Promise<void>;
+  /** Stops the server and removes its files. */
+  stop(): Promise<void>;
+}
+
+/** Starts a throwaway cluster (always: AIRLOCK_TEST_PG_URL is not used, the tests stop and start the server). */
+export function startPostgresCluster(binRoot?: string): Promise<PostgresCluster> {
+  return startCluster(binRoot);
+}
+
+async function startCluster(
+  binRoot?: string,
+  from?: { adminUrl: string; password: string },
+): Promise<PostgresCluster> {
   const bin = findPostgresBin(binRoot);
   if (!bin) throw new Error(INSTALL_HINT);
   const asRoot = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), "airlock-pg-"));
   const data = join(dir, "data");
-  const password = randomBytes(18).toString("base64url");
+  const password = from?.password ?? randomBytes(18).toString("base64url");
   const pwfile = join(dir, "pwfile");
   writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (asRoot) {
@@ -114,32 +139,39 @@ async function startCluster(binRoot?: string): Promise<{ adminUrl: string; stop(
   }
   const as = (cmd: string, args: string[]) =>
     asRoot ? run("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]) : run(join(bin, cmd), args);
-  await as("initdb", [
-    "-D",
-    data,
-    "-U",
-    "airlock",
-    "--pwfile",
-    pwfile,
-    "--auth=scram-sha-256",
-    "--no-sync",
-    "-E",
-    "UTF8",
-    "--locale=C",
-  ]);
+  if (from) {
+    // A copy of the running primary that follows it (standby.signal + primary_conninfo written by -R).
+    await as("pg_basebackup", ["-d", from.adminUrl, "-D", data, "-R", "-X", "stream", "--no-sync"]);
+  } else
+    await as("initdb", [
+      "-D",
+      data,
+      "-U",
+      "airlock",
+      "--pwfile",
+      pwfile,
+      "--auth=scram-sha-256",
+      "--no-sync",
+      "-E",
+      "UTF8",
+      "--locale=C",
+    ]);
   let port = 0;
-  for (let attempt = 0; ; attempt++) {
-    port = await freePort();
+  const startOn = (p: number) => {
     const opts = [
       `-c listen_addresses=127.0.0.1`,
-      `-p ${port}`,
+      `-p ${p}`,
       `-c unix_socket_directories=${dir}`,
       "-c fsync=off",
       "-c full_page_writes=off",
       "-c max_connections=100",
     ].join(" ");
+    return as("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"]);
+  };
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
     try {
-      await as("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"]);
+      await startOn(port);
       break;
     } catch (err) {
       if (attempt >= 2) throw err; // the port may have been taken between probing and binding
@@ -167,8 +199,20 @@ async function startCluster(binRoot?: string): Promise<{ adminUrl: string; stop(
     { detached: true, stdio: "ignore" },
   );
   watchdog.unref();
+  const adminUrl = `postgres://airlock:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
-    adminUrl: `postgres://airlock:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    adminUrl,
+    port,
+    async stopServer(mode = "fast") {
+      await as("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
+    },
+    async startServer() {
+      await startOn(port);
+    },
+    replicate: () => startCluster(binRoot, { adminUrl, password }),
+    async promote() {
+      await as("pg_ctl", ["-D", data, "-w", "promote"]);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
