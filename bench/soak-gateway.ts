@@ -9,7 +9,7 @@ import { readdir } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { writeHeapSnapshot } from "node:v8";
 import { validateConfig } from "../src/gateway/config.ts";
-import { startGateway } from "../src/gateway/index.ts";
+import { startGateway } from "../src/server/index.ts";
 
 export type SoakGatewayRequest = { op: "sample" } | { op: "heapSnapshot"; path: string };
 

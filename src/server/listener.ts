@@ -13,6 +13,7 @@ import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
 import { requestScope } from "../shared/request-scope.ts";
 import { failure } from "../shared/status.ts";
+import { storeUnavailableStatus } from "../store/faults.ts";
 import { ListenerGuard, listenerOptions } from "./limits.ts";
 import { HandlerTracker } from "./shutdown.ts";
 import { createThrottle, throttleMinting } from "./throttling.ts";
@@ -52,7 +53,11 @@ export function createGatewayServer(
     const fail = (err: unknown) => {
       gw.log.error({ err: (err as Error).message, path }, "request handler failed");
       if (!res.headersSent)
-        sendStatus(res, failure("InternalError", "airlock: internal error; see the gateway log"));
+        sendStatus(
+          res,
+          storeUnavailableStatus(err) ??
+            failure("InternalError", "airlock: internal error; see the gateway log"),
+        );
       else res.destroy();
     };
     if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok");
@@ -119,7 +124,8 @@ export function createGatewayServer(
           gw.log.error({ err: err.message }, "upgrade handler failed");
           sendStatusOnSocket(
             socket,
-            failure("InternalError", "airlock: internal error; see the gateway log"),
+            storeUnavailableStatus(err) ??
+              failure("InternalError", "airlock: internal error; see the gateway log"),
           );
         }),
       );

@@ -7,6 +7,7 @@
 // each audit batch that the path still names the file it opened, and refuses the batch otherwise (docs/operations.md
 // "Store faults").
 import { type Stats, statSync } from "node:fs";
+import { failure, type Status } from "../shared/status.ts";
 
 /** An error the store raises itself (not SQLite's or PostgreSQL's), with a reason phrase for `describeStoreFailure`. */
 export class StoreFault extends Error {
@@ -43,6 +44,24 @@ const PG_READ_ONLY = "25006";
 
 /** A short phrase naming the store and what is wrong with it, for the 503 a refused request gets. */
 export function describeStoreFailure(err: unknown): string {
+  return storeFaultReason(err) ?? "the store failed";
+}
+
+/**
+ * The answer for a request that failed because the store did (authentication, sessions, reviews read it before the
+ * audit step): 503 naming the store, instead of a 500 "internal error"; undefined for any other error.
+ */
+export function storeUnavailableStatus(err: unknown): Status | undefined {
+  const reason = storeFaultReason(err);
+  if (reason === undefined) return undefined;
+  return failure(
+    "ServiceUnavailable",
+    `airlock: the store cannot be used (${reason}), so the request was not sent`,
+  );
+}
+
+/** The phrase for a fault recognised as the store's, or undefined. */
+export function storeFaultReason(err: unknown): string | undefined {
   if (err instanceof StoreFault) return err.reason;
   const e = (err ?? {}) as { code?: unknown; errcode?: unknown; message?: unknown };
   if (e.code === "ERR_SQLITE_ERROR" && typeof e.errcode === "number") {
@@ -73,11 +92,15 @@ export function describeStoreFailure(err: unknown): string {
     if (/^[0-9A-Z]{5}$/.test(e.code)) return "the PostgreSQL server refused the write";
   }
   const message = typeof e.message === "string" ? e.message : "";
-  if (/Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+  if (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
     return "the PostgreSQL server cannot be reached";
   }
   if (/PostgreSQL store is closed/.test(message)) return "the PostgreSQL store is closed";
-  return "the store failed";
+  return undefined;
 }
 
 /**

@@ -111,7 +111,15 @@ export class Db implements SqlDb {
 
   constructor(opts: PgOptions) {
     this.schema = checkSchemaName(opts.schema ?? "airlock");
-    this.#pool = new pg.Pool({ ...clientConfig(opts), max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    this.#pool = new pg.Pool({
+      ...clientConfig(opts),
+      max: opts.poolSize ?? 10,
+      idleTimeoutMillis: 30_000,
+      // A server that does not answer (a dead host, a partition) fails the query in 5 s: the request gets its 503
+      // instead of hanging, and the next attempt connects again (perhaps to a failed-over server).
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
     this.#pool.on("error", (err) => opts.onError?.(err));
     this.#pooled = runner(this.#pool);
   }
@@ -152,6 +160,19 @@ export class Db implements SqlDb {
   async connect(): Promise<Client> {
     if (this.#closed) throw closedError();
     const client = await this.#pool.connect();
+    // pg-pool listens for errors of idle clients only: a checked-out connection lost between two queries (server
+    // stopped, pg_terminate_backend) would emit "error" with no listener and crash the process. Listen while it is
+    // out, and hand it back as broken so the pool drops it instead of lending it again.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    client.on("error", onError);
+    const release = client.release.bind(client);
+    client.release = ((err?: Error | boolean) => {
+      client.off("error", onError);
+      return release(err ?? lost);
+    }) as typeof client.release;
     return Object.assign(client, { sql: runner(client) });
   }
 
