@@ -1,6 +1,7 @@
 // `airlock serve --config airlock.yaml`: runs the gateway until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "../gateway/config.ts";
+import type { Gateway } from "../gateway/index.ts";
 import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 
@@ -12,6 +13,12 @@ it forwards allowed requests to the configured clusters, impersonating the calle
 Flags:
   -c, --config FILE   the configuration file (see docs/configuration.md)
   -h, --help          this help
+
+Signals:
+  SIGTERM, SIGINT     graceful shutdown: stop accepting, end streams with a Status, let requests finish
+                      (shutdown.gracePeriodSeconds), flush recordings and audit, exit 0
+  SIGHUP              read the configuration file again: limits, shutdown and log.level apply at once, TLS files
+                      are re-read; other changes are named as needing a restart (docs/operations.md)
 `;
 
 export const serveCommand: Command = {
@@ -57,12 +64,39 @@ export const serveCommand: Command = {
         `airlock: admin token in ${gateway.adminTokenPath} (mode 0600); CA certificate in ${loaded.config.dataDir}/tls/ca.crt\n` +
         "airlock: ready\n",
     );
+    // SIGHUP: read the configuration file again; reloadable settings apply, the rest is named as needing a restart.
+    const onHangUp = () => {
+      void reloadFrom(values.config as string, gateway);
+    };
+    process.on("SIGHUP", onHangUp);
     await waitForSignal();
+    process.off("SIGHUP", onHangUp);
     process.stderr.write("airlock: shutting down…\n");
     await gateway?.close();
     return 0;
   },
 };
+
+async function reloadFrom(path: string, gateway: { reload: Gateway["reload"] } | undefined): Promise<void> {
+  const loaded = await loadConfigFile(path);
+  if (!loaded.ok) {
+    process.stderr.write(`airlock: SIGHUP: ${path} is not valid; nothing was reloaded:\n`);
+    for (const error of loaded.errors) process.stderr.write(`  - ${error}\n`);
+    return;
+  }
+  try {
+    const { applied, needRestart } = (await gateway?.reload(loaded.config)) ?? {
+      applied: [],
+      needRestart: [],
+    };
+    process.stderr.write(
+      `airlock: configuration reloaded (${applied.length ? `applied: ${applied.join(", ")}` : "no reloadable change"})\n` +
+        (needRestart.length ? `airlock: changed but needing a restart: ${needRestart.join(", ")}\n` : ""),
+    );
+  } catch (err) {
+    process.stderr.write(`airlock: SIGHUP: reload failed: ${(err as Error).message}\n`);
+  }
+}
 
 export function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
+import { type Reloader, startReloader } from "../server/reload.ts";
 import { shutDown } from "../server/shutdown.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore, storeOptionsFor } from "../store/index.ts";
@@ -32,6 +33,11 @@ export interface Gateway {
   adminTokenPath: string;
   store: Store;
   runtime: GatewayRuntime;
+  /**
+   * Applies a reloaded configuration (SIGHUP): limits, shutdown and log level take effect, TLS material is re-read;
+   * other changed settings are named as needing a restart (src/server/reload.ts).
+   */
+  reload(config: GatewayConfig): ReturnType<Reloader["reloadConfig"]>;
   /** Graceful shutdown (src/server/shutdown.ts); the grace period defaults to shutdown.gracePeriodSeconds. */
   close(gracePeriodSeconds?: number): Promise<void>;
 }
@@ -169,6 +175,23 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       log.info({ identity: identity.name, closedStreams: closed }, "identity revoked; live streams closed");
     },
   });
+  // TLS files are watched (content hash) and the reloadable config sections applied on reload, without dropping
+  // connections.
+  const reloader = await startReloader(
+    {
+      server,
+      log,
+      current: () => runtime.config,
+      apply: (next) => {
+        runtime.config = next;
+        log.level = next.log.level;
+        guard.apply();
+      },
+      loadTls: loadTlsMaterial,
+      contextExtras: { ca: identities.caPem },
+    },
+    tls,
+  );
   ready = true;
   return {
     url,
@@ -177,7 +200,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     adminTokenPath: adminToken.path,
     store,
     runtime,
-    async close(gracePeriodSeconds = config.shutdown.gracePeriodSeconds) {
+    reload: (next) => reloader.reloadConfig(next),
+    async close(gracePeriodSeconds = runtime.config.shutdown.gracePeriodSeconds) {
       // src/server/shutdown.ts: not ready, stop accepting, end streams with a Status, let requests finish, flush.
       await shutDown(
         {
@@ -190,6 +214,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
             ready = false;
           },
           stopBackground: () => {
+            reloader.stop();
             identities.close();
             policy.engine?.close();
           },
