@@ -1,7 +1,7 @@
 // `airlock serve --config airlock.yaml`: runs the gateway until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
 import { loadConfigFile } from "../gateway/config.ts";
-import type { Gateway } from "../gateway/index.ts";
+import type { Gateway } from "../server/index.ts";
 import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 

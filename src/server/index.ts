@@ -14,8 +14,6 @@ import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
-import { type Reloader, startReloader } from "../server/reload.ts";
-import { shutDown } from "../server/shutdown.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore, storeOptionsFor } from "../store/index.ts";
 import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
@@ -23,7 +21,9 @@ import type { Store } from "../store/types.ts";
 import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import { createGatewayServer } from "./listener.ts";
+import { type Reloader, startReloader } from "./reload.ts";
 import { endDelegation, endInFlight, withdrawingOnCutOff } from "./revocation.ts";
+import { shutDown } from "./shutdown.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 
 export interface Gateway {

@@ -13,8 +13,8 @@ import type { Http2SecureServer } from "node:http2";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import type { GatewayConfig } from "../gateway/config.ts";
-import type { TlsMaterial } from "../gateway/tls-material.ts";
 import type { Logger } from "../shared/log.ts";
+import type { TlsMaterial } from "./tls-material.ts";
 
 /** The sections of airlock.yaml a running gateway takes on reload. */
 export const RELOADABLE = ["limits", "shutdown", "log"] as const;
