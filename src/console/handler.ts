@@ -64,7 +64,7 @@ type CookieAuth =
   | { kind: "refused"; status: Status };
 
 export function createConsole(opts: ConsoleOptions): ConsoleUi {
-  const sessions = new ConsoleSessions(opts.limits);
+  const sessions = new ConsoleSessions(opts.store, opts.limits);
   const { store } = opts;
   let assets: Promise<ConsoleAssets> | undefined;
   const loaded = () => {
@@ -76,11 +76,11 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
   async function fromCookie(req: IncomingMessage): Promise<CookieAuth> {
     const cookie = cookieValue(headerOf(req, "cookie"), SESSION_COOKIE);
     if (cookie === undefined) return { kind: "none" };
-    const session = sessions.find(cookie);
+    const session = await sessions.find(cookie);
     if (!session) return { kind: "refused", status: notSignedIn() };
     const found = await store.authenticateCredentialId(session.credentialId);
     if (found?.identity.kind !== "human") {
-      sessions.close(cookie);
+      await sessions.close(cookie);
       return { kind: "refused", status: notSignedIn() };
     }
     if (
@@ -119,25 +119,25 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
           },
         ),
       );
-    const bySource = throttle?.checkSource(SIGN_IN, source);
+    const bySource = await throttle?.checkSource(SIGN_IN, source);
     if (bySource && !bySource.ok) throw refuse(bySource);
     const parsed = loginRequest.safeParse(await readJsonBody(req));
     if (!parsed.success) throw StatusError.of("BadRequest", 'the sign-in body is {"token": "…"}');
     const found = await store.authenticateToken(hashToken(parsed.data.token));
     if (!found) {
-      throttle?.failed(SIGN_IN, source);
+      await throttle?.failed(SIGN_IN, source);
       throw StatusError.of("Unauthorized", "Unauthorized: that is not a valid, active identity token");
     }
     if (found.identity.kind !== "human") {
-      throttle?.failed(SIGN_IN, source);
+      await throttle?.failed(SIGN_IN, source);
       throw StatusError.of(
         "Forbidden",
         `Forbidden: identity "${found.identity.name}" is an ${found.identity.kind}; only humans sign in to the console`,
       );
     }
-    const byIdentity = throttle?.attempt(SIGN_IN, found.identity.name);
+    const byIdentity = await throttle?.attempt(SIGN_IN, found.identity.name);
     if (byIdentity && !byIdentity.ok) throw refuse(byIdentity);
-    const { cookie, session } = sessions.open(found.credential.id, found.identity.name);
+    const { cookie, session } = await sessions.open(found.credential.id, found.identity.name);
     sendJson(res, 200, describeSession(principalOf(found.identity, found.credential), session.csrfToken), {
       "set-cookie": sessionCookie(cookie, sessions.maxAgeSeconds()),
     });
@@ -161,7 +161,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       return sendJson(res, 200, describeSession(auth.principal, auth.csrfToken));
     }
     if (method !== "POST") return sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
-    sessions.close(auth.cookie);
+    await sessions.close(auth.cookie);
     sendJson(res, 200, { signedOut: true }, { "set-cookie": clearedSessionCookie() });
   }
 

@@ -4,9 +4,11 @@
 // Security stance: the session holds no token, only the credential id it was opened with, and every use re-checks
 // that credential in the store (so revoking or disabling the human ends the console session on its next request).
 // Cookie values are 256-bit random and looked up by their SHA-256; the CSRF token is compared in constant time.
-// Sessions live in this process only (a restart signs everyone out; replicas do not share them). Idle and absolute
-// lifetimes are bounded, and so is the table (the oldest session is dropped first).
+// Sessions live in the store (SQLite or PostgreSQL), so a restart keeps them and every replica on one database
+// knows them (issue 16 §7); the store holds only the cookie's SHA-256. Idle and absolute lifetimes are bounded, and so
+// is the table (stale sessions are dropped at each sign-in, then the oldest past the limit).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { ReplicaStateStore } from "../gateway/contracts.ts";
 
 export const SESSION_COOKIE = "__Host-airlock-session";
 export const CSRF_HEADER = "x-airlock-csrf";
@@ -62,24 +64,35 @@ export function csrfMatches(expected: string, got: string | undefined): boolean 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The part of the store sessions live in (src/store/replica-state.ts). */
+export type ConsoleSessionStore = Pick<
+  ReplicaStateStore,
+  | "consoleSessionCreate"
+  | "consoleSessionGet"
+  | "consoleSessionTouch"
+  | "consoleSessionDelete"
+  | "consoleSessionDeleteCredential"
+>;
+
 export class ConsoleSessions {
   readonly limits: SessionLimits;
+  readonly #store: ConsoleSessionStore;
   readonly #now: () => number;
-  // Keyed by SHA-256 of the cookie value; Map keeps insertion order, so the first entry is the oldest.
-  readonly #byDigest = new Map<string, ConsoleSession>();
+  /** Last use is written at most this often per session (idle is idle; the idle lifetime is hours). */
+  readonly #touchEveryMs: number;
 
-  constructor(limits: Partial<SessionLimits> = {}, now: () => number = Date.now) {
+  constructor(store: ConsoleSessionStore, limits: Partial<SessionLimits> = {}, now: () => number = Date.now) {
+    this.#store = store;
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.#now = now;
+    this.#touchEveryMs = Math.min(60_000, Math.floor(this.limits.idleMs / 4));
   }
 
   /** Opens a session; returns the cookie value (shown to the browser only) and the session. */
-  open(credentialId: string, identityName: string): { cookie: string; session: ConsoleSession } {
-    while (this.#byDigest.size >= this.limits.maxSessions) {
-      const oldest = this.#byDigest.keys().next().value;
-      if (oldest === undefined) break;
-      this.#byDigest.delete(oldest);
-    }
+  async open(
+    credentialId: string,
+    identityName: string,
+  ): Promise<{ cookie: string; session: ConsoleSession }> {
     const cookie = randomBytes(32).toString("base64url");
     const now = this.#now();
     const session: ConsoleSession = {
@@ -89,36 +102,52 @@ export class ConsoleSessions {
       createdAt: now,
       lastSeenAt: now,
     };
-    this.#byDigest.set(digest(cookie), session);
+    await this.#store.consoleSessionCreate(
+      {
+        digest: digest(cookie),
+        credentialId,
+        identityName,
+        csrfToken: session.csrfToken,
+        createdMs: now,
+        lastSeenMs: now,
+      },
+      {
+        seenSinceMs: now - this.limits.idleMs,
+        createdSinceMs: now - this.limits.absoluteMs,
+        max: this.limits.maxSessions,
+      },
+    );
     return { cookie, session };
   }
 
   /** The live session for a cookie value, refreshed; expired sessions are dropped. */
-  find(cookie: string | undefined): ConsoleSession | undefined {
+  async find(cookie: string | undefined): Promise<ConsoleSession | undefined> {
     if (!cookie || cookie.length > 128) return undefined;
     const key = digest(cookie);
-    const session = this.#byDigest.get(key);
-    if (!session) return undefined;
+    const row = await this.#store.consoleSessionGet(key);
+    if (!row) return undefined;
     const now = this.#now();
-    if (now - session.lastSeenAt > this.limits.idleMs || now - session.createdAt > this.limits.absoluteMs) {
-      this.#byDigest.delete(key);
+    if (now - row.lastSeenMs > this.limits.idleMs || now - row.createdMs > this.limits.absoluteMs) {
+      await this.#store.consoleSessionDelete(key);
       return undefined;
     }
-    session.lastSeenAt = now;
-    return session;
+    if (now - row.lastSeenMs >= this.#touchEveryMs) await this.#store.consoleSessionTouch(key, now);
+    return {
+      credentialId: row.credentialId,
+      identityName: row.identityName,
+      csrfToken: row.csrfToken,
+      createdAt: row.createdMs,
+      lastSeenAt: now,
+    };
   }
 
-  close(cookie: string | undefined): void {
-    if (cookie) this.#byDigest.delete(digest(cookie));
+  async close(cookie: string | undefined): Promise<void> {
+    if (cookie && cookie.length <= 128) await this.#store.consoleSessionDelete(digest(cookie));
   }
 
   /** Ends every session opened with these credentials (the identity was revoked). */
-  closeCredential(credentialId: string): void {
-    for (const [key, s] of this.#byDigest) if (s.credentialId === credentialId) this.#byDigest.delete(key);
-  }
-
-  get size(): number {
-    return this.#byDigest.size;
+  async closeCredential(credentialId: string): Promise<void> {
+    await this.#store.consoleSessionDeleteCredential(credentialId);
   }
 
   /** Seconds until the absolute lifetime ends, for the cookie's Max-Age. */

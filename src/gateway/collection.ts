@@ -173,7 +173,7 @@ export async function checkCollection(
   if (!options.ok) return options;
   const listed = await listCollection(upstream, kube, headers);
   if (!listed.ok) return listed;
-  const verdict = decideCollection(
+  const verdict = await decideCollection(
     principal,
     kube,
     decision,

@@ -18,7 +18,8 @@ import type { GatewayConfig } from "./config.ts";
 export type BuiltinPolicy = "deny-all" | "allow-authenticated";
 
 export interface Decider {
-  decide(principal: Principal, kube: KubeRequest): Decision;
+  /** A promise when rate limits are counted in the database several replicas share (src/policy/shared-limiter.ts). */
+  decide(principal: Principal, kube: KubeRequest): Decision | Promise<Decision>;
   /** The same decision without using rate-limit budget (a question such as `kubectl auth can-i`). */
   evaluate?(principal: Principal, kube: KubeRequest): { decision: Decision };
   /** The objects the rules that could match read; the pipeline loads them (object-context.ts) before `decide`. A
@@ -36,7 +37,7 @@ export interface Decider {
     kube: KubeRequest,
     decision: Decision,
     objects: readonly ObjectFacts[],
-  ): CollectionVerdict;
+  ): CollectionVerdict | Promise<CollectionVerdict>;
   /** An allowed exec whose shell reads stdin: the per-line checker of `exec.stdin: inspect` rules, if any apply. */
   stdinInspector?(principal: Principal, kube: KubeRequest): ((line: string) => LineVerdict) | undefined;
   /** What the policy engine loaded (MaskingProfile documents included); undefined for the built-in policies. */

@@ -201,7 +201,7 @@ async function admit(
     contentType: parsed.contentType,
   });
   if (!objects.ok) return void (await refuse(gw, ctx, answer, objects.status));
-  const decision = gw.decider.decide(auth.principal, kube);
+  const decision = await gw.decider.decide(auth.principal, kube);
   ctx.decision = decision;
   countDecision(gw, ctx);
   if (decision.effect === "deny") {

@@ -34,7 +34,11 @@ export function isAnsweredSelfReview(kube: KubeRequest): boolean {
 }
 
 /** What policy would decide for the attributes a SelfSubjectAccessReview asks about; a string when it cannot tell. */
-export function policyVerdict(decider: Decider, principal: Principal, spec: unknown): Decision | string {
+export async function policyVerdict(
+  decider: Decider,
+  principal: Principal,
+  spec: unknown,
+): Promise<Decision | string> {
   const resource = isObj(spec) ? spec.resourceAttributes : undefined;
   const nonResource = isObj(spec) ? spec.nonResourceAttributes : undefined;
   let request: Record<string, unknown>;
@@ -80,8 +84,8 @@ export function policyVerdict(decider: Decider, principal: Principal, spec: unkn
   described.kube.object = undefined;
   described.kube.oldObject = undefined;
   // A question, not a request: no rate-limit budget is used (evaluate), and the body of a write is not known.
-  const judge = decider.evaluate ?? ((p: Principal, k: KubeRequest) => ({ decision: decider.decide(p, k) }));
-  return judge(principal, described.kube).decision;
+  if (decider.evaluate) return decider.evaluate(principal, described.kube).decision;
+  return decider.decide(principal, described.kube);
 }
 
 function combine(status: Obj, verdict: Decision | string): Obj {
@@ -143,7 +147,7 @@ export async function answerSelfReview(
   const status = isObj(review.status) ? review.status : {};
   let out: Obj;
   if (kube.info.resource === "selfsubjectaccessreviews") {
-    out = { ...review, status: combine(status, policyVerdict(deps.decider, principal, review.spec)) };
+    out = { ...review, status: combine(status, await policyVerdict(deps.decider, principal, review.spec)) };
   } else {
     out = {
       ...review,

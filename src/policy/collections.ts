@@ -14,7 +14,7 @@ import type { KubeRequest } from "../kube/request.ts";
 import { isNamespaceObject } from "./compile.ts";
 import type { Decision } from "./decision.ts";
 import { admitCharges, type Evaluation, evaluate, type LimitCharge, type RuleIndex } from "./evaluate.ts";
-import type { RateLimiter } from "./ratelimit.ts";
+import { andThen, type Limiter, type RateLimiter } from "./ratelimit.ts";
 import type { CompiledRule } from "./types.ts";
 
 /** What a per-object decision reads of one object. */
@@ -150,7 +150,25 @@ export function decideCollection(
   request: Decision,
   objects: readonly ObjectFacts[],
   now: number,
-): CollectionVerdict {
+): CollectionVerdict;
+export function decideCollection(
+  index: RuleIndex,
+  limiter: Limiter | undefined,
+  principal: Principal,
+  kube: KubeRequest,
+  request: Decision,
+  objects: readonly ObjectFacts[],
+  now: number,
+): CollectionVerdict | Promise<CollectionVerdict>;
+export function decideCollection(
+  index: RuleIndex,
+  limiter: Limiter | undefined,
+  principal: Principal,
+  kube: KubeRequest,
+  request: Decision,
+  objects: readonly ObjectFacts[],
+  now: number,
+): CollectionVerdict | Promise<CollectionVerdict> {
   const cost = new Map<CompiledRule, number>();
   const charge = (rules: readonly CompiledRule[], seen: Set<CompiledRule>) => {
     for (const r of rules) {
@@ -182,9 +200,12 @@ export function decideCollection(
     const none = evaluate(index, { principal, kube, now });
     for (const rule of none.limited) charges.push({ rule, cost: 1 });
   }
-  const limited = limiter ? admitCharges(limiter, principal, charges, now) : undefined;
-  if (limited) return { ok: false, decision: limited };
-  return { ok: true, decision: request };
+  if (!limiter) return { ok: true, decision: request };
+  return andThen(
+    admitCharges(limiter, principal, charges, now),
+    (limited): CollectionVerdict =>
+      limited ? { ok: false, decision: limited } : { ok: true, decision: request },
+  );
 }
 
 function named(d: Decision & { effect: "deny" }, facts: ObjectFacts): Decision {

@@ -17,7 +17,7 @@ import type { KubeRequest } from "../kube/request.ts";
 import type { Decision } from "./decision.ts";
 import { admitCharges, evaluate, type LimitCharge, objectNeeds, type RuleIndex } from "./evaluate.ts";
 import type { ObjectNeeds } from "./objects.ts";
-import type { RateLimiter } from "./ratelimit.ts";
+import { andThen, type Limiter, type RateLimiter } from "./ratelimit.ts";
 import type { CompiledRule } from "./types.ts";
 
 type Obj = Record<string, unknown>;
@@ -176,7 +176,21 @@ export function decideCounting(
   principal: Principal,
   kube: KubeRequest,
   now: number,
-): Decision {
+): Decision;
+export function decideCounting(
+  index: RuleIndex,
+  limiter: Limiter,
+  principal: Principal,
+  kube: KubeRequest,
+  now: number,
+): Decision | Promise<Decision>;
+export function decideCounting(
+  index: RuleIndex,
+  limiter: Limiter,
+  principal: Principal,
+  kube: KubeRequest,
+  now: number,
+): Decision | Promise<Decision> {
   const result = evaluate(index, { principal, kube, now });
   let d = result.decision;
   if (d.effect === "deny" || kube.action === "deletecollection") return d;
@@ -202,5 +216,5 @@ export function decideCounting(
       charges.push({ rule, cost: 1 });
     }
   }
-  return admitCharges(limiter, principal, charges, now) ?? d;
+  return andThen(admitCharges(limiter, principal, charges, now), (refused) => refused ?? d);
 }

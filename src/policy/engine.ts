@@ -26,7 +26,7 @@ import { type EvalOptions, type Evaluation, evaluate, RuleIndex } from "./evalua
 import { type LineVerdict, stdinInspector } from "./inspect.ts";
 import { compileSources, type LoadOptions, type LoadResult, readSources, type SourceText } from "./load.ts";
 import type { ObjectNeeds } from "./objects.ts";
-import { RateLimiter } from "./ratelimit.ts";
+import { type Limiter, RateLimiter } from "./ratelimit.ts";
 import type { LoadedSet, RawDocument } from "./types.ts";
 import { type PolicyWatcher, watchPolicyFiles } from "./watch.ts";
 
@@ -52,6 +52,17 @@ export interface LoadedDocuments {
 }
 
 export type ReloadOutcome = { ok: true; set: LoadedSet } | { ok: false; errors: string[] };
+
+/** decide and decideCollection over a limiter that may answer later (a database round trip). */
+export interface CountedDecisions {
+  decide(principal: Principal, kube: KubeRequest): Decision | Promise<Decision>;
+  decideCollection(
+    principal: Principal,
+    kube: KubeRequest,
+    decision: Decision,
+    objects: readonly ObjectFacts[],
+  ): CollectionVerdict | Promise<CollectionVerdict>;
+}
 
 export interface PolicyEngine {
   decide(principal: Principal, kube: KubeRequest): Decision;
@@ -88,6 +99,11 @@ export interface PolicyEngine {
   recordReloadsWith(write: NoteWriter): Promise<void>;
   readonly sources: LoadOptions;
   close(): void;
+  /**
+   * The same decisions counted by another limiter: the one several replicas share (shared-limiter.ts). The set in
+   * force is read at each call, so reloads apply.
+   */
+  withLimiter(limiter: Limiter): CountedDecisions;
 }
 
 /** The digest of what a load read: every file's name, origin and bytes, in order. */
@@ -157,6 +173,11 @@ export function engineForSet(set: LoadedSet, now: () => number = Date.now): Poli
     itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
     decideCollection: (principal, kube, decision, objects) =>
       decideCollection(index, limiter, principal, kube, decision, objects, now()),
+    withLimiter: (shared) => ({
+      decide: (principal, kube) => decideCounting(index, shared, principal, kube, now()),
+      decideCollection: (principal, kube, decision, objects) =>
+        decideCollection(index, shared, principal, kube, decision, objects, now()),
+    }),
     evaluate: (principal, kube, opts = {}) =>
       evaluate(index, { principal, kube, now: opts.now ?? now() }, opts),
     stdinInspector: (principal, kube) => stdinInspector(index, principal, kube, now),
@@ -284,6 +305,11 @@ export async function openPolicyEngine(
     itemFilter: (principal, kube, decision) => itemFilter(index, principal, kube, decision, now),
     decideCollection: (principal, kube, decision, objects) =>
       decideCollection(index, limiter, principal, kube, decision, objects, now()),
+    withLimiter: (shared) => ({
+      decide: (principal, kube) => decideCounting(index, shared, principal, kube, now()),
+      decideCollection: (principal, kube, decision, objects) =>
+        decideCollection(index, shared, principal, kube, decision, objects, now()),
+    }),
     evaluate: (principal, kube, o = {}) => evaluate(index, { principal, kube, now: o.now ?? now() }, o),
     // The set in force when the exec starts decides its lines (a reload does not change a running session's rules).
     stdinInspector: (principal, kube) => stdinInspector(index, principal, kube, now),

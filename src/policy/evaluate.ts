@@ -18,7 +18,7 @@ import {
   oldObjectBinding,
   ruleObjectNeeds,
 } from "./objects.ts";
-import type { Limit, RateLimiter } from "./ratelimit.ts";
+import { andThen, type Limit, type Limiter, type RateLimiter } from "./ratelimit.ts";
 import type { CompiledRule, EvalInput, EvalScratch, LoadedSet } from "./types.ts";
 
 const CACHE_LIMIT = 4096;
@@ -100,14 +100,27 @@ export interface LimitCharge {
 
 /**
  * Admits (and counts) the charges, or returns the denial naming the exhausted rule: 429 with Retry-After, or a plain
- * deny when one request alone costs more than the rule's whole window (retrying could never help).
+ * deny when one request alone costs more than the rule's whole window (retrying could never help). Synchronous with
+ * this process's limiter; a promise with the limiter replicas share.
  */
 export function admitCharges(
   limiter: RateLimiter,
   principal: EvalInput["principal"],
   charges: readonly LimitCharge[],
   now: number,
-): Decision | undefined {
+): Decision | undefined;
+export function admitCharges(
+  limiter: Limiter,
+  principal: EvalInput["principal"],
+  charges: readonly LimitCharge[],
+  now: number,
+): Decision | undefined | Promise<Decision | undefined>;
+export function admitCharges(
+  limiter: Limiter,
+  principal: EvalInput["principal"],
+  charges: readonly LimitCharge[],
+  now: number,
+): Decision | undefined | Promise<Decision | undefined> {
   if (!charges.length) return undefined;
   for (const { rule, cost } of charges) {
     const max = rule.rateLimit?.requests ?? 0;
@@ -126,16 +139,26 @@ export function admitCharges(
     perMs: rule.rateLimit?.perMs ?? 0,
     cost,
   }));
-  const verdict = limiter.admit(limits, now);
-  if (verdict.ok) return undefined;
-  const rule = charges[limits.indexOf(verdict.limit)]?.rule ?? (charges[0] as LimitCharge).rule;
-  return {
-    effect: "deny",
-    policy: rule.policy,
-    rule: rule.name,
-    message: `at most ${rule.rateLimit?.requests} requests per ${rule.rateLimit?.per} for ${principal.name}; retry in ${verdict.retryAfterSeconds}s`,
-    retryAfterSeconds: verdict.retryAfterSeconds,
-  };
+  return andThen(limiter.admit(limits, now), (verdict): Decision | undefined => {
+    if (verdict.ok) return undefined;
+    const rule = charges[limits.indexOf(verdict.limit)]?.rule ?? (charges[0] as LimitCharge).rule;
+    if (verdict.unavailable) {
+      return {
+        effect: "deny",
+        policy: rule.policy,
+        rule: rule.name,
+        message: `the rate-limit counters the gateway replicas share cannot be read (the store is unavailable), so the request is refused rather than counted; retry in ${verdict.retryAfterSeconds}s`,
+        retryAfterSeconds: verdict.retryAfterSeconds,
+      };
+    }
+    return {
+      effect: "deny",
+      policy: rule.policy,
+      rule: rule.name,
+      message: `at most ${rule.rateLimit?.requests} requests per ${rule.rateLimit?.per} for ${principal.name}; retry in ${verdict.retryAfterSeconds}s`,
+      retryAfterSeconds: verdict.retryAfterSeconds,
+    };
+  });
 }
 
 /** The target of a request in words, as kube-apiserver's forbidden messages put it. */

@@ -2,7 +2,7 @@
 //
 // A request is admitted only if every limit that applies to it has room, and only then counted against all of them,
 // so a refused request never uses up budget. State is keyed by identity, policy and rule, so it survives policy
-// reloads; it is per gateway process (several replicas each keep their own count — docs/policy.md).
+// reloads. This is the one-process limiter; several replicas on PostgreSQL share theirs (shared-limiter.ts).
 export interface Limit {
   key: string;
   requests: number;
@@ -11,11 +11,27 @@ export interface Limit {
   cost?: number;
 }
 
-export type LimitVerdict = { ok: true } | { ok: false; limit: Limit; retryAfterSeconds: number };
+export type LimitVerdict =
+  | { ok: true }
+  /** `unavailable`: the shared counters could not be used (the store is down), so nothing is admitted. */
+  | { ok: false; limit: Limit; retryAfterSeconds: number; unavailable?: boolean };
+
+/**
+ * What counts admitted requests: this process's sliding log (RateLimiter, synchronous: one replica, SQLite), or the
+ * log several replicas share in PostgreSQL (shared-limiter.ts, asynchronous). Both admit all limits or none.
+ */
+export interface Limiter {
+  admit(limits: readonly Limit[], now: number): LimitVerdict | Promise<LimitVerdict>;
+}
+
+/** `f` applied to a value that may still be coming: synchronous values stay synchronous (no microtask per request). */
+export function andThen<T, R>(value: T | Promise<T>, f: (v: T) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(f) : f(value);
+}
 
 const SWEEP_EVERY = 4096;
 
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly #log = new Map<string, { perMs: number; times: number[] }>();
   #calls = 0;
 

@@ -12,6 +12,7 @@ import { chainCheck } from "../identity/chain.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
+import { SharedRateLimiter } from "../policy/shared-limiter.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
@@ -111,7 +112,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     config,
     store,
     upstreams,
-    decider: policy.decider,
+    // Several replicas (PostgreSQL): rate limits are counted in the shared store, not in this process.
+    decider:
+      storeOptions.kind === "postgres" && policy.engine
+        ? { ...policy.engine, ...policy.engine.withLimiter(new SharedRateLimiter(store, log)) }
+        : policy.decider,
     streams,
     metrics: createMetrics(),
     log,

@@ -7,7 +7,7 @@ import type { AdminApi } from "../admin/index.ts";
 import { retryAfter } from "../console/handler.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { AttemptThrottle, throttledMessage } from "../identity/throttle.ts";
-import { failure } from "../shared/status.ts";
+import { failure, StatusError } from "../shared/status.ts";
 
 export const SESSION_MINTING = "session credential";
 const SESSION_PATH = "/airlock/v1/credentials/session";
@@ -15,6 +15,8 @@ const SESSION_PATH = "/airlock/v1/credentials/session";
 export function createThrottle(gw: GatewayRuntime): AttemptThrottle {
   return new AttemptThrottle({
     limits: gw.config.identity.throttle,
+    // Several replicas (PostgreSQL): one budget per address and identity across all of them.
+    ...(gw.config.store.kind === "postgres" ? { shared: gw.store } : {}),
     onThrottled: (event) => {
       gw.log.warn({ ...event }, "sign-in or token minting throttled");
       gw.store
@@ -52,14 +54,19 @@ export function throttleMinting(admin: AdminApi, throttle: AttemptThrottle): Adm
       const path = (req.url ?? "").split("?")[0];
       if (path !== SESSION_PATH || req.method !== "POST") return admin.handle(req, res, principal);
       const source = req.socket.remoteAddress ?? "unknown";
-      const bySource = throttle.checkSource(SESSION_MINTING, source);
-      if (!bySource.ok) return refuse(res, bySource);
-      if (!principal) {
-        throttle.failed(SESSION_MINTING, source);
-        return admin.handle(req, res, principal);
+      try {
+        const bySource = await throttle.checkSource(SESSION_MINTING, source);
+        if (!bySource.ok) return refuse(res, bySource);
+        if (!principal) {
+          await throttle.failed(SESSION_MINTING, source);
+          return admin.handle(req, res, principal);
+        }
+        const byIdentity = await throttle.attempt(SESSION_MINTING, principal.name);
+        if (!byIdentity.ok) return refuse(res, byIdentity);
+      } catch (err) {
+        if (err instanceof StatusError) return sendStatus(res, err.status);
+        throw err;
       }
-      const byIdentity = throttle.attempt(SESSION_MINTING, principal.name);
-      if (!byIdentity.ok) return refuse(res, byIdentity);
       return admin.handle(req, res, principal);
     },
   };

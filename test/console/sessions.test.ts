@@ -1,6 +1,7 @@
 // Console sign-in sessions and the static app lookup, as pure functions: cookie parsing, expiry, CSRF comparison,
 // and which /ui/ paths get a file, the app, or nothing.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import {
   ConsoleSessions,
@@ -10,6 +11,7 @@ import {
   sessionCookie,
 } from "../../src/console/sessions.ts";
 import { type ConsoleAssets, lookupAsset } from "../../src/console/static.ts";
+import { openStore } from "../../src/store/index.ts";
 
 test("the session cookie is read from a Cookie header; a duplicated one is refused", () => {
   const cases: [string | undefined, string | undefined][] = [
@@ -29,36 +31,54 @@ test("the Set-Cookie value is host-only, HttpOnly, Secure and SameSite=Strict", 
   assert.ok(SESSION_COOKIE.startsWith("__Host-"));
 });
 
-test("sessions end after the idle or absolute lifetime, on close, and the oldest goes first when full", () => {
+test("sessions end after the idle or absolute lifetime, on close, and the oldest goes first when full", async () => {
   let now = 0;
-  const sessions = new ConsoleSessions({ idleMs: 100, absoluteMs: 250, maxSessions: 2 }, () => now);
-  const a = sessions.open("cred-a", "alice");
-  assert.equal(sessions.find(a.cookie)?.identityName, "alice");
+  const store = await openStore({ kind: "sqlite", path: ":memory:" });
+  const sessions = new ConsoleSessions(store, { idleMs: 100, absoluteMs: 250, maxSessions: 2 }, () => now);
+  const a = await sessions.open("cred-a", "alice");
+  assert.equal((await sessions.find(a.cookie))?.identityName, "alice");
   now = 90;
-  assert.ok(sessions.find(a.cookie), "used within the idle time");
+  assert.ok(await sessions.find(a.cookie), "used within the idle time");
   now = 180;
-  assert.ok(sessions.find(a.cookie), "idle time counts from the last use");
+  assert.ok(await sessions.find(a.cookie), "idle time counts from the last use");
   now = 260;
-  assert.equal(sessions.find(a.cookie), undefined, "absolute lifetime reached");
-  const b = sessions.open("cred-b", "bob");
+  assert.equal(await sessions.find(a.cookie), undefined, "absolute lifetime reached");
+  const b = await sessions.open("cred-b", "bob");
   now = 400;
-  assert.equal(sessions.find(b.cookie), undefined, "idle too long");
-  const c = sessions.open("cred-c", "carol");
-  const d = sessions.open("cred-d", "dave");
-  const e = sessions.open("cred-e", "erin");
-  assert.equal(sessions.find(c.cookie), undefined, "evicted as the oldest");
-  assert.ok(sessions.find(d.cookie) && sessions.find(e.cookie));
-  sessions.close(d.cookie);
-  assert.equal(sessions.find(d.cookie), undefined);
-  sessions.closeCredential("cred-e");
-  assert.equal(sessions.find(e.cookie), undefined);
-  assert.equal(sessions.find("x".repeat(500)), undefined);
+  assert.equal(await sessions.find(b.cookie), undefined, "idle too long");
+  const c = await sessions.open("cred-c", "carol");
+  now = 401;
+  const d = await sessions.open("cred-d", "dave");
+  now = 402;
+  const e = await sessions.open("cred-e", "erin");
+  assert.equal(await sessions.find(c.cookie), undefined, "evicted as the oldest");
+  assert.ok((await sessions.find(d.cookie)) && (await sessions.find(e.cookie)));
+  await sessions.close(d.cookie);
+  assert.equal(await sessions.find(d.cookie), undefined);
+  await sessions.closeCredential("cred-e");
+  assert.equal(await sessions.find(e.cookie), undefined);
+  assert.equal(await sessions.find("x".repeat(500)), undefined);
+  await store.close();
 });
 
-test("each session has its own random CSRF token, compared exactly", () => {
-  const sessions = new ConsoleSessions();
-  const a = sessions.open("c", "alice").session.csrfToken;
-  const b = sessions.open("c", "alice").session.csrfToken;
+test("the store keeps only the cookie's SHA-256, and a session outlives the object that opened it", async () => {
+  const store = await openStore({ kind: "sqlite", path: ":memory:" });
+  const opened = await new ConsoleSessions(store).open("cred-a", "alice");
+  const digest = createHash("sha256").update(opened.cookie).digest("hex");
+  assert.equal((await store.consoleSessionGet(digest))?.identityName, "alice");
+  assert.equal(await store.consoleSessionGet(opened.cookie), undefined);
+  // Another replica or a restarted gateway: a new ConsoleSessions over the same store.
+  const again = await new ConsoleSessions(store).find(opened.cookie);
+  assert.equal(again?.csrfToken, opened.session.csrfToken);
+  await store.close();
+});
+
+test("each session has its own random CSRF token, compared exactly", async () => {
+  const store = await openStore({ kind: "sqlite", path: ":memory:" });
+  const sessions = new ConsoleSessions(store);
+  const a = (await sessions.open("c", "alice")).session.csrfToken;
+  const b = (await sessions.open("c", "alice")).session.csrfToken;
+  await store.close();
   assert.notEqual(a, b);
   assert.equal(csrfMatches(a, a), true);
   assert.equal(csrfMatches(a, b), false);

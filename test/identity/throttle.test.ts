@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttemptThrottle, type ThrottledEvent, throttledMessage } from "../../src/identity/throttle.ts";
 
-test("failures per source and attempts per identity are limited per window; one event per key and window", () => {
+test("failures per source and attempts per identity are limited per window; one event per key and window", async () => {
   let now = 1_000_000;
   const events: ThrottledEvent[] = [];
   const t = new AttemptThrottle({
@@ -12,29 +12,29 @@ test("failures per source and attempts per identity are limited per window; one 
     now: () => now,
     onThrottled: (e) => events.push(e),
   });
-  assert.equal(t.checkSource("sign-in", "10.0.0.1").ok, true);
-  t.failed("sign-in", "10.0.0.1");
-  t.failed("sign-in", "10.0.0.1");
+  assert.equal((await t.checkSource("sign-in", "10.0.0.1")).ok, true);
+  await t.failed("sign-in", "10.0.0.1");
+  await t.failed("sign-in", "10.0.0.1");
   now += 3000;
-  const blocked = t.checkSource("sign-in", "10.0.0.1");
+  const blocked = await t.checkSource("sign-in", "10.0.0.1");
   assert.deepEqual(blocked, { ok: false, retryAfterSeconds: 7, scope: "source", limit: 2 });
-  assert.equal(t.checkSource("sign-in", "10.0.0.2").ok, true, "another address is not affected");
-  assert.equal(t.checkSource("minting", "10.0.0.1").ok, true, "another endpoint is not affected");
-  t.checkSource("sign-in", "10.0.0.1");
+  assert.equal((await t.checkSource("sign-in", "10.0.0.2")).ok, true, "another address is not affected");
+  assert.equal((await t.checkSource("minting", "10.0.0.1")).ok, true, "another endpoint is not affected");
+  await t.checkSource("sign-in", "10.0.0.1");
   assert.equal(events.length, 1, "one event for the window");
   assert.equal(events[0]?.key, "10.0.0.1");
   assert.equal(
     throttledMessage("console sign-in", blocked as Extract<typeof blocked, { ok: false }>, 10),
     "console sign-in is throttled: at most 2 failed attempts from one address per 10s; retry in 7s",
   );
-  assert.equal(t.attempt("minting", "demo-agent").ok, true);
-  assert.equal(t.attempt("minting", "demo-agent").ok, true);
-  assert.equal(t.attempt("minting", "demo-agent").ok, false);
+  assert.equal((await t.attempt("minting", "demo-agent")).ok, true);
+  assert.equal((await t.attempt("minting", "demo-agent")).ok, true);
+  assert.equal((await t.attempt("minting", "demo-agent")).ok, false);
   now += 10_000;
-  assert.equal(t.checkSource("sign-in", "10.0.0.1").ok, true, "recovered after the window");
-  assert.equal(t.attempt("minting", "demo-agent").ok, true);
-  t.failed("sign-in", "10.0.0.1");
-  t.failed("sign-in", "10.0.0.1");
-  assert.equal(t.checkSource("sign-in", "10.0.0.1").ok, false);
+  assert.equal((await t.checkSource("sign-in", "10.0.0.1")).ok, true, "recovered after the window");
+  assert.equal((await t.attempt("minting", "demo-agent")).ok, true);
+  await t.failed("sign-in", "10.0.0.1");
+  await t.failed("sign-in", "10.0.0.1");
+  assert.equal((await t.checkSource("sign-in", "10.0.0.1")).ok, false);
   assert.equal(events.length, 3, "a new window notes again");
 });

@@ -246,7 +246,7 @@ test("the race: an object changed or created after the check is not deleted (uid
   );
   assert.ok(classified.ok);
   const kube = classified.value;
-  const decision = engine.decide(principal, kube);
+  const decision = await engine.decide(principal, kube);
   assert.equal(decision.effect, "allow");
   const headers = impersonationHeaders(principal, "race-check");
   const checked = await checkCollection(

@@ -118,7 +118,7 @@ export const canITool = defineTool({
     // The engine's evaluate uses no rate budget; a built-in decider has none to use.
     const decision = engine.evaluate
       ? engine.evaluate(c.principal, classified.value).decision
-      : c.gw.decider.decide(c.principal, classified.value);
+      : await c.gw.decider.decide(c.principal, classified.value);
     const lines = [`Airlock policy: ${explain(decision)}`];
     const rbac = await clusterCall(c, a.cluster, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
       apiVersion: "authorization.k8s.io/v1",

@@ -107,7 +107,7 @@ function applyRequest(p: Planned, force: boolean, dryRun: boolean) {
 }
 
 /** Whether policy would simply allow the dry run (asked of the evaluator: no rate budget, nothing sent). */
-function dryRunAllowed(c: CallContext, p: Planned, force: boolean): boolean {
+async function dryRunAllowed(c: CallContext, p: Planned, force: boolean): Promise<boolean> {
   const req = applyRequest(p, force, true);
   const q = new URLSearchParams(
     Object.entries(req.query).filter((e): e is [string, string] => e[1] !== undefined),
@@ -122,7 +122,7 @@ function dryRunAllowed(c: CallContext, p: Planned, force: boolean): boolean {
   const engine = c.gw.decider as Partial<PolicyEngine>;
   const decision = engine.evaluate
     ? engine.evaluate(c.principal, classified.value).decision
-    : c.gw.decider.decide(c.principal, classified.value);
+    : await c.gw.decider.decide(c.principal, classified.value);
   return decision.effect === "allow";
 }
 
@@ -206,7 +206,7 @@ export const applyTool = defineTool({
     const force = Boolean(a.forceConflicts);
     const out: string[] = [];
     for (const p of planned.value) {
-      if (dryRunAllowed(c, p, force)) {
+      if (await dryRunAllowed(c, p, force)) {
         const d = await diffOne(c, p, force);
         out.push(
           d.error ? `${p.label}: diff not available: ${d.error}` : untrusted(`diff of ${p.label}`, d.text),
