@@ -8,7 +8,7 @@
 // knows them (issue 16 §7); the store holds only the cookie's SHA-256. Idle and absolute lifetimes are bounded, and so
 // is the table (stale sessions are dropped at each sign-in, then the oldest past the limit).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { ReplicaStateStore } from "../gateway/contracts.ts";
+import type { ReplicaStateStore } from "../store/types.ts";
 
 export const SESSION_COOKIE = "__Host-airlock-session";
 export const CSRF_HEADER = "x-airlock-csrf";

@@ -4,10 +4,10 @@
 // Needs PostgreSQL (test/helpers/postgres.ts); fails, never skips.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Store } from "../../src/gateway/contracts.ts";
 import type { Limit } from "../../src/policy/ratelimit.ts";
 import { SharedRateLimiter } from "../../src/policy/shared-limiter.ts";
 import { openStore } from "../../src/store/index.ts";
+import type { Store } from "../../src/store/types.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
 let pg: TestPostgres | undefined;
