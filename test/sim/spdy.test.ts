@@ -1,7 +1,8 @@
 // The simulator's own SPDY/3.1 codec (packages/sim/src/streams/spdy/): frames split anywhere reassemble, header
 // blocks compressed the way Go's framer compresses them (one zlib stream, SPDY dictionary, sync flush per block) read
 // back across blocks, what the simulator writes reads with one streaming zlib reader as kubectl's framer does, and
-// malformed input is an error. kubectl port-forward itself runs in kubectl-streams-interactive.test.ts.
+// malformed input is an error; and it interoperates with the gateway's own codec (src/shared/spdy) both ways.
+// kubectl port-forward itself runs in kubectl-streams-interactive.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { constants, createDeflate, createInflate } from "node:zlib";
@@ -21,6 +22,21 @@ import {
   HeaderReader,
   HeaderWriter,
 } from "@airlock/sim/streams/spdy/headers.ts";
+import fc from "fast-check";
+import {
+  FLAG_FIN as GATEWAY_FIN,
+  writeDataFrame as gatewayDataFrame,
+  writeGoaway as gatewayGoaway,
+  writePing as gatewayPing,
+  writeRstStream as gatewayRstStream,
+  writeSynStream as gatewaySynStream,
+  SpdyFrameReader,
+} from "../../src/shared/spdy/frames.ts";
+import {
+  encodeHeaderBlock,
+  HeaderDeflater as GatewayHeaderDeflater,
+  HeaderInflater as GatewayHeaderInflater,
+} from "../../src/shared/spdy/headers.ts";
 
 /** A control frame laid out byte by byte (independent of the writers under test). */
 const control = (type: number, payload: number[] | Buffer, flags = 0) => {
@@ -186,5 +202,132 @@ describe("the simulator's SPDY/3.1 codec", () => {
     assert.match(String(decodeNameValues(twice)), /twice/);
     assert.match(String(decodeNameValues(Buffer.concat([encodeNameValues([]), Buffer.from([0])]))), /follow/);
     assert.deepEqual(decodeNameValues(encodeNameValues([["a", "1\u00002"]])), new Map([["a", ["1", "2"]]]));
+  });
+});
+
+describe("the simulator's SPDY codec and the gateway's read each other (two implementations, one protocol)", () => {
+  const id = fc.integer({ min: 1, max: 0x7fffffff });
+  const u32 = fc.integer({ min: 0, max: 0xffffffff });
+  const headerPairs = fc.uniqueArray(
+    fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), fc.string({ maxLength: 20 })),
+    { maxLength: 4, selector: ([name]) => name },
+  );
+  const cutsOf = (wire: Buffer, cuts: number[]) => {
+    const at = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+    return [...at, wire.length].map((end, i) => wire.subarray(i === 0 ? 0 : at[i - 1], end));
+  };
+
+  it("frames and header blocks the gateway writes, cut anywhere, read back the same in the simulator", () => {
+    const frame = fc.oneof(
+      fc.record({
+        kind: fc.constant("data" as const),
+        stream: id,
+        fin: fc.boolean(),
+        payload: fc.uint8Array({ maxLength: 40 }),
+      }),
+      fc.record({ kind: fc.constant("syn_stream" as const), stream: id, headers: headerPairs }),
+      fc.record({ kind: fc.constant("rst_stream" as const), stream: id, code: u32 }),
+      fc.record({ kind: fc.constant("ping" as const), id: u32 }),
+      fc.record({
+        kind: fc.constant("goaway" as const),
+        lastGood: fc.integer({ min: 0, max: 0x7fffffff }),
+        code: u32,
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(frame, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (frames, cuts) => {
+          const deflater = new GatewayHeaderDeflater();
+          const wire = Buffer.concat(
+            frames.map((f) => {
+              switch (f.kind) {
+                case "data":
+                  return gatewayDataFrame(f.stream, f.payload, f.fin ? GATEWAY_FIN : 0);
+                case "syn_stream":
+                  return gatewaySynStream(f.stream, deflater.deflate(encodeHeaderBlock(f.headers)));
+                case "rst_stream":
+                  return gatewayRstStream(f.stream, f.code);
+                case "ping":
+                  return gatewayPing(f.id);
+                default:
+                  return gatewayGoaway(f.lastGood, f.code);
+              }
+            }),
+          );
+          const splitter = new FrameSplitter();
+          const read = cutsOf(wire, cuts).flatMap((chunk) => {
+            const r = splitter.push(chunk);
+            assert.equal(r.error, undefined);
+            return r.frames;
+          });
+          const headerReader = new HeaderReader();
+          assert.equal(read.length, frames.length);
+          frames.forEach((sent, i) => {
+            const got = read[i];
+            if (sent.kind === "syn_stream") {
+              assert.ok(got?.kind === "syn_stream");
+              assert.equal(got.stream, sent.stream);
+              assert.deepEqual(
+                headerReader.read(got.headerBlock),
+                new Map(sent.headers.map(([n, v]) => [n, v.split("\0")])),
+              );
+            } else if (sent.kind === "data") {
+              assert.deepEqual(got, {
+                kind: "data",
+                stream: sent.stream,
+                fin: sent.fin,
+                payload: Buffer.from(sent.payload),
+              });
+            } else assert.deepEqual(got, { ...sent }); // fast-check records have no prototype
+          });
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+
+  it("frames and header blocks the simulator writes read back the same in the gateway's reader", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(id, headerPairs, fc.uint8Array({ maxLength: 40 }), u32), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (rows) => {
+          const writer = new HeaderWriter();
+          const wire = Buffer.concat(
+            rows.flatMap(([stream, headers, payload, n]) => [
+              synReplyFrame(stream, writer.write(encodeNameValues(headers))),
+              dataFrame(stream, payload, n % 2 === 0),
+              rstStreamFrame(stream, n),
+              pingFrame(n),
+              goawayFrame(stream, n),
+            ]),
+          );
+          const { frames, error } = new SpdyFrameReader().push(wire);
+          assert.equal(error, undefined);
+          const inflater = new GatewayHeaderInflater();
+          rows.forEach(([stream, headers, payload, n], i) => {
+            const [reply, data, rst, ping, goaway] = frames.slice(i * 5, i * 5 + 5);
+            assert.ok(reply?.type === "syn_reply" && reply.streamId === stream);
+            const inflated = inflater.inflate(reply.headerBlock);
+            assert.ok(inflated.ok);
+            assert.deepEqual(inflated.block, encodeNameValues(headers));
+            assert.deepEqual(data, {
+              type: "data",
+              streamId: stream,
+              flags: n % 2 === 0 ? GATEWAY_FIN : 0,
+              data: Buffer.from(payload),
+            });
+            assert.deepEqual(rst, { type: "rst_stream", streamId: stream, status: n });
+            assert.deepEqual(ping, { type: "ping", id: n });
+            assert.deepEqual(goaway, { type: "goaway", lastGoodStreamId: stream, status: n });
+          });
+        },
+      ),
+      { numRuns: 300, seed: 43 },
+    );
   });
 });
