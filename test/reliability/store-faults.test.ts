@@ -57,9 +57,10 @@ test("the database locked by another process: 503 with a clear message, nothing 
   const { released } = await lockDatabase(3000);
   const refused = await callGateway(gw, "GET", marker, token);
   assert.equal(refused.code, 503, JSON.stringify(refused.body));
+  // Refused at the audit step, or at an earlier write (a new session): either way 503 naming the fault.
   assert.match(
     refused.body.message,
-    /audit log cannot be written \(the SQLite database is locked by another process\), so the request was not sent/,
+    /airlock: the (audit log cannot be written|store cannot be used) \(the SQLite database is locked by another process\), so the request was not sent/,
   );
   await released;
   const seen = (await simRequests()).filter((r) => r.path === marker);
