@@ -3,11 +3,13 @@
 // stream; the gateway recovers by itself once the cluster is back (HTTP/2 sessions and keep-alive sockets
 // re-established); every such request has its completion record.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { openAuditEvents } from "./support.ts";
+import { allAuditEvents, openAuditEvents } from "./support.ts";
 
 let gw: TestGateway;
 let proxy: FaultProxy;
@@ -112,5 +114,56 @@ describe("the cluster misbehaves; the agent gets a Status and the gateway recove
     session.destroy();
     await assertRecovers("a restart");
     await assertAllCompleted();
+  });
+
+  test("the cluster restarts under a live exec: the session ends with a Status on its error channel, the next exec works", async () => {
+    proxy.mode = "pass";
+    const pods = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
+    const pod = pods.body.items[0].metadata.name as string;
+    const exec = (command: string[]) => {
+      const query = command.map((c) => `command=${encodeURIComponent(c)}`).join("&");
+      const ws = new WebSocket(
+        `${gw.gateway.url.replace("https", "wss")}/api/v1/namespaces/prod/pods/${pod}/exec?${query}&stdout=1&stderr=1`,
+        ["v5.channel.k8s.io"],
+        { ca: gw.gateway.caPem, headers: { authorization: `Bearer ${token}` } },
+      );
+      const frames: Buffer[] = [];
+      ws.on("message", (d: Buffer) => frames.push(d));
+      ws.on("error", () => {});
+      const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+      return { ws, frames, closed };
+    };
+    const statusOf = (frames: Buffer[]) => {
+      const frame = frames.find((f) => f[0] === 3);
+      return frame ? JSON.parse(frame.subarray(1).toString()) : undefined;
+    };
+
+    const live = exec(["sleep", "30"]);
+    await once(live.ws, "open");
+    proxy.dropAll(); // the API server goes away under the session
+    const code = await Promise.race([
+      live.closed,
+      new Promise((r) => setTimeout(() => r("still open"), 5000)),
+    ]);
+    assert.equal(code, 1000, "closed normally, after a Status, not cut");
+    const status = statusOf(live.frames);
+    assert.equal(status?.kind, "Status", `no Status on the error channel among ${live.frames.length} frames`);
+    assert.equal(status.code, 503);
+    assert.match(status.message, /the connection to the cluster "sim" was lost/);
+
+    await assertRecovers("a restart under an exec");
+    const next = exec(["echo", "back"]);
+    assert.equal(await next.closed, 1000);
+    assert.match(
+      Buffer.concat(next.frames.filter((f) => f[0] === 1).map((f) => f.subarray(1))).toString(),
+      /back/,
+    );
+    assert.equal(statusOf(next.frames)?.status, "Success");
+    await assertAllCompleted();
+    const events = await allAuditEvents(gw.gateway.store);
+    const lost = events.filter(
+      (e) => e.subresource === "exec" && /connection to the cluster was lost/.test(e.reason ?? ""),
+    );
+    assert.equal(lost.length, 1, "the lost session's completion record says why it ended");
   });
 });

@@ -247,6 +247,22 @@ export function bridgeWebSocket(
             else relay(client, upstream, countIn, tap?.fromClient);
             client.on("close", () => tap?.end());
             client.on("close", (code) => closeWith(upstream, code));
+            // The cluster's connection lost mid-session (an API server restart, a reset): the session ends with a
+            // Status on the error channel, as the kubelet reports how a command ended, not with a bare cut.
+            let lost = false;
+            const clusterLost = (why: string) => {
+              if (lost) return;
+              lost = true;
+              finish(101, `the connection to the cluster was lost: ${why}`);
+              if (client.readyState !== WebSocket.OPEN) return client.terminate();
+              const status = failure(
+                "ServiceUnavailable",
+                `airlock: the connection to the cluster "${opts.upstream.name}" was lost (${why}); the session ended`,
+              );
+              endExecWith(client, upstream.protocol, status, "the connection to the cluster was lost");
+              // A client that never answers the close is cut after a second.
+              setTimeout(() => client.terminate(), 1000).unref();
+            };
             upstream.on("close", (code) => {
               // Whatever the masker still holds goes out (masked) before the close.
               if (masker && client.readyState === WebSocket.OPEN) {
@@ -259,10 +275,12 @@ export function bridgeWebSocket(
                   return client.terminate();
                 }
               }
-              closeWith(client, code);
+              // 1006: closed without a close frame, i.e. the connection went away.
+              if (code === 1006) clusterLost("closed without a close frame");
+              else closeWith(client, code);
             });
             client.on("error", () => upstream.terminate());
-            upstream.on("error", () => client.terminate());
+            upstream.on("error", (err) => clusterLost(err.message));
             client.on("close", () => finish(101));
           });
         });
