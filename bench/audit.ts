@@ -60,8 +60,8 @@ function event(i: number): AuditEvent {
 
 async function request(store: Store, i: number): Promise<void> {
   const e = event(i);
-  await store.auditBegin(e);
-  await store.auditComplete(e.id, { status: 200, bytesIn: 0, bytesOut: 2048, durationMs: 3 });
+  await store.audit.begin(e);
+  await store.audit.complete(e.id, { status: 200, bytesIn: 0, bytesOut: 2048, durationMs: 3 });
 }
 
 /** `count` requests, `concurrency` in flight at a time (as many clients would be). */
@@ -99,7 +99,7 @@ try {
   await checkpointer.checkpoint("manual");
   const cpMs = performance.now() - cpStart;
   await checkpointer.stop();
-  const head = await store.auditHead();
+  const head = await store.audit.head();
   const vStart = performance.now();
   const report = await verifyAuditLog(store, key.publicKey);
   const vSeconds = (performance.now() - vStart) / 1000;

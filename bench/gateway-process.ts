@@ -58,7 +58,7 @@ const validated = validateConfig(
 );
 if (!validated.ok) throw new Error(validated.errors.join("; "));
 const gateway = await startGateway(validated.config);
-const { token } = await gateway.store.identityCreate({
+const { token } = await gateway.store.identities.create({
   name: "bench-agent",
   kind: "agent",
   groups: ["agents"],
@@ -73,13 +73,15 @@ else if (experiment && experiment !== "audit-fsync") throw new Error(`unknown ex
 async function auditInMemory(): Promise<void> {
   const memory = await openStore({ kind: "sqlite", path: ":memory:" });
   const real = gateway.runtime.store;
-  gateway.runtime.store = new Proxy(real, {
+  // Only the request events' begin and completion go to memory; notes and reads stay on the real audit table.
+  const audit = new Proxy(real.audit, {
     get(target, key) {
-      if (key === "auditBegin" || key === "auditComplete") return memory[key].bind(memory);
+      if (key === "begin" || key === "complete") return memory.audit[key].bind(memory.audit);
       const value = Reflect.get(target, key);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  gateway.runtime.store = { ...real, audit, close: () => real.close() };
 }
 
 // Server side (client → gateway → response end) and upstream side (gateway → simulator) durations, from Node's http

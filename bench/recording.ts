@@ -66,10 +66,10 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const rec = median(results.recorded);
   const plain = median(results.unrecorded);
-  const sessions = await t.gateway.store.sessionList({ identityName: "bench-agent" });
+  const sessions = await t.gateway.store.sessions.list({ identityName: "bench-agent" });
   let fileBytes = 0;
   for (const s of sessions)
-    for (const r of await t.gateway.store.recordingList(s.id))
+    for (const r of await t.gateway.store.recordings.list(s.id))
       fileBytes = Math.max(fileBytes, (await readFile(`${svc.dir}/${r.file}`)).length);
   process.stdout.write(
     `exec stdout ${MB} MB through the gateway, ${ROUNDS} rounds each, median:\n` +

@@ -51,7 +51,7 @@ const { readFile } = await import("node:fs/promises");
 const adminToken = (await readFile(gateway.adminTokenPath, "utf8")).trim();
 const tokens: string[] = [];
 for (let i = 0; i < 12; i++) {
-  const { token } = await gateway.store.identityCreate({
+  const { token } = await gateway.store.identities.create({
     name: `soak-agent-${i}`,
     kind: "agent",
     groups: ["agents"],

@@ -139,7 +139,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     listGrants: reviewRoute("listGrants"),
     revokeGrant: reviewRoute("revokeGrant"),
     async listIdentities({ res }) {
-      sendJson(res, 200, { items: await store.identityList() });
+      sendJson(res, 200, { items: await store.identities.list() });
     },
     async createIdentity({ req, res, principal }) {
       const body = await readJsonBody(req);
@@ -150,7 +150,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         throw new StatusError(invalid("identities", name, parsed.error));
       }
       await checkOwner(store, parsed.data.owner);
-      const { identity, token, credential } = await store.identityCreate(parsed.data);
+      const { identity, token, credential } = await store.identities.create(parsed.data);
       // Noted before the token is shown; when the note fails the identity is revoked unseen (its name stays taken).
       const note = identityNote("created", actor(principal), identity, {
         kind: identity.kind,
@@ -161,9 +161,9 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         credential: credential.id,
       });
       try {
-        await store.auditNote(note);
+        await store.audit.note(note);
       } catch (err) {
-        await store.identityRevoke(identity.name).catch(() => {});
+        await store.identities.revoke(identity.name).catch(() => {});
         log.error(
           { note: note.type, subject: identity.name, err: (err as Error).message },
           "audit note failed",
@@ -183,13 +183,13 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     },
     async getIdentity({ res, params }) {
       const name = params.name ?? "";
-      const identity = await store.identityGet(name);
+      const identity = await store.identities.get(name);
       if (!identity) throw notFound(name);
       sendJson(res, 200, identity);
     },
     async revokeIdentity({ res, params, principal }) {
       const name = params.name ?? "";
-      const identity = await store.identityRevoke(name);
+      const identity = await store.identities.revoke(name);
       if (!identity) throw notFound(name);
       let cutOffFailed: unknown;
       try {

@@ -86,7 +86,7 @@ export function auditHandlers(
   return {
     async listAudit({ res, url }) {
       const q = parseQuery(auditSearchQuery, url);
-      const query: Parameters<Store["auditSearch"]>[0] = { limit: q.limit };
+      const query: Parameters<Store["audit"]["search"]>[0] = { limit: q.limit };
       if (q.identity !== undefined) query.identityName = q.identity;
       for (const field of [
         "verb",
@@ -99,7 +99,7 @@ export function auditHandlers(
       ] as const) {
         if (q[field] !== undefined) Object.assign(query, { [field]: q[field] });
       }
-      sendJson(res, 200, await store.auditSearch(query));
+      sendJson(res, 200, await store.audit.search(query));
     },
     async verifyAudit({ res, url }) {
       const q = parseQuery(verifyQuery, url);
@@ -131,7 +131,7 @@ export function auditHandlers(
       res.end(publicKeyPem);
     },
     async listAuditCheckpoints({ res }) {
-      sendJson(res, 200, { items: await store.auditCheckpointList() });
+      sendJson(res, 200, { items: await store.audit.checkpoints() });
     },
   };
 }

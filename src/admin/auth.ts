@@ -45,7 +45,7 @@ export async function authenticateAdmin(
   if (!token) return undefined;
   const hash = hashToken(token);
   if (tokenHashesEqual(hash, adminTokenHash)) return { ...ADMIN_PRINCIPAL, groups: [ADMINS_GROUP] };
-  const found = await store.authenticateToken(hash);
+  const found = await store.identities.authenticateToken(hash);
   return found ? principalOf(found.identity, found.credential) : undefined;
 }
 

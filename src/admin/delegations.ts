@@ -120,7 +120,7 @@ export function delegationHandlers(opts: {
       if (!parsed.success)
         throw StatusError.of("BadRequest", `invalid delegation query: ${parsed.error.message}`);
       const { human, agent, active } = parsed.data;
-      const items = await store.delegationList({
+      const items = await store.delegations.list({
         ...(human ? { human } : {}),
         ...(agent ? { agent } : {}),
         ...(active === "true" ? { activeAt: new Date(now()).toISOString() } : {}),
@@ -129,7 +129,7 @@ export function delegationHandlers(opts: {
     },
     async revokeDelegation(call) {
       const id = call.params.id ?? "";
-      const found = await store.delegationGet(id);
+      const found = await store.delegations.get(id);
       if (!found)
         throw StatusError.of("NotFound", `delegation ${id} not found`, { name: id, kind: "delegations" });
       const principal = mayActFor(call.principal, found.human, `revoking delegation ${id}`);

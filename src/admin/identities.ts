@@ -89,7 +89,7 @@ export function publicCredential(c: Credential): Omit<Credential, "tokenHash"> {
 /** An owner must be an existing human identity (the person accountable for an agent). */
 export async function checkOwner(store: Store, owner: string | null | undefined): Promise<void> {
   if (owner === undefined || owner === null) return;
-  const human = await store.identityGet(owner);
+  const human = await store.identities.get(owner);
   if (human?.kind !== "human") {
     throw StatusError.of(
       "Invalid",
@@ -137,14 +137,14 @@ export function actorOf(principal: Principal | undefined): string {
  */
 export async function noteIssued(
   store: Store & AuditWriter,
-  note: Parameters<AuditWriter["auditNote"]>[0],
+  note: Parameters<AuditWriter["audit"]["note"]>[0],
   credentialId: string,
   log: NoteLog,
 ): Promise<void> {
   try {
-    await store.auditNote(note);
+    await store.audit.note(note);
   } catch (err) {
-    await store.credentialRevoke(credentialId).catch(() => {});
+    await store.credentials.revoke(credentialId).catch(() => {});
     log.error({ note: note.type, subject: note.subject, err: (err as Error).message }, "audit note failed");
     throw StatusError.of(
       "InternalError",
@@ -169,7 +169,7 @@ export function identityHandlers(opts: {
     return opts.identities;
   };
   const identityOf = async (name: string) => {
-    const identity = await store.identityGet(name);
+    const identity = await store.identities.get(name);
     if (!identity) throw notFound(name);
     return identity;
   };
@@ -179,7 +179,7 @@ export function identityHandlers(opts: {
       const name = call.params.name ?? "";
       const body = await parse(call, updateIdentityRequest, "identities");
       await checkOwner(store, body.owner);
-      const update: Parameters<Store["identityUpdate"]>[1] = {};
+      const update: Parameters<Store["identities"]["update"]>[1] = {};
       if (body.groups !== undefined) update.groups = body.groups;
       if (body.labels !== undefined) update.labels = body.labels;
       if (body.owner !== undefined) update.owner = body.owner;
@@ -189,7 +189,7 @@ export function identityHandlers(opts: {
       // Write-ahead: new groups or labels may widen what policy allows, so the change is chained before it is made.
       const before = await identityOf(name);
       if (before.state === "revoked") throw StatusError.of("Conflict", `identity "${name}" is revoked`);
-      await store.auditNote(
+      await store.audit.note(
         identityNote("updated", actorOf(call.principal), before, {
           ...(update.groups !== undefined ? { groups: update.groups } : {}),
           ...(update.labels !== undefined ? { labels: update.labels } : {}),
@@ -198,14 +198,14 @@ export function identityHandlers(opts: {
           ...(update.expiresAt !== undefined ? { expiresAt: update.expiresAt } : {}),
         }),
       );
-      const identity = await store.identityUpdate(name, update);
+      const identity = await store.identities.update(name, update);
       if (!identity) throw notFound(name);
       if (update.expiresAt !== undefined) opts.identities?.expiryChanged(identity);
       sendJson(call.res, 200, identity);
     },
     async disableIdentity(call) {
       const name = call.params.name ?? "";
-      const identity = await store.identitySetDisabled(name, true);
+      const identity = await store.identities.setDisabled(name, true);
       if (!identity) throw notFound(name);
       opts.identities?.cutOffIdentity(identity, `identity ${identity.name} was disabled`);
       await noteAfter(store, identityNote("disabled", actorOf(call.principal), identity), log);
@@ -217,14 +217,14 @@ export function identityHandlers(opts: {
       const before = await identityOf(name);
       if (before.state === "revoked")
         throw StatusError.of("Conflict", `identity "${name}" is revoked; it cannot be enabled`);
-      await store.auditNote(identityNote("enabled", actorOf(call.principal), before, { was: before.state }));
-      const identity = await store.identitySetDisabled(name, false);
+      await store.audit.note(identityNote("enabled", actorOf(call.principal), before, { was: before.state }));
+      const identity = await store.identities.setDisabled(name, false);
       if (!identity) throw notFound(name);
       sendJson(call.res, 200, identity);
     },
     async listCredentials(call) {
       const name = call.params.name ?? "";
-      const items = await store.credentialList(name);
+      const items = await store.credentials.list(name);
       if (!items) throw notFound(name);
       sendJson(call.res, 200, { items: items.map(publicCredential) });
     },
@@ -232,7 +232,7 @@ export function identityHandlers(opts: {
       const name = call.params.name ?? "";
       const body = await parse(call, tokenRequest, "tokens");
       const identity = await identityOf(name);
-      const created = await store.credentialCreate(name, tokenOpts(body));
+      const created = await store.credentials.create(name, tokenOpts(body));
       if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
       const note = identityNote(
         "token.issued",
@@ -248,7 +248,7 @@ export function identityHandlers(opts: {
       const body = await parse(call, rotateRequest, "tokens");
       const identity = await identityOf(name);
       const now = Date.now();
-      const all = (await store.credentialList(name)) ?? [];
+      const all = (await store.credentials.list(name)) ?? [];
       const live = all.filter(
         (c) =>
           c.kind === "token" &&
@@ -272,7 +272,7 @@ export function identityHandlers(opts: {
       // The new token inherits the old one's scopes and name unless the request sets them.
       if (!options.scopes && (old.scopes.clusters || old.scopes.readOnly)) options.scopes = old.scopes;
       if (options.name === undefined && old.name) options.name = old.name;
-      const created = await store.credentialCreate(identity.name, options);
+      const created = await store.credentials.create(identity.name, options);
       if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
       // The old token is shortened only once the new one is recorded: a failed note leaves the old one as it was.
       const note = identityNote("token.rotated", actorOf(call.principal), identity, {
@@ -281,7 +281,7 @@ export function identityHandlers(opts: {
         overlapSeconds: body.overlapSeconds,
       });
       await noteIssued(store, note, created.credential.id, log);
-      const replaced = await store.credentialExpireAt(
+      const replaced = await store.credentials.expireAt(
         old.id,
         new Date(now + body.overlapSeconds * 1000).toISOString(),
       );
@@ -296,13 +296,13 @@ export function identityHandlers(opts: {
     async revokeCredential(call) {
       const name = call.params.name ?? "";
       const identity = await identityOf(name);
-      const existing = await store.credentialGet(call.params.id ?? "");
+      const existing = await store.credentials.get(call.params.id ?? "");
       if (!existing || existing.identityId !== identity.id) {
         throw StatusError.of("NotFound", `identity "${name}" has no credential ${call.params.id}`, {
           kind: "credentials",
         });
       }
-      const credential = await store.credentialRevoke(existing.id);
+      const credential = await store.credentials.revoke(existing.id);
       if (!credential) throw StatusError.of("NotFound", `credential ${existing.id} not found`);
       opts.identities?.cutOffCredential(
         credential,
@@ -344,7 +344,7 @@ export function identityHandlers(opts: {
       if (!principal)
         throw StatusError.of("Unauthorized", "Unauthorized: a session is traded for an identity's token");
       const body = await parse(call, sessionRequest, "sessions");
-      const found = await store.authenticateCredentialId(principal.credentialId);
+      const found = await store.identities.authenticateCredentialId(principal.credentialId);
       if (!found) throw StatusError.of("Unauthorized", "Unauthorized: the token is no longer valid");
       const request: Parameters<IdentityService["issueSession"]>[2] = {};
       if (body.ttlSeconds !== undefined) request.ttlSeconds = body.ttlSeconds;

@@ -14,7 +14,7 @@ import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { AuditChainStore } from "../audit/types.ts";
+import type { AuditNotes } from "../audit/types.ts";
 import type { Principal } from "../identity/types.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { compileSources, readSources } from "../policy/load.ts";
@@ -58,7 +58,7 @@ function invalidPolicy(name: string, errors: string[]): StatusError {
 
 export function policyHandlers(
   engine: PolicyEngine | undefined,
-  opts: { audit?: Pick<AuditChainStore, "auditNote"> } = {},
+  opts: { audit?: AuditNotes } = {},
 ): Record<PolicyRouteId, (call: PolicyCall) => Promise<void>> {
   // Writes are serialized: validate-then-write must see the files as they are.
   let writing: Promise<unknown> = Promise.resolve();
@@ -75,7 +75,7 @@ export function policyHandlers(
     name: string,
     detail: Record<string, string | boolean>,
   ) => {
-    await opts.audit?.auditNote({ type, actor: principal?.name ?? "unknown", subject: name, detail });
+    await opts.audit?.audit.note({ type, actor: principal?.name ?? "unknown", subject: name, detail });
   };
 
   return {

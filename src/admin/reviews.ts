@@ -86,7 +86,7 @@ export function reviewHandlers(
     async getReview({ res, params }) {
       const id = params.id ?? "";
       const review = await service().get(id);
-      sendJson(res, 200, { review, events: await service().store.reviewEventList(id) });
+      sendJson(res, 200, { review, events: await service().store.reviews.events(id) });
     },
     async approveReview({ req, res, params, principal }) {
       const body = parse(approveRequest, await readJsonBody(req), "approval");

@@ -81,7 +81,7 @@ export function sessionHandlers(
   recordingsDir: string | undefined,
 ): Record<SessionRouteId, (call: Call) => Promise<void>> {
   const session = async (id: string) => {
-    const s = await store.sessionGet(id);
+    const s = await store.sessions.get(id);
     if (!s) throw StatusError.of("NotFound", `session "${id}" not found`, { name: id, kind: "sessions" });
     return s;
   };
@@ -94,7 +94,7 @@ export function sessionHandlers(
         throw StatusError.of("BadRequest", `invalid query: ${problems.join("; ")}`);
       }
       const q = parsed.data;
-      const items = await store.sessionList({
+      const items = await store.sessions.list({
         limit: q.limit,
         ...(q.identity ? { identityName: q.identity } : {}),
         ...(q.since ? { since: q.since } : {}),
@@ -104,15 +104,15 @@ export function sessionHandlers(
     async getSession({ res, params }) {
       const s = await session(params.id ?? "");
       const [events, recordings] = await Promise.all([
-        store.sessionEvents(s.id, 10_000),
-        store.recordingList(s.id),
+        store.sessions.events(s.id, 10_000),
+        store.recordings.list(s.id),
       ]);
       sendJson(res, 200, { session: publicSession(s), events, recordings });
     },
     async getRecording({ req, res, params }) {
       const s = await session(params.id ?? "");
       const rid = params.rid ?? "";
-      const rec = await store.recordingGet(rid);
+      const rec = await store.recordings.get(rid);
       if (!rec || rec.sessionId !== s.id) {
         throw StatusError.of("NotFound", `recording "${rid}" not found in session "${s.id}"`, {
           name: rid,

@@ -90,7 +90,7 @@ export class Checkpointer {
   }
 
   start(): void {
-    this.#unwatch = this.#opts.store.auditWatch((head) => {
+    this.#unwatch = this.#opts.store.audit.watch((head) => {
       if (this.#lastChainSeq >= 0 && head.seq - this.#lastChainSeq >= this.#opts.everyRecords)
         void this.checkpoint("periodic");
     });
@@ -104,17 +104,17 @@ export class Checkpointer {
     this.#running = this.#running.then(async () => {
       try {
         const { store, key } = this.#opts;
-        const head = await store.auditHead();
+        const head = await store.audit.head();
         // The newest checkpoint is cached: listing all of them every minute would grow without bound.
         if (this.#last === null) {
-          const list = await store.auditCheckpointList();
+          const list = await store.audit.checkpoints();
           this.#last = list[list.length - 1];
         }
         const last = this.#last;
         this.#lastChainSeq = Math.max(this.#lastChainSeq, last?.chainSeq ?? 0);
         if (head.seq === 0 || (last && last.chainSeq >= head.seq)) return undefined;
         const cp = buildCheckpoint(last, head, new Date(this.#now()).toISOString(), reason, key);
-        await store.auditCheckpointAppend(cp);
+        await store.audit.appendCheckpoint(cp);
         this.#last = cp;
         this.#lastChainSeq = cp.chainSeq;
         return cp;

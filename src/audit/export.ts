@@ -146,12 +146,12 @@ export async function* exportLines(
 ): AsyncGenerator<string> {
   const page = opts.pageSize ?? 500;
   const sinceMs = opts.since === undefined ? undefined : Date.parse(opts.since);
-  let after = opts.since ? ((await store.auditSeqAt(opts.since)) ?? Number.MAX_SAFE_INTEGER) - 1 : 0;
+  let after = opts.since ? ((await store.audit.seqAt(opts.since)) ?? Number.MAX_SAFE_INTEGER) - 1 : 0;
   for (;;) {
-    const records = await store.auditRecords({ afterSeq: after, limit: page });
+    const records = await store.audit.records({ afterSeq: after, limit: page });
     if (records.length === 0) return;
     const ids = records.filter((r) => r.type === REQUEST).map((r) => r.ref);
-    const events = new Map((await store.auditEventsByIds(ids)).map((e) => [e.id, e]));
+    const events = new Map((await store.audit.eventsByIds(ids)).map((e) => [e.id, e]));
     for (const record of records) {
       // Completion records carry the completion time, so the first record after `since` may precede older begins.
       if (sinceMs !== undefined && Date.parse(record.time) < sinceMs) continue;

@@ -44,15 +44,15 @@ export async function enforceRetention(
   exclusive: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
 ): Promise<RetentionResult | undefined> {
   return exclusive(async () => {
-    const head = await store.auditHead();
+    const head = await store.audit.head();
     const older =
       policy.maxAgeMs === undefined
         ? undefined
-        : await store.auditLastSeqBefore(new Date(now - policy.maxAgeMs).toISOString());
+        : await store.audit.lastSeqBefore(new Date(now - policy.maxAgeMs).toISOString());
     const through = pruneThrough(policy, head, older);
-    const [record] = await store.auditRecords({ afterSeq: through - 1, toSeq: through, limit: 1 });
+    const [record] = await store.audit.records({ afterSeq: through - 1, toSeq: through, limit: 1 });
     if (through === 0 || !record) return undefined; // nothing to prune, or already pruned
-    const checkpoints = await store.auditCheckpointList();
+    const checkpoints = await store.audit.checkpoints();
     const seal = buildCheckpoint(
       checkpoints[checkpoints.length - 1],
       { seq: record.seq, hash: record.hash },
@@ -60,7 +60,7 @@ export async function enforceRetention(
       "retention",
       key,
     );
-    const { records, events } = await store.auditPrune(through, seal);
+    const { records, events } = await store.audit.prune(through, seal);
     return { through, records, events, seal };
   });
 }

@@ -1,7 +1,7 @@
 // The gateway's audit service: loads the signing key, writes periodic checkpoints, enforces retention and runs the
 // sinks. Started by startGateway after the store opens; stopped before the store closes (with a last checkpoint).
 //
-// Nothing here is on the request path: the write-ahead record is the store's job (auditBegin resolves only once
+// Nothing here is on the request path: the write-ahead record is the store's job (audit.begin resolves only once
 // committed). A failing sink, checkpoint or retention pass is logged and retried; it never refuses requests.
 
 import { parseDuration } from "../shared/duration.ts";

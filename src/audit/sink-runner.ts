@@ -1,6 +1,6 @@
 // Delivers committed audit records to one sink, from the store, in chain order, at least once.
 //
-// The runner reads from its saved position (AuditStore.auditCursorGet), turns records into lines (a request when its
+// The runner reads from its saved position (store.audit.cursorGet), turns records into lines (a request when its
 // completion record is committed, so the line carries the status; notes as they come), batches them, and moves the
 // position only after the sink accepted the batch. Failures are retried with exponential backoff; meanwhile
 // requests go on untouched — the runner only ever reads the store and is woken by its commit notifications.
@@ -44,7 +44,7 @@ export class SinkRunner {
   }
 
   start(): void {
-    this.#unwatch = this.#o.store.auditWatch(() => {
+    this.#unwatch = this.#o.store.audit.watch(() => {
       this.#dirty = true;
       this.#wake?.();
     });
@@ -91,10 +91,10 @@ export class SinkRunner {
     const lines: string[] = [];
     let lastSeq = this.#cursor;
     while (lines.length < batchSize) {
-      const records = await store.auditRecords({ afterSeq: lastSeq, limit: batchSize * 2 });
+      const records = await store.audit.records({ afterSeq: lastSeq, limit: batchSize * 2 });
       if (records.length === 0) break;
       const ids = records.filter((r) => r.type === REQUEST_COMPLETED).map((r) => r.ref);
-      const events = new Map((await store.auditEventsByIds(ids)).map((e) => [e.id, e]));
+      const events = new Map((await store.audit.eventsByIds(ids)).map((e) => [e.id, e]));
       for (const record of records) {
         const line = lineOf(record, format, events);
         if (line) lines.push(line);
@@ -106,7 +106,7 @@ export class SinkRunner {
   }
 
   async #loop(): Promise<void> {
-    this.#cursor = await this.#o.store.auditCursorGet(this.#o.cursorName);
+    this.#cursor = await this.#o.store.audit.cursorGet(this.#o.cursorName);
     while (!this.#stopped) {
       let batch: { lines: string[]; lastSeq: number };
       this.#dirty = false;
@@ -131,8 +131,8 @@ export class SinkRunner {
       this.#cursor = batch.lastSeq;
       this.#pendingSince = undefined;
       this.delivered += batch.lines.length;
-      await this.#o.store
-        .auditCursorSet(this.#o.cursorName, batch.lastSeq)
+      await this.#o.store.audit
+        .cursorSet(this.#o.cursorName, batch.lastSeq)
         .catch((err) => this.#o.onError?.(err, 0));
     }
   }

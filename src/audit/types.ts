@@ -58,18 +58,51 @@ export interface AuditQuery {
   decision?: AuditEvent["decision"];
   /** Events strictly before this time (ISO 8601). */
   until?: string;
-  /** The `nextCursor` of a previous page of auditSearch. */
+  /** The `nextCursor` of a previous page of audit.search. */
   cursor?: string;
 }
 
-/**
- * The store's share of request audit events. Writes are durable when the returned promise resolves: the pipeline
- * forwards a request only after `auditBegin` has resolved (write-ahead audit).
- */
-export interface AuditLogStore {
-  auditBegin(event: AuditEvent): Promise<void>;
-  auditComplete(id: string, completion: AuditCompletion): Promise<void>;
-  auditList(query: AuditQuery): Promise<AuditEvent[]>;
+/** The audit log (store.audit): request events, the hash chain, notes, checkpoints, sink positions. Writes are durable when the promise resolves: the pipeline forwards a request only after `begin` resolved (write-ahead audit); chained writes are in commit order and listeners run after each commit. */
+export interface AuditTable {
+  begin(event: AuditEvent): Promise<void>;
+  complete(id: string, completion: AuditCompletion): Promise<void>;
+  list(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Appends a chained note; resolves once it is committed. */
+  note(note: AuditNote): Promise<AuditRecord>;
+  /** The last record, or seq 0 and the genesis hash (or the sealing checkpoint's) when there is none. */
+  head(): Promise<{ seq: number; hash: string }>;
+  /** Records with afterSeq < seq <= toSeq, in seq order. */
+  records(query: { afterSeq: number; toSeq?: number; limit: number }): Promise<AuditRecord[]>;
+  /** The first record at or after a time, for `verify --from TIME`. */
+  seqAt(time: string): Promise<number | undefined>;
+  /** Request events by id, as stored now (the verifier compares them with their chained records). */
+  eventsByIds(ids: string[]): Promise<AuditEvent[]>;
+  /** Ids of request events that no chained "request" record accounts for (inserted rows). */
+  unchained(limit: number): Promise<string[]>;
+  appendCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;
+  /** All checkpoints in seq order. */
+  checkpoints(): Promise<AuditCheckpoint[]>;
+  /** Deletes records with seq <= throughSeq (and their request events) after storing `seal`, in one transaction. */
+  prune(throughSeq: number, seal: AuditCheckpoint): Promise<{ records: number; events: number }>;
+  /** The last record written at or before a time, for retention by age. */
+  lastSeqBefore(time: string): Promise<number | undefined>;
+  /** Filtered request events, newest first, with a cursor for the next page. */
+  search(query: AuditQuery): Promise<AuditSearchResult>;
+  /** A sink's delivery position (0 when unknown). */
+  cursorGet(name: string): Promise<number>;
+  cursorSet(name: string, seq: number): Promise<void>;
+  /** Called after every commit that appended records, with the new head; returns an unsubscribe function. */
+  watch(listener: (head: { seq: number; hash: string }) => void): () => void;
+}
+
+/** The store's share of the audit log: what audit/ and every module that writes notes needs of it. */
+export interface AuditStore {
+  audit: AuditTable;
+}
+
+/** What a module that only writes notes needs (identity, review, admin policy changes). */
+export interface AuditNotes {
+  audit: Pick<AuditTable, "note">;
 }
 
 /** One chained audit record: a request's begin or completion, or a note. `body` is the exact text hashed. */
@@ -119,35 +152,4 @@ export interface AuditSearchResult {
   nextCursor: string | null;
 }
 
-/** The store's share of the audit chain. Writes are chained in commit order; listeners run after each commit. */
-export interface AuditChainStore {
-  /** Appends a chained note; resolves once it is committed. */
-  auditNote(note: AuditNote): Promise<AuditRecord>;
-  /** The last record, or seq 0 and the genesis hash (or the sealing checkpoint's) when there is none. */
-  auditHead(): Promise<{ seq: number; hash: string }>;
-  /** Records with afterSeq < seq <= toSeq, in seq order. */
-  auditRecords(query: { afterSeq: number; toSeq?: number; limit: number }): Promise<AuditRecord[]>;
-  /** The first record at or after a time, for `verify --from TIME`. */
-  auditSeqAt(time: string): Promise<number | undefined>;
-  /** Request events by id, as stored now (the verifier compares them with their chained records). */
-  auditEventsByIds(ids: string[]): Promise<AuditEvent[]>;
-  /** Ids of request events that no chained "request" record accounts for (inserted rows). */
-  auditUnchained(limit: number): Promise<string[]>;
-  auditCheckpointAppend(checkpoint: AuditCheckpoint): Promise<void>;
-  /** All checkpoints in seq order. */
-  auditCheckpointList(): Promise<AuditCheckpoint[]>;
-  /** Deletes records with seq <= throughSeq (and their request events) after storing `seal`, in one transaction. */
-  auditPrune(throughSeq: number, seal: AuditCheckpoint): Promise<{ records: number; events: number }>;
-  /** The last record written at or before a time, for retention by age. */
-  auditLastSeqBefore(time: string): Promise<number | undefined>;
-  /** Filtered request events, newest first, with a cursor for the next page. */
-  auditSearch(query: AuditQuery): Promise<AuditSearchResult>;
-  /** A sink's delivery position (0 when unknown). */
-  auditCursorGet(name: string): Promise<number>;
-  auditCursorSet(name: string, seq: number): Promise<void>;
-  /** Called after every commit that appended records, with the new head; returns an unsubscribe function. */
-  auditWatch(listener: (head: { seq: number; hash: string }) => void): () => void;
-}
-
 /** Everything the audit module reads and writes. */
-export type AuditStore = AuditLogStore & AuditChainStore;

@@ -56,7 +56,7 @@ export async function verifyAuditLog(
   range: { fromSeq?: number; toSeq?: number } = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
-  const checkpoints = await store.auditCheckpointList();
+  const checkpoints = await store.audit.checkpoints();
   const valid: AuditCheckpoint[] = [];
   let previous: AuditCheckpoint | undefined;
   for (const cp of checkpoints) {
@@ -69,7 +69,7 @@ export async function verifyAuditLog(
   const signedAt = new Map<number, AuditCheckpoint[]>();
   for (const cp of valid) signedAt.set(cp.chainSeq, [...(signedAt.get(cp.chainSeq) ?? []), cp]);
 
-  const first = (await store.auditRecords({ afterSeq: 0, limit: 1 }))[0];
+  const first = (await store.audit.records({ afterSeq: 0, limit: 1 }))[0];
   const firstSeq = first?.seq ?? 0;
   // Where the walk starts, and the hash the first walked record must link to.
   let expectedSeq = firstSeq;
@@ -103,10 +103,10 @@ export async function verifyAuditLog(
   if (first) {
     let after = expectedSeq - 1;
     for (;;) {
-      const page = await store.auditRecords({ afterSeq: after, toSeq, limit: PAGE });
+      const page = await store.audit.records({ afterSeq: after, toSeq, limit: PAGE });
       if (page.length === 0) break;
       const ids = page.filter((r) => r.type === REQUEST || r.type === REQUEST_COMPLETED).map((r) => r.ref);
-      const rows = new Map((await store.auditEventsByIds([...new Set(ids)])).map((e) => [e.id, e]));
+      const rows = new Map((await store.audit.eventsByIds([...new Set(ids)])).map((e) => [e.id, e]));
       for (const record of page) {
         count++;
         const checked = checkRecord(record, expectedSeq, prev);
@@ -156,7 +156,7 @@ export async function verifyAuditLog(
       });
     }
     // Requests begun but never completed: their rows must still look uncompleted.
-    const open = await store.auditEventsByIds([...pending.keys()]);
+    const open = await store.audit.eventsByIds([...pending.keys()]);
     for (const event of open) {
       const begun = pending.get(event.id);
       if (event.completedAt !== null || event.status !== null || event.reason !== begun?.reason) {
@@ -168,7 +168,7 @@ export async function verifyAuditLog(
         });
       }
     }
-    for (const id of await store.auditUnchained(20)) {
+    for (const id of await store.audit.unchained(20)) {
       problems.push({
         kind: "inserted",
         id,

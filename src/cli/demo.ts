@@ -121,12 +121,12 @@ export const demoCommand: Command = {
       say(
         "airlock demo: creating identities demo-agent (agent, group agents) and alice (human, groups sre and airlock:admins)…",
       );
-      const agent = await gateway.store.identityCreate({
+      const agent = await gateway.store.identities.create({
         name: "demo-agent",
         kind: "agent",
         groups: ["agents"],
       });
-      const alice = await gateway.store.identityCreate({
+      const alice = await gateway.store.identities.create({
         name: "alice",
         kind: "human",
         groups: ["sre", "airlock:admins"],

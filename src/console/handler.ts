@@ -78,7 +78,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
     if (cookie === undefined) return { kind: "none" };
     const session = await sessions.find(cookie);
     if (!session) return { kind: "refused", status: notSignedIn() };
-    const found = await store.authenticateCredentialId(session.credentialId);
+    const found = await store.identities.authenticateCredentialId(session.credentialId);
     if (found?.identity.kind !== "human") {
       await sessions.close(cookie);
       return { kind: "refused", status: notSignedIn() };
@@ -123,7 +123,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
     if (bySource && !bySource.ok) throw refuse(bySource);
     const parsed = loginRequest.safeParse(await readJsonBody(req));
     if (!parsed.success) throw StatusError.of("BadRequest", 'the sign-in body is {"token": "…"}');
-    const found = await store.authenticateToken(hashToken(parsed.data.token));
+    const found = await store.identities.authenticateToken(hashToken(parsed.data.token));
     if (!found) {
       await throttle?.failed(SIGN_IN, source);
       throw StatusError.of("Unauthorized", "Unauthorized: that is not a valid, active identity token");

@@ -8,7 +8,7 @@
 // knows them (issue 16 §7); the store holds only the cookie's SHA-256. Idle and absolute lifetimes are bounded, and so
 // is the table (stale sessions are dropped at each sign-in, then the oldest past the limit).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { ReplicaStateStore } from "../store/types.ts";
+import type { ConsoleSessionTable } from "../store/types.ts";
 
 export const SESSION_COOKIE = "__Host-airlock-session";
 export const CSRF_HEADER = "x-airlock-csrf";
@@ -65,14 +65,9 @@ export function csrfMatches(expected: string, got: string | undefined): boolean 
 }
 
 /** The part of the store sessions live in (src/store/replica-state.ts). */
-export type ConsoleSessionStore = Pick<
-  ReplicaStateStore,
-  | "consoleSessionCreate"
-  | "consoleSessionGet"
-  | "consoleSessionTouch"
-  | "consoleSessionDelete"
-  | "consoleSessionDeleteCredential"
->;
+export interface ConsoleSessionStore {
+  consoleSessions: ConsoleSessionTable;
+}
 
 export class ConsoleSessions {
   readonly limits: SessionLimits;
@@ -102,7 +97,7 @@ export class ConsoleSessions {
       createdAt: now,
       lastSeenAt: now,
     };
-    await this.#store.consoleSessionCreate(
+    await this.#store.consoleSessions.create(
       {
         digest: digest(cookie),
         credentialId,
@@ -124,14 +119,14 @@ export class ConsoleSessions {
   async find(cookie: string | undefined): Promise<ConsoleSession | undefined> {
     if (!cookie || cookie.length > 128) return undefined;
     const key = digest(cookie);
-    const row = await this.#store.consoleSessionGet(key);
+    const row = await this.#store.consoleSessions.get(key);
     if (!row) return undefined;
     const now = this.#now();
     if (now - row.lastSeenMs > this.limits.idleMs || now - row.createdMs > this.limits.absoluteMs) {
-      await this.#store.consoleSessionDelete(key);
+      await this.#store.consoleSessions.delete(key);
       return undefined;
     }
-    if (now - row.lastSeenMs >= this.#touchEveryMs) await this.#store.consoleSessionTouch(key, now);
+    if (now - row.lastSeenMs >= this.#touchEveryMs) await this.#store.consoleSessions.touch(key, now);
     return {
       credentialId: row.credentialId,
       identityName: row.identityName,
@@ -142,12 +137,12 @@ export class ConsoleSessions {
   }
 
   async close(cookie: string | undefined): Promise<void> {
-    if (cookie && cookie.length <= 128) await this.#store.consoleSessionDelete(digest(cookie));
+    if (cookie && cookie.length <= 128) await this.#store.consoleSessions.delete(digest(cookie));
   }
 
   /** Ends every session opened with these credentials (the identity was revoked). */
   async closeCredential(credentialId: string): Promise<void> {
-    await this.#store.consoleSessionDeleteCredential(credentialId);
+    await this.#store.consoleSessions.deleteForCredential(credentialId);
   }
 
   /** Seconds until the absolute lifetime ends, for the cookie's Max-Age. */

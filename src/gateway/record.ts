@@ -67,7 +67,7 @@ export async function beginAudit(
 ): Promise<{ ok: true } | { ok: false; error: string; fault: string }> {
   const event = buildEvent(ctx, "allow", reason);
   try {
-    await gw.store.auditBegin(event);
+    await gw.store.audit.begin(event);
     ctx.audit = event;
     return { ok: true };
   } catch (err) {
@@ -126,7 +126,7 @@ export async function completeAudit(
   // held by another process, a PostgreSQL restart) gets a few more tries before the completion is given up.
   for (const [attempt, delayMs] of COMPLETION_RETRY_MS.entries()) {
     try {
-      await gw.store.auditComplete(ctx.id, completion);
+      await gw.store.audit.complete(ctx.id, completion);
       return;
     } catch (err) {
       if (attempt === COMPLETION_RETRY_MS.length - 1) {
@@ -147,8 +147,8 @@ export async function recordRefusal(gw: GatewayRuntime, ctx: RequestContext, sta
   const durationMs = elapsed(ctx);
   observe(gw, ctx, status.code, decision, durationMs);
   try {
-    await gw.store.auditBegin(buildEvent(ctx, decision, status.message ?? null));
-    await gw.store.auditComplete(ctx.id, {
+    await gw.store.audit.begin(buildEvent(ctx, decision, status.message ?? null));
+    await gw.store.audit.complete(ctx.id, {
       status: status.code,
       bytesIn: 0,
       bytesOut: ctx.bytesOut,

@@ -5,10 +5,10 @@
 // certificate or session issued) are recorded before the secret is handed out or the change is made, and fail the
 // change when the note cannot be written; changes that take access away (revoked, disabled, a credential revoked,
 // streams closed) take effect first and are noted after: a failed note is logged, never blocking the cut-off.
-import type { AuditChainStore, AuditNote } from "../audit/types.ts";
+import type { AuditNote, AuditNotes } from "../audit/types.ts";
 import type { Credential, Identity } from "./types.ts";
 
-export type AuditWriter = Pick<AuditChainStore, "auditNote">;
+export type AuditWriter = AuditNotes;
 
 export interface NoteLog {
   error(obj: object, msg: string): void;
@@ -54,7 +54,7 @@ export function credentialDetail(c: Credential): NoteDetail {
 /** Writes a note that must not block what it records (revocations, cut-offs); failures are logged. */
 export async function noteAfter(audit: AuditWriter, note: AuditNote, log: NoteLog): Promise<void> {
   try {
-    await audit.auditNote(note);
+    await audit.audit.note(note);
   } catch (err) {
     log.error({ note: note.type, subject: note.subject, err: (err as Error).message }, "audit note failed");
   }

@@ -64,7 +64,7 @@ export function tokenAuthenticator(store: IdentityStore & DelegationStore): Auth
   return async ({ headers }: AuthInput) => {
     const token = bearerToken(headers.authorization);
     if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
-    const found = await store.authenticateToken(hashToken(token));
+    const found = await store.identities.authenticateToken(hashToken(token));
     if (!found) return refused("the token is unknown, expired or revoked, or its identity is disabled");
     return { ok: true, principal: principalFor(found.identity, found.credential) };
   };
@@ -88,7 +88,7 @@ export function sessionAuthenticator(
       );
     }
     const { claims } = verdict;
-    const found = await store.authenticateCredentialId(claims.cred);
+    const found = await store.identities.authenticateCredentialId(claims.cred);
     if (!found || found.identity.id !== claims.sub) {
       return refused(
         "the session credential's identity or parent credential is revoked, disabled or expired",
@@ -104,7 +104,7 @@ export function sessionAuthenticator(
       // under stands (issue 15): checked on every request, so a revoked delegation is not revived by a new one, and
       // the session's streams close when the delegation expires.
       const nowMs = now();
-      const delegation = claims.dlg ? await store.delegationGet(claims.dlg) : undefined;
+      const delegation = claims.dlg ? await store.delegations.get(claims.dlg) : undefined;
       const gone =
         (await delegationGone(store, found.identity.name, claims.obo, nowMs)) ??
         (!delegation || delegation.agentId !== found.identity.id || delegation.human !== claims.obo
@@ -135,7 +135,7 @@ export function certificateAuthenticator(
     const fingerprint = ca.verify(peerCertificate, now());
     if (!fingerprint)
       return refused("the client certificate was not issued by Airlock's identity CA or is not valid now");
-    const found = await store.authenticateCertificate(fingerprint);
+    const found = await store.identities.authenticateCertificate(fingerprint);
     if (!found)
       return refused("the client certificate is unknown or revoked, or its identity is disabled or expired");
     return { ok: true, principal: principalFor(found.identity, found.credential) };

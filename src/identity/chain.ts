@@ -9,9 +9,13 @@
 // it: a held request closes at that deadline (stream registry), while a retry-mode review waits for the agent to
 // send the same request again with a fresh session.
 
-import type { DelegationStore, Identity, IdentityStore, ReviewRequester } from "./types.ts";
+import type { CredentialTable, DelegationTable, Identity, IdentityTable, ReviewRequester } from "./types.ts";
 
-type ChainStore = Pick<IdentityStore & DelegationStore, "identityGet" | "credentialGet" | "delegationList">;
+type ChainStore = {
+  identities: Pick<IdentityTable, "get">;
+  credentials: Pick<CredentialTable, "get">;
+  delegations: Pick<DelegationTable, "list">;
+};
 
 function identityGone(identity: Identity | undefined, name: string, nowMs: number): string | undefined {
   if (!identity) return `identity ${name} no longer exists`;
@@ -29,11 +33,11 @@ export async function delegationGone(
   human: string,
   nowMs: number,
 ): Promise<string | undefined> {
-  const person = await store.identityGet(human);
+  const person = await store.identities.get(human);
   const gone = identityGone(person, human, nowMs);
   if (gone !== undefined) return `${gone} (${agent} acted on their behalf)`;
   if (person?.kind !== "human") return `${human}, whom ${agent} acted for, is not a human identity`;
-  const active = await store.delegationList({ agent, human, activeAt: new Date(nowMs).toISOString() });
+  const active = await store.delegations.list({ agent, human, activeAt: new Date(nowMs).toISOString() });
   if (active.length === 0) return `the delegation from ${human} to ${agent} was revoked or expired`;
   return undefined;
 }
@@ -42,11 +46,11 @@ export function chainCheck(store: ChainStore, now: () => number = Date.now) {
   return {
     async requester(r: ReviewRequester): Promise<string | undefined> {
       const nowMs = now();
-      const identity = await store.identityGet(r.name);
+      const identity = await store.identities.get(r.name);
       const gone = identityGone(identity?.id === r.identityId ? identity : undefined, r.name, nowMs);
       if (gone !== undefined) return gone;
       if (r.credentialId && !r.credentialId.startsWith("workload:")) {
-        const credential = await store.credentialGet(r.credentialId);
+        const credential = await store.credentials.get(r.credentialId);
         if (!credential || credential.identityId !== r.identityId)
           return `the credential ${r.credentialId} of identity ${r.name} no longer exists`;
         if (credential.revokedAt !== null)
@@ -58,7 +62,7 @@ export function chainCheck(store: ChainStore, now: () => number = Date.now) {
       return undefined;
     },
     async approver(name: string): Promise<string | undefined> {
-      return identityGone(await store.identityGet(name), name, now());
+      return identityGone(await store.identities.get(name), name, now());
     },
   };
 }

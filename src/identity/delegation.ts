@@ -7,7 +7,7 @@
 // is written first (no note, no delegation); ending one takes access away, so it takes effect first and is noted
 // after. Pure checks here; who may call is the admin API's decision (src/admin/delegations.ts).
 import { randomUUID } from "node:crypto";
-import type { AuditChainStore } from "../audit/types.ts";
+import type { AuditStore } from "../audit/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { type NoteLog, noteAfter } from "./audit.ts";
 import type { Delegation, DelegationStore, Identity, IdentityStore } from "./types.ts";
@@ -15,10 +15,11 @@ import type { Delegation, DelegationStore, Identity, IdentityStore } from "./typ
 export const DEFAULT_DELEGATION_SECONDS = 8 * 3600;
 export const MAX_DELEGATION_SECONDS = 30 * 86_400;
 
-type DelegationDeps = Pick<
-  IdentityStore & DelegationStore & AuditChainStore,
-  "identityGet" | "delegationCreate" | "delegationGet" | "delegationList" | "delegationRevoke" | "auditNote"
->;
+type DelegationDeps = {
+  identities: Pick<IdentityStore["identities"], "get">;
+  delegations: DelegationStore["delegations"];
+  audit: Pick<AuditStore["audit"], "note">;
+};
 
 function usable(identity: Identity | undefined, nowMs: number): boolean {
   return (
@@ -44,7 +45,7 @@ export async function createDelegation(
       `a delegation lasts from 1 minute to ${MAX_DELEGATION_SECONDS / 86_400} days`,
     );
   }
-  const person = await store.identityGet(human);
+  const person = await store.identities.get(human);
   if (person?.kind !== "human" || !usable(person, nowMs)) {
     throw StatusError.of(
       "Invalid",
@@ -52,7 +53,7 @@ export async function createDelegation(
       { name: human, kind: "delegations" },
     );
   }
-  const to = await store.identityGet(agent);
+  const to = await store.identities.get(agent);
   if (!to || !usable(to, nowMs)) {
     throw StatusError.of(
       "Invalid",
@@ -77,13 +78,13 @@ export async function createDelegation(
     revokedBy: null,
   };
   // Write-ahead: consent to be acted for gives access, so it is chained before it exists.
-  await store.auditNote({
+  await store.audit.note({
     type: "identity.delegation.created",
     actor,
     subject: person.name,
     detail: { delegation: delegation.id, agent: to.name, agentId: to.id, expiresAt: delegation.expiresAt },
   });
-  await store.delegationCreate(delegation);
+  await store.delegations.create(delegation);
   return delegation;
 }
 
@@ -95,7 +96,7 @@ export async function revokeDelegation(
   log: NoteLog,
   reason?: string,
 ): Promise<Delegation> {
-  const delegation = await store.delegationRevoke(id, actor);
+  const delegation = await store.delegations.revoke(id, actor);
   if (!delegation)
     throw StatusError.of("NotFound", `delegation ${id} not found`, { name: id, kind: "delegations" });
   await noteAfter(
@@ -121,8 +122,8 @@ export async function endDelegationsOf(
 ): Promise<Delegation[]> {
   const activeAt = new Date(nowMs).toISOString();
   const found = [
-    ...(await store.delegationList({ human: identity.name, activeAt })),
-    ...(await store.delegationList({ agent: identity.name, activeAt })),
+    ...(await store.delegations.list({ human: identity.name, activeAt })),
+    ...(await store.delegations.list({ agent: identity.name, activeAt })),
   ];
   const ended: Delegation[] = [];
   for (const d of found) ended.push(await revokeDelegation(store, d.id, "airlock", log, reason));

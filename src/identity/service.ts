@@ -11,7 +11,7 @@
 // is handed out (no note, no secret); streams closed by a cut-off or expiry are a `stream.closed` note written after,
 // never delaying the close.
 
-import type { AuditChainStore } from "../audit/types.ts";
+import type { AuditStore } from "../audit/types.ts";
 import type { Logger } from "../shared/log.ts";
 import { StatusError } from "../shared/status.ts";
 import { identityNote, noteAfter } from "./audit.ts";
@@ -32,7 +32,7 @@ import type { LiveStream, StreamRegistry } from "./streams.ts";
 import type { Credential, DelegationStore, Identity, IdentityStore } from "./types.ts";
 
 /** The store shares the identity service uses. */
-type IdentityServiceStore = IdentityStore & DelegationStore & AuditChainStore;
+type IdentityServiceStore = IdentityStore & DelegationStore & AuditStore;
 
 export interface IdentityServiceOptions {
   dataDir: string;
@@ -144,7 +144,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         const id = stream.credentialId ?? "";
         let end = ends.get(id);
         if (end === undefined) {
-          const credential = id.startsWith("workload:") ? undefined : await store.credentialGet(id);
+          const credential = id.startsWith("workload:") ? undefined : await store.credentials.get(id);
           end = credential?.expiresAt ? Date.parse(credential.expiresAt) : Number.POSITIVE_INFINITY;
           ends.set(id, end);
         }
@@ -171,14 +171,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       let delegationId: string | undefined;
       if (request.onBehalfOf !== undefined) {
         // Consent first (issue 15): naming a human needs an active delegation from that human to this identity.
-        const human = await store.identityGet(request.onBehalfOf);
+        const human = await store.identities.get(request.onBehalfOf);
         if (human?.kind !== "human" || human.state !== "active") {
           throw StatusError.of(
             "Invalid",
             `on-behalf-of "${request.onBehalfOf}" is not an active human identity; delegation names a human`,
           );
         }
-        const [delegation] = await store.delegationList({
+        const [delegation] = await store.delegations.list({
           agent: identity.name,
           human: human.name,
           activeAt: new Date(now()).toISOString(),
@@ -211,7 +211,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       });
       const expiresAt = new Date(claims.exp * 1000).toISOString();
       // Written before the token leaves: a session that cannot be recorded is never handed out.
-      await store.auditNote(
+      await store.audit.note(
         identityNote("session.issued", identity.name, identity, {
           credential: credential.id,
           sessionId: claims.sid,
@@ -238,7 +238,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       };
     },
     async issueCertificate(identityName, validDays = DEFAULT_CERT_DAYS, actor = "airlock") {
-      const identity = await store.identityGet(identityName);
+      const identity = await store.identities.get(identityName);
       if (!identity)
         throw StatusError.of("NotFound", `identity "${identityName}" not found`, {
           name: identityName,
@@ -247,14 +247,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
       if (identity.state === "revoked")
         throw StatusError.of("Conflict", `identity "${identityName}" is revoked`);
       const issued = ca.issue(identity.name, validDays);
-      const credential = await store.credentialAddCertificate(identity.name, {
+      const credential = await store.credentials.addCertificate(identity.name, {
         fingerprint: issued.fingerprint,
         serial: issued.serial,
         expiresAt: issued.expiresAt,
       });
       if (!credential) throw StatusError.of("Conflict", `identity "${identityName}" is revoked`);
       try {
-        await store.auditNote(
+        await store.audit.note(
           identityNote("certificate.issued", actor, identity, {
             credential: credential.id,
             serial: issued.serial,
@@ -263,7 +263,7 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         );
       } catch (err) {
         // Not recorded, so not handed out: the certificate is revoked before anyone holds its key.
-        await store.credentialRevoke(credential.id).catch(() => {});
+        await store.credentials.revoke(credential.id).catch(() => {});
         log.error({ identity: identity.name, err: (err as Error).message }, "audit note failed");
         throw StatusError.of(
           "InternalError",

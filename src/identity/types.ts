@@ -82,9 +82,9 @@ export interface IdentityUpdate {
   expiresAt?: string | null;
 }
 
-/** The store's share of identities and credentials. */
-export interface IdentityStore {
-  identityCreate(input: {
+/** The identities table (store.identities): identities, and authentication against their credentials. */
+export interface IdentityTable {
+  create(input: {
     name: string;
     kind: "agent" | "human";
     groups: string[];
@@ -99,30 +99,13 @@ export interface IdentityStore {
     token: string;
     credential: Credential;
   }>;
-  identityGet(name: string): Promise<Identity | undefined>;
-  identityList(): Promise<Identity[]>;
-  identityRevoke(name: string): Promise<Identity | undefined>;
+  get(name: string): Promise<Identity | undefined>;
+  list(): Promise<Identity[]>;
+  revoke(name: string): Promise<Identity | undefined>;
   /** Changes groups, labels, owner, description or expiry; undefined when unknown. A revoked identity is not changed (Conflict). */
-  identityUpdate(name: string, update: IdentityUpdate): Promise<Identity | undefined>;
+  update(name: string, update: IdentityUpdate): Promise<Identity | undefined>;
   /** Disables (reversibly) or re-enables an identity; undefined when unknown. A revoked identity stays revoked (Conflict). */
-  identitySetDisabled(name: string, disabled: boolean): Promise<Identity | undefined>;
-  /** Issues another token for an active identity (rotation). Undefined when the identity is unknown or revoked. */
-  credentialCreate(
-    identityName: string,
-    opts?: CredentialOptions,
-  ): Promise<{ credential: Credential; token: string } | undefined>;
-  /** Records an issued client certificate (by the SHA-256 of its DER) as a credential. Undefined as credentialCreate. */
-  credentialAddCertificate(
-    identityName: string,
-    cert: { fingerprint: string; serial: string; expiresAt: string; name?: string },
-  ): Promise<Credential | undefined>;
-  credentialGet(credentialId: string): Promise<Credential | undefined>;
-  /** The identity's credentials, oldest first (never a token). Undefined when the identity is unknown. */
-  credentialList(identityName: string): Promise<Credential[] | undefined>;
-  /** Brings a credential's expiry forward to `expiresAt` (never later than it was): rotation's overlap window. */
-  credentialExpireAt(credentialId: string, expiresAt: string): Promise<Credential | undefined>;
-  /** Revokes one credential; the identity's other credentials keep working. Undefined when it is unknown. */
-  credentialRevoke(credentialId: string): Promise<Credential | undefined>;
+  setDisabled(name: string, disabled: boolean): Promise<Identity | undefined>;
   /**
    * Looks up an API token by its SHA-256; only when the token, its credential and its identity are all usable now
    * (not revoked, disabled or expired). Marks it used.
@@ -136,6 +119,33 @@ export interface IdentityStore {
   authenticateCredentialId(
     credentialId: string,
   ): Promise<{ identity: Identity; credential: Credential } | undefined>;
+}
+
+/** The credentials table (store.credentials): API tokens (hashes only) and client certificates. */
+export interface CredentialTable {
+  /** Issues another token for an active identity (rotation). Undefined when the identity is unknown or revoked. */
+  create(
+    identityName: string,
+    opts?: CredentialOptions,
+  ): Promise<{ credential: Credential; token: string } | undefined>;
+  /** Records an issued client certificate (by the SHA-256 of its DER) as a credential. Undefined as create. */
+  addCertificate(
+    identityName: string,
+    cert: { fingerprint: string; serial: string; expiresAt: string; name?: string },
+  ): Promise<Credential | undefined>;
+  get(credentialId: string): Promise<Credential | undefined>;
+  /** The identity's credentials, oldest first (never a token). Undefined when the identity is unknown. */
+  list(identityName: string): Promise<Credential[] | undefined>;
+  /** Brings a credential's expiry forward to `expiresAt` (never later than it was): rotation's overlap window. */
+  expireAt(credentialId: string, expiresAt: string): Promise<Credential | undefined>;
+  /** Revokes one credential; the identity's other credentials keep working. Undefined when it is unknown. */
+  revoke(credentialId: string): Promise<Credential | undefined>;
+}
+
+/** The store's share of identities and credentials: what identity/ needs of it. */
+export interface IdentityStore {
+  identities: IdentityTable;
+  credentials: CredentialTable;
 }
 
 /** Who asked for a reviewed request: the identity, the credential it used and the human it acted for. */
@@ -173,11 +183,16 @@ export interface Delegation {
   revokedBy: string | null;
 }
 
-export interface DelegationStore {
-  delegationCreate(delegation: Delegation): Promise<void>;
-  delegationGet(id: string): Promise<Delegation | undefined>;
+/** The delegations table (store.delegations). */
+export interface DelegationTable {
+  create(delegation: Delegation): Promise<void>;
+  get(id: string): Promise<Delegation | undefined>;
   /** Newest first; with `activeAt`, only those neither revoked nor expired at that time. */
-  delegationList(query: { human?: string; agent?: string; activeAt?: string }): Promise<Delegation[]>;
+  list(query: { human?: string; agent?: string; activeAt?: string }): Promise<Delegation[]>;
   /** Revokes one (the first revocation is kept). Undefined when it is unknown. */
-  delegationRevoke(id: string, by: string): Promise<Delegation | undefined>;
+  revoke(id: string, by: string): Promise<Delegation | undefined>;
+}
+
+export interface DelegationStore {
+  delegations: DelegationTable;
 }

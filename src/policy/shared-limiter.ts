@@ -42,11 +42,11 @@ function slotOf(now: number, perMs: number): number {
 
 export class SharedRateLimiter implements Limiter {
   readonly #counters: SharedCounters;
-  readonly #rows: CounterRows & { counterPurge?(nowMs: number): Promise<number> };
+  readonly #rows: CounterRows;
   readonly #log: SharedLimiterLog | undefined;
   #calls = 0;
 
-  constructor(rows: CounterRows & { counterPurge?(nowMs: number): Promise<number> }, log?: SharedLimiterLog) {
+  constructor(rows: CounterRows, log?: SharedLimiterLog) {
     this.#rows = rows;
     this.#counters = new SharedCounters(rows);
     this.#log = log;
@@ -54,8 +54,8 @@ export class SharedRateLimiter implements Limiter {
 
   async admit(limits: readonly Limit[], now: number): Promise<LimitVerdict> {
     if (++this.#calls % PURGE_EVERY === 0) {
-      this.#rows
-        .counterPurge?.(now)
+      this.#rows.counters
+        .purge?.(now)
         .catch((err: Error) => this.#log?.warn({ err: err.message }, "purge failed"));
     }
     const taken: { limit: Limit; at: number }[] = [];

@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { AuditChainStore } from "../audit/types.ts";
+import type { AuditStore } from "../audit/types.ts";
 import type { KubeRequest } from "../kube/request.ts";
 import type { Logger } from "../shared/log.ts";
 import type { RecordingConfig } from "./config.ts";
@@ -141,7 +141,7 @@ export class ActiveRecording {
     if (this.#error ?? this.#file.failed) r.detail.error = this.#error ?? this.#file.failed?.message;
     if (!this.#recorder) r.detail.note = "the stream never opened";
     try {
-      await this.#svc.store.recordingSave(r);
+      await this.#svc.store.recordings.save(r);
     } catch (err) {
       this.#svc.log.error(
         { recording: r.id, err: (err as Error).message },
@@ -152,14 +152,14 @@ export class ActiveRecording {
 }
 
 export class RecordingService {
-  readonly store: SessionStore & AuditChainStore;
+  readonly store: SessionStore & AuditStore;
   readonly config: RecordingConfig;
   readonly log: Logger;
   readonly dir: string;
   readonly sessions: SessionTracker;
 
   constructor(opts: {
-    store: SessionStore & AuditChainStore;
+    store: SessionStore & AuditStore;
     dataDir: string;
     config: RecordingConfig;
     log: Logger;
@@ -171,7 +171,7 @@ export class RecordingService {
     this.sessions = new SessionTracker(opts.store, {
       idleMs: opts.config.sessionIdleSeconds * 1000,
       onError: (err) => opts.log.error({ err: err.message }, "saving or noting a session failed"),
-      note: (note) => opts.store.auditNote(note),
+      note: (note) => opts.store.audit.note(note),
     });
   }
 
@@ -229,7 +229,7 @@ export class RecordingService {
     }
     active = new ActiveRecording(this, record, appendFile, input);
     try {
-      await this.store.recordingSave(record);
+      await this.store.recordings.save(record);
     } catch (err) {
       void appendFile.close();
       return { ok: false, error: `cannot save the recording: ${(err as Error).message}` };

@@ -132,7 +132,7 @@ export class SessionTracker {
           kind === "window" ? new Date(now - this.#idleMs).toISOString() : new Date(0).toISOString();
         let found: SessionRecord | undefined;
         try {
-          found = await this.#store.sessionFindRecent(key, since);
+          found = await this.#store.sessions.findRecent(key, since);
         } catch (err) {
           this.#onError(err as Error);
         }
@@ -170,7 +170,7 @@ export class SessionTracker {
       const session = this.#byId.get(id);
       if (!session) continue;
       try {
-        await this.#store.sessionSave(structuredClone(session));
+        await this.#store.sessions.save(structuredClone(session));
       } catch (err) {
         this.#dirty.add(id);
         this.#onError(err as Error);

@@ -60,19 +60,30 @@ export interface SessionQuery {
 
 /** The store's share of sessions and recordings. */
 
-export interface SessionStore {
+/** The sessions table (store.sessions). */
+export interface SessionTable {
   /** Inserts or replaces a session (the tracker saves its counters in batches). */
-  sessionSave(session: SessionRecord): Promise<void>;
-  sessionGet(id: string): Promise<SessionRecord | undefined>;
+  save(session: SessionRecord): Promise<void>;
+  get(id: string): Promise<SessionRecord | undefined>;
   /** Newest activity first. */
-  sessionList(query: SessionQuery): Promise<SessionRecord[]>;
+  list(query: SessionQuery): Promise<SessionRecord[]>;
   /** The most recent session with this key whose last request is at or after `activeSince`. */
-  sessionFindRecent(key: string, activeSince: string): Promise<SessionRecord | undefined>;
+  findRecent(key: string, activeSince: string): Promise<SessionRecord | undefined>;
   /** The session's request events in arrival order (its timeline). */
-  sessionEvents(sessionId: string, limit: number): Promise<AuditEvent[]>;
+  events(sessionId: string, limit: number): Promise<AuditEvent[]>;
+}
+
+/** The recordings' metadata (store.recordings); the bytes are files. */
+export interface RecordingTable {
   /** Inserts or replaces a recording's metadata. */
-  recordingSave(recording: RecordingRecord): Promise<void>;
-  recordingGet(id: string): Promise<RecordingRecord | undefined>;
+  save(recording: RecordingRecord): Promise<void>;
+  get(id: string): Promise<RecordingRecord | undefined>;
   /** A session's recordings, oldest first. */
-  recordingList(sessionId: string): Promise<RecordingRecord[]>;
+  list(sessionId: string): Promise<RecordingRecord[]>;
+}
+
+/** The store's share of sessions and recordings. */
+export interface SessionStore {
+  sessions: SessionTable;
+  recordings: RecordingTable;
 }

@@ -4,10 +4,10 @@
 // Security stance: a note names the review, requester, reviewer, fingerprint and reason — never the request body, the
 // preview diff or anything a webhook carries. Steps that let a request run (created, joined, approved, denied,
 // executed, grant created) are written before they take effect; see ReviewService for the order of operations.
-import type { AuditChainStore, AuditNote } from "../audit/types.ts";
+import type { AuditNote, AuditNotes } from "../audit/types.ts";
 import type { Grant, Review } from "./types.ts";
 
-export type ReviewAudit = Pick<AuditChainStore, "auditNote">;
+export type ReviewAudit = AuditNotes;
 
 export type ReviewNoteStep =
   | "created"

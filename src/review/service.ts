@@ -47,7 +47,7 @@ export interface ChainCheck {
 
 export interface ReviewServiceOptions {
   store: ReviewStore & Partial<ReviewAudit>;
-  /** Where review steps are chained; defaults to the store when it is the gateway's (it has auditNote). */
+  /** Where review steps are chained; defaults to the store when it is the gateway's (it has audit.note). */
   audit?: ReviewAudit;
   bus: ReviewBus;
   /** How long an approval may be used, in seconds (default 3600). */
@@ -100,7 +100,7 @@ export class ReviewService {
     this.#log = opts.log ?? NOOP_LOG;
     this.#notify = opts.notify ?? (() => {});
     // The gateway's store chains notes itself; a bare review store (unit tests) has nowhere to chain them.
-    this.#audit = opts.audit ?? (opts.store.auditNote ? (opts.store as ReviewAudit) : undefined);
+    this.#audit = opts.audit ?? (opts.store.audit ? (opts.store as ReviewAudit) : undefined);
     this.#chain = opts.chain;
   }
 
@@ -116,13 +116,13 @@ export class ReviewService {
 
   /** A write-ahead note: a failure throws, so the step it records is not taken. */
   async #noteAhead(note: AuditNote): Promise<void> {
-    await this.#audit?.auditNote(note);
+    await this.#audit?.audit.note(note);
   }
 
   /** A note after the fact: never blocks a step that only closes or informs; a failure is logged. */
   async #noteAfter(note: AuditNote): Promise<void> {
     try {
-      await this.#audit?.auditNote(note);
+      await this.#audit?.audit.note(note);
     } catch (err) {
       this.#log.warn(
         { reviewId: note.subject, note: note.type, err: (err as Error).message },
@@ -136,7 +136,7 @@ export class ReviewService {
   }
 
   async #record(review: Review, type: ReviewEventType, actor: string, detail: string): Promise<void> {
-    await this.store.reviewEventAppend({ reviewId: review.id, time: this.#iso(), type, actor, detail });
+    await this.store.reviews.appendEvent({ reviewId: review.id, time: this.#iso(), type, actor, detail });
     this.#log.info(
       { reviewId: review.id, event: type, actor, detail, state: review.state },
       `review ${type}`,
@@ -155,7 +155,7 @@ export class ReviewService {
   ): Promise<Review | undefined> {
     let written: AuditNote | undefined;
     for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await this.store.reviewGet(id);
+      const current = await this.store.reviews.get(id);
       if (!current) return undefined;
       const next = change(structuredClone(current));
       if (!next) {
@@ -169,7 +169,7 @@ export class ReviewService {
         await this.#noteAhead(note);
         written = note;
       }
-      if (await this.store.reviewSave(next)) {
+      if (await this.store.reviews.save(next)) {
         this.bus.publish(id);
         return next;
       }
@@ -215,7 +215,7 @@ export class ReviewService {
   /** Joins the pending review for this request's fingerprint, or creates one. */
   async open(input: OpenInput): Promise<{ review: Review; joined: boolean }> {
     const { held, ...fields } = input;
-    for (const candidate of await this.store.reviewFind(input.fingerprint, ["pending"])) {
+    for (const candidate of await this.store.reviews.find(input.fingerprint, ["pending"])) {
       const fresh = await this.#fresh(candidate);
       if (fresh.state !== "pending") continue;
       const joined = await this.#update(
@@ -258,7 +258,7 @@ export class ReviewService {
         justification: review.justification,
       }),
     );
-    await this.store.reviewCreate(review);
+    await this.store.reviews.create(review);
     await this.#record(
       review,
       "created",
@@ -271,7 +271,7 @@ export class ReviewService {
   /** Adds a step to a review's trail from outside the service (the notifier reports deliveries here). */
   async note(reviewId: string, type: ReviewEventType, actor: string, detail: string): Promise<void> {
     await this.#noteAfter({ type: `review.${type}`, actor, subject: reviewId, detail: { detail } });
-    await this.store.reviewEventAppend({ reviewId, time: this.#iso(), type, actor, detail });
+    await this.store.reviews.appendEvent({ reviewId, time: this.#iso(), type, actor, detail });
     this.#log.info({ reviewId, event: type, actor, detail }, `review ${type}`);
   }
 
@@ -296,7 +296,7 @@ export class ReviewService {
    * was used; the caller sends the request.
    */
   async consumeApproved(fingerprint: string, requestId: string, only?: string): Promise<Review | undefined> {
-    for (const candidate of await this.store.reviewFind(fingerprint, ["approved"])) {
+    for (const candidate of await this.store.reviews.find(fingerprint, ["approved"])) {
       if (only !== undefined && candidate.id !== only) continue;
       // #fresh re-checks the chain of who asked: a requester revoked since the approval withdraws it here.
       const fresh = await this.#fresh(candidate);
@@ -388,7 +388,7 @@ export class ReviewService {
         (match.onBehalfOf.agentId === undefined || r.requester.identityId === match.onBehalfOf.agentId));
     let n = 0;
     for (const state of ["pending", "approved"] as const) {
-      for (const r of await this.store.reviewList({ state, limit: 1000 })) {
+      for (const r of await this.store.reviews.list({ state, limit: 1000 })) {
         if (!matches(r)) continue;
         const done = await this.withdraw(r.id, reason);
         if (done?.state === "withdrawn" && done.endedReason === reason) n++;
@@ -400,7 +400,7 @@ export class ReviewService {
   /** Ends the active grants an identity was given (requester) or gave (approver, by name), with the reason. */
   async endGrantsFor(who: { identityId: string; name: string }, reason: string): Promise<number> {
     let n = 0;
-    for (const g of await this.store.grantList({ activeAt: this.#iso() })) {
+    for (const g of await this.store.grants.list({ activeAt: this.#iso() })) {
       if (g.identityId !== who.identityId && g.createdBy !== who.name) continue;
       const why = g.identityId === who.identityId ? `its requester: ${reason}` : `its approver: ${reason}`;
       if (await this.#endGrant(g, why)) n++;
@@ -409,7 +409,7 @@ export class ReviewService {
   }
 
   async #endGrant(grant: Grant, reason: string): Promise<boolean> {
-    const ended = await this.store.grantRevoke(grant.id, "airlock", reason);
+    const ended = await this.store.grants.revoke(grant.id, "airlock", reason);
     if (ended?.revokedBy !== "airlock" || ended.endedReason !== reason) return false;
     await this.#noteAfter(grantNote("grant.revoked", ended, "airlock", reason));
     this.#log.info({ grantId: grant.id, reviewId: grant.reviewId, reason }, "grant ended");
@@ -433,14 +433,14 @@ export class ReviewService {
   /** Grants, newest first; an active one whose approver or requester is gone is ended first (with endedReason). */
   async listGrants(query: { identityId?: string; activeAt?: string }): Promise<Grant[]> {
     const now = this.#iso();
-    const grants = await this.store.grantList(query.identityId ? { identityId: query.identityId } : {});
+    const grants = await this.store.grants.list(query.identityId ? { identityId: query.identityId } : {});
     const out: Grant[] = [];
     for (const g of grants) {
       let current = g;
       if (g.revokedAt === null && g.expiresAt > now) {
         const gone = await this.#grantGone(g);
         if (gone !== undefined && (await this.#endGrant(g, gone)))
-          current = (await this.store.grantGet(g.id)) ?? g;
+          current = (await this.store.grants.get(g.id)) ?? g;
       }
       if (query.activeAt !== undefined && (current.revokedAt !== null || current.expiresAt <= query.activeAt))
         continue;
@@ -585,7 +585,7 @@ export class ReviewService {
   async #grant(review: Review, principal: Principal, seconds: number): Promise<Grant> {
     const grant = grantFor(review, principal.name, this.#now(), seconds, randomUUID());
     await this.#noteAhead(grantNote("grant.created", grant, principal.name));
-    await this.store.grantCreate(grant);
+    await this.store.grants.create(grant);
     const where = grant.namespace || "(cluster)";
     const detail = `grant ${grant.id}: ${grant.identityName} may ${grant.verb} ${grant.resource} in ${where} until ${grant.expiresAt}`;
     await this.#record(review, "approved", principal.name, detail);
@@ -594,7 +594,7 @@ export class ReviewService {
 
   /** An active grant covering this request, if any. */
   async findGrant(identityId: string, cluster: string, target: GrantTarget): Promise<Grant | undefined> {
-    const grants = await this.store.grantList({ identityId, activeAt: this.#iso() });
+    const grants = await this.store.grants.list({ identityId, activeAt: this.#iso() });
     for (const g of grants) {
       if (!grantCovers(g, cluster, target)) continue;
       // A grant stands only while its approver and requester do; one that no longer does ends here, with why.
@@ -606,7 +606,7 @@ export class ReviewService {
   }
 
   async revokeGrant(id: string, principal: Principal): Promise<Grant> {
-    const grant = await this.store.grantRevoke(id, principal.name);
+    const grant = await this.store.grants.revoke(id, principal.name);
     if (!grant) throw StatusError.of("NotFound", `grant ${id} not found`, { name: id, kind: "grants" });
     // Revocation takes effect first; its note never blocks it.
     await this.#noteAfter(grantNote("grant.revoked", grant, principal.name));
@@ -615,13 +615,13 @@ export class ReviewService {
   }
 
   async get(id: string): Promise<Review> {
-    const review = await this.store.reviewGet(id);
+    const review = await this.store.reviews.get(id);
     if (!review) throw notFound(id);
     return this.#fresh(review);
   }
 
   async list(query: ReviewQuery): Promise<Review[]> {
-    const reviews = await Promise.all((await this.store.reviewList(query)).map((r) => this.#fresh(r)));
+    const reviews = await Promise.all((await this.store.reviews.list(query)).map((r) => this.#fresh(r)));
     return query.state ? reviews.filter((r) => r.state === query.state) : reviews;
   }
 }

@@ -123,25 +123,35 @@ export interface ReviewQuery {
   limit?: number;
 }
 
-/** The store's share of reviews. Kept apart so the review service can depend on it alone. */
-export interface ReviewStore {
-  reviewCreate(review: Review): Promise<void>;
-  reviewGet(id: string): Promise<Review | undefined>;
+/** The reviews table with their event trail (store.reviews). */
+export interface ReviewTable {
+  create(review: Review): Promise<void>;
+  get(id: string): Promise<Review | undefined>;
   /** Newest first. */
-  reviewList(query: ReviewQuery): Promise<Review[]>;
+  list(query: ReviewQuery): Promise<Review[]>;
   /** Reviews with this fingerprint in one of `states`, newest first. */
-  reviewFind(fingerprint: string, states: ReviewState[]): Promise<Review[]>;
+  find(fingerprint: string, states: ReviewState[]): Promise<Review[]>;
   /** Saves `review` if the stored version is still `review.version - 1`; false when someone else saved first. */
-  reviewSave(review: Review): Promise<boolean>;
-  reviewEventAppend(event: ReviewEvent): Promise<void>;
-  reviewEventList(reviewId: string): Promise<ReviewEvent[]>;
-  grantCreate(grant: Grant): Promise<void>;
-  grantGet(id: string): Promise<Grant | undefined>;
+  save(review: Review): Promise<boolean>;
+  appendEvent(event: ReviewEvent): Promise<void>;
+  events(reviewId: string): Promise<ReviewEvent[]>;
+}
+
+/** The grants table (store.grants): what an approved review allows for a while. */
+export interface GrantTable {
+  create(grant: Grant): Promise<void>;
+  get(id: string): Promise<Grant | undefined>;
   /** All grants, newest first; with `activeAt`, only those neither revoked nor expired at that time. */
-  grantList(query: { identityId?: string; activeAt?: string }): Promise<Grant[]>;
+  list(query: { identityId?: string; activeAt?: string }): Promise<Grant[]>;
   /**
    * Revokes a grant (the first revocation time, revoker and reason are kept). `reason` says why it ended when that
    * was not a reviewer's choice (its approver or requester was revoked, disabled or expired). Undefined when unknown.
    */
-  grantRevoke(id: string, by: string, reason?: string): Promise<Grant | undefined>;
+  revoke(id: string, by: string, reason?: string): Promise<Grant | undefined>;
+}
+
+/** The store's share of reviews. Kept apart so the review service can depend on it alone. */
+export interface ReviewStore {
+  reviews: ReviewTable;
+  grants: GrantTable;
 }

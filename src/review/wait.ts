@@ -27,7 +27,7 @@ export function waitForDecision(
     };
     const onAbort = () => finish({ kind: "aborted" });
     const check = () => {
-      void deps.store.reviewGet(id).then(
+      void deps.store.reviews.get(id).then(
         (review) => {
           if (settled) return; // a late read after the outcome must not arm a new timer
           if (!review) return finish({ kind: "timeout" });

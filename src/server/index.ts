@@ -85,7 +85,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
   const streams = new StreamRegistry();
   // From here on policy reloads are chained (the set in force first); a reload that cannot be recorded is refused.
-  await policy.engine?.recordReloadsWith((note) => store.auditNote(note));
+  await policy.engine?.recordReloadsWith((note) => store.audit.note(note));
   // The audit signing key, periodic checkpoints, retention and sinks (the write-ahead record itself is the store's).
   const audit = await startAuditService({
     store,

@@ -19,8 +19,8 @@ export function createThrottle(gw: GatewayRuntime): AttemptThrottle {
     ...(gw.config.store.kind === "postgres" ? { shared: gw.store } : {}),
     onThrottled: (event) => {
       gw.log.warn({ ...event }, "sign-in or token minting throttled");
-      gw.store
-        .auditNote({
+      gw.store.audit
+        .note({
           type: "auth.throttled",
           actor: event.scope === "identity" ? event.key : "unknown",
           subject: event.endpoint,

@@ -9,8 +9,12 @@
 // round trip. A decision to write nothing is never taken on a remembered state: it is read fresh first.
 // Store errors reject: the callers fail closed.
 export interface CounterRows {
-  counterGet(key: string): Promise<{ version: number; state: string } | undefined>;
-  counterSwap(key: string, version: number, state: string, expiresMs: number): Promise<boolean>;
+  /** The store's counters table (store.counters, src/store/replica-state.ts), structurally. */
+  counters: {
+    get(key: string): Promise<{ version: number; state: string } | undefined>;
+    swap(key: string, version: number, state: string, expiresMs: number): Promise<boolean>;
+    purge?(nowMs: number): Promise<number>;
+  };
 }
 
 /** What an update decides: its result, and the state to write (none: leave the row as it is). */
@@ -51,7 +55,7 @@ export class SharedCounters {
     let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (!row) {
-        row = (await this.#rows.counterGet(key)) ?? { version: 0, state: "" };
+        row = (await this.#rows.counters.get(key)) ?? { version: 0, state: "" };
         fresh = true;
       }
       const decided = step(row.state ? (JSON.parse(row.state) as S) : undefined);
@@ -61,7 +65,7 @@ export class SharedCounters {
         continue;
       }
       const state = JSON.stringify(decided.write.state);
-      if (await this.#rows.counterSwap(key, row.version, state, decided.write.expiresMs)) {
+      if (await this.#rows.counters.swap(key, row.version, state, decided.write.expiresMs)) {
         this.#remember(key, { version: row.version + 1, state });
         return decided.result;
       }

@@ -25,6 +25,7 @@ import type {
   AuditQuery,
   AuditRecord,
   AuditSearchResult,
+  AuditTable,
 } from "../audit/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { AUDIT_COLUMNS, auditFromRow } from "./rows.ts";
@@ -121,7 +122,7 @@ const checkpointParams = (cp: AuditCheckpoint): Param[] => [
 const seqOrUndefined = (row: Row | undefined): number | undefined =>
   row?.seq === null || row?.seq === undefined ? undefined : num(row.seq);
 
-export class AuditTables {
+export class AuditTables implements AuditTable {
   readonly #db: Db;
   readonly #now: () => number;
   readonly #writer: AuditWriter;

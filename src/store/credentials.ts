@@ -3,14 +3,14 @@
 // Security stance: only hashes are stored (identities.ts); an expiry is only ever brought forward, so a rotation's
 // overlap window cannot extend a credential that was due to expire sooner; revocation keeps the first time. A new
 // credential locks its identity's row, so a revocation on another replica cannot slip in between check and insert.
-import type { Credential, CredentialOptions } from "../identity/types.ts";
+import type { Credential, CredentialOptions, CredentialTable } from "../identity/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { isTokenHash } from "../shared/tokens.ts";
 import { identityByName, insertCredential, issueToken } from "./identities.ts";
 import { credentialFromRow } from "./rows.ts";
 import type { Db, Sql } from "./sql.ts";
 
-export class CredentialTables {
+export class CredentialTables implements CredentialTable {
   readonly #db: Db;
   readonly #now: () => number;
 

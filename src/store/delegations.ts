@@ -3,14 +3,14 @@
 //
 // Stance: a delegation is only ever narrowed after it is made: revocation keeps the first revoker and time, and
 // "active" is decided by the caller's clock against the stored expiry, never by a flag that could be left stale.
-import type { Delegation } from "../identity/types.ts";
+import type { Delegation, DelegationTable } from "../identity/types.ts";
 import { delegationFromRow } from "./review-rows.ts";
 import type { Db, Param } from "./sql.ts";
 
 const COLUMNS =
   "id, human, human_id, agent, agent_id, created_by, created_at, expires_at, expires_ms, revoked_at, revoked_by";
 
-export class DelegationTables {
+export class DelegationTables implements DelegationTable {
   readonly #db: Db;
   readonly #now: () => number;
 

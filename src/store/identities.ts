@@ -8,7 +8,13 @@
 // at the unique index and one gets AlreadyExists. "Last used" is advisory and may fail quietly: an unwritable store
 // must still refuse requests with 503 at the audit step rather than 401 at authentication.
 import { randomUUID } from "node:crypto";
-import type { Credential, CredentialOptions, Identity, IdentityUpdate } from "../identity/types.ts";
+import type {
+  Credential,
+  CredentialOptions,
+  Identity,
+  IdentityTable,
+  IdentityUpdate,
+} from "../identity/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { credentialFromRow, identityFromRow } from "./rows.ts";
@@ -110,7 +116,7 @@ export function refuseRevoked(identity: Identity, what: string): void {
   }
 }
 
-export class IdentityTables {
+export class IdentityTables implements IdentityTable {
   readonly #db: Db;
   readonly #now: () => number;
   readonly #lastUsedResolutionMs: number;

@@ -14,7 +14,7 @@ export type StoreOptions =
       kind: "sqlite";
       /** The database file, usually `<data dir>/airlock.db`. */
       path: string;
-      /** Open without write access: reads work and every write (including `auditBegin`) rejects. */
+      /** Open without write access: reads work and every write (including `audit.begin`) rejects. */
       readOnly?: boolean;
       /** The clock, in epoch milliseconds; tests move it. */
       now?: () => number;

@@ -249,7 +249,7 @@ export function shareCutOffs(opts: { bus: EventBus; store: Store; local: CutOffs
     });
   const stops = [
     remote(IDENTITY_CUTOFF, async ({ name, why }) => {
-      const identity = await store.identityGet(name ?? "");
+      const identity = await store.identities.get(name ?? "");
       if (identity) local.cutOffIdentity(identity, why ?? "cut off on another replica");
     }),
     remote(CREDENTIAL_CUTOFF, ({ id, why }) => {
@@ -262,13 +262,13 @@ export function shareCutOffs(opts: { bus: EventBus; store: Store; local: CutOffs
       );
     }),
     remote(IDENTITY_EXPIRY, async ({ name }) => {
-      const identity = await store.identityGet(name ?? "");
+      const identity = await store.identities.get(name ?? "");
       if (identity) local.expiryChanged(identity);
     }),
     // Missed messages: every identity the store says is revoked or disabled loses its streams here too.
     bus.onResync(() => {
-      store
-        .identityList()
+      store.identities
+        .list()
         .then((identities) => {
           for (const identity of identities) {
             if (identity.state !== "active")

@@ -7,7 +7,7 @@
 // reads again. What the state means is the caller's (src/policy/shared-limiter.ts, src/identity/throttle.ts).
 
 import type { Db, Row } from "./sql.ts";
-import type { ConsoleSessionRow } from "./types.ts";
+import type { ConsoleSessionRow, ConsoleSessionTable, CounterTable } from "./types.ts";
 
 function consoleSessionFromRow(row: Row): ConsoleSessionRow {
   return {
@@ -20,7 +20,7 @@ function consoleSessionFromRow(row: Row): ConsoleSessionRow {
   };
 }
 
-export class ConsoleSessionTables {
+export class ConsoleSessionTables implements ConsoleSessionTable {
   readonly #db: Db;
 
   constructor(db: Db) {
@@ -71,7 +71,7 @@ export class ConsoleSessionTables {
   }
 }
 
-export class CounterTables {
+export class CounterTables implements CounterTable {
   readonly #db: Db;
 
   constructor(db: Db) {

@@ -4,11 +4,19 @@
 // Concurrency: a review is saved only if the stored version is the one the caller read (one UPDATE … WHERE version
 // = ?, atomic on both engines), so two reviewers approving at once — on one replica or two — or an approval racing an
 // expiry, cannot both win. A row that does not parse throws: a corrupt review must never be read as approved.
-import type { Grant, Review, ReviewEvent, ReviewQuery, ReviewState } from "../review/types.ts";
+import type {
+  Grant,
+  GrantTable,
+  Review,
+  ReviewEvent,
+  ReviewQuery,
+  ReviewState,
+  ReviewTable,
+} from "../review/types.ts";
 import { DEFAULT_REVIEW_LIMIT, grantFromRow, MAX_REVIEW_LIMIT, reviewFromRow, str } from "./review-rows.ts";
 import { type Db, marks, type Param } from "./sql.ts";
 
-export class ReviewTables {
+export class ReviewTables implements ReviewTable {
   readonly #db: Db;
 
   constructor(db: Db) {
@@ -80,7 +88,7 @@ export class ReviewTables {
   }
 }
 
-export class GrantTables {
+export class GrantTables implements GrantTable {
   readonly #db: Db;
   readonly #now: () => number;
 

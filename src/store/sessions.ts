@@ -6,7 +6,13 @@
 // save the same session (its requests reached both): the last save wins, as it does on one replica. The key column
 // is stored as the dialect says (sql.ts: PostgreSQL text cannot hold the NUL that joins a key's parts).
 import type { AuditEvent } from "../audit/types.ts";
-import type { RecordingRecord, SessionQuery, SessionRecord } from "../recording/types.ts";
+import type {
+  RecordingRecord,
+  RecordingTable,
+  SessionQuery,
+  SessionRecord,
+  SessionTable,
+} from "../recording/types.ts";
 import { StatusError } from "../shared/status.ts";
 import { auditFromRow } from "./rows.ts";
 import type { Db, Param, Row } from "./sql.ts";
@@ -35,7 +41,7 @@ function timeMs(text: string, what: string): number {
   return ms;
 }
 
-export class SessionTables {
+export class SessionTables implements SessionTable {
   readonly #db: Db;
 
   constructor(db: Db) {
@@ -110,7 +116,7 @@ export class SessionTables {
   }
 }
 
-export class RecordingTables {
+export class RecordingTables implements RecordingTable {
   readonly #db: Db;
 
   constructor(db: Db) {

@@ -1,7 +1,7 @@
 // The embedded engine: one SQLite file in the data directory (node:sqlite, WAL). It opens the file, sets the pragmas,
 // migrates, and builds the tables (tables.ts) over the SQLite runner (sqlite-db.ts) with the group-commit audit writer.
 //
-// Fail closed: every write commits before its promise resolves, so a resolved `auditBegin` is committed (write-ahead
+// Fail closed: every write commits before its promise resolves, so a resolved `audit.begin` is committed (write-ahead
 // audit, DESIGN.md invariant 3): in the WAL, which survives a gateway crash, with durability "commit"
 // (synchronous=NORMAL); and fsync'd, which also survives power loss, with "fsync" (docs/audit.md). A failed write (read-only file, closed handle, full disk) rejects. The one write
 // that is allowed to fail quietly is the "last used" timestamp: it is advisory, and an unwritable store must still
@@ -14,7 +14,6 @@ import { DatabaseSync } from "node:sqlite";
 import { GENESIS_HASH, REQUEST, REQUEST_COMPLETED, requestBeginData } from "../audit/chain.ts";
 import { type AuditDurability, ChainWriter } from "./audit-writer.ts";
 import { databaseFileGuard } from "./faults.ts";
-import { flatStore } from "./flat.ts";
 import { auditFromRow } from "./rows.ts";
 import { migrate, SCHEMA_VERSION } from "./schema.ts";
 import { SqliteDb } from "./sqlite-db.ts";
@@ -77,11 +76,14 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   });
   const tables = storeTables(db, writer, opts);
   if (!opts.readOnly) await chainLegacyEvents(db, writer);
-  return flatStore(tables, async () => {
-    if (raw.isOpen) await writer.idle();
-    await writer.settled();
-    if (raw.isOpen) raw.close();
-  });
+  return {
+    ...tables,
+    async close() {
+      if (raw.isOpen) await writer.idle();
+      await writer.settled();
+      if (raw.isOpen) raw.close();
+    },
+  };
 }
 
 /** The last chained record, or the sealing checkpoint's when everything was pruned, or the genesis. */

@@ -1,4 +1,4 @@
-// The store's tables, one object per table family, built once over either engine's runner (sql.ts).
+// The store's tables, one object per table family (store/types.ts), built once over either engine's runner (sql.ts).
 import { AuditTables, type AuditWriter } from "./audit.ts";
 import { CredentialTables } from "./credentials.ts";
 import { DelegationTables } from "./delegations.ts";
@@ -7,19 +7,10 @@ import { ConsoleSessionTables, CounterTables } from "./replica-state.ts";
 import { GrantTables, ReviewTables } from "./reviews.ts";
 import { RecordingTables, SessionTables } from "./sessions.ts";
 import type { Db } from "./sql.ts";
+import type { Store } from "./types.ts";
 
-export interface StoreTables {
-  identities: IdentityTables;
-  credentials: CredentialTables;
-  reviews: ReviewTables;
-  grants: GrantTables;
-  delegations: DelegationTables;
-  audit: AuditTables;
-  sessions: SessionTables;
-  recordings: RecordingTables;
-  consoleSessions: ConsoleSessionTables;
-  counters: CounterTables;
-}
+/** Every table of the store; the engine adds `close`. */
+export type StoreTables = Omit<Store, "close">;
 
 export interface TableOptions {
   /** The clock, in epoch milliseconds (tests move it). */

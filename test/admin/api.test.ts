@@ -84,7 +84,10 @@ describe("admin API over HTTPS", () => {
       { name: identity.name, kind: identity.kind, groups: identity.groups, labels: identity.labels },
       { name: "mcp-agent", kind: "agent", groups: ["agents"], labels: { team: "platform" } },
     );
-    assert.equal((await srv.store.authenticateToken(hashToken(token)))?.identity.name, "mcp-agent");
+    assert.equal(
+      (await srv.store.identities.authenticateToken(hashToken(token)))?.identity.name,
+      "mcp-agent",
+    );
     const config = parse(kubeconfig);
     assert.equal(config.users[0].user.token, token);
     assert.equal(config.clusters[0].cluster.server, srv.url);
@@ -142,7 +145,7 @@ describe("admin API over HTTPS", () => {
   });
 
   test("a human may read identities and audit but not create or revoke without airlock:admins", async () => {
-    const { token } = await srv.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] });
+    const { token } = await srv.store.identities.create({ name: "alice", kind: "human", groups: ["sre"] });
     assert.equal((await request(srv, "GET", "/airlock/v1/identities", { token })).status, 200);
     assert.equal((await request(srv, "GET", "/airlock/v1/audit", { token })).status, 200);
     assertStatus(
@@ -156,11 +159,11 @@ describe("admin API over HTTPS", () => {
       403,
       "Forbidden",
     );
-    assert.equal((await srv.store.identityGet("alice"))?.revokedAt, null);
+    assert.equal((await srv.store.identities.get("alice"))?.revokedAt, null);
   });
 
   test("a human in airlock:admins may create identities", async () => {
-    const { token } = await srv.store.identityCreate({
+    const { token } = await srv.store.identities.create({
       name: "root-human",
       kind: "human",
       groups: ["airlock:admins"],
@@ -173,7 +176,7 @@ describe("admin API over HTTPS", () => {
   });
 
   test("an agent is refused the admin API entirely, even for reads", async () => {
-    const { token } = await srv.store.identityCreate({ name: "sneaky-agent", kind: "agent", groups: [] });
+    const { token } = await srv.store.identities.create({ name: "sneaky-agent", kind: "agent", groups: [] });
     for (const [method, path] of [
       ["GET", "/airlock/v1/identities"],
       ["GET", "/airlock/v1/audit"],
@@ -184,7 +187,7 @@ describe("admin API over HTTPS", () => {
   });
 
   test("revoking an identity calls onRevoke and its token fails on the next request", async () => {
-    const { token } = await srv.store.identityCreate({ name: "bob", kind: "human", groups: [] });
+    const { token } = await srv.store.identities.create({ name: "bob", kind: "human", groups: [] });
     assert.equal((await request(srv, "GET", "/airlock/v1/identities", { token })).status, 200);
     const reply = await asAdmin("POST", "/airlock/v1/identities/bob/revoke");
     assert.equal(reply.status, 200);
@@ -204,9 +207,9 @@ describe("admin API over HTTPS", () => {
 
   test("the audit list filters by identity, since and limit, newest first", async () => {
     const t = (m: number) => new Date(Date.parse("2026-02-01T00:00:00Z") + m * 60_000).toISOString();
-    await srv.store.auditBegin(auditEvent({ id: "a1", time: t(1), identityName: "carol" }));
-    await srv.store.auditBegin(auditEvent({ id: "a2", time: t(2), identityName: "dave" }));
-    await srv.store.auditBegin(auditEvent({ id: "a3", time: t(3), identityName: "carol" }));
+    await srv.store.audit.begin(auditEvent({ id: "a1", time: t(1), identityName: "carol" }));
+    await srv.store.audit.begin(auditEvent({ id: "a2", time: t(2), identityName: "dave" }));
+    await srv.store.audit.begin(auditEvent({ id: "a3", time: t(3), identityName: "carol" }));
     const ids = async (query: string) => {
       const reply = await asAdmin("GET", `/airlock/v1/audit${query}`);
       assert.equal(reply.status, 200, reply.text);
@@ -245,8 +248,10 @@ describe("admin API over HTTPS", () => {
 
 test("an unexpected store failure is a generic 500 Status that leaks nothing", async () => {
   const failing = {
-    identityList: () => Promise.reject(new Error("disk on fire at /var/lib/secret")),
-    authenticateToken: () => Promise.resolve(undefined),
+    identities: {
+      list: () => Promise.reject(new Error("disk on fire at /var/lib/secret")),
+      authenticateToken: () => Promise.resolve(undefined),
+    },
   } as unknown as Store;
   const errors: unknown[] = [];
   const api = createAdminApi({

@@ -8,7 +8,7 @@ let f: AuditFixture;
 before(async () => {
   f = await auditFixture();
   // A refused request (recorded like recordRefusal does) and one still in flight.
-  await f.store.auditBegin(
+  await f.store.audit.begin(
     auditEvent({
       id: "anon",
       identityId: null,
@@ -21,8 +21,8 @@ before(async () => {
       rule: null,
     }),
   );
-  await f.store.auditComplete("anon", { status: 401, bytesIn: 0, bytesOut: 120, durationMs: 1 });
-  await f.store.auditBegin(
+  await f.store.audit.complete("anon", { status: 401, bytesIn: 0, bytesOut: 120, durationMs: 1 });
+  await f.store.audit.begin(
     auditEvent({
       id: "in-flight",
       verb: "exec",

@@ -48,8 +48,8 @@ export async function auditFixture(
       rule: denied ? "no-deletes" : "read-everything",
       reason: denied ? "deletes are not allowed" : null,
     });
-    await store.auditBegin(event);
-    await store.auditComplete(event.id, {
+    await store.audit.begin(event);
+    await store.audit.complete(event.id, {
       status: denied ? 403 : 200,
       bytesIn: 0,
       bytesOut: 100 + i,
@@ -57,7 +57,7 @@ export async function auditFixture(
     });
     events.push(event);
   }
-  await store.auditNote({
+  await store.audit.note({
     type: "identity.revoked",
     actor: "admin",
     subject: "agent-1",

@@ -69,7 +69,7 @@ before(async () => {
   );
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   gateway = await startGateway(validated.config, { logDestination: quiet });
-  const { token } = await gateway.store.identityCreate({
+  const { token } = await gateway.store.identities.create({
     name: "audit-agent",
     kind: "agent",
     groups: ["agents"],
@@ -142,7 +142,7 @@ test("kubectl requests, allowed and refused, are chained, signed and delivered t
   assert.equal(denied.responseStatus.code, 401);
   assert.equal(denied.annotations["authorization.k8s.io/decision"], "forbid");
   // everyEvents: 4 — a checkpoint was written while requests ran.
-  const checkpoints = await gateway!.store.auditCheckpointList();
+  const checkpoints = await gateway!.store.audit.checkpoints();
   assert.ok(checkpoints.length >= 1);
   const v = await airlock(["audit", "verify"], env);
   assert.equal(v.code, 0, v.stdout + v.stderr);

@@ -22,7 +22,7 @@ import { policy } from "../policy/support.ts";
 
 let real: Store;
 let failing = false;
-/** The real store, except that auditNote fails while `failing` is set. */
+/** The real store, except that audit.note fails while `failing` is set. */
 let store: Store;
 let url = "";
 let close: () => Promise<void>;
@@ -32,13 +32,14 @@ const cert = issueServerCertificate(ca, { commonName: "airlock", dnsNames: [], i
 
 before(async () => {
   real = await openStore({ kind: "sqlite", path: ":memory:" });
-  store = new Proxy(real, {
+  const audit = new Proxy(real.audit, {
     get(target, prop) {
-      if (prop === "auditNote" && failing) return () => Promise.reject(new Error("audit store unavailable"));
+      if (prop === "note" && failing) return () => Promise.reject(new Error("audit store unavailable"));
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  store = { ...real, audit };
   const api = createAdminApi({
     store,
     adminTokenHash: hashToken(adminToken),
@@ -135,7 +136,7 @@ test("an approval that cannot be chained does not take effect; the review stays 
   );
   assert.equal((await reviews.get(review.id)).state, "pending");
   assert.equal(await reviews.consumeApproved("fp-approve", "req-1"), undefined, "nothing to run");
-  assert.equal((await real.reviewEventList(review.id)).filter((e) => e.type === "approved").length, 0);
+  assert.equal((await real.reviews.events(review.id)).filter((e) => e.type === "approved").length, 0);
   const { review: approved } = await reviews.approve(review.id, reviewer, { reason: "ok" });
   assert.equal(approved.state, "approved");
 });
@@ -143,7 +144,7 @@ test("an approval that cannot be chained does not take effect; the review stays 
 test("a review that cannot be chained is not created, and an approved one is not used without its note", async () => {
   const reviews = new ReviewService({ store, bus: inProcessBus() });
   await assert.rejects(withFailingNotes(() => reviews.open(input("fp-create"))));
-  assert.deepEqual(await real.reviewFind("fp-create", ["pending"]), []);
+  assert.deepEqual(await real.reviews.find("fp-create", ["pending"]), []);
   const { review } = await reviews.open(input("fp-use"));
   await reviews.approve(review.id, reviewer, {});
   await assert.rejects(withFailingNotes(() => reviews.consumeApproved("fp-use", "req-2")));
@@ -157,30 +158,33 @@ test("a grant revocation takes effect even when its note fails", async () => {
   assert.ok(grant);
   const revoked = await withFailingNotes(() => reviews.revokeGrant(grant.id, reviewer));
   assert.ok(revoked.revokedAt);
-  assert.deepEqual(await real.grantList({ identityId: "id-agent", activeAt: new Date().toISOString() }), []);
+  assert.deepEqual(
+    await real.grants.list({ identityId: "id-agent", activeAt: new Date().toISOString() }),
+    [],
+  );
 });
 
 test("identity revocation and disabling take effect when their notes fail; enabling and new tokens do not", async () => {
-  await real.identityCreate({ name: "cut-bot", kind: "agent", groups: ["agents"] });
-  await real.identityCreate({ name: "off-bot", kind: "agent", groups: ["agents"] });
+  await real.identities.create({ name: "cut-bot", kind: "agent", groups: ["agents"] });
+  await real.identities.create({ name: "off-bot", kind: "agent", groups: ["agents"] });
   assert.equal(await withFailingNotes(() => call("POST", "/airlock/v1/identities/cut-bot/revoke")), 200);
-  assert.equal((await real.identityGet("cut-bot"))?.state, "revoked");
+  assert.equal((await real.identities.get("cut-bot"))?.state, "revoked");
   assert.equal(await withFailingNotes(() => call("POST", "/airlock/v1/identities/off-bot/disable")), 200);
-  assert.equal((await real.identityGet("off-bot"))?.state, "disabled");
+  assert.equal((await real.identities.get("off-bot"))?.state, "disabled");
   assert.equal(await withFailingNotes(() => call("POST", "/airlock/v1/identities/off-bot/enable")), 500);
-  assert.equal((await real.identityGet("off-bot"))?.state, "disabled", "still disabled");
+  assert.equal((await real.identities.get("off-bot"))?.state, "disabled", "still disabled");
 
-  const before = (await real.credentialList("off-bot"))?.length ?? 0;
+  const before = (await real.credentials.list("off-bot"))?.length ?? 0;
   assert.equal(await call("POST", "/airlock/v1/identities/off-bot/enable"), 200);
   assert.equal(await withFailingNotes(() => call("POST", "/airlock/v1/identities/off-bot/tokens", {})), 500);
-  const creds = (await real.credentialList("off-bot")) ?? [];
+  const creds = (await real.credentials.list("off-bot")) ?? [];
   assert.equal(creds.length, before + 1);
   assert.ok(creds.at(-1)?.revokedAt, "the unseen token was revoked");
   assert.equal(
     await withFailingNotes(() => call("POST", "/airlock/v1/identities", { name: "new-bot", kind: "agent" })),
     500,
   );
-  assert.equal((await real.identityGet("new-bot"))?.state, "revoked", "created, never shown, revoked");
+  assert.equal((await real.identities.get("new-bot"))?.state, "revoked", "created, never shown, revoked");
 });
 
 test("a policy reload that cannot be chained is refused and the last good set stays in force", async (t) => {

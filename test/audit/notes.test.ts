@@ -30,13 +30,13 @@ function call(method: string, path: string, body?: unknown, token = adminToken) 
 
 /** Notes chained since `afterSeq`, with their data parsed. */
 async function notesAfter(afterSeq: number): Promise<{ record: AuditRecord; data: Json }[]> {
-  const records = await gw.gateway.store.auditRecords({ afterSeq, limit: 10_000 });
+  const records = await gw.gateway.store.audit.records({ afterSeq, limit: 10_000 });
   return records
     .filter((r) => !r.type.startsWith("request"))
     .map((record) => ({ record, data: (JSON.parse(record.body) as { data: Json }).data }));
 }
 
-const head = async () => (await gw.gateway.store.auditHead()).seq;
+const head = async () => (await gw.gateway.store.audit.head()).seq;
 
 test("the policy set in force at start is chained as policy.loaded", async () => {
   const loaded = (await notesAfter(0)).filter((n) => n.record.type === "policy.loaded");
@@ -107,7 +107,7 @@ test("every identity change through the admin API is an identity.* note naming a
     session.body.token,
     cert.body.key,
   ];
-  const all = (await gw.gateway.store.auditRecords({ afterSeq: from, limit: 10_000 }))
+  const all = (await gw.gateway.store.audit.records({ afterSeq: from, limit: 10_000 }))
     .map((r) => r.body)
     .join("\n");
   for (const secret of secrets) assert.ok(!all.includes(secret), "a secret reached the audit log");
@@ -195,7 +195,7 @@ test("review steps are review.* notes in the chain, each before its row in the r
   assert.equal(denied?.data.subject, second.id);
   assert.equal(denied?.data.detail.reason, "not today");
   // The chained note comes first, the trail row after it.
-  const trail = await gw.gateway.store.reviewEventList(review.id);
+  const trail = await gw.gateway.store.reviews.events(review.id);
   assert.ok(trail.some((e) => e.type === "approved"));
   assert.ok(
     Date.parse(approved?.record.time ?? "") <=

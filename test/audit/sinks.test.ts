@@ -45,15 +45,15 @@ test("the file sink writes one NDJSON line per completed request and note, rotat
       for (const line of readFileSync(full, "utf8").trim().split("\n")) JSON.parse(line);
     }
     // The newest lines are in the live file, and new events keep flowing after rotation.
-    await f.store.auditNote({ type: "policy.changed", actor: "admin", subject: "demo" });
+    await f.store.audit.note({ type: "policy.changed", actor: "admin", subject: "demo" });
     await eventually("the new note", () => runner.delivered, { until: (n) => n === 8 });
     assert.match(readFileSync(path, "utf8"), /policy\.changed/);
   } finally {
     await runner.stop();
   }
   assert.equal(
-    await f.store.auditCursorGet("file-test"),
-    (await f.store.auditHead()).seq,
+    await f.store.audit.cursorGet("file-test"),
+    (await f.store.audit.head()).seq,
     "the position is saved",
   );
 });
@@ -91,8 +91,8 @@ test("the webhook sink batches, retries with backoff after failures, and never h
     runner.start();
     // Writes go on while the webhook is failing.
     const started = performance.now();
-    await f.store.auditBegin(auditEvent({ id: "during-outage" }));
-    await f.store.auditComplete("during-outage", { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 });
+    await f.store.audit.begin(auditEvent({ id: "during-outage" }));
+    await f.store.audit.complete("during-outage", { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 });
     assert.ok(performance.now() - started < 1000);
     await eventually("the event written during the outage", () =>
       batches.flat().some((l) => l.includes("during-outage")),
@@ -123,8 +123,8 @@ test("a partial webhook batch waits for flushSeconds, then goes out", async () =
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  const start = await f.store.auditHead();
-  await f.store.auditCursorSet("flush-test", start.seq);
+  const start = await f.store.audit.head();
+  await f.store.audit.cursorSet("flush-test", start.seq);
   const runner = new SinkRunner({
     store: f.store,
     sink: new WebhookSink({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }),
@@ -136,7 +136,7 @@ test("a partial webhook batch waits for flushSeconds, then goes out", async () =
   try {
     runner.start();
     const t0 = Date.now();
-    await f.store.auditNote({ type: "session.started", actor: "agent-1", subject: "s1" });
+    await f.store.audit.note({ type: "session.started", actor: "agent-1", subject: "s1" });
     await eventually("the flush", () => seen, { until: (s) => s.length === 1 });
     assert.ok((seen[0] ?? 0) - t0 >= 250, "held until the flush interval");
   } finally {

@@ -152,7 +152,7 @@ test("a chain rewritten with recomputed hashes is caught by the signed checkpoin
 test("checkpoints verify with the public key and fail with another key", () =>
   withFixture(async (f) => {
     await f.checkpointer.checkpoint("manual");
-    await f.store.auditNote({ type: "policy.changed", actor: "admin", subject: "p" });
+    await f.store.audit.note({ type: "policy.changed", actor: "admin", subject: "p" });
     await f.checkpointer.checkpoint("manual");
     assert.equal((await verifyAuditLog(f.store, f.key.publicKey)).ok, true);
     const other = await verifyAuditLog(f.store, generateSigningKey().publicKey);
@@ -189,7 +189,7 @@ test("retention prunes old records behind a signed seal and the rest still verif
     assert.deepEqual(report.problems, []);
     assert.equal(report.fromSeq, 9);
     // More writes continue the chain from the sealed head.
-    await f.store.auditNote({ type: "policy.changed", actor: "admin", subject: "p" });
+    await f.store.audit.note({ type: "policy.changed", actor: "admin", subject: "p" });
     assert.equal((await verifyAuditLog(f.store, f.key.publicKey)).ok, true);
     // Deleting the first remaining records without a seal is not retention.
     f.raw().exec("DELETE FROM audit_chain WHERE seq <= 10");
@@ -211,8 +211,8 @@ test("two store connections writing one file continue one chain instead of forki
   const f = await auditFixture({ requests: 2 });
   try {
     const second = await openStore({ kind: "sqlite", path: f.path });
-    await second.auditNote({ type: "policy.changed", actor: "other", subject: "p" });
-    await f.store.auditNote({ type: "policy.changed", actor: "first", subject: "p" });
+    await second.audit.note({ type: "policy.changed", actor: "other", subject: "p" });
+    await f.store.audit.note({ type: "policy.changed", actor: "first", subject: "p" });
     await second.close();
     const report = await verifyAuditLog(f.store, f.key.publicKey);
     assert.deepEqual(report.problems, []);

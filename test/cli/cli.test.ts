@@ -79,7 +79,7 @@ test("identity create prints the token once on stdout, with the shown-only-once 
   assert.match(token, /^airlock_[A-Za-z0-9_-]{43}$/);
   assert.match(r.stderr, /shown only once/);
   assert.ok(!r.stderr.includes(token));
-  const found = await srv.store.authenticateToken(hashToken(token));
+  const found = await srv.store.identities.authenticateToken(hashToken(token));
   assert.deepEqual(found?.identity.groups, ["agents", "ci"]);
 });
 
@@ -97,7 +97,7 @@ test("identity create --label and --kubeconfig write a 0600 kubeconfig that kube
     file,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual((await srv.store.identityGet("labelled"))?.labels, { team: "platform" });
+  assert.deepEqual((await srv.store.identities.get("labelled"))?.labels, { team: "platform" });
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const view = await run("kubectl", [
     "config",
@@ -115,7 +115,7 @@ test("identity create --label and --kubeconfig write a 0600 kubeconfig that kube
 });
 
 test("identity list shows a table with NAME KIND GROUPS CREATED LAST-USED STATE, and --json the objects", async () => {
-  await srv.store.identityCreate({ name: "listed", kind: "agent", groups: ["g1", "g2"] });
+  await srv.store.identities.create({ name: "listed", kind: "agent", groups: ["g1", "g2"] });
   const r = await airlock(["identity", "list"]);
   assert.equal(r.code, 0, r.stderr);
   const [header, ...rows] = r.stdout.trimEnd().split("\n");
@@ -135,11 +135,11 @@ test("identity list shows a table with NAME KIND GROUPS CREATED LAST-USED STATE,
 });
 
 test("identity revoke cuts the identity off and the list shows it revoked", async () => {
-  const { token } = await srv.store.identityCreate({ name: "doomed", kind: "agent", groups: [] });
+  const { token } = await srv.store.identities.create({ name: "doomed", kind: "agent", groups: [] });
   const r = await airlock(["identity", "revoke", "doomed"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /identity "doomed" revoked/);
-  assert.equal(await srv.store.authenticateToken(hashToken(token)), undefined);
+  assert.equal(await srv.store.identities.authenticateToken(hashToken(token)), undefined);
   assert.ok(srv.revoked.some((i) => i.name === "doomed"));
   const list = await airlock(["identity", "list"]);
   assert.match(list.stdout, /^doomed\s.*\srevoked$/m);
@@ -150,8 +150,10 @@ test("identity revoke cuts the identity off and the list shows it revoked", asyn
 
 test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE CLIENT SAYS and filters", async () => {
   const old = new Date(Date.now() - 3 * 3600_000).toISOString();
-  await srv.store.auditBegin(auditEvent({ id: "cli-old", time: old, identityName: "auditee", verb: "list" }));
-  await srv.store.auditBegin(
+  await srv.store.audit.begin(
+    auditEvent({ id: "cli-old", time: old, identityName: "auditee", verb: "list" }),
+  );
+  await srv.store.audit.begin(
     auditEvent({
       id: "cli-new",
       identityName: "auditee",
@@ -162,8 +164,8 @@ test("audit list shows TIME IDENTITY VERB RESOURCE NAMESPACE/NAME DECISION CODE 
       decision: "deny",
     }),
   );
-  await srv.store.auditComplete("cli-new", { status: 403, bytesIn: 0, bytesOut: 100, durationMs: 3 });
-  await srv.store.auditBegin(auditEvent({ id: "cli-other", identityName: "someone-else" }));
+  await srv.store.audit.complete("cli-new", { status: 403, bytesIn: 0, bytesOut: 100, durationMs: 3 });
+  await srv.store.audit.begin(auditEvent({ id: "cli-other", identityName: "someone-else" }));
   const r = await airlock(["audit", "list", "--identity", "auditee", "--since", "1h"]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");
@@ -267,7 +269,7 @@ test("errors say what to do next", async () => {
 });
 
 test("an agent's token gets Forbidden from every admin command", async () => {
-  const { token } = await srv.store.identityCreate({ name: "cli-sneaky", kind: "agent", groups: [] });
+  const { token } = await srv.store.identities.create({ name: "cli-sneaky", kind: "agent", groups: [] });
   const r = await airlock(["identity", "list"], { AIRLOCK_TOKEN: token });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^airlock: Error from server \(Forbidden\): .*is an agent/);

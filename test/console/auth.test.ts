@@ -148,7 +148,7 @@ test("signing out ends the session, and revoking the human ends it on the next r
   const carol = await gw.addIdentity("carol", "human", ["sre"]);
   const session = await signIn(carol.token);
   assert.equal((await call("GET", "/ui/api/session", { headers: { cookie: session.cookie } })).status, 200);
-  await gw.gateway.store.identityRevoke("carol");
+  await gw.gateway.store.identities.revoke("carol");
   assert.equal(
     (await call("GET", "/airlock/v1/identities", { headers: { cookie: session.cookie } })).status,
     401,

@@ -65,8 +65,8 @@ test("the store keeps only the cookie's SHA-256, and a session outlives the obje
   const store = await openStore({ kind: "sqlite", path: ":memory:" });
   const opened = await new ConsoleSessions(store).open("cred-a", "alice");
   const digest = createHash("sha256").update(opened.cookie).digest("hex");
-  assert.equal((await store.consoleSessionGet(digest))?.identityName, "alice");
-  assert.equal(await store.consoleSessionGet(opened.cookie), undefined);
+  assert.equal((await store.consoleSessions.get(digest))?.identityName, "alice");
+  assert.equal(await store.consoleSessions.get(opened.cookie), undefined);
   // Another replica or a restarted gateway: a new ConsoleSessions over the same store.
   const again = await new ConsoleSessions(store).find(opened.cookie);
   assert.equal(again?.csrfToken, opened.session.csrfToken);

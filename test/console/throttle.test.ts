@@ -52,7 +52,7 @@ function post(path: string, body: unknown, token?: string) {
 }
 
 async function throttleNotes(subject: string): Promise<string[]> {
-  const records = await gw.gateway.store.auditRecords({ afterSeq: 0, limit: 100_000 });
+  const records = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 100_000 });
   return records.map((r) => r.body).filter((b) => b.includes("auth.throttled") && b.includes(subject));
 }
 

@@ -153,7 +153,7 @@ for (const durability of ["commit", "fsync"]) {
 
     const store = await openStore({ kind: "sqlite", path: join(dataDir, "airlock.db"), readOnly: true });
     try {
-      const events = (await store.auditList({ identityName: "crash-agent" })).filter((e) => e.name === name);
+      const events = (await store.audit.list({ identityName: "crash-agent" })).filter((e) => e.name === name);
       assert.equal(events.length, 1, "the write-ahead record survived the crash");
       assert.equal(events[0]?.completedAt ?? null, null, "and it was never completed");
     } finally {

@@ -376,9 +376,9 @@ describe("port-forward names its ports", () => {
       await closed;
     }
     // The audit names the refusal; the rule that allowed the tunnel is the demo's port-forward rule.
-    let pf: Awaited<ReturnType<typeof gw.gateway.store.auditList>>[number] | undefined;
+    let pf: Awaited<ReturnType<typeof gw.gateway.store.audit.list>>[number] | undefined;
     for (let i = 0; i < 50 && !pf?.completedAt; i++) {
-      const events = await gw.gateway.store.auditList({ limit: 50 });
+      const events = await gw.gateway.store.audit.list({ limit: 50 });
       pf = events.find((e) => e.subresource === "portforward" && e.identityName === "demo-agent");
       if (!pf?.completedAt) await new Promise((r) => setTimeout(r, 100));
     }

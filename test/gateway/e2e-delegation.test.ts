@@ -127,7 +127,7 @@ describe("on-behalf-of needs a delegation", () => {
     const s = await session(token, "alice", "agent-consent-session");
     const pods = await kubectl(s.kubeconfig, ["get", "pods", "-n", "prod"]);
     assert.equal(pods.code, 0, pods.stderr);
-    const audit = await gw.gateway.store.auditList({ identityName: "agent-consent", limit: 5 });
+    const audit = await gw.gateway.store.audit.list({ identityName: "agent-consent", limit: 5 });
     assert.equal(audit[0]?.onBehalfOf, "alice");
 
     // A watch under the delegation, then alice ends it: the watch closes within a second, the session stops.

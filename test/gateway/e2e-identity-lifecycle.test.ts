@@ -88,7 +88,7 @@ const stillOpen = (ended: Promise<number>, ms: number) =>
 
 describe("delegation", () => {
   test("airlock credential --on-behalf-of alice: upstream sees the agent with the on-behalf-of extra, and the audit event names both", async () => {
-    await gw.gateway.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] });
+    await gw.gateway.store.identities.create({ name: "alice", kind: "human", groups: ["sre"] });
     const { token } = await gw.addIdentity("delegate-agent", "agent", ["agents"]);
     // Alice's consent first (issue 15; refusals without it: test/gateway/e2e-delegation.test.ts).
     const consent = await api("POST", "/airlock/v1/identities/alice/delegations", adminToken, {
@@ -140,7 +140,7 @@ describe("delegation", () => {
 describe("expiry and the identity lifecycle against live streams", () => {
   test("an identity's expiry closes its running get -w within a second of passing, and the next request gets 401", async () => {
     const expiresAt = Date.now() + 4000;
-    const { token } = await gw.gateway.store.identityCreate({
+    const { token } = await gw.gateway.store.identities.create({
       name: "short-lived",
       kind: "agent",
       groups: ["agents"],
@@ -176,7 +176,7 @@ describe("expiry and the identity lifecycle against live streams", () => {
     const now = Date.now();
     const identityExpiry = now + 3000;
     const tokenExpiry = now + 6000;
-    await gw.gateway.store.identityCreate({
+    await gw.gateway.store.identities.create({
       name: "extended",
       kind: "agent",
       groups: ["agents"],

@@ -304,7 +304,7 @@ describe("secrets stay out of logs and audit", () => {
     const store = await openStore({ kind: "sqlite", path: join(dir, "data", "airlock.db") });
     let rows: unknown[];
     try {
-      rows = await store.auditList({ limit: 10_000 });
+      rows = await store.audit.list({ limit: 10_000 });
     } finally {
       await store.close();
     }

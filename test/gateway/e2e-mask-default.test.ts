@@ -223,7 +223,7 @@ describe("humans keep opt-in; mask: none is explicit break-glass", () => {
     const r = await as(glass, ["-n", "staging", "get", "secret", "app-secret", "-o", "yaml"]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.includes(b64(STAGING_PASSWORD)));
-    const records = await gw.gateway.store.auditRecords({ afterSeq: 0, limit: 10_000 });
+    const records = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
     assert.ok(records.some((x) => x.type === "masking.break-glass" && x.body.includes('"profile":"none"')));
   });
 });

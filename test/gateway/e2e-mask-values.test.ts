@@ -208,7 +208,7 @@ describe("exec output never shows a Secret value the pod holds, in any common en
 
   test("the audit note counts what was masked, by rule, and no value reaches the audit or the logs", async () => {
     await exec(["sh", "-c", "printenv DB_PASSWORD | base64"]);
-    const records = await gw.gateway.store.auditRecords({ afterSeq: 0, limit: 10_000 });
+    const records = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
     assert.ok(
       records.some((x) => x.type === "masking.applied" && /"secret-value-base64":\d/.test(x.body)),
       "a masking.applied note counts secret-value-base64",
@@ -364,7 +364,7 @@ describe("fail closed", () => {
     );
     assert.ok(validated.ok, validated.ok ? "" : validated.errors.join("; "));
     restricted = await startGateway(validated.config);
-    const { token: agentToken } = await restricted.store.identityCreate({
+    const { token: agentToken } = await restricted.store.identities.create({
       name: "values-agent-2",
       kind: "agent",
       groups: ["agents"],

@@ -58,7 +58,7 @@ const viaAgent = (args: string[], input?: string) =>
   kubectl(agent, ["-n", "prod", ...args], input ? { input } : {});
 
 async function identity(name: string, groups: string[]) {
-  const { token } = await gateway.store.identityCreate({
+  const { token } = await gateway.store.identities.create({
     name,
     kind: groups.includes("sre") ? "human" : "agent",
     groups,
@@ -264,7 +264,7 @@ spec:
   });
 
   test("the audit log records counts per rule and never the values", async () => {
-    const records = await gateway.store.auditRecords({ afterSeq: 0, limit: 10_000 });
+    const records = await gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
     const notes = records.filter((r) => r.type === "masking.applied");
     assert.ok(notes.length > 0);
     assert.ok(
@@ -283,7 +283,7 @@ spec:
       (JSON.parse(r.stdout) as { data: { password: string } }).data.password,
       b64(DEMO_DB_PASSWORD),
     );
-    const records = await gateway.store.auditRecords({ afterSeq: 0, limit: 10_000 });
+    const records = await gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
     assert.ok(records.some((x) => x.type === "masking.break-glass" && x.body.includes('"profile":"none"')));
   });
 });

@@ -63,7 +63,7 @@ async function session(id: string): Promise<Detail> {
 /** A session's recordings once every one of them has ended (the gateway finishes them just after the client). */
 async function endedRecordings(sessionId: string): Promise<RecordingRecord[]> {
   for (let i = 0; ; i++) {
-    const list = await t.gateway.store.recordingList(sessionId);
+    const list = await t.gateway.store.recordings.list(sessionId);
     if ((list.length > 0 && list.every((r) => r.endedAt)) || i === 100) return list;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -71,7 +71,7 @@ async function endedRecordings(sessionId: string): Promise<RecordingRecord[]> {
 
 /** The session of the newest audit event matching `match` (the store is the gateway's own). */
 async function sessionOf(match: (e: AuditEvent) => boolean): Promise<string> {
-  const events = await t.gateway.store.auditList({ limit: 1000 });
+  const events = await t.gateway.store.audit.list({ limit: 1000 });
   const e = events.find(match);
   assert.ok(e?.sessionId, "the request event names its session");
   return e.sessionId;
@@ -192,7 +192,7 @@ describe("sessions", () => {
     const two = await kubectl(agent, ["get", "configmaps", "-n", "prod"]);
     assert.equal(one.code, 0, one.stderr);
     assert.equal(two.code, 0, two.stderr);
-    const events = (await t.gateway.store.auditList({ identityName: "rec-agent", limit: 1000 })).filter(
+    const events = (await t.gateway.store.audit.list({ identityName: "rec-agent", limit: 1000 })).filter(
       (e) => e.kubectlCommand === "kubectl get",
     );
     const byKubectl = new Map<string, Set<string>>();
@@ -240,7 +240,7 @@ describe("sessions", () => {
       });
     assert.equal(await get(), 200);
     assert.equal(await get(), 200);
-    const plain = (await t.gateway.store.auditList({ identityName: "rec-agent", limit: 1000 })).filter(
+    const plain = (await t.gateway.store.audit.list({ identityName: "rec-agent", limit: 1000 })).filter(
       // (the kubectl dispatcher's own GET /version carries no Kubectl-Session either)
       (e) => e.kubectlSession === null && e.path === "/api/v1/namespaces/prod/configmaps",
     );
@@ -261,7 +261,7 @@ describe("cp and port-forward", () => {
     assert.equal(down.code, 0, down.stderr);
     await t.gateway.runtime.recordings?.sessions.flush();
     const recordings: RecordingRecord[] = [];
-    for (const s of await t.gateway.store.sessionList({ identityName: "rec-operator" }))
+    for (const s of await t.gateway.store.sessions.list({ identityName: "rec-operator" }))
       recordings.push(...(await endedRecordings(s.id)));
     const cps = recordings.filter((r) => r.kind === "cp");
     assert.deepEqual(cps.map((r) => r.detail.direction).sort(), ["download", "upload"]);
@@ -366,7 +366,7 @@ describe("cp and port-forward", () => {
     const id = await sessionOf((e) => e.subresource === "portforward");
     let rec: RecordingRecord | undefined;
     for (let i = 0; i < 50; i++) {
-      rec = (await t.gateway.store.recordingList(id)).find((r) => r.kind === "portforward");
+      rec = (await t.gateway.store.recordings.list(id)).find((r) => r.kind === "portforward");
       if (rec?.endedAt) break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -325,7 +325,7 @@ describe("reviews through kubectl", () => {
     const types = events.map((e) => e.type);
     for (const t of ["created", "previewed", "approved", "executed"])
       assert.ok(types.includes(t), `${t} in ${types}`);
-    const audit = await gw.gateway.store.auditList({ identityName: AGENT, limit: 50 });
+    const audit = await gw.gateway.store.audit.list({ identityName: AGENT, limit: 50 });
     const event = audit.find((e) => e.verb === "delete" && e.name === "web" && e.decision === "allow");
     assert.match(event?.reason ?? "", new RegExp(`review ${review.id} approved by alice`));
   });
@@ -400,7 +400,7 @@ describe("reviews through kubectl", () => {
 
     const second = await create("granted-2");
     assert.equal(second.code, 0, second.stderr);
-    const audit = await gw.gateway.store.auditList({ identityName: AGENT, limit: 20 });
+    const audit = await gw.gateway.store.audit.list({ identityName: AGENT, limit: 20 });
     // Newest first: the create of granted-2 (a create names no object in its path).
     const event = audit.find((e) => e.verb === "create" && e.decision === "allow");
     assert.match(event?.reason ?? "", new RegExp(`grant ${grantId} by alice`));

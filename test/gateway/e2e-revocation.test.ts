@@ -139,7 +139,7 @@ describe("revocation reaches requests held for review (wait mode)", () => {
     const events = (await api("GET", `reviews/${r.id}`)).body.events as { type: string; detail: string }[];
     assert.ok(events.some((e) => e.type === "withdrawn" && /was revoked/.test(e.detail)));
     await assertNeverRan(mark, "agent-revoked", r.id);
-    const notes = await gw.gateway.store.auditRecords({ afterSeq: 0, limit: 100_000 });
+    const notes = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 100_000 });
     assert.ok(
       notes.some(
         (n) => n.body.includes("review.withdrawn") && n.body.includes(r.id) && /was revoked/.test(n.body),
@@ -378,13 +378,13 @@ describe("grants end with their approver or requester", () => {
 
 describe("N-of-M approvals count distinct people", () => {
   test("two identities owned by one person count once; a second person completes the approval", async () => {
-    await gw.gateway.store.identityCreate({
+    await gw.gateway.store.identities.create({
       name: "alice-oncall",
       kind: "human",
       groups: ["sre"],
       owner: "alice",
     });
-    const { token: aliceOncall } = await gw.gateway.store.credentialCreate("alice-oncall").then((c) => {
+    const { token: aliceOncall } = await gw.gateway.store.credentials.create("alice-oncall").then((c) => {
       assert.ok(c);
       return c;
     });
@@ -408,13 +408,13 @@ describe("N-of-M approvals count distinct people", () => {
 
   test("an identity owned by the requester cannot approve the requester's review", async () => {
     const { kubeconfig: frank } = await gw.addIdentity("frank", "human", ["sre"]);
-    await gw.gateway.store.identityCreate({
+    await gw.gateway.store.identities.create({
       name: "frank-2",
       kind: "human",
       groups: ["sre"],
       owner: "frank",
     });
-    const created = await gw.gateway.store.credentialCreate("frank-2");
+    const created = await gw.gateway.store.credentials.create("frank-2");
     assert.ok(created);
     const first = await kubectl(frank, ["create", "configmap", "frank-cm", "-n", "staging"]);
     const id = reviewIdIn(first.stderr);

@@ -133,7 +133,7 @@ describe("a deny rule that inspects stdin", () => {
     await shell(denyAgent, "echo hello\nunlink /tmp/keep1\n");
     // The completion is written once the gateway has closed the stream, just after kubectl returns.
     const e = await eventually("the exec's audit record with the inspection note", async () =>
-      (await t.gateway.store.auditList({ limit: 200 })).find(
+      (await t.gateway.store.audit.list({ limit: 200 })).find(
         (x) =>
           x.identityName === "deny-agent" &&
           x.subresource === "exec" &&
@@ -144,7 +144,7 @@ describe("a deny rule that inspects stdin", () => {
       e.reason ?? "",
       /stdin inspection: 1 line\(s\) not run \(first by policy denylist rule no-destructive/,
     );
-    const recs = await t.gateway.store.recordingList(e.sessionId ?? "");
+    const recs = await t.gateway.store.recordings.list(e.sessionId ?? "");
     const casts = await Promise.all(
       recs
         .filter((r) => r.kind === "exec")

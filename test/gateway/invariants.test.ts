@@ -255,16 +255,17 @@ describe("invariants 2 and 3: write-ahead audit, fail closed", () => {
     // A store whose audit write waits on a gate we hold; everything else goes to the real store.
     const gatedBegin = async (event: AuditEvent) => {
       await gate;
-      await store.auditBegin(event);
+      await store.audit.begin(event);
       begun = true;
     };
-    const gated = new Proxy(store, {
+    const audit = new Proxy(store.audit, {
       get(target, prop) {
-        if (prop === "auditBegin") return gatedBegin;
+        if (prop === "begin") return gatedBegin;
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
-    }) as Store;
+    });
+    const gated: Store = { ...store, audit };
     t.gateway.runtime.store = gated;
     try {
       const seq = await lastSeq();
@@ -317,7 +318,7 @@ describe("invariants 2 and 3: write-ahead audit, fail closed", () => {
 describe("invariant 7 and the audit log", () => {
   test("every request is audited with identity and verb/resource, and no token appears in logs or audit", async () => {
     await kubectl(agent.kubeconfig, ["get", "configmaps"]);
-    const events = await t.gateway.store.auditList({ identityName: "demo-agent", limit: 500 });
+    const events = await t.gateway.store.audit.list({ identityName: "demo-agent", limit: 500 });
     const list = events.find(
       (e) => e.verb === "list" && e.resource === "configmaps" && e.namespace === "prod",
     );

@@ -89,7 +89,7 @@ export async function startTestGateway(
     gateway,
     logs,
     async addIdentity(name, kind, groups = []) {
-      const { identity, token } = await gateway.store.identityCreate({ name, kind, groups });
+      const { identity, token } = await gateway.store.identities.create({ name, kind, groups });
       const kubeconfig = join(dir, `${name}.kubeconfig`);
       await writeFile(
         kubeconfig,

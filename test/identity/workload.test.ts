@@ -86,8 +86,8 @@ describe("workload tokens authenticate mapped identities", () => {
     admin = simClient(sim);
     store = await openStore({ kind: "sqlite", path: join(dir, "airlock.db") });
     for (const name of ["ci-bot", "mcp-server", "aws-agent", "disabled-bot"])
-      await store.identityCreate({ name, kind: "agent", groups: ["agents"] });
-    await store.identitySetDisabled("disabled-bot", true);
+      await store.identities.create({ name, kind: "agent", groups: ["agents"] });
+    await store.identities.setDisabled("disabled-bot", true);
     simUpstream = await openUpstream({ name: "sim", kubeconfig: { path: sim.kubeconfigPath } });
     await writeFile(join(dir, "oidc-ca.pem"), issuer.caPem);
     await writeFile(join(dir, "sts-ca.pem"), sts.caPem);
@@ -301,7 +301,7 @@ describe("workload tokens authenticate mapped identities", () => {
       })
     ).token;
     assert.ok((await call(token))?.ok);
-    await store.identityRevoke("aws-agent");
+    await store.identities.revoke("aws-agent");
     const r = await call(token);
     assert.equal(r?.ok, false);
     assert.match((r && !r.ok ? r.status.message : "") ?? "", /revoked/);

@@ -141,7 +141,7 @@ describe("the MCP endpoint under the demo policy", () => {
     const password = /password: (\S+)/.exec(r.text)?.[1] ?? "";
     assert.match(Buffer.from(password, "base64").toString("utf8"), MARKER);
     assert.match(r.text, /airlock: 2 values masked by profile default/);
-    const events = await gw.gateway.store.auditList({ limit: 100 });
+    const events = await gw.gateway.store.audit.list({ limit: 100 });
     const get = events.find((e) => e.resource === "secrets" && e.name === "db-credentials");
     assert.equal(get?.identityName, "demo-agent");
     assert.equal(get?.rule, "read-everything");
@@ -157,14 +157,14 @@ describe("the MCP endpoint under the demo policy", () => {
     assert.match(r.text, /DB_PASSWORD=‹masked:[0-9a-f]{8}›/);
     assert.ok(!r.text.includes(DEMO_DB_PASSWORD));
     await gw.gateway.runtime.recordings?.sessions.flush();
-    const sessions = await gw.gateway.store.sessionList({ identityName: "demo-agent" });
+    const sessions = await gw.gateway.store.sessions.list({ identityName: "demo-agent" });
     const mcp = sessions.find((s) => s.kind === "mcp" && s.commands.some((c) => c.startsWith("k8s_exec")));
     assert.ok(mcp, JSON.stringify(sessions.map((s) => [s.kind, s.commands])));
     assert.ok(
       mcp.commands.some((c) => c.includes(`pod=${pod}`) && c.includes('command=["env"]')),
       mcp.commands.join("\n"),
     );
-    const recordings = await gw.gateway.store.recordingList(mcp.id);
+    const recordings = await gw.gateway.store.recordings.list(mcp.id);
     const exec = recordings.find((x) => x.kind === "exec");
     assert.ok(exec, JSON.stringify(recordings));
     const cast = await readFile(join(gw.dir, "gateway", "recordings", exec.file), "utf8");
@@ -245,7 +245,7 @@ describe("the MCP endpoint under the demo policy", () => {
     const victim = await gw.addIdentity("revoked-agent", "agent", ["agents"]);
     const c = await connect(victim.token);
     assert.equal((await call("k8s_list", { resource: "pods", namespace: "prod" }, c)).isError, false);
-    await gw.gateway.store.identityRevoke("revoked-agent");
+    await gw.gateway.store.identities.revoke("revoked-agent");
     await assert.rejects(
       c.callTool({ name: "k8s_list", arguments: { resource: "pods", namespace: "prod" } }),
       /401|Unauthorized/,

@@ -112,7 +112,7 @@ describe("mcp-server-kubernetes through Airlock", () => {
     assert.equal(review.request.action, "delete");
     const alice = await gw.gateway.runtime.authenticate?.({
       headers: {
-        authorization: `Bearer ${(await gw.gateway.store.identityCreate({ name: "alice", kind: "human", groups: ["sre"] })).token}`,
+        authorization: `Bearer ${(await gw.gateway.store.identities.create({ name: "alice", kind: "human", groups: ["sre"] })).token}`,
       },
     });
     assert.ok(alice?.ok);

@@ -130,7 +130,7 @@ test("a rate limit answers 429 with Retry-After, and kubectl retries until it su
     });
     assert.equal(r.code, 0, r.stderr);
   }
-  const events = await gw.gateway.store.auditList({ identityName: "limited-agent", limit: 100 });
+  const events = await gw.gateway.store.audit.list({ identityName: "limited-agent", limit: 100 });
   const limitedEvents = events.filter((e) => e.status === 429);
   assert.ok(limitedEvents.length >= 1, "at least one request was rate-limited");
   assert.equal(limitedEvents[0]?.rule, "few-lists");

@@ -176,7 +176,7 @@ test("SIGKILL under load: every request the cluster saw is audited, the chain ve
 
   const store = await openStore({ kind: "sqlite", path: join(dir, "data", "airlock.db") });
   try {
-    const pending = await store.reviewList({ state: "pending" });
+    const pending = await store.reviews.list({ state: "pending" });
     assert.equal(pending.length, 1, "the review pending before the crash is still pending");
     const events = await allAuditEvents(store);
     const begun = new Map<string, number>();

@@ -63,14 +63,14 @@ test("an idle demo-shaped gateway reloads nothing, writes no audit rows and touc
 
   const dataDir = gw.gateway.runtime.config.dataDir;
   const filesBefore = await snapshot(dataDir);
-  const headBefore = await gw.gateway.store.auditHead();
+  const headBefore = await gw.gateway.store.audit.head();
   const reloadsBefore = reloads();
   const logLinesBefore = gw.logs.length;
 
   await new Promise((r) => setTimeout(r, IDLE_MS));
 
   assert.equal(reloads() - reloadsBefore, 0, "policy reloads while idle");
-  assert.deepEqual(await gw.gateway.store.auditHead(), headBefore, "audit rows written while idle");
+  assert.deepEqual(await gw.gateway.store.audit.head(), headBefore, "audit rows written while idle");
   assert.deepEqual(gw.logs.slice(logLinesBefore), [], "log lines while idle");
   const filesAfter = await snapshot(dataDir);
   const changed = [...filesAfter].filter(([f, v]) => filesBefore.get(f) !== v).map(([f]) => f);

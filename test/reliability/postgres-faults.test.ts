@@ -159,7 +159,11 @@ before(async () => {
     logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
   adminToken = (await readFile(gateway.adminTokenPath, "utf8")).trim();
-  ({ token } = await gateway.store.identityCreate({ name: "pg-agent", kind: "agent", groups: ["agents"] }));
+  ({ token } = await gateway.store.identities.create({
+    name: "pg-agent",
+    kind: "agent",
+    groups: ["agents"],
+  }));
   assert.equal((await call("GET", "/api/v1/namespaces/prod/pods", token)).code, 200);
 });
 

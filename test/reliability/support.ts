@@ -6,7 +6,7 @@ import type { Store } from "../../src/store/types.ts";
 export async function allAuditEvents(store: Store): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
   for (let cursor: string | null = null; ; ) {
-    const page = await store.auditSearch({ limit: 1000, ...(cursor ? { cursor } : {}) });
+    const page = await store.audit.search({ limit: 1000, ...(cursor ? { cursor } : {}) });
     events.push(...page.items);
     cursor = page.nextCursor;
     if (!cursor) return events;

@@ -37,7 +37,7 @@ before(async () => {
     ["carol", "human", ["dev"]],
     ["demo-agent", "agent", ["agents"]],
   ] as const) {
-    tokens[name] = (await store.identityCreate({ name, kind, groups: [...groups] })).token;
+    tokens[name] = (await store.identities.create({ name, kind, groups: [...groups] })).token;
   }
   const api = createAdminApi({
     store,
@@ -86,13 +86,13 @@ function call(
 }
 
 async function pending(): Promise<Review> {
-  const agent = await store.identityGet("demo-agent");
+  const agent = await store.identities.get("demo-agent");
   assert.ok(agent);
   const r = makeReview({
     requester: { identityId: agent.id, name: "demo-agent", kind: "agent", groups: ["agents"] },
     expiresAt: new Date(Date.now() + 600_000).toISOString(),
   });
-  await store.reviewCreate(r);
+  await store.reviews.create(r);
   return r;
 }
 

@@ -99,7 +99,7 @@ describe("review service", () => {
     assert.equal(second.review.waiters, 2);
     const other = await reviews.open(input({ fingerprint: "fp-2" }));
     assert.notEqual(other.review.id, first.review.id, "another fingerprint is another review");
-    const types = (await store.reviewEventList(first.review.id)).map((e) => e.type);
+    const types = (await store.reviews.events(first.review.id)).map((e) => e.type);
     assert.deepEqual(types, ["created", "joined"]);
   });
 
@@ -174,7 +174,7 @@ describe("review service", () => {
     assert.equal(used?.state, "executed");
     assert.equal(await reviews.consumeApproved("fp-1", "req-2"), undefined);
     assert.equal(await reviews.consumeApproved("fp-other", "req-3"), undefined);
-    const types = (await store.reviewEventList(review.id)).map((e) => e.type);
+    const types = (await store.reviews.events(review.id)).map((e) => e.type);
     assert.deepEqual(types, ["created", "approved", "executed"]);
   });
 

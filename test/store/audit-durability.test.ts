@@ -20,13 +20,13 @@ let n = 0;
 const freshPath = () => join(dir, `s${++n}`, "airlock.db");
 
 for (const durability of ["commit", "fsync"] as const) {
-  test(`durability ${durability}: an audit record survives a SIGKILL right after auditBegin resolves`, async () => {
+  test(`durability ${durability}: an audit record survives a SIGKILL right after audit.begin resolves`, async () => {
     const path = freshPath();
     await (await openStore({ kind: "sqlite", path })).close();
     const script = `
       const { openStore } = await import(${JSON.stringify(new URL("../../src/store/index.ts", import.meta.url).href)});
       const store = await openStore({ kind: "sqlite", path: ${JSON.stringify(path)}, durability: "${durability}" });
-      await store.auditBegin(${JSON.stringify(auditEvent({ id: `kill-${durability}` }))});
+      await store.audit.begin(${JSON.stringify(auditEvent({ id: `kill-${durability}` }))});
       process.kill(process.pid, "SIGKILL");
     `;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "inherit" });
@@ -35,7 +35,7 @@ for (const durability of ["commit", "fsync"] as const) {
     const store = await openStore({ kind: "sqlite", path });
     try {
       assert.deepEqual(
-        (await store.auditList({})).map((e) => e.id),
+        (await store.audit.list({})).map((e) => e.id),
         [`kill-${durability}`],
       );
     } finally {
@@ -97,11 +97,11 @@ test("under fsync concurrent begin records share fsyncs and all resolve in order
   const store = await openStore({ kind: "sqlite", path, durability: "fsync" });
   try {
     const events = Array.from({ length: 50 }, (_, i) => auditEvent({ id: `c-${i}` }));
-    await Promise.all(events.map((e) => store.auditBegin(e)));
+    await Promise.all(events.map((e) => store.audit.begin(e)));
     await Promise.all(
-      events.map((e) => store.auditComplete(e.id, { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 })),
+      events.map((e) => store.audit.complete(e.id, { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 })),
     );
-    assert.equal((await store.auditHead()).seq, 100);
+    assert.equal((await store.audit.head()).seq, 100);
   } finally {
     await store.close();
   }

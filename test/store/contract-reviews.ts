@@ -80,32 +80,32 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
           justification: "cleanup",
           preview: { diff: "-a\n", summary: "s", dependents: [], error: null },
         });
-        await store.reviewCreate(r);
-        assert.deepEqual(await store.reviewGet(r.id), r);
-        assert.equal(await store.reviewGet("nope"), undefined);
+        await store.reviews.create(r);
+        assert.deepEqual(await store.reviews.get(r.id), r);
+        assert.equal(await store.reviews.get("nope"), undefined);
         assert.deepEqual(
-          (await store.reviewFind("fp-1", ["pending"])).map((x) => x.id),
+          (await store.reviews.find("fp-1", ["pending"])).map((x) => x.id),
           [r.id],
         );
-        assert.deepEqual(await store.reviewFind("fp-1", ["approved"]), []);
-        assert.deepEqual(await store.reviewFind("fp-2", ["pending"]), []);
-        assert.deepEqual(await store.reviewFind("fp-1", []), []);
+        assert.deepEqual(await store.reviews.find("fp-1", ["approved"]), []);
+        assert.deepEqual(await store.reviews.find("fp-2", ["pending"]), []);
+        assert.deepEqual(await store.reviews.find("fp-1", []), []);
       }));
 
     test("a save succeeds only from the version it read (compare-and-set)", () =>
       withStore(async (store) => {
         const r = review();
-        await store.reviewCreate(r);
+        await store.reviews.create(r);
         const approved = { ...r, state: "approved" as const, usesLeft: 1, version: 2 };
-        assert.equal(await store.reviewSave(approved), true);
+        assert.equal(await store.reviews.save(approved), true);
         const stale = { ...r, state: "denied" as const, version: 2 };
-        assert.equal(await store.reviewSave(stale), false, "a second writer from version 1 loses");
-        assert.equal((await store.reviewGet(r.id))?.state, "approved");
+        assert.equal(await store.reviews.save(stale), false, "a second writer from version 1 loses");
+        assert.equal((await store.reviews.get(r.id))?.state, "approved");
         assert.deepEqual(
-          (await store.reviewFind("fp-1", ["approved"])).map((x) => x.id),
+          (await store.reviews.find("fp-1", ["approved"])).map((x) => x.id),
           [r.id],
         );
-        assert.equal(await store.reviewSave(review({ id: "unknown", version: 2 })), false);
+        assert.equal(await store.reviews.save(review({ id: "unknown", version: 2 })), false);
       }));
 
     test("the review list is newest first, filters by state and honours the limit", () =>
@@ -113,17 +113,17 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
         const a = review({ fingerprint: "a" });
         const b = review({ fingerprint: "b", state: "denied" });
         const c = review({ fingerprint: "c" });
-        for (const r of [a, b, c]) await store.reviewCreate(r);
+        for (const r of [a, b, c]) await store.reviews.create(r);
         assert.deepEqual(
-          (await store.reviewList({})).map((x) => x.id),
+          (await store.reviews.list({})).map((x) => x.id),
           [c.id, b.id, a.id],
         );
         assert.deepEqual(
-          (await store.reviewList({ state: "pending" })).map((x) => x.id),
+          (await store.reviews.list({ state: "pending" })).map((x) => x.id),
           [c.id, a.id],
         );
         assert.deepEqual(
-          (await store.reviewList({ limit: 1 })).map((x) => x.id),
+          (await store.reviews.list({ limit: 1 })).map((x) => x.id),
           [c.id],
         );
       }));
@@ -131,23 +131,23 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
     test("review events are kept in order per review", () =>
       withStore(async (store) => {
         const r = review();
-        await store.reviewCreate(r);
+        await store.reviews.create(r);
         const at = "2026-03-01T10:00:00.000Z";
-        await store.reviewEventAppend({
+        await store.reviews.appendEvent({
           reviewId: r.id,
           time: at,
           type: "created",
           actor: "demo-agent",
           detail: "d1",
         });
-        await store.reviewEventAppend({
+        await store.reviews.appendEvent({
           reviewId: r.id,
           time: at,
           type: "approved",
           actor: "alice",
           detail: "d2",
         });
-        const events = await store.reviewEventList(r.id);
+        const events = await store.reviews.events(r.id);
         assert.deepEqual(
           events.map((e) => [e.type, e.actor, e.detail]),
           [
@@ -155,38 +155,38 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
             ["approved", "alice", "d2"],
           ],
         );
-        assert.deepEqual(await store.reviewEventList("other"), []);
+        assert.deepEqual(await store.reviews.events("other"), []);
       }));
 
     test("grants: active ones are listed by identity until they expire or are revoked; revocation keeps the first time", () =>
       withStore(async (store) => {
         const g = grant();
-        await store.grantCreate(g);
-        await store.grantCreate(grant({ identityId: "id-other" }));
-        assert.deepEqual(await store.grantGet(g.id), g);
-        const active = (at: string) => store.grantList({ identityId: "id-agent", activeAt: at });
+        await store.grants.create(g);
+        await store.grants.create(grant({ identityId: "id-other" }));
+        assert.deepEqual(await store.grants.get(g.id), g);
+        const active = (at: string) => store.grants.list({ identityId: "id-agent", activeAt: at });
         assert.deepEqual(
           (await active("2026-03-01T10:29:59.000Z")).map((x) => x.id),
           [g.id],
         );
         assert.deepEqual(await active("2026-03-01T10:30:00.000Z"), [], "a grant ends at its expiry");
-        const revoked = await store.grantRevoke(g.id, "alice");
+        const revoked = await store.grants.revoke(g.id, "alice");
         assert.equal(revoked?.revokedBy, "alice");
         assert.ok(revoked?.revokedAt);
         assert.deepEqual(await active("2026-03-01T10:00:01.000Z"), []);
-        assert.equal((await store.grantRevoke(g.id, "bob"))?.revokedBy, "alice");
-        assert.equal(await store.grantRevoke("nope", "alice"), undefined);
-        assert.equal((await store.grantList({})).length, 2);
+        assert.equal((await store.grants.revoke(g.id, "bob"))?.revokedBy, "alice");
+        assert.equal(await store.grants.revoke("nope", "alice"), undefined);
+        assert.equal((await store.grants.list({})).length, 2);
       }));
 
     test("grants: a grant ended by airlock keeps why (endedReason); a later revocation changes nothing", () =>
       withStore(async (store) => {
         const g = grant();
-        await store.grantCreate(g);
-        const ended = await store.grantRevoke(g.id, "airlock", "its approver alice was revoked");
+        await store.grants.create(g);
+        const ended = await store.grants.revoke(g.id, "airlock", "its approver alice was revoked");
         assert.equal(ended?.revokedBy, "airlock");
         assert.equal(ended?.endedReason, "its approver alice was revoked");
-        const again = await store.grantRevoke(g.id, "bob", "other");
+        const again = await store.grants.revoke(g.id, "bob", "other");
         assert.equal(again?.revokedBy, "airlock");
         assert.equal(again?.endedReason, "its approver alice was revoked");
         assert.equal(again?.revokedAt, ended?.revokedAt);
@@ -206,12 +206,12 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
           revokedAt: null,
           revokedBy: null,
         };
-        await store.delegationCreate(d);
-        await store.delegationCreate({ ...d, id: "d-2", human: "bob", humanId: "id-bob" });
-        assert.deepEqual(await store.delegationGet("d-1"), d);
-        assert.equal(await store.delegationGet("nope"), undefined);
-        const ids = async (q: Parameters<Store["delegationList"]>[0]) =>
-          (await store.delegationList(q)).map((x) => x.id);
+        await store.delegations.create(d);
+        await store.delegations.create({ ...d, id: "d-2", human: "bob", humanId: "id-bob" });
+        assert.deepEqual(await store.delegations.get("d-1"), d);
+        assert.equal(await store.delegations.get("nope"), undefined);
+        const ids = async (q: Parameters<Store["delegations"]["list"]>[0]) =>
+          (await store.delegations.list(q)).map((x) => x.id);
         assert.deepEqual(await ids({}), ["d-2", "d-1"]);
         assert.deepEqual(await ids({ human: "alice" }), ["d-1"]);
         assert.deepEqual(await ids({ agent: "demo-agent", human: "bob" }), ["d-2"]);
@@ -222,12 +222,12 @@ export function reviewContract(withStore: (fn: (store: Store) => Promise<void>) 
           [],
           "ends at expiry",
         );
-        const revoked = await store.delegationRevoke("d-1", "admin");
+        const revoked = await store.delegations.revoke("d-1", "admin");
         assert.equal(revoked?.revokedBy, "admin");
         assert.ok(revoked?.revokedAt);
         assert.deepEqual(await ids({ human: "alice", activeAt: "2026-03-01T10:00:01.000Z" }), []);
-        assert.equal((await store.delegationRevoke("d-1", "alice"))?.revokedBy, "admin");
-        assert.equal(await store.delegationRevoke("nope", "alice"), undefined);
+        assert.equal((await store.delegations.revoke("d-1", "alice"))?.revokedBy, "admin");
+        assert.equal(await store.delegations.revoke("nope", "alice"), undefined);
       }));
   });
 }

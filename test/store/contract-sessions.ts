@@ -33,58 +33,58 @@ export function sessionContract(withStore: (fn: (store: Store) => Promise<void>)
         key: "k2",
         lastSeenAt: "2026-03-01T10:00:03.000Z",
       });
-      await store.sessionSave(a);
-      await store.sessionSave(b);
-      assert.deepEqual(await store.sessionGet("sa"), a);
+      await store.sessions.save(a);
+      await store.sessions.save(b);
+      assert.deepEqual(await store.sessions.get("sa"), a);
       const updated = {
         ...a,
         requests: 9,
         lastSeenAt: "2026-03-01T10:00:09.000Z",
         commands: ["kubectl get", "kubectl exec"],
       };
-      await store.sessionSave(updated);
-      assert.deepEqual(await store.sessionGet("sa"), updated);
+      await store.sessions.save(updated);
+      assert.deepEqual(await store.sessions.get("sa"), updated);
       assert.deepEqual(
-        (await store.sessionList({})).map((s) => s.id),
+        (await store.sessions.list({})).map((s) => s.id),
         ["sa", "sb"],
       );
       assert.deepEqual(
-        (await store.sessionList({ identityName: "agent-2" })).map((s) => s.id),
+        (await store.sessions.list({ identityName: "agent-2" })).map((s) => s.id),
         ["sb"],
       );
       assert.deepEqual(
-        (await store.sessionList({ since: "2026-03-01T10:00:05.000Z" })).map((s) => s.id),
+        (await store.sessions.list({ since: "2026-03-01T10:00:05.000Z" })).map((s) => s.id),
         ["sa"],
       );
       assert.deepEqual(
-        (await store.sessionList({ limit: 1 })).map((s) => s.id),
+        (await store.sessions.list({ limit: 1 })).map((s) => s.id),
         ["sa"],
       );
-      assert.equal(await store.sessionGet("nope"), undefined);
+      assert.equal(await store.sessions.get("nope"), undefined);
     }));
 
   test("a session is found by its key only while active since the given time", () =>
     withStore(async (store) => {
-      await store.sessionSave(session({ id: "old", key: "w", lastSeenAt: "2026-03-01T09:00:00.000Z" }));
-      await store.sessionSave(session({ id: "new", key: "w", lastSeenAt: "2026-03-01T10:00:00.000Z" }));
-      assert.equal((await store.sessionFindRecent("w", "2026-03-01T08:00:00.000Z"))?.id, "new");
-      assert.equal(await store.sessionFindRecent("w", "2026-03-01T10:00:01.000Z"), undefined);
-      assert.equal(await store.sessionFindRecent("other", "2026-03-01T00:00:00.000Z"), undefined);
+      await store.sessions.save(session({ id: "old", key: "w", lastSeenAt: "2026-03-01T09:00:00.000Z" }));
+      await store.sessions.save(session({ id: "new", key: "w", lastSeenAt: "2026-03-01T10:00:00.000Z" }));
+      assert.equal((await store.sessions.findRecent("w", "2026-03-01T08:00:00.000Z"))?.id, "new");
+      assert.equal(await store.sessions.findRecent("w", "2026-03-01T10:00:01.000Z"), undefined);
+      assert.equal(await store.sessions.findRecent("other", "2026-03-01T00:00:00.000Z"), undefined);
     }));
 
   test("a request event keeps its session id, and a session's timeline is its events in arrival order", () =>
     withStore(async (store) => {
-      await store.auditBegin(auditEvent({ id: "t1", sessionId: "s1" }));
-      await store.auditBegin(auditEvent({ id: "t2", sessionId: "s2" }));
-      await store.auditBegin(auditEvent({ id: "t3", sessionId: "s1", decision: "deny" }));
-      await store.auditBegin(auditEvent({ id: "t4" }));
-      const timeline = await store.sessionEvents("s1", 100);
+      await store.audit.begin(auditEvent({ id: "t1", sessionId: "s1" }));
+      await store.audit.begin(auditEvent({ id: "t2", sessionId: "s2" }));
+      await store.audit.begin(auditEvent({ id: "t3", sessionId: "s1", decision: "deny" }));
+      await store.audit.begin(auditEvent({ id: "t4" }));
+      const timeline = await store.sessions.events("s1", 100);
       assert.deepEqual(
         timeline.map((e) => e.id),
         ["t1", "t3"],
       );
       assert.equal(timeline[0]?.sessionId, "s1");
-      const [plain] = await store.auditEventsByIds(["t4"]);
+      const [plain] = await store.audit.eventsByIds(["t4"]);
       assert.ok(plain && !("sessionId" in plain), "events without a session read back without the field");
     }));
 
@@ -104,16 +104,16 @@ export function sessionContract(withStore: (fn: (store: Store) => Promise<void>)
         truncated: false,
         detail: { command: ["sh"] },
       });
-      await store.recordingSave(rec("r1", "s1"));
-      await store.recordingSave(rec("r2", "s1"));
-      await store.recordingSave(rec("r3", "s2"));
+      await store.recordings.save(rec("r1", "s1"));
+      await store.recordings.save(rec("r2", "s1"));
+      await store.recordings.save(rec("r3", "s2"));
       const ended = { ...rec("r1", "s1"), endedAt: "2026-03-01T10:01:00.000Z", bytes: 42, exitCode: 0 };
-      await store.recordingSave(ended);
-      assert.deepEqual(await store.recordingGet("r1"), ended);
+      await store.recordings.save(ended);
+      assert.deepEqual(await store.recordings.get("r1"), ended);
       assert.deepEqual(
-        (await store.recordingList("s1")).map((r) => r.id),
+        (await store.recordings.list("s1")).map((r) => r.id),
         ["r1", "r2"],
       );
-      assert.deepEqual(await store.recordingList("none"), []);
+      assert.deepEqual(await store.recordings.list("none"), []);
     }));
 }

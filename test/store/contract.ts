@@ -67,7 +67,7 @@ export function storeContract(engine: string, factory: StoreFactory): void {
 
     test("a created identity is stored with its groups and labels, and only the token's hash is kept", () =>
       withStore(async (store) => {
-        const { identity, token } = await store.identityCreate({
+        const { identity, token } = await store.identities.create({
           name: "mcp-agent",
           kind: "agent",
           groups: ["agents", "readers"],
@@ -75,23 +75,23 @@ export function storeContract(engine: string, factory: StoreFactory): void {
         });
         assert.match(token, /^airlock_[A-Za-z0-9_-]{43}$/);
         assert.equal(identity.name, "mcp-agent");
-        assert.deepEqual(await store.identityGet("mcp-agent"), identity);
+        assert.deepEqual(await store.identities.get("mcp-agent"), identity);
         assert.deepEqual(identity.groups, ["agents", "readers"]);
         assert.deepEqual(identity.labels, { team: "platform" });
         assert.equal(identity.revokedAt, null);
         assert.equal(identity.lastUsedAt, null);
         assert.equal(identity.createdAt, new Date(now).toISOString());
-        const found = await store.authenticateToken(hashToken(token));
+        const found = await store.identities.authenticateToken(hashToken(token));
         assert.equal(found?.credential.tokenHash, hashToken(token));
         assert.ok(!JSON.stringify(found).includes(token), "the token itself is never returned by the store");
       }));
 
     test("a second identity with the same name is refused with AlreadyExists", () =>
       withStore(async (store) => {
-        await store.identityCreate({ name: "dup", kind: "agent", groups: [] });
+        await store.identities.create({ name: "dup", kind: "agent", groups: [] });
         const attempts = await Promise.allSettled([
-          store.identityCreate({ name: "dup", kind: "human", groups: [] }),
-          store.identityCreate({ name: "dup", kind: "agent", groups: [] }),
+          store.identities.create({ name: "dup", kind: "human", groups: [] }),
+          store.identities.create({ name: "dup", kind: "agent", groups: [] }),
         ]);
         for (const attempt of attempts) {
           assert.equal(attempt.status, "rejected");
@@ -100,151 +100,169 @@ export function storeContract(engine: string, factory: StoreFactory): void {
           assert.equal(reason.status.reason, "AlreadyExists");
           assert.equal(reason.status.code, 409);
         }
-        assert.equal((await store.identityList()).length, 1);
+        assert.equal((await store.identities.list()).length, 1);
       }));
 
     test("identities are listed by name and an unknown name is undefined", () =>
       withStore(async (store) => {
         for (const name of ["zeta", "alpha", "mid"])
-          await store.identityCreate({ name, kind: "agent", groups: [] });
+          await store.identities.create({ name, kind: "agent", groups: [] });
         assert.deepEqual(
-          (await store.identityList()).map((i) => i.name),
+          (await store.identities.list()).map((i) => i.name),
           ["alpha", "mid", "zeta"],
         );
-        assert.equal(await store.identityGet("nobody"), undefined);
-        assert.equal(await store.identityRevoke("nobody"), undefined);
+        assert.equal(await store.identities.get("nobody"), undefined);
+        assert.equal(await store.identities.revoke("nobody"), undefined);
       }));
 
     test("a valid token authenticates and marks the identity used", () =>
       withStore(async (store) => {
-        const { identity, token } = await store.identityCreate({ name: "a", kind: "human", groups: ["sre"] });
+        const { identity, token } = await store.identities.create({
+          name: "a",
+          kind: "human",
+          groups: ["sre"],
+        });
         now += 5000;
-        const found = await store.authenticateToken(hashToken(token));
+        const found = await store.identities.authenticateToken(hashToken(token));
         assert.equal(found?.identity.id, identity.id);
         assert.equal(found?.identity.kind, "human");
         assert.equal(found?.credential.identityId, identity.id);
         assert.equal(found?.identity.lastUsedAt, new Date(now).toISOString());
-        assert.equal((await store.identityGet("a"))?.lastUsedAt, new Date(now).toISOString());
+        assert.equal((await store.identities.get("a"))?.lastUsedAt, new Date(now).toISOString());
       }));
 
     test("an unknown, malformed or empty token hash does not authenticate", () =>
       withStore(async (store) => {
-        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
-        assert.equal(await store.authenticateToken(hashToken(`${token}x`)), undefined);
-        assert.equal(await store.authenticateToken(token), undefined, "the raw token is not a hash");
-        assert.equal(await store.authenticateToken(hashToken(token).toUpperCase()), undefined);
-        assert.equal(await store.authenticateToken(""), undefined);
-        assert.equal(await store.authenticateToken("' OR 1=1 --"), undefined);
+        const { token } = await store.identities.create({ name: "a", kind: "agent", groups: [] });
+        assert.equal(await store.identities.authenticateToken(hashToken(`${token}x`)), undefined);
+        assert.equal(
+          await store.identities.authenticateToken(token),
+          undefined,
+          "the raw token is not a hash",
+        );
+        assert.equal(await store.identities.authenticateToken(hashToken(token).toUpperCase()), undefined);
+        assert.equal(await store.identities.authenticateToken(""), undefined);
+        assert.equal(await store.identities.authenticateToken("' OR 1=1 --"), undefined);
       }));
 
     test("revoking an identity stops its tokens on the very next authentication", () =>
       withStore(async (store) => {
-        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
-        const second = await store.credentialCreate("a");
+        const { token } = await store.identities.create({ name: "a", kind: "agent", groups: [] });
+        const second = await store.credentials.create("a");
         assert.ok(second);
-        assert.ok(await store.authenticateToken(hashToken(token)));
+        assert.ok(await store.identities.authenticateToken(hashToken(token)));
         now += 1000;
-        const revoked = await store.identityRevoke("a");
+        const revoked = await store.identities.revoke("a");
         assert.equal(revoked?.revokedAt, new Date(now).toISOString());
-        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
-        assert.equal(await store.authenticateToken(second.credential.tokenHash), undefined);
-        assert.equal(await store.credentialCreate("a"), undefined, "a revoked identity gets no new token");
+        assert.equal(await store.identities.authenticateToken(hashToken(token)), undefined);
+        assert.equal(await store.identities.authenticateToken(second.credential.tokenHash), undefined);
+        assert.equal(await store.credentials.create("a"), undefined, "a revoked identity gets no new token");
         now += 1000;
-        const again = await store.identityRevoke("a");
+        const again = await store.identities.revoke("a");
         assert.equal(again?.revokedAt, revoked?.revokedAt, "a second revoke keeps the first time");
       }));
 
     test("revoking one credential leaves the identity's other credentials working", () =>
       withStore(async (store) => {
-        const { token } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
-        const first = await store.authenticateToken(hashToken(token));
-        const rotated = await store.credentialCreate("a");
+        const { token } = await store.identities.create({ name: "a", kind: "agent", groups: [] });
+        const first = await store.identities.authenticateToken(hashToken(token));
+        const rotated = await store.credentials.create("a");
         assert.ok(first && rotated);
         assert.notEqual(rotated.token, token);
-        const revoked = await store.credentialRevoke(first.credential.id);
+        const revoked = await store.credentials.revoke(first.credential.id);
         assert.ok(revoked?.revokedAt);
-        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
-        assert.equal((await store.authenticateToken(hashToken(rotated.token)))?.identity.name, "a");
-        assert.equal(await store.credentialRevoke("no-such-credential"), undefined);
-        assert.equal(await store.credentialCreate("nobody"), undefined);
+        assert.equal(await store.identities.authenticateToken(hashToken(token)), undefined);
+        assert.equal(
+          (await store.identities.authenticateToken(hashToken(rotated.token)))?.identity.name,
+          "a",
+        );
+        assert.equal(await store.credentials.revoke("no-such-credential"), undefined);
+        assert.equal(await store.credentials.create("nobody"), undefined);
       }));
 
     // ── The identity lifecycle and credentials (issue 7) ──
 
     test("disabling an identity stops every credential path, enabling restores them, and a revoked one stays revoked", () =>
       withStore(async (store) => {
-        const { token, credential } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
-        const cert = await store.credentialAddCertificate("a", {
+        const { token, credential } = await store.identities.create({ name: "a", kind: "agent", groups: [] });
+        const cert = await store.credentials.addCertificate("a", {
           fingerprint: "ab".repeat(32),
           serial: "01",
           expiresAt: new Date(now + 86_400_000).toISOString(),
         });
         assert.ok(cert);
-        const disabled = await store.identitySetDisabled("a", true);
+        const disabled = await store.identities.setDisabled("a", true);
         assert.equal(disabled?.state, "disabled");
         assert.equal(disabled?.disabledAt, new Date(now).toISOString());
-        assert.equal(await store.authenticateToken(hashToken(token)), undefined);
-        assert.equal(await store.authenticateCertificate("ab".repeat(32)), undefined);
-        assert.equal(await store.authenticateCredentialId(credential.id), undefined);
-        const enabled = await store.identitySetDisabled("a", false);
+        assert.equal(await store.identities.authenticateToken(hashToken(token)), undefined);
+        assert.equal(await store.identities.authenticateCertificate("ab".repeat(32)), undefined);
+        assert.equal(await store.identities.authenticateCredentialId(credential.id), undefined);
+        const enabled = await store.identities.setDisabled("a", false);
         assert.equal(enabled?.state, "active");
         assert.equal(enabled?.disabledAt, null);
-        assert.equal((await store.authenticateToken(hashToken(token)))?.identity.name, "a");
-        assert.equal((await store.authenticateCertificate("ab".repeat(32)))?.credential.id, cert.id);
-        assert.equal((await store.authenticateCredentialId(credential.id))?.identity.name, "a");
-        await store.identityRevoke("a");
-        await assert.rejects(store.identitySetDisabled("a", false), (err: unknown) => {
+        assert.equal((await store.identities.authenticateToken(hashToken(token)))?.identity.name, "a");
+        assert.equal(
+          (await store.identities.authenticateCertificate("ab".repeat(32)))?.credential.id,
+          cert.id,
+        );
+        assert.equal((await store.identities.authenticateCredentialId(credential.id))?.identity.name, "a");
+        await store.identities.revoke("a");
+        await assert.rejects(store.identities.setDisabled("a", false), (err: unknown) => {
           assert.ok(err instanceof StatusError);
           assert.equal(err.status.reason, "Conflict");
           return true;
         });
-        assert.equal((await store.identityGet("a"))?.state, "revoked");
-        assert.equal(await store.identitySetDisabled("nobody", true), undefined);
+        assert.equal((await store.identities.get("a"))?.state, "revoked");
+        assert.equal(await store.identities.setDisabled("nobody", true), undefined);
       }));
 
     test("an identity's expiry refuses its credentials once passed, and moving it later lets them in again", () =>
       withStore(async (store) => {
-        const { token, credential } = await store.identityCreate({
+        const { token, credential } = await store.identities.create({
           name: "a",
           kind: "agent",
           groups: [],
           expiresAt: new Date(now + 60_000).toISOString(),
         });
-        assert.ok(await store.authenticateToken(hashToken(token)));
+        assert.ok(await store.identities.authenticateToken(hashToken(token)));
         now += 60_000;
-        assert.equal(await store.authenticateToken(hashToken(token)), undefined, "expired at the instant");
-        assert.equal(await store.authenticateCredentialId(credential.id), undefined);
-        const moved = await store.identityUpdate("a", { expiresAt: new Date(now + 60_000).toISOString() });
+        assert.equal(
+          await store.identities.authenticateToken(hashToken(token)),
+          undefined,
+          "expired at the instant",
+        );
+        assert.equal(await store.identities.authenticateCredentialId(credential.id), undefined);
+        const moved = await store.identities.update("a", { expiresAt: new Date(now + 60_000).toISOString() });
         assert.equal(moved?.expiresAt, new Date(now + 60_000).toISOString());
-        assert.ok(await store.authenticateToken(hashToken(token)));
-        const cleared = await store.identityUpdate("a", { expiresAt: null });
+        assert.ok(await store.identities.authenticateToken(hashToken(token)));
+        const cleared = await store.identities.update("a", { expiresAt: null });
         assert.equal(cleared?.expiresAt, null);
         now += 10 * 365 * 86_400_000;
-        assert.ok(await store.authenticateToken(hashToken(token)), "no expiry, no end");
+        assert.ok(await store.identities.authenticateToken(hashToken(token)), "no expiry, no end");
       }));
 
     test("identityUpdate changes only what it names; unknown is undefined and a revoked identity is Conflict", () =>
       withStore(async (store) => {
-        await store.identityCreate({ name: "h", kind: "human", groups: [] });
-        await store.identityCreate({
+        await store.identities.create({ name: "h", kind: "human", groups: [] });
+        await store.identities.create({
           name: "a",
           kind: "agent",
           groups: ["agents"],
           labels: { team: "x" },
           description: "first",
         });
-        const updated = await store.identityUpdate("a", { groups: ["agents", "readers"], owner: "h" });
+        const updated = await store.identities.update("a", { groups: ["agents", "readers"], owner: "h" });
         assert.deepEqual(updated?.groups, ["agents", "readers"]);
         assert.equal(updated?.owner, "h");
         assert.deepEqual(updated?.labels, { team: "x" });
         assert.equal(updated?.description, "first");
-        const relabelled = await store.identityUpdate("a", { labels: {}, description: "second" });
+        const relabelled = await store.identities.update("a", { labels: {}, description: "second" });
         assert.deepEqual(relabelled?.labels, {});
         assert.deepEqual(relabelled?.groups, ["agents", "readers"]);
-        assert.deepEqual(await store.identityGet("a"), relabelled);
-        assert.equal(await store.identityUpdate("nobody", { groups: [] }), undefined);
-        await store.identityRevoke("a");
-        await assert.rejects(store.identityUpdate("a", { groups: [] }), (err: unknown) => {
+        assert.deepEqual(await store.identities.get("a"), relabelled);
+        assert.equal(await store.identities.update("nobody", { groups: [] }), undefined);
+        await store.identities.revoke("a");
+        await assert.rejects(store.identities.update("a", { groups: [] }), (err: unknown) => {
           assert.ok(err instanceof StatusError);
           assert.equal(err.status.reason, "Conflict");
           return true;
@@ -253,66 +271,68 @@ export function storeContract(engine: string, factory: StoreFactory): void {
 
     test("a credential's own expiry refuses it; credentialExpireAt only ever brings it forward", () =>
       withStore(async (store) => {
-        await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        await store.identities.create({ name: "a", kind: "agent", groups: [] });
         const later = new Date(now + 600_000).toISOString();
-        const issued = await store.credentialCreate("a", { expiresAt: later, name: "ci" });
+        const issued = await store.credentials.create("a", { expiresAt: later, name: "ci" });
         assert.ok(issued);
         assert.equal(issued.credential.expiresAt, later);
         assert.equal(issued.credential.name, "ci");
         const forward = new Date(now + 60_000).toISOString();
-        assert.equal((await store.credentialExpireAt(issued.credential.id, forward))?.expiresAt, forward);
-        const back = await store.credentialExpireAt(issued.credential.id, later);
+        assert.equal((await store.credentials.expireAt(issued.credential.id, forward))?.expiresAt, forward);
+        const back = await store.credentials.expireAt(issued.credential.id, later);
         assert.equal(back?.expiresAt, forward, "never later than it was");
-        assert.ok(await store.authenticateToken(hashToken(issued.token)));
+        assert.ok(await store.identities.authenticateToken(hashToken(issued.token)));
         now += 60_000;
-        assert.equal(await store.authenticateToken(hashToken(issued.token)), undefined);
-        assert.equal(await store.authenticateCredentialId(issued.credential.id), undefined);
-        assert.equal(await store.credentialExpireAt("no-such-credential", forward), undefined);
+        assert.equal(await store.identities.authenticateToken(hashToken(issued.token)), undefined);
+        assert.equal(await store.identities.authenticateCredentialId(issued.credential.id), undefined);
+        assert.equal(await store.credentials.expireAt("no-such-credential", forward), undefined);
       }));
 
     test("credentials are listed oldest first and fetched by id, with scopes and never a token", () =>
       withStore(async (store) => {
-        const { token, credential } = await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        const { token, credential } = await store.identities.create({ name: "a", kind: "agent", groups: [] });
         now += 1000;
-        const scoped = await store.credentialCreate("a", { scopes: { clusters: ["prod"], readOnly: true } });
+        const scoped = await store.credentials.create("a", {
+          scopes: { clusters: ["prod"], readOnly: true },
+        });
         assert.ok(scoped);
-        const list = await store.credentialList("a");
+        const list = await store.credentials.list("a");
         assert.deepEqual(
           list?.map((c) => c.id),
           [credential.id, scoped.credential.id],
         );
         assert.ok(!JSON.stringify(list).includes(token) && !JSON.stringify(list).includes(scoped.token));
-        const got = await store.credentialGet(scoped.credential.id);
+        const got = await store.credentials.get(scoped.credential.id);
         assert.deepEqual(got?.scopes, { clusters: ["prod"], readOnly: true });
         assert.equal(got?.kind, "token");
         assert.equal(
-          (await store.authenticateToken(hashToken(scoped.token)))?.credential.scopes.readOnly,
+          (await store.identities.authenticateToken(hashToken(scoped.token)))?.credential.scopes.readOnly,
           true,
         );
-        assert.equal(await store.credentialGet("no-such-credential"), undefined);
-        assert.equal(await store.credentialList("nobody"), undefined);
+        assert.equal(await store.credentials.get("no-such-credential"), undefined);
+        assert.equal(await store.credentials.list("nobody"), undefined);
       }));
 
     test("a client certificate authenticates by fingerprint until revoked or expired", () =>
       withStore(async (store) => {
-        await store.identityCreate({ name: "a", kind: "agent", groups: [] });
+        await store.identities.create({ name: "a", kind: "agent", groups: [] });
         const fingerprint = "cd".repeat(32);
-        const cert = await store.credentialAddCertificate("a", {
+        const cert = await store.credentials.addCertificate("a", {
           fingerprint,
           serial: "0a1b",
           expiresAt: new Date(now + 60_000).toISOString(),
         });
         assert.equal(cert?.kind, "certificate");
         assert.equal(cert?.serial, "0a1b");
-        assert.equal((await store.authenticateCertificate(fingerprint))?.identity.name, "a");
-        assert.equal(await store.authenticateCertificate("ef".repeat(32)), undefined);
+        assert.equal((await store.identities.authenticateCertificate(fingerprint))?.identity.name, "a");
+        assert.equal(await store.identities.authenticateCertificate("ef".repeat(32)), undefined);
         now += 60_000;
-        assert.equal(await store.authenticateCertificate(fingerprint), undefined, "expired");
+        assert.equal(await store.identities.authenticateCertificate(fingerprint), undefined, "expired");
         now -= 60_000;
-        await store.credentialRevoke(cert?.id ?? "");
-        assert.equal(await store.authenticateCertificate(fingerprint), undefined, "revoked");
-        await store.identityRevoke("a");
-        const late = await store.credentialAddCertificate("a", {
+        await store.credentials.revoke(cert?.id ?? "");
+        assert.equal(await store.identities.authenticateCertificate(fingerprint), undefined, "revoked");
+        await store.identities.revoke("a");
+        const late = await store.credentials.addCertificate("a", {
           fingerprint: "12".repeat(32),
           serial: "02",
           expiresAt: new Date(now + 60_000).toISOString(),
@@ -323,11 +343,11 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     test("a begun audit event is listed at once and completion fills in status, bytes and duration", () =>
       withStore(async (store) => {
         const event = auditEvent({ execCommand: ["sh", "-c", "ls"] });
-        await store.auditBegin(event);
-        assert.deepEqual(await store.auditList({}), [event]);
+        await store.audit.begin(event);
+        assert.deepEqual(await store.audit.list({}), [event]);
         now += 250;
-        await store.auditComplete(event.id, { status: 200, bytesIn: 10, bytesOut: 2048, durationMs: 250 });
-        const [completed] = await store.auditList({});
+        await store.audit.complete(event.id, { status: 200, bytesIn: 10, bytesOut: 2048, durationMs: 250 });
+        const [completed] = await store.audit.list({});
         assert.deepEqual(completed, {
           ...event,
           status: 200,
@@ -341,31 +361,31 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     test("completing an audit event twice, or one never begun, is refused", () =>
       withStore(async (store) => {
         const event = auditEvent();
-        await store.auditBegin(event);
-        await store.auditComplete(event.id, {
+        await store.audit.begin(event);
+        await store.audit.complete(event.id, {
           status: 403,
           bytesIn: 0,
           bytesOut: 1,
           durationMs: 1,
           reason: "no",
         });
-        assert.equal((await store.auditList({}))[0]?.reason, "no");
+        assert.equal((await store.audit.list({}))[0]?.reason, "no");
         await assert.rejects(
-          store.auditComplete(event.id, { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
+          store.audit.complete(event.id, { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
         );
         await assert.rejects(
-          store.auditComplete("nope", { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
+          store.audit.complete("nope", { status: 200, bytesIn: 0, bytesOut: 0, durationMs: 0 }),
         );
       }));
 
     test("an audit event with a duplicate id or an unparseable time is refused, not stored", () =>
       withStore(async (store) => {
         const event = auditEvent();
-        await store.auditBegin(event);
-        await assert.rejects(store.auditBegin({ ...event, path: "/other" }));
-        await assert.rejects(store.auditBegin(auditEvent({ time: "yesterday" })));
+        await store.audit.begin(event);
+        await assert.rejects(store.audit.begin({ ...event, path: "/other" }));
+        await assert.rejects(store.audit.begin(auditEvent({ time: "yesterday" })));
         assert.deepEqual(
-          (await store.auditList({})).map((e) => e.path),
+          (await store.audit.list({})).map((e) => e.path),
           [event.path],
         );
       }));
@@ -382,9 +402,9 @@ export function storeContract(engine: string, factory: StoreFactory): void {
           auditEvent({ id: "e5", time: at(5), identityName: null, identityKind: null, decision: "deny" }),
         ];
         // Inserted out of order: the list orders by event time, and by arrival among equal times.
-        for (const e of [events[2], events[0], events[4], events[1], events[3]]) await store.auditBegin(e!);
-        const ids = async (q: Parameters<Store["auditList"]>[0]) =>
-          (await store.auditList(q)).map((e) => e.id);
+        for (const e of [events[2], events[0], events[4], events[1], events[3]]) await store.audit.begin(e!);
+        const ids = async (q: Parameters<Store["audit"]["list"]>[0]) =>
+          (await store.audit.list(q)).map((e) => e.id);
         assert.deepEqual(await ids({}), ["e5", "e4", "e3", "e2", "e1"]);
         assert.deepEqual(await ids({ identityName: "alice" }), ["e3", "e1"]);
         assert.deepEqual(await ids({ since: at(3) }), ["e5", "e4", "e3"]);
@@ -396,7 +416,7 @@ export function storeContract(engine: string, factory: StoreFactory): void {
     test("a closed store rejects audit writes instead of pretending they happened", async () => {
       const store = await factory.open(clock);
       await store.close();
-      await assert.rejects(store.auditBegin(auditEvent()));
+      await assert.rejects(store.audit.begin(auditEvent()));
       await store.close(); // closing twice is harmless
     });
 

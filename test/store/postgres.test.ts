@@ -55,14 +55,14 @@ test("replicas starting together migrate once, and a reopened database keeps its
   const schema = freshSchema();
   const [a, b] = await Promise.all([open(schema), open(schema)]);
   try {
-    const { token } = await a.identityCreate({ name: "shared", kind: "agent", groups: ["g"] });
-    assert.equal((await b.authenticateToken(hashToken(token)))?.identity.name, "shared");
+    const { token } = await a.identities.create({ name: "shared", kind: "agent", groups: ["g"] });
+    assert.equal((await b.identities.authenticateToken(hashToken(token)))?.identity.name, "shared");
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
   const again = await open(schema);
   try {
-    assert.equal((await again.identityGet("shared"))?.groups[0], "g");
+    assert.equal((await again.identities.get("shared"))?.groups[0], "g");
     const rows = await query(`SELECT version FROM ${schema}.airlock_schema_version`);
     assert.equal(rows.length, 1);
   } finally {
@@ -77,12 +77,12 @@ test("a database from a newer Airlock is refused rather than misread", async () 
   await assert.rejects(open(schema), /newer than this Airlock understands/);
 });
 
-test("an audit event is visible to another connection as soon as auditBegin resolves", async () => {
+test("an audit event is visible to another connection as soon as audit.begin resolves", async () => {
   const schema = freshSchema();
   const store = await open(schema);
   try {
     const event = auditEvent({ id: "seen-elsewhere" });
-    await store.auditBegin(event);
+    await store.audit.begin(event);
     const rows = await query(`SELECT id, chain_seq FROM ${schema}.audit_events WHERE id = $1`, [event.id]);
     assert.equal(rows[0]?.id, "seen-elsewhere");
     const chain = await query(`SELECT type, ref FROM ${schema}.audit_chain WHERE seq = $1`, [
@@ -94,14 +94,14 @@ test("an audit event is visible to another connection as soon as auditBegin reso
   }
 });
 
-test("an audit event is committed once auditBegin resolves, even if the process is killed right after", async () => {
+test("an audit event is committed once audit.begin resolves, even if the process is killed right after", async () => {
   const schema = freshSchema();
   await (await open(schema)).close();
   const url = (await ready).url;
   const script = `
     const { openStore } = await import(${JSON.stringify(new URL("../../src/store/index.ts", import.meta.url).href)});
     const store = await openStore({ kind: "postgres", url: process.env.PG_URL, schema: ${JSON.stringify(schema)} });
-    await store.auditBegin(${JSON.stringify(auditEvent({ id: "before-kill" }))});
+    await store.audit.begin(${JSON.stringify(auditEvent({ id: "before-kill" }))});
     process.kill(process.pid, "SIGKILL");
   `;
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
@@ -113,7 +113,7 @@ test("an audit event is committed once auditBegin resolves, even if the process 
   const store = await open(schema);
   try {
     assert.deepEqual(
-      (await store.auditList({})).map((e) => e.id),
+      (await store.audit.list({})).map((e) => e.id),
       ["before-kill"],
     );
   } finally {
@@ -133,19 +133,19 @@ test("two stores writing the audit chain in parallel on one database produce one
       ] as const) {
         const id = `${name}-${i}`;
         writes.push(
-          store
-            .auditBegin(auditEvent({ id }))
-            .then(() => store.auditComplete(id, { status: 200, bytesIn: 1, bytesOut: 2, durationMs: 3 })),
+          store.audit
+            .begin(auditEvent({ id }))
+            .then(() => store.audit.complete(id, { status: 200, bytesIn: 1, bytesOut: 2, durationMs: 3 })),
         );
         if (i % 10 === 0)
-          writes.push(store.auditNote({ type: "policy.changed", actor: name, subject: `p${i}` }));
+          writes.push(store.audit.note({ type: "policy.changed", actor: name, subject: `p${i}` }));
       }
     }
     await Promise.all(writes);
-    const head = await a.auditHead();
-    assert.deepEqual(await b.auditHead(), head, "both replicas read the same head");
+    const head = await a.audit.head();
+    assert.deepEqual(await b.audit.head(), head, "both replicas read the same head");
     assert.equal(head.seq, 2 * 60 * 2 + 2 * 6, "every write is one record (begin, completion, note)");
-    const records = await a.auditRecords({ afterSeq: 0, limit: 1000 });
+    const records = await a.audit.records({ afterSeq: 0, limit: 1000 });
     assert.deepEqual(
       records.map((r) => r.seq),
       records.map((_, i) => i + 1),

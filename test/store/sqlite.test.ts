@@ -33,14 +33,14 @@ test("the database file is created 0600 and in WAL mode", async () => {
 test("identities and audit events survive closing and reopening the store", async () => {
   const path = freshPath();
   const first = await openStore({ kind: "sqlite", path });
-  const { token } = await first.identityCreate({ name: "kept", kind: "agent", groups: ["g"] });
-  await first.auditBegin(auditEvent({ id: "kept-event" }));
+  const { token } = await first.identities.create({ name: "kept", kind: "agent", groups: ["g"] });
+  await first.audit.begin(auditEvent({ id: "kept-event" }));
   await first.close();
   const second = await openStore({ kind: "sqlite", path });
   try {
-    assert.equal((await second.authenticateToken(hashToken(token)))?.identity.name, "kept");
+    assert.equal((await second.identities.authenticateToken(hashToken(token)))?.identity.name, "kept");
     assert.deepEqual(
-      (await second.auditList({})).map((e) => e.id),
+      (await second.audit.list({})).map((e) => e.id),
       ["kept-event"],
     );
   } finally {
@@ -48,13 +48,13 @@ test("identities and audit events survive closing and reopening the store", asyn
   }
 });
 
-test("an audit event is on disk once auditBegin resolves, even if the process is killed right after", async () => {
+test("an audit event is on disk once audit.begin resolves, even if the process is killed right after", async () => {
   const path = freshPath();
   (await openStore({ kind: "sqlite", path })).close();
   const script = `
     const { openStore } = await import(${JSON.stringify(new URL("../../src/store/index.ts", import.meta.url).href)});
     const store = await openStore({ kind: "sqlite", path: ${JSON.stringify(path)} });
-    await store.auditBegin(${JSON.stringify(auditEvent({ id: "before-kill" }))});
+    await store.audit.begin(${JSON.stringify(auditEvent({ id: "before-kill" }))});
     process.kill(process.pid, "SIGKILL");
   `;
   const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "inherit" });
@@ -63,7 +63,7 @@ test("an audit event is on disk once auditBegin resolves, even if the process is
   const store = await openStore({ kind: "sqlite", path });
   try {
     assert.deepEqual(
-      (await store.auditList({})).map((e) => e.id),
+      (await store.audit.list({})).map((e) => e.id),
       ["before-kill"],
     );
   } finally {
@@ -71,17 +71,17 @@ test("an audit event is on disk once auditBegin resolves, even if the process is
   }
 });
 
-test("a read-only store still authenticates but rejects auditBegin (how a failing audit write is simulated)", async () => {
+test("a read-only store still authenticates but rejects audit.begin (how a failing audit write is simulated)", async () => {
   const path = freshPath();
   const writable = await openStore({ kind: "sqlite", path });
-  const { token } = await writable.identityCreate({ name: "ro", kind: "agent", groups: [] });
+  const { token } = await writable.identities.create({ name: "ro", kind: "agent", groups: [] });
   await writable.close();
   const readOnly = await openStore({ kind: "sqlite", path, readOnly: true });
   try {
-    assert.equal((await readOnly.authenticateToken(hashToken(token)))?.identity.name, "ro");
-    await assert.rejects(readOnly.auditBegin(auditEvent()), /readonly/);
-    await assert.rejects(readOnly.identityCreate({ name: "new", kind: "agent", groups: [] }), /readonly/);
-    assert.deepEqual(await readOnly.auditList({}), []);
+    assert.equal((await readOnly.identities.authenticateToken(hashToken(token)))?.identity.name, "ro");
+    await assert.rejects(readOnly.audit.begin(auditEvent()), /readonly/);
+    await assert.rejects(readOnly.identities.create({ name: "new", kind: "agent", groups: [] }), /readonly/);
+    assert.deepEqual(await readOnly.audit.list({}), []);
   } finally {
     await readOnly.close();
   }
@@ -100,14 +100,14 @@ test("last-used is written at most once a minute per credential", async () => {
   let now = Date.parse("2026-03-01T10:00:00.000Z");
   const store = await openStore({ kind: "sqlite", path: freshPath(), now: () => now });
   try {
-    const { token } = await store.identityCreate({ name: "busy", kind: "agent", groups: [] });
+    const { token } = await store.identities.create({ name: "busy", kind: "agent", groups: [] });
     const first = new Date(now).toISOString();
-    await store.authenticateToken(hashToken(token));
+    await store.identities.authenticateToken(hashToken(token));
     now += 30_000;
-    assert.equal((await store.authenticateToken(hashToken(token)))?.identity.lastUsedAt, first);
+    assert.equal((await store.identities.authenticateToken(hashToken(token)))?.identity.lastUsedAt, first);
     now += 31_000;
-    await store.authenticateToken(hashToken(token));
-    assert.equal((await store.identityGet("busy"))?.lastUsedAt, new Date(now).toISOString());
+    await store.identities.authenticateToken(hashToken(token));
+    assert.equal((await store.identities.get("busy"))?.lastUsedAt, new Date(now).toISOString());
   } finally {
     await store.close();
   }

@@ -403,7 +403,7 @@ export async function recordMasking(
         : "masked",
   );
   try {
-    await gw.store.auditNote({
+    await gw.store.audit.note({
       type: masking.notMaskable
         ? "masking.not-maskable"
         : masking.breakGlass

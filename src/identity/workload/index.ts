@@ -148,7 +148,7 @@ export async function createWorkloadAuthenticator(
       log({ event: "workload.unmapped", issuer: issuer.name, subject: verified.subject });
       return refused(`no identity mapping for ${verified.subject} (issuer ${issuer.name})`);
     }
-    const identity = await deps.store.identityGet(name);
+    const identity = await deps.store.identities.get(name);
     if (!identity || !identityUsable(identity, now()))
       return refused(
         `identity ${name} (mapped from ${verified.subject}) is unknown, revoked, disabled or expired`,

@@ -5,7 +5,6 @@
 // Fail closed as the SQLite engine: every write resolves only after its COMMIT, a failed write rejects, a closed store
 // rejects everything. The connection URL (it carries a password) never appears in a log line or error we raise.
 
-import { flatStore } from "../flat.ts";
 import { storeTables, type TableOptions } from "../tables.ts";
 import type { Store } from "../types.ts";
 import { PgChainWriter } from "./chain-writer.ts";
@@ -24,9 +23,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     throw err;
   }
   const writer = new PgChainWriter(db);
-  return flatStore(storeTables(db, writer, opts), async () => {
-    if (db.closed) return;
-    await writer.idle().catch(() => {});
-    await db.close();
-  });
+  return {
+    ...storeTables(db, writer, opts),
+    async close() {
+      if (db.closed) return;
+      await writer.idle().catch(() => {});
+      await db.close();
+    },
+  };
 }
