@@ -147,7 +147,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
     const method = req.method ?? "GET";
     if (path === "/ui/api/login") {
       if (method !== "POST")
-        return sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+        return void sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
       return login(req, res);
     }
     if (path !== "/ui/api/session" && path !== "/ui/api/logout") {
@@ -157,10 +157,12 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
     if (auth.kind === "none") throw new StatusError(notSignedIn());
     if (auth.kind === "refused") throw new StatusError(auth.status);
     if (path === "/ui/api/session") {
-      if (method !== "GET") return sendStatus(res, failure("MethodNotAllowed", "use GET"), { allow: "GET" });
+      if (method !== "GET")
+        return void sendStatus(res, failure("MethodNotAllowed", "use GET"), { allow: "GET" });
       return sendJson(res, 200, describeSession(auth.principal, auth.csrfToken));
     }
-    if (method !== "POST") return sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+    if (method !== "POST")
+      return void sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
     await sessions.close(auth.cookie);
     sendJson(res, 200, { signedOut: true }, { "set-cookie": clearedSessionCookie() });
   }
@@ -171,7 +173,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       if (path.startsWith("/ui/api/")) return await api(req, res, path);
       const method = req.method ?? "GET";
       if (!SAFE_METHODS.has(method)) {
-        return sendStatus(res, failure("MethodNotAllowed", `${method} is not allowed on ${path}`), {
+        return void sendStatus(res, failure("MethodNotAllowed", `${method} is not allowed on ${path}`), {
           allow: "GET, HEAD",
         });
       }
@@ -200,7 +202,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       res.end(method === "HEAD" ? undefined : found.asset.body);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof StatusError) return sendStatus(res, err.status, retryAfter(err.status));
+      if (err instanceof StatusError) return void sendStatus(res, err.status, retryAfter(err.status));
       throw err;
     }
   }
@@ -219,7 +221,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       },
       async handle(req, res, principal) {
         const status = refused.get(req);
-        if (status && !principal) return sendStatus(res, status);
+        if (status && !principal) return void sendStatus(res, status);
         return admin.handle(req, res, principal);
       },
     };

@@ -15,11 +15,19 @@
 // kube-apiserver's own deletecollection does on error); the answer says how many went.
 
 import type { Principal } from "../identity/types.ts";
+import {
+  badRequest,
+  clusterRefused,
+  forbidden,
+  methodNotAllowed,
+  policyDenial,
+  rateLimited,
+} from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
+import type { Status } from "../kube/status.ts";
 import { factsOf, type ObjectFacts } from "../policy/collections.ts";
 import type { Decision } from "../policy/decision.ts";
 import { callUpstream } from "../review/upstream-call.ts";
-import { failure, type Status } from "../shared/status.ts";
 import type { Upstream } from "../upstream/index.ts";
 
 /** More objects than this in one deletecollection: refused, narrow the selectors. */
@@ -45,11 +53,8 @@ export interface ExpandedCollection {
 
 type Result<T> = { ok: true; value: T } | { ok: false; status: Status };
 
-function forbidden(kube: KubeRequest, why: string): Status {
-  return failure(
-    "Forbidden",
-    `${kube.info.resource} is forbidden: airlock: deletecollection refused: ${why}`,
-  );
+function refused(kube: KubeRequest, why: string): Status {
+  return forbidden(kube.info, `airlock: deletecollection refused: ${why}`);
 }
 
 /** DeleteOptions for the per-object deletes: the client's body, or (no body) its query options, in one body. */
@@ -57,11 +62,11 @@ export function deleteOptionsOf(kube: KubeRequest): Result<Obj> {
   const body = kube.body;
   if (body !== undefined && body !== null) {
     if (!isObj(body))
-      return { ok: false, status: failure("BadRequest", "airlock: the DeleteOptions body is not an object") };
+      return { ok: false, status: badRequest("airlock: the DeleteOptions body is not an object") };
     if (body.preconditions !== undefined) {
       return {
         ok: false,
-        status: forbidden(
+        status: refused(
           kube,
           "DeleteOptions.preconditions cannot be combined with the per-object preconditions Airlock sets",
         ),
@@ -77,7 +82,7 @@ export function deleteOptionsOf(kube: KubeRequest): Result<Obj> {
   const grace = q.get("gracePeriodSeconds");
   if (grace !== null) {
     if (!/^-?\d+$/.test(grace))
-      return { ok: false, status: failure("BadRequest", "airlock: gracePeriodSeconds is not an integer") };
+      return { ok: false, status: badRequest("airlock: gracePeriodSeconds is not an integer") };
     opts.gracePeriodSeconds = Number(grace);
   }
   const propagation = q.get("propagationPolicy");
@@ -119,7 +124,7 @@ export async function listCollection(
       const why =
         got.error ??
         (isObj(got.json) && typeof got.json.message === "string" ? got.json.message : `status ${got.status}`);
-      return { ok: false, status: forbidden(kube, `the objects it would delete cannot be listed (${why})`) };
+      return { ok: false, status: refused(kube, `the objects it would delete cannot be listed (${why})`) };
     }
     const page = got.json;
     listKind = typeof page.kind === "string" ? page.kind : listKind;
@@ -132,20 +137,20 @@ export async function listCollection(
       if (!facts || typeof uid !== "string" || typeof rv !== "string" || !uid || !rv) {
         return {
           ok: false,
-          status: forbidden(kube, "an object it would delete has no readable name, uid or resourceVersion"),
+          status: refused(kube, "an object it would delete has no readable name, uid or resourceVersion"),
         };
       }
       if (!kube.info.namespace && facts.namespace) {
         // kube-apiserver serves deletecollection of a namespaced resource only under /namespaces/{ns}: the
         // gateway must not turn a request the cluster would refuse into deletes across every namespace.
         const message = `airlock: deletecollection of ${kube.info.resource} across all namespaces is not served by kube-apiserver; delete within one namespace (…/namespaces/NS/${kube.info.resource})`;
-        return { ok: false, status: failure("MethodNotAllowed", message) };
+        return { ok: false, status: methodNotAllowed(message) };
       }
       objects.push({ facts: { ...facts, object: item }, uid, resourceVersion: rv });
       if (objects.length > MAX_OBJECTS) {
         return {
           ok: false,
-          status: forbidden(
+          status: refused(
             kube,
             `it would delete more than ${MAX_OBJECTS} objects; narrow the label or field selector`,
           ),
@@ -183,14 +188,10 @@ export async function checkCollection(
     const d = verdict.decision;
     const message = d.effect === "deny" ? d.message : "";
     if (d.effect === "deny" && d.retryAfterSeconds !== undefined) {
-      const status = failure(
-        "TooManyRequests",
-        `airlock: deletecollection rate-limited by policy ${d.policy} rule ${d.rule}: ${message}`,
-        { retryAfterSeconds: d.retryAfterSeconds },
-      );
+      const status = rateLimited("deletecollection", d, d.retryAfterSeconds);
       return { ok: false, status, decision: d };
     }
-    const status = forbidden(kube, `denied by policy ${d.policy} rule ${d.rule}: ${message}`);
+    const status = refused(kube, policyDenial({ ...d, message }));
     return { ok: false, status, decision: d };
   }
   return { ok: true, collection: { ...listed.value, options: options.value } };
@@ -225,10 +226,9 @@ export async function deleteEach(
         (isObj(got.json) && typeof got.json.message === "string" ? got.json.message : `status ${got.status}`);
       const message = `airlock: deletecollection stopped at ${kube.info.resource} "${obj.facts.name}" after deleting ${items.length} of ${collection.objects.length} checked objects: ${why}`;
       const code = got.status >= 400 ? got.status : 502;
-      const reason = code === 409 ? "Conflict" : code === 403 ? "Forbidden" : "InternalError";
       return {
         status: code,
-        body: failure(reason, message, undefined, code),
+        body: clusterRefused(message, code, isObj(got.json) ? got.json.reason : undefined),
         deleted: items.length,
         error: message,
       };

@@ -9,14 +9,24 @@
 
 import type { LiveStream } from "../identity/streams.ts";
 import type { Principal, ReviewRequester } from "../identity/types.ts";
+import {
+  clientGone,
+  reviewDenied,
+  reviewNotUsable,
+  reviewPending,
+  reviewsDisabled,
+  reviewTimedOut,
+  reviewUnrecorded,
+  reviewWithdrawn,
+} from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
+import type { Status } from "../kube/status.ts";
 import { kindForResource, type MaskContext, maskedCopy } from "../mask/index.ts";
 import type { Decision } from "../policy/decision.ts";
 import { bodyDigest, requestFingerprint, sha256Hex } from "../review/fingerprint.ts";
 import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
 import type { Review, ReviewedRequest } from "../review/types.ts";
-import { failure, type Status } from "../shared/status.ts";
 import { impersonationHeaders } from "../upstream/impersonation.ts";
 import { header, type RequestContext } from "./context.ts";
 import type { GatewayRuntime } from "./runtime.ts";
@@ -27,16 +37,6 @@ export type GateResult = { ok: true; note: string } | { ok: false; status: Statu
 type ReviewDecision = Extract<Decision, { effect: "review" }>;
 
 export const JUSTIFICATION_HEADER = "airlock-justification";
-
-function forbidden(kube: KubeRequest, reason: string): Status {
-  const { info } = kube;
-  if (!info.isResourceRequest) return failure("Forbidden", `forbidden: ${reason}`);
-  const resource = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
-  return failure(
-    "Forbidden",
-    info.name ? `${resource} "${info.name}" is forbidden: ${reason}` : `${resource} is forbidden: ${reason}`,
-  );
-}
 
 function approvedBy(review: Review): string {
   return review.approvals.map((v) => v.by).join(", ");
@@ -115,7 +115,7 @@ export async function gateReview(gw: GatewayRuntime, input: GateInput): Promise<
   if (!reviews)
     return {
       ok: false,
-      status: forbidden(kube, `airlock: ${what}, and reviews are not enabled on this gateway`),
+      status: reviewsDisabled(kube, what),
     };
   try {
     return await gate(gw, reviews, input, what);
@@ -123,10 +123,7 @@ export async function gateReview(gw: GatewayRuntime, input: GateInput): Promise<
     gw.log.error({ requestId: ctx.id, err: (err as Error).message }, "review gate failed; request refused");
     return {
       ok: false,
-      status: failure(
-        "ServiceUnavailable",
-        `airlock: ${what}, and the review could not be recorded; the request was not sent`,
-      ),
+      status: reviewUnrecorded(what),
     };
   }
 }
@@ -182,10 +179,7 @@ async function gate(
   if (!held) {
     return {
       ok: false,
-      status: forbidden(
-        kube,
-        `airlock: ${what}: approval required, review ${review.id} is pending; ${check} and send the same request again once it is approved`,
-      ),
+      status: reviewPending(kube, what, review.id, check),
     };
   }
   // While held, the request is a live stream of its identity and credential: revoking or disabling either, ending the
@@ -216,22 +210,14 @@ async function gate(
     await reviews.leave(review.id, principal.name);
     return {
       ok: false,
-      status: forbidden(
-        kube,
-        `airlock: ${why} while this request waited for review ${review.id}; the review was withdrawn and the request was not sent`,
-      ),
+      status: reviewWithdrawn(kube, review.id, { cutOff: why }),
     };
   }
   if (outcome.kind === "aborted") {
     await reviews.leave(review.id, principal.name);
     return {
       ok: false,
-      status: failure(
-        "BadRequest",
-        `airlock: the client went away while review ${review.id} was pending`,
-        undefined,
-        499,
-      ),
+      status: clientGone(`airlock: the client went away while review ${review.id} was pending`),
     };
   }
   if (outcome.kind === "timeout") {
@@ -240,10 +226,7 @@ async function gate(
     if (current.state !== "approved") {
       return {
         ok: false,
-        status: forbidden(
-          kube,
-          `airlock: ${what}: review ${review.id} was not decided within ${decision.review.timeoutSeconds}s, so the request was not sent`,
-        ),
+        status: reviewTimedOut(kube, what, review.id, decision.review.timeoutSeconds),
       };
     }
   }
@@ -252,7 +235,7 @@ async function gate(
     const by = decided.denial ? ` by ${decided.denial.by}: ${decided.denial.reason}` : "";
     return {
       ok: false,
-      status: forbidden(kube, `airlock: ${kube.action} denied in review ${review.id}${by}`),
+      status: reviewDenied(kube, review.id, by),
     };
   }
   if (decided.state === "approved") {
@@ -263,17 +246,17 @@ async function gate(
   if (now.state === "withdrawn" && now.endedReason) {
     return {
       ok: false,
-      status: forbidden(
-        kube,
-        `airlock: review ${review.id} was withdrawn (${now.endedReason}), so the request was not sent`,
-      ),
+      status: reviewWithdrawn(kube, review.id, { ended: now.endedReason }),
     };
   }
   return {
     ok: false,
-    status: forbidden(
+    status: reviewNotUsable(
       kube,
-      `airlock: ${what}: review ${review.id} is ${decided.state === "approved" ? "approved but its single use is taken" : decided.state}; ${check}`,
+      what,
+      review.id,
+      decided.state === "approved" ? "approved but its single use is taken" : decided.state,
+      check,
     ),
   };
 }

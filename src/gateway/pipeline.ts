@@ -22,10 +22,11 @@ import type { Principal } from "../identity/types.ts";
 import { readRequestBody } from "../kube/classify/body.ts";
 import { classifyRequest, inspectClientHeaders } from "../kube/classify/index.ts";
 import { resolveWriteOptions } from "../kube/classify/options.ts";
+import { auditUnavailable, badRequest, deniedByPolicy, rateLimited } from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
+import type { Status } from "../kube/status.ts";
 import { requestedPorts } from "../policy/evaluate.ts";
 import { requestScope } from "../shared/request-scope.ts";
-import { failure, type Status } from "../shared/status.ts";
 import { impersonationHeaders } from "../upstream/impersonation.ts";
 import { readBody } from "./body.ts";
 import { checkCollection, deleteEach, type ExpandedCollection } from "./collection.ts";
@@ -84,23 +85,10 @@ async function refuse(
   answer: Answer,
   status: Status,
 ): Promise<void> {
-  const headers: Record<string, string> = {};
-  if (status.details?.retryAfterSeconds) headers["retry-after"] = String(status.details.retryAfterSeconds);
+  // sendStatus sets Retry-After from the Status's retryAfterSeconds
   ctx.bytesOut =
-    answer.kind === "http"
-      ? sendStatus(answer.res, status, headers)
-      : sendStatusOnSocket(answer.socket, status);
+    answer.kind === "http" ? sendStatus(answer.res, status) : sendStatusOnSocket(answer.socket, status);
   await recordRefusal(gw, ctx, status);
-}
-
-/** The Kubernetes-style forbidden message kubectl prints after "Error from server (Forbidden): ". */
-export function forbiddenMessage(kube: KubeRequest, reason: string): string {
-  const { info } = kube;
-  if (!info.isResourceRequest) return `forbidden: ${reason}`;
-  const resource = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
-  return info.name
-    ? `${resource} "${info.name}" is forbidden: ${reason}`
-    : `${resource} is forbidden: ${reason}`;
 }
 
 /**
@@ -205,13 +193,11 @@ async function admit(
   ctx.decision = decision;
   countDecision(gw, ctx);
   if (decision.effect === "deny") {
-    if (decision.retryAfterSeconds !== undefined) {
-      const message = `airlock: ${kube.action} rate-limited by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
-      const status = failure("TooManyRequests", message, { retryAfterSeconds: decision.retryAfterSeconds });
-      return void (await refuse(gw, ctx, answer, status));
-    }
-    const reason = `airlock: ${kube.action} denied by policy ${decision.policy} rule ${decision.rule}: ${decision.message}`;
-    return void (await refuse(gw, ctx, answer, failure("Forbidden", forbiddenMessage(kube, reason))));
+    const status =
+      decision.retryAfterSeconds !== undefined
+        ? rateLimited(kube.action, decision, decision.retryAfterSeconds)
+        : deniedByPolicy(kube, decision);
+    return void (await refuse(gw, ctx, answer, status));
   }
   // deletecollection: the objects it would remove are listed (as the caller) and decided one by one first
   let collection: ExpandedCollection | undefined;
@@ -255,10 +241,7 @@ async function admit(
   // record (write-ahead): no record, no request
   const recorded = await beginAudit(gw, ctx, gateNote);
   if (!recorded.ok) {
-    const status = failure(
-      "ServiceUnavailable",
-      `airlock: the audit log cannot be written (${recorded.fault}), so the request was not sent`,
-    );
+    const status = auditUnavailable(recorded.fault);
     ctx.bytesOut =
       answer.kind === "http" ? sendStatus(answer.res, status) : sendStatusOnSocket(answer.socket, status);
     gw.log.error({ requestId: ctx.id, err: recorded.error }, "audit write failed; request refused");
@@ -344,7 +327,7 @@ export async function handleKubeRequest(
   const longRunning = isLongRunning(ctx.kube);
   const overLimit = longRunning ? reserveStream(gw, ctx.principal, res) : undefined;
   if (overLimit) {
-    ctx.bytesOut = sendStatus(res, overLimit, { "retry-after": "1" });
+    ctx.bytesOut = sendStatus(res, overLimit);
     return completeAudit(gw, ctx, overLimit.code, overLimit.message);
   }
   const streamKind = longRunning
@@ -440,8 +423,7 @@ export async function handleKubeUpgrade(
     !UPGRADE_SUBRESOURCES.has(kube.info.subresource)
   ) {
     return refuseAfterAudit(
-      failure(
-        "BadRequest",
+      badRequest(
         `airlock: protocol upgrades are accepted only for pods/exec, pods/attach and pods/portforward, not ${describeTarget(kube)}`,
       ),
     );
@@ -453,15 +435,14 @@ export async function handleKubeUpgrade(
   const masking = prepared.masking;
   if (upgrade.startsWith("spdy/")) {
     return refuseAfterAudit(
-      failure(
-        "BadRequest",
+      badRequest(
         `airlock: ${kube.action} over SPDY is not supported; Airlock relays exec, attach and port-forward over WebSocket. ` +
           "Use kubectl 1.30 or newer and unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS / KUBECTL_PORT_FORWARD_WEBSOCKETS.",
       ),
     );
   }
   if (upgrade !== "websocket" || ctx.method !== "GET") {
-    return refuseAfterAudit(failure("BadRequest", `airlock: unsupported protocol upgrade "${upgrade}"`));
+    return refuseAfterAudit(badRequest(`airlock: unsupported protocol upgrade "${upgrade}"`));
   }
   const upstream = gw.upstreams.get(ctx.cluster);
   if (!upstream) return;

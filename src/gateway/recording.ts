@@ -6,9 +6,10 @@
 // anything reaches the cluster. A session that cannot be assigned (the store failing) never blocks a request: the
 // audit event, which is what must not be lost, has already been written or refused by then.
 
+import { recordingRequired } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import { TextStreamMasker } from "../mask/index.ts";
 import type { ActiveRecording } from "../recording/service.ts";
-import { failure, type Status } from "../shared/status.ts";
 import type { RequestContext } from "./context.ts";
 import { header } from "./context.ts";
 import type { GatewayRuntime } from "./runtime.ts";
@@ -80,9 +81,6 @@ export async function openStreamRecording(
   if (!svc.config.required) return { ok: true, active: undefined };
   return {
     ok: false,
-    status: failure(
-      "ServiceUnavailable",
-      `airlock: ${ctx.kube.action} refused: recording is required and ${opened.error}`,
-    ),
+    status: recordingRequired(ctx.kube.action, opened.error),
   };
 }

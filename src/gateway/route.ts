@@ -1,6 +1,7 @@
 // listen: which cluster a request is for. `/k8s/<cluster>/…` selects one; any other path goes to the default
 // cluster. The cluster prefix is cut before classification, so the classifier sees exactly the path the cluster will.
-import { failure, type Status } from "../shared/status.ts";
+import { invalidClusterName, noSuchCluster } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import type { UpstreamRegistry } from "../upstream/index.ts";
 
 export type Route = { ok: true; cluster: string; pathAndQuery: string } | { ok: false; status: Status };
@@ -18,18 +19,12 @@ export function routeCluster(rawUrl: string, upstreams: UpstreamRegistry): Route
   if (!CLUSTER_NAME.test(name)) {
     return {
       ok: false,
-      status: failure("BadRequest", `airlock: "${name.slice(0, 64)}" is not a valid cluster name`),
+      status: invalidClusterName(name),
     };
   }
   if (!upstreams.get(name)) {
-    const known = upstreams
-      .all()
-      .map((u) => u.name)
-      .join(", ");
-    return {
-      ok: false,
-      status: failure("NotFound", `airlock: no cluster named "${name}" (configured: ${known})`),
-    };
+    const known = upstreams.all().map((u) => u.name);
+    return { ok: false, status: noSuchCluster(name, known) };
   }
   return { ok: true, cluster: name, pathAndQuery: tail.startsWith("/") ? tail : `/${tail}` };
 }

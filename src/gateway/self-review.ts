@@ -7,11 +7,11 @@
 // "not allowed" with the reason; an answer that is not the review JSON is relayed as a 502 Status.
 
 import type { Principal } from "../identity/types.ts";
+import { upstreamBadAnswer } from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
 import type { Decision } from "../policy/decision.ts";
 import { describeToRequest } from "../policy/request.ts";
 import { callUpstream } from "../review/upstream-call.ts";
-import { failure } from "../shared/status.ts";
 import type { Upstream } from "../upstream/index.ts";
 import type { RequestContext } from "./context.ts";
 import { header } from "./context.ts";
@@ -136,13 +136,14 @@ export async function answerSelfReview(
       res.end(body);
       return { status: answer.status, bytesOut: body.length };
     }
-    const status = failure(
-      "ServiceUnavailable",
+    const status = upstreamBadAnswer(
       `airlock: the cluster's answer to the self review could not be read${answer.error ? `: ${answer.error}` : ""}`,
-      undefined,
-      502,
     );
-    return { status: 502, bytesOut: sendStatus(res, status), error: answer.error ?? "unreadable answer" };
+    return {
+      status: status.code,
+      bytesOut: sendStatus(res, status),
+      error: answer.error ?? "unreadable answer",
+    };
   }
   const status = isObj(review.status) ? review.status : {};
   let out: Obj;

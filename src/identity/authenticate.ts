@@ -9,7 +9,8 @@ import type { X509Certificate } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import { failure, type Status } from "../shared/status.ts";
+import { unauthorized } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import type { Principal } from "./types.ts";
 
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: Status };
@@ -24,8 +25,7 @@ export interface AuthInput {
 /** One link of the chain: undefined means "not mine, ask the next". */
 export type Authenticator = (input: AuthInput) => Promise<AuthResult | undefined>;
 
-export const UNAUTHORIZED = failure(
-  "Unauthorized",
+export const UNAUTHORIZED = unauthorized(
   "Unauthorized: airlock needs a valid identity credential (Authorization: Bearer <token>, or an Airlock client certificate)",
 );
 

@@ -7,7 +7,7 @@
 // credential's and the session's expiry: live streams are closed when it passes.
 
 import type { IncomingHttpHeaders } from "node:http";
-import { failure } from "../shared/status.ts";
+import { unauthorized } from "../kube/refusals.ts";
 import { bearerToken, hashToken, TOKEN_PREFIX } from "../shared/tokens.ts";
 import { type Authenticator, type AuthInput, type AuthResult, authenticatorChain } from "./authenticate.ts";
 import type { IdentityCa } from "./ca.ts";
@@ -18,7 +18,7 @@ import type { Credential, DelegationStore, Identity, IdentityStore, Principal } 
 
 const refused = (message: string): AuthResult => ({
   ok: false,
-  status: failure("Unauthorized", `Unauthorized: ${message}`),
+  status: unauthorized(message),
 });
 
 function earliest(...times: (string | null | undefined)[]): string | undefined {

@@ -5,8 +5,9 @@
 // /version, /openapi); every other action — including exec, attach, port-forward and proxy, which ride on GET —
 // is refused with a 403 that names the scope.
 
+import { scopeRefused } from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
-import { failure, type Status } from "../shared/status.ts";
+import type { Status } from "../kube/status.ts";
 import type { Principal } from "./types.ts";
 
 const READ_ACTIONS = new Set(["get", "list", "watch"]);
@@ -34,15 +35,5 @@ export function checkScopes(principal: Principal, kube: KubeRequest, method: str
 }
 
 function refuse(principal: Principal, kube: KubeRequest, why: string): ScopeResult {
-  const { info } = kube;
-  const resource = info.apiGroup ? `${info.resource}.${info.apiGroup}` : info.resource;
-  const target = !info.isResourceRequest
-    ? `forbidden`
-    : info.name
-      ? `${resource} "${info.name}" is forbidden`
-      : `${resource} is forbidden`;
-  return {
-    ok: false,
-    status: failure("Forbidden", `${target}: airlock: identity "${principal.name}": ${why}`),
-  };
+  return { ok: false, status: scopeRefused(kube, principal.name, why) };
 }

@@ -17,7 +17,8 @@ import { header } from "../gateway/context.ts";
 import { sendStatus, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { peerCertificateOf } from "../identity/authenticate.ts";
-import { failure } from "../shared/status.ts";
+import { badRequest, methodNotAllowed, tooLarge, unauthorized } from "../kube/refusals.ts";
+import { checkMcpHeaders, checkMcpMessage } from "./admission.ts";
 import { createMcpServer } from "./server.ts";
 
 export const MCP_PATH = "/mcp";
@@ -67,12 +68,16 @@ function json(res: Res, code: number, body: unknown, headers: Record<string, str
 export async function handleMcp(gw: GatewayRuntime, req: Req, res: Res): Promise<void> {
   const path = (req.url ?? "/").split("?")[0] ?? "";
   if (path !== MCP_PATH) {
-    if (req.method !== "GET") return json(res, 405, { error: "method not allowed" }, { allow: "GET" });
+    if (req.method !== "GET") {
+      return void sendStatus(res, methodNotAllowed(`${req.method} is not allowed on ${path}; use GET`), {
+        allow: "GET",
+      });
+    }
     return json(res, 200, resourceMetadata(baseUrl(req)));
   }
   const auth = gw.authenticate
     ? await gw.authenticate({ headers: req.headers, peerCertificate: peerCertificateOf(req) })
-    : { ok: false as const, status: failure("Unauthorized", "Unauthorized: no authenticator is configured") };
+    : { ok: false as const, status: unauthorized("no authenticator is configured") };
   if (!auth.ok) {
     sendStatus(res, auth.status, {
       "www-authenticate": `Bearer resource_metadata="${baseUrl(req)}${RESOURCE_METADATA_PATH}"`,
@@ -80,20 +85,28 @@ export async function handleMcp(gw: GatewayRuntime, req: Req, res: Res): Promise
     return;
   }
   // Stateless: no server-initiated streams to hold open (GET) and no session state to delete (DELETE).
-  if (req.method !== "POST")
-    return json(res, 405, { error: "this MCP endpoint is stateless: POST only" }, { allow: "POST" });
-  const read = await readBody(req as IncomingMessage, MAX_MESSAGE_BYTES);
-  if (!read.ok)
+  if (req.method !== "POST") {
     return void sendStatus(
       res,
-      failure(read.tooLarge ? "RequestEntityTooLarge" : "BadRequest", `airlock: ${read.error}`),
+      methodNotAllowed(
+        `${req.method} is not allowed on ${MCP_PATH}: this MCP endpoint is stateless, POST only`,
+      ),
+      { allow: "POST" },
     );
-  let message: unknown;
-  try {
-    message = JSON.parse(read.body?.toString("utf8") ?? "");
-  } catch {
-    return json(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } });
   }
+  // What the SDK's transport would refuse is refused here, as a Status (src/mcp/admission.ts).
+  const unfit = checkMcpHeaders(req.headers);
+  if (unfit) return void sendStatus(res, unfit);
+  const read = await readBody(req as IncomingMessage, MAX_MESSAGE_BYTES);
+  if (!read.ok) {
+    return void sendStatus(
+      res,
+      read.tooLarge ? tooLarge(`airlock: ${read.error}`) : badRequest(`airlock: ${read.error}`),
+    );
+  }
+  const checked = checkMcpMessage(read.body?.toString("utf8") ?? "", req.headers);
+  if (!checked.ok) return void sendStatus(res, checked.status);
+  const message = checked.message;
   const messages = Array.isArray(message) ? message : [message];
   let session = (header(req.headers, "mcp-session-id") ?? "").slice(0, 100);
   if (messages.some((m) => (m as { method?: string })?.method === "initialize")) {

@@ -6,8 +6,10 @@
 // Stance: fail closed. A caller that needs an object and cannot have it gets a Status to refuse with, never a guess:
 // a timeout, a credential failure or an unreadable answer is 503; the cluster's own refusal of the dry run (409,
 // 422, 403, 404…) is relayed with its code, because the real request would be refused the same way.
+
+import { clusterRefused, dependencyUnavailable } from "../kube/refusals.ts";
 import type { KubeRequest } from "../kube/request.ts";
-import { failure, REASONS, type Reason, type Status } from "../shared/status.ts";
+import type { Status } from "../kube/status.ts";
 import type { Upstream } from "../upstream/index.ts";
 import { callUpstream, type UpstreamAnswer } from "./upstream-call.ts";
 
@@ -53,12 +55,10 @@ function unavailable(what: string, answer: UpstreamAnswer): Status {
   if (answer.status >= 400 && answer.status < 500) {
     // The cluster refused the read itself: the real request would be refused the same way; relay its code and reason.
     const message = `airlock: ${what} was refused by the cluster${s?.message ? `: ${s.message}` : ` (HTTP ${answer.status})`}; the request was not sent`;
-    const known = typeof s?.reason === "string" && s.reason in REASONS ? (s.reason as Reason) : "BadRequest";
-    return failure(known, message, undefined, answer.status);
+    return clusterRefused(message, answer.status, s?.reason);
   }
   const why = answer.error ?? `HTTP ${answer.status}${s?.message ? `: ${s.message}` : ""}`;
-  return failure(
-    "ServiceUnavailable",
+  return dependencyUnavailable(
     `airlock: policy needs ${what}, which could not be had (${why}); the request was refused (fail closed). Retry later.`,
   );
 }

@@ -12,6 +12,8 @@ import { chainCheck } from "../identity/chain.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
+import { notReady } from "../kube/refusals.ts";
+import { sendStatus } from "../kube/status.ts";
 import { SharedRateLimiter } from "../policy/shared-limiter.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
@@ -132,7 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     authenticate: async (req) => adminApi?.authenticate(req),
     handle: async (req, res, principal) => {
       if (adminApi) return adminApi.handle(req, res, principal);
-      res.writeHead(503).end();
+      sendStatus(res, notReady());
     },
   };
   const { server, guard, handlers } = createGatewayServer(runtime, tls, admin, () => ready, {

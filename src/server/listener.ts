@@ -10,9 +10,9 @@ import { createConsole } from "../console/index.ts";
 import { handleKubeRequest, handleKubeUpgrade } from "../gateway/pipeline.ts";
 import { sendStatus, sendStatusOnSocket, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
+import { internalError, notReady, storeUnavailable } from "../kube/refusals.ts";
 import { handleMcp, isMcpPath } from "../mcp/http.ts";
 import { requestScope } from "../shared/request-scope.ts";
-import { failure } from "../shared/status.ts";
 import { storeUnavailableStatus } from "../store/faults.ts";
 import { ListenerGuard, listenerOptions } from "./limits.ts";
 import { HandlerTracker } from "./shutdown.ts";
@@ -52,16 +52,11 @@ export function createGatewayServer(
     const path = url.split("?")[0];
     const fail = (err: unknown) => {
       gw.log.error({ err: (err as Error).message, path }, "request handler failed");
-      if (!res.headersSent)
-        sendStatus(
-          res,
-          storeUnavailableStatus(err) ??
-            failure("InternalError", "airlock: internal error; see the gateway log"),
-        );
+      if (!res.headersSent) sendStatus(res, storeUnavailableStatus(err) ?? internalError());
       else res.destroy();
     };
     if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok");
-    if (path === "/readyz") return isReady() ? plain(res, 200, "ok") : plain(res, 503, "not ready");
+    if (path === "/readyz") return void (isReady() ? plain(res, 200, "ok") : sendStatus(res, notReady()));
     // Listener limits (connections, header size) and shutdown: src/server/limits.ts.
     if (guard?.admit(req, res)) return;
     if (path === "/metrics") {
@@ -88,10 +83,7 @@ export function createGatewayServer(
           (err: Error) => {
             // The store could not be asked: that is an outage, not a wrong token.
             gw.log.error({ err: err.message }, "admin authentication failed");
-            sendStatus(
-              res,
-              failure("ServiceUnavailable", "airlock: the identity store is unavailable; try again"),
-            );
+            sendStatus(res, storeUnavailable());
           },
         )
         .catch(fail);
@@ -122,11 +114,7 @@ export function createGatewayServer(
       handlers.track(
         handleKubeUpgrade(gw, req, socket, head).catch((err: Error) => {
           gw.log.error({ err: err.message }, "upgrade handler failed");
-          sendStatusOnSocket(
-            socket,
-            storeUnavailableStatus(err) ??
-              failure("InternalError", "airlock: internal error; see the gateway log"),
-          );
+          sendStatusOnSocket(socket, storeUnavailableStatus(err) ?? internalError());
         }),
       );
     }),

@@ -4,10 +4,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendStatus } from "../admin/http.ts";
 import type { AdminApi } from "../admin/index.ts";
-import { retryAfter } from "../console/handler.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { AttemptThrottle, throttledMessage } from "../identity/throttle.ts";
-import { failure, StatusError } from "../shared/status.ts";
+import { throttled } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 
 export const SESSION_MINTING = "session credential";
 const SESSION_PATH = "/airlock/v1/credentials/session";
@@ -40,12 +40,13 @@ export function createThrottle(gw: GatewayRuntime): AttemptThrottle {
 /** The admin API with the session-credential exchange throttled per source (failures) and per identity (mints). */
 export function throttleMinting(admin: AdminApi, throttle: AttemptThrottle): AdminApi {
   const refuse = (res: ServerResponse, verdict: Parameters<typeof throttledMessage>[1]) => {
-    const status = failure(
-      "TooManyRequests",
-      throttledMessage("minting a session credential", verdict, throttle.limits.windowSeconds),
-      { retryAfterSeconds: verdict.retryAfterSeconds },
+    sendStatus(
+      res,
+      throttled(
+        throttledMessage("minting a session credential", verdict, throttle.limits.windowSeconds),
+        verdict.retryAfterSeconds,
+      ),
     );
-    sendStatus(res, status, retryAfter(status));
   };
   return {
     handles: (pathname) => admin.handles(pathname),
@@ -64,7 +65,7 @@ export function throttleMinting(admin: AdminApi, throttle: AttemptThrottle): Adm
         const byIdentity = await throttle.attempt(SESSION_MINTING, principal.name);
         if (!byIdentity.ok) return refuse(res, byIdentity);
       } catch (err) {
-        if (err instanceof StatusError) return sendStatus(res, err.status);
+        if (err instanceof StatusError) return void sendStatus(res, err.status);
         throw err;
       }
       return admin.handle(req, res, principal);

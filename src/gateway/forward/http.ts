@@ -9,7 +9,13 @@
 // attach, port-forward) never come here (upgrade.ts, HTTP/1.1).
 import type { IncomingMessage } from "node:http";
 import https, { type RequestOptions } from "node:https";
-import { failure, type Status } from "../../shared/status.ts";
+import {
+  upstreamBadAnswer,
+  upstreamNoCredential,
+  upstreamTimeout,
+  upstreamUnreachable,
+} from "../../kube/refusals.ts";
+import type { Status } from "../../kube/status.ts";
 import { h2PoolOf } from "../../upstream/h2-pool.ts";
 import type { Upstream } from "../../upstream/index.ts";
 import type { AnyResponse } from "../respond.ts";
@@ -70,23 +76,11 @@ const UNREACHABLE = new Set([
  */
 export function upstreamFailure(cluster: string, err: Error): Status {
   const code = (err as NodeJS.ErrnoException).code ?? "";
-  if (code === TIMED_OUT)
-    return failure(
-      "Timeout",
-      `airlock: the cluster "${cluster}" did not answer in time (upstream timed out)`,
-      undefined,
-      504,
-    );
+  if (code === TIMED_OUT) return upstreamTimeout(cluster);
   if (UNREACHABLE.has(code) || /socket hang up|reset the stream|session/i.test(err.message))
-    return failure(
-      "ServiceUnavailable",
-      `airlock: the cluster "${cluster}" could not be reached: ${err.message}`,
-    );
-  return failure(
-    "InternalError",
+    return upstreamUnreachable(cluster, err.message);
+  return upstreamBadAnswer(
     `airlock: the cluster "${cluster}" answered with something that is not a Kubernetes response: ${err.message}`,
-    undefined,
-    502,
   );
 }
 
@@ -237,16 +231,9 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
       })
       .catch((err: Error) => {
         if (settled) return;
-        status = 502;
-        bytesOut += sendStatus(
-          res,
-          failure(
-            "ServiceUnavailable",
-            `airlock: no credential for the cluster "${opts.upstream.name}": ${err.message}`,
-            undefined,
-            502,
-          ),
-        );
+        const answer = upstreamNoCredential(opts.upstream.name, err.message);
+        status = answer.code;
+        bytesOut += sendStatus(res, answer);
         finish(err.message);
       });
   });

@@ -10,7 +10,13 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
-import { failure } from "../../shared/status.ts";
+import {
+  badRequest,
+  CATALOGUE,
+  upstreamBadAnswer,
+  upstreamNoCredential,
+  upstreamUnreachable,
+} from "../../kube/refusals.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { UpgradeOptions, UpgradeResult } from "./upgrade.ts";
 import { CLIENT_LEFT, clientWatch, offeredProtocols, STREAM_SUBPROTOCOLS } from "./upgrade.ts";
@@ -71,8 +77,7 @@ export function tunnelWebSocket(
     if (typeof clientKey !== "string" || !/^[A-Za-z0-9+/]{22}==$/.test(clientKey) || offered.length === 0) {
       bytesOut = sendStatusOnSocket(
         socket,
-        failure(
-          "BadRequest",
+        badRequest(
           "airlock: a WebSocket upgrade needs a valid Sec-WebSocket-Key and a Kubernetes subprotocol",
         ),
       );
@@ -137,14 +142,9 @@ export function tunnelWebSocket(
             upstreamSocket.destroy();
             bytesOut = sendStatusOnSocket(
               socket,
-              failure(
-                "ServiceUnavailable",
-                "airlock: the cluster answered the upgrade with an invalid handshake",
-                undefined,
-                502,
-              ),
+              upstreamBadAnswer("airlock: the cluster answered the upgrade with an invalid handshake"),
             );
-            return finish(502, "invalid upstream handshake");
+            return finish(CATALOGUE.upstreamBadAnswer.code, "invalid upstream handshake");
           }
           if (client.left()) {
             upstreamSocket.destroy();
@@ -215,32 +215,16 @@ export function tunnelWebSocket(
           upstreamSocket.on("error", teardown);
         });
         upstreamReq.on("error", (err) => {
-          if (!settled) {
-            bytesOut = sendStatusOnSocket(
-              socket,
-              failure(
-                "ServiceUnavailable",
-                `airlock: the cluster could not be reached: ${err.message}`,
-                undefined,
-                502,
-              ),
-            );
-          }
-          finish(502, err.message);
+          const answer = upstreamUnreachable(undefined, err.message);
+          if (!settled) bytesOut = sendStatusOnSocket(socket, answer);
+          finish(answer.code, err.message);
         });
         upstreamReq.end();
       })
       .catch((err: Error) => {
-        bytesOut = sendStatusOnSocket(
-          socket,
-          failure(
-            "ServiceUnavailable",
-            `airlock: no credential for the cluster: ${err.message}`,
-            undefined,
-            502,
-          ),
-        );
-        finish(502, err.message);
+        const answer = upstreamNoCredential(undefined, err.message);
+        bytesOut = sendStatusOnSocket(socket, answer);
+        finish(answer.code, err.message);
       });
   });
 }

@@ -8,9 +8,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
+import { internalError, upstreamNoCredential, upstreamUnreachable } from "../../kube/refusals.ts";
+import type { Status } from "../../kube/status.ts";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
-import { failure, type Status } from "../../shared/status.ts";
 import type { Upstream } from "../../upstream/index.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { StdinLineGate } from "../stdin-inspect.ts";
@@ -183,18 +184,9 @@ export function bridgeWebSocket(
 
         upstream.on("error", (err) => {
           if (client.left()) return leftEarly(); // cancelled because the client left: not a cluster fault
-          if (!settled && !socket.destroyed) {
-            bytesOut = sendStatusOnSocket(
-              socket,
-              failure(
-                "ServiceUnavailable",
-                `airlock: the cluster could not be reached: ${err.message}`,
-                undefined,
-                502,
-              ),
-            );
-          }
-          finish(502, err.message);
+          const answer = upstreamUnreachable(undefined, err.message);
+          if (!settled && !socket.destroyed) bytesOut = sendStatusOnSocket(socket, answer);
+          finish(answer.code, err.message);
         });
 
         upstream.on("open", () => {
@@ -290,13 +282,8 @@ export function bridgeWebSocket(
         // client gets a Status naming the cause, and the connection is closed.
         const noCredential = !settled && err instanceof CredentialError;
         const status = noCredential
-          ? failure(
-              "ServiceUnavailable",
-              `airlock: no credential for the cluster: ${err.message}`,
-              undefined,
-              502,
-            )
-          : failure("InternalError", `airlock: the stream could not be relayed: ${err.message}`);
+          ? upstreamNoCredential(undefined, err.message)
+          : internalError(`airlock: the stream could not be relayed: ${err.message}`);
         if (!settled && !socket.destroyed) bytesOut = sendStatusOnSocket(socket, status);
         finish(status.code, err.message);
       });

@@ -7,7 +7,9 @@
 // never forwarded; a stream that fails mid-way is cut. Break-glass (`none`) relays unmasked and says so.
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pipeline } from "node:stream";
+import { forbiddenHere, maskingFailed, maskingUnavailable } from "../../kube/refusals.ts";
 import type { KubeRequest } from "../../kube/request.ts";
+import type { Status } from "../../kube/status.ts";
 import {
   ChannelFrameMasker,
   type DetectorSet,
@@ -20,7 +22,6 @@ import {
   TextStreamMasker,
   WatchStreamMasker,
 } from "../../mask/index.ts";
-import { failure, type Status } from "../../shared/status.ts";
 import { type AnyResponse, clientGone, sendStatus, writeHead } from "../respond.ts";
 import { type ChunkMasker, MaskingTransform } from "./response.ts";
 
@@ -49,9 +50,7 @@ export interface RequestMasking {
 /** Small responses are masked whole (exact count, Content-Length); larger ones stream past this many bytes. */
 export const BUFFER_LIMIT = 4 * 1024 * 1024;
 
-export function maskingFailed(message: string): Status {
-  return failure("InternalError", `airlock: masking failed: ${message}`, undefined, 502);
-}
+export { maskingFailed };
 
 /**
  * The masking a decision asks for: undefined when none (no profile, or break-glass `none`), a refusal when the
@@ -66,8 +65,7 @@ export function requestMasking(
   if (!runtime || !profile) {
     return {
       ok: false,
-      status: failure(
-        "InternalError",
+      status: maskingUnavailable(
         `airlock: masking profile "${profileName}" is not defined, so the request was not sent`,
       ),
     };
@@ -199,8 +197,7 @@ export function relayMasked(
       if (err instanceof ItemRefused) {
         // Policy refused the object itself (a GET of one object a label rule denies): a 403, not a failure. The
         // transform drains the rest of the upstream answer (nothing of it is sent).
-        if (!res.headersSent && !clientGone(res))
-          hooks.onBytes(sendStatus(res, failure("Forbidden", err.message)));
+        if (!res.headersSent && !clientGone(res)) hooks.onBytes(sendStatus(res, forbiddenHere(err.message)));
         hooks.done(403);
         return;
       }

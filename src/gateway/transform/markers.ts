@@ -2,9 +2,10 @@
 // Status kubectl prints. Every identity, every write verb, before policy: a marker in a body is never what the
 // writer meant to store, and storing it would replace a real value with a placeholder.
 
+import { maskedValueWritten } from "../../kube/refusals.ts";
 import type { KubeRequest } from "../../kube/request.ts";
+import type { Status } from "../../kube/status.ts";
 import { findMarkerInBody } from "../../mask/body-markers.ts";
-import { failure, type Status } from "../../shared/status.ts";
 import { describeTarget } from "../decide.ts";
 
 /** A 422 Status when the request body carries a marker; undefined otherwise. */
@@ -14,10 +15,5 @@ export function refuseMarkers(kube: KubeRequest, raw: Buffer | undefined): Statu
   if (!found) return undefined;
   const where = found.where.length > 200 ? `${found.where.slice(0, 200)}…` : found.where;
   const how = found.form === "raw" ? "" : ` (${found.form}-encoded)`;
-  return failure(
-    "Invalid",
-    `${describeTarget(kube)} is invalid: airlock: ${kube.action} refused: field ${where} holds an Airlock masking marker${how} ` +
-      "(‹masked:…›), not a real value; writing it back would replace the real value with the placeholder. " +
-      "Remove the masked fields from the object (or set their real values) and send it again.",
-  );
+  return maskedValueWritten(describeTarget(kube), kube.action, where, how);
 }

@@ -8,7 +8,16 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Principal } from "../../identity/types.ts";
+import {
+  dependencyUnavailable,
+  forbidden,
+  forbiddenMessage,
+  maskingUnavailable,
+  notFound,
+  policyDenial,
+} from "../../kube/refusals.ts";
 import type { KubeRequest } from "../../kube/request.ts";
+import type { Status } from "../../kube/status.ts";
 import { withDetector } from "../../mask/detectors.ts";
 import {
   BUILTIN_PROFILES,
@@ -27,7 +36,6 @@ import {
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
 import { type SecretValueMatcher, secretValueMatcher } from "../../mask/values.ts";
 import type { Decision } from "../../policy/decision.ts";
-import { failure, type Status } from "../../shared/status.ts";
 import type { AnyResponse } from "../respond.ts";
 import type { GatewayRuntime } from "../runtime.ts";
 import { withJsonAccept } from "./accept.ts";
@@ -152,7 +160,7 @@ export async function prepareMasking(
   } catch (err) {
     return {
       ok: false,
-      status: failure("InternalError", `airlock: masking is not available: ${(err as Error).message}`),
+      status: maskingUnavailable(`airlock: masking is not available: ${(err as Error).message}`),
     };
   }
   const resolved = requestMasking(runtime, name);
@@ -166,9 +174,9 @@ export async function prepareMasking(
   if (resolved.masking && kube.info.subresource === "portforward") {
     return {
       ok: false,
-      status: failure(
-        "Forbidden",
-        `pods "${kube.info.name}" is forbidden: airlock: port-forward is refused because masking profile ${name} applies and a forwarded port's bytes cannot be masked; a rule that names the ports (ports: [80]) allows it`,
+      status: forbidden(
+        kube.info,
+        `airlock: port-forward is refused because masking profile ${name} applies and a forwarded port's bytes cannot be masked; a rule that names the ports (ports: [80]) allows it`,
       ),
     };
   }
@@ -182,12 +190,11 @@ export async function prepareMasking(
         ? await lookupPodSecretValues(upstream, kube.info.namespace, kube.info.name)
         : { ok: false, error: "the cluster is not connected" };
       if (!looked.ok && looked.podNotFound !== undefined)
-        return { ok: false, status: failure("NotFound", looked.podNotFound) };
+        return { ok: false, status: notFound(looked.podNotFound) };
       if (!looked.ok) {
         return {
           ok: false,
-          status: failure(
-            "ServiceUnavailable",
+          status: dependencyUnavailable(
             `pods "${kube.info.name}" ${kube.info.subresource} refused: airlock masks the values of the Secrets this pod ` +
               `uses in its output and could not read them (${looked.error}); nothing was sent. Ask an operator to ` +
               "check the gateway's read access to pods and secrets (docs/connections.md).",
@@ -276,9 +283,9 @@ export async function filterItems(
   if (kube.query.get("includeObject") === "None") {
     return {
       ok: false,
-      status: failure(
-        "Forbidden",
-        `${kube.info.resource} is forbidden: airlock: a ${verb} with includeObject=None cannot be filtered by policy (each item is decided by its metadata); ask without includeObject=None`,
+      status: forbidden(
+        { ...kube.info, name: "" },
+        `airlock: a ${verb} with includeObject=None cannot be filtered by policy (each item is decided by its metadata); ask without includeObject=None`,
       ),
     };
   }
@@ -299,7 +306,7 @@ export async function filterItems(
   } catch (err) {
     return {
       ok: false,
-      status: failure("InternalError", `airlock: list filtering is not available: ${(err as Error).message}`),
+      status: maskingUnavailable(`airlock: list filtering is not available: ${(err as Error).message}`),
     };
   }
   const none = BUILTIN_PROFILES.get(NO_MASKING_PROFILE) as MaskingProfile;
@@ -314,14 +321,13 @@ export async function filterItems(
 }
 
 function refusedMessage(kube: KubeRequest, d: Decision | undefined): string {
-  const what = kube.info.apiGroup ? `${kube.info.resource}.${kube.info.apiGroup}` : kube.info.resource;
   const why =
     d && d.effect === "deny"
-      ? `denied by policy ${d.policy} rule ${d.rule}: ${d.message}`
+      ? policyDenial(d)
       : d && d.effect === "review"
         ? `needs a review (policy ${d.policy} rule ${d.rule}) for this object`
         : "not allowed by policy for this object";
-  return `${what} "${kube.info.name}" is forbidden: airlock: ${kube.action} ${why}`;
+  return forbiddenMessage(kube.info, `airlock: ${kube.action} ${why}`);
 }
 
 /** A JSON answer the gateway composed itself (a deletecollection's deleted objects), masked like a response. */

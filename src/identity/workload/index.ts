@@ -10,7 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { failure } from "../../shared/status.ts";
+import { unauthorized } from "../../kube/refusals.ts";
 import { bearerToken } from "../../shared/tokens.ts";
 import type { Upstream } from "../../upstream/types.ts";
 import type { Authenticator, AuthResult } from "../authenticate.ts";
@@ -46,7 +46,7 @@ const CACHE_MAX = 10_000;
 
 const refused = (message: string): AuthResult => ({
   ok: false,
-  status: failure("Unauthorized", `Unauthorized: ${message}`),
+  status: unauthorized(message),
 });
 
 /** A cache of successful remote verdicts, keyed by the token's hash. */

@@ -12,8 +12,9 @@
 // Fail closed: a body without Content-Type, of another type, with parameters other than charset=utf-8, with a
 // Content-Encoding, that is not UTF-8, or that the readers refuse is answered 415 or 400 and never forwarded.
 // Proxy requests carry the proxied application's bytes and pass unread (policy cannot see into them anyway).
-import { failure, type Status } from "../../shared/status.ts";
+import { badRequest, unsupportedMediaType } from "../refusals.ts";
 import type { KubeRequest } from "../request.ts";
+import type { Status } from "../status.ts";
 import { decodeUtf8, readJsonText } from "./json.ts";
 import { readYamlText } from "./yaml11.ts";
 
@@ -54,15 +55,14 @@ function accepted(method: string, kube: KubeRequest): string[] {
 function unsupported(message: string, types: string[]): BodyRead {
   return {
     ok: false,
-    status: failure(
-      "UnsupportedMediaType",
+    status: unsupportedMediaType(
       `airlock: ${message}; accepted here: ${types.join(", ")}. The gateway reads every body before it is sent, so it refuses what it cannot read exactly as the cluster would`,
     ),
   };
 }
 
 function bad(message: string): BodyRead {
-  return { ok: false, status: failure("BadRequest", `airlock: the request body was refused: ${message}`) };
+  return { ok: false, status: badRequest(`airlock: the request body was refused: ${message}`) };
 }
 
 /** Splits a Content-Type into its media type and parameters; undefined when it does not parse. */

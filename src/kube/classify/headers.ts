@@ -5,7 +5,7 @@
 // (X-Remote-*, X-Forwarded-*, Authorization, Cookie, our own Airlock-* prefix) are dropped; hop-by-hop headers belong
 // to this connection only. Duplicates of framing headers are refused: two readers could pick different ones.
 
-import { failure } from "../../shared/status.ts";
+import { IMPERSONATION_REFUSED, impersonationRefused } from "../../kube/refusals.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 
 const DROPPED_PREFIXES = ["x-remote-", "x-forwarded-", "x-airlock-", "airlock-"];
@@ -28,8 +28,7 @@ const CONNECTION_SCOPED_PREFIXES = [":", "sec-websocket-"];
 const CONNECTION_SCOPED = new Set(["expect", "accept-encoding", "http2-settings"]);
 const SINGLETONS = new Set(["content-type", "content-length"]);
 
-export const IMPERSONATION_REFUSED =
-  "airlock: impersonation headers are not accepted from clients; Airlock impersonates the caller itself";
+export { IMPERSONATION_REFUSED };
 
 export function inspectClientHeaders(rawHeaders: string[]): Result<{ forward: [string, string][] }> {
   if (rawHeaders.length % 2 !== 0) return badRequest("malformed header list");
@@ -42,7 +41,7 @@ export function inspectClientHeaders(rawHeaders: string[]): Result<{ forward: [s
     if (name.startsWith("impersonate-")) {
       return {
         ok: false,
-        status: failure("Forbidden", IMPERSONATION_REFUSED, { causes: [{ field: name }] }),
+        status: impersonationRefused(name),
       };
     }
     if (/[\0\r\n]/.test(value)) return badRequest(`control character in header "${rawHeaders[i]}"`);

@@ -6,7 +6,7 @@
 // Failure stance: where the apiserver errors we refuse with the Status it would send; where a query value could be read
 // two ways by the apiserver itself (non-ASCII "watch", see below) we refuse with 400.
 
-import { failure } from "../../shared/status.ts";
+import { internalError } from "../refusals.ts";
 import type { RequestInfo } from "../request.ts";
 import { badRequest, ok, type Result } from "./result.ts";
 import { exactMatch, isGoInt64, isValidLabelSelector, parseFieldSelector } from "./selectors.ts";
@@ -68,8 +68,7 @@ export function resolveRequestInfo(
       // The WithRequestInfo filter answers this with a 500; we refuse the same way rather than guess.
       return {
         ok: false,
-        status: failure(
-          "InternalError",
+        status: internalError(
           `failed to create RequestInfo: unable to determine kind and namespace from url, ${path}`,
         ),
       };

@@ -1,7 +1,8 @@
 // Tagged results for the classify stage: expected failures (a malformed or ambiguous request) are values, not
 // exceptions, so the pipeline's one boundary turns them into a Kubernetes Status response.
 
-import { failure, type Status } from "../../shared/status.ts";
+import { badRequest as refuseAsBadRequest } from "../../kube/refusals.ts";
+import type { Status } from "../../kube/status.ts";
 
 export type Result<T> = { ok: true; value: T } | { ok: false; status: Status };
 
@@ -11,7 +12,7 @@ export function ok<T>(value: T): Result<T> {
 
 /** 400 BadRequest; every classify refusal says what was wrong, prefixed so operators can grep for it. */
 export function badRequest<T>(message: string): Result<T> {
-  return { ok: false, status: failure("BadRequest", `airlock: ${message}`) };
+  return { ok: false, status: refuseAsBadRequest(`airlock: ${message}`) };
 }
 
 /** "refused ambiguous request path: <why>" — the one wording for path hygiene refusals. */
