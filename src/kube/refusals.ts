@@ -380,7 +380,7 @@ export function notEnabled(message: string): Status {
 }
 
 export function notReady(): Status {
-  return make("notReady", "airlock: the gateway is starting and not ready yet; try again");
+  return make("notReady", "airlock: the gateway is not ready (starting or shutting down); try again");
 }
 
 /**
