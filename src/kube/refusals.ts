@@ -60,6 +60,7 @@ export const CATALOGUE = {
   upstreamNoCredential: { code: 502, reason: "InternalError" },
   // 503
   upstreamUnreachable: { code: 503, reason: "ServiceUnavailable" },
+  upstreamLost: { code: 503, reason: "ServiceUnavailable" },
   auditUnavailable: { code: 503, reason: "ServiceUnavailable" },
   storeUnavailable: { code: 503, reason: "ServiceUnavailable" },
   reviewUnrecorded: { code: 503, reason: "ServiceUnavailable" },
@@ -336,6 +337,14 @@ export function upstreamNoCredential(cluster: string | undefined, why: string): 
 export function upstreamUnreachable(cluster: string | undefined, why: string): Status {
   const which = cluster ? `the cluster "${cluster}"` : "the cluster";
   return make("upstreamUnreachable", `airlock: ${which} could not be reached: ${why}`);
+}
+
+/** The cluster's connection was lost mid-session (exec, attach): sent on the stream's error channel. */
+export function upstreamLost(cluster: string, why: string): Status {
+  return make(
+    "upstreamLost",
+    `airlock: the connection to the cluster "${cluster}" was lost (${why}); the session ended`,
+  );
 }
 
 export function upstreamTimeout(cluster: string): Status {

@@ -8,7 +8,12 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
-import { internalError, upstreamNoCredential, upstreamUnreachable } from "../../kube/refusals.ts";
+import {
+  internalError,
+  upstreamLost,
+  upstreamNoCredential,
+  upstreamUnreachable,
+} from "../../kube/refusals.ts";
 import type { Status } from "../../kube/status.ts";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
@@ -247,10 +252,7 @@ export function bridgeWebSocket(
               lost = true;
               finish(101, `the connection to the cluster was lost: ${why}`);
               if (client.readyState !== WebSocket.OPEN) return client.terminate();
-              const status = failure(
-                "ServiceUnavailable",
-                `airlock: the connection to the cluster "${opts.upstream.name}" was lost (${why}); the session ended`,
-              );
+              const status = upstreamLost(opts.upstream.name, why);
               endExecWith(client, upstream.protocol, status, "the connection to the cluster was lost");
               // A client that never answers the close is cut after a second.
               setTimeout(() => client.terminate(), 1000).unref();
