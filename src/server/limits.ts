@@ -77,6 +77,7 @@ export class ListenerGuard {
   /** Live connections by their TCP socket (not upgraded ones: those are streams, closed with the stream registry). */
   readonly #connections = new Map<Socket, ConnectionState>();
   #draining = false;
+  readonly #tlsFailed = new WeakSet<Duplex>();
 
   constructor(server: Http2SecureServer, deps: GuardDeps) {
     this.#server = server;
@@ -88,9 +89,9 @@ export class ListenerGuard {
     server.on("clientError", (err: Error & { code?: string }, socket: Duplex) =>
       this.#onClientError(err, socket),
     );
-    server.on("tlsClientError", (err: Error & { code?: string }) => {
-      if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT") deps.refused("requestHeaderTimeoutSeconds");
-    });
+    server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) =>
+      this.#onTlsError(err, socket),
+    );
   }
 
   /** (Re)applies the limits Node enforces itself (at start and on reload). */
@@ -297,7 +298,24 @@ export class ListenerGuard {
     session.once("close", () => clearTimeout(state.timer));
   }
 
+  /** A TLS handshake that failed or timed out (limits.requestHeaderTimeoutSeconds): nothing can be answered. */
+  #onTlsError(err: Error & { code?: string }, socket: Duplex): void {
+    if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" && !this.#tlsFailed.has(socket)) {
+      this.#deps.refused("requestHeaderTimeoutSeconds");
+    }
+    this.#tlsFailed.add(socket);
+    socket.destroy();
+  }
+
   #onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    // With a 'clientError' listener, Node routes TLS errors (a handshake timeout) here too: no HTTP can be spoken.
+    if (
+      err.code?.startsWith("ERR_TLS") ||
+      err.code?.startsWith("ERR_SSL") ||
+      !(socket as TLSSocket).encrypted
+    ) {
+      return this.#onTlsError(err, socket);
+    }
     const limits = this.#deps.limits();
     const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
     if (err.code === "ECONNRESET" || !socket.writable || busy) return void socket.destroy();
