@@ -314,7 +314,7 @@ export class ListenerGuard {
       err.code?.startsWith("ERR_SSL") ||
       !(socket as TLSSocket).encrypted
     ) {
-      return this.#onTlsError(err, socket);
+      return void this.#onTlsError(err, socket);
     }
     const limits = this.#deps.limits();
     const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
