@@ -1,36 +1,18 @@
 // `airlock audit verify | export | pubkey | list` as real child processes: offline on the SQLite file, and through
 // an HTTPS admin API that has the audit key.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createAdminApi } from "../../src/admin/api.ts";
 import { generateSigningKey } from "../../src/audit/signing.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { generateToken, hashToken } from "../../src/shared/tokens.ts";
+import { airlock as run } from "../helpers/cli.ts";
 import { type AuditFixture, auditFixture } from "./fixtures.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
-
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 let f: AuditFixture;
 let pubkeyFile: string;

@@ -2,37 +2,19 @@
 // 0600, requests (allowed and refused) are chained and reach a file sink as audit.k8s.io/v1 events, `airlock audit
 // verify` passes through the admin API, and after shutdown the whole chain is signed and verifies offline.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/server/index.ts";
+import { airlock } from "../helpers/cli.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { kubectl } from "../helpers/kubectl.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
-
-function airlock(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 let dir: string;
 let sim: Simulator;

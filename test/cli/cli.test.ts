@@ -4,13 +4,12 @@ import { spawn } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { type AdminServer, startAdminServer } from "../admin/harness.ts";
+import { airlock as runCli } from "../helpers/cli.ts";
 import { auditEvent } from "../store/contract.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 let srv: AdminServer;
 before(async () => {
   srv = await startAdminServer();
@@ -31,19 +30,7 @@ function airlock(args: string[], env: Record<string, string | undefined> = {}): 
     AIRLOCK_TOKEN: srv.adminToken,
     AIRLOCK_CA: srv.caFile,
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env } as NodeJS.ProcessEnv });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { ...base, ...env });
 }
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {

@@ -2,7 +2,7 @@
 // upstream receives the forwarded request, before anything is answered. With either audit.durability the request's
 // audit record must already be committed in the database the gateway leaves behind.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, request } from "node:https";
@@ -12,9 +12,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { openStore } from "../../src/store/index.ts";
-import { waitFor } from "./e2e-recording-support.ts";
+import { serveAirlock } from "../helpers/cli.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 let dir: string;
 const children: ChildProcess[] = [];
 /** The gateway to kill when the upstream sees a request for a ConfigMap named `probe-*`. */
@@ -83,17 +82,8 @@ async function serve(dataDir: string, durability: string): Promise<{ child: Chil
       "",
     ].join("\n"),
   );
-  const child = spawn(process.execPath, [BIN, "serve", "--config", config], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const { child, url } = await serveAirlock(config);
   children.push(child);
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  await waitFor(() => err, /airlock: ready/, 30_000);
-  const url = /gateway listening on (\S+)/.exec(err)?.[1];
-  assert.ok(url, err);
   return { child, url };
 }
 

@@ -3,11 +3,12 @@
 // `get -w` within a second of passing; disable closing streams and enable giving access back; an expiry moved later
 // keeping a stream open, but never past its token's own expiry.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildKubeconfig } from "../../src/admin/index.ts";
+import { airlock } from "../helpers/cli.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -15,7 +16,6 @@ let gw: TestGateway;
 let adminToken: string;
 let caFile: string;
 const children: ChildProcess[] = [];
-const BIN = new URL("../../bin/airlock.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
@@ -31,20 +31,6 @@ after(async () => {
 
 function api(method: string, path: string, token: string, body?: unknown) {
   return callGateway(gw, method, path, token, body);
-}
-
-function airlock(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
-  });
 }
 
 async function tokenKubeconfig(name: string, token: string): Promise<string> {

@@ -5,7 +5,7 @@
 // session tokens, the EKS bearer tokens, Airlock's own tokens) is absent from the gateway's complete output, from
 // every file in its data directory but the admin token's own, and from the stored audit rows.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import https from "node:https";
@@ -18,12 +18,12 @@ import { SignJWT } from "jose";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
 import { openStore } from "../../src/store/index.ts";
+import { serveAirlock } from "../helpers/cli.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { startTestIssuer, type TestIssuer } from "../helpers/test-oidc.ts";
 import { ROLE_X, startTestSts, type TestSts } from "../helpers/test-sts.ts";
-import { simRecords, waitFor } from "./e2e-support.ts";
+import { simRecords } from "./e2e-support.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 const ROLE_Y = "arn:aws:iam::111122223333:role/airlock-upstream";
 
 let dir: string;
@@ -35,7 +35,7 @@ let gateway: ChildProcess;
 let gatewayUrl = "";
 let gatewayCa = "";
 let adminToken = "";
-let output = "";
+let output: () => string = () => "";
 /** Every secret the run involved; none may be found in logs or audit. */
 const secrets = new Map<string, string>();
 
@@ -185,22 +185,17 @@ before(async () => {
     },
   };
   await writeFile(join(dir, "airlock.yaml"), JSON.stringify(config)); // JSON is YAML
-  gateway = spawn(process.execPath, [BIN, "serve", "--config", join(dir, "airlock.yaml")], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const served = await serveAirlock(join(dir, "airlock.yaml"), {
     env: {
-      PATH: process.env.PATH ?? "",
       HOME: dir, // no ~/.aws of the machine's user
       AWS_ACCESS_KEY_ID: ROLE_X.accessKeyId,
       AWS_SECRET_ACCESS_KEY: ROLE_X.secretAccessKey,
       NODE_EXTRA_CA_CERTS: join(dir, "proxy-ca.pem"),
     },
   });
-  for (const s of [gateway.stdout, gateway.stderr])
-    s?.setEncoding("utf8").on("data", (d: string) => {
-      output += d;
-    });
-  await waitFor(() => output, /airlock: ready/, 30_000);
-  gatewayUrl = /gateway listening on (\S+)/.exec(output)?.[1] ?? "";
+  gateway = served.child;
+  output = served.output;
+  gatewayUrl = served.url;
   gatewayCa = await readFile(join(dir, "data", "tls", "ca.crt"), "utf8");
   adminToken = (await readFile(join(dir, "data", "admin.token"), "utf8")).trim();
   secrets.set("admin token", adminToken);
@@ -299,7 +294,7 @@ describe("secrets stay out of logs and audit", () => {
     assert.ok(secrets.has("service-account token") && secrets.has("CI OIDC JWT"), "the workload tests ran");
     gateway.kill("SIGTERM");
     await once(gateway, "exit");
-    assert.match(output, /workload identity/, "the workload link logged (so the check is not vacuous)");
+    assert.match(output(), /workload identity/, "the workload link logged (so the check is not vacuous)");
 
     const store = await openStore({ kind: "sqlite", path: join(dir, "data", "airlock.db") });
     let rows: unknown[];
@@ -312,7 +307,7 @@ describe("secrets stay out of logs and audit", () => {
     const audit = JSON.stringify(rows);
     const files = (await filesUnder(join(dir, "data"))).filter(([p]) => !p.endsWith("admin.token"));
     const places: [string, string][] = [
-      ["the gateway's output", output],
+      ["the gateway's output", output()],
       ["the audit rows", audit],
       ...files.map(([p, b]): [string, string] => [p, b.toString("latin1")]),
     ];

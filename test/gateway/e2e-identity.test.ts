@@ -2,11 +2,12 @@
 // (`airlock kubeconfig --exec`, justification in the audit log), mTLS client certificates, token expiry, rotation
 // with an overlap window, scopes, and revocation cutting off a running `exec -i … cat` and `get -w` within a second.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildKubeconfig } from "../../src/admin/index.ts";
+import { airlock } from "../helpers/cli.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -14,7 +15,6 @@ let gw: TestGateway;
 let adminToken: string;
 let caFile: string;
 const children: ChildProcess[] = [];
-const BIN = new URL("../../bin/airlock.ts", import.meta.url).pathname;
 
 before(async () => {
   gw = await startTestGateway();
@@ -29,24 +29,6 @@ after(async () => {
 
 function api(method: string, path: string, token: string, body?: unknown) {
   return callGateway(gw, method, path, token, body);
-}
-
-function airlock(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 async function tokenKubeconfig(name: string, token: string): Promise<string> {

@@ -3,7 +3,7 @@
 // session and its recording are served and replayed like any other. The gateway runs as a child process
 // (`airlock serve`), so the kill is real.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -11,25 +11,17 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { checkAsciicast, parseAsciicast } from "../../src/recording/index.ts";
+import { serveAirlock } from "../helpers/cli.ts";
+import { runningPod } from "../helpers/kubectl.ts";
 import { airlock, kubectlOnTerminal, waitFor } from "./e2e-recording-support.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 let dir: string;
 let sim: Simulator;
 const children: ChildProcess[] = [];
 
 async function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--config", join(dir, "airlock.yaml")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const { child, url } = await serveAirlock(join(dir, "airlock.yaml"));
   children.push(child);
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  await waitFor(() => err, /airlock: ready/, 30_000);
-  const url = /gateway listening on (\S+)/.exec(err)?.[1];
-  assert.ok(url, err);
   return { child, url };
 }
 
@@ -94,27 +86,7 @@ test("a gateway killed with SIGKILL mid-exec leaves a playable recording of ever
     mode: 0o600,
   });
 
-  const pods = await new Promise<string>((resolve) => {
-    const c = spawn("kubectl", [
-      "--kubeconfig",
-      sim.kubeconfigPath,
-      "get",
-      "pods",
-      "-n",
-      "prod",
-      "-l",
-      "app=web",
-      "-o",
-      "name",
-    ]);
-    let out = "";
-    c.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-    });
-    c.on("close", () => resolve(out));
-  });
-  const pod = pods.trim().split("\n")[0]?.replace("pod/", "") ?? "";
-  assert.ok(pod);
+  const pod = await runningPod(sim.kubeconfigPath);
 
   const term = kubectlOnTerminal(kubeconfig, ["exec", "-it", "-n", "prod", pod, "--", "sh"]);
   await waitFor(term.output, /[$#] $/);

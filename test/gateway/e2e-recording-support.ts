@@ -6,8 +6,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventuallyMatches } from "../helpers/eventually.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
-
 /** kubectl under `script`, so that it sees a terminal of the given size. */
 export function kubectlOnTerminal(
   kubeconfig: string,
@@ -45,22 +43,4 @@ export function kubectlOnTerminal(
 export const waitFor = (read: () => string, pattern: RegExp, ms = 15_000): Promise<string> =>
   eventuallyMatches(read, pattern, ms);
 
-/** Runs `airlock …` (Node 24, this checkout) with the given environment; resolves with its exit code and output. */
-export function airlock(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
+export { airlock } from "../helpers/cli.ts";

@@ -14,12 +14,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
-import { type CliRun, runAirlock } from "../helpers/cli.ts";
+import { AIRLOCK_BIN, type CliRun, runAirlock } from "../helpers/cli.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 const MARKER = /‹masked:[0-9a-f]{8}›/;
 
 let gw: TestGateway;
@@ -256,7 +255,7 @@ describe("the MCP endpoint under the demo policy", () => {
   test("the stdio bridge (airlock mcp stdio) serves the same tools through the gateway", async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [BIN, "mcp", "stdio"],
+      args: [AIRLOCK_BIN, "mcp", "stdio"],
       env: {
         PATH: process.env.PATH ?? "",
         HOME: gw.dir,

@@ -1,16 +1,15 @@
 // `policy lint` warns about each statically visible trap (issue 13 §6), one warning id per trap, and `policy test`
 // explains which rule matched and, for every other rule, the first reason it did not.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { explain } from "../../src/policy/explain.ts";
 import { LINT_IDS, lintSet } from "../../src/policy/lint.ts";
 import { compileSources } from "../../src/policy/load.ts";
 import { describeToRequest } from "../../src/policy/request.ts";
+import { airlock } from "../helpers/cli.ts";
 import { AGENT, policy } from "./support.ts";
 
 function setOf(rules: string, subjects = "[{ group: agents }]") {
@@ -158,7 +157,6 @@ test("policy test's explanation names the matching rule and each other rule's fi
   assert.match(nsWhy?.reason ?? "", /cluster-scoped for an allow rule/);
 });
 
-const BIN = fileURLToPath(new URL("../../bin/airlock.ts", import.meta.url));
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "airlock-lint-"));
@@ -166,22 +164,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function airlock(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: dir } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("airlock policy lint prints each warning with its id and exits 0; policy test prints why each rule did not match", async () => {
   const file = join(dir, "p.yaml");
@@ -193,7 +175,7 @@ test("airlock policy lint prints each warning with its id and exits 0; policy te
       CASES.map(([, r], i) => r.replace("name: r,", `name: r${i},`)).join("\n"),
     ),
   );
-  const lint = await airlock(["policy", "lint", file]);
+  const lint = await airlock(["policy", "lint", file], { HOME: dir });
   assert.equal(lint.code, 0, lint.stderr);
   assert.match(lint.stdout, /^ok: 1 policies, 12 rules, .*; \d+ warning\(s\):$/m);
   for (const id of LINT_IDS)
@@ -204,7 +186,7 @@ test("airlock policy lint prints each warning with its id and exits 0; policy te
     req,
     "identity: { name: demo-agent, groups: [agents] }\nrequest: { verb: get, resource: secrets, namespace: prod, name: db }\n",
   );
-  const t = await airlock(["policy", "test", file, "--request", req]);
+  const t = await airlock(["policy", "test", file, "--request", req], { HOME: dir });
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^decision: allow$/m);
   assert.match(t.stdout, /^ {2}p\/r0 \(deny\): no match — verb: get is not in \[list\]$/m);

@@ -3,7 +3,7 @@
 // audit chain verifies, and a review that was pending before the crash is still pending, so a wait-mode client can
 // retry.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -11,26 +11,17 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { openStore } from "../../src/store/index.ts";
+import { serveAirlock } from "../helpers/cli.ts";
 import { allAuditEvents } from "./support.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 let dir: string;
 let sim: Simulator;
 const children: ChildProcess[] = [];
 
 async function serve(): Promise<{ child: ChildProcess; url: string; ca: string; admin: string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--config", join(dir, "airlock.yaml")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const { child, url } = await serveAirlock(join(dir, "airlock.yaml"));
   children.push(child);
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  for (let i = 0; i < 300 && !/airlock: ready/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
-  const url = /gateway listening on (\S+)/.exec(err)?.[1];
-  assert.ok(url, err);
   const ca = await readFile(join(dir, "data", "tls", "ca.crt"), "utf8");
   const admin = (await readFile(join(dir, "data", "admin.token"), "utf8")).trim();
   return { child, url, ca, admin };

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { AIRLOCK_BIN, airlock as run } from "../helpers/cli.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
 let dir: string;
@@ -15,30 +16,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function airlock(args: string[]) {
-  return spawn(process.execPath, ["bin/airlock.ts", ...args], {
-    cwd: join(import.meta.dirname, "../.."),
-    stdio: "pipe",
-  });
-}
-
-async function run(args: string[]) {
-  const child = airlock(args);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => {
-    stdout += d;
-  });
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, "close");
-  return { code: code as number, stdout, stderr };
-}
-
 /** Starts `airlock sim`, waits for its ready line, and returns the child plus the URL it printed. */
 async function startSim() {
-  const child = airlock(["sim", "--port", "0", "--dir", dir, "--seed", "empty"]);
+  const child = spawn(process.execPath, [AIRLOCK_BIN, "sim", "--port", "0", "--dir", dir, "--seed", "empty"]);
   let out = "";
   child.stdout.setEncoding("utf8");
   await new Promise<void>((resolve, reject) => {
