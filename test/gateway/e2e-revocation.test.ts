@@ -253,6 +253,7 @@ describe("revocation reaches retry-mode reviews", () => {
         "staging",
       ]);
       assert.notEqual(direct.code, 0, "the config map was never created");
+      assert.match(direct.stderr, new RegExp(`\\(NotFound\\): configmaps "${agent}-cm" not found`));
     });
   }
 

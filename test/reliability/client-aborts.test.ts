@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type Random, seededRandom, testSeed } from "../helpers/random.ts";
-import { openAuditEvents } from "./support.ts";
+import { allAuditEvents, openAuditEvents } from "./support.ts";
 
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 const rnd: Random = seededRandom(testSeed(16_001));
@@ -70,12 +70,28 @@ function get(path: string): string {
   return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nUser-Agent: abort-test\r\n\r\n`;
 }
 
-/** The gateway still serves, and every request it admitted (allow) has its completion record. */
-async function assertHealthyAndAudited(phase: string): Promise<void> {
-  const live = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
-  assert.equal(live.code, 200, `${phase}: the gateway still answers`);
+/** Audit records seen by earlier phases: what is not in here is the current phase's. */
+const seen = new Set<string>();
+
+/**
+ * Every request the gateway admitted has its completion record; where the phase's requests reach the gateway whole
+ * (`opened`), some of them were audited at all (else "none open" would hold vacuously); and the gateway still serves.
+ */
+async function assertHealthyAndAudited(phase: string, opened?: RegExp): Promise<void> {
   const open = await openAuditEvents(gw.gateway.store);
   assert.deepEqual(open, [], `${phase}: requests without a completion record`);
+  const fresh = (await allAuditEvents(gw.gateway.store)).filter((e) => !seen.has(e.id));
+  if (opened) {
+    const mine = fresh.filter((e) => opened.test(e.path));
+    assert.ok(mine.length > 0, `${phase}: no audit record for ${opened} among ${fresh.length} new ones`);
+    assert.ok(
+      mine.every((e) => e.completedAt !== null),
+      `${phase}: each record has its completion`,
+    );
+  }
+  const live = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
+  assert.equal(live.code, 200, `${phase}: the gateway still answers`);
+  for (const e of await allAuditEvents(gw.gateway.store)) seen.add(e.id);
 }
 
 before(async () => {
@@ -145,6 +161,7 @@ describe("clients that abort at any moment cost only their own request", () => {
       abortingRequest(head + body, rnd.int(0, 30), { cutAt: head.length + rnd.int(0, body.length - 1) }),
     );
     await Promise.all(tries);
+    // Cut inside the body, no request is ever whole: nothing reaches policy, so there is nothing to audit.
     await assertHealthyAndAudited("request body");
   });
 
@@ -169,7 +186,7 @@ describe("clients that abort at any moment cost only their own request", () => {
     };
     await Promise.all(Array.from({ length: 64 }, worker));
     assert.ok(requests > 64, `clients sent ${requests} requests`);
-    await assertHealthyAndAudited("masked responses");
+    await assertHealthyAndAudited("masked responses", /\/(secrets|pods|deployments)\b/);
   });
 
   test("aborts during watches and log follows", async () => {
@@ -185,7 +202,7 @@ describe("clients that abort at any moment cost only their own request", () => {
         : abortingRequest(get(rnd.pick(paths)), rnd.int(0, 300)),
     );
     await Promise.all(tries);
-    await assertHealthyAndAudited("watch");
+    await assertHealthyAndAudited("watch", /\/(pods|secrets|deployments)\b/);
   });
 
   test("aborts during exec sessions (handshake, output, mid-frame)", async () => {
@@ -201,7 +218,7 @@ describe("clients that abort at any moment cost only their own request", () => {
       return abortingRequest(upgrade, rnd.int(0, 400), cut === undefined ? {} : { cutAt: cut });
     });
     await Promise.all(tries);
-    await assertHealthyAndAudited("exec");
+    await assertHealthyAndAudited("exec", /\/exec$/);
   });
 
   test("aborts during MCP tool calls", async () => {
@@ -224,6 +241,8 @@ describe("clients that abort at any moment cost only their own request", () => {
       );
     });
     await Promise.all(tries);
+    // Known gap (see notes/h-tests.md): none of these aborted calls reaches an audited Kubernetes request, so this
+    // phase proves only that the gateway survives and leaves nothing open.
     await assertHealthyAndAudited("MCP call");
   });
 
@@ -238,6 +257,7 @@ describe("clients that abort at any moment cost only their own request", () => {
           ),
     );
     await Promise.all(tries);
+    // Whether any of these twelve is audited before its client leaves depends on timing (notes/h-tests.md).
     await assertHealthyAndAudited("review wait");
   });
 });

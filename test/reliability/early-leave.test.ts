@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
+import type { AuditEvent } from "../../src/audit/types.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
-import { openAuditEvents } from "./support.ts";
+import { allAuditEvents, openAuditEvents } from "./support.ts";
 
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
 let gw: TestGateway;
@@ -23,7 +25,11 @@ before(async () => {
 });
 after(() => gw.close());
 
-/** Opens a log request over HTTP/2 and leaves after `ms`: a stream reset, or the whole session dropped. */
+/**
+ * Opens a log request over HTTP/2 and leaves `ms` after its HEADERS went out (the stream is ready once the session
+ * is up): a stream reset, or the whole session dropped. Timed from the start instead, a drop could come before
+ * the TLS handshake ended, so the gateway never saw the request and the test held vacuously.
+ */
 function leave(how: "reset" | "drop", ms: number): Promise<void> {
   return new Promise((resolve) => {
     const session = http2.connect(gw.gateway.url, { ca: gw.gateway.caPem });
@@ -40,22 +46,28 @@ function leave(how: "reset" | "drop", ms: number): Promise<void> {
       resolve();
     });
     stream.end();
-    setTimeout(
-      () => (how === "reset" ? stream.close(http2.constants.NGHTTP2_CANCEL) : session.destroy()),
-      ms,
+    stream.once("ready", () =>
+      setTimeout(
+        () => (how === "reset" ? stream.close(http2.constants.NGHTTP2_CANCEL) : session.destroy()),
+        ms,
+      ),
     );
   });
 }
 
-async function openAfterSettling(): Promise<string[]> {
-  const until = Date.now() + 3000;
-  let open = await openAuditEvents(gw.gateway.store);
-  while (open.length && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 100));
-    open = await openAuditEvents(gw.gateway.store);
-  }
-  return open;
+/**
+ * The audit records of the requests matching `path` opened since `before`, once each has its completion: at least
+ * one must exist, or "nothing left open" would hold for a gateway that never audited them.
+ */
+async function auditedAndCompleted(before: Set<string>, path: RegExp): Promise<AuditEvent[]> {
+  return eventually(
+    `audit records for ${path}, each with its completion`,
+    async () => (await allAuditEvents(gw.gateway.store)).filter((e) => !before.has(e.id)),
+    { until: (fresh) => fresh.some((e) => path.test(e.path)) && fresh.every((e) => e.completedAt !== null) },
+  );
 }
+
+const auditIds = async () => new Set((await allAuditEvents(gw.gateway.store)).map((e) => e.id));
 
 /** Sends an exec WebSocket upgrade over HTTP/1.1 and closes the connection `ms` after the last header byte. */
 function leaveExec(ms: number): Promise<void> {
@@ -80,16 +92,20 @@ function leaveExec(ms: number): Promise<void> {
 
 describe("a client that leaves before its request is forwarded", () => {
   test("an exec upgrade whose client leaves during the Secret lookup is completed, not left open", async () => {
+    const before = await auditIds();
     for (const ms of [0, 2, 10, 30]) await leaveExec(ms);
-    assert.deepEqual(await openAfterSettling(), []);
+    await auditedAndCompleted(before, /\/exec$/);
+    assert.deepEqual(await openAuditEvents(gw.gateway.store), []);
     const live = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
     assert.equal(live.code, 200, "the gateway still answers");
   });
 
   for (const how of ["reset", "drop"] as const) {
     test(`a ${how === "reset" ? "stream reset" : "dropped session"} during the Secret lookup of a log request still completes it`, async () => {
+      const before = await auditIds();
       for (const ms of [0, 2, 10]) await leave(how, ms);
-      assert.deepEqual(await openAfterSettling(), []);
+      await auditedAndCompleted(before, /\/log$/);
+      assert.deepEqual(await openAuditEvents(gw.gateway.store), []);
       const live = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
       assert.equal(live.code, 200, "the gateway still answers");
     });
