@@ -30,6 +30,12 @@ describe("EKS token checks (aws-iam-authenticator steps 1–9)", () => {
     ],
     ["a token that is not base64url is refused", `${EKS_TOKEN_PREFIX}aGVsbG8=+/`, 1],
     ["http is refused", encode(base.replace("https:", "http:")), 2],
+    // Written in a way WHATWG URL forgives but Go's url.Parse reads differently: the gateway and STS must agree.
+    ["a leading space is refused", encode(` ${base}`), 2],
+    ["a backslash after the scheme is refused", encode(base.replace("https://", "https:\\\\")), 2],
+    ["an explicit :443 is refused", encode(base.replace(".com/?", ".com:443/?")), 2],
+    ["a percent-encoded host is refused", encode(base.replace("sts.us-east-1", "st%73.us-east-1")), 2],
+    ["an upper-case host is refused", encode(base.replace("sts.us-east-1", "STS.us-east-1")), 2],
     ["a foreign host is refused", encode(base.replace("sts.us-east-1.amazonaws.com", "sts.evil.example")), 3],
     [
       "an STS look-alike host is refused",

@@ -87,12 +87,21 @@ export function checkEksToken(token: string, policy: StsHostPolicy, now: number)
   // Go's RawURLEncoding: base64url without padding; anything else in the string is an error, not skipped.
   if (!/^[A-Za-z0-9_-]*$/.test(encoded) || encoded.length % 4 === 1) return fail(1, "token is not base64url");
   let url: URL;
+  const text = Buffer.from(encoded, "base64url").toString("utf8");
   try {
-    url = new URL(Buffer.from(encoded, "base64url").toString("utf8"));
+    url = new URL(text);
   } catch {
     return fail(1, "token does not hold a URL");
   }
   if (url.protocol !== "https:") return fail(2, "the presigned URL is not https");
+  // The URL as written must be the URL as read: WHATWG parsing forgives what Go's url.Parse (which STS and
+  // aws-iam-authenticator use) reads differently or refuses — a leading space, `https:\\host`, an explicit :443, a
+  // percent-encoded or upper-case host. Two readers of one token must agree, so anything not canonical is refused.
+  if (!text.startsWith(`https://${url.host}/`))
+    return fail(
+      2,
+      "the presigned URL is not written in canonical form (scheme://host/, lower-case host, no :443)",
+    );
   if (url.username || url.password || url.hash)
     return fail(2, "the presigned URL carries user info or a fragment");
   if (!stsHostAllowed(url.host, policy)) return fail(3, `host ${url.host} is not an allowed STS endpoint`);
