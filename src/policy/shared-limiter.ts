@@ -9,8 +9,8 @@
 // Several limits are admitted all or nothing: those taken before a refusal are given back.
 //
 // Fail closed: when the store cannot be read or written, the request is refused (429, Retry-After 5 s, the message
-// says why) rather than admitted uncounted. Cost: one round trip per request that a rate-limited rule matches, none
-// for the others (docs/operations.md "Several replicas" has the design and what batching would take).
+// says why) rather than admitted uncounted. Cost: one round trip per request that a rate-limited rule matches (a burst
+// of one key on one replica shares one), none for the others (docs/operations.md "Several replicas" has the design and what batching would take).
 
 import type { CounterRows } from "../shared/shared-counter.ts";
 import { SharedCounters } from "../shared/shared-counter.ts";
@@ -105,7 +105,7 @@ export class SharedRateLimiter implements Limiter {
         }
         const at = slotOf(now, limit.perMs);
         const last = pairs.at(-1);
-        if (last && last[0] === at) last[1] += cost;
+        if (last && last[0] === at) pairs[pairs.length - 1] = [at, last[1] + cost];
         else pairs.push([at, cost]);
         return { result: { ok: true, at }, write: { state: { pairs }, expiresMs: at + limit.perMs } };
       },

@@ -74,6 +74,24 @@ test("two replicas racing for the last places admit exactly the limit", async ()
   assert.equal(verdicts.filter((v) => v.ok).length, 7);
 });
 
+test("a burst for one key on one replica is written in a few round trips, not one per request", async () => {
+  const [, , store] = await twoReplicas();
+  let swaps = 0;
+  const counted = new SharedRateLimiter({
+    counters: {
+      get: (key) => store.counters.get(key),
+      swap: (...args) => {
+        swaps++;
+        return store.counters.swap(...args);
+      },
+    },
+  });
+  const l = limit("burst\u0000p\u0000r", 10);
+  const verdicts = await Promise.all(Array.from({ length: 16 }, () => counted.admit([l], 7_000_000)));
+  assert.equal(verdicts.filter((v) => v.ok).length, 10, "the limit still holds inside a batch");
+  assert.ok(swaps <= 3, `16 admits took ${swaps} writes`);
+});
+
 test("a request counts against several limits all or nothing, and its cost counts whole", async () => {
   const [a, b] = await twoReplicas();
   const wide = limit("x\u0000p\u0000wide", 10);
