@@ -71,7 +71,7 @@ export class SharedCounters {
       this.#waiting.set(key, []);
       try {
         const results = await this.#apply(key, batch);
-        batch.forEach((w, i) => w.resolve(results[i]));
+        for (const [i, w] of batch.entries()) w.resolve(results[i]);
       } catch (err) {
         for (const w of batch) w.reject(err);
       }
