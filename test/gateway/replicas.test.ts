@@ -186,6 +186,38 @@ test("a request held on replica A proceeds as soon as replica B's admin API appr
   assert.equal(gone.status, 404, "the approved delete reached the cluster");
 });
 
+test("a request held on replica B proceeds as soon as replica A's admin API approves its review", async () => {
+  const agent = await createIdentity(a, "bot-deleter-b", "agent", ["agents"]);
+  const erin = await createIdentity(b, "erin", "human", ["sre"]);
+  const labels = { app: "wait-on-b" };
+  const made = await call(a, "POST", "/apis/apps/v1/namespaces/prod/deployments", erin, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "wait-on-b", namespace: "prod" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "app", image: "busybox" }] } },
+    },
+  });
+  assert.equal(made.status, 201, made.body);
+  const held = call(b, "DELETE", "/apis/apps/v1/namespaces/prod/deployments/wait-on-b", agent);
+  let review: Review | undefined;
+  for (let i = 0; i < 100 && !review; i++) {
+    const list = await call(a, "GET", "/airlock/v1/reviews?state=pending", erin);
+    review = (JSON.parse(list.body) as { items: Review[] }).items.find((r) => r.request.name === "wait-on-b");
+    if (!review) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(review, "the request held on B opened a review that replica A lists");
+  const approved = await call(a, "POST", `/airlock/v1/reviews/${review.id}/approve`, erin, { reason: "ok" });
+  assert.equal(approved.status, 200, approved.body);
+  const approvedAt = Date.now();
+  const answer = await held;
+  const waited = Date.now() - approvedAt;
+  assert.equal(answer.status, 200, answer.body);
+  assert.ok(waited < 3000, `the request held on B finished ${waited} ms after the approval on A`);
+});
+
 test("revoking an identity through replica B closes its open watch on replica A within a second", async () => {
   const token = await createIdentity(a, "bot-watcher", "agent", ["agents"]);
   const opened = Promise.withResolvers<void>();
