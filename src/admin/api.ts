@@ -10,9 +10,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { identityNote, type NoteLog, noteAfter } from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
 import type { Identity, Principal } from "../identity/types.ts";
+import { internalError, methodNotAllowed, notFound as missing } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import type { ReviewService } from "../review/service.ts";
-import { failure, StatusError } from "../shared/status.ts";
 import type { Store } from "../store/types.ts";
 import type { Upstream } from "../upstream/types.ts";
 import {
@@ -96,7 +97,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const openapi = JSON.stringify(openApiDocument(opts.gatewayUrl));
 
   const notFound = (name: string) =>
-    StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
+    new StatusError(missing(`identity "${name}" not found`, { name, kind: "identities" }));
 
   const log: NoteLog = opts.log ?? {
     error: (obj, msg) => opts.onError?.(new Error(`${msg}: ${JSON.stringify(obj)}`)),
@@ -168,9 +169,10 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
           { note: note.type, subject: identity.name, err: (err as Error).message },
           "audit note failed",
         );
-        throw StatusError.of(
-          "InternalError",
-          `identity "${identity.name}" could not be recorded in the audit log; it was revoked and its token not shown`,
+        throw new StatusError(
+          internalError(
+            `identity "${identity.name}" could not be recorded in the audit log; it was revoked and its token not shown`,
+          ),
         );
       }
       const kubeconfig = buildKubeconfig({
@@ -206,10 +208,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       if (cutOffFailed !== undefined) {
         const err = cutOffFailed;
         opts.onError?.(err);
-        throw StatusError.of(
-          "InternalError",
-          `identity "${name}" is revoked and its tokens no longer work, but closing its live streams failed; ` +
-            "retry the revoke",
+        throw new StatusError(
+          internalError(
+            `identity "${name}" is revoked and its tokens no longer work, but closing its live streams failed; ` +
+              "retry the revoke",
+          ),
         );
       }
       sendJson(res, 200, identity);
@@ -229,13 +232,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       const url = new URL(req.url ?? "/", "https://airlock.invalid");
       const match = matchRoute(req.method ?? "GET", url.pathname);
       if (match.kind === "notFound") {
-        throw StatusError.of(
-          "NotFound",
-          `the admin API has no ${url.pathname}; see ${ADMIN_PREFIX}openapi.json`,
+        throw new StatusError(
+          missing(`the admin API has no ${url.pathname}; see ${ADMIN_PREFIX}openapi.json`),
         );
       }
       if (match.kind === "methodNotAllowed") {
-        sendStatus(res, failure("MethodNotAllowed", `${req.method} is not allowed on ${url.pathname}`), {
+        sendStatus(res, methodNotAllowed(`${req.method} is not allowed on ${url.pathname}`), {
           allow: match.allow.join(", "),
         });
         return;
@@ -253,7 +255,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     } catch (err) {
       if (!(err instanceof StatusError)) opts.onError?.(err);
       const status =
-        err instanceof StatusError ? err.status : failure("InternalError", "internal error in the admin API");
+        err instanceof StatusError ? err.status : internalError("internal error in the admin API");
       if (res.headersSent) res.destroy();
       else sendStatus(res, status);
     }

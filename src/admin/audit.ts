@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { exportLines } from "../audit/export.ts";
 import { verifyAuditLog } from "../audit/verify.ts";
-import { StatusError } from "../shared/status.ts";
+import { badRequest, notEnabled } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { Store } from "../store/types.ts";
 import { sendJson } from "./http.ts";
 import { identityName } from "./schemas.ts";
@@ -58,13 +59,13 @@ function parseQuery<T extends z.ZodType>(schema: T, url: URL): z.infer<T> {
   for (const key of new Set(url.searchParams.keys())) {
     const values = url.searchParams.getAll(key);
     if (values.length > 1)
-      throw StatusError.of("BadRequest", `query parameter "${key}" is given more than once`);
+      throw new StatusError(badRequest(`query parameter "${key}" is given more than once`));
     query[key] = values[0] ?? "";
   }
   const parsed = schema.safeParse(query);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`);
-    throw StatusError.of("BadRequest", `invalid audit query: ${problems.join("; ")}`);
+    throw new StatusError(badRequest(`invalid audit query: ${problems.join("; ")}`));
   }
   return parsed.data;
 }
@@ -80,7 +81,7 @@ export function auditHandlers(
   audit: AuditApiOptions | undefined,
 ): Record<AuditRouteId, (call: AuditCall) => Promise<void>> {
   const key = () => {
-    if (!audit) throw StatusError.of("ServiceUnavailable", "this gateway has no audit signing key loaded");
+    if (!audit) throw new StatusError(notEnabled("this gateway has no audit signing key loaded"));
     return audit;
   };
   return {

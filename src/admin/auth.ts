@@ -6,7 +6,8 @@
 // unauthenticated (401) or forbidden (403).
 import type { IncomingHttpHeaders } from "node:http";
 import type { Credential, Identity, Principal } from "../identity/types.ts";
-import { failure, type Status } from "../shared/status.ts";
+import { forbiddenHere, unauthorized } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import { bearerToken, hashToken, tokenHashesEqual } from "../shared/tokens.ts";
 import type { Store } from "../store/types.ts";
 
@@ -53,8 +54,7 @@ export async function authenticateAdmin(
 export type Access = "read" | "write" | "self";
 export type AccessResult = { ok: true } | { ok: false; status: Status };
 
-export const UNAUTHENTICATED: Status = failure(
-  "Unauthorized",
+export const UNAUTHENTICATED: Status = unauthorized(
   "Unauthorized: the admin API needs a valid token (Authorization: Bearer …): the admin token or a human identity's token",
 );
 
@@ -63,18 +63,14 @@ export function authorize(principal: Principal, access: Access, what: string): A
     if (principal.kind !== "admin") return { ok: true };
     return {
       ok: false,
-      status: failure(
-        "Forbidden",
-        `${what} is forbidden: the admin token has no identity; use an identity's token`,
-      ),
+      status: forbiddenHere(`${what} is forbidden: the admin token has no identity; use an identity's token`),
     };
   }
   if (principal.kind === "admin") return { ok: true };
   if (principal.kind === "agent") {
     return {
       ok: false,
-      status: failure(
-        "Forbidden",
+      status: forbiddenHere(
         `${what} is forbidden: identity "${principal.name}" is an agent, and agents may not use the admin API`,
       ),
     };
@@ -82,8 +78,7 @@ export function authorize(principal: Principal, access: Access, what: string): A
   if (access === "read" || principal.groups.includes(ADMINS_GROUP)) return { ok: true };
   return {
     ok: false,
-    status: failure(
-      "Forbidden",
+    status: forbiddenHere(
       `${what} is forbidden: human identity "${principal.name}" may read but not change identities ` +
         `without the group ${ADMINS_GROUP}`,
     ),

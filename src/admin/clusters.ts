@@ -4,7 +4,8 @@
 // Security stance: admin or humans only ("read"); the probes run as the gateway's own upstream identity, never
 // impersonating, and the answer carries names and rules only: no token, key or header of the connection.
 import https from "node:https";
-import { StatusError } from "../shared/status.ts";
+import { badRequest, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { Upstream } from "../upstream/types.ts";
 import { sendJson } from "./http.ts";
 
@@ -121,10 +122,10 @@ export function clusterHandlers(
       const name = params.name ?? "";
       const upstream = upstreams?.get(name);
       if (!upstream)
-        throw StatusError.of("NotFound", `cluster "${name}" is not configured`, { name, kind: "clusters" });
+        throw new StatusError(notFound(`cluster "${name}" is not configured`, { name, kind: "clusters" }));
       const namespace = url.searchParams.get("namespace") ?? "default";
       if (!NAMESPACE.test(namespace))
-        throw StatusError.of("BadRequest", `"${namespace}" is not a namespace name`);
+        throw new StatusError(badRequest(`"${namespace}" is not a namespace name`));
       sendJson(res, 200, await testConnection(upstream, namespace));
     },
   };

@@ -10,9 +10,10 @@ import { z } from "zod";
 import type { NoteLog } from "../identity/audit.ts";
 import { createDelegation, DEFAULT_DELEGATION_SECONDS, revokeDelegation } from "../identity/delegation.ts";
 import type { Delegation, Principal } from "../identity/types.ts";
+import { badRequest, forbiddenHere, notFound, unauthorized } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import { parseDurationSeconds } from "../review/duration.ts";
 import type { ReviewService } from "../review/service.ts";
-import { StatusError } from "../shared/status.ts";
 import type { Store } from "../store/types.ts";
 import { ADMINS_GROUP } from "./auth.ts";
 import { readJsonBody, sendJson } from "./http.ts";
@@ -67,11 +68,12 @@ function isAdmin(p: Principal): boolean {
 
 /** Only the human themself or an admin speaks for a human's consent. */
 function mayActFor(principal: Principal | undefined, human: string, what: string): Principal {
-  if (!principal) throw StatusError.of("Unauthorized", "Unauthorized: a delegation needs a valid token");
+  if (!principal) throw new StatusError(unauthorized("Unauthorized: a delegation needs a valid token"));
   if (isAdmin(principal) || (principal.kind === "human" && principal.name === human)) return principal;
-  throw StatusError.of(
-    "Forbidden",
-    `${what} is forbidden: only ${human} or an admin (group ${ADMINS_GROUP}) may do that; "${principal.name}" is neither`,
+  throw new StatusError(
+    forbiddenHere(
+      `${what} is forbidden: only ${human} or an admin (group ${ADMINS_GROUP}) may do that; "${principal.name}" is neither`,
+    ),
   );
 }
 
@@ -93,7 +95,7 @@ export function delegationHandlers(opts: {
       const parsed = delegationRequest.safeParse(body ?? {});
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
-        throw StatusError.of("BadRequest", `invalid delegation: ${problems.join("; ")}`);
+        throw new StatusError(badRequest(`invalid delegation: ${problems.join("; ")}`));
       }
       const seconds =
         parsed.data.for === undefined
@@ -113,12 +115,12 @@ export function delegationHandlers(opts: {
       for (const key of new Set(call.url.searchParams.keys())) {
         const values = call.url.searchParams.getAll(key);
         if (values.length > 1)
-          throw StatusError.of("BadRequest", `query parameter "${key}" is given more than once`);
+          throw new StatusError(badRequest(`query parameter "${key}" is given more than once`));
         query[key] = values[0] ?? "";
       }
       const parsed = listQuery.safeParse(query);
       if (!parsed.success)
-        throw StatusError.of("BadRequest", `invalid delegation query: ${parsed.error.message}`);
+        throw new StatusError(badRequest(`invalid delegation query: ${parsed.error.message}`));
       const { human, agent, active } = parsed.data;
       const items = await store.delegations.list({
         ...(human ? { human } : {}),
@@ -131,7 +133,7 @@ export function delegationHandlers(opts: {
       const id = call.params.id ?? "";
       const found = await store.delegations.get(id);
       if (!found)
-        throw StatusError.of("NotFound", `delegation ${id} not found`, { name: id, kind: "delegations" });
+        throw new StatusError(notFound(`delegation ${id} not found`, { name: id, kind: "delegations" }));
       const principal = mayActFor(call.principal, found.human, `revoking delegation ${id}`);
       const delegation = await revokeDelegation(store, id, principal.name, log);
       const why = `the delegation from ${delegation.human} to ${delegation.agent} was revoked by ${principal.name}`;

@@ -20,7 +20,16 @@ import {
 } from "../identity/audit.ts";
 import type { IdentityService } from "../identity/service.ts";
 import type { Credential, Principal } from "../identity/types.ts";
-import { StatusError } from "../shared/status.ts";
+import {
+  badRequest,
+  conflict,
+  internalError,
+  invalid as invalidStatus,
+  notFound as missing,
+  notEnabled,
+  unauthorized,
+} from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { Store } from "../store/types.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
@@ -91,13 +100,11 @@ export async function checkOwner(store: Store, owner: string | null | undefined)
   if (owner === undefined || owner === null) return;
   const human = await store.identities.get(owner);
   if (human?.kind !== "human") {
-    throw StatusError.of(
-      "Invalid",
-      `owner "${owner}" is not a human identity; an owner is the human accountable`,
-      {
+    throw new StatusError(
+      invalidStatus(`owner "${owner}" is not a human identity; an owner is the human accountable`, {
         kind: "identities",
         causes: [{ type: "FieldValueInvalid", field: "owner", message: "must name a human identity" }],
-      },
+      }),
     );
   }
 }
@@ -146,9 +153,10 @@ export async function noteIssued(
   } catch (err) {
     await store.credentials.revoke(credentialId).catch(() => {});
     log.error({ note: note.type, subject: note.subject, err: (err as Error).message }, "audit note failed");
-    throw StatusError.of(
-      "InternalError",
-      `${note.type} for "${note.subject}" could not be recorded in the audit log; the credential was revoked unseen`,
+    throw new StatusError(
+      internalError(
+        `${note.type} for "${note.subject}" could not be recorded in the audit log; the credential was revoked unseen`,
+      ),
     );
   }
 }
@@ -162,10 +170,10 @@ export function identityHandlers(opts: {
 }): Record<IdentityRouteId, (call: IdentityCall) => Promise<void>> {
   const { store, log } = opts;
   const notFound = (name: string) =>
-    StatusError.of("NotFound", `identity "${name}" not found`, { name, kind: "identities" });
+    new StatusError(missing(`identity "${name}" not found`, { name, kind: "identities" }));
   const service = (): IdentityService => {
     if (!opts.identities)
-      throw StatusError.of("ServiceUnavailable", "identity credentials are not enabled on this gateway");
+      throw new StatusError(notEnabled("identity credentials are not enabled on this gateway"));
     return opts.identities;
   };
   const identityOf = async (name: string) => {
@@ -188,7 +196,7 @@ export function identityHandlers(opts: {
         update.expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt).toISOString();
       // Write-ahead: new groups or labels may widen what policy allows, so the change is chained before it is made.
       const before = await identityOf(name);
-      if (before.state === "revoked") throw StatusError.of("Conflict", `identity "${name}" is revoked`);
+      if (before.state === "revoked") throw new StatusError(conflict(`identity "${name}" is revoked`));
       await store.audit.note(
         identityNote("updated", actorOf(call.principal), before, {
           ...(update.groups !== undefined ? { groups: update.groups } : {}),
@@ -216,7 +224,7 @@ export function identityHandlers(opts: {
       // Write-ahead: enabling gives access back, so it is chained first.
       const before = await identityOf(name);
       if (before.state === "revoked")
-        throw StatusError.of("Conflict", `identity "${name}" is revoked; it cannot be enabled`);
+        throw new StatusError(conflict(`identity "${name}" is revoked; it cannot be enabled`));
       await store.audit.note(identityNote("enabled", actorOf(call.principal), before, { was: before.state }));
       const identity = await store.identities.setDisabled(name, false);
       if (!identity) throw notFound(name);
@@ -233,7 +241,7 @@ export function identityHandlers(opts: {
       const body = await parse(call, tokenRequest, "tokens");
       const identity = await identityOf(name);
       const created = await store.credentials.create(name, tokenOpts(body));
-      if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
+      if (!created) throw new StatusError(conflict(`identity "${name}" is revoked; it gets no new tokens`));
       const note = identityNote(
         "token.issued",
         actorOf(call.principal),
@@ -261,11 +269,12 @@ export function identityHandlers(opts: {
           ? live[0]
           : undefined;
       if (!old) {
-        throw StatusError.of(
-          "BadRequest",
-          body.credentialId
-            ? `identity "${name}" has no usable token ${body.credentialId}`
-            : `identity "${name}" has ${live.length} usable tokens; name the one to rotate (credentialId)`,
+        throw new StatusError(
+          badRequest(
+            body.credentialId
+              ? `identity "${name}" has no usable token ${body.credentialId}`
+              : `identity "${name}" has ${live.length} usable tokens; name the one to rotate (credentialId)`,
+          ),
         );
       }
       const options = tokenOpts(body);
@@ -273,7 +282,7 @@ export function identityHandlers(opts: {
       if (!options.scopes && (old.scopes.clusters || old.scopes.readOnly)) options.scopes = old.scopes;
       if (options.name === undefined && old.name) options.name = old.name;
       const created = await store.credentials.create(identity.name, options);
-      if (!created) throw StatusError.of("Conflict", `identity "${name}" is revoked; it gets no new tokens`);
+      if (!created) throw new StatusError(conflict(`identity "${name}" is revoked; it gets no new tokens`));
       // The old token is shortened only once the new one is recorded: a failed note leaves the old one as it was.
       const note = identityNote("token.rotated", actorOf(call.principal), identity, {
         ...credentialDetail(created.credential),
@@ -298,12 +307,14 @@ export function identityHandlers(opts: {
       const identity = await identityOf(name);
       const existing = await store.credentials.get(call.params.id ?? "");
       if (!existing || existing.identityId !== identity.id) {
-        throw StatusError.of("NotFound", `identity "${name}" has no credential ${call.params.id}`, {
-          kind: "credentials",
-        });
+        throw new StatusError(
+          missing(`identity "${name}" has no credential ${call.params.id}`, {
+            kind: "credentials",
+          }),
+        );
       }
       const credential = await store.credentials.revoke(existing.id);
-      if (!credential) throw StatusError.of("NotFound", `credential ${existing.id} not found`);
+      if (!credential) throw new StatusError(missing(`credential ${existing.id} not found`));
       opts.identities?.cutOffCredential(
         credential,
         `credential ${credential.id} of identity ${name} was revoked`,
@@ -342,10 +353,10 @@ export function identityHandlers(opts: {
     async createSession(call) {
       const principal = call.principal;
       if (!principal)
-        throw StatusError.of("Unauthorized", "Unauthorized: a session is traded for an identity's token");
+        throw new StatusError(unauthorized("Unauthorized: a session is traded for an identity's token"));
       const body = await parse(call, sessionRequest, "sessions");
       const found = await store.identities.authenticateCredentialId(principal.credentialId);
-      if (!found) throw StatusError.of("Unauthorized", "Unauthorized: the token is no longer valid");
+      if (!found) throw new StatusError(unauthorized("Unauthorized: the token is no longer valid"));
       const request: Parameters<IdentityService["issueSession"]>[2] = {};
       if (body.ttlSeconds !== undefined) request.ttlSeconds = body.ttlSeconds;
       if (body.reason !== undefined) request.reason = body.reason;

@@ -16,11 +16,12 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import type { AuditNotes } from "../audit/types.ts";
 import type { Principal } from "../identity/types.ts";
+import { conflict, invalid, notFound } from "../kube/refusals.ts";
+import { StatusError, success } from "../kube/status.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { compileSources, readSources } from "../policy/load.ts";
 import { describeToRequest } from "../policy/request.ts";
 import { NAME } from "../policy/schema.ts";
-import { failure, StatusError } from "../shared/status.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 
 export type PolicyRouteId = "listPolicies" | "evaluatePolicy" | "putPolicy" | "deletePolicy";
@@ -40,15 +41,16 @@ export interface PolicyCall {
 }
 
 function noEngine(): StatusError {
-  return StatusError.of(
-    "NotFound",
-    "this gateway runs a built-in policy (policy.builtin); configure policy.files to use policy documents",
+  return new StatusError(
+    notFound(
+      "this gateway runs a built-in policy (policy.builtin); configure policy.files to use policy documents",
+    ),
   );
 }
 
 function invalidPolicy(name: string, errors: string[]): StatusError {
   return new StatusError(
-    failure("Invalid", `policy "${name}" is invalid: ${errors.join("; ")}`, {
+    invalid(`policy "${name}" is invalid: ${errors.join("; ")}`, {
       kind: "policies",
       name,
       causes: errors.map((message) => ({ type: "FieldValueInvalid", message })),
@@ -96,7 +98,7 @@ export function policyHandlers(
       const described = describeToRequest(await readJsonBody(req));
       if (!described.ok) {
         throw new StatusError(
-          failure("Invalid", `the described request is invalid: ${described.errors.join("; ")}`, {
+          invalid(`the described request is invalid: ${described.errors.join("; ")}`, {
             kind: "policies",
             causes: described.errors.map((message) => ({ type: "FieldValueInvalid", message })),
           }),
@@ -123,9 +125,10 @@ export function policyHandlers(
         const file = managedFile(dir, name);
         const existing = engine.current().policies.find((p) => p.name === name);
         if (existing && !existing.source.managed) {
-          throw StatusError.of(
-            "Conflict",
-            `policy "${name}" is defined in ${existing.source.file}, which the admin API does not manage; edit that file`,
+          throw new StatusError(
+            conflict(
+              `policy "${name}" is defined in ${existing.source.file}, which the admin API does not manage; edit that file`,
+            ),
           );
         }
         const text = `# Managed by the Airlock admin API (PUT /airlock/v1/policies/${name}).\n${stringify(body)}`;
@@ -165,25 +168,19 @@ export function policyHandlers(
         if (!exists) {
           const existing = engine.current().policies.find((p) => p.name === name);
           if (existing) {
-            throw StatusError.of(
-              "Conflict",
-              `policy "${name}" is defined in ${existing.source.file}, which the admin API does not manage; edit that file`,
+            throw new StatusError(
+              conflict(
+                `policy "${name}" is defined in ${existing.source.file}, which the admin API does not manage; edit that file`,
+              ),
             );
           }
-          throw StatusError.of("NotFound", `policy "${name}" not found`, { name, kind: "policies" });
+          throw new StatusError(notFound(`policy "${name}" not found`, { name, kind: "policies" }));
         }
         await noteChange("policy.deleted", principal, name, { file });
         await rm(file);
         const reloaded = await engine.reload();
         if (!reloaded.ok) throw invalidPolicy(name, reloaded.errors);
-        sendJson(res, 200, {
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Success",
-          code: 200,
-          details: { name, kind: "policies" },
-        });
+        sendJson(res, 200, success({ name, kind: "policies" }));
       });
     },
   };

@@ -7,10 +7,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { Principal } from "../identity/types.ts";
+import { badRequest, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import { parseDurationSeconds } from "../review/duration.ts";
 import type { ReviewService } from "../review/service.ts";
 import type { ReviewState } from "../review/types.ts";
-import { StatusError } from "../shared/status.ts";
 import { readJsonBody, sendJson } from "./http.ts";
 
 export type ReviewRouteId =
@@ -57,7 +58,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => `${i.path.join(".") || what}: ${i.message}`);
-  throw StatusError.of("BadRequest", `invalid ${what}: ${problems.join("; ")}`);
+  throw new StatusError(badRequest(`invalid ${what}: ${problems.join("; ")}`));
 }
 
 function singleQuery(url: URL): Record<string, string> {
@@ -65,7 +66,7 @@ function singleQuery(url: URL): Record<string, string> {
   for (const key of new Set(url.searchParams.keys())) {
     const values = url.searchParams.getAll(key);
     if (values.length > 1)
-      throw StatusError.of("BadRequest", `query parameter "${key}" is given more than once`);
+      throw new StatusError(badRequest(`query parameter "${key}" is given more than once`));
     query[key] = values[0] ?? "";
   }
   return query;
@@ -75,7 +76,7 @@ export function reviewHandlers(
   reviews: ReviewService | undefined,
 ): Record<ReviewRouteId, (call: ReviewCall) => Promise<void>> {
   const service = (): ReviewService => {
-    if (!reviews) throw StatusError.of("NotFound", "reviews are not enabled on this gateway");
+    if (!reviews) throw new StatusError(notFound("reviews are not enabled on this gateway"));
     return reviews;
   };
   return {

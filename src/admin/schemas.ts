@@ -4,7 +4,8 @@
 // Kubernetes-safe alphabets here, and groups in the cluster's reserved `system:` namespace are refused: an Airlock
 // admin must not be able to mint an agent that the cluster would treat as `system:masters`.
 import { z } from "zod";
-import { failure, type Status, type StatusCause } from "../shared/status.ts";
+import { invalid as invalidStatus } from "../kube/refusals.ts";
+import type { Status, StatusCause } from "../kube/status.ts";
 
 export const IDENTITY_NAME = /^[a-z0-9]([a-z0-9._@-]{0,251}[a-z0-9])?$/;
 const GROUP = /^[A-Za-z0-9]([A-Za-z0-9:._@-]{0,251}[A-Za-z0-9])?$/;
@@ -80,5 +81,5 @@ export function invalid(kind: string, name: string, error: z.ZodError): Status {
     message: issue.message,
   }));
   const summary = causes.map((c) => `${c.field}: ${c.message}`).join("; ");
-  return failure("Invalid", `${kind} "${name}" is invalid: ${summary}`, { kind, name, causes });
+  return invalidStatus(`${kind} "${name}" is invalid: ${summary}`, { kind, name, causes });
 }

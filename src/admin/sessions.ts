@@ -10,8 +10,9 @@ import { stat } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
+import { badRequest, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { SessionRecord } from "../recording/types.ts";
-import { StatusError } from "../shared/status.ts";
 import type { Store } from "../store/types.ts";
 import { sendJson } from "./http.ts";
 import { identityName } from "./schemas.ts";
@@ -82,7 +83,7 @@ export function sessionHandlers(
 ): Record<SessionRouteId, (call: Call) => Promise<void>> {
   const session = async (id: string) => {
     const s = await store.sessions.get(id);
-    if (!s) throw StatusError.of("NotFound", `session "${id}" not found`, { name: id, kind: "sessions" });
+    if (!s) throw new StatusError(notFound(`session "${id}" not found`, { name: id, kind: "sessions" }));
     return s;
   };
   return {
@@ -91,7 +92,7 @@ export function sessionHandlers(
       const parsed = sessionQuery.safeParse(raw);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`);
-        throw StatusError.of("BadRequest", `invalid query: ${problems.join("; ")}`);
+        throw new StatusError(badRequest(`invalid query: ${problems.join("; ")}`));
       }
       const q = parsed.data;
       const items = await store.sessions.list({
@@ -114,19 +115,21 @@ export function sessionHandlers(
       const rid = params.rid ?? "";
       const rec = await store.recordings.get(rid);
       if (!rec || rec.sessionId !== s.id) {
-        throw StatusError.of("NotFound", `recording "${rid}" not found in session "${s.id}"`, {
-          name: rid,
-          kind: "recordings",
-        });
+        throw new StatusError(
+          notFound(`recording "${rid}" not found in session "${s.id}"`, {
+            name: rid,
+            kind: "recordings",
+          }),
+        );
       }
       if (!recordingsDir || !SAFE_FILE.test(rec.file))
-        throw StatusError.of("NotFound", `recording "${rid}" has no readable file`);
+        throw new StatusError(notFound(`recording "${rid}" has no readable file`));
       const path = join(recordingsDir, rec.file);
       let size: number;
       try {
         size = (await stat(path)).size;
       } catch {
-        throw StatusError.of("NotFound", `the file of recording "${rid}" is gone`);
+        throw new StatusError(notFound(`the file of recording "${rid}" is gone`));
       }
       const headers: Record<string, string> = {
         "content-type": CONTENT_TYPE[rec.format],

@@ -16,7 +16,16 @@ import type { AdminApi } from "../admin/index.ts";
 import { principalOf } from "../admin/index.ts";
 import { type AttemptThrottle, type ThrottleVerdict, throttledMessage } from "../identity/throttle.ts";
 import type { Principal } from "../identity/types.ts";
-import { failure, type Status, StatusError } from "../shared/status.ts";
+import {
+  badRequest,
+  forbiddenHere,
+  methodNotAllowed,
+  notEnabled,
+  notFound,
+  throttled,
+  unauthorized,
+} from "../kube/refusals.ts";
+import { type Status, StatusError } from "../kube/status.ts";
 import { hashToken } from "../shared/tokens.ts";
 import type { Store } from "../store/types.ts";
 import {
@@ -56,7 +65,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD"]);
 const SIGN_IN = "console sign-in";
 
 const notSignedIn = (): Status =>
-  failure("Unauthorized", "Unauthorized: sign in to the console with a human identity's token");
+  unauthorized("Unauthorized: sign in to the console with a human identity's token");
 
 type CookieAuth =
   | { kind: "none" }
@@ -89,8 +98,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
     ) {
       return {
         kind: "refused",
-        status: failure(
-          "Forbidden",
+        status: forbiddenHere(
           `Forbidden: a console request that changes something must carry the session's CSRF token in ${CSRF_HEADER}`,
         ),
       };
@@ -105,34 +113,32 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!sameOrigin(req))
-      throw StatusError.of("Forbidden", "Forbidden: sign-in from another origin is refused");
+      throw new StatusError(forbiddenHere("Forbidden: sign-in from another origin is refused"));
     // Throttled before the token is looked at: a guess costs the same whether it is right or wrong.
     const source = req.socket.remoteAddress ?? "unknown";
     const throttle = opts.throttle;
     const refuse = (verdict: Extract<ThrottleVerdict, { ok: false }>) =>
       new StatusError(
-        failure(
-          "TooManyRequests",
+        throttled(
           throttledMessage("console sign-in", verdict, throttle?.limits.windowSeconds ?? 0),
-          {
-            retryAfterSeconds: verdict.retryAfterSeconds,
-          },
+          verdict.retryAfterSeconds,
         ),
       );
     const bySource = await throttle?.checkSource(SIGN_IN, source);
     if (bySource && !bySource.ok) throw refuse(bySource);
     const parsed = loginRequest.safeParse(await readJsonBody(req));
-    if (!parsed.success) throw StatusError.of("BadRequest", 'the sign-in body is {"token": "…"}');
+    if (!parsed.success) throw new StatusError(badRequest('the sign-in body is {"token": "…"}'));
     const found = await store.identities.authenticateToken(hashToken(parsed.data.token));
     if (!found) {
       await throttle?.failed(SIGN_IN, source);
-      throw StatusError.of("Unauthorized", "Unauthorized: that is not a valid, active identity token");
+      throw new StatusError(unauthorized("Unauthorized: that is not a valid, active identity token"));
     }
     if (found.identity.kind !== "human") {
       await throttle?.failed(SIGN_IN, source);
-      throw StatusError.of(
-        "Forbidden",
-        `Forbidden: identity "${found.identity.name}" is an ${found.identity.kind}; only humans sign in to the console`,
+      throw new StatusError(
+        forbiddenHere(
+          `Forbidden: identity "${found.identity.name}" is an ${found.identity.kind}; only humans sign in to the console`,
+        ),
       );
     }
     const byIdentity = await throttle?.attempt(SIGN_IN, found.identity.name);
@@ -146,23 +152,20 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? "GET";
     if (path === "/ui/api/login") {
-      if (method !== "POST")
-        return void sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+      if (method !== "POST") return void sendStatus(res, methodNotAllowed("use POST"), { allow: "POST" });
       return login(req, res);
     }
     if (path !== "/ui/api/session" && path !== "/ui/api/logout") {
-      throw StatusError.of("NotFound", `the console has no ${path}`);
+      throw new StatusError(notFound(`the console has no ${path}`));
     }
     const auth = await fromCookie(req);
     if (auth.kind === "none") throw new StatusError(notSignedIn());
     if (auth.kind === "refused") throw new StatusError(auth.status);
     if (path === "/ui/api/session") {
-      if (method !== "GET")
-        return void sendStatus(res, failure("MethodNotAllowed", "use GET"), { allow: "GET" });
+      if (method !== "GET") return void sendStatus(res, methodNotAllowed("use GET"), { allow: "GET" });
       return sendJson(res, 200, describeSession(auth.principal, auth.csrfToken));
     }
-    if (method !== "POST")
-      return void sendStatus(res, failure("MethodNotAllowed", "use POST"), { allow: "POST" });
+    if (method !== "POST") return void sendStatus(res, methodNotAllowed("use POST"), { allow: "POST" });
     await sessions.close(auth.cookie);
     sendJson(res, 200, { signedOut: true }, { "set-cookie": clearedSessionCookie() });
   }
@@ -173,7 +176,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       if (path.startsWith("/ui/api/")) return await api(req, res, path);
       const method = req.method ?? "GET";
       if (!SAFE_METHODS.has(method)) {
-        return void sendStatus(res, failure("MethodNotAllowed", `${method} is not allowed on ${path}`), {
+        return void sendStatus(res, methodNotAllowed(`${method} is not allowed on ${path}`), {
           allow: "GET, HEAD",
         });
       }
@@ -184,12 +187,11 @@ export function createConsole(opts: ConsoleOptions): ConsoleUi {
       }
       const found = lookupAsset(await loaded(), path.slice(UI_PREFIX.length));
       if (found.kind === "notBuilt") {
-        throw StatusError.of(
-          "ServiceUnavailable",
-          "the web console is not built on this gateway; run `npm run build:console` and restart",
+        throw new StatusError(
+          notEnabled("the web console is not built on this gateway; run `npm run build:console` and restart"),
         );
       }
-      if (found.kind === "notFound") throw StatusError.of("NotFound", `the console has no ${path}`);
+      if (found.kind === "notFound") throw new StatusError(notFound(`the console has no ${path}`));
       res.writeHead(200, {
         ...SECURITY_HEADERS,
         "content-type": found.asset.type,

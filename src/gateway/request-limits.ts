@@ -6,7 +6,8 @@
 // Counted per replica (per process), like the stream registry.
 
 import type { Principal } from "../identity/types.ts";
-import { failure, type Status } from "../shared/status.ts";
+import { badRequest, overLimit, requestTimeout, tooLarge } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import type { GatewayRuntime } from "./runtime.ts";
 
 /** Something that emits `close` once: a response or an upgraded socket. */
@@ -45,7 +46,7 @@ function take(map: Map<string, number>, key: string): () => void {
 
 function refusal(gw: GatewayRuntime, limit: string, message: string): Status {
   gw.metrics.limitRefusals.inc({ limit });
-  return failure("TooManyRequests", `airlock: ${message}`, { retryAfterSeconds: 1 });
+  return overLimit(`airlock: ${message}`);
 }
 
 /**
@@ -120,14 +121,13 @@ export function bodyRefusal(
 ): Status {
   if (read.tooLarge) {
     gw.metrics.limitRefusals.inc({ limit: "maxRequestBodyBytes" });
-    return failure(
-      "RequestEntityTooLarge",
+    return tooLarge(
       `airlock: ${read.error} (limits.maxRequestBodyBytes); send a smaller body or raise the limit`,
     );
   }
   if (read.timedOut) {
     gw.metrics.limitRefusals.inc({ limit: "requestTimeoutSeconds" });
-    return failure("Timeout", `airlock: ${read.error} (limits.requestTimeoutSeconds)`, undefined, 408);
+    return requestTimeout(`airlock: ${read.error} (limits.requestTimeoutSeconds)`);
   }
-  return failure("BadRequest", `airlock: could not read the request body: ${read.error}`);
+  return badRequest(`airlock: could not read the request body: ${read.error}`);
 }

@@ -8,7 +8,8 @@
 // after. Pure checks here; who may call is the admin API's decision (src/admin/delegations.ts).
 import { randomUUID } from "node:crypto";
 import type { AuditStore } from "../audit/types.ts";
-import { StatusError } from "../shared/status.ts";
+import { badRequest, invalid, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import { type NoteLog, noteAfter } from "./audit.ts";
 import type { Delegation, DelegationStore, Identity, IdentityStore } from "./types.ts";
 
@@ -40,31 +41,29 @@ export async function createDelegation(
 ): Promise<Delegation> {
   const { human, agent, seconds, actor, nowMs } = input;
   if (!Number.isInteger(seconds) || seconds < 60 || seconds > MAX_DELEGATION_SECONDS) {
-    throw StatusError.of(
-      "BadRequest",
-      `a delegation lasts from 1 minute to ${MAX_DELEGATION_SECONDS / 86_400} days`,
+    throw new StatusError(
+      badRequest(`a delegation lasts from 1 minute to ${MAX_DELEGATION_SECONDS / 86_400} days`),
     );
   }
   const person = await store.identities.get(human);
   if (person?.kind !== "human" || !usable(person, nowMs)) {
-    throw StatusError.of(
-      "Invalid",
-      `identity "${human}" is not an active human identity; only a human delegates the right to act for them`,
-      { name: human, kind: "delegations" },
+    throw new StatusError(
+      invalid(
+        `identity "${human}" is not an active human identity; only a human delegates the right to act for them`,
+        { name: human, kind: "delegations" },
+      ),
     );
   }
   const to = await store.identities.get(agent);
   if (!to || !usable(to, nowMs)) {
-    throw StatusError.of(
-      "Invalid",
-      `identity "${agent}" is not an active identity; it cannot be delegated to`,
-      {
+    throw new StatusError(
+      invalid(`identity "${agent}" is not an active identity; it cannot be delegated to`, {
         name: agent,
         kind: "delegations",
-      },
+      }),
     );
   }
-  if (to.id === person.id) throw StatusError.of("Invalid", `"${human}" cannot delegate to themself`);
+  if (to.id === person.id) throw new StatusError(invalid(`"${human}" cannot delegate to themself`));
   const delegation: Delegation = {
     id: randomUUID(),
     human: person.name,
@@ -98,7 +97,7 @@ export async function revokeDelegation(
 ): Promise<Delegation> {
   const delegation = await store.delegations.revoke(id, actor);
   if (!delegation)
-    throw StatusError.of("NotFound", `delegation ${id} not found`, { name: id, kind: "delegations" });
+    throw new StatusError(notFound(`delegation ${id} not found`, { name: id, kind: "delegations" }));
   await noteAfter(
     store,
     {

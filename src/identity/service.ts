@@ -12,8 +12,9 @@
 // never delaying the close.
 
 import type { AuditStore } from "../audit/types.ts";
+import { conflict, forbiddenHere, internalError, invalid, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import type { Logger } from "../shared/log.ts";
-import { StatusError } from "../shared/status.ts";
 import { identityNote, noteAfter } from "./audit.ts";
 import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
 import { authenticatorChain } from "./authenticate.ts";
@@ -173,9 +174,10 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         // Consent first (issue 15): naming a human needs an active delegation from that human to this identity.
         const human = await store.identities.get(request.onBehalfOf);
         if (human?.kind !== "human" || human.state !== "active") {
-          throw StatusError.of(
-            "Invalid",
-            `on-behalf-of "${request.onBehalfOf}" is not an active human identity; delegation names a human`,
+          throw new StatusError(
+            invalid(
+              `on-behalf-of "${request.onBehalfOf}" is not an active human identity; delegation names a human`,
+            ),
           );
         }
         const [delegation] = await store.delegations.list({
@@ -184,9 +186,10 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
           activeAt: new Date(now()).toISOString(),
         });
         if (!delegation) {
-          throw StatusError.of(
-            "Forbidden",
-            `acting on behalf of "${human.name}" is forbidden: there is no active delegation from ${human.name} to ${identity.name}; ${delegationHint(human.name, identity.name)}`,
+          throw new StatusError(
+            forbiddenHere(
+              `acting on behalf of "${human.name}" is forbidden: there is no active delegation from ${human.name} to ${identity.name}; ${delegationHint(human.name, identity.name)}`,
+            ),
           );
         }
         onBehalfOf = human.name;
@@ -240,19 +243,21 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
     async issueCertificate(identityName, validDays = DEFAULT_CERT_DAYS, actor = "airlock") {
       const identity = await store.identities.get(identityName);
       if (!identity)
-        throw StatusError.of("NotFound", `identity "${identityName}" not found`, {
-          name: identityName,
-          kind: "identities",
-        });
+        throw new StatusError(
+          notFound(`identity "${identityName}" not found`, {
+            name: identityName,
+            kind: "identities",
+          }),
+        );
       if (identity.state === "revoked")
-        throw StatusError.of("Conflict", `identity "${identityName}" is revoked`);
+        throw new StatusError(conflict(`identity "${identityName}" is revoked`));
       const issued = ca.issue(identity.name, validDays);
       const credential = await store.credentials.addCertificate(identity.name, {
         fingerprint: issued.fingerprint,
         serial: issued.serial,
         expiresAt: issued.expiresAt,
       });
-      if (!credential) throw StatusError.of("Conflict", `identity "${identityName}" is revoked`);
+      if (!credential) throw new StatusError(conflict(`identity "${identityName}" is revoked`));
       try {
         await store.audit.note(
           identityNote("certificate.issued", actor, identity, {
@@ -265,9 +270,10 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         // Not recorded, so not handed out: the certificate is revoked before anyone holds its key.
         await store.credentials.revoke(credential.id).catch(() => {});
         log.error({ identity: identity.name, err: (err as Error).message }, "audit note failed");
-        throw StatusError.of(
-          "InternalError",
-          `the certificate for identity "${identityName}" could not be recorded in the audit log; it was revoked and not issued`,
+        throw new StatusError(
+          internalError(
+            `the certificate for identity "${identityName}" could not be recorded in the audit log; it was revoked and not issued`,
+          ),
         );
       }
       return { credential, issued };

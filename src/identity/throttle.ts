@@ -8,8 +8,9 @@
 // never one per attempt, so a flood cannot flood the audit log. Memory is bounded: past MAX_KEYS the oldest keys are
 // dropped (each source is still limited while it is tracked; identities are few).
 
+import { dependencyUnavailable } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import { type CounterRows, SharedCounters } from "../shared/shared-counter.ts";
-import { StatusError } from "../shared/status.ts";
 
 export interface ThrottleLimits {
   /** Failed attempts a source address may make per window. */
@@ -98,9 +99,10 @@ export class AttemptThrottle {
       });
     } catch {
       // Fail closed: without the shared count nobody may try (the store being down stops sign-in anyway).
-      throw StatusError.of(
-        "ServiceUnavailable",
-        "sign-in and token-minting throttles cannot be checked: the store the gateway replicas share is unavailable; retry shortly",
+      throw new StatusError(
+        dependencyUnavailable(
+          "sign-in and token-minting throttles cannot be checked: the store the gateway replicas share is unavailable; retry shortly",
+        ),
       );
     }
   }

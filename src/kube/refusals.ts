@@ -40,6 +40,8 @@ export const CATALOGUE = {
   // 409
   conflict: { code: 409, reason: "Conflict" },
   alreadyExists: { code: 409, reason: "AlreadyExists" },
+  // 408
+  requestTimeout: { code: 408, reason: "Timeout" },
   // 413, 415, 422
   tooLarge: { code: 413, reason: "RequestEntityTooLarge" },
   unsupportedMediaType: { code: 415, reason: "UnsupportedMediaType" },
@@ -49,6 +51,9 @@ export const CATALOGUE = {
   rateLimited: { code: 429, reason: "TooManyRequests" },
   tooManyStreams: { code: 429, reason: "TooManyRequests" },
   throttled: { code: 429, reason: "TooManyRequests" },
+  overLimit: { code: 429, reason: "TooManyRequests" },
+  // 431: Kubernetes has no reason for it
+  headersTooLarge: { code: 431, reason: "BadRequest" },
   // 499: recorded for a client that left; nobody reads the body
   clientGone: { code: 499, reason: "BadRequest" },
   // 500
@@ -68,6 +73,7 @@ export const CATALOGUE = {
   dependencyUnavailable: { code: 503, reason: "ServiceUnavailable" },
   notEnabled: { code: 503, reason: "ServiceUnavailable" },
   notReady: { code: 503, reason: "ServiceUnavailable" },
+  shuttingDown: { code: 503, reason: "ServiceUnavailable" },
   // 504
   upstreamTimeout: { code: 504, reason: "Timeout" },
   // the cluster's own refusal of a read the gateway made for policy: its code and reason are relayed (0: varies)
@@ -304,6 +310,21 @@ export function throttled(message: string, retryAfterSeconds: number): Status {
   return make("throttled", message, { retryAfterSeconds });
 }
 
+/** A gateway limit (limits.<name>, named in the message) is reached: connections, requests in flight. */
+export function overLimit(message: string): Status {
+  return make("overLimit", message, { retryAfterSeconds: 1 });
+}
+
+/** The request's head or body did not arrive in time (limits.requestHeaderTimeoutSeconds, requestTimeoutSeconds). */
+export function requestTimeout(message: string): Status {
+  return make("requestTimeout", message);
+}
+
+/** limits.maxHeaderBytes exceeded. */
+export function headersTooLarge(message: string): Status {
+  return make("headersTooLarge", message);
+}
+
 // ---- 499, 5xx -------------------------------------------------------------------------------------------------
 
 /** The client left before the answer (recorded in the audit; nothing reaches the client). */
@@ -386,6 +407,19 @@ export function dependencyUnavailable(message: string): Status {
 /** A feature this gateway is not configured for (audit signing, identity credentials). */
 export function notEnabled(message: string): Status {
   return make("notEnabled", message);
+}
+
+/** A request that arrives (or a stream still open) while the gateway drains for shutdown. */
+export function shuttingDown(message: string): Status {
+  return make("shuttingDown", message, { retryAfterSeconds: 1 });
+}
+
+/** A request that failed because the store did: names the fault, never the data. */
+export function storeFault(reason: string): Status {
+  return make(
+    "storeUnavailable",
+    `airlock: the store cannot be used (${reason}), so the request was not sent`,
+  );
 }
 
 export function notReady(): Status {

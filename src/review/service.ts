@@ -22,7 +22,8 @@
 import { randomUUID } from "node:crypto";
 import type { AuditNote } from "../audit/types.ts";
 import type { Principal } from "../identity/types.ts";
-import { StatusError } from "../shared/status.ts";
+import { badRequest, conflict, forbiddenHere, notFound } from "../kube/refusals.ts";
+import { StatusError } from "../kube/status.ts";
 import { grantNote, type ReviewAudit, reviewNote, sameNote } from "./audit.ts";
 import type { ReviewBus } from "./bus.ts";
 import { mayDecide } from "./eligibility.ts";
@@ -175,7 +176,7 @@ export class ReviewService {
       }
     }
     if (written) await this.#superseded(written, undefined);
-    throw StatusError.of("Conflict", `review ${id} is changing too often; try again`);
+    throw new StatusError(conflict(`review ${id} is changing too often; try again`));
   }
 
   async #superseded(note: AuditNote, current: Review | undefined): Promise<void> {
@@ -481,7 +482,7 @@ export class ReviewService {
       grantSeconds !== undefined &&
       (!Number.isInteger(grantSeconds) || grantSeconds < 1 || grantSeconds > this.maxGrantSeconds)
     ) {
-      throw StatusError.of("BadRequest", `a grant lasts from 1 second to ${this.maxGrantSeconds} seconds`);
+      throw new StatusError(badRequest(`a grant lasts from 1 second to ${this.maxGrantSeconds} seconds`));
     }
     const review = await this.#decide(
       id,
@@ -514,7 +515,7 @@ export class ReviewService {
   }
 
   async deny(id: string, principal: Principal, reason: string): Promise<Review> {
-    if (!reason.trim()) throw StatusError.of("BadRequest", "a denial needs a reason (the requester sees it)");
+    if (!reason.trim()) throw new StatusError(badRequest("a denial needs a reason (the requester sees it)"));
     const review = await this.#decide(
       id,
       principal,
@@ -537,13 +538,11 @@ export class ReviewService {
     const found = await this.get(id);
     if (found.state === "withdrawn" && found.endedReason) {
       // The chain of who asked is gone (or the client left): say why, so nobody thinks a retry could help.
-      throw StatusError.of(
-        action === "approve" ? "Forbidden" : "Conflict",
-        `${action} review ${id} is refused: the review was withdrawn (${found.endedReason}); the request will not run`,
-      );
+      const why = `${action} review ${id} is refused: the review was withdrawn (${found.endedReason}); the request will not run`;
+      throw new StatusError(action === "approve" ? forbiddenHere(why) : conflict(why));
     }
     if (found.state !== "pending")
-      throw StatusError.of("Conflict", `review ${id} is ${found.state}, not pending`);
+      throw new StatusError(conflict(`review ${id} is ${found.state}, not pending`));
     const vote = {
       by: principal.name,
       byId: principal.identityId,
@@ -557,12 +556,12 @@ export class ReviewService {
       (r) => {
         refusal = undefined;
         if (r.state !== "pending") {
-          refusal = StatusError.of("Conflict", `review ${id} is ${r.state}, not pending`);
+          refusal = new StatusError(conflict(`review ${id} is ${r.state}, not pending`));
           return undefined;
         }
         const eligible = mayDecide(principal, r, action);
         if (!eligible.ok) {
-          refusal = StatusError.of("Forbidden", `${action} review ${id} is forbidden: ${eligible.reason}`);
+          refusal = new StatusError(forbiddenHere(`${action} review ${id} is forbidden: ${eligible.reason}`));
           return undefined;
         }
         return apply(r, vote);
@@ -578,7 +577,7 @@ export class ReviewService {
         }),
     );
     if (refusal) throw refusal;
-    if (!review) throw notFound(id);
+    if (!review) throw reviewNotFound(id);
     return review;
   }
 
@@ -607,7 +606,7 @@ export class ReviewService {
 
   async revokeGrant(id: string, principal: Principal): Promise<Grant> {
     const grant = await this.store.grants.revoke(id, principal.name);
-    if (!grant) throw StatusError.of("NotFound", `grant ${id} not found`, { name: id, kind: "grants" });
+    if (!grant) throw new StatusError(notFound(`grant ${id} not found`, { name: id, kind: "grants" }));
     // Revocation takes effect first; its note never blocks it.
     await this.#noteAfter(grantNote("grant.revoked", grant, principal.name));
     this.#log.info({ grantId: id, by: principal.name, reviewId: grant.reviewId }, "grant revoked");
@@ -616,7 +615,7 @@ export class ReviewService {
 
   async get(id: string): Promise<Review> {
     const review = await this.store.reviews.get(id);
-    if (!review) throw notFound(id);
+    if (!review) throw reviewNotFound(id);
     return this.#fresh(review);
   }
 
@@ -626,6 +625,6 @@ export class ReviewService {
   }
 }
 
-function notFound(id: string): StatusError {
-  return StatusError.of("NotFound", `review ${id} not found`, { name: id, kind: "reviews" });
+function reviewNotFound(id: string): StatusError {
+  return new StatusError(notFound(`review ${id} not found`, { name: id, kind: "reviews" }));
 }

@@ -19,7 +19,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { type AnyResponse, sendStatus, sendStatusOnSocket } from "../gateway/respond.ts";
-import { failure, type Status } from "../shared/status.ts";
+import { badRequest, headersTooLarge, overLimit, requestTimeout, shuttingDown } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 
 export interface ListenerLimits {
   maxConnections: number;
@@ -178,10 +179,8 @@ export class ListenerGuard {
     h2: boolean,
   ): Status | undefined {
     if (this.#draining) {
-      return failure(
-        "ServiceUnavailable",
+      return shuttingDown(
         "airlock: the gateway is shutting down; retry (another replica, or this one once restarted)",
-        { retryAfterSeconds: 1 },
       );
     }
     if (state?.over) return state.over;
@@ -212,20 +211,16 @@ export class ListenerGuard {
     if (fromHere > limits.maxConnectionsPerClient) {
       this.#deps.refused("maxConnectionsPerClient");
       if (fromHere > 2 * limits.maxConnectionsPerClient) return void raw.destroy();
-      over = failure(
-        "TooManyRequests",
+      over = overLimit(
         `airlock: this client address already has ${fromHere - 1} open connections to the gateway; the limit is ` +
           `${limits.maxConnectionsPerClient} (limits.maxConnectionsPerClient). Reuse connections (HTTP/2, keep-alive) ` +
           "or close some, then retry.",
-        { retryAfterSeconds: 1 },
       );
     } else if (this.#total > limits.maxConnections) {
       this.#deps.refused("maxConnections");
-      over = failure(
-        "TooManyRequests",
+      over = overLimit(
         `airlock: the gateway already has ${this.#total - 1} open connections; the limit is ` +
           `${limits.maxConnections} (limits.maxConnections). Retry shortly, or raise the limit if the gateway has room.`,
-        { retryAfterSeconds: 1 },
       );
     }
     if (over) this.#overRaw.set(raw, over);
@@ -325,18 +320,12 @@ export class ListenerGuard {
       status = headerTooLarge(undefined, limits.maxHeaderBytes);
     } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
       this.#deps.refused("requestHeaderTimeoutSeconds");
-      status = failure(
-        "Timeout",
+      status = requestTimeout(
         `airlock: the request's head did not arrive within ${limits.requestHeaderTimeoutSeconds} s ` +
           "(limits.requestHeaderTimeoutSeconds); the connection is closed",
-        undefined,
-        408,
       );
     } else {
-      status = failure(
-        "BadRequest",
-        `airlock: the request is not valid HTTP/1.1 (${err.code ?? err.message})`,
-      );
+      status = badRequest(`airlock: the request is not valid HTTP/1.1 (${err.code ?? err.message})`);
     }
     sendStatusOnSocket(socket, status);
   }
@@ -351,12 +340,9 @@ function headerListSize(raw: string[]): number {
 
 function headerTooLarge(size: number | undefined, max: number): Status {
   const measured = size === undefined ? "" : ` (${size} bytes)`;
-  return failure(
-    "BadRequest",
+  return headersTooLarge(
     `airlock: the request's headers${measured} exceed ${max} bytes (limits.maxHeaderBytes); send fewer or smaller ` +
       "headers, or raise the limit",
-    undefined,
-    431,
   );
 }
 

@@ -9,8 +9,8 @@
 //      the audit service, the event bus and the store. `airlock serve` then exits 0.
 import type { Http2SecureServer } from "node:http2";
 import type { StreamRegistry } from "../identity/streams.ts";
+import { shuttingDown } from "../kube/refusals.ts";
 import type { Logger } from "../shared/log.ts";
-import { failure } from "../shared/status.ts";
 import type { ListenerGuard } from "./limits.ts";
 
 /** The request handlers running now (their promises), so shutdown can wait for their completion records. */
@@ -65,10 +65,8 @@ export async function shutDown(parts: ShutdownParts, gracePeriodSeconds: number)
   const listenerClosed = new Promise<void>((resolve) => parts.server.close(() => resolve()));
   parts.guard.drain();
   parts.stopBackground();
-  const status = failure(
-    "ServiceUnavailable",
+  const status = shuttingDown(
     `airlock: ${REASON}; reconnect and retry (another replica, or this one once restarted)`,
-    { retryAfterSeconds: 1 },
   );
   const streams = parts.streams.closeLongRunning(REASON, status);
   parts.log.info(

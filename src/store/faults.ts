@@ -7,7 +7,8 @@
 // each audit batch that the path still names the file it opened, and refuses the batch otherwise (docs/operations.md
 // "Store faults").
 import { type Stats, statSync } from "node:fs";
-import { failure, type Status } from "../shared/status.ts";
+import { storeFault } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 
 /** An error the store raises itself (not SQLite's or PostgreSQL's), with a reason phrase for `describeStoreFailure`. */
 export class StoreFault extends Error {
@@ -54,10 +55,7 @@ export function describeStoreFailure(err: unknown): string {
 export function storeUnavailableStatus(err: unknown): Status | undefined {
   const reason = storeFaultReason(err);
   if (reason === undefined) return undefined;
-  return failure(
-    "ServiceUnavailable",
-    `airlock: the store cannot be used (${reason}), so the request was not sent`,
-  );
+  return storeFault(reason);
 }
 
 /** The phrase for a fault recognised as the store's, or undefined. */
