@@ -14,10 +14,11 @@ import { generateSigningKey } from "../../src/audit/signing.ts";
 import { verifyAuditLog } from "../../src/audit/verify.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
-import { redactUrl } from "../../src/store/pg/db.ts";
+import { Db, redactUrl } from "../../src/store/pg/db.ts";
 import type { Store } from "../../src/store/types.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { auditEvent, storeContract } from "./contract.ts";
+import { runnerContract } from "./contract-runner.ts";
 
 let server: TestPostgres | undefined;
 const ready = startTestPostgres().then((s) => {
@@ -40,6 +41,12 @@ before(async () => {
 });
 
 storeContract("postgres", { open: (now) => open(freshSchema(), now) });
+runnerContract("postgres", async () => {
+  const schema = freshSchema();
+  const db = new Db({ url: (await ready).url, schema });
+  await db.run(`CREATE SCHEMA ${schema}`);
+  return { db, close: () => db.close() };
+});
 
 async function query(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({ connectionString: (await ready).url });

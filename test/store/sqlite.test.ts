@@ -8,7 +8,9 @@ import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { hashToken } from "../../src/shared/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
+import { SqliteDb } from "../../src/store/sqlite-db.ts";
 import { auditEvent, storeContract } from "./contract.ts";
+import { runnerContract } from "./contract-runner.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "airlock-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,6 +18,10 @@ let n = 0;
 const freshPath = () => join(dir, `s${++n}`, "airlock.db");
 
 storeContract("sqlite", { open: (now) => openStore({ kind: "sqlite", path: freshPath(), now }) });
+runnerContract("sqlite", async () => {
+  const raw = new DatabaseSync(":memory:");
+  return { db: new SqliteDb(raw), close: async () => raw.close() };
+});
 
 test("the database file is created 0600 and in WAL mode", async () => {
   const path = freshPath();
