@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttemptThrottle, type ThrottledEvent, throttledMessage } from "../../src/identity/throttle.ts";
+import { StatusError } from "../../src/shared/status.ts";
 
 test("failures per source and attempts per identity are limited per window; one event per key and window", async () => {
   let now = 1_000_000;
@@ -37,4 +38,20 @@ test("failures per source and attempts per identity are limited per window; one 
   await t.failed("sign-in", "10.0.0.1");
   assert.equal((await t.checkSource("sign-in", "10.0.0.1")).ok, false);
   assert.equal(events.length, 3, "a new window notes again");
+});
+
+test("with shared windows, an unreachable store refuses sign-in with 503 rather than letting attempts through uncounted", async () => {
+  const down = () => Promise.reject(new Error("connection refused"));
+  const t = new AttemptThrottle({ shared: { counters: { get: down, swap: down } } });
+  await assert.rejects(t.checkSource("sign-in", "10.0.0.1"), (err: unknown) => {
+    assert.ok(err instanceof StatusError);
+    assert.equal(err.status.code, 503);
+    assert.match(
+      err.status.message ?? "",
+      /throttles cannot be checked: the store the gateway replicas share is unavailable/,
+    );
+    return true;
+  });
+  await assert.rejects(t.attempt("minting", "demo-agent"), StatusError);
+  await assert.rejects(t.failed("sign-in", "10.0.0.1"), StatusError);
 });
