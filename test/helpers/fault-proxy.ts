@@ -39,10 +39,12 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
   let accepted = 0;
   const pairs = new Set<{ client: Socket; server: Socket; flush(): void }>();
   // A reset (RST) where the socket is connected; a still-connecting one is destroyed (resetAndDestroy would wait
-  // for its connect, keeping the process alive).
+  // for its connect, keeping the process alive), and so is one we already ended: a reset on a socket with a pending
+  // shutdown leaves that shutdown request unfinished, and Node's exit then spins for ever waiting for it (seen with
+  // "garble": the test process hung at 100% CPU after its last test).
   const kill = (s: Socket) => {
     if (s.destroyed) return;
-    if (s.connecting || s.pending || s.writableLength > 0) s.destroy();
+    if (s.connecting || s.pending || s.writableLength > 0 || s.writableEnded) s.destroy();
     else s.resetAndDestroy();
   };
   const proxy: FaultProxy = {
@@ -77,8 +79,8 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
     client.on("error", () => {});
     if (proxy.mode === "refuse") return kill(client);
     const upstream = netConnect({ host, port });
-    // The proxy's own sockets never keep a test process alive (a garbled TLS peer can leave a destroyed socket's
-    // handle open for a while); what they carry is the gateway's business.
+    // The proxy's own sockets never keep a test process alive (a test that forgets close()); what they carry is the
+    // gateway's business.
     client.unref();
     upstream.unref();
     upstream.on("error", () => kill(client));

@@ -90,6 +90,17 @@ describe("the cluster misbehaves; the agent gets a Status and the gateway recove
     await assertAllCompleted();
   });
 
+  test("the cluster answers garbage: 502 naming the cluster, then recovery", async () => {
+    proxy.dropAll(); // new connections, so the garbage starts at the TLS handshake
+    proxy.mode = "garble";
+    const res = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
+    assertClusterStatus(res, [502, 503]);
+    proxy.mode = "pass";
+    proxy.dropAll();
+    await assertRecovers("garbage");
+    await assertAllCompleted();
+  });
+
   test("the cluster restarts under a live watch: the watch ends cleanly, a new one works", async () => {
     proxy.mode = "pass";
     const session = http2.connect(gw.gateway.url, { ca: gw.gateway.caPem });
