@@ -12,6 +12,7 @@ import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { demoTryLines } from "../../src/cli/demo.ts";
 import { waitFor } from "../gateway/e2e-support.ts";
 import { type CliRun, runAirlock } from "../helpers/cli.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -163,6 +164,7 @@ test("every command the README quick start and airlock demo print behaves as its
 
   // kubectl lines in order, but the held delete (the review scenario) and revocation come last
   let held: Line | undefined;
+  assert.ok(kubectlLines.length > 1, `kubectl lines to run: ${kubectlLines.length}`);
   for (const line of kubectlLines) {
     if (/waits/.test(line.comment)) held = line;
     else await runKubectl(line);
@@ -177,15 +179,14 @@ test("every command the README quick start and airlock demo print behaves as its
     err += d;
   });
   const done = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  let id = "";
-  for (let i = 0; i < 100 && !id; i++) {
+  const id = await eventually("the held delete to be listed for review", async () => {
     const list = await airlockCli(tokens.alice, ["review", "list", "--json"]);
-    id = (JSON.parse(list.stdout || "[]") as { id: string; status?: string }[])[0]?.id ?? "";
-    if (!id) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(id, "the held delete is listed for review");
+    return (JSON.parse(list.stdout || "[]") as { id: string; status?: string }[])[0]?.id || undefined;
+  });
   assert.equal(child.exitCode, null, "kubectl waits");
-  for (const line of cli.filter((l) => l.words.includes("review"))) {
+  const reviewLines = cli.filter((l) => l.words.includes("review"));
+  assert.ok(reviewLines.length > 0, "the demo prints review commands");
+  for (const line of reviewLines) {
     const args = line.words.slice(line.words.indexOf("--") + 1).map((w) => (w === "<id>" ? id : w));
     const r = await airlockCli(tokens.alice, args);
     assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
@@ -193,7 +194,9 @@ test("every command the README quick start and airlock demo print behaves as its
   assert.equal(await done, 0, `the approved delete finishes: ${err}`);
 
   // Audit as the admin; then revocation: the agent's next kubectl gets 401.
-  for (const line of cli.filter((l) => l.words.includes("audit"))) {
+  const auditLines = cli.filter((l) => l.words.includes("audit"));
+  assert.ok(auditLines.length > 0, "the demo prints audit commands");
+  for (const line of auditLines) {
     const r = await airlockCli(tokens.admin, line.words.slice(line.words.indexOf("--") + 1));
     assert.equal(r.code, 0, `${line.text}\n${r.stderr}`);
   }

@@ -182,6 +182,7 @@ describe("exec output never shows a Secret value the pod holds, in any common en
     const r = await exec(["echo", "projected-v4lue-77"], "tricky", "staging");
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes("projected-v4lue-77"), r.stdout);
+    assert.match(r.stdout, /^‹masked:[0-9a-f]{8}›\n$/, "the echoed value became its marker");
   });
 
   test("a value the gateway masked before (a ConfigMap's db_password) is masked in exec output", async () => {

@@ -129,7 +129,16 @@ describe("masking through Airlock with the default profile", () => {
     const list = await viaAgent(["get", "secrets", "-o", "json"]);
     assert.equal(list.code, 0, list.stderr);
     assert.ok(!list.stdout.includes(b64(DEMO_DB_PASSWORD)));
-    assert.equal((JSON.parse(list.stdout) as { items: unknown[] }).items.length >= 1, true);
+    const items = (
+      JSON.parse(list.stdout) as { items: { metadata: { name: string }; data?: Record<string, string> }[] }
+    ).items;
+    const db = items.find((i) => i.metadata.name === "db-credentials");
+    assert.ok(db, "db-credentials is in the list");
+    assert.match(
+      Buffer.from(db.data?.password ?? "", "base64").toString(),
+      MARKER,
+      "its password is a marker",
+    );
   });
 
   test("get -w secrets masks each event as it arrives", async () => {

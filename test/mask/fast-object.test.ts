@@ -269,6 +269,12 @@ describe("a secret planted in every string position is masked", () => {
     );
     const got = fast(bytes, PROFILES[0]!);
     assert.ok(got && !JSON.stringify(got.value).includes("s3cr3t-pw"));
+    const url = (got.value as { data: { url: string } }).data.url;
+    assert.match(
+      url,
+      /^postgres:\/\/app:‹masked:[0-9a-f]{8}›@db:5432\/app$/,
+      "the password became its marker",
+    );
   });
 });
 
