@@ -15,6 +15,7 @@ import type { KubeRequest } from "../../src/kube/request.ts";
 import type { Decision } from "../../src/policy/decision.ts";
 import type { Review } from "../../src/review/types.ts";
 import { type CliRun, runAirlock } from "../helpers/cli.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { AGENT, recordMark, simRecords } from "./e2e-support.ts";
@@ -91,13 +92,12 @@ async function pendingReviews(): Promise<Review[]> {
 }
 
 /** Waits until a pending review for `name` exists, and returns it. */
-async function awaitPending(name: string): Promise<Review> {
-  for (let i = 0; i < 100; i++) {
-    const found = (await pendingReviews()).find((r) => r.request.name === name);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no pending review for ${name}`);
+function awaitPending(name: string): Promise<Review> {
+  return eventually(
+    `a pending review for ${name}`,
+    async () => (await pendingReviews()).find((r) => r.request.name === name),
+    { timeoutMs: 20_000 },
+  );
 }
 
 function collect(child: ChildProcess): Promise<Run> {
@@ -277,13 +277,15 @@ describe("reviews through kubectl", () => {
     const run = collect(spawnKubectl(agent, ["delete", "deployment", "web", "-n", "prod"]));
     const review = await awaitPending("web");
     // The dry-run preview is computed in the background; wait for it to land.
-    let shown = "";
-    for (let i = 0; i < 50 && !/Deleted with it/.test(shown); i++) {
-      const r = await airlock(aliceToken, ["review", "show", review.id]);
-      assert.equal(r.code, 0, r.stderr);
-      shown = r.stdout;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const shown = await eventually(
+      "the review's dry-run preview",
+      async () => {
+        const r = await airlock(aliceToken, ["review", "show", review.id]);
+        assert.equal(r.code, 0, r.stderr);
+        return r.stdout;
+      },
+      { until: (out) => /Deleted with it/.test(out) },
+    );
     assert.match(shown, /Requested by: {2}demo-agent \(agent\)/);
     assert.match(
       shown,
@@ -416,13 +418,15 @@ describe("reviews through kubectl", () => {
 
   test("the reviewer sees a patch as a dry-run diff, and a Secret's values masked", async () => {
     const showOnce = async (id: string, want: RegExp) => {
-      let out = "";
-      for (let i = 0; i < 50 && !want.test(out); i++) {
-        const r = await airlock(aliceToken, ["review", "show", id]);
-        assert.equal(r.code, 0, r.stderr);
-        out = r.stdout;
-        if (!want.test(out)) await new Promise((r) => setTimeout(r, 200));
-      }
+      const out = await eventually(
+        `review ${id} to show ${want}`,
+        async () => {
+          const r = await airlock(aliceToken, ["review", "show", id]);
+          assert.equal(r.code, 0, r.stderr);
+          return r.stdout;
+        },
+        { until: (text) => want.test(text) },
+      );
       return out;
     };
     const patch = await kubectl(agent, [
@@ -484,12 +488,14 @@ describe("reviews through kubectl", () => {
     const review = await awaitPending("api");
     child.kill("SIGKILL");
     await run;
-    let state = "pending";
-    for (let i = 0; i < 50 && state === "pending"; i++) {
-      const r = await airlock(aliceToken, ["review", "show", review.id, "--json"]);
-      state = (JSON.parse(r.stdout) as { review: Review }).review.state;
-      if (state === "pending") await new Promise((r) => setTimeout(r, 100));
-    }
+    const state = await eventually(
+      "the review to leave pending",
+      async () => {
+        const r = await airlock(aliceToken, ["review", "show", review.id, "--json"]);
+        return (JSON.parse(r.stdout) as { review: Review }).review.state;
+      },
+      { until: (st) => st !== "pending" },
+    );
     assert.equal(state, "withdrawn");
   });
 });

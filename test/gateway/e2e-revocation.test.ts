@@ -9,6 +9,7 @@ import type { Decider } from "../../src/gateway/decide.ts";
 import type { KubeRequest } from "../../src/kube/request.ts";
 import type { Decision } from "../../src/policy/decision.ts";
 import type { Grant, Review } from "../../src/review/types.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl } from "../helpers/kubectl.ts";
 import { recordMark, simRecords } from "./e2e-support.ts";
@@ -59,16 +60,15 @@ async function review(id: string): Promise<Review> {
 }
 
 /** Waits for the pending review of `name` whose dry-run preview is stored (so the record has its dry run). */
-async function heldReview(requester: string, name: string): Promise<Review> {
-  for (let i = 0; i < 150; i++) {
-    const r = await api("GET", "reviews?state=pending");
-    const found = (r.body.items as Review[]).find(
-      (x) => x.requester.name === requester && x.request.name === name && x.preview !== null,
-    );
-    if (found) return found;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`no pending review of ${requester} for ${name}`);
+function heldReview(requester: string, name: string): Promise<Review> {
+  return eventually(
+    `a pending review of ${requester} for ${name} with its preview`,
+    async () =>
+      ((await api("GET", "reviews?state=pending")).body.items as Review[]).find(
+        (x) => x.requester.name === requester && x.request.name === name && x.preview !== null,
+      ),
+    { timeoutMs: 15_000 },
+  );
 }
 
 function reviewIdIn(text: string): string {
@@ -212,12 +212,9 @@ describe("revocation reaches retry-mode reviews", () => {
       assert.match(first.stderr, /approval required/);
       const id = reviewIdIn(first.stderr);
       assert.equal((await api("POST", `identities/${agent}/${path}`)).code, 200);
-      let state = "";
-      for (let i = 0; i < 50 && state !== "withdrawn"; i++) {
-        state = (await review(id)).state;
-        if (state !== "withdrawn") await new Promise((res) => setTimeout(res, 100));
-      }
-      assert.equal(state, "withdrawn");
+      await eventually("the review to be withdrawn", async () => (await review(id)).state, {
+        until: (state) => state === "withdrawn",
+      });
       assert.equal((await review(id)).endedReason, `identity ${agent} was ${how}`);
       const approve = await api("POST", `reviews/${id}/approve`, alice, {});
       assert.equal(approve.code, 403);
@@ -359,12 +356,10 @@ describe("grants end with their approver or requester", () => {
   test("a grant ends when its requester is disabled, and stays ended after it is enabled again", async () => {
     const { who, grant } = await grantFor("granted-agent-3", alice);
     assert.equal((await api("POST", "identities/granted-agent-3/disable")).code, 200);
-    let ended: Grant | undefined;
-    for (let i = 0; i < 50 && !ended?.revokedAt; i++) {
-      ended = ((await api("GET", "grants")).body.items as Grant[]).find((g) => g.id === grant.id);
-      if (!ended?.revokedAt) await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.equal(ended?.endedReason, "its requester: identity granted-agent-3 was disabled");
+    const ended = await eventually("the grant to end", async () =>
+      ((await api("GET", "grants")).body.items as Grant[]).find((g) => g.id === grant.id && g.revokedAt),
+    );
+    assert.equal(ended.endedReason, "its requester: identity granted-agent-3 was disabled");
     assert.equal((await api("POST", "identities/granted-agent-3/enable")).code, 200);
     const again = await kubectl(who.kubeconfig, [
       "create",

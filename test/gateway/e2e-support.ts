@@ -5,11 +5,7 @@
 // Stance: a test that runs a command through the gateway must also prove the request arrived impersonating the
 // caller. An empty record is a failure, never a vacuous pass.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Simulator } from "@airlock/sim";
 import type { RequestRecord } from "@airlock/sim/record.ts";
 import { SECRET_VALUES_AGENT } from "../../src/gateway/transform/secret-values.ts";
@@ -129,36 +125,9 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * kubectl in a pseudo-terminal of 27 rows by 91 columns (util-linux `script`), so it sees a real terminal on stdin
- * as `exec -it` needs, and sends that size on the resize channel.
- */
-export function kubectlOnTerminal(
-  kubeconfig: string,
-  args: string[],
-): { child: ChildProcess; output: () => string; closed: Promise<number> } {
-  const cache = mkdtempSync(join(tmpdir(), "airlock-kubectl-cache-"));
-  const line = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cache, ...args]
-    .map(shellQuote)
-    .join(" ");
-  const child = spawn("script", ["-qec", `stty cols 91 rows 27; exec ${line}`, "/dev/null"], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-    out += d;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    out += d;
-  });
-  const closed = new Promise<number>((resolve) =>
-    child.on("close", (code) => {
-      rmSync(cache, { recursive: true, force: true });
-      resolve(code ?? -1);
-    }),
-  );
-  return { child, output: () => out, closed };
-}
+// kubectl in a pseudo-terminal (util-linux `script`, 27 rows by 91 columns by default), so it sees a real terminal on
+// stdin as `exec -it` needs, and sends that size on the resize channel.
+export { kubectlOnTerminal } from "./e2e-recording-support.ts";
 
 /** Waits until `read()` matches, failing with what was read so far. */
 export const waitFor = (read: () => string, pattern: RegExp, ms = 10_000): Promise<string> =>

@@ -302,6 +302,7 @@ describe("kubectl scale, rollout and delete through Airlock", () => {
         "the deletion to start",
         async () => (await other.req("GET", path)).body?.metadata?.deletionTimestamp,
       );
+      // A wait is what this checks: that kubectl has NOT returned half a second into the held deletion.
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(returned, false, "kubectl delete returned while the object still existed");
       const release = await other.req("PATCH", path, {

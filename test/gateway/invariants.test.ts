@@ -270,6 +270,7 @@ describe("invariants 2 and 3: write-ahead audit, fail closed", () => {
     try {
       const seq = await lastSeq();
       const pending = asAgent.req("GET", "/api/v1/namespaces/prod/configmaps/web-config");
+      // A wait is what this checks: with the audit write held, nothing reaches the cluster meanwhile.
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(
         await simRecordSince(seq),

@@ -87,6 +87,7 @@ test("an exec session on another pod survives the deletion of an unrelated pod",
   await runningPod("exec-other");
   const session = await startSleep("exec-keep", "37.5");
   assert.equal((await k(["delete", "pod", "exec-other"])).code, 0);
+  // A wait is what this checks: the other pod's deletion, given time to act, leaves this session running.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(pidsOf(["sleep", "37.5"]).length, 1);
   session.child.kill();

@@ -68,6 +68,7 @@ metadata: {name: held, namespace: nsd-b, finalizers: [example.com/hold]}
     refused.stderr,
     /forbidden: unable to create new content in namespace nsd-b because it is being terminated/,
   );
+  // A wait is what this checks: a second on, the delete has still not returned while content is held.
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(finished, false, "kubectl delete returned while content was still held");
 
