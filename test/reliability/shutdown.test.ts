@@ -16,6 +16,9 @@ import { connect as tlsConnect } from "node:tls";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import WebSocket from "ws";
 import { openStore } from "../../src/store/index.ts";
+import { eventually } from "../helpers/eventually.ts";
+import { callGateway, startTestGateway } from "../helpers/gateway.ts";
+import { spawnKubectl } from "../helpers/kubectl.ts";
 import { allAuditEvents } from "./support.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
@@ -213,4 +216,39 @@ test("SIGTERM: not ready at once, no new connections, requests finish, streams e
     await store.close();
   }
   assert.match(out, /shut down/);
+});
+
+test("real kubectl: a watch and an exec that the gateway ends at shutdown print why", async () => {
+  const gw = await startTestGateway({});
+  try {
+    const { kubeconfig, token, id } = await gw.addIdentity("k-agent", "agent", ["agents"]);
+    const pods = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", token);
+    const pod = pods.body.items[0].metadata.name;
+    const run = (args: string[]) => {
+      const child = spawnKubectl(kubeconfig, args);
+      let text = "";
+      child.stdout?.on("data", (d) => {
+        text += d;
+      });
+      child.stderr?.on("data", (d) => {
+        text += d;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      return { child, text: () => text, exited };
+    };
+    const watch = run(["get", "configmaps", "-w"]);
+    const exec = run(["exec", pod, "--", "sleep", "30"]);
+    await eventually("the watch listing", () => watch.text().includes("web-config"));
+    await eventually("the exec session", () =>
+      gw.gateway.runtime.streams.ofIdentity(id).some((s) => s.kind === "exec"),
+    );
+    await gw.gateway.close(3);
+    assert.equal(await exec.exited, 1);
+    assert.match(exec.text(), /error: airlock: the gateway is shutting down/);
+    watch.child.kill();
+    assert.match(watch.text(), /ServiceUnavailable +airlock: the gateway is shutting down/);
+  } finally {
+    await gw.sim.close();
+    await rm(gw.dir, { recursive: true, force: true });
+  }
 });

@@ -161,8 +161,10 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
         }
         upstreamReq = opened;
         unregister = opts.onOpen((reason, closing) => {
-          if (closing && opts.endWith && endable?.endWith(opts.endWith(closing)))
+          if (closing && opts.endWith && endable?.endWith(closing, opts.endWith(closing))) {
+            if (status === 0) status = closing.code; // answered before the cluster did
             return void opened.destroy();
+          }
           opened.destroy(new Error(reason));
           (res as { destroy?: (e?: Error) => void }).destroy?.();
         });

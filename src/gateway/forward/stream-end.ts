@@ -3,7 +3,7 @@
 // channel (channel 3), as the kubelet reports how a command ended, then a normal WebSocket close.
 import type WebSocket from "ws";
 import type { Status } from "../../shared/status.ts";
-import type { AnyResponse } from "../respond.ts";
+import { type AnyResponse, clientGone, writeHead } from "../respond.ts";
 
 /** The watch event that ends a JSON watch stream. */
 export function watchErrorEvent(status: Status): Buffer {
@@ -11,8 +11,11 @@ export function watchErrorEvent(status: Status): Buffer {
 }
 
 export interface EndableResponse {
-  /** Writes `last` (only between two events: after a newline) and ends the response; false when it cannot. */
-  endWith(last: Buffer): boolean;
+  /**
+   * Ends the response with `status`: before its head, as the answer (a Status); after it, as `last` written
+   * between two events (after a newline). False when neither is possible (then it is cut).
+   */
+  endWith(status: Status, last: Buffer): boolean;
 }
 
 /**
@@ -47,8 +50,21 @@ export function endableResponse(res: AnyResponse): EndableResponse {
   };
   if (destroy) r.destroy = (...args) => (ended ? r : destroy(...args));
   return {
-    endWith(last) {
-      if (ended || !res.headersSent || res.writableEnded || lastByte !== 0x0a) return false;
+    endWith(status, last) {
+      if (ended || res.writableEnded || clientGone(res)) return false;
+      if (!res.headersSent) {
+        const body = Buffer.from(JSON.stringify(status));
+        writeHead(res, status.code, {
+          "content-type": "application/json",
+          "content-length": String(body.length),
+          "cache-control": "no-store",
+        });
+        write(body);
+        ended = true;
+        end();
+        return true;
+      }
+      if (lastByte !== 0x0a) return false;
       write(last);
       ended = true;
       end();

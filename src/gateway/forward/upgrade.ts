@@ -158,7 +158,15 @@ export function bridgeWebSocket(
         } as WebSocket.ClientOptions);
 
         let clientWs: WebSocket | undefined;
+        let pending: { reason: string; status: Status } | undefined;
         unregister = opts.onOpen((reason, closing) => {
+          // Shutdown while the cluster's handshake is under way: the stream is ended with the Status as soon as the
+          // client's WebSocket is open (answering the upgrade with an error instead would make kubectl fall back
+          // to SPDY and lose the message). A second close (the grace period is over) cuts it.
+          if (closing && !clientWs && !pending) {
+            pending = { reason, status: closing };
+            return;
+          }
           // Shutdown: the command's client is told why on the error channel, then the socket closes normally.
           if (closing && clientWs?.readyState === WebSocket.OPEN) {
             endExecWith(clientWs, upstream.protocol, closing, reason);
@@ -188,6 +196,10 @@ export function bridgeWebSocket(
         });
 
         upstream.on("error", (err) => {
+          if (pending && !settled && !socket.destroyed) {
+            bytesOut = sendStatusOnSocket(socket, pending.status);
+            return finish(pending.status.code, pending.status.message);
+          }
           if (client.left()) return leftEarly(); // cancelled because the client left: not a cluster fault
           const answer = upstreamUnreachable(undefined, err.message);
           if (!settled && !socket.destroyed) bytesOut = sendStatusOnSocket(socket, answer);
@@ -198,6 +210,11 @@ export function bridgeWebSocket(
           chosenProtocol.set(req, upstream.protocol);
           clientSide.handleUpgrade(req, socket, head, (client) => {
             clientWs = client;
+            if (pending) {
+              endExecWith(client, upstream.protocol, pending.status, pending.reason);
+              upstream.terminate();
+              return finish(101);
+            }
             const masker = opts.frames?.(upstream.protocol);
             if (opts.frames && !masker) {
               // Masking applies but these frames cannot be read: close rather than relay them unmasked.
