@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/server/index.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { kubectlOnTerminal, waitFor } from "./e2e-support.ts";
@@ -254,6 +255,7 @@ describe("logs and recordings", () => {
   });
 
   test("an exec -it session's recording on disk holds no form of the value", async () => {
+    const since = new Date().toISOString();
     const term = kubectlOnTerminal(agent, ["-n", "prod", "exec", "-it", pod, "--", "sh"]);
     children.push(term.child);
     await waitFor(term.output, /[$#] $/);
@@ -265,6 +267,20 @@ describe("logs and recordings", () => {
     assert.match(term.output(), MARKER);
     await gw.gateway.runtime.recordings?.sessions.flush();
     const dir = gw.gateway.runtime.recordings?.dir ?? "";
+    // The client has gone; the gateway closes the recording once it sees that, and a recording is complete when its
+    // metadata says it ended (written after the file is closed). Under load that can come after kubectl exited.
+    await eventually(
+      "the exec -it session's recording to be complete",
+      async () => {
+        for (const f of (await readdir(dir, { recursive: true })).map(String)) {
+          if (!f.endsWith(".cast")) continue;
+          const r = await gw.gateway.store.recordings.get(basename(f, ".cast"));
+          if (r?.endedAt && r.startedAt >= since && r.detail.tty === true) return f;
+        }
+        return undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     const files = (await readdir(dir, { recursive: true })).map(String);
     const casts = files.filter((f) => f.endsWith(".cast") || f.endsWith(".cast.gz") || f.includes("exec"));
     assert.ok(casts.length > 0, files.join(", "));

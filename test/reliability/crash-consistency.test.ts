@@ -12,6 +12,7 @@ import { after, before, test } from "node:test";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { openStore } from "../../src/store/index.ts";
 import { serveAirlock } from "../helpers/cli.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { allAuditEvents } from "./support.ts";
 
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
@@ -20,7 +21,9 @@ let sim: Simulator;
 const children: ChildProcess[] = [];
 
 async function serve(): Promise<{ child: ChildProcess; url: string; ca: string; admin: string }> {
-  const { child, url } = await serveAirlock(join(dir, "airlock.yaml"));
+  // Ready as soon as it says so; the deadline is only for a machine under heavy load (a whole suite, other work),
+  // where starting Node and loading the gateway can take well over the helper's default 30 s.
+  const { child, url } = await serveAirlock(join(dir, "airlock.yaml"), { timeoutMs: 180_000 });
   children.push(child);
   const ca = await readFile(join(dir, "data", "tls", "ca.crt"), "utf8");
   const admin = (await readFile(join(dir, "data", "admin.token"), "utf8")).trim();
@@ -122,11 +125,13 @@ test("SIGKILL under load: every request the cluster saw is audited, the chain ve
 
   // The review exists (and its preview — the gateway's own dry run and reads for the reviewer — is done) before the
   // load starts; what the cluster sees from here on is the load.
-  for (let i = 0; i < 100; i++) {
-    const reviews = await call(first, "GET", "/airlock/v1/reviews?state=pending", first.admin);
-    if ((reviews.body?.items ?? []).length > 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    "the review to be pending",
+    async () =>
+      ((await call(first, "GET", "/airlock/v1/reviews?state=pending", first.admin)).body?.items ?? [])
+        .length > 0,
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
   await new Promise((r) => setTimeout(r, 300));
   const baseline = Math.max(0, ...(await simRequests()).map((r) => r.seq));
 
