@@ -1,0 +1,17 @@
+// decide: policy (src/policy; default deny). The decision is counted in the caller's session; a denial is refused
+// here (a rate limit as 429 with Retry-After).
+import { deniedByPolicy, rateLimited } from "../../kube/refusals.ts";
+import { countDecision } from "../recording.ts";
+import { admitted, type Stage } from "./types.ts";
+
+export const decide: Stage = async (flow) => {
+  const { gw, ctx } = flow;
+  const { kube, principal } = admitted(flow);
+  const decision = await gw.decider.decide(principal, kube);
+  ctx.decision = decision;
+  countDecision(gw, ctx);
+  if (decision.effect !== "deny") return undefined;
+  return decision.retryAfterSeconds !== undefined
+    ? rateLimited(kube.action, decision, decision.retryAfterSeconds)
+    : deniedByPolicy(kube, decision);
+};
