@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type ExportFormat, exportLines } from "../audit/export.ts";
 import { loadOrCreateSigningKey, publicKeyFromPem, SIGNING_KEY_FILE } from "../audit/signing.ts";
 import { type VerifyReport, verifyAuditLog } from "../audit/verify.ts";
-import type { Status } from "../shared/status.ts";
+import type { Status } from "../kube/status.ts";
 import { openStore } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
 import {

@@ -6,8 +6,8 @@
 
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import type { Status } from "../kube/status.ts";
 import { renderBlock, renderInline } from "../shared/render.ts";
-import type { Status } from "../shared/status.ts";
 
 /** Exit code for a usage mistake (bad flags); 1 is for everything that went wrong at run time. */
 export const CLI_ERROR_USAGE = 2;

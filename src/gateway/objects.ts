@@ -6,8 +6,8 @@
 
 import type { Principal } from "../identity/types.ts";
 import type { KubeRequest } from "../kube/request.ts";
+import type { Status } from "../kube/status.ts";
 import { type ObjectLoader, objectLoader } from "../review/object-context.ts";
-import type { Status } from "../shared/status.ts";
 import { impersonationHeaders } from "../upstream/impersonation.ts";
 import type { Upstream } from "../upstream/index.ts";
 import type { Decider } from "./decide.ts";

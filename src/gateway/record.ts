@@ -3,7 +3,7 @@
 // event is built from the classified request and the principal, never from raw headers.
 
 import type { AuditEvent } from "../audit/types.ts";
-import type { Status } from "../shared/status.ts";
+import type { Status } from "../kube/status.ts";
 import { describeStoreFailure } from "../store/faults.ts";
 import { impersonatedGroups } from "../upstream/impersonation.ts";
 import { header, type RequestContext } from "./context.ts";

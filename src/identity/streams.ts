@@ -1,6 +1,6 @@
 // Live streams by identity, so that revoking an identity closes its open watches, log follows and exec sessions at
 // once (invariant 9). Every forwarded request registers a closer for its lifetime; revocation calls them all.
-import type { Status } from "../shared/status.ts";
+import type { Status } from "../kube/status.ts";
 
 export interface LiveStream {
   id: string;

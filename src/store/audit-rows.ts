@@ -1,7 +1,7 @@
 // The audit tables' rows and statement texts (audit.ts): row mappers, the search cursor, and the SQL the chained
 // writes run, shared by both engines.
 import type { AuditCheckpoint, AuditRecord } from "../audit/types.ts";
-import { StatusError } from "../shared/status.ts";
+import { StatusError } from "../kube/status.ts";
 import { AUDIT_COLUMNS } from "./rows.ts";
 import { marks, type Param, type Row } from "./sql.ts";
 

@@ -4,7 +4,7 @@
 // overlap window cannot extend a credential that was due to expire sooner; revocation keeps the first time. A new
 // credential locks its identity's row, so a revocation on another replica cannot slip in between check and insert.
 import type { Credential, CredentialOptions, CredentialTable } from "../identity/types.ts";
-import { StatusError } from "../shared/status.ts";
+import { StatusError } from "../kube/status.ts";
 import { isTokenHash } from "../shared/tokens.ts";
 import { identityByName, insertCredential, issueToken } from "./identities.ts";
 import { credentialFromRow } from "./rows.ts";

@@ -15,7 +15,7 @@ import type {
   IdentityTable,
   IdentityUpdate,
 } from "../identity/types.ts";
-import { StatusError } from "../shared/status.ts";
+import { StatusError } from "../kube/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { credentialFromRow, identityFromRow } from "./rows.ts";
 import type { Db, Param, Sql } from "./sql.ts";

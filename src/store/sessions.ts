@@ -6,6 +6,7 @@
 // save the same session (its requests reached both): the last save wins, as it does on one replica. The key column
 // is stored as the dialect says (sql.ts: PostgreSQL text cannot hold the NUL that joins a key's parts).
 import type { AuditEvent } from "../audit/types.ts";
+import { StatusError } from "../kube/status.ts";
 import type {
   RecordingRecord,
   RecordingTable,
@@ -13,7 +14,6 @@ import type {
   SessionRecord,
   SessionTable,
 } from "../recording/types.ts";
-import { StatusError } from "../shared/status.ts";
 import { auditFromRow } from "./rows.ts";
 import type { Db, Param, Row } from "./sql.ts";
 

@@ -1,9 +1,9 @@
-// Errors of the upstream layer, as Kubernetes Status errors (src/shared/status.ts).
+// Errors of the upstream layer, as Kubernetes Status errors (src/kube/status.ts).
 //
 // Configuration problems name the file or cluster and the field, never the value (it may be a secret). Credential
 // failures at request time are 503 ServiceUnavailable: the cluster cannot be reached with a valid credential right now,
 // which is the gateway's problem, not the client's.
-import { StatusError } from "../shared/status.ts";
+import { StatusError } from "../kube/status.ts";
 
 /** A connection that cannot be used as configured (at start-up). */
 export function configError(where: string, field: string, message: string): StatusError {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type https from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext } from "node:tls";
-import { StatusError } from "../shared/status.ts";
+import { StatusError } from "../kube/status.ts";
 import { configError, credentialError } from "./errors.ts";
 import { ExecCredentialSource } from "./exec-plugin.ts";
 import { H2Pool, UpstreamAgent } from "./h2-pool.ts";

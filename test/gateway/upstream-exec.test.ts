@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "../../src/kube/status.ts";
 import { issueClientCertificate } from "../../src/shared/tls.ts";
 import { parseExecCredential, refreshAt } from "../../src/upstream/exec-plugin.ts";
 import { openUpstream, type Upstream } from "../../src/upstream/index.ts";

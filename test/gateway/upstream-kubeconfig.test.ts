@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { stringify } from "yaml";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "../../src/kube/status.ts";
 import { parseKubeconfig } from "../../src/upstream/kubeconfig.ts";
 
 const FILE = "/etc/airlock/clusters/prod.kubeconfig";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "../../src/kube/status.ts";
 import { createCertificateAuthority, issueClientCertificate } from "../../src/shared/tls.ts";
 import { openUpstream, type Upstream, UpstreamRegistry } from "../../src/upstream/index.ts";
 import {

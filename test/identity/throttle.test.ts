@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AttemptThrottle, type ThrottledEvent, throttledMessage } from "../../src/identity/throttle.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "../../src/kube/status.ts";
 
 test("failures per source and attempts per identity are limited per window; one event per key and window", async () => {
   let now = 1_000_000;

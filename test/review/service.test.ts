@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 import type { Principal } from "../../src/identity/types.ts";
+import { StatusError } from "../../src/kube/status.ts";
 import type { ReviewRequirement } from "../../src/policy/decision.ts";
 import { inProcessBus } from "../../src/review/bus.ts";
 import { type OpenInput, ReviewService } from "../../src/review/service.ts";
-import { StatusError } from "../../src/shared/status.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AuditEvent } from "../../src/audit/types.ts";
-import { StatusError } from "../../src/shared/status.ts";
+import { StatusError } from "../../src/kube/status.ts";
 import { hashToken } from "../../src/shared/tokens.ts";
 import type { Store } from "../../src/store/types.ts";
 import { auditChainContract } from "./contract-audit.ts";

@@ -2,7 +2,7 @@
 // carrying the Status, as kube-apiserver ends a watch it gives up; an exec or attach gets the Status on its error
 // channel (channel 3), as the kubelet reports how a command ended, then a normal WebSocket close.
 import type WebSocket from "ws";
-import type { Status } from "../../shared/status.ts";
+import type { Status } from "../../kube/status.ts";
 import { type AnyResponse, clientGone, writeHead } from "../respond.ts";
 
 /** The watch event that ends a JSON watch stream. */
