@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { policy } from "../policy/support.ts";
@@ -376,12 +377,11 @@ describe("port-forward names its ports", () => {
       await closed;
     }
     // The audit names the refusal; the rule that allowed the tunnel is the demo's port-forward rule.
-    let pf: Awaited<ReturnType<typeof gw.gateway.store.audit.list>>[number] | undefined;
-    for (let i = 0; i < 50 && !pf?.completedAt; i++) {
-      const events = await gw.gateway.store.audit.list({ limit: 50 });
-      pf = events.find((e) => e.subresource === "portforward" && e.identityName === "demo-agent");
-      if (!pf?.completedAt) await new Promise((r) => setTimeout(r, 100));
-    }
+    const pf = await eventually("the port-forward's completed audit record", async () =>
+      (await gw.gateway.store.audit.list({ limit: 50 })).find(
+        (e) => e.subresource === "portforward" && e.identityName === "demo-agent" && e.completedAt,
+      ),
+    );
     assert.equal(pf?.rule, "port-forward-web");
     assert.match(
       pf?.reason ?? "",

@@ -13,6 +13,7 @@ import type { KubeRequest } from "../../src/kube/request.ts";
 import type { Decision } from "../../src/policy/decision.ts";
 import type { Review } from "../../src/review/types.ts";
 import { type CliRun, runAirlock } from "../helpers/cli.ts";
+import { eventually, eventuallyMatches } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -136,8 +137,7 @@ describe("on-behalf-of needs a delegation", () => {
     watch.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
-    for (let i = 0; i < 100 && !out.includes("web"); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, /web/, "the watch is running");
+    await eventuallyMatches(() => out, /web/); // the watch is running
     const closed = new Promise<number>((resolve) => watch.on("close", () => resolve(Date.now())));
     const revoked = await airlock(alice, ["identity", "undelegate", id]);
     const revokedAt = Date.now();
@@ -182,12 +182,12 @@ describe("on-behalf-of needs a delegation", () => {
     const direct = await callGateway(gw, "GET", "/api/v1/namespaces/prod/pods", s.token);
     assert.equal(direct.code, 401);
     assert.match(direct.body.message, /acts on behalf of "carol", but identity carol was disabled/);
-    let listed: Delegation | undefined;
-    for (let i = 0; i < 50 && !listed?.revokedAt; i++) {
-      listed = ((await api("GET", "delegations?agent=agent-carol", admin)).body.items as Delegation[])[0];
-      if (!listed?.revokedAt) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(listed?.revokedBy, "airlock", "the delegation ended with its human");
+    const listed = await eventually("the delegation to end", async () =>
+      ((await api("GET", "delegations?agent=agent-carol", admin)).body.items as Delegation[]).find(
+        (d, i) => i === 0 && d.revokedAt,
+      ),
+    );
+    assert.equal(listed.revokedBy, "airlock", "the delegation ended with its human");
   });
 });
 

@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
 import type { Review } from "../../src/review/types.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
@@ -61,12 +62,11 @@ describe("MCP agents and revocation", () => {
     const client = await mcpClient(token);
     const id = await applyInProd(client, "mcp-revoked");
     assert.equal((await api("POST", "identities/mcp-agent/revoke", admin)).code, 200);
-    let review: Review | undefined;
-    for (let i = 0; i < 50 && review?.state !== "withdrawn"; i++) {
-      review = (await api("GET", `reviews/${id}`, admin)).body.review as Review;
-      if (review.state !== "withdrawn") await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(review?.state, "withdrawn");
+    const review = await eventually(
+      "the review to be withdrawn",
+      async () => (await api("GET", `reviews/${id}`, admin)).body.review as Review,
+      { until: (r) => r.state === "withdrawn" },
+    );
     assert.equal(review?.endedReason, "identity mcp-agent was revoked");
     const approve = await api("POST", `reviews/${id}/approve`, alice, {});
     assert.equal(approve.code, 403);

@@ -2,6 +2,7 @@
 // ones that have no completion record yet.
 import type { AuditEvent } from "../../src/audit/types.ts";
 import type { Store } from "../../src/store/types.ts";
+import { eventually } from "../helpers/eventually.ts";
 
 export async function allAuditEvents(store: Store): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];
@@ -15,13 +16,13 @@ export async function allAuditEvents(store: Store): Promise<AuditEvent[]> {
 
 /** Waits (up to ~4 s) until every audit event has its completion; returns those still open. */
 export async function openAuditEvents(store: Store): Promise<string[]> {
-  let open: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    open = (await allAuditEvents(store))
+  const open = async () =>
+    (await allAuditEvents(store))
       .filter((e) => e.completedAt === null)
       .map((e) => `${e.method} ${e.path} (${e.id})`);
-    if (open.length === 0) return open;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return open;
+  // The caller asserts on the list, so a timeout here returns what is still open instead of throwing.
+  return eventually("every audit event to have its completion", open, {
+    until: (o) => o.length === 0,
+    timeoutMs: 4000,
+  }).catch(open);
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { CoreV1Api, KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
+import { eventually } from "../helpers/eventually.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 let sim: Simulator;
@@ -109,8 +110,7 @@ test("client-node ListWatch (an informer) lists, then follows changes", async ()
       namespace: "default",
       body: configMap("cn-inf-2", { informer: "yes" }),
     });
-    const deadline = Date.now() + 5000;
-    while (added.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await eventually("the informer to see both ConfigMaps", () => added, { until: (a) => a.length >= 2 });
     assert.deepEqual(added.sort(), ["cn-inf-1", "cn-inf-2"]);
     assert.deepEqual(
       informer

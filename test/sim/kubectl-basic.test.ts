@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, test } from "node:test";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
@@ -74,16 +75,12 @@ test("kubectl get -w sees a change made by another client", async () => {
     out += d;
   });
   try {
-    const deadline = Date.now() + 15_000;
-    while (!out.includes("configmap/kt-get") && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventuallyMatches(() => out, /configmap\/kt-get/, 15_000);
     const r = await api.req("POST", "/api/v1/namespaces/default/configmaps", {
       body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kt-watched" } },
     });
     assert.equal(r.code, 201);
-    while (!out.includes("configmap/kt-watched") && Date.now() < deadline)
-      await new Promise((r2) => setTimeout(r2, 100));
-    assert.match(out, /configmap\/kt-watched/);
+    await eventuallyMatches(() => out, /configmap\/kt-watched/, 15_000);
   } finally {
     child.kill();
     if (child.exitCode === null) await once(child, "close");

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { eventually } from "../helpers/eventually.ts";
 import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
@@ -45,8 +46,7 @@ describe("kubectl logs", () => {
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
-    const deadline = Date.now() + 10_000;
-    while (out.split("\n").length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await eventually("four lines of output", () => out, { until: (o) => o.split("\n").length >= 4 });
     child.kill();
     await new Promise((r) => child.on("close", r));
     const lines = out.trimEnd().split("\n");
