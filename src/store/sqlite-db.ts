@@ -4,6 +4,8 @@
 // otherwise run inside it (reading its uncommitted rows, or being rolled back with it after they were acknowledged).
 // So a transaction — and the audit writer's batch — holds the connection: statements from outside wait until it
 // commits or rolls back. node:sqlite blocks the event loop per statement anyway; this only orders the callers.
+// Hence a transaction's body must use the `sql` it is handed: a call to the Db itself from inside waits for the
+// transaction to end, which is never.
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Db, Dialect, Param, Row, Sql } from "./sql.ts";
 
