@@ -19,6 +19,7 @@ import {
   badRequest,
   clusterRefused,
   forbidden,
+  forbiddenHere,
   methodNotAllowed,
   policyDenial,
   rateLimited,
@@ -203,9 +204,16 @@ export async function deleteEach(
   kube: KubeRequest,
   headers: [string, string][],
   collection: ExpandedCollection,
+  stopped: () => string | undefined = () => undefined,
 ): Promise<{ status: number; body: unknown; deleted: number; error?: string }> {
   const items: unknown[] = [];
   for (const obj of collection.objects) {
+    // Checked before every delete: a revocation, an expiry or the client leaving ends the deletions there.
+    const why = stopped();
+    if (why !== undefined) {
+      const message = `airlock: deletecollection stopped before ${kube.info.resource} "${obj.facts.name}" after deleting ${items.length} of ${collection.objects.length} checked objects: ${why}`;
+      return { status: 403, body: forbiddenHere(message), deleted: items.length, error: message };
+    }
     const body = Buffer.from(
       JSON.stringify({
         ...collection.options,

@@ -270,3 +270,64 @@ test("the race: an object changed or created after the check is not deleted (uid
   );
   assert.deepEqual(await configmaps("dc4"), ["race-1", "race-2", "race-3"]);
 });
+
+test("deletions stop before the next object once the identity is revoked (or its credential expires, or the client leaves)", async () => {
+  for (const name of ["stop-1", "stop-2", "stop-3"]) {
+    await ok(human, ["create", "configmap", name, "-n", "dc4", "--from-literal=k=v"]);
+    await ok(human, ["label", "configmap", name, "-n", "dc4", "stop=yes"]);
+  }
+  // The deletecollection registers like a stream while it deletes; revoke it the moment it does (as a revocation
+  // of dc-agent would: StreamRegistry.closeIdentity calls the same close).
+  const streams = gw.gateway.runtime.streams;
+  const add = streams.add.bind(streams);
+  let seen = 0;
+  streams.add = (stream) => {
+    const unregister = add(stream);
+    if (stream.kind === "deletecollection") {
+      seen++;
+      stream.close("the identity dc-agent was revoked");
+    }
+    return unregister;
+  };
+  try {
+    const r = await kubectl(agent, [
+      "delete",
+      "--raw",
+      "/api/v1/namespaces/dc4/configmaps?labelSelector=stop%3Dyes",
+    ]);
+    assert.equal(seen, 1, "the deletecollection registered as a live stream");
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /deletecollection stopped before configmaps "stop-1" after deleting 0 of 3 checked objects: the identity dc-agent was revoked/,
+    );
+  } finally {
+    streams.add = add;
+  }
+  assert.deepEqual(
+    (await configmaps("dc4")).filter((n) => n.startsWith("stop-")),
+    ["stop-1", "stop-2", "stop-3"],
+    "nothing was deleted",
+  );
+});
+
+test("a decider that cannot judge objects one by one refuses deletecollection instead of forwarding one DELETE", async () => {
+  const decider = gw.gateway.runtime.decider;
+  const own = decider.decideCollection;
+  decider.decideCollection = undefined;
+  try {
+    const r = await kubectl(agent, [
+      "delete",
+      "--raw",
+      "/api/v1/namespaces/dc1/configmaps?labelSelector=tier%3Da",
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /deletecollection configmaps is refused: this gateway's decider cannot check the objects/,
+    );
+  } finally {
+    decider.decideCollection = own;
+  }
+  assert.deepEqual(await configmaps("dc1"), ["keep-me", "other"], "nothing was deleted");
+});

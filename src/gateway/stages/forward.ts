@@ -16,7 +16,7 @@ import { watchErrorEvent } from "../forward/stream-end.ts";
 import { tunnelWebSocket } from "../forward/tunnel.ts";
 import { bridgeWebSocket } from "../forward/upgrade.ts";
 import { completeAudit } from "../record.ts";
-import { writeHead } from "../respond.ts";
+import { clientGone, writeHead } from "../respond.ts";
 import { StdinLineGate } from "../stdin-inspect.ts";
 import {
   maskedHeaders,
@@ -91,7 +91,13 @@ async function deleteCollection(flow: Flow) {
   const res = flow.answer.res;
   const masking = maskingOf(flow);
   const as = upstream.impersonate !== false ? impersonationHeaders(principal, ctx.id) : [];
-  const done = await deleteEach(upstream, kube, as, collection);
+  // Registered like a stream for as long as it deletes: a revocation or expiry stops it before the next object.
+  let stop: string | undefined;
+  const unregister = gw.streams.add(
+    liveStream(ctx.id, principal, "deletecollection", (reason) => (stop ??= reason), flow.closed),
+  );
+  const gone = () => (clientGone(res) ? "the client left" : undefined);
+  const done = await deleteEach(upstream, kube, as, collection, () => stop ?? gone()).finally(unregister);
   const answered = maskJsonAnswer(masking, kube, done.body);
   const body = answered.ok ? answered.body : Buffer.from(JSON.stringify(answered.status));
   const code = answered.ok ? done.status : answered.status.code;
