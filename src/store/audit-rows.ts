@@ -1,6 +1,7 @@
 // The audit tables' rows and statement texts (audit.ts): row mappers, the search cursor, and the SQL the chained
 // writes run, shared by both engines.
 import type { AuditCheckpoint, AuditRecord } from "../audit/types.ts";
+import { badRequest } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import { AUDIT_COLUMNS } from "./rows.ts";
 import { marks, type Param, type Row } from "./sql.ts";
@@ -30,7 +31,7 @@ export const checkpointFromRow = (row: Row): AuditCheckpoint => ({
 
 export function timeMs(text: string, what: string): number {
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw StatusError.of("BadRequest", `${what} "${text}" is not a date`);
+  if (Number.isNaN(ms)) throw new StatusError(badRequest(`${what} "${text}" is not a date`));
   return ms;
 }
 
@@ -40,7 +41,7 @@ export function encodeCursor(timeMs: number, seq: number): string {
 
 export function decodeCursor(cursor: string): [number, number] {
   const m = /^(\d+)\.(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  if (!m) throw StatusError.of("BadRequest", "the cursor is not one this server issued");
+  if (!m) throw new StatusError(badRequest("the cursor is not one this server issued"));
   return [Number(m[1]), Number(m[2])];
 }
 

@@ -4,6 +4,7 @@
 // overlap window cannot extend a credential that was due to expire sooner; revocation keeps the first time. A new
 // credential locks its identity's row, so a revocation on another replica cannot slip in between check and insert.
 import type { Credential, CredentialOptions, CredentialTable } from "../identity/types.ts";
+import { badRequest } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import { isTokenHash } from "../shared/tokens.ts";
 import { identityByName, insertCredential, issueToken } from "./identities.ts";
@@ -72,7 +73,7 @@ export class CredentialTables implements CredentialTable {
   /** Brings a credential's expiry forward to `expiresAt` (never later than it was): rotation's overlap window. */
   async expireAt(credentialId: string, expiresAt: string): Promise<Credential | undefined> {
     const at = Date.parse(expiresAt);
-    if (Number.isNaN(at)) throw StatusError.of("BadRequest", `expiry "${expiresAt}" is not a time`);
+    if (Number.isNaN(at)) throw new StatusError(badRequest(`expiry "${expiresAt}" is not a time`));
     return this.#db.tx(async (sql) => {
       const row = await sql.get(`SELECT * FROM credentials WHERE id = ?${this.#db.dialect.forUpdate}`, [
         credentialId,

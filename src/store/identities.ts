@@ -15,6 +15,7 @@ import type {
   IdentityTable,
   IdentityUpdate,
 } from "../identity/types.ts";
+import { alreadyExists, conflict } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { credentialFromRow, identityFromRow } from "./rows.ts";
@@ -108,10 +109,11 @@ export async function issueToken(
 
 export function refuseRevoked(identity: Identity, what: string): void {
   if (identity.state === "revoked") {
-    throw StatusError.of(
-      "Conflict",
-      `identity "${identity.name}" is revoked; revocation is permanent, so it cannot be ${what}`,
-      { name: identity.name, kind: "identities" },
+    throw new StatusError(
+      conflict(`identity "${identity.name}" is revoked; revocation is permanent, so it cannot be ${what}`, {
+        name: identity.name,
+        kind: "identities",
+      }),
     );
   }
 }
@@ -132,11 +134,7 @@ export class IdentityTables implements IdentityTable {
   }
 
   async create(input: NewIdentity): Promise<{ identity: Identity; token: string; credential: Credential }> {
-    const exists = () =>
-      StatusError.of("AlreadyExists", `identity "${input.name}" already exists`, {
-        name: input.name,
-        kind: "identities",
-      });
+    const exists = () => new StatusError(alreadyExists("identities", input.name, "identity"));
     try {
       return await this.#db.tx(async (sql) => {
         if (await identityByName(this.#db, sql, input.name)) throw exists();

@@ -6,6 +6,7 @@
 // save the same session (its requests reached both): the last save wins, as it does on one replica. The key column
 // is stored as the dialect says (sql.ts: PostgreSQL text cannot hold the NUL that joins a key's parts).
 import type { AuditEvent } from "../audit/types.ts";
+import { badRequest } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import type {
   RecordingRecord,
@@ -37,7 +38,7 @@ const recording = (row: Row) => parse<RecordingRecord>(row, isRecording, "record
 
 function timeMs(text: string, what: string): number {
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw StatusError.of("BadRequest", `${what} "${text}" is not a date`);
+  if (Number.isNaN(ms)) throw new StatusError(badRequest(`${what} "${text}" is not a date`));
   return ms;
 }
 

@@ -1,20 +1,20 @@
-// Errors of the upstream layer, as Kubernetes Status errors (src/kube/status.ts).
+// Errors of the upstream layer, as Kubernetes Status errors built by the refusal catalogue (src/kube/refusals.ts).
 //
 // Configuration problems name the file or cluster and the field, never the value (it may be a secret). Credential
 // failures at request time are 503 ServiceUnavailable: the cluster cannot be reached with a valid credential right now,
 // which is the gateway's problem, not the client's.
+import { dependencyUnavailable, internalError } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 
 /** A connection that cannot be used as configured (at start-up). */
 export function configError(where: string, field: string, message: string): StatusError {
-  return StatusError.of("InternalError", `${where}: ${field}: ${message}`);
+  return new StatusError(internalError(`${where}: ${field}: ${message}`));
 }
 
 /** A credential that could not be obtained for a request (plugin failed, token file unreadable). */
 export function credentialError(cluster: string, message: string): StatusError {
-  return StatusError.of(
-    "ServiceUnavailable",
-    `cluster "${cluster}": upstream credential unavailable: ${message}`,
+  return new StatusError(
+    dependencyUnavailable(`cluster "${cluster}": upstream credential unavailable: ${message}`),
   );
 }
 

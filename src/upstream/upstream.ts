@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type https from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext } from "node:tls";
+import { dependencyUnavailable, internalError } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import { configError, credentialError } from "./errors.ts";
 import { ExecCredentialSource } from "./exec-plugin.ts";
@@ -158,9 +159,10 @@ export class OpenUpstream implements Upstream {
     pathAndQuery: string,
     headers: [string, string][],
   ): Promise<https.RequestOptions> {
-    if (this.#closed) throw StatusError.of("ServiceUnavailable", `cluster "${this.name}": connection closed`);
+    if (this.#closed)
+      throw new StatusError(dependencyUnavailable(`cluster "${this.name}": connection closed`));
     if (!pathAndQuery.startsWith("/")) {
-      throw StatusError.of("InternalError", `upstream path must start with "/" (cluster "${this.name}")`);
+      throw new StatusError(internalError(`upstream path must start with "/" (cluster "${this.name}")`));
     }
     const [credential, agent] = await Promise.all([this.credentialHeaders(), this.#currentAgent()]);
     // With a header list Node adds no Host of its own, and the client's Host names the gateway: set the cluster's.
