@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { airlock } from "../helpers/cli.ts";
+import { eventuallyMatches } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 
@@ -58,8 +59,7 @@ async function runningWatch(kubeconfig: string): Promise<{ ended: Promise<number
     out += d;
   });
   const ended = new Promise<number>((resolve) => watch.on("exit", () => resolve(Date.now())));
-  for (let i = 0; i < 100 && !out.includes("NAME"); i++) await sleep(50);
-  assert.match(out, /NAME/, "the watch is running");
+  await eventuallyMatches(() => out, /NAME/); // the watch is running
   return { ended, output: () => out };
 }
 

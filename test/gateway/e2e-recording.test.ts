@@ -12,6 +12,7 @@ import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import type { AuditEvent } from "../../src/audit/types.ts";
 import { checkAsciicast, parseAsciicast, RecordingService } from "../../src/recording/index.ts";
 import type { RecordingRecord, SessionRecord } from "../../src/recording/types.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import { airlock, kubectlOnTerminal, waitFor } from "./e2e-recording-support.ts";
@@ -61,12 +62,12 @@ async function session(id: string): Promise<Detail> {
 }
 
 /** A session's recordings once every one of them has ended (the gateway finishes them just after the client). */
-async function endedRecordings(sessionId: string): Promise<RecordingRecord[]> {
-  for (let i = 0; ; i++) {
-    const list = await t.gateway.store.recordings.list(sessionId);
-    if ((list.length > 0 && list.every((r) => r.endedAt)) || i === 100) return list;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function endedRecordings(sessionId: string, { mayHaveNone = false } = {}): Promise<RecordingRecord[]> {
+  return eventually(
+    `the recordings of session ${sessionId}, all ended`,
+    () => t.gateway.store.recordings.list(sessionId),
+    { until: (list) => (mayHaveNone || list.length > 0) && list.every((r) => r.endedAt) },
+  );
 }
 
 /** The session of the newest audit event matching `match` (the store is the gateway's own). */
@@ -262,7 +263,7 @@ describe("cp and port-forward", () => {
     await t.gateway.runtime.recordings?.sessions.flush();
     const recordings: RecordingRecord[] = [];
     for (const s of await t.gateway.store.sessions.list({ identityName: "rec-operator" }))
-      recordings.push(...(await endedRecordings(s.id)));
+      recordings.push(...(await endedRecordings(s.id, { mayHaveNone: true }))); // flushed above
     const cps = recordings.filter((r) => r.kind === "cp");
     assert.deepEqual(cps.map((r) => r.detail.direction).sort(), ["download", "upload"]);
     for (const r of cps) {
@@ -364,13 +365,9 @@ describe("cp and port-forward", () => {
       await closed;
     }
     const id = await sessionOf((e) => e.subresource === "portforward");
-    let rec: RecordingRecord | undefined;
-    for (let i = 0; i < 50; i++) {
-      rec = (await t.gateway.store.recordings.list(id)).find((r) => r.kind === "portforward");
-      if (rec?.endedAt) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(rec?.endedAt, "the recording ended with the tunnel");
+    const rec = await eventually("the port-forward recording to end with the tunnel", async () =>
+      (await t.gateway.store.recordings.list(id)).find((r) => r.kind === "portforward" && r.endedAt),
+    );
     const ports = rec.detail.ports as Record<
       string,
       { connections: number; bytesToPod: number; bytesFromPod: number }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import {
@@ -61,10 +62,10 @@ function direct(args: string[], input?: string): Promise<KubectlResult> {
  * upstream request (or closed the tunnel) too.
  */
 async function assertNoLiveStreams(): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (gw.gateway.runtime.streams.count() > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually("no live stream left", () => gw.gateway.runtime.streams.count(), {
+    until: (n) => n === 0,
+    timeoutMs: 5_000,
+  }).catch(() => {}); // the assertion below says what is left
   assert.equal(
     gw.gateway.runtime.streams.count(),
     0,
