@@ -10,8 +10,8 @@ import { stat } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
-import { badRequest, notFound } from "../kube/refusals.ts";
-import { StatusError } from "../kube/status.ts";
+import { badRequest, notFound, rangeNotSatisfiable } from "../kube/refusals.ts";
+import { StatusError, sendStatus } from "../kube/status.ts";
 import type { SessionRecord } from "../recording/types.ts";
 import type { Store } from "../store/types.ts";
 import { sendJson } from "./http.ts";
@@ -141,7 +141,14 @@ export function sessionHandlers(
       const rangeHeader = req.headers.range;
       const range = parseRange(typeof rangeHeader === "string" ? rangeHeader : undefined, size);
       if (range === "unsatisfiable") {
-        res.writeHead(416, { ...headers, "content-range": `bytes */${size}`, "content-length": "0" }).end();
+        sendStatus(
+          res,
+          rangeNotSatisfiable(`the recording "${rid}" has ${size} bytes; the requested range is outside it`),
+          {
+            "accept-ranges": "bytes",
+            "content-range": `bytes */${size}`,
+          },
+        );
         return;
       }
       const { start, end } = range ?? { start: 0, end: size - 1 };

@@ -42,6 +42,8 @@ export const CATALOGUE = {
   alreadyExists: { code: 409, reason: "AlreadyExists" },
   // 408
   requestTimeout: { code: 408, reason: "Timeout" },
+  // 416: Kubernetes has no reason for it
+  rangeNotSatisfiable: { code: 416, reason: "BadRequest" },
   // 413, 415, 422
   tooLarge: { code: 413, reason: "RequestEntityTooLarge" },
   unsupportedMediaType: { code: 415, reason: "UnsupportedMediaType" },
@@ -268,6 +270,11 @@ export function tooLarge(message: string): Status {
 
 export function unsupportedMediaType(message: string): Status {
   return make("unsupportedMediaType", message);
+}
+
+/** A Range header outside the file (recording downloads); Content-Range says the file's size. */
+export function rangeNotSatisfiable(message: string): Status {
+  return make("rangeNotSatisfiable", message);
 }
 
 export function invalid(message: string, details?: StatusDetails): Status {

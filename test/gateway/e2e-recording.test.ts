@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
@@ -184,6 +185,35 @@ describe("exec -it is recorded as asciicast v2", () => {
     assert.ok(rec?.endedAt);
     const text = await airlock(["session", "show", id], cli);
     assert.match(text.stdout, /exec\s+pods\/exec\s+prod\/\S+\s+allow\s+101/);
+  });
+
+  test("a recording download with a Range past its end is a 416 Status saying the size (Content-Range)", async () => {
+    const rec = (await session(id)).recordings.find((r) => r.kind === "exec");
+    assert.ok(rec);
+    const token = (await readFile(t.gateway.adminTokenPath, "utf8")).trim();
+    const got = await new Promise<{ code: number; headers: Record<string, unknown>; text: string }>(
+      (resolve, reject) => {
+        const req = request(
+          `${t.gateway.url}/airlock/v1/sessions/${id}/recordings/${rec.id}`,
+          { headers: { authorization: `Bearer ${token}`, range: "bytes=999999999-" }, ca: t.gateway.caPem },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8").on("data", (d: string) => {
+              text += d;
+            });
+            res.on("end", () => resolve({ code: res.statusCode ?? 0, headers: res.headers, text }));
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      },
+    );
+    assert.equal(got.code, 416);
+    assert.match(String(got.headers["content-range"]), /^bytes \*\/\d+$/);
+    const status = JSON.parse(got.text);
+    assert.equal(status.kind, "Status");
+    assert.equal(status.code, 416);
+    assert.match(status.message, /requested range is outside it/);
   });
 });
 
