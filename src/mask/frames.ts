@@ -7,6 +7,12 @@
 // Before a frame that ends the session (the error channel, a v5 close of an output channel) the held tail of each
 // output channel is flushed, so nothing is lost. Fail closed: a frame the transformer cannot read (a base64 frame
 // that does not decode) is an error; the caller closes the session rather than relay it.
+//
+// Files (`intact`, a `kubectl cp` download: stdout is a tar archive): a marker in place of a match would change the
+// archive's bytes and length — kubectl would unpack a different file, or fail on a misaligned tar header, after
+// reporting success. Random binary data matches a text pattern often enough (`pwd=` + 4 bytes: about one 4 MiB file
+// in 20), so such a stream is never altered: output the detectors would mask is an error instead (the copy fails
+// with a Status naming the rule; nothing of the match is sent).
 import type { MaskCounts } from "./counts.ts";
 import type { DetectorSet } from "./detectors.ts";
 import { MaskingError } from "./json-stream.ts";
@@ -32,15 +38,21 @@ export class ChannelFrameMasker {
   readonly #base64: boolean;
   readonly #detectors: DetectorSet;
   readonly #streams = new Map<number, TextStreamMasker>();
+  readonly #intact: boolean;
 
-  /** `detectors`: the profile's, or those plus the session's known secret values (values.ts). */
+  /**
+   * `detectors`: the profile's, or those plus the session's known secret values (values.ts). `intact`: output is a
+   * file (a cp download) and must reach the client unchanged or not at all.
+   */
   constructor(
     profile: MaskingProfile,
     ph: Placeholders,
     counts: MaskCounts,
     subprotocol: string,
     detectors: DetectorSet = profile.detectors,
+    intact = false,
   ) {
+    this.#intact = intact;
     this.#profile = profile;
     this.#detectors = detectors;
     this.#ph = ph;
@@ -65,11 +77,27 @@ export class ChannelFrameMasker {
     return { data, binary: true };
   }
 
+  /** Output of one channel's masker, which must be the bytes it was given when the stream is a file. */
+  #checked(emit: () => Buffer): Buffer {
+    if (!this.#intact) return emit();
+    const before = new Map(this.#counts);
+    const out = emit();
+    for (const [rule, n] of this.#counts) {
+      if (n === (before.get(rule) ?? 0)) continue;
+      throw new MaskingError(
+        `the copied file holds text that rule ${rule} of the masking profile masks; masking it would change the ` +
+          "file, so the copy was stopped (copy it with a policy whose masking profile lets it through, or read it " +
+          "with exec to see it masked)",
+      );
+    }
+    return out;
+  }
+
   /** Frames to send for everything still held (the session is ending). */
   flush(): OutFrame[] {
     const out: OutFrame[] = [];
     for (const [channel, s] of this.#streams) {
-      const rest = s.end();
+      const rest = channel === STDOUT ? this.#checked(() => s.end()) : s.end();
       if (rest.length > 0) out.push(this.#frame(channel, rest));
       this.#streams.delete(channel);
     }
@@ -92,7 +120,12 @@ export class ChannelFrameMasker {
       channel = message[0] as number;
       payload = message.subarray(1);
     }
-    if (channel === STDOUT || channel === STDERR) {
+    if (channel === STDOUT) {
+      const s = this.#stream(channel);
+      const out = this.#checked(() => s.push(payload));
+      return out.length > 0 ? [this.#frame(channel, out)] : [];
+    }
+    if (channel === STDERR) {
       const out = this.#stream(channel).push(payload);
       return out.length > 0 ? [this.#frame(channel, out)] : [];
     }
@@ -105,7 +138,7 @@ export class ChannelFrameMasker {
       const s = target === undefined ? undefined : this.#streams.get(target);
       const out: OutFrame[] = [];
       if (s && target !== undefined) {
-        const rest = s.end();
+        const rest = target === STDOUT ? this.#checked(() => s.end()) : s.end();
         if (rest.length > 0) out.push(this.#frame(target, rest));
         this.#streams.delete(target);
       }

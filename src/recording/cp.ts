@@ -54,6 +54,23 @@ export function cpForm(argv: readonly string[], stdin: boolean, tty: boolean): C
   return undefined;
 }
 
+/**
+ * Whether an exec's stdout is a file kubectl unpacks: a cp download, or its `--retries` form
+ * (`sh -c 'tar cf - SRC | tail -c+N'`). Its masking may refuse but never alter (src/mask/frames.ts `intact`);
+ * recognising more forms here only makes masking stricter.
+ */
+export function isCpDownload(argv: readonly string[], stdin: boolean, tty: boolean): boolean {
+  if (cpForm(argv, stdin, tty) === "download") return true;
+  return (
+    !tty &&
+    !stdin &&
+    argv.length === 3 &&
+    argv[0] === "sh" &&
+    argv[1] === "-c" &&
+    /^tar cf - [^-\s]\S* \| tail -c\+\d+$/.test(argv[2] ?? "")
+  );
+}
+
 export interface TarEntry {
   name: string;
   type: "file" | "dir" | "symlink" | "hardlink" | "other";

@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { TRIGGER } from "../../src/mask/detectors.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import {
@@ -267,7 +268,11 @@ describe("cp through Airlock", () => {
 describe("large streams through Airlock", () => {
   test("cp of a 4 MiB file round-trips byte for byte, and exec relays its 5.6 MB base64 whole", async () => {
     const local = join(gw.dir, "big.bin");
+    // Random bytes, less any text a built-in detector could mask (about one 4 MiB file in 20 holds `pwd=` and a value):
+    // such a file is not copied at all (the next test), and this one is about relaying a large stream whole.
     const content = randomBytes(4 << 20);
+    for (const m of content.toString("latin1").matchAll(new RegExp(TRIGGER.source, "gi")))
+      content.fill(0, m.index, m.index + m[0].length);
     await writeFile(local, content);
     const up = await kubectl(agent, ["cp", local, `${pod}:/tmp/big.bin`], { timeoutMs: 40_000 });
     assert.equal(up.code, 0, up.stderr);
@@ -279,6 +284,34 @@ describe("large streams through Airlock", () => {
     const out = await kubectl(agent, ["exec", pod, "--", "base64", "/tmp/big.bin"], { timeoutMs: 40_000 });
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout.replace(/\n/g, ""), content.toString("base64"));
+  });
+});
+
+describe("cp of a file a masking rule matches", () => {
+  test("the download fails with a Status naming the rule instead of delivering an altered file", async () => {
+    const local = join(gw.dir, "keyed.bin");
+    const content = Buffer.concat([
+      randomBytes(200_000),
+      Buffer.from("\npwd=s3cr3t-value\n"),
+      randomBytes(200_000),
+    ]);
+    await writeFile(local, content);
+    const up = await kubectl(agent, ["cp", local, `${pod}:/tmp/keyed.bin`], { timeoutMs: 40_000 });
+    assert.equal(up.code, 0, up.stderr);
+    const back = join(gw.dir, "keyed-back.bin");
+    const down = await kubectl(agent, ["cp", `${pod}:/tmp/keyed.bin`, back], { timeoutMs: 40_000 });
+    assert.notEqual(down.code, 0, "kubectl reports the copy failed");
+    assert.match(
+      down.stderr,
+      /masking failed: the copied file holds text that rule key-value .* the copy was stopped/,
+    );
+    const got = await readFile(back).catch(() => Buffer.alloc(0));
+    assert.ok(!got.includes("s3cr3t-value"), "the value never reached the client");
+    assert.ok(!got.equals(content) && got.length < content.length, "no complete file was delivered");
+    // What exec shows of the same file is masked (a terminal stream, not a file).
+    const cat = await kubectl(agent, ["exec", pod, "--", "cat", "/tmp/keyed.bin"], { timeoutMs: 40_000 });
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.match(cat.stdout, /pwd=‹masked:[0-9a-f]{8}›/);
   });
 });
 

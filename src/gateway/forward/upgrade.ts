@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
 import {
   internalError,
+  maskingFailed,
   upstreamLost,
   upstreamNoCredential,
   upstreamUnreachable,
@@ -282,8 +283,9 @@ export function bridgeWebSocket(
                     tap?.toClient(f.data, f.binary);
                     client.send(f.data, { binary: f.binary });
                   }
-                } catch {
-                  return client.terminate();
+                } catch (err) {
+                  const status = maskingFailed((err as Error).message);
+                  return endExecWith(client, upstream.protocol, status, "airlock: masking failed");
                 }
               }
               // 1006: closed without a close frame, i.e. the connection went away.
@@ -377,9 +379,10 @@ function relayMasked(
     let frames: ReturnType<ChannelFrameMasker["transform"]>;
     try {
       frames = masker.transform(data, isBinary);
-    } catch {
+    } catch (err) {
+      // The client learns why on the error channel (kubectl prints it and fails), then the session closes.
       from.terminate();
-      to.close(1011, "airlock: masking failed");
+      endExecWith(to, from.protocol, maskingFailed((err as Error).message), "airlock: masking failed");
       return;
     }
     for (const f of frames) {

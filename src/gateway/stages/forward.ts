@@ -136,7 +136,7 @@ async function relayUpgrade(flow: Flow) {
     headers: flow.forward,
     onOpen: (close) =>
       gw.streams.add(liveStream(ctx.id, principal, kube.info.subresource, close, flow.closed)),
-    ...(masking.request ? { frames: upgradeFrames(masking) } : {}),
+    ...(masking.request ? { frames: upgradeFrames(masking, kube) } : {}),
     ...(active ? { tap: (protocol: string, abort: (r: string) => void) => active.tap(protocol, abort) } : {}),
     ...portGuardOption(ctx.decision, kube),
     ...(stdinGate ? { stdinGate } : {}),

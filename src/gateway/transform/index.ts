@@ -210,7 +210,11 @@ export function relayMasked(
 }
 
 /** The frame masker for an exec/attach session, or undefined for protocols it cannot read (port-forward). */
-export function frameMasker(m: RequestMasking, subprotocol: string): ChannelFrameMasker | undefined {
+export function frameMasker(
+  m: RequestMasking,
+  subprotocol: string,
+  intact = false,
+): ChannelFrameMasker | undefined {
   if (subprotocol.toLowerCase().includes("portforward")) return undefined;
   return new ChannelFrameMasker(
     m.profile,
@@ -218,5 +222,6 @@ export function frameMasker(m: RequestMasking, subprotocol: string): ChannelFram
     m.counts,
     subprotocol,
     m.detectors ?? m.profile.detectors,
+    intact,
   );
 }

@@ -36,6 +36,7 @@ import {
 import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts";
 import { type SecretValueMatcher, secretValueMatcher } from "../../mask/values.ts";
 import type { Decision } from "../../policy/decision.ts";
+import { isCpDownload } from "../../recording/cp.ts";
 import type { AnyResponse } from "../respond.ts";
 import type { GatewayRuntime } from "../runtime.ts";
 import { withJsonAccept } from "./accept.ts";
@@ -374,12 +375,17 @@ export function responseRelay(
     relayMasked(m, kube, upstreamRes, res, status, headers, hooks);
 }
 
-/** The frame masker factory for bridgeWebSocket, or undefined when frames pass unmasked. */
+/**
+ * The frame masker factory for bridgeWebSocket, or undefined when frames pass unmasked. A `kubectl cp` download's
+ * stdout is a file: its masker never alters it (frames.ts, `intact`).
+ */
 export function upgradeFrames(
   masking: StageMasking,
+  kube: KubeRequest,
 ): ((subprotocol: string) => ReturnType<typeof frameMasker>) | undefined {
   const m = masking.request;
-  return m ? (subprotocol) => frameMasker(m, subprotocol) : undefined;
+  const intact = isCpDownload(kube.exec?.command ?? [], kube.exec?.stdin ?? false, kube.exec?.tty ?? false);
+  return m ? (subprotocol) => frameMasker(m, subprotocol, intact) : undefined;
 }
 
 /** Records what was masked (counts per rule) or that break-glass was used, as a chained audit note. */
