@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { connect } from "node:tls";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
-import { eventually } from "../helpers/eventually.ts";
 import { TRIGGER } from "../../src/mask/detectors.ts";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type KubectlResult, kubectl, runningPod, spawnKubectl } from "../helpers/kubectl.ts";
 import {
