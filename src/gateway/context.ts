@@ -48,6 +48,8 @@ export interface RequestContext {
   sessionId?: string;
   bytesIn: number;
   bytesOut: number;
+  /** Set once the request's audit completion has been written (or given up): it is written once. */
+  completed?: boolean;
 }
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -92,11 +92,25 @@ export async function handleKubeUpgrade(
 }
 
 async function run(flow: Flow): Promise<void> {
-  for (const stage of STAGES) {
-    const result = await stage(flow);
-    if (result === undefined) continue;
-    if (result !== DONE) await refuse(flow, result);
-    return;
+  try {
+    for (const stage of STAGES) {
+      const result = await stage(flow);
+      if (result === undefined) continue;
+      if (result !== DONE) await refuse(flow, result);
+      return;
+    }
+  } catch (err) {
+    // A stage that throws after the write-ahead record still leaves the record complete (invariant: every request
+    // the cluster may have seen has its completion). The listener answers the client and logs the error.
+    if (flow.recorded && !flow.ctx.completed) {
+      await completeAudit(
+        flow.gw,
+        flow.ctx,
+        500,
+        `the gateway failed handling the request: ${(err as Error).message}`,
+      );
+    }
+    throw err;
   }
 }
 

@@ -113,6 +113,7 @@ export async function completeAudit(
   status: number,
   reason?: string,
 ): Promise<void> {
+  ctx.completed = true;
   const durationMs = elapsed(ctx);
   observe(gw, ctx, status, "allow", durationMs);
   const completion = {
