@@ -70,6 +70,7 @@ export const CATALOGUE = {
   upstreamLost: { code: 503, reason: "ServiceUnavailable" },
   auditUnavailable: { code: 503, reason: "ServiceUnavailable" },
   storeUnavailable: { code: 503, reason: "ServiceUnavailable" },
+  rateLimitUnavailable: { code: 503, reason: "ServiceUnavailable" },
   reviewUnrecorded: { code: 503, reason: "ServiceUnavailable" },
   recordingRequired: { code: 503, reason: "ServiceUnavailable" },
   dependencyUnavailable: { code: 503, reason: "ServiceUnavailable" },
@@ -298,6 +299,15 @@ export function rateLimited(action: string, rule: RuleRef, retryAfterSeconds: nu
   return make(
     "rateLimited",
     `airlock: ${action} rate-limited by policy ${rule.policy} rule ${rule.rule}: ${rule.message}`,
+    { retryAfterSeconds },
+  );
+}
+
+/** The rate-limit counters the replicas share cannot be used (the store is down): refused, not counted. */
+export function rateLimitUnavailable(action: string, rule: RuleRef, retryAfterSeconds: number): Status {
+  return make(
+    "rateLimitUnavailable",
+    `airlock: ${action} refused by policy ${rule.policy} rule ${rule.rule}: ${rule.message}`,
     { retryAfterSeconds },
   );
 }

@@ -28,6 +28,8 @@ export type Decision =
       message: string;
       /** Set when the denial is a rate limit: answered 429 with Retry-After. */
       retryAfterSeconds?: number;
+      /** The rate limit could not be counted (the shared store is down): answered 503 with Retry-After. */
+      unavailable?: boolean;
     }
   | ({
       effect: "review";

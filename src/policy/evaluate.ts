@@ -149,6 +149,7 @@ export function admitCharges(
         rule: rule.name,
         message: `the rate-limit counters the gateway replicas share cannot be read (the store is unavailable), so the request is refused rather than counted; retry in ${verdict.retryAfterSeconds}s`,
         retryAfterSeconds: verdict.retryAfterSeconds,
+        unavailable: true,
       };
     }
     return {

@@ -4,11 +4,16 @@
 // Needs PostgreSQL (test/helpers/postgres.ts); fails, never skips.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import type { RequestContext } from "../../src/gateway/context.ts";
+import { decide } from "../../src/gateway/stages/decide.ts";
+import { DONE, type Flow } from "../../src/gateway/stages/types.ts";
+import { classifyRequest } from "../../src/kube/classify/index.ts";
 import type { Limit } from "../../src/policy/ratelimit.ts";
 import { SharedRateLimiter } from "../../src/policy/shared-limiter.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { startTestPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { engineOf } from "./support.ts";
 
 let pg: TestPostgres | undefined;
 const stores: Store[] = [];
@@ -119,4 +124,35 @@ test("when the store cannot be reached the limiter refuses, saying so, instead o
   await store.close();
   const v = await closed.admit([l], 2_000);
   assert.ok(!v.ok && v.unavailable === true && v.retryAfterSeconds > 0);
+});
+
+test("a rate-limited rule whose shared counters cannot be read is answered 503 naming the rule, not 429", async () => {
+  const [, , store] = await twoReplicas();
+  const engine = engineOf(`apiVersion: airlock.dev/v1alpha1
+kind: Policy
+metadata: { name: p }
+spec:
+  subjects: [{ group: agents }]
+  rules:
+    - name: few-reads
+      verbs: [get]
+      effect: allow
+      rateLimit: { requests: 5, per: 1m }
+`);
+  await store.close();
+  const counted = engine.withLimiter(new SharedRateLimiter(store));
+  const principal = { identityId: "x", kind: "agent", name: "a", groups: ["agents"], labels: {} } as const;
+  const classified = classifyRequest("GET", "/api/v1/namespaces/staging/pods/p", "sim");
+  assert.ok(classified.ok);
+  const ctx = { principal, kube: classified.value, headers: {} } as unknown as RequestContext;
+  const flow = { gw: { decider: counted }, ctx, upstream: {} } as unknown as Flow;
+  const status = await decide(flow);
+  assert.ok(status && status !== DONE);
+  assert.equal(status.code, 503);
+  assert.equal(status.reason, "ServiceUnavailable");
+  assert.ok((status.details?.retryAfterSeconds ?? 0) > 0, "Retry-After is set");
+  assert.match(
+    status.message ?? "",
+    /refused by policy p rule few-reads: the rate-limit counters .* cannot be read/,
+  );
 });

@@ -1,6 +1,6 @@
 // decide: policy (src/policy; default deny). The decision is counted in the caller's session; a denial is refused
 // here (a rate limit as 429 with Retry-After).
-import { deniedByPolicy, rateLimited } from "../../kube/refusals.ts";
+import { deniedByPolicy, rateLimited, rateLimitUnavailable } from "../../kube/refusals.ts";
 import { countDecision } from "../recording.ts";
 import { admitted, type Stage } from "./types.ts";
 
@@ -11,7 +11,8 @@ export const decide: Stage = async (flow) => {
   ctx.decision = decision;
   countDecision(gw, ctx);
   if (decision.effect !== "deny") return undefined;
-  return decision.retryAfterSeconds !== undefined
-    ? rateLimited(kube.action, decision, decision.retryAfterSeconds)
-    : deniedByPolicy(kube, decision);
+  if (decision.retryAfterSeconds === undefined) return deniedByPolicy(kube, decision);
+  return decision.unavailable
+    ? rateLimitUnavailable(kube.action, decision, decision.retryAfterSeconds)
+    : rateLimited(kube.action, decision, decision.retryAfterSeconds);
 };
