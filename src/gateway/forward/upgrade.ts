@@ -209,6 +209,14 @@ export function bridgeWebSocket(
 
         upstream.on("open", () => {
           chosenProtocol.set(req, upstream.protocol);
+          // ws's handleUpgrade drops a client socket that is no longer readable or writable (it sent FIN while the
+          // cluster's handshake was under way) without calling back: the session never starts, and without this the
+          // request would never be completed (the soak found exec audit events left open).
+          socket.once("close", () => {
+            if (clientWs) return;
+            upstream.terminate();
+            finish(499, "the client closed the connection before the session opened");
+          });
           clientSide.handleUpgrade(req, socket, head, (client) => {
             clientWs = client;
             if (pending) {
