@@ -49,6 +49,8 @@ import { describeSessionRoute, SESSION_ROUTE_IDS, type SessionRouteId, sessionHa
 
 export interface AdminApiOptions {
   store: Store;
+  /** The gateway's clock for expiry arithmetic (rotation overlaps); the store judges expiry by the same one. */
+  now?: () => number;
   /** SHA-256 hex of the bootstrap admin token (shared/tokens.ts hashToken). */
   adminTokenHash: string;
   /** The gateway's public base URL, written into kubeconfigs and the OpenAPI document. */
@@ -119,6 +121,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     gatewayUrl: opts.gatewayUrl,
     caPem: opts.caPem,
     log,
+    ...(opts.now ? { now: opts.now } : {}),
   });
 
   const handlers: Record<RouteId, (call: Call) => Promise<void>> = {

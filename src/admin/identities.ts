@@ -167,6 +167,8 @@ export function identityHandlers(opts: {
   gatewayUrl: string;
   caPem: string;
   log: NoteLog;
+  /** The gateway's clock (the store judges expiry by the same one). */
+  now?: () => number;
 }): Record<IdentityRouteId, (call: IdentityCall) => Promise<void>> {
   const { store, log } = opts;
   const notFound = (name: string) =>
@@ -255,7 +257,7 @@ export function identityHandlers(opts: {
       const name = call.params.name ?? "";
       const body = await parse(call, rotateRequest, "tokens");
       const identity = await identityOf(name);
-      const now = Date.now();
+      const now = (opts.now ?? Date.now)();
       const all = (await store.credentials.list(name)) ?? [];
       const live = all.filter(
         (c) =>

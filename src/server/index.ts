@@ -51,6 +51,11 @@ export interface StartOptions {
   log?: Logger;
   /** Environment for in-cluster and exec-plugin credentials (library code does not read process.env). */
   env?: Record<string, string | undefined>;
+  /**
+   * The clock (epoch ms) the store and the identities judge expiry by (tokens, sessions, certificates, rotation
+   * overlaps, identity expiry): tests move it instead of waiting. Defaults to Date.now.
+   */
+  now?: () => number;
 }
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
@@ -67,9 +72,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const adminToken = await ensureAdminToken(config.dataDir);
   // The store and its event bus (in-process for SQLite; LISTEN/NOTIFY, shared by the replicas, for PostgreSQL).
   const storeOptions = storeOptionsFor(config.store, config.dataDir, log);
-  const store = await openStore(
-    storeOptions.kind === "sqlite" ? { ...storeOptions, durability: config.audit.durability } : storeOptions,
-  );
+  const store = await openStore({
+    ...(storeOptions.kind === "sqlite" ? { ...storeOptions, durability: config.audit.durability } : storeOptions),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const events = await openEventBus(storeOptions, log).catch(async (err: unknown) => {
     await store.close();
     throw err;
@@ -109,6 +115,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     streams,
     log,
     extraAuthenticators: [workload],
+    ...(opts.now ? { now: opts.now } : {}),
   });
   const runtime: GatewayRuntime = {
     config,
@@ -160,6 +167,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const adminIdentities = withdrawingOnCutOff(cutOffs.wrap(identities), inFlight);
   adminApi = createAdminApi({
     store,
+    ...(opts.now ? { now: opts.now } : {}),
     adminTokenHash: adminToken.hash,
     gatewayUrl: url,
     caPem: tls.caPem,

@@ -17,8 +17,12 @@ let adminToken: string;
 let caFile: string;
 const children: ChildProcess[] = [];
 
+/** The gateway's clock: the wall clock plus what the expiry tests moved it on by (no waiting). */
+let moved = 0;
+const now = () => Date.now() + moved;
+
 before(async () => {
-  gw = await startTestGateway();
+  gw = await startTestGateway({ now });
   adminToken = (await readFile(gw.gateway.adminTokenPath, "utf8")).trim();
   caFile = join(gw.dir, "gateway-ca.crt");
   await writeFile(caFile, gw.gateway.caPem);
@@ -139,13 +143,16 @@ describe("API tokens: expiry, rotation, scopes", () => {
   test("a token stops working when its expiry passes", async () => {
     await gw.addIdentity("expiring", "agent");
     const t = await api("POST", "/airlock/v1/identities/expiring/tokens", adminToken, {
-      expiresAt: new Date(Date.now() + 1500).toISOString(),
+      expiresAt: new Date(now() + 60_000).toISOString(),
     });
     assert.equal(t.code, 201);
     const kc = await tokenKubeconfig("expiring", t.body.token);
     assert.equal((await kubectl(kc, ["get", "pods"])).code, 0);
-    // Past the expiry on the wall clock: the gateway process takes no injected clock (notes/h-tests.md).
-    await sleep(1600);
+    const expiresAt = Date.parse(t.body.credential.expiresAt);
+    moved += expiresAt - now() - 10_000; // ten seconds before its expiry on the gateway's clock
+    const before = await kubectl(kc, ["get", "pods"]);
+    assert.equal(before.code, 0, `ten seconds before its expiry it still works: ${before.stderr}`);
+    moved += expiresAt - now() + 1_000; // past the expiry on the gateway's clock
     const r = await kubectl(kc, ["get", "pods"]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Unauthorized|must be logged in/);
@@ -154,15 +161,14 @@ describe("API tokens: expiry, rotation, scopes", () => {
   test("rotation gives a new token at once and the old one keeps working until the overlap ends", async () => {
     const { token: old } = await gw.addIdentity("rotating", "agent");
     const rotated = await api("POST", "/airlock/v1/identities/rotating/tokens/rotate", adminToken, {
-      overlapSeconds: 2,
+      overlapSeconds: 60,
     });
     assert.equal(rotated.code, 201, JSON.stringify(rotated.body));
     const oldKc = await tokenKubeconfig("rotating", old);
     const newKc = await tokenKubeconfig("rotating", rotated.body.token);
     assert.equal((await kubectl(oldKc, ["get", "pods"])).code, 0, "the old token works inside the overlap");
     assert.equal((await kubectl(newKc, ["get", "pods"])).code, 0);
-    // Past the overlap on the wall clock, for the same reason.
-    await sleep(2100);
+    moved += 61_000; // past the overlap on the gateway's clock
     assert.notEqual(
       (await kubectl(oldKc, ["get", "pods"])).code,
       0,

@@ -42,6 +42,8 @@ export async function startTestGateway(
     limits?: Record<string, unknown>;
     /** Reach the simulator through another address (a fault proxy): the kubeconfig names this port instead. */
     upstreamPort?: (simPort: number) => Promise<number>;
+    /** The gateway's clock for expiry (StartOptions.now): a test moves it instead of waiting. */
+    now?: () => number;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -81,7 +83,10 @@ export async function startTestGateway(
       cb();
     },
   });
-  const gateway = await startGateway(validated.config, { logDestination: sink });
+  const gateway = await startGateway(validated.config, {
+    logDestination: sink,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   if (opts.decider) gateway.runtime.decider = opts.decider;
   return {
     dir,
