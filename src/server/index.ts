@@ -73,7 +73,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // The store and its event bus (in-process for SQLite; LISTEN/NOTIFY, shared by the replicas, for PostgreSQL).
   const storeOptions = storeOptionsFor(config.store, config.dataDir, log);
   const store = await openStore({
-    ...(storeOptions.kind === "sqlite" ? { ...storeOptions, durability: config.audit.durability } : storeOptions),
+    ...(storeOptions.kind === "sqlite"
+      ? { ...storeOptions, durability: config.audit.durability }
+      : storeOptions),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const events = await openEventBus(storeOptions, log).catch(async (err: unknown) => {
