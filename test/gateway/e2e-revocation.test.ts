@@ -262,7 +262,7 @@ describe("revocation reaches retry-mode reviews", () => {
     );
     const at = new Date(Date.now() + 300).toISOString();
     assert.equal((await api("PATCH", `identities/${agent}`, admin, { expiresAt: at })).code, 200);
-    // Past the expiry on the wall clock: the gateway process takes no injected clock (notes/h-tests.md).
+    // Past the expiry on the wall clock: the review and grant checks read the wall clock, not StartOptions.now.
     await new Promise((res) => setTimeout(res, 400));
     const r = await review(id);
     assert.equal(r.state, "withdrawn");
@@ -341,7 +341,7 @@ describe("grants end with their approver or requester", () => {
     const { who, grant } = await grantFor("granted-agent-2", erin);
     const at = new Date(Date.now() + 300).toISOString();
     assert.equal((await api("PATCH", "identities/erin", admin, { expiresAt: at })).code, 200);
-    // Past the expiry on the wall clock: the gateway process takes no injected clock (notes/h-tests.md).
+    // Past the expiry on the wall clock: the review and grant checks read the wall clock, not StartOptions.now.
     await new Promise((res) => setTimeout(res, 400));
     const third = await kubectl(who.kubeconfig, [
       "create",
