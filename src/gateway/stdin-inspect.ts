@@ -4,7 +4,8 @@
 // What is a line: text up to a newline, extended over the following newlines while it is not complete shell text —
 // a trailing backslash continuation, an open quote, substitution or here-document (the shell would read those lines
 // as one command). A unit is checked as a whole and delivered byte for byte or not at all. A unit that grows past
-// MAX_PENDING without completing is refused. When the client closes stdin (v5's close signal) or the connection,
+// MAX_PENDING bytes or MAX_UNIT_LINES lines without completing is refused (both bound the work: a unit is parsed again
+// at each of its newlines, and frames are joined only when a newline or the size limit needs it). When the client closes stdin (v5's close signal) or the connection,
 // what remains is checked as a last line (delivered only on a close signal: a dropped connection delivers nothing).
 //
 // Fail closed: only the binary channel protocols are read (v5/v4/v3/v2/channel.k8s.io); the base64 ones are refused
@@ -16,6 +17,8 @@ const STDIN = 0;
 const STDERR = 2;
 const CLOSE = 255;
 const MAX_PENDING = 64 * 1024;
+/** Lines one unit (an open quote, a continuation, a here-document) may span before it is refused. */
+const MAX_UNIT_LINES = 256;
 
 export interface GateOutput {
   /** Frames for the cluster, in order. */
@@ -34,8 +37,13 @@ export interface LineRefusal {
 export class StdinLineGate {
   readonly #check: (line: string) => LineVerdict;
   #pending: Buffer = Buffer.alloc(0);
+  /** Frames received after #pending that hold no newline yet (joined when one arrives or the size limit is passed). */
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
   /** Where to look for the next newline in #pending (what is before it is known incomplete). */
   #scanFrom = 0;
+  /** How many newlines the unit at the head of #pending spans so far. */
+  #unitLines = 0;
   readonly refused: LineRefusal[] = [];
   delivered = 0;
 
@@ -48,11 +56,15 @@ export class StdinLineGate {
     const out: GateOutput = { forward: [], reply: [] };
     const channel = data[0];
     if (channel === STDIN) {
-      this.#pending = this.#pending.length
-        ? Buffer.concat([this.#pending, data.subarray(1)])
-        : Buffer.from(data.subarray(1));
+      const bytes = data.subarray(1);
+      this.#tail.push(Buffer.from(bytes));
+      this.#tailBytes += bytes.length;
+      // Nothing to decide until a newline arrives or the unit is too long: keep the frame without copying the rest.
+      if (bytes.indexOf(0x0a) < 0 && this.#pending.length + this.#tailBytes <= MAX_PENDING) return out;
+      this.#join();
       this.#drain(out);
     } else if (channel === CLOSE && data[1] === STDIN) {
+      this.#join();
       this.#flushLast(out);
       out.forward.push(data);
     } else out.forward.push(data);
@@ -61,6 +73,7 @@ export class StdinLineGate {
 
   /** The connection ended without a close signal: what is pending is not delivered. */
   abandon(): void {
+    this.#join();
     if (this.#pending.length) {
       this.#refuse(this.#pending.toString("utf8"), {
         ok: false,
@@ -72,6 +85,13 @@ export class StdinLineGate {
     this.#pending = Buffer.alloc(0);
   }
 
+  #join(): void {
+    if (this.#tail.length === 0) return;
+    this.#pending = Buffer.concat([this.#pending, ...this.#tail]);
+    this.#tail = [];
+    this.#tailBytes = 0;
+  }
+
   #drain(out: GateOutput): void {
     for (;;) {
       const nl = this.#pending.indexOf(0x0a, this.#scanFrom);
@@ -81,21 +101,26 @@ export class StdinLineGate {
           this.#decide(this.#pending, out, `a line longer than ${MAX_PENDING} bytes`);
           this.#pending = Buffer.alloc(0);
           this.#scanFrom = 0;
+          this.#unitLines = 0;
         }
         return;
       }
       const unit = this.#pending.subarray(0, nl + 1);
-      if (scriptIncomplete(unit.toString("utf8")) && unit.length <= MAX_PENDING) {
+      this.#unitLines++;
+      const tooLong =
+        unit.length > MAX_PENDING
+          ? `a line longer than ${MAX_PENDING} bytes`
+          : this.#unitLines > MAX_UNIT_LINES
+            ? `a command spanning more than ${MAX_UNIT_LINES} lines`
+            : undefined;
+      if (!tooLong && scriptIncomplete(unit.toString("utf8"))) {
         this.#scanFrom = nl + 1;
         continue;
       }
-      this.#decide(
-        unit,
-        out,
-        unit.length > MAX_PENDING ? `a line longer than ${MAX_PENDING} bytes` : undefined,
-      );
+      this.#decide(unit, out, tooLong);
       this.#pending = this.#pending.subarray(nl + 1);
       this.#scanFrom = 0;
+      this.#unitLines = 0;
     }
   }
 
@@ -103,6 +128,7 @@ export class StdinLineGate {
     if (this.#pending.length) this.#decide(this.#pending, out);
     this.#pending = Buffer.alloc(0);
     this.#scanFrom = 0;
+    this.#unitLines = 0;
   }
 
   #decide(unit: Buffer, out: GateOutput, tooLong?: string): void {

@@ -93,3 +93,25 @@ test("a line the shell would read another way (NUL dropped, other control bytes,
   assert.match(replies, /a line with control characters is not inspected/);
   assert.match(replies, /a line that is not valid UTF-8 is not inspected/);
 });
+
+test("an open quote held over hundreds of lines is refused at 256 lines; the shell never sees it, so what follows is judged on its own", () => {
+  const gate = new StdinLineGate(check);
+  const out = gate.frame(stdin(`echo '\n${"x\n".repeat(300)}`));
+  assert.equal(out.reply.length, 1);
+  assert.match(
+    out.reply[0]?.subarray(1).toString() ?? "",
+    /a command spanning more than 256 lines is not inspected/,
+  );
+  // Lines 258 on reach the shell as commands of their own (it never saw the open quote), each checked as one.
+  assert.equal(gate.delivered, 44);
+  assert.equal(text(out.forward), "x\n".repeat(44));
+});
+
+test("a long line sent a byte a frame is held in pieces and refused once, at the limit", () => {
+  const gate = new StdinLineGate(() => ({ ok: true }));
+  const replies: Buffer[] = [];
+  for (let i = 0; i < 70_000; i++) replies.push(...gate.frame(stdin("x")).reply);
+  assert.equal(replies.length, 1);
+  assert.match(replies[0]?.subarray(1).toString() ?? "", /longer than 65536 bytes/);
+  assert.equal(gate.delivered, 0);
+});
