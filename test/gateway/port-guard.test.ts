@@ -93,3 +93,22 @@ test("a SYN_STREAM without a port, garbage, and the channel protocol without que
     /port 22 is not allowed/,
   );
 });
+
+test("a large frame arriving a byte at a time is held in pieces and relayed once, whole, with its last byte", () => {
+  const syn = session();
+  const big = wsFrame(writeDataFrame(3, randomBytes(60_000)));
+  const guard = portGuard(SPDY, [80], []);
+  const first = feed(guard, wsFrame(syn("80")));
+  assert.equal(first.refused, undefined);
+  let relayed = 0;
+  for (let i = 0; i < big.length; i++) {
+    const r = guard.check(big.subarray(i, i + 1));
+    assert.ok(r.ok);
+    if (r.forward.length) {
+      assert.equal(i, big.length - 1, "nothing is relayed before the frame is whole");
+      assert.deepEqual(r.forward, big);
+      relayed++;
+    }
+  }
+  assert.equal(relayed, 1);
+});

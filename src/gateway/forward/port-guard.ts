@@ -43,6 +43,11 @@ class SpdyPortGuard implements PortGuard {
   readonly #spdy = new SpdyFrameReader();
   readonly #inflater = new HeaderInflater();
   #pending: Buffer = Buffer.alloc(0);
+  /** Chunks received after #pending, joined only once the next frame can be whole (no copy per chunk). */
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
+  /** Bytes the next frame needs in all (its header says so), or 0 when not known yet. */
+  #need = 0;
   #failed: string | undefined;
 
   constructor(allowed: readonly number[]) {
@@ -51,7 +56,13 @@ class SpdyPortGuard implements PortGuard {
 
   check(chunk: Buffer): GuardResult {
     if (this.#failed) return { ok: false, reason: this.#failed };
-    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#tail.push(chunk);
+    this.#tailBytes += chunk.length;
+    if (this.#pending.length + this.#tailBytes < this.#need) return { ok: true, forward: Buffer.alloc(0) };
+    this.#pending = Buffer.concat([this.#pending, ...this.#tail]);
+    this.#tail = [];
+    this.#tailBytes = 0;
+    this.#need = 0;
     const ready: Buffer[] = [];
     for (;;) {
       const frame = this.#nextFrame();
@@ -69,6 +80,7 @@ class SpdyPortGuard implements PortGuard {
   #fail(reason: string): GuardResult {
     this.#failed = reason;
     this.#pending = Buffer.alloc(0);
+    this.#tail = [];
     return { ok: false, reason };
   }
 
@@ -94,7 +106,10 @@ class SpdyPortGuard implements PortGuard {
     if (len > MAX_FRAME) return "a WebSocket frame above the port-forward limit";
     const maskAt = at;
     if (masked) at += 4;
-    if (b.length < at + len) return "incomplete";
+    if (b.length < at + len) {
+      this.#need = at + len;
+      return "incomplete";
+    }
     const raw = b.subarray(0, at + len);
     this.#pending = b.subarray(at + len);
     if (opcode > 2) return { raw }; // control frames carry no tunnel bytes
