@@ -221,13 +221,16 @@ const matchers = new WeakMap<GatewayRuntime, Map<string, SecretValueMatcher | un
 
 /**
  * The value matcher for a set of values, reused while the set is unchanged (compiling hundreds of values takes
- * ~0.1 s, once per set rather than per stream). Keyed by a digest of the values; memory only, a few entries.
+ * ~0.1 s, once per set rather than per stream). Keyed by a digest of the SET — sorted and without repeats, so a
+ * remembered value masked again (which moves it in the remembered order) does not make a new key; memory only, a
+ * few entries.
  */
-function cachedMatcher(
+export function cachedMatcher(
   gw: GatewayRuntime,
-  values: Buffer[],
+  given: Buffer[],
   minBytes: number,
 ): SecretValueMatcher | undefined {
+  const values = [...new Map(given.map((v) => [v.toString("latin1"), v])).values()].sort(Buffer.compare);
   const hash = createHash("sha256").update(String(minBytes));
   for (const v of values) hash.update(String(v.length)).update(":").update(v);
   const key = hash.digest("hex");
