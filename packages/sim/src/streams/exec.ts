@@ -106,11 +106,19 @@ export function refusal(reason: string): string {
   );
 }
 
+/** How long a failed start takes to be reported (see runExec). */
+const START_FAILURE_DELAY_MS = 100;
+
 /** Runs an exec session on an upgraded socket. */
 export function runExec(ctx: StreamContext, plan: ExecPlan, socket: ChannelSocket): void {
   const started = start(ctx, plan);
   if (!started.ok) {
-    socket.finish(startFailureStatus(started.detail));
+    // A container runtime takes a moment to report a failed start; answering in the same instant as the upgrade
+    // races client-go, whose WebSocket reader can see the error channel's message before it has registered that
+    // channel ("Unknown stream id 3, discarding message", then "error: closed all streams"). So wait as a runtime
+    // would.
+    const status = startFailureStatus(started.detail);
+    setTimeout(() => socket.finish(status), START_FAILURE_DELAY_MS).unref();
     return;
   }
   const proc = started.process;
