@@ -13,6 +13,7 @@ import { type Simulator, startSimulator } from "@airlock/sim";
 import { openStore } from "../../src/store/index.ts";
 import { serveAirlock } from "../helpers/cli.ts";
 import { eventually } from "../helpers/eventually.ts";
+import { httpsJson } from "../helpers/https-json.ts";
 import { allAuditEvents } from "./support.ts";
 
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
@@ -30,40 +31,8 @@ async function serve(): Promise<{ child: ChildProcess; url: string; ca: string; 
   return { child, url, ca, admin };
 }
 
-function call(
-  gw: { url: string; ca: string },
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gw.url}${path}`,
-      {
-        method,
-        ca: gw.ca,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const call = (gw: { url: string; ca: string }, method: string, path: string, token: string, body?: unknown) =>
+  httpsJson(gw, method, path, token, body);
 
 function simRequests(): Promise<{ seq: number; method: string; path: string; impersonatedUser?: string }[]> {
   return new Promise((resolve, reject) => {

@@ -16,6 +16,7 @@ import pg from "pg";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/server/index.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
+import { httpsJson } from "../helpers/https-json.ts";
 import { type PostgresCluster, startPostgresCluster } from "../helpers/postgres.ts";
 
 let dir: string;
@@ -27,39 +28,8 @@ let gateway: Gateway;
 let adminToken: string;
 let token: string;
 
-interface Answer {
-  code: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes
-  body: any;
-}
-
-function call(method: string, path: string, bearer: string, body?: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gateway.url}${path}`,
-      {
-        method,
-        ca: gateway.caPem,
-        headers: {
-          authorization: `Bearer ${bearer}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const call = (method: string, path: string, bearer: string, body?: unknown) =>
+  httpsJson({ url: gateway.url, ca: gateway.caPem }, method, path, bearer, body);
 
 function simPaths(): Promise<string[]> {
   return new Promise((resolve, reject) => {

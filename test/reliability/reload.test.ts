@@ -9,13 +9,13 @@ import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import http2 from "node:http2";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/shared/tls.ts";
+import { httpsJson } from "../helpers/https-json.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 let dir: string;
@@ -61,41 +61,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function call(
-  url: string,
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method,
-        ca: ca.certPem,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const call = (url: string, method: string, path: string, token: string, body?: unknown) =>
+  httpsJson({ url, ca: ca.certPem }, method, path, token, body);
 
 /** The SHA-256 fingerprint of the certificate a new connection is given. */
 function servedFingerprint(url: string): Promise<string> {

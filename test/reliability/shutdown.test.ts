@@ -8,7 +8,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http2 from "node:http2";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -18,6 +17,7 @@ import WebSocket from "ws";
 import { openStore } from "../../src/store/index.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { callGateway, startTestGateway } from "../helpers/gateway.ts";
+import { httpsJson } from "../helpers/https-json.ts";
 import { spawnKubectl } from "../helpers/kubectl.ts";
 import { allAuditEvents } from "./support.ts";
 
@@ -49,41 +49,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function call(
-  gw: { url: string; ca: string },
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gw.url}${path}`,
-      {
-        method,
-        ca: gw.ca,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const call = (gw: { url: string; ca: string }, method: string, path: string, token: string, body?: unknown) =>
+  httpsJson(gw, method, path, token, body);
 
 test("SIGTERM: not ready at once, no new connections, requests finish, streams end with a Status, exit 0", async () => {
   const child = spawn(process.execPath, [BIN, "serve", "--config", join(dir, "airlock.yaml")], {

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, test } from "node:test";
 import { type Simulator, startSimulator } from "@airlock/sim";
+import { httpsJson } from "../helpers/https-json.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/airlock.ts");
 const DEMO_POLICY = new URL("../../examples/policies/demo.yaml", import.meta.url).pathname;
@@ -78,40 +79,8 @@ async function stop(gw: Served): Promise<void> {
   await new Promise((r) => gw.child.once("close", r));
 }
 
-function call(
-  gw: { url: string; ca: string },
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several shapes
-): Promise<{ code: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${gw.url}${path}`,
-      {
-        method,
-        ca: gw.ca,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () =>
-          resolve({ code: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const call = (gw: { url: string; ca: string }, method: string, path: string, token: string, body?: unknown) =>
+  httpsJson(gw, method, path, token, body);
 
 function simPaths(): Promise<string[]> {
   return new Promise((resolve, reject) => {
