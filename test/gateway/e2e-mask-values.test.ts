@@ -275,7 +275,9 @@ describe("logs and recordings", () => {
         for (const f of (await readdir(dir, { recursive: true })).map(String)) {
           if (!f.endsWith(".cast")) continue;
           const r = await gw.gateway.store.recordings.get(basename(f, ".cast"));
-          if (r?.endedAt && r.startedAt >= since && r.detail.tty === true) return f;
+          if (!(r?.endedAt && r.startedAt >= since && r.detail.tty === true)) continue;
+          // …and its bytes are on disk (a loaded machine can report the end before the last write is visible).
+          if ((await readFile(join(dir, f))).toString("utf8").includes("done-42")) return f;
         }
         return undefined;
       },
