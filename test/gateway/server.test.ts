@@ -1,7 +1,9 @@
 // The listen stage: HTTP/2 and HTTP/1.1 on one port, cluster routing, health, readiness and metrics.
 import assert from "node:assert/strict";
 import http2 from "node:http2";
+import net from "node:net";
 import { after, before, test } from "node:test";
+import tls from "node:tls";
 import type { Simulator } from "@airlock/sim";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
@@ -82,4 +84,48 @@ test("metrics count requests by verb, code and decision, without identity names"
   assert.match(res.body, /airlock_request_duration_seconds_bucket/);
   assert.match(res.body, /airlock_open_streams/);
   assert.ok(!res.body.includes("demo-agent"), "no identity names in metrics");
+});
+
+test("every accepted connection has Nagle off (TCP_NODELAY), so a watch event is never held for the client's delayed ACK", async () => {
+  // The mechanism, not a timing: the TCP handle behind the gateway's end of OUR connection gets setNoDelay(true).
+  // Handles are recognised by their addresses (local port = the gateway's, peer port = our socket's).
+  type Handle = {
+    setNoDelay(on: boolean): number;
+    getsockname(out: object): number;
+    getpeername(out: object): number;
+  };
+  const probe = net.connect(t.gateway.port, "127.0.0.1");
+  await new Promise((resolve, reject) => probe.once("connect", resolve).once("error", reject));
+  const proto = (probe as unknown as { _handle: Handle })._handle.constructor.prototype as Handle;
+  probe.destroy();
+  const original = proto.setNoDelay;
+  const noDelay: Array<{ local: number; peer: number }> = [];
+  proto.setNoDelay = function (this: Handle, on: boolean) {
+    const local: { port?: number } = {};
+    const peer: { port?: number } = {};
+    this.getsockname(local);
+    this.getpeername(peer);
+    if (on) noDelay.push({ local: local.port ?? 0, peer: peer.port ?? 0 });
+    return original.call(this, on);
+  };
+  try {
+    for (const alpn of ["http/1.1", "h2"]) {
+      const socket = tls.connect({
+        host: "127.0.0.1",
+        port: t.gateway.port,
+        ca: t.gateway.caPem,
+        servername: "localhost",
+        ALPNProtocols: [alpn],
+      });
+      await new Promise((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+      const ours = socket.localPort;
+      socket.destroy();
+      assert.ok(
+        noDelay.some((h) => h.local === t.gateway.port && h.peer === ours),
+        `${alpn}: the gateway's socket for client port ${ours} was not set to TCP_NODELAY: ${JSON.stringify(noDelay)}`,
+      );
+    }
+  } finally {
+    proto.setNoDelay = original;
+  }
 });
