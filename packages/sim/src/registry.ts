@@ -150,6 +150,7 @@ export function builtinTypes(): ResourceType[] {
         shortNames: ["ing"],
         subresources: ["status"],
       },
+      { resource: "networkpolicies", kind: "NetworkPolicy", namespaced: true, shortNames: ["netpol"] },
     ]),
     ...group("policy", "v1", [
       {

@@ -6,6 +6,7 @@ import { StatusError } from "../status.ts";
 import { conflict, notFound, qualifiedResource, STALE_MESSAGE } from "../store.ts";
 import type { ApiContext } from "./context.ts";
 import { timestamp } from "./context.ts";
+import { validateObject } from "./validation.ts";
 
 export interface Writer {
   dryRun: boolean;
@@ -25,6 +26,24 @@ export function isDryRun(route: SimRequest): boolean {
 
 /** `dryRun` defaults to the query's; deletes pass what their DeleteOptions (body or query) say. */
 export function writerFor(ctx: ApiContext, route: SimRequest, dryRun = isDryRun(route)): Writer {
+  const writer = plainWriterFor(ctx, dryRun);
+  // kube-apiserver's field validation (validation.ts) runs before anything is stored, dry run or not; a write to
+  // the status subresource leaves the spec it would check untouched.
+  if (route.subresource === "status") return writer;
+  return {
+    ...writer,
+    create(type, obj) {
+      validateObject(type, obj);
+      return writer.create(type, obj);
+    },
+    update(type, obj) {
+      validateObject(type, obj, ctx.store.get(type, obj.metadata.namespace ?? "", obj.metadata.name ?? ""));
+      return writer.update(type, obj);
+    },
+  };
+}
+
+function plainWriterFor(ctx: ApiContext, dryRun: boolean): Writer {
   const store = ctx.store;
   if (!dryRun) {
     return {
