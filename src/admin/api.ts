@@ -17,6 +17,13 @@ import type { ReviewService } from "../review/service.ts";
 import type { Store } from "../store/types.ts";
 import type { Upstream } from "../upstream/types.ts";
 import {
+  AGENT_ROUTE_IDS,
+  type AgentAdminOptions,
+  type AgentRouteId,
+  agentHandlers,
+  describeAgentRoute,
+} from "./agents.ts";
+import {
   AUDIT_ROUTE_IDS,
   type AuditApiOptions,
   type AuditRouteId,
@@ -69,8 +76,10 @@ export interface AdminApiOptions {
   audit?: AuditApiOptions | undefined;
   /** <dataDir>/recordings, where recording files are read from; without it recordings answer 404. */
   recordingsDir?: string | undefined;
-  /** The gateway's clusters, for the connection test; without it that route answers 404. */
-  upstreams?: { get(name: string): Upstream | undefined } | undefined;
+  /** The gateway's clusters, for the connection test and the cluster list; without it that route answers 404. */
+  upstreams?: { get(name: string): Upstream | undefined; all?(): Upstream[] } | undefined;
+  /** Tunnel clusters' agents (src/server/agents.ts); without it join tokens and revocation answer 404. */
+  agents?: AgentAdminOptions | undefined;
   /** Where unexpected errors go (the answer to the client stays generic). */
   onError?: (err: unknown) => void;
   /** Where audit notes that failed after the fact (revocations) are reported; defaults to onError. */
@@ -130,6 +139,12 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     ...policyHandlers(opts.policies, { audit: store }),
     ...sessionHandlers(store, opts.recordingsDir),
     ...clusterHandlers(opts.upstreams),
+    ...agentHandlers({
+      agents: opts.agents,
+      upstreams: opts.upstreams,
+      note: (note) => store.audit.note(note),
+      log,
+    }),
     ...delegationHandlers({
       store,
       log,
@@ -291,6 +306,8 @@ function describe(id: RouteId, name: string | undefined): string {
     default:
       if ((AUDIT_ROUTE_IDS as readonly string[]).includes(id)) return describeAuditRoute(id as AuditRouteId);
       if (id === "testCluster") return describeClusterRoute(id as ClusterRouteId, name);
+      if ((AGENT_ROUTE_IDS as readonly string[]).includes(id))
+        return describeAgentRoute(id as AgentRouteId, name);
       if ((DELEGATION_ROUTE_IDS as readonly string[]).includes(id))
         return describeDelegationRoute(id as DelegationRouteId, name);
       if ((SESSION_ROUTE_IDS as readonly string[]).includes(id))

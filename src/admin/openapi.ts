@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of the admin API. Request schemas come from the zod schemas the API validates with,
 // so the document cannot drift from what is enforced; a test checks every route in routes.ts is described.
 import { z } from "zod";
+import { agentOpenApiPaths } from "./agents.ts";
 import { auditOpenApiPaths } from "./audit.ts";
 import { clusterOpenApiPaths } from "./clusters.ts";
 import { delegationOpenApiPaths } from "./delegations.ts";
@@ -98,6 +99,7 @@ export function openApiDocument(gatewayUrl: string): Record<string, unknown> {
   for (const [path, ops] of Object.entries(policyOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(sessionOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(clusterOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
+  for (const [path, ops] of Object.entries(agentOpenApiPaths())) paths[path] = { ...paths[path], ...ops };
   for (const [path, ops] of Object.entries(delegationOpenApiPaths()))
     paths[path] = { ...paths[path], ...ops };
   return doc;

@@ -3,6 +3,7 @@
 //
 // No normalisation: a path either matches a route character for character or is 404. Names in paths are matched
 // raw (never percent-decoded) against the identity-name alphabet, so encoded slashes or dots cannot smuggle anything.
+import { AGENT_ROUTES, type AgentRouteId } from "./agents.ts";
 import type { AuditRouteId } from "./audit.ts";
 import type { Access } from "./auth.ts";
 import { CLUSTER_ROUTES, type ClusterRouteId } from "./clusters.ts";
@@ -27,6 +28,7 @@ export type RouteId =
   | IdentityRouteId
   | SessionRouteId
   | ClusterRouteId
+  | AgentRouteId
   | DelegationRouteId;
 
 export interface Route {
@@ -82,6 +84,8 @@ export const ROUTES: readonly Route[] = [
   // Sessions and recordings (src/admin/sessions.ts).
   ...SESSION_ROUTES,
   ...CLUSTER_ROUTES,
+  // Tunnel clusters' agents (src/admin/agents.ts, docs/agent.md).
+  ...AGENT_ROUTES,
   // Delegations: a human's consent that an agent acts for them (src/admin/delegations.ts).
   ...DELEGATION_ROUTES,
 ];

@@ -20,7 +20,8 @@ const clusterBase = {
   impersonate: z.boolean().optional(),
 };
 
-const clusterSchema = z.union([
+/** How the gateway reaches a cluster: one of the connection kinds of docs/connections.md. */
+export const connectionSchema = z.union([
   z.strictObject({
     ...clusterBase,
     kubeconfig: z.strictObject({ path: z.string().min(1), context: z.string().optional() }),
@@ -62,6 +63,13 @@ const clusterSchema = z.union([
   }),
 ]);
 
+// A tunnel cluster (docs/agent.md): reached only through its connected agents, which hold its address and
+// credential; the gateway has neither.
+const clusterSchema = z.union([
+  connectionSchema,
+  z.strictObject({ ...clusterBase, tunnel: z.strictObject({}) }),
+]);
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -74,6 +82,19 @@ export const configSchema = z.strictObject({
     .strictObject({ certFile: z.string(), keyFile: z.string(), caFile: z.string().optional() })
     .optional(),
   clusters: z.array(clusterSchema).min(1, "at least one cluster is needed"),
+  // The port agents dial out to, for tunnel clusters (src/agent, docs/agent.md).
+  agents: z
+    .strictObject({
+      listen: z
+        .strictObject({
+          address: z.string().default("0.0.0.0"),
+          port: z.number().int().min(0).max(65535).default(8444),
+        })
+        .prefault({}),
+      /** Lifetime of agent client certificates; agents renew at two thirds of it. */
+      certificateHours: z.number().positive().max(720).default(24),
+    })
+    .optional(),
   defaultCluster: z.string().optional(),
   // Workload identity: trusted token issuers and the rules mapping their subjects to identities (docs/identities.md).
   identity: identityConfigSchema.prefault({}),
@@ -204,6 +225,12 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
   if (defaultCluster && !names.includes(defaultCluster)) {
     errors.push(`defaultCluster: "${defaultCluster}" is not one of the clusters (${names.join(", ")})`);
   }
+  config.clusters.forEach((c, i) => {
+    if ("tunnel" in c && !config.agents)
+      errors.push(
+        `clusters[${i}].tunnel: a tunnel cluster needs the agents section (the port its agents dial)`,
+      );
+  });
   errors.push(...checkIdentityConfig(config.identity, names));
   errors.push(...checkStoreConfig(config.store));
   if (config.policy.builtin && config.policy.files) {

@@ -74,6 +74,7 @@ export const CATALOGUE = {
   reviewUnrecorded: { code: 503, reason: "ServiceUnavailable" },
   recordingRequired: { code: 503, reason: "ServiceUnavailable" },
   dependencyUnavailable: { code: 503, reason: "ServiceUnavailable" },
+  noAgentConnected: { code: 503, reason: "ServiceUnavailable" },
   notEnabled: { code: 503, reason: "ServiceUnavailable" },
   notReady: { code: 503, reason: "ServiceUnavailable" },
   shuttingDown: { code: 503, reason: "ServiceUnavailable" },
@@ -419,6 +420,16 @@ export function recordingRequired(action: string, why: string): Status {
 /** Something the decision or the masking needs (a stored object, a pod's Secrets) could not be had: fail closed. */
 export function dependencyUnavailable(message: string): Status {
   return make("dependencyUnavailable", message);
+}
+
+/** A tunnel cluster (docs/agent.md) with no agent connected: nothing can reach it until one (re)connects. */
+export function noAgentConnected(cluster: string, why = "no agent of this cluster is connected"): Status {
+  return make(
+    "noAgentConnected",
+    `airlock: the cluster "${cluster}" is reached through its agents, and ${why}; start or reconnect an agent ` +
+      `(airlock agent --cluster ${cluster}), see airlock cluster list`,
+    { retryAfterSeconds: 1 },
+  );
 }
 
 /** A feature this gateway is not configured for (audit signing, identity credentials). */

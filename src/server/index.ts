@@ -22,6 +22,7 @@ import { openStore, storeOptionsFor } from "../store/index.ts";
 import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
 import type { Store } from "../store/types.ts";
 import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
+import { createTunnels } from "./agents.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import { createGatewayServer } from "./listener.ts";
 import { type Reloader, startReloader } from "./reload.ts";
@@ -33,6 +34,8 @@ export interface Gateway {
   url: string;
   port: number;
   caPem: string;
+  /** The agent port (tunnel clusters; docs/agent.md), when `agents` is configured. */
+  agents?: { port: number; url: string };
   adminTokenPath: string;
   store: Store;
   runtime: GatewayRuntime;
@@ -83,7 +86,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw err;
   });
   // All clusters open or none (a failed one closes the others' pools); events carry their own severity.
-  const upstreamList = await openUpstreams(config.clusters, {
+  // Tunnel clusters (`tunnel: {}`) are reached through their agents (src/server/agents.ts); the others are dialled.
+  const tunnels = createTunnels(config);
+  const dialled = config.clusters.filter((c): c is Exclude<typeof c, { tunnel: object }> => !("tunnel" in c));
+  const upstreamList = await openUpstreams(dialled, {
     log: (event) => {
       const severity = (event as { severity?: string }).severity;
       if (severity === "error") log.error(event, "upstream");
@@ -92,7 +98,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     },
     ...(opts.env ? { env: opts.env } : {}),
   });
-  const upstreams = new UpstreamRegistry(upstreamList, config.defaultCluster ?? upstreamList[0]?.name ?? "");
+  const upstreams = new UpstreamRegistry(
+    [...upstreamList, ...tunnels.upstreams],
+    config.defaultCluster ?? config.clusters[0]?.name ?? "",
+  );
   const streams = new StreamRegistry();
   // From here on policy reloads are chained (the set in force first); a reload that cannot be recorded is refused.
   await policy.engine?.recordReloadsWith((note) => store.audit.note(note));
@@ -154,6 +163,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const { port } = server.address() as AddressInfo;
   const host = config.listen.address === "0.0.0.0" ? "127.0.0.1" : config.listen.address;
   const url = `https://${host}:${port}`;
+  // The port agents dial out to (tunnel clusters; src/agent): after the store, metrics and TLS material exist.
+  const agentPort = await tunnels.listen({
+    table: store.counters,
+    note: (note) => store.audit.note(note),
+    registry: runtime.metrics.registry,
+    tls,
+    ...(opts.now ? { now: opts.now } : {}),
+    log,
+  });
   runtime.reviews = createReviews({
     store,
     config: config.reviews,
@@ -179,6 +197,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     audit: { publicKey: audit.key.publicKey, publicKeyPem: audit.key.publicKeyPem },
     recordingsDir: runtime.recordings?.dir,
     upstreams,
+    ...(agentPort ? { agents: agentPort.admin } : {}),
     log,
     onRevoke: async (identity) => {
       const why = `identity ${identity.name} was revoked`;
@@ -214,6 +233,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     url,
     port,
     caPem: tls.caPem,
+    ...(agentPort
+      ? { agents: { port: agentPort.listener.port, url: `https://${host}:${agentPort.listener.port}` } }
+      : {}),
     adminTokenPath: adminToken.path,
     store,
     runtime,
@@ -236,6 +258,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
             policy.engine?.close();
           },
           closeServices: async () => {
+            await tunnels.close();
             upstreams.close();
             await runtime.recordings?.close();
             await audit.close();

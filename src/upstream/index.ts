@@ -15,6 +15,7 @@ export { sessionNameFor } from "./eks-session.ts";
 export { parseExecCredential, refreshAt } from "./exec-plugin.ts";
 export { parseKubeconfig } from "./kubeconfig.ts";
 export { UpstreamRegistry } from "./registry.ts";
+export { NoAgentError, TunnelUpstream } from "./tunnel.ts";
 export type { ConnectionSpec, OpenOptions, Upstream } from "./types.ts";
 
 /** Opens one connection: resolves it, reads and checks its files. Throws a StatusError naming the field on failure. */

@@ -12,7 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["shared"],
   ["kube"],
   ["upstream"],
-  ["identity", "policy", "review", "audit", "recording", "mask"],
+  ["identity", "policy", "review", "audit", "recording", "mask", "agent"],
   ["store"],
   ["gateway"],
   ["admin", "mcp", "console"],

@@ -44,6 +44,11 @@ export async function startTestGateway(
     upstreamPort?: (simPort: number) => Promise<number>;
     /** The gateway's clock for expiry (StartOptions.now): a test moves it instead of waiting. */
     now?: () => number;
+    /**
+     * The `agents` section: the cluster "sim" becomes a tunnel cluster (no address, no credential in the gateway's
+     * configuration), reached only through agents (test/agent; the agent gets the simulator's kubeconfig).
+     */
+    agents?: Record<string, unknown>;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -62,7 +67,10 @@ export async function startTestGateway(
     {
       listen: { address: "127.0.0.1", port: 0 },
       dataDir: join(dir, "gateway"),
-      clusters: [{ name: "sim", kubeconfig: { path: kubeconfigPath } }],
+      clusters: opts.agents
+        ? [{ name: "sim", tunnel: {} }]
+        : [{ name: "sim", kubeconfig: { path: kubeconfigPath } }],
+      ...(opts.agents ? { agents: opts.agents } : {}),
       policy: opts.policyFiles
         ? { files: opts.policyFiles }
         : { builtin: opts.policy ?? "allow-authenticated" },

@@ -18,6 +18,7 @@ import {
 import type { Status } from "../../kube/status.ts";
 import { h2PoolOf } from "../../upstream/h2-pool.ts";
 import type { Upstream } from "../../upstream/index.ts";
+import { NoAgentError } from "../../upstream/tunnel.ts";
 import type { AnyResponse } from "../respond.ts";
 import { clientGone, sendStatus, writeHead } from "../respond.ts";
 import { H2Request, h2Headers } from "./h2-request.ts";
@@ -233,7 +234,9 @@ export function forwardHttp(method: string, res: AnyResponse, opts: ForwardOptio
       })
       .catch((err: Error) => {
         if (settled) return;
-        const answer = upstreamNoCredential(opts.upstream.name, err.message);
+        // A tunnel cluster with no agent connected answers its own 503 (src/upstream/tunnel.ts).
+        const answer =
+          err instanceof NoAgentError ? err.status : upstreamNoCredential(opts.upstream.name, err.message);
         status = answer.code;
         bytesOut += sendStatus(res, answer);
         finish(err.message);

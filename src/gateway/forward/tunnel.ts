@@ -17,6 +17,7 @@ import {
   upstreamNoCredential,
   upstreamUnreachable,
 } from "../../kube/refusals.ts";
+import { NoAgentError } from "../../upstream/tunnel.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { UpgradeOptions, UpgradeResult } from "./upgrade.ts";
 import { CLIENT_LEFT, clientWatch, offeredProtocols, STREAM_SUBPROTOCOLS } from "./upgrade.ts";
@@ -222,7 +223,8 @@ export function tunnelWebSocket(
         upstreamReq.end();
       })
       .catch((err: Error) => {
-        const answer = upstreamNoCredential(undefined, err.message);
+        const answer =
+          err instanceof NoAgentError ? err.status : upstreamNoCredential(undefined, err.message);
         bytesOut = sendStatusOnSocket(socket, answer);
         finish(answer.code, err.message);
       });

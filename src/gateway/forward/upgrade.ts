@@ -18,7 +18,7 @@ import {
 import type { Status } from "../../kube/status.ts";
 import type { ChannelFrameMasker } from "../../mask/index.ts";
 import type { StreamTap } from "../../recording/index.ts";
-import type { Upstream } from "../../upstream/index.ts";
+import { NoAgentError, type Upstream } from "../../upstream/index.ts";
 import { sendStatusOnSocket } from "../respond.ts";
 import type { StdinLineGate } from "../stdin-inspect.ts";
 import type { PortGuard } from "./port-guard.ts";
@@ -133,7 +133,7 @@ export function bridgeWebSocket(
     opts.upstream
       .requestOptions("GET", opts.pathAndQuery, opts.headers, opts.actor)
       .catch((err: Error) => {
-        throw new CredentialError(err.message);
+        throw err instanceof NoAgentError ? err : new CredentialError(err.message);
       })
       .then((options) => {
         if (client.left()) return leftEarly();
@@ -312,7 +312,9 @@ export function bridgeWebSocket(
         const noCredential = !settled && err instanceof CredentialError;
         const status = noCredential
           ? upstreamNoCredential(undefined, err.message)
-          : internalError(`airlock: the stream could not be relayed: ${err.message}`);
+          : !settled && err instanceof NoAgentError
+            ? err.status
+            : internalError(`airlock: the stream could not be relayed: ${err.message}`);
         if (!settled && !socket.destroyed) bytesOut = sendStatusOnSocket(socket, status);
         finish(status.code, err.message);
       });

@@ -1,0 +1,114 @@
+// The agent CA: issues the client certificates agents present on the tunnel port, each bound to one cluster.
+//
+// Kept like the identity CA (src/identity/ca.ts): its own CA in DATA_DIR/tls/agent-ca.{crt,key}, created on first
+// start, key 0600, signing nothing else — so neither an identity's certificate nor the gateway's serving certificate
+// can ever open a tunnel, and an agent's certificate is never an identity. A certificate's subject says which agent
+// (CN = the agent id) and which cluster (O = "airlock-cluster:<name>"); both are checked on every connect against the
+// stored agent record (src/agent/state.ts), so a dev cluster's agent can never register as prod.
+import { createHash, X509Certificate } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  issueClientCertificate,
+} from "../shared/tls.ts";
+
+const CLUSTER_PREFIX = "airlock-cluster:";
+const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+export interface AgentCertificate {
+  certPem: string;
+  keyPem: string;
+  fingerprint: string;
+  expiresAt: string;
+}
+
+/** Who a verified certificate says it is. */
+export interface AgentSubject {
+  agentId: string;
+  cluster: string;
+  fingerprint: string;
+  expiresMs: number;
+}
+
+export class AgentCa {
+  readonly #ca: CertificateAuthority;
+  readonly #cert: X509Certificate;
+
+  constructor(ca: CertificateAuthority) {
+    this.#ca = ca;
+    this.#cert = new X509Certificate(ca.certPem);
+  }
+
+  get caPem(): string {
+    return this.#ca.certPem;
+  }
+
+  /** A client certificate for agent `agentId` of `cluster`, valid for `validSeconds` (from now, real time). */
+  issue(agentId: string, cluster: string, validSeconds: number): AgentCertificate {
+    const { certPem, keyPem } = issueClientCertificate(this.#ca, {
+      commonName: agentId,
+      organizations: [`${CLUSTER_PREFIX}${cluster}`],
+      validDays: validSeconds / 86_400,
+    });
+    const cert = new X509Certificate(certPem);
+    return {
+      certPem,
+      keyPem,
+      fingerprint: fingerprintOf(cert),
+      expiresAt: new Date(cert.validTo).toISOString(),
+    };
+  }
+
+  /**
+   * The agent and cluster of a presented certificate this CA signed, for client auth, within its validity at `nowMs`
+   * (the gateway's clock), with exactly one cluster in its subject; otherwise undefined.
+   */
+  verify(cert: X509Certificate, nowMs: number): AgentSubject | undefined {
+    try {
+      if (!cert.checkIssued(this.#cert) || !cert.verify(this.#cert.publicKey)) return undefined;
+      if (cert.ca) return undefined;
+      if (!cert.keyUsage?.includes(CLIENT_AUTH)) return undefined;
+      const from = Date.parse(cert.validFrom);
+      const to = Date.parse(cert.validTo);
+      if (from > nowMs || to <= nowMs) return undefined;
+      const fields = cert.subject.split("\n");
+      const cn = fields.filter((f) => f.startsWith("CN="));
+      const orgs = fields.filter((f) => f.startsWith("O="));
+      if (cn.length !== 1 || orgs.length !== 1) return undefined;
+      const agentId = cn[0]!.slice(3);
+      const org = orgs[0]!.slice(2);
+      if (!org.startsWith(CLUSTER_PREFIX)) return undefined;
+      return {
+        agentId,
+        cluster: org.slice(CLUSTER_PREFIX.length),
+        fingerprint: fingerprintOf(cert),
+        expiresMs: to,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function fingerprintOf(cert: X509Certificate): string {
+  return createHash("sha256").update(cert.raw).digest("hex");
+}
+
+/** Loads the agent CA from DATA_DIR/tls, creating it on first start. */
+export async function loadAgentCa(dataDir: string): Promise<AgentCa> {
+  const dir = join(dataDir, "tls");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const certPath = join(dir, "agent-ca.crt");
+  const keyPath = join(dir, "agent-ca.key");
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const ca = createCertificateAuthority("airlock-agent-ca");
+    await writeFile(keyPath, ca.keyPem, { mode: 0o600 });
+    await writeFile(certPath, ca.certPem);
+  }
+  await chmod(keyPath, 0o600);
+  const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+  return new AgentCa({ certPem, keyPem });
+}
