@@ -21,6 +21,8 @@ const commands: Record<string, CommandLoader> = {
   demo: async () => (await import("./demo.ts")).demoCommand,
   mcp: async () => (await import("./mcp.ts")).mcpCommand,
   connection: async () => (await import("./connection.ts")).connectionCommand,
+  cluster: async () => (await import("./cluster.ts")).clusterCommand,
+  agent: async () => (await import("./agent.ts")).agentCommand,
 };
 
 function usage(): string {

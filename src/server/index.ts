@@ -22,6 +22,7 @@ import { openStore, storeOptionsFor } from "../store/index.ts";
 import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
 import type { Store } from "../store/types.ts";
 import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
+import type { TunnelHub } from "../upstream/tunnel-hub.ts";
 import { createTunnels } from "./agents.ts";
 import { ensureAdminToken } from "./bootstrap.ts";
 import { createGatewayServer } from "./listener.ts";
@@ -34,8 +35,8 @@ export interface Gateway {
   url: string;
   port: number;
   caPem: string;
-  /** The agent port (tunnel clusters; docs/agent.md), when `agents` is configured. */
-  agents?: { port: number; url: string };
+  /** The agent port (tunnel clusters; docs/agent.md), when `agents` is configured; hub: the connected agents. */
+  agents?: { port: number; url: string; hub: TunnelHub };
   adminTokenPath: string;
   store: Store;
   runtime: GatewayRuntime;
@@ -59,6 +60,11 @@ export interface StartOptions {
    * overlaps, identity expiry): tests move it instead of waiting. Defaults to Date.now.
    */
   now?: () => number;
+}
+
+function agentHost(config: GatewayConfig): string {
+  const address = config.agents?.listen.address ?? "127.0.0.1";
+  return address === "0.0.0.0" ? "127.0.0.1" : address;
 }
 
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
@@ -234,7 +240,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     port,
     caPem: tls.caPem,
     ...(agentPort
-      ? { agents: { port: agentPort.listener.port, url: `https://${host}:${agentPort.listener.port}` } }
+      ? {
+          agents: {
+            port: agentPort.listener.port,
+            url: `https://${agentHost(config)}:${agentPort.listener.port}`,
+            hub: tunnels.hub,
+          },
+        }
       : {}),
     adminTokenPath: adminToken.path,
     store,
