@@ -23,6 +23,7 @@ const commands: Record<string, CommandLoader> = {
   connection: async () => (await import("./connection.ts")).connectionCommand,
   cluster: async () => (await import("./cluster.ts")).clusterCommand,
   agent: async () => (await import("./agent.ts")).agentCommand,
+  "check-isolation": async () => (await import("./check-isolation.ts")).checkIsolationCommand,
 };
 
 function usage(): string {
