@@ -3,11 +3,13 @@
 // Deployment fields as kube-apiserver does: packages/sim/src/api/validation.ts), the rendered airlock.yaml and
 // policies checked by the gateway's own validators, and the security-relevant fields asserted one by one.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { compileSources } from "../../src/policy/load.ts";
+import { AIRLOCK_BIN } from "../helpers/cli.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
@@ -380,6 +382,13 @@ describe("security-relevant fields", () => {
         args.some((a) => a.startsWith(flag)),
         `${flag} given`,
       );
+    }
+    // Every flag the Deployment passes is one `airlock agent` knows (its --help lists them).
+    const help = spawnSync(process.execPath, [AIRLOCK_BIN, "agent", "--help"], { encoding: "utf8" });
+    assert.equal(help.status, 0, help.stderr);
+    for (const arg of args.slice(1)) {
+      const flag = /^(--[a-z-]+)/.exec(arg)?.[1] ?? arg;
+      assert.match(help.stdout, new RegExp(`^\\s+${flag}\\b`, "m"), `airlock agent knows ${flag}`);
     }
     assert.equal(pod.automountServiceAccountToken, true, "the agent's in-cluster credential");
     assert.ok(pod.volumes.some((v: K8s) => v.secret?.secretName === "airlock-agent-join"));

@@ -122,6 +122,10 @@ function perform(stage: Stage, root: string): Image {
         const r = spawnSync("sh", ["-c", ins.rest], {
           cwd: inImage(root, img.workdir, "/"),
           env: {
+            // The machine's npm settings (a custom cache location in CI) carry over; nothing else of its env does.
+            ...Object.fromEntries(
+              Object.entries(process.env).filter(([k]) => k.toLowerCase().startsWith("npm_config_")),
+            ),
             PATH: `${dirname(PINNED_NODE)}:${process.env.PATH}`,
             HOME: process.env.HOME,
             npm_config_offline: "true",
@@ -310,4 +314,19 @@ test("serve starts from the image's files on the pinned Node, /readyz and the co
     [],
     "serve wrote nothing under the application folder (read-only root filesystem)",
   );
+});
+
+test("the same image runs `airlock agent` (the tunnel agent) and the other commands", () => {
+  const app = join(image.root, image.workdir);
+  const [, ...args] = image.entrypoint;
+  for (const command of [["agent", "--help"], ["check-isolation", "--help"], ["--help"]]) {
+    const r = spawnSync(PINNED_NODE, [...args, ...command], {
+      cwd: app,
+      env: { PATH: process.env.PATH, HOME: join(tmp, "home"), ...image.env },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, `${command.join(" ")}: ${r.stderr}`);
+  }
+  const agent = spawnSync(PINNED_NODE, [...args, "agent", "--help"], { cwd: app, encoding: "utf8" });
+  assert.match(agent.stdout, /--gateway URL.*\n.*--cluster NAME.*\n.*--join-token-file FILE/s);
 });
