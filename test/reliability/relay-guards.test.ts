@@ -123,3 +123,91 @@ test("a client that leaves while the upstream request is being opened: nothing i
   assert.equal(sent, 1);
   server.close();
 });
+
+/** A server response whose client stays connected; `received` settles with what the client got. */
+async function connectedResponse(): Promise<{
+  res: ServerResponse;
+  received: Promise<{ status: number; body: string; complete: boolean }>;
+  close(): void;
+}> {
+  let resolveRes: (res: ServerResponse) => void = () => {};
+  const got = new Promise<ServerResponse>((r) => {
+    resolveRes = r;
+  });
+  const server = http.createServer((_req, res) => resolveRes(res));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const received = new Promise<{ status: number; body: string; complete: boolean }>((resolve) => {
+    const client = http.get({ port, host: "127.0.0.1", path: "/" }, (r) => {
+      let body = "";
+      r.setEncoding("utf8").on("data", (d: string) => {
+        body += d;
+      });
+      r.on("error", () => {});
+      r.on("close", () => resolve({ status: r.statusCode ?? 0, body, complete: r.complete }));
+    });
+    client.on("error", () => resolve({ status: 0, body: "", complete: false }));
+  });
+  return { res: await got, received, close: () => server.close() };
+}
+
+function relay(kind: KubeRequest, upstream: IncomingMessage, res: ServerResponse) {
+  assert.ok(profile);
+  return new Promise<{ status: number; error?: string }>((resolve) => {
+    relayMasked(
+      {
+        profile,
+        placeholders: createPlaceholders(Buffer.alloc(32, 1)),
+        counts: new Map(),
+        detectors: profile.detectors,
+      },
+      kind,
+      upstream,
+      res,
+      200,
+      { "content-type": "application/json" },
+      { onBytes: () => {}, done: (status, error) => resolve({ status, ...(error ? { error } : {}) }) },
+    );
+  });
+}
+
+test("a masked watch whose upstream breaks off mid-stream is cut at the client, never ended as complete", {
+  timeout: 10_000,
+}, async () => {
+  const { res, received, close } = await connectedResponse();
+  const upstream = upstreamAnswer();
+  const watch = {
+    info: { verb: "watch", resource: "secrets", subresource: "" },
+    query: new URLSearchParams("watch=1"),
+  } as unknown as KubeRequest;
+  const done = relay(watch, upstream, res);
+  const secret = { kind: "Secret", metadata: { name: "a" }, data: { p: "c2VjcmV0" } };
+  (upstream as unknown as PassThrough).write(`${JSON.stringify({ type: "ADDED", object: secret })}\n{"type":"ADD`);
+  await new Promise((r) => setTimeout(r, 50));
+  upstream.destroy(); // the cluster's connection broke: no 'end'
+  const result = await done;
+  assert.match(result.error ?? "", /masking stopped the response: the cluster's response ended early/);
+  const got = await received;
+  assert.equal(got.status, 200);
+  assert.equal(got.complete, false, "the client must see a cut response, not a complete one");
+  assert.ok(!got.body.includes("c2VjcmV0"), "the first event went out masked");
+  close();
+});
+
+test("a masked object whose upstream breaks off mid-body is answered 502, not a truncated 200", {
+  timeout: 10_000,
+}, async () => {
+  const { res, received, close } = await connectedResponse();
+  const upstream = upstreamAnswer();
+  const done = relay(kube, upstream, res);
+  (upstream as unknown as PassThrough).write('{"kind":"SecretList","items":[{"kind":"Secret","data":{"p":"c2Vj');
+  await new Promise((r) => setTimeout(r, 50));
+  upstream.destroy();
+  const result = await done;
+  assert.equal(result.status, 502);
+  const got = await received;
+  assert.equal(got.status, 502);
+  assert.match(got.body, /masking failed/);
+  close();
+});
