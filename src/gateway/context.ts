@@ -48,6 +48,8 @@ export interface RequestContext {
   sessionId?: string;
   bytesIn: number;
   bytesOut: number;
+  /** What masking did to the response (profile, values masked), for the request's log line. */
+  masked?: { profile: string; masked: number };
   /** Set once the request's audit completion has been written (or given up): it is written once. */
   completed?: boolean;
 }

@@ -102,6 +102,7 @@ function observe(
       decision,
       status,
       durationMs,
+      masking: ctx.masked,
     },
     "request",
   );

@@ -5,6 +5,7 @@ import net from "node:net";
 import { after, before, test } from "node:test";
 import tls from "node:tls";
 import type { Simulator } from "@airlock/sim";
+import { eventually } from "../helpers/eventually.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { type SimClient, simClient } from "../helpers/simclient.ts";
 
@@ -128,4 +129,40 @@ test("every accepted connection has Nagle off (TCP_NODELAY), so a watch event is
   } finally {
     proto.setNoDelay = original;
   }
+});
+
+test("a masked request logs one line that carries its masking, and its masking note commits with its completion", async () => {
+  const heads: number[] = [];
+  const unwatch = t.gateway.store.audit.watch((head) => heads.push(head.seq));
+  const logsBefore = t.logs.length;
+  let lines: Record<string, unknown>[] = [];
+  let records: Awaited<ReturnType<typeof t.gateway.store.audit.records>> = [];
+  let request: Record<string, unknown> | undefined;
+  try {
+    const res = await client.req("GET", "/api/v1/namespaces/prod/secrets/db-credentials");
+    assert.equal(res.code, 200);
+    // The response ends before the completion commits: wait for it.
+    records = await eventually("the request's completion record", async () => {
+      lines = t.logs.slice(logsBefore).map((l) => JSON.parse(l) as Record<string, unknown>);
+      request = lines.find((l) => l.msg === "request" && l.resource === "secrets");
+      const all = await t.gateway.store.audit.records({ afterSeq: 0, limit: 100_000 });
+      return all.some((r) => r.type === "request.completed" && r.ref === request?.requestId) && all;
+    });
+  } finally {
+    unwatch();
+  }
+  if (!request) return assert.fail(JSON.stringify(lines));
+  const id = String(request.requestId);
+  assert.deepEqual(request.masking, { profile: "default", masked: 2 });
+  const ofRequest = lines.filter((l) => l.requestId === id);
+  assert.deepEqual(
+    ofRequest.map((l) => l.msg),
+    ["request"],
+    "no second log line for ordinary masking",
+  );
+  const note = records.find((r) => r.type === "masking.applied" && r.body.includes(`"subject":"${id}"`));
+  const done = records.find((r) => r.type === "request.completed" && r.ref === id);
+  assert.ok(note && done, "the masking note and the completion are in the chain");
+  assert.ok(note.seq < done.seq);
+  assert.ok(!heads.includes(note.seq), `the note ended a batch of its own (batch heads ${heads.join(",")})`);
 });

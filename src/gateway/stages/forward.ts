@@ -38,7 +38,14 @@ export const forward: Stage = async (flow) => {
           : kube.info.subresource
         : "";
   if (streamKind) flow.gw.metrics.openStreams.inc({ kind: streamKind });
-  let outcome: { status: number; bytesIn: number; bytesOut: number; note: string | undefined };
+  let outcome: {
+    status: number;
+    bytesIn: number;
+    bytesOut: number;
+    note: string | undefined;
+    /** The masking note, queued before the completion so both commit in one audit batch. */
+    noted: Promise<void>;
+  };
   try {
     outcome =
       flow.answer.kind === "socket"
@@ -53,6 +60,7 @@ export const forward: Stage = async (flow) => {
   ctx.bytesIn = outcome.bytesIn;
   ctx.bytesOut = outcome.bytesOut;
   await completeAudit(gw, ctx, outcome.status, flow.closed.reason ?? outcome.note);
+  await outcome.noted;
   return DONE;
 };
 
@@ -77,9 +85,9 @@ async function forwardRequest(flow: Flow, streamKind: string) {
     relay: responseRelay(masking, kube, res),
   });
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
-  await recordMasking(gw, ctx.id, masking);
+  const noted = recordMasking(gw, ctx, masking);
   const hidden = flow.hidden ? `policy left out ${flow.hidden} item(s)` : undefined;
-  return { ...result, note: result.upstreamError ?? hidden };
+  return { ...result, note: result.upstreamError ?? hidden, noted };
 }
 
 async function deleteCollection(flow: Flow) {
@@ -107,9 +115,10 @@ async function deleteCollection(flow: Flow) {
     "cache-control": "no-store",
   });
   res.end(body);
-  await recordMasking(gw, ctx.id, masking);
+  const noted = recordMasking(gw, ctx, masking);
   const note = `deletecollection: ${done.deleted} of ${collection.objects.length} checked objects deleted`;
   return {
+    noted,
     status: code,
     bytesIn: ctx.bytesIn,
     bytesOut: body.length,
@@ -142,9 +151,9 @@ async function relayUpgrade(flow: Flow) {
     ...(stdinGate ? { stdinGate } : {}),
   });
   await active?.finish();
-  await recordMasking(gw, ctx.id, masking);
+  const noted = recordMasking(gw, ctx, masking);
   if (result.upstreamError) gw.metrics.upstreamErrors.inc({ cluster: ctx.cluster });
-  return { ...result, note: result.refused ?? result.upstreamError ?? stdinGate?.summary() };
+  return { ...result, note: result.refused ?? result.upstreamError ?? stdinGate?.summary(), noted };
 }
 
 /** Port-forward under a rule that names its ports: every stream is checked against them. */

@@ -37,6 +37,7 @@ import { createPlaceholders, type Placeholders } from "../../mask/placeholder.ts
 import { type SecretValueMatcher, secretValueMatcher } from "../../mask/values.ts";
 import type { Decision } from "../../policy/decision.ts";
 import { isCpDownload } from "../../recording/cp.ts";
+import type { RequestContext } from "../context.ts";
 import type { AnyResponse } from "../respond.ts";
 import type { GatewayRuntime } from "../runtime.ts";
 import { withJsonAccept } from "./accept.ts";
@@ -391,13 +392,19 @@ export function upgradeFrames(
   return m ? (subprotocol) => frameMasker(m, subprotocol, intact) : undefined;
 }
 
-/** Records what was masked (counts per rule) or that break-glass was used, as a chained audit note. */
+/**
+ * Records what was masked (counts per rule) or that break-glass was used, as a chained audit note. Ordinary masking
+ * is logged on the request's own log line (ctx.masked, record.ts), not a line of its own; break-glass and
+ * not-maskable streams keep a line each. The note is queued synchronously (before the caller queues the request's
+ * completion), so the two commit in one audit batch; the promise never rejects.
+ */
 export async function recordMasking(
   gw: GatewayRuntime,
-  requestId: string,
+  ctx: RequestContext,
   masking: StageMasking,
 ): Promise<void> {
   if (!masking.profile) return;
+  const requestId = ctx.id;
   const counts = masking.request ? countsRecord(masking.request.counts) : {};
   const detail = {
     request: requestId,
@@ -409,14 +416,12 @@ export async function recordMasking(
     masked: masking.request ? totalCount(masking.request.counts) : 0,
     counts,
   };
-  gw.log.info(
-    { requestId, masking: detail },
-    masking.notMaskable
-      ? "port-forward: not maskable"
-      : masking.breakGlass
-        ? "break-glass: response not masked"
-        : "masked",
-  );
+  if (masking.notMaskable || masking.breakGlass) {
+    gw.log.info(
+      { requestId, masking: detail },
+      masking.notMaskable ? "port-forward: not maskable" : "break-glass: response not masked",
+    );
+  } else ctx.masked = { profile: detail.profile, masked: detail.masked };
   try {
     await gw.store.audit.note({
       type: masking.notMaskable
