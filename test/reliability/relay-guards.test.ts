@@ -183,7 +183,9 @@ test("a masked watch whose upstream breaks off mid-stream is cut at the client, 
   } as unknown as KubeRequest;
   const done = relay(watch, upstream, res);
   const secret = { kind: "Secret", metadata: { name: "a" }, data: { p: "c2VjcmV0" } };
-  (upstream as unknown as PassThrough).write(`${JSON.stringify({ type: "ADDED", object: secret })}\n{"type":"ADD`);
+  (upstream as unknown as PassThrough).write(
+    `${JSON.stringify({ type: "ADDED", object: secret })}\n{"type":"ADD`,
+  );
   await new Promise((r) => setTimeout(r, 50));
   upstream.destroy(); // the cluster's connection broke: no 'end'
   const result = await done;
@@ -201,7 +203,9 @@ test("a masked object whose upstream breaks off mid-body is answered 502, not a 
   const { res, received, close } = await connectedResponse();
   const upstream = upstreamAnswer();
   const done = relay(kube, upstream, res);
-  (upstream as unknown as PassThrough).write('{"kind":"SecretList","items":[{"kind":"Secret","data":{"p":"c2Vj');
+  (upstream as unknown as PassThrough).write(
+    '{"kind":"SecretList","items":[{"kind":"Secret","data":{"p":"c2Vj',
+  );
   await new Promise((r) => setTimeout(r, 50));
   upstream.destroy();
   const result = await done;
