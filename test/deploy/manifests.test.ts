@@ -14,7 +14,9 @@ import { kubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/kubernetes/", import.meta.url));
-const OVERLAYS = ["single", "ha", "agent"] as const;
+const OVERLAYS = ["single", "ha", "agent", "tunnel-gateway"] as const;
+/** The overlays applied to the target cluster, with the agents' namespace and the connection's RBAC. */
+const IN_TARGET = ["single", "ha", "agent"] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects of many kinds
 type K8s = any;
@@ -167,7 +169,7 @@ describe("the simulator validates the kinds the manifests use (a broken manifest
 });
 
 describe("configuration", () => {
-  for (const overlay of ["single", "ha"] as const) {
+  for (const overlay of ["single", "ha", "tunnel-gateway"] as const) {
     test(`overlays/${overlay}: the rendered airlock.yaml and policies pass the gateway's own checks`, async () => {
       const { objects } = rendered.get(overlay) as { objects: K8s[] };
       const config = ofKind(objects, "ConfigMap").find((c) => c.metadata.name.startsWith("airlock-config-"));
@@ -226,7 +228,7 @@ describe("security-relevant fields", () => {
   });
 
   test("the gateway is probed on /readyz and /healthz", () => {
-    for (const overlay of ["single", "ha"] as const) {
+    for (const overlay of ["single", "ha", "tunnel-gateway"] as const) {
       const [pod] = podSpecs((rendered.get(overlay) as { objects: K8s[] }).objects);
       const c = pod.containers[0];
       assert.equal(c.readinessProbe.httpGet.path, "/readyz", overlay);
@@ -237,7 +239,7 @@ describe("security-relevant fields", () => {
   });
 
   test("the agents' namespace: no token, no RBAC, egress only to Airlock, DNS and HTTPS away from the API server", () => {
-    for (const overlay of OVERLAYS) {
+    for (const overlay of IN_TARGET) {
       const { objects } = rendered.get(overlay) as { objects: K8s[] };
       const accounts = ofKind(objects, "ServiceAccount").filter((s) => s.metadata.namespace === "agents");
       assert.ok(accounts.length >= 2, `${overlay}: mcp-server and default`);
@@ -301,7 +303,7 @@ describe("security-relevant fields", () => {
   });
 
   test("the gateway's and the tunnel agent's service account may impersonate Airlock's names and nothing else", () => {
-    for (const overlay of OVERLAYS) {
+    for (const overlay of IN_TARGET) {
       const { objects } = rendered.get(overlay) as { objects: K8s[] };
       const role = named(objects, "ClusterRole", "airlock-upstream");
       for (const rule of role.rules) {
@@ -394,4 +396,33 @@ describe("security-relevant fields", () => {
     assert.ok(pod.volumes.some((v: K8s) => v.secret?.secretName === "airlock-agent-join"));
     assert.equal(ofKind(objects, "Service").length, 0, "the agent accepts no connections");
   });
+});
+
+test("tunnel-gateway: the cluster is a tunnel, the agent port is served, and the gateway holds no cluster credential", async () => {
+  const { objects } = rendered.get("tunnel-gateway") as { objects: K8s[] };
+  const { parse } = await import("yaml");
+  const config = parse(
+    ofKind(objects, "ConfigMap").find((c) => c.metadata.name.startsWith("airlock-config-")).data[
+      "airlock.yaml"
+    ],
+  );
+  assert.deepEqual(config.clusters, [{ name: "prod", tunnel: {} }]);
+  assert.equal(config.agents.listen.port, 8444);
+  const [d] = ofKind(objects, "Deployment");
+  const pod = d.spec.template.spec;
+  assert.equal(pod.automountServiceAccountToken, false, "no service-account token in this gateway");
+  assert.deepEqual(
+    [
+      ...ofKind(objects, "ClusterRole"),
+      ...ofKind(objects, "ClusterRoleBinding"),
+      ...ofKind(objects, "RoleBinding"),
+    ],
+    [],
+    "no RBAC: it acts on no cluster itself",
+  );
+  assert.ok(pod.containers[0].ports.some((p: K8s) => p.containerPort === 8444 && p.name === "agents"));
+  const svc = named(objects, "Service", "airlock");
+  assert.ok(svc.spec.ports.some((p: K8s) => p.port === 8444 && p.targetPort === "agents"));
+  const np = named(objects, "NetworkPolicy", "airlock-gateway");
+  assert.ok(np.spec.ingress.some((r: K8s) => r.ports.some((p: K8s) => p.port === 8444)));
 });
