@@ -195,6 +195,16 @@ describe("configuration", () => {
       for (const path of ["/etc/airlock/airlock.yaml", "/etc/airlock/policies", "/var/lib/airlock", "/tmp"]) {
         assert.ok(mounts.includes(path), `${path} is mounted`);
       }
+      // The serving certificate comes from the Secret airlock-tls (a generated one would name only localhost).
+      const tls = checked.config.tls;
+      const tlsVolume = pod.volumes.find((v: K8s) => v.secret?.secretName === "airlock-tls")?.name;
+      const tlsMount = pod.containers[0].volumeMounts.find((m: K8s) => m.name === tlsVolume)?.mountPath;
+      for (const file of [tls?.certFile, tls?.keyFile, tls?.caFile]) {
+        assert.ok(
+          tlsMount && file?.startsWith(`${tlsMount}/`),
+          `${file} is in the airlock-tls Secret's mount`,
+        );
+      }
     });
   }
 });
