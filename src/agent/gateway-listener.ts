@@ -224,6 +224,9 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
       since: new Date(opts.now()),
     });
     session.once("connect", () => session.setLocalWindowSize(32 * 1024 * 1024));
+    // The agent serves streams from its handshake on: the tunnel carries requests at once; the hello below only
+    // tells its version (and is when the connect is logged and noted).
+    hub.add(link);
     // The agent says hello (its version) before it carries any request.
     const hello = session.request({ ":method": "POST", ":path": "/airlock/hello" });
     hello.on("error", () => {});
@@ -240,7 +243,6 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
         // an agent without a version is still an agent
       }
       if (session.destroyed) return;
-      hub.add(link);
       metrics.connects.inc({ result: "ok" });
       log.info(
         { event: "agent.connected", cluster: link.cluster, agent: link.id, address, version: link.version },

@@ -48,22 +48,22 @@ interface Identity {
   cluster: string;
   certPem: string;
   keyPem: string;
-  notBeforeMs: number;
+  /** When this agent got (or loaded) it: renewal is timed from here (a certificate's notBefore is backdated). */
+  sinceMs: number;
   expiresMs: number;
 }
 
 export class AgentError extends Error {}
 
-function identityOf(certPem: string, keyPem: string, agentId: string, cluster: string): Identity {
+function identityOf(
+  certPem: string,
+  keyPem: string,
+  agentId: string,
+  cluster: string,
+  sinceMs: number,
+): Identity {
   const cert = new X509Certificate(certPem);
-  return {
-    agentId,
-    cluster,
-    certPem,
-    keyPem,
-    notBeforeMs: Date.parse(cert.validFrom),
-    expiresMs: Date.parse(cert.validTo),
-  };
+  return { agentId, cluster, certPem, keyPem, sinceMs, expiresMs: Date.parse(cert.validTo) };
 }
 
 export class Agent {
@@ -87,6 +87,10 @@ export class Agent {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log;
     this.#proxy = createStreamProxy(opts.upstream, opts.log);
+  }
+
+  get stateDir(): string {
+    return this.#opts.stateDir;
   }
 
   get agentId(): string | undefined {
@@ -136,7 +140,7 @@ export class Agent {
           "give each cluster's agent its own --state-dir",
       );
     }
-    const identity = identityOf(certPem ?? "", keyPem ?? "", agentId, cluster);
+    const identity = identityOf(certPem ?? "", keyPem ?? "", agentId, cluster, this.#now());
     if (identity.expiresMs <= this.#now()) {
       this.#log({ severity: "warn", event: "agent.certificate.expired", agent: agentId });
       return undefined;
@@ -207,7 +211,7 @@ export class Agent {
       throw new AgentError(
         `the gateway issued a certificate for cluster "${String(cluster)}", not "${this.#opts.cluster}"`,
       );
-    return identityOf(certPem, keyPem, agentId, this.#opts.cluster);
+    return identityOf(certPem, keyPem, agentId, this.#opts.cluster, this.#now());
   }
 
   async #join(): Promise<Identity> {
@@ -244,7 +248,7 @@ export class Agent {
     clearTimeout(this.#renewTimer);
     const id = this.#identity;
     if (!id || this.#stopped) return;
-    const at = id.notBeforeMs + (id.expiresMs - id.notBeforeMs) * (this.#opts.renewAt ?? 2 / 3);
+    const at = id.sinceMs + (id.expiresMs - id.sinceMs) * (this.#opts.renewAt ?? 2 / 3);
     const delay = Math.min(2 ** 31 - 1, Math.max(0, at - this.#now()));
     this.#renewTimer = setTimeout(() => void this.renew(), delay);
     this.#renewTimer.unref();

@@ -428,7 +428,6 @@ export function noAgentConnected(cluster: string, why = "no agent of this cluste
     "noAgentConnected",
     `airlock: the cluster "${cluster}" is reached through its agents, and ${why}; start or reconnect an agent ` +
       `(airlock agent --cluster ${cluster}), see airlock cluster list`,
-    { retryAfterSeconds: 1 },
   );
 }
 

@@ -49,6 +49,8 @@ export async function startTestGateway(
      * configuration), reached only through agents (test/agent; the agent gets the simulator's kubeconfig).
      */
     agents?: Record<string, unknown>;
+    /** With `agents`: the tunnel clusters (default ["sim"]); the first is the default cluster. */
+    tunnelClusters?: string[];
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -68,7 +70,7 @@ export async function startTestGateway(
       listen: { address: "127.0.0.1", port: 0 },
       dataDir: join(dir, "gateway"),
       clusters: opts.agents
-        ? [{ name: "sim", tunnel: {} }]
+        ? (opts.tunnelClusters ?? ["sim"]).map((name) => ({ name, tunnel: {} }))
         : [{ name: "sim", kubeconfig: { path: kubeconfigPath } }],
       ...(opts.agents ? { agents: opts.agents } : {}),
       policy: opts.policyFiles
