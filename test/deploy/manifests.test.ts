@@ -33,7 +33,8 @@ async function render(overlay: string): Promise<{ text: string; objects: K8s[] }
 const ofKind = (objects: K8s[], kind: string) => objects.filter((o) => o.kind === kind);
 const named = (objects: K8s[], kind: string, name: string) =>
   objects.find((o) => o.kind === kind && o.metadata.name === name);
-const podSpecs = (objects: K8s[]) => ofKind(objects, "Deployment").map((d) => d.spec.template.spec);
+const workloads = (objects: K8s[]) => [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")];
+const podSpecs = (objects: K8s[]) => workloads(objects).map((d) => d.spec.template.spec);
 const toYaml = (objects: K8s[]) => objects.map((o) => stringify(o)).join("---\n");
 
 /** An IPv4 address inside an IPv4 CIDR. */
@@ -378,13 +379,19 @@ describe("security-relevant fields", () => {
     );
   });
 
-  test("agent: the tunnel agent alone, dialing the gateway with a join token, holding the cluster credential", () => {
+  test("agent: the tunnel agent alone, one join token per pod, its certificate kept on its own volume", () => {
     const { objects } = rendered.get("agent") as { objects: K8s[] };
-    const deployments = ofKind(objects, "Deployment");
+    assert.deepEqual(ofKind(objects, "Deployment"), [], "no gateway in this overlay");
+    const deployments = ofKind(objects, "StatefulSet");
     assert.deepEqual(
       deployments.map((d) => d.metadata.name),
       ["airlock-agent"],
-      "no gateway in this overlay",
+    );
+    // A join token is one-time: each pod reads the one named after it, and keeps its certificate on its own claim.
+    assert.ok(deployments[0].spec.replicas >= 2, "several agents share the cluster");
+    assert.deepEqual(
+      deployments[0].spec.volumeClaimTemplates.map((c: K8s) => c.metadata.name),
+      ["state"],
     );
     const pod = deployments[0].spec.template.spec;
     const args: string[] = pod.containers[0].args;
@@ -435,4 +442,23 @@ test("tunnel-gateway: the cluster is a tunnel, the agent port is served, and the
   assert.ok(svc.spec.ports.some((p: K8s) => p.port === 8444 && p.targetPort === "agents"));
   const np = named(objects, "NetworkPolicy", "airlock-gateway");
   assert.ok(np.spec.ingress.some((r: K8s) => r.ports.some((p: K8s) => p.port === 8444)));
+});
+
+test("agents/check-isolation-job.yaml runs the check as an agent's pod runs, and the simulator accepts it", async () => {
+  const file = `${DEPLOY}agents/check-isolation-job.yaml`;
+  const r = await kubectl(sim.kubeconfigPath, ["apply", "--dry-run=server", "-f", file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /job.batch\/airlock-check-isolation created \(server dry run\)/);
+  const { parse } = await import("yaml");
+  const { readFileSync } = await import("node:fs");
+  const job = parse(readFileSync(file, "utf8"));
+  const pod = job.spec.template.spec;
+  assert.equal(job.metadata.namespace, "agents");
+  assert.equal(pod.serviceAccountName, "mcp-server");
+  assert.notEqual(pod.automountServiceAccountToken, true, "it sees what the agents see: no token");
+  assert.equal(pod.containers[0].args[0], "check-isolation");
+  const help = spawnSync(process.execPath, [AIRLOCK_BIN, "check-isolation", "--help"], { encoding: "utf8" });
+  for (const arg of pod.containers[0].args.slice(1)) {
+    assert.match(help.stdout, new RegExp(`^\\s+${/^(--[a-z-]+)/.exec(arg)?.[1]}\\b`, "m"), arg);
+  }
 });
