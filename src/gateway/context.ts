@@ -25,6 +25,8 @@ export interface InternalEntry {
   mcp?: McpCall;
   /** Wait-mode reviews answer at once, as retry-mode ones do: MCP clients drop calls that block for minutes. */
   reviewsAnswerAtOnce?: boolean;
+  /** The call's own justification (the MCP `justification` argument), as sent: checked like the header. */
+  justification?: string;
 }
 
 export interface RequestContext {

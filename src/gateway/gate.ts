@@ -23,7 +23,7 @@ import type { KubeRequest } from "../kube/request.ts";
 import type { Status } from "../kube/status.ts";
 import { kindForResource, type MaskContext, maskedCopy } from "../mask/index.ts";
 import type { Decision } from "../policy/decision.ts";
-import { bodyDigest, requestFingerprint, sha256Hex } from "../review/fingerprint.ts";
+import { bodyDigest, requestFingerprint } from "../review/fingerprint.ts";
 import { computePreview } from "../review/preview.ts";
 import type { ReviewService } from "../review/service.ts";
 import type { Review, ReviewedRequest } from "../review/types.ts";
@@ -35,8 +35,6 @@ import { displayMasking } from "./transform/stage.ts";
 export type GateResult = { ok: true; note: string } | { ok: false; status: Status };
 
 type ReviewDecision = Extract<Decision, { effect: "review" }>;
-
-export const JUSTIFICATION_HEADER = "airlock-justification";
 
 function approvedBy(review: Review): string {
   return review.approvals.map((v) => v.by).join(", ");
@@ -86,17 +84,6 @@ function reviewedRequest(
   };
 }
 
-const JUSTIFICATION_MAX = 1000;
-
-/** The justification as stored and shown: a long one is cut with a marker saying so (and is fingerprinted cut). */
-function storedJustification(sent: string | undefined): string | null {
-  if (!sent) return null;
-  if (sent.length <= JUSTIFICATION_MAX) return sent;
-  // The digest keeps two long justifications that differ only after the cut apart (they are different requests).
-  const digest = sha256Hex(sent).slice(0, 16);
-  return `${sent.slice(0, JUSTIFICATION_MAX)} [airlock: cut, ${sent.length} characters were sent, sha256 ${digest}…]`;
-}
-
 export interface GateInput {
   ctx: RequestContext;
   principal: Principal;
@@ -144,9 +131,9 @@ async function gate(
   });
   if (grant) return { ok: true, note: `grant ${grant.id} by ${grant.createdBy} (review ${grant.reviewId})` };
 
-  const justification = storedJustification(
-    principal.justification ?? header(ctx.headers, JUSTIFICATION_HEADER),
-  );
+  // The one reason the request carries, settled by the justification stage (header, MCP argument or credential):
+  // one printable line of at most 500 characters, shown to the reviewer and bound into the fingerprint.
+  const justification = principal.justification ?? null;
   const fingerprint = requestFingerprint({
     identityId: principal.identityId,
     cluster: ctx.cluster,

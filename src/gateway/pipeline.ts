@@ -2,7 +2,7 @@
 // stage is one file in ./stages with one signature (stages/types.ts): it fills in the request's Flow, or refuses
 // with a Status, or answers and audits the request itself.
 //
-//   route → authenticate → classify → scopes → in-flight → body → objects → decide → collection → gate (review)
+//   route → authenticate → classify → justification → scopes → in-flight → body → objects → decide → collection → gate (review)
 //   → record (write-ahead) → impersonate → upgrade-target → self-review → mask → upgrade-protocol → stream-slot
 //   → filter → stream-recording → forward → transform → complete
 //
@@ -35,6 +35,7 @@ import { forward } from "./stages/forward.ts";
 import { gate } from "./stages/gate.ts";
 import { impersonate } from "./stages/impersonate.ts";
 import { inFlight } from "./stages/in-flight.ts";
+import { justification } from "./stages/justification.ts";
 import { mask } from "./stages/mask.ts";
 import { objects } from "./stages/objects.ts";
 import { record } from "./stages/record.ts";
@@ -52,6 +53,7 @@ export const STAGES: readonly Stage[] = [
   route, // which cluster
   authenticate, // credential → Principal; the session
   classify, // header and path hygiene, RequestInfo
+  justification, // the one reason the request is sent with (header, MCP argument or credential)
   scopes, // what the credential itself allows
   inFlight, // requests in flight, in total and per identity
   body, // one strict reading of the body; write options; no masking markers

@@ -12,8 +12,16 @@
 // never delaying the close.
 
 import type { AuditStore } from "../audit/types.ts";
-import { conflict, forbiddenHere, internalError, invalid, notFound } from "../kube/refusals.ts";
+import {
+  conflict,
+  forbiddenHere,
+  internalError,
+  invalid,
+  justificationInvalid,
+  notFound,
+} from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
+import { checkJustification } from "../shared/justification.ts";
 import type { Logger } from "../shared/log.ts";
 import { identityNote, noteAfter } from "./audit.ts";
 import type { Authenticator, AuthInput, AuthResult } from "./authenticate.ts";
@@ -23,7 +31,6 @@ import { DEFAULT_CERT_DAYS, type IdentityCa, type IssuedCertificate, loadIdentit
 import { CredentialLimits, newDeadline } from "./deadlines.ts";
 import { delegationHint } from "./delegation.ts";
 import {
-  cleanJustification,
   DEFAULT_SESSION_SECONDS,
   loadSessionSigner,
   MAX_SESSION_SECONDS,
@@ -202,7 +209,14 @@ export async function createIdentityService(opts: IdentityServiceOptions): Promi
         .filter((t): t is string => t !== null)
         .map((t) => Math.floor((Date.parse(t) - nowMs) / 1000));
       const ttlSeconds = Math.max(1, Math.min(ttl, ...limits));
-      const justification = cleanJustification(request.reason);
+      // The reason is untrusted text held to the one shape (src/shared/justification.ts): refused, never cleaned,
+      // so what the caller typed is what every audit event of the session records.
+      let justification: string | undefined;
+      if (request.reason !== undefined) {
+        const checked = checkJustification(request.reason);
+        if (!checked.ok) throw new StatusError(justificationInvalid("the session's reason", checked.why));
+        justification = checked.value;
+      }
       const { token, claims } = signer.issue({
         identityId: identity.id,
         credentialId: credential.id,

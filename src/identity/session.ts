@@ -16,7 +16,6 @@ export const SESSION_PREFIX = "airlock-session.";
 /** Sessions are minutes, not hours: the point is that a leaked one is soon worthless. */
 export const DEFAULT_SESSION_SECONDS = 15 * 60;
 export const MAX_SESSION_SECONDS = 60 * 60;
-export const MAX_JUSTIFICATION = 256;
 
 export interface SessionClaims {
   v: 1;
@@ -114,16 +113,6 @@ function isClaims(v: unknown): v is SessionClaims {
     (c.obo === undefined || typeof c.obo === "string") &&
     (c.dlg === undefined || typeof c.dlg === "string")
   );
-}
-
-/** A justification as recorded: printable, one line, bounded. Undefined when nothing is left. */
-export function cleanJustification(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const cleaned = text
-    .replace(/[\u0000-\u001f\u007f]+/g, " ")
-    .trim()
-    .slice(0, MAX_JUSTIFICATION);
-  return cleaned || undefined;
 }
 
 /** Loads DATA_DIR/session.key, creating it (32 random bytes, mode 0600) on first start. */

@@ -18,12 +18,15 @@ export const CATALOGUE = {
   // 400
   badRequest: { code: 400, reason: "BadRequest" },
   invalidClusterName: { code: 400, reason: "BadRequest" },
+  justificationInvalid: { code: 400, reason: "BadRequest" },
+  justificationConflict: { code: 400, reason: "BadRequest" },
   // 401
   unauthorized: { code: 401, reason: "Unauthorized" },
   // 403
   forbidden: { code: 403, reason: "Forbidden" },
   deniedByPolicy: { code: 403, reason: "Forbidden" },
   scopeRefused: { code: 403, reason: "Forbidden" },
+  justificationRequired: { code: 403, reason: "Forbidden" },
   impersonationRefused: { code: 403, reason: "Forbidden" },
   reviewPending: { code: 403, reason: "Forbidden" },
   reviewNotUsable: { code: 403, reason: "Forbidden" },
@@ -123,6 +126,22 @@ export function invalidClusterName(name: string): Status {
   return make("invalidClusterName", `airlock: "${name.slice(0, 64)}" is not a valid cluster name`);
 }
 
+/** The justification sent (header, credential reason, MCP argument) is not one printable line of ≤ 500 characters. */
+export function justificationInvalid(where: string, why: string): Status {
+  return make("justificationInvalid", `airlock: the justification in ${where} is refused: ${why}`, {
+    causes: [{ field: where, message: why }],
+  });
+}
+
+/** A per-request justification and the credential's bound reason disagree: the audit must record exactly one. */
+export function justificationConflict(perRequest: string): Status {
+  return make(
+    "justificationConflict",
+    `airlock: the request carries two different justifications, ${perRequest} and the one its session credential ` +
+      `was issued with (airlock credential --reason / AIRLOCK_REASON); send one of them, or the same text in both`,
+  );
+}
+
 // ---- 401 ------------------------------------------------------------------------------------------------------
 
 /** No valid credential; the message says what is wrong with the one sent (or that none was). */
@@ -159,6 +178,20 @@ export function deniedByPolicy(kube: Refused, rule: RuleRef): Status {
 /** "denied by policy P rule R: message" — the one wording of a policy denial, also inside longer messages. */
 export function policyDenial(rule: RuleRef): string {
   return `denied by policy ${rule.policy} rule ${rule.rule}: ${rule.message}`;
+}
+
+/**
+ * A matching rule requires a justification and the request has none, or one that does not match the rule's pattern.
+ * `why` names the rule and what was wrong; `how` says every way to give one (src/shared/justification.ts).
+ */
+export function justificationRequired(kube: Refused, rule: RuleRef, how: string): Status {
+  return make(
+    "justificationRequired",
+    forbiddenMessage(
+      kube.info,
+      `airlock: ${kube.action} refused by policy ${rule.policy} rule ${rule.rule}: ${rule.message}; ${how}`,
+    ),
+  );
 }
 
 /** The credential's own scope (read-only, clusters) does not allow the request, whatever policy says. */

@@ -29,6 +29,8 @@ export function entryOf(c: CallContext): InternalEntry {
     sourceAddress: c.sourceAddress,
     mcp: { tool: c.tool, command: summarizeArgs(c.tool, c.args), session: c.session },
     reviewsAnswerAtOnce: true,
+    // The call's justification argument (tools/define.ts), checked by the pipeline like the header.
+    ...(typeof c.args.justification === "string" ? { justification: c.args.justification } : {}),
   };
 }
 
@@ -120,6 +122,7 @@ async function shownToReviewer(c: CallContext, id: string): Promise<string | und
       const target = `${r.action} ${r.resource}${r.subresource ? `/${r.subresource}` : ""}${r.name ? ` ${r.name}` : ""}${r.namespace ? ` in ${r.namespace}` : ""}`;
       const out = [
         `  request: ${target} (cluster ${review.cluster})`,
+        `  justification: ${review.justification === null ? "(none given)" : review.justification}`,
         `  policy: ${review.policy} rule ${review.rule}; approvers: ${describeApprovers(review.requirement.approvers)}`,
         `  expires: ${review.expiresAt}`,
       ];

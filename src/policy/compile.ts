@@ -7,6 +7,7 @@ import type { Principal } from "../identity/types.ts";
 import { parseDuration } from "../shared/duration.ts";
 import { compileCel } from "./cel.ts";
 import { anyGlob, compileGlob, compileGlobList, type Glob } from "./glob.ts";
+import { compileJustificationPattern } from "./justification.ts";
 import { createdName, writtenObjectLabels } from "./objects.ts";
 import type { PolicyDocument, RuleSpec, SubjectSpec } from "./schema.ts";
 import { compileSelector, requestLabels } from "./selector.ts";
@@ -372,6 +373,14 @@ function compileRule(
     rule.bindable = (ref) => roles.some((r) => r.name === ref.name && (r.kind ?? "ClusterRole") === ref.kind);
   }
   if (spec.ports) rule.ports = [...new Set(spec.ports)];
+  if (spec.justification) {
+    const { required, pattern } = spec.justification;
+    // The schema refused a pattern that does not compile or whose cost is unbounded (justification.ts).
+    const compiled = pattern === undefined ? undefined : compileJustificationPattern(pattern);
+    rule.justification = compiled?.ok
+      ? { required, pattern: { source: pattern as string, regex: compiled.regex } }
+      : { required };
+  }
   if (spec.rateLimit) {
     rule.rateLimit = {
       requests: spec.rateLimit.requests,

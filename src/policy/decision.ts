@@ -30,6 +30,8 @@ export type Decision =
       retryAfterSeconds?: number;
       /** The rate limit could not be counted (the shared store is down): answered 503 with Retry-After. */
       unavailable?: boolean;
+      /** The rule requires a justification the request lacks (or has in another form): says how to give one. */
+      justification?: true;
     }
   | ({
       effect: "review";

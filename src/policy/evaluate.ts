@@ -11,6 +11,7 @@ import { type CelBindings, celTimestamp } from "./cel.ts";
 import { execAnalysis } from "./compile.ts";
 import { type CredentialFinding, credentialFindings, credentialsNeedResult } from "./credentials.ts";
 import type { Decision } from "./decision.ts";
+import { justificationGap } from "./justification.ts";
 import {
   hasResultingObject,
   type ObjectNeeds,
@@ -274,6 +275,9 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   let review: CompiledRule | undefined;
   let allow: CompiledRule | undefined;
   const limited: CompiledRule[] = [];
+  // Like rate limits, a justification requirement is every matching allow/review rule's, not only the winner's:
+  // another allow rule cannot get around it.
+  const justified: CompiledRule[] = [];
   let undecidable: CompiledRule | undefined;
   let reviewNote: string | undefined;
   let withheld: { rule: CompiledRule; gap: string } | undefined;
@@ -317,6 +321,7 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
       };
     }
     if (rule.rateLimit) limited.push(rule);
+    if (rule.justification) justified.push(rule);
     if (rule.effect === "review" && !review) {
       review = rule;
       reviewNote = scratch.commandNote;
@@ -346,6 +351,17 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
     const hint = scratch.credentials.length ? categoryGap(scratch.credentials) : undefined;
     // An allow-list that did not cover the command says why, so the agent does not guess.
     return { decision: defaultDeny(kube, scratch.commandMiss ?? hint), matched, limited: [] };
+  }
+  // Refused before any review opens or any budget is counted: nothing would run.
+  for (const rule of justified) {
+    const gap = rule.justification && justificationGap(rule.justification, principal.justification);
+    if (gap) {
+      return {
+        decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: gap, justification: true },
+        matched,
+        limited: [],
+      };
+    }
   }
   if (limited.length && opts.limiter && !opts.replay) {
     const charges = limited.map((rule) => ({ rule, cost: 1 }));

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseDuration } from "../shared/duration.ts";
 import { CREDENTIAL_CLASSES } from "./credentials.ts";
+import { compileJustificationPattern } from "./justification.ts";
 
 export const API_VERSION = "airlock.dev/v1alpha1";
 
@@ -135,6 +136,10 @@ const rule = z
     mask: z.string().min(1).optional(),
     review: review.optional(),
     rateLimit: z.strictObject({ requests: z.number().int().min(1).max(100_000), per: duration }).optional(),
+    /** A justification the request must carry (required) and/or the form it must have (pattern, whole text). */
+    justification: z
+      .strictObject({ required: z.boolean().default(false), pattern: z.string().min(1).optional() })
+      .optional(),
     /** Classes of the built-in `credentials` category this rule may allow, each by name (never `*`). */
     credentials: z
       .array(
@@ -166,6 +171,24 @@ const rule = z
     if (r.effect !== "review" && r.review) bad("review", `review is only for effect review, not ${r.effect}`);
     if (r.effect === "deny" && r.mask) bad("mask", "a deny rule has nothing to mask");
     if (r.effect === "deny" && r.rateLimit) bad("rateLimit", "a deny rule cannot be rate-limited");
+    if (r.effect === "deny" && r.justification)
+      bad(
+        "justification",
+        "a deny rule refuses whatever the reason; justification is for allow and review rules",
+      );
+    if (r.justification && !r.justification.required && r.justification.pattern === undefined)
+      bad(
+        "justification",
+        "say required: true, or give a pattern a justification must match when one is given",
+      );
+    if (r.justification?.pattern !== undefined) {
+      const compiled = compileJustificationPattern(r.justification.pattern);
+      if (!compiled.ok)
+        bad(
+          "justification",
+          `pattern ${JSON.stringify(r.justification.pattern)} is refused: ${compiled.why}`,
+        );
+    }
     for (const field of ["credentials", "bindableRoles", "ports"] as const) {
       if (r.effect === "deny" && r[field])
         bad(field, `${field} is for allow and review rules (a deny rule needs no permission)`);

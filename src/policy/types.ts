@@ -61,6 +61,8 @@ export interface CompiledRule {
   mask?: string;
   review?: ReviewRequirement;
   rateLimit?: { requests: number; perMs: number; per: string };
+  /** `justification: { required, pattern }`: every matching allow/review rule's requirement applies (evaluate.ts). */
+  justification?: import("./justification.ts").JustificationRule;
   /** Verbs (or "*"), for the index. */
   verbs: readonly string[];
   /** Resource names the rule can match (undefined: any), for the index. */

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import { execCredential, gatewayBase, parseExecInfo } from "../../src/cli/credential.ts";
 import { checkScopes } from "../../src/identity/scopes.ts";
-import { cleanJustification, SessionSigner } from "../../src/identity/session.ts";
+import { SessionSigner } from "../../src/identity/session.ts";
 import type { Credential, Identity, Principal } from "../../src/identity/types.ts";
 import type { KubeRequest } from "../../src/kube/request.ts";
 import { usable } from "../../src/store/identities.ts";
@@ -126,12 +126,6 @@ describe("session credentials", () => {
     ]) {
       assert.equal(signer.verify(t, now).ok, false, t);
     }
-  });
-
-  test("a justification is one printable line of at most 256 characters", () => {
-    assert.equal(cleanJustification("  INC-1\nrm -rf\u0007 "), "INC-1 rm -rf");
-    assert.equal(cleanJustification("x".repeat(300))?.length, 256);
-    assert.equal(cleanJustification("\n\n"), undefined);
   });
 });
 

@@ -1,6 +1,12 @@
 // decide: policy (src/policy; default deny). The decision is counted in the caller's session; a denial is refused
-// here (a rate limit as 429 with Retry-After).
-import { deniedByPolicy, rateLimited, rateLimitUnavailable } from "../../kube/refusals.ts";
+// here (a rate limit as 429 with Retry-After; a missing or malformed justification with how to give one).
+import {
+  deniedByPolicy,
+  justificationRequired,
+  rateLimited,
+  rateLimitUnavailable,
+} from "../../kube/refusals.ts";
+import { HOW_TO_JUSTIFY } from "../../shared/justification.ts";
 import { countDecision } from "../recording.ts";
 import { admitted, type Stage } from "./types.ts";
 
@@ -11,6 +17,7 @@ export const decide: Stage = async (flow) => {
   ctx.decision = decision;
   countDecision(gw, ctx);
   if (decision.effect !== "deny") return undefined;
+  if (decision.justification) return justificationRequired(kube, decision, HOW_TO_JUSTIFY);
   if (decision.retryAfterSeconds === undefined) return deniedByPolicy(kube, decision);
   return decision.unavailable
     ? rateLimitUnavailable(kube.action, decision, decision.retryAfterSeconds)

@@ -8,6 +8,25 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import { z } from "zod";
 import type { CallContext } from "../call.ts";
 
+/**
+ * The `justification` argument every tool that can change the cluster takes (issue 21). Added here, once, by
+ * defineTool to each tool whose annotations are not read-only (a tool opts out with `justification: false`); the call
+ * context hands it to the pipeline (call.ts entryOf), which checks it like the Airlock-Justification header.
+ */
+export const justificationArg = z
+  .string()
+  .optional()
+  .describe(
+    "Why you make this call: one line, at most 500 characters, recorded on the audit event and shown to the reviewer. " +
+      "Required when a policy rule requires one for the request (typically writes to production): a call without it, " +
+      "or with one that does not match the rule's pattern, is refused with a message naming the rule and the form " +
+      'it expects, e.g. "INC-123: roll back web after the bad release".',
+  );
+
+const JUSTIFICATION_NOTE =
+  " Takes an optional `justification` (why, one line): required when policy requires one for the request (typically " +
+  "writes to production); the refusal says which rule and what form.";
+
 export interface Tool {
   name: string;
   title: string;
@@ -24,9 +43,19 @@ export function defineTool<S extends z.ZodRawShape>(tool: {
   input: S;
   annotations: ToolAnnotations;
   run(c: CallContext, args: z.infer<z.ZodObject<S>>): Promise<CallToolResult>;
+  /** false: the tool changes nothing through the pipeline and takes no justification (default: not read-only). */
+  justification?: boolean;
 }): Tool {
+  const { justification = tool.annotations.readOnlyHint !== true, ...rest } = tool;
+  const defined = justification
+    ? {
+        ...rest,
+        description: rest.description + JUSTIFICATION_NOTE,
+        input: { ...rest.input, justification: justificationArg },
+      }
+    : rest;
   // The SDK validates arguments against `input` before `run` is called, so the narrower type holds at run time.
-  return tool as unknown as Tool;
+  return defined as unknown as Tool;
 }
 
 export const READ_ONLY: ToolAnnotations = {
