@@ -8,9 +8,9 @@ import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { forwardHttp } from "../../src/gateway/forward/http.ts";
-import { relayMasked } from "../../src/gateway/transform/index.ts";
+import { MaskingTransform, relayMasked } from "../../src/gateway/transform/index.ts";
 import type { KubeRequest } from "../../src/kube/request.ts";
-import { BUILTIN_PROFILES, createPlaceholders } from "../../src/mask/index.ts";
+import { BUILTIN_PROFILES, createPlaceholders, WatchStreamMasker } from "../../src/mask/index.ts";
 import type { Upstream } from "../../src/upstream/index.ts";
 
 const profile = BUILTIN_PROFILES.get("default");
@@ -214,4 +214,24 @@ test("a masked object whose upstream breaks off mid-body is answered 502, not a 
   assert.equal(got.status, 502);
   assert.match(got.body, /masking failed/);
   close();
+});
+
+test("a masked watch writes the events of one upstream chunk as one chunk (one write per read, not per event)", async () => {
+  assert.ok(profile);
+  const counts = new Map();
+  const t = new MaskingTransform(
+    new WatchStreamMasker({ profile, ph: createPlaceholders(Buffer.alloc(32, 1)), counts }, "Secret"),
+    { profile: "default", counts, stream: true, bufferLimit: 1024 },
+  );
+  const chunks: Buffer[] = [];
+  t.on("data", (c: Buffer) => chunks.push(c));
+  const event = (name: string) =>
+    `${JSON.stringify({ type: "ADDED", object: { kind: "Secret", metadata: { name }, data: { p: "c2VjcmV0" } } })}\n`;
+  t.write(Buffer.from(event("a") + event("b") + event("c")));
+  t.end();
+  await once(t, "end");
+  assert.equal(chunks.length, 1, `one chunk for one upstream read, got ${chunks.length}`);
+  const lines = Buffer.concat(chunks).toString().trim().split("\n");
+  assert.equal(lines.length, 3);
+  assert.ok(!lines.join("").includes("c2VjcmV0"), "masked");
 });

@@ -68,14 +68,18 @@ export class MaskingTransform extends Transform {
   }
 
   #out(parts: Buffer[]): void {
+    if (!this.#buffered) {
+      // Streaming: what one upstream chunk produced goes out as ONE chunk. Each push is a write to the client (a
+      // chunk header, a TLS record, a syscall); a burst of watch events arrives in few upstream chunks, and writing
+      // them event by event made the gateway the bottleneck of a burst.
+      const out = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      if (out && out.length > 0) this.push(out);
+      return;
+    }
     for (const part of parts) {
       if (part.length === 0) continue;
-      if (this.#buffered) {
-        this.#buffered.push(part);
-        this.#bufferedBytes += part.length;
-      } else {
-        this.push(part);
-      }
+      this.#buffered.push(part);
+      this.#bufferedBytes += part.length;
     }
     if (this.#buffered && this.#bufferedBytes > this.#bufferLimit) {
       const held = this.#buffered;
