@@ -31,6 +31,8 @@ export interface AgentAdminOptions {
   state: AgentState;
   tunnelClusters: ReadonlySet<string>;
   metrics: { revocations: { inc(): void } };
+  /** Tells the other replicas, which close the agent's tunnels they hold. */
+  announceRevocation?: (agentId: string, why: string) => Promise<void>;
 }
 
 export interface ClusterListing {
@@ -112,7 +114,15 @@ export function agentHandlers(deps: {
       const actor = principal?.name ?? "unknown";
       const record = await a.state.revoke(id, actor);
       if (!record) throw new StatusError(notFound(`agent "${id}" not found`, { name: id, kind: "agents" }));
-      const closedTunnels = a.hub.closeAgent(id, `agent ${id} was revoked by ${actor}`);
+      const why = `agent ${id} was revoked by ${actor}`;
+      const closedTunnels = a.hub.closeAgent(id, why);
+      // The other replicas close theirs; a failure to tell them is logged (the stored revocation refuses the agent on
+      // its next connect or renewal everywhere regardless).
+      await a
+        .announceRevocation?.(id, why)
+        .catch((err: Error) =>
+          deps.log.error({ agent: id, err: err.message }, "revocation not announced to the other replicas"),
+        );
       a.metrics.revocations.inc();
       try {
         await deps.note({

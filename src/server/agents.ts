@@ -10,6 +10,7 @@ import { AgentState, type SharedTable } from "../agent/state.ts";
 import type { AuditNote } from "../audit/types.ts";
 import type { GatewayConfig } from "../gateway/config.ts";
 import type { Logger } from "../shared/log.ts";
+import type { EventBus } from "../store/notify.ts";
 import { TunnelUpstream } from "../upstream/tunnel.ts";
 import { TunnelHub } from "../upstream/tunnel-hub.ts";
 
@@ -19,7 +20,10 @@ export interface AgentAdmin {
   state: AgentState;
   tunnelClusters: ReadonlySet<string>;
   metrics: AgentMetrics;
+  announceRevocation: (agentId: string, why: string) => Promise<void>;
 }
+
+const REVOKED_TOPIC = "airlock_agent_revoked";
 
 export interface Tunnels {
   upstreams: TunnelUpstream[];
@@ -32,6 +36,8 @@ export interface Tunnels {
     tls: { certPem: string; keyPem: string };
     now?: () => number;
     log: Logger;
+    /** The replicas' event bus: a revocation closes the agent's tunnels on every replica, not only this one. */
+    bus: EventBus;
   }): Promise<{ listener: AgentListener; admin: AgentAdmin } | undefined>;
   close(): Promise<void>;
 }
@@ -43,6 +49,7 @@ export function createTunnels(config: GatewayConfig): Tunnels {
     .filter((c) => "tunnel" in c)
     .map((c) => new TunnelUpstream(c.name, hub, { impersonate: c.impersonate ?? true }));
   let listener: AgentListener | undefined;
+  let stopBus = () => {};
   return {
     upstreams,
     hub,
@@ -66,9 +73,36 @@ export function createTunnels(config: GatewayConfig): Tunnels {
         metrics,
         note: deps.note,
       });
-      return { listener, admin: { hub, state, tunnelClusters, metrics } };
+      // Revoked on another replica: its tunnels here close too. After a bus outage (messages may be lost), every
+      // tunnel held here is checked against the stored records.
+      const unsubscribe = deps.bus.subscribe(REVOKED_TOPIC, (message) => {
+        try {
+          const { agent, why } = JSON.parse(message) as { agent?: unknown; why?: unknown };
+          if (typeof agent === "string") hub.closeAgent(agent, typeof why === "string" ? why : "revoked");
+        } catch {
+          // not one of ours
+        }
+      });
+      const unresync = deps.bus.onResync(() => {
+        for (const link of hub.links()) {
+          void state.agent(link.id).then(
+            (record) => {
+              if (record?.revokedMs !== undefined) hub.closeAgent(link.id, `agent ${link.id} was revoked`);
+            },
+            () => {},
+          );
+        }
+      });
+      stopBus = () => {
+        unsubscribe();
+        unresync();
+      };
+      const announceRevocation = (agent: string, why: string) =>
+        deps.bus.publish(REVOKED_TOPIC, JSON.stringify({ agent, why }), { local: false });
+      return { listener, admin: { hub, state, tunnelClusters, metrics, announceRevocation } };
     },
     async close() {
+      stopBus();
       for (const u of upstreams) u.close();
       await listener?.close();
     },

@@ -177,6 +177,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     tls,
     ...(opts.now ? { now: opts.now } : {}),
     log,
+    bus: events,
   });
   runtime.reviews = createReviews({
     store,
