@@ -14,9 +14,11 @@ import { kubectl } from "../helpers/kubectl.ts";
 import { type Simulator, startTestSimulator } from "../helpers/sim.ts";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/kubernetes/", import.meta.url));
-const OVERLAYS = ["single", "ha", "agent", "tunnel-gateway"] as const;
-/** The overlays applied to the target cluster, with the agents' namespace and the connection's RBAC. */
+const OVERLAYS = ["single", "ha", "agent", "tunnel-gateway", "eks"] as const;
+/** The overlays whose cluster credential is the service account airlock (bound by rbac/). */
 const IN_TARGET = ["single", "ha", "agent"] as const;
+/** The overlays applied to the target cluster, with the agents' namespace. */
+const WITH_AGENTS = ["single", "ha", "agent", "eks"] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects of many kinds
 type K8s = any;
@@ -170,7 +172,7 @@ describe("the simulator validates the kinds the manifests use (a broken manifest
 });
 
 describe("configuration", () => {
-  for (const overlay of ["single", "ha", "tunnel-gateway"] as const) {
+  for (const overlay of ["single", "ha", "tunnel-gateway", "eks"] as const) {
     test(`overlays/${overlay}: the rendered airlock.yaml and policies pass the gateway's own checks`, async () => {
       const { objects } = rendered.get(overlay) as { objects: K8s[] };
       const config = ofKind(objects, "ConfigMap").find((c) => c.metadata.name.startsWith("airlock-config-"));
@@ -239,7 +241,7 @@ describe("security-relevant fields", () => {
   });
 
   test("the gateway is probed on /readyz and /healthz", () => {
-    for (const overlay of ["single", "ha", "tunnel-gateway"] as const) {
+    for (const overlay of ["single", "ha", "tunnel-gateway", "eks"] as const) {
       const [pod] = podSpecs((rendered.get(overlay) as { objects: K8s[] }).objects);
       const c = pod.containers[0];
       assert.equal(c.readinessProbe.httpGet.path, "/readyz", overlay);
@@ -250,7 +252,7 @@ describe("security-relevant fields", () => {
   });
 
   test("the agents' namespace: no token, no RBAC, egress only to Airlock, DNS and HTTPS away from the API server", () => {
-    for (const overlay of IN_TARGET) {
+    for (const overlay of WITH_AGENTS) {
       const { objects } = rendered.get(overlay) as { objects: K8s[] };
       const accounts = ofKind(objects, "ServiceAccount").filter((s) => s.metadata.namespace === "agents");
       assert.ok(accounts.length >= 2, `${overlay}: mcp-server and default`);
@@ -460,5 +462,28 @@ test("agents/check-isolation-job.yaml runs the check as an agent's pod runs, and
   const help = spawnSync(process.execPath, [AIRLOCK_BIN, "check-isolation", "--help"], { encoding: "utf8" });
   for (const arg of pod.containers[0].args.slice(1)) {
     assert.match(help.stdout, new RegExp(`^\\s+${/^(--[a-z-]+)/.exec(arg)?.[1]}\\b`, "m"), arg);
+  }
+});
+
+test("eks: the gateway reaches the cluster as role Y; its service account mounts no token and is bound to nothing", async () => {
+  const { objects } = rendered.get("eks") as { objects: K8s[] };
+  const { parse } = await import("yaml");
+  const config = parse(
+    ofKind(objects, "ConfigMap").find((c) => c.metadata.name.startsWith("airlock-config-")).data[
+      "airlock.yaml"
+    ],
+  );
+  assert.equal(config.clusters[0].eks.roleArn, "arn:aws:iam::111122223333:role/airlock-upstream");
+  const [d] = ofKind(objects, "Deployment");
+  assert.equal(d.spec.template.spec.automountServiceAccountToken, false);
+  const upstream = named(objects, "ClusterRoleBinding", "airlock-upstream");
+  assert.deepEqual(upstream.subjects, [
+    { kind: "Group", name: "airlock-upstream", apiGroup: "rbac.authorization.k8s.io" },
+  ]);
+  for (const b of [...ofKind(objects, "ClusterRoleBinding"), ...ofKind(objects, "RoleBinding")]) {
+    assert.ok(
+      !(b.subjects ?? []).some((s: K8s) => s.kind === "ServiceAccount"),
+      `${b.metadata.name} binds no service account`,
+    );
   }
 });
