@@ -166,3 +166,22 @@ test("a masked request logs one line that carries its masking, and its masking n
   assert.ok(note.seq < done.seq);
   assert.ok(!heads.includes(note.seq), `the note ended a batch of its own (batch heads ${heads.join(",")})`);
 });
+
+test("the request line follows the gateway's log level after a change, and names no credential", async () => {
+  const log = t.gateway.runtime.log;
+  const before = log.level;
+  const count = () => t.logs.filter((l) => l.includes('"msg":"request"')).length;
+  try {
+    log.level = "warn";
+    const quiet = count();
+    assert.equal((await client.req("GET", "/api/v1/namespaces/prod/configmaps/web-config")).code, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(count(), quiet, "no request line at level warn");
+    log.level = before;
+    assert.equal((await client.req("GET", "/api/v1/namespaces/prod/configmaps/web-config")).code, 200);
+    await eventually("the request line at level info", () => count() > quiet);
+  } finally {
+    log.level = before;
+  }
+  assert.ok(!t.logs.join("\n").includes(agent.token), "no token in any log line");
+});
