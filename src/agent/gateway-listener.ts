@@ -303,6 +303,8 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
       ALPNProtocols: [TUNNEL_ALPN, "http/1.1"],
+      // A handshake that does not finish in 10 s is dropped (the port faces networks the gateway does not control).
+      handshakeTimeout: 10_000,
     },
     (socket) => {
       socket.on("error", () => {});

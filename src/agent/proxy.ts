@@ -87,6 +87,8 @@ export function createStreamProxy(upstream: Upstream, log: (event: object) => vo
       log({ severity: "warn", event: "agent.request.smuggled", cluster: upstream.name });
       return "smuggled";
     }
+    // Only an origin-form target ("/api/…"), as the gateway writes it: an absolute URL could name another host.
+    if (!(req.url ?? "").startsWith("/")) return "smuggled";
     const got = impersonationLines(req.rawHeaders);
     if (!sameLines(got, state.declared)) {
       log({

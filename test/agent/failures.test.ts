@@ -258,6 +258,57 @@ describe("availability", () => {
     await eventually("tunnel gone", async () => links("sim").length === 0 || undefined);
   });
 
+  test("the same keys in a --config file start an agent (upstream: a kubeconfig, paths relative to the file)", async () => {
+    const stateDir = await mkdtemp(join(tg.dir, "config-agent-"));
+    await writeFile(join(stateDir, "token"), await joinToken(tg));
+    await writeFile(join(stateDir, "kube.yaml"), await readFile(tg.sim.kubeconfigPath, "utf8"));
+    const file = join(stateDir, "agent.yaml");
+    await writeFile(
+      file,
+      [
+        `gateway: ${tg.gateway.agents?.url}`,
+        "cluster: sim",
+        "joinTokenFile: token",
+        `gatewayCaFile: ${caFile}`,
+        "stateDir: state",
+        "upstream:",
+        "  kubeconfig: { path: kube.yaml }",
+        "",
+      ].join("\n"),
+    );
+    const child = spawn(process.execPath, [AIRLOCK_BIN, "agent", "--config", file], {
+      env: { PATH: process.env.PATH },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    let out = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    await eventuallyMatches(() => out, /"event":"agent.connected"/, 20_000);
+    const r = await kubectl(kubeconfig, ["get", "pod", "-n", "prod", pod, "-o", "name"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await readFile(join(stateDir, "state", "agent.json"), "utf8")).includes('"cluster":"sim"'));
+    child.kill("SIGTERM");
+    await eventually("tunnel gone", async () => links("sim").length === 0 || undefined);
+  });
+
+  test("an agent whose state directory holds another cluster's agent refuses to start, saying what to do", async () => {
+    const stateDir = await mkdtemp(join(tg.dir, "mixed-"));
+    const dev = await tracked(
+      startTestAgent(tg, { stateDir, token: await joinToken(tg, "dev"), cluster: "dev" }),
+    );
+    dev.stop();
+    const sim = await createTestAgent(tg, { stateDir, cluster: "sim" });
+    await assert.rejects(
+      sim.start(),
+      /holds agent agent-[0-9a-f]+ of cluster "dev", not "sim": give each cluster's agent its own --state-dir/,
+    );
+  });
+
   test("two agents share the load: streams go to the one with fewer in flight", async () => {
     const one = await tracked(startTestAgent(tg));
     const two = await tracked(startTestAgent(tg));
@@ -386,6 +437,15 @@ describe("impersonation the gateway did not declare", () => {
     assert.ok((answer.match(/HTTP\/1\.1 /g) ?? []).length <= 1, answer);
     assert.doesNotMatch(answer, /HTTP\/1\.1 201 /);
     assert.equal(await exists("smuggled-3"), false);
+  });
+
+  test("a request naming another host (absolute-form target) is never forwarded: the stream is reset", async () => {
+    const answer = await rawStream(
+      [],
+      "GET https://other.example/api/v1/namespaces/prod/secrets HTTP/1.1\r\nHost: other.example\r\n\r\n",
+    );
+    assert.doesNotMatch(answer, /HTTP\/1\.1 200 /);
+    assert.equal(answer, "");
   });
 
   test("exactly the declared lines go through (the control: same request, declared)", async () => {
