@@ -1,5 +1,6 @@
 // `airlock check-isolation`: run inside an AI agent's pod (or on its host with --kubeconfig) to see whether any way
 // to the cluster bypasses Airlock. Prints one verdict per path with what to change; exit 1 when any path is open.
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkIsolation, DEFAULT_METADATA, DEFAULT_SA_DIR, formatVerdicts } from "./isolation.ts";
 import type { Command } from "./main.ts";
@@ -9,18 +10,21 @@ const HELP = `Usage: airlock check-isolation [--airlock URL]... [--kubeconfig FI
 Tries every way around the gateway this process could know of and prints a verdict per path:
   - the API server: KUBERNETES_SERVICE_HOST/PORT, --api-server, and the servers of kubeconfigs found
     (TCP connect, then GET /version without and GET /api with the mounted token);
-  - a mounted service-account token;
+  - a mounted service-account token (and IRSA / Pod Identity token files);
   - AWS credentials (environment, ~/.aws, web identity token file, container credentials) that could call
     eks:DescribeCluster or mint an EKS token (reported, never used: nothing is sent to AWS);
   - instance-metadata endpoints (TCP connect only);
-  - kubeconfigs on disk ($KUBECONFIG, ~/.kube/config, --kubeconfig) that name anything but Airlock.
+  - kubeconfigs on disk ($KUBECONFIG, ~/.kube/config, --kubeconfig, /etc/kubernetes/*.conf, kubelet's) that name
+    anything but Airlock.
 Exit code 0 when every path is closed, 1 when any is open, 2 on bad flags.
 
 Flags:
       --airlock URL               Airlock's address (default $AIRLOCK_SERVER); kubeconfigs naming it are fine
       --kubeconfig FILE           also check this kubeconfig (e.g. the agent's, from its host)
       --api-server HOST:PORT      also try this API server address (e.g. the EKS endpoint)
-      --service-account-dir DIR   where a token would be mounted (default ${DEFAULT_SA_DIR})
+      --service-account-dir DIR   where a token would be mounted (default ROOT${DEFAULT_SA_DIR})
+      --root DIR                  read the well-known paths (token mounts, /etc/kubernetes/*.conf, kubelet's
+                                  kubeconfig) under DIR: a mounted image, or a test's fixture (default /)
       --metadata-endpoint H:P     instance-metadata endpoints to try (default ${DEFAULT_METADATA.join(", ")})
       --no-metadata               do not try instance-metadata endpoints
       --timeout-ms N              per connection attempt (default 2000)
@@ -40,6 +44,7 @@ export const checkIsolationCommand: Command = {
           kubeconfig: { type: "string", multiple: true },
           "api-server": { type: "string", multiple: true },
           "service-account-dir": { type: "string" },
+          root: { type: "string" },
           "metadata-endpoint": { type: "string", multiple: true },
           "no-metadata": { type: "boolean" },
           "timeout-ms": { type: "string" },
@@ -62,12 +67,14 @@ export const checkIsolationCommand: Command = {
       );
       return 2;
     }
+    const root = (values.root as string | undefined) ?? "/";
     const list = (k: string) => (values[k] as string[] | undefined) ?? [];
     const airlock = list("airlock");
     if (airlock.length === 0 && process.env.AIRLOCK_SERVER) airlock.push(process.env.AIRLOCK_SERVER);
     const verdicts = await checkIsolation({
       env: process.env,
-      serviceAccountDir: (values["service-account-dir"] as string | undefined) ?? DEFAULT_SA_DIR,
+      serviceAccountDir: (values["service-account-dir"] as string | undefined) ?? join(root, DEFAULT_SA_DIR),
+      root,
       kubeconfigs: list("kubeconfig"),
       airlock,
       apiServers: list("api-server"),

@@ -26,6 +26,8 @@ export interface IsolationOptions {
   env: Record<string, string | undefined>;
   /** Where a pod's service-account token is mounted. */
   serviceAccountDir: string;
+  /** The filesystem root the well-known paths (WELL_KNOWN) are read under: "/" but in tests or on a mounted image. */
+  root: string;
   /** Extra kubeconfig files (--kubeconfig). */
   kubeconfigs: string[];
   /** Airlock's URLs: kubeconfigs naming these are fine. */
@@ -38,6 +40,22 @@ export interface IsolationOptions {
 }
 
 export const DEFAULT_SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Files that hold a credential wherever the environment says nothing about them (read under `root`). */
+export const WELL_KNOWN = {
+  /** IRSA's projected token (the webhook's default mount), usable for sts:AssumeRoleWithWebIdentity. */
+  awsTokenFiles: [
+    "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token",
+  ],
+  /** Kubeconfigs of a node or a control plane host, for runs on an agent's host. */
+  kubeconfigs: [
+    "/etc/kubernetes/admin.conf",
+    "/etc/kubernetes/kubelet.conf",
+    "/var/lib/kubelet/kubeconfig",
+    "/root/.kube/config",
+  ],
+};
 export const DEFAULT_METADATA = ["169.254.169.254:80", "169.254.170.23:80"];
 
 const NETWORK_FIX =
@@ -173,6 +191,9 @@ function awsCredentials(opts: IsolationOptions): PathVerdict {
     found.push("container credentials endpoint (EKS Pod Identity / ECS task role) is configured");
   }
   if (env.AWS_PROFILE) found.push(`AWS_PROFILE=${env.AWS_PROFILE}`);
+  for (const file of WELL_KNOWN.awsTokenFiles) {
+    if (readText(join(opts.root, file))?.trim()) found.push(`a token for an IAM role is mounted at ${file}`);
+  }
   for (const file of [
     env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials"),
     env.AWS_CONFIG_FILE ?? join(home, ".aws", "config"),
@@ -242,6 +263,7 @@ function kubeconfigsOnDisk(opts: IsolationOptions): { files: FoundKubeconfig[]; 
   const home = opts.env.HOME ?? homedir();
   const candidates = [
     ...opts.kubeconfigs,
+    ...WELL_KNOWN.kubeconfigs.map((f) => join(opts.root, f)),
     ...(opts.env.KUBECONFIG ?? "").split(":").filter(Boolean),
     join(home, ".kube", "config"),
   ];
@@ -289,7 +311,7 @@ export async function checkIsolation(opts: IsolationOptions): Promise<PathVerdic
     targets.push({
       label: "in-cluster API server (KUBERNETES_SERVICE_HOST)",
       host,
-      port: Number(opts.env.KUBERNETES_SERVICE_PORT ?? 443),
+      port: Number(opts.env.KUBERNETES_SERVICE_PORT || 443),
     });
   } else {
     verdicts.push({

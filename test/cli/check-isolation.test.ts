@@ -30,6 +30,8 @@ async function freePort(): Promise<string> {
 
 interface Pod {
   env: Record<string, string>;
+  /** Stands in for the pod's filesystem root (--root): the well-known token and kubeconfig paths are read under it. */
+  root: string;
   saDir: string;
   home: string;
 }
@@ -46,6 +48,7 @@ function pod(name: string, opts: { token?: string; apiPort: string }): Pod {
     writeFileSync(join(saDir, "namespace"), "prod");
   }
   return {
+    root,
     saDir,
     home,
     env: { HOME: home, KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: opts.apiPort },
@@ -56,6 +59,8 @@ function check(p: Pod, extra: string[] = [], env: Record<string, string> = {}) {
   return airlock(
     [
       "check-isolation",
+      "--root",
+      p.root,
       "--service-account-dir",
       p.saDir,
       "--metadata-endpoint",
@@ -181,6 +186,27 @@ describe("airlock check-isolation", () => {
     for (const secret of ["s3cr3t-value", "env-secret-value", "eyJhbGciOi.fake.token", sim.adminToken]) {
       assert.ok(!r.stdout.includes(secret), "no secret is printed");
     }
+  });
+
+  test("credentials at the well-known paths count without any environment: an IRSA token mount, a node's admin.conf", async () => {
+    const p = pod("well-known", { apiPort: closedPort });
+    const irsa = join(p.root, "var/run/secrets/eks.amazonaws.com/serviceaccount");
+    mkdirSync(irsa, { recursive: true });
+    writeFileSync(join(irsa, "token"), "eyJhbGciOi.irsa.token");
+    mkdirSync(join(p.root, "etc/kubernetes"), { recursive: true });
+    writeFileSync(
+      join(p.root, "etc/kubernetes/admin.conf"),
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster: {server: '${sim.url}'}\n`,
+    );
+    const r = await check(p, ["--airlock", "https://airlock.airlock.svc:8443"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^OPEN {4}AWS credentials\n {8}a token for an IAM role is mounted at \/var\/run\/secrets\/eks\.amazonaws\.com\/serviceaccount\/token$/m,
+    );
+    assert.match(r.stdout, /^OPEN {4}kubeconfig .*\/etc\/kubernetes\/admin\.conf$/m);
+    assert.match(r.stdout, /^OPEN {4}API server of kubeconfig cluster prod 127\.0\.0\.1:\d+$/m);
+    assert.ok(!r.stdout.includes("irsa.token"), "no token is printed");
   });
 
   test("bad flags exit 2 with the usage", async () => {
