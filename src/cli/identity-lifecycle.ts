@@ -186,6 +186,33 @@ export async function runLifecycle(
       }
       return 0;
     }
+    case "oauth-client": {
+      // An OAuth client for an agent's MCP client (client_credentials): an API-token credential of the identity,
+      // whose id is the client_id and whose token is the client_secret (stored hashed, shown once).
+      const [action, ...rest] = positionals;
+      if (action !== "create" || rest.length !== 1) {
+        throw new CliError(
+          "usage: airlock identity oauth-client create NAME [--expires 30d] [--read-only] [--cluster C]…",
+          CLI_ERROR_USAGE,
+        );
+      }
+      const body = tokenBody(values, now);
+      body.name ??= "oauth-client";
+      const created = (await callAdminApi(
+        conn(),
+        "POST",
+        `${base(encodeURIComponent(rest[0] ?? ""))}/tokens`,
+        body,
+      )) as { credential: Credential; token: string };
+      if (values.json) print({ client_id: created.credential.id, client_secret: created.token });
+      else {
+        process.stderr.write(
+          "OAuth client for /mcp (client_credentials): the secret is shown only once, store it now. Revoke it with `airlock identity credential revoke NAME CLIENT_ID`.\n",
+        );
+        process.stdout.write(`client_id: ${created.credential.id}\nclient_secret: ${created.token}\n`);
+      }
+      return 0;
+    }
     case "credential": {
       const [action, name, id] = positionals;
       if (action !== "revoke" || !name || !id)

@@ -34,12 +34,14 @@ const HELP = `Usage:
   airlock identity token create NAME [--expires 30d] [--read-only] [--cluster C]… [--name N]
   airlock identity token rotate NAME [--overlap 1h] [--credential ID]
   airlock identity credential revoke NAME ID
+  airlock identity oauth-client create NAME [--expires 30d] [--read-only] [--cluster C]…
   airlock identity cert NAME --out DIR [--days 30]
   airlock identity delegate HUMAN --to IDENTITY [--for 8h]
   airlock identity delegations [--human HUMAN] [--agent IDENTITY] [--active] [--json]
   airlock identity undelegate DELEGATION-ID
 
 create prints the new token once; store it at once, it cannot be shown again.
+oauth-client create prints an OAuth client_id and client_secret (once) for an agent's MCP client (docs/mcp.md).
 revoke stops the identity's tokens on the next request and closes its live streams.
 delegate records HUMAN's consent that IDENTITY acts on their behalf (airlock credential --on-behalf-of HUMAN) until
 it expires; only HUMAN or an admin may give it. undelegate ends it: sessions minted under it stop working at once.

@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { auditConfigSchema, resolveAuditPaths } from "../audit/config.ts";
+import { mcpConfigSchema } from "../identity/oauth-config.ts";
 import {
   checkIdentityConfig,
   identityConfigSchema,
@@ -190,6 +191,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   // SIGTERM / SIGINT: how long in-flight requests may take to finish before they are ended (docs/operations.md).
   shutdown: z.strictObject({ gracePeriodSeconds: z.number().min(0).default(25) }).prefault({}),
+  // The MCP endpoint's OAuth 2.1 authorization server (src/mcp/oauth/config.ts, docs/mcp.md "Authorization").
+  mcp: mcpConfigSchema.prefault({}),
 });
 
 export type GatewayConfig = Readonly<z.infer<typeof configSchema>>;
@@ -274,6 +277,9 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
       policy,
       dataDir: abs(config.dataDir),
       defaultCluster,
+      mcp: config.mcp.oauth.signingKeyFile
+        ? { oauth: { ...config.mcp.oauth, signingKeyFile: abs(config.mcp.oauth.signingKeyFile) } }
+        : config.mcp,
     }),
   };
 }

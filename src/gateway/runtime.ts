@@ -23,6 +23,11 @@ export interface GatewayRuntime {
   authenticate?: (input: AuthInput) => Promise<AuthResult>;
   /** Holds requests whose decision is `review` (src/gateway/gate.ts); without it such requests are refused. */
   reviews?: ReviewService;
+  /**
+   * The MCP endpoint's OAuth authorization server (src/mcp/oauth): typed structurally here, as the gateway sits
+   * below mcp/. Without it /mcp accepts only Airlock's own bearer credentials.
+   */
+  mcpOAuth?: unknown;
   /** Sessions and stream recordings (src/recording); without it requests are not grouped or recorded. */
   recordings?: RecordingService;
 }

@@ -17,8 +17,12 @@ import { header } from "../gateway/context.ts";
 import { sendStatus, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { peerCertificateOf } from "../identity/authenticate.ts";
-import { badRequest, methodNotAllowed, tooLarge, unauthorized } from "../kube/refusals.ts";
+import type { Principal } from "../identity/types.ts";
+import { badRequest, methodNotAllowed, notFound, tooLarge, unauthorized } from "../kube/refusals.ts";
+import type { Status } from "../kube/status.ts";
 import { checkMcpHeaders, checkMcpMessage } from "./admission.ts";
+import { isOAuthPath } from "./oauth/handler.ts";
+import type { McpOAuth } from "./oauth/index.ts";
 import { createMcpServer } from "./server.ts";
 
 export const MCP_PATH = "/mcp";
@@ -31,8 +35,26 @@ const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export function isMcpPath(path: string): boolean {
   return (
-    path === MCP_PATH || path === RESOURCE_METADATA_PATH || path === `${RESOURCE_METADATA_PATH}${MCP_PATH}`
+    path === MCP_PATH ||
+    path === RESOURCE_METADATA_PATH ||
+    path === `${RESOURCE_METADATA_PATH}${MCP_PATH}` ||
+    isOAuthPath(path)
   );
+}
+
+function oauthOf(gw: GatewayRuntime): McpOAuth | undefined {
+  const oauth = gw.mcpOAuth as McpOAuth | undefined;
+  return oauth && gw.config.mcp.oauth.enabled ? oauth : undefined;
+}
+
+/** The issuer (Airlock's own authorization server): mcp.oauth.issuer, else the URL this request came in on. */
+function issuerOf(gw: GatewayRuntime, req: Req): string {
+  return gw.config.mcp.oauth.issuer ?? baseUrl(req);
+}
+
+function bearerOf(req: Req): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header(req.headers, "authorization") ?? "");
+  return m?.[1];
 }
 
 /** The gateway's public base URL as this client reached it (the resource identifier must match what it used). */
@@ -41,14 +63,14 @@ function baseUrl(req: Req): string {
   return `https://${host.replace(/[^A-Za-z0-9.:[\]-]/g, "")}`;
 }
 
-/** RFC 9728 metadata for the /mcp resource. */
-export function resourceMetadata(base: string): Record<string, unknown> {
+/** RFC 9728 metadata for the /mcp resource; `issuer` is Airlock's own authorization server, when it is on. */
+export function resourceMetadata(base: string, issuer?: string): Record<string, unknown> {
   return {
     resource: `${base}${MCP_PATH}`,
     resource_name: "Airlock MCP endpoint",
-    // Airlock issues its own bearer tokens (identity tokens and short-lived session credentials); it is not an OAuth
-    // authorization server, so none is named. Clients send the token in the Authorization header.
-    authorization_servers: [],
+    // Airlock is the authorization server for its own /mcp (src/mcp/oauth). Its own bearer credentials (identity
+    // tokens, session credentials) are still accepted in the Authorization header.
+    authorization_servers: issuer ? [issuer] : [],
     bearer_methods_supported: ["header"],
     resource_documentation: `${base}/airlock/v1/openapi.json`,
   };
@@ -65,22 +87,45 @@ function json(res: Res, code: number, body: unknown, headers: Record<string, str
   res.end(data);
 }
 
+async function oauthPrincipal(
+  oauth: McpOAuth,
+  bearer: string,
+  issuer: string,
+): Promise<{ ok: true; principal: Principal } | { ok: false; status: Status }> {
+  const checked = await oauth.service.principalOf(bearer, issuer);
+  return checked.ok ? checked : { ok: false, status: unauthorized(checked.why) };
+}
+
 export async function handleMcp(gw: GatewayRuntime, req: Req, res: Res): Promise<void> {
   const path = (req.url ?? "/").split("?")[0] ?? "";
+  const oauth = oauthOf(gw);
+  if (isOAuthPath(path)) {
+    if (!oauth) {
+      return void sendStatus(res, notFound(`${path}: the MCP OAuth server is off (mcp.oauth.enabled)`));
+    }
+    return oauth.handle(req, res, path, issuerOf(gw, req));
+  }
   if (path !== MCP_PATH) {
     if (req.method !== "GET") {
       return void sendStatus(res, methodNotAllowed(`${req.method} is not allowed on ${path}; use GET`), {
         allow: "GET",
       });
     }
-    return json(res, 200, resourceMetadata(baseUrl(req)));
+    return json(res, 200, resourceMetadata(baseUrl(req), oauth ? issuerOf(gw, req) : undefined));
   }
-  const auth = gw.authenticate
-    ? await gw.authenticate({ headers: req.headers, peerCertificate: peerCertificateOf(req) })
-    : { ok: false as const, status: unauthorized("no authenticator is configured") };
+  // Airlock's own OAuth access tokens are read only by the OAuth server (verified, audience-checked and re-checked
+  // against the identity on every request); any other bearer value goes through the authenticator chain.
+  const bearer = bearerOf(req);
+  const auth =
+    oauth && bearer && oauth.service.isAccessToken(bearer)
+      ? await oauthPrincipal(oauth, bearer, issuerOf(gw, req))
+      : gw.authenticate
+        ? await gw.authenticate({ headers: req.headers, peerCertificate: peerCertificateOf(req) })
+        : { ok: false as const, status: unauthorized("no authenticator is configured") };
   if (!auth.ok) {
+    const invalid = bearer ? ', error="invalid_token"' : "";
     sendStatus(res, auth.status, {
-      "www-authenticate": `Bearer resource_metadata="${baseUrl(req)}${RESOURCE_METADATA_PATH}"`,
+      "www-authenticate": `Bearer resource_metadata="${baseUrl(req)}${RESOURCE_METADATA_PATH}"${invalid}`,
     });
     return;
   }

@@ -9,11 +9,13 @@ import { openDecider } from "../gateway/decide.ts";
 import { createMetrics } from "../gateway/metrics.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { chainCheck } from "../identity/chain.ts";
+import type { OAuthTestHooks } from "../identity/oauth-config.ts";
 import { createIdentityService } from "../identity/service.ts";
 import { StreamRegistry } from "../identity/streams.ts";
 import { createWorkloadAuthenticator } from "../identity/workload/index.ts";
 import { notReady } from "../kube/refusals.ts";
 import { sendStatus } from "../kube/status.ts";
+import { startMcpOAuth } from "../mcp/oauth/index.ts";
 import { SharedRateLimiter } from "../policy/shared-limiter.ts";
 import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
@@ -60,6 +62,11 @@ export interface StartOptions {
    * overlaps, identity expiry): tests move it instead of waiting. Defaults to Date.now.
    */
   now?: () => number;
+  /**
+   * Test-only switches of the MCP OAuth server (allow a loopback host for client metadata documents, trust its CA).
+   * Deliberately a start option, not a config key: airlock.yaml cannot reach it (docs/mcp.md).
+   */
+  oauthTestHooks?: OAuthTestHooks;
 }
 
 function agentHost(config: GatewayConfig): string {
@@ -149,6 +156,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     authenticate: identities.authenticate,
     recordings: new RecordingService({ store, dataDir: config.dataDir, config: config.recording, log }),
   };
+  // /mcp's OAuth 2.1 authorization server (src/mcp/oauth): its token key, and the live config for its clients.
+  runtime.mcpOAuth = await startMcpOAuth({
+    config: () => runtime.config,
+    store,
+    log,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.oauthTestHooks ? { hooks: opts.oauthTestHooks } : {}),
+  });
   let ready = false;
   // The admin API is built once the listening address is known (it writes kubeconfigs naming it); until then the
   // server answers 503 through isReady.

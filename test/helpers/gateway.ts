@@ -9,6 +9,7 @@ import { type Simulator, startSimulator } from "@airlock/sim";
 import { buildKubeconfig } from "../../src/admin/index.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import type { Decider } from "../../src/gateway/decide.ts";
+import type { OAuthTestHooks } from "../../src/identity/oauth-config.ts";
 import { type Gateway, startGateway } from "../../src/server/index.ts";
 
 export interface TestGateway {
@@ -51,6 +52,10 @@ export async function startTestGateway(
     agents?: Record<string, unknown>;
     /** With `agents`: the tunnel clusters (default ["sim"]); the first is the default cluster. */
     tunnelClusters?: string[];
+    /** The `mcp` section of airlock.yaml (the OAuth server of /mcp). */
+    mcp?: Record<string, unknown>;
+    /** StartOptions.oauthTestHooks (test-only: a loopback host allowed for client metadata documents). */
+    oauthTestHooks?: OAuthTestHooks;
   } = {},
 ): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), "airlock-gw-test-"));
@@ -79,6 +84,7 @@ export async function startTestGateway(
       ...(opts.reviews ? { reviews: opts.reviews } : {}),
       ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.mcp ? { mcp: opts.mcp } : {}),
       // Tests close their gateway with nothing left running; a leftover is cut after 2 s, not the default 25 s.
       shutdown: { gracePeriodSeconds: 2 },
       log: { level: "info" },
@@ -96,6 +102,7 @@ export async function startTestGateway(
   const gateway = await startGateway(validated.config, {
     logDestination: sink,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.oauthTestHooks ? { oauthTestHooks: opts.oauthTestHooks } : {}),
   });
   if (opts.decider) gateway.runtime.decider = opts.decider;
   return {

@@ -1,0 +1,252 @@
+// HTTP side of Airlock's OAuth authorization server: RFC 8414 metadata, the token endpoint (RFC 6749 JSON errors) and
+// the authorization endpoint with its sign-in/consent page.
+//
+// Security stance: the consent page escapes every value it shows (a metadata document's client_name, the client id,
+// the redirect host are a stranger's text), is served with a CSP that runs no script and cannot be framed, and names
+// where the browser will be sent. Approving needs a human identity: its API token typed into the page, or the
+// console's session cookie together with that session's CSRF token carried in the form. Agents cannot sign in here.
+// Codes go only to a redirect URI the client registered exactly; errors before that is known are shown, never
+// redirected.
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { ConsoleSessions, cookieValue, csrfMatches, SESSION_COOKIE } from "../../console/sessions.ts";
+import { readBody } from "../../gateway/body.ts";
+import { header } from "../../gateway/context.ts";
+import { writeHead } from "../../gateway/respond.ts";
+import type { Identity } from "../../identity/types.ts";
+import type { Store } from "../../store/types.ts";
+import {
+  AS_METADATA_PATH,
+  AUTHORIZE_PATH,
+  type AuthorizationRequest,
+  OAuthError,
+  type OAuthService,
+  TOKEN_PATH,
+} from "./service.ts";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+const MAX_FORM_BYTES = 64 * 1024;
+
+export function isOAuthPath(path: string): boolean {
+  return path === AS_METADATA_PATH || path === TOKEN_PATH || path === AUTHORIZE_PATH;
+}
+
+function json(res: Res, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = Buffer.from(JSON.stringify(body));
+  writeHead(res, code, {
+    "content-type": "application/json",
+    "content-length": String(data.length),
+    "cache-control": "no-store",
+    pragma: "no-cache",
+    ...headers,
+  });
+  res.end(data);
+}
+
+function oauthError(res: Res, err: OAuthError): void {
+  json(
+    res,
+    err.status,
+    { error: err.error, error_description: err.message.replace(/[^\x20-\x7e]/g, "?").slice(0, 500) },
+    err.status === 401 ? { "www-authenticate": 'Basic realm="airlock"' } : {},
+  );
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+function page(res: Res, code: number, title: string, body: string): void {
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}code{word-break:break-all}
+input[type=password]{width:100%;padding:.4rem}button{margin:.5rem .5rem 0 0;padding:.4rem 1rem}.err{color:#a00}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+  const data = Buffer.from(html);
+  writeHead(res, code, { ...PAGE_HEADERS, "content-length": String(data.length) });
+  res.end(data);
+}
+
+function redirect(res: Res, to: string): void {
+  writeHead(res, 303, { location: to, "cache-control": "no-store", "referrer-policy": "no-referrer" });
+  res.end();
+}
+
+function withParams(uri: string, params: Record<string, string | undefined>): string {
+  const url = new URL(uri);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+async function readForm(req: Req): Promise<URLSearchParams | OAuthError> {
+  const type = (header(req.headers, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded")
+    return new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded");
+  const read = await readBody(req, MAX_FORM_BYTES, 10);
+  if (!read.ok) return new OAuthError("invalid_request", read.error);
+  return new URLSearchParams(read.body?.toString("utf8") ?? "");
+}
+
+const HIDDEN = [
+  "response_type",
+  "client_id",
+  "redirect_uri",
+  "code_challenge",
+  "code_challenge_method",
+  "state",
+  "resource",
+  "scope",
+];
+
+export function createOAuthHandler(opts: {
+  service: OAuthService;
+  store: Store;
+  now: () => number;
+}): (req: Req, res: Res, path: string, issuer: string) => Promise<void> {
+  const { service, store } = opts;
+  const sessions = new ConsoleSessions(store, {}, opts.now);
+
+  /** The human signed in to the console in this browser, re-checked in the store. */
+  async function consoleHuman(
+    req: Req,
+  ): Promise<{ identity: Identity; credentialId: string; csrf: string } | undefined> {
+    const cookie = cookieValue(header(req.headers, "cookie"), SESSION_COOKIE);
+    if (!cookie) return undefined;
+    const session = await sessions.find(cookie);
+    if (!session) return undefined;
+    const found = await store.identities.authenticateCredentialId(session.credentialId);
+    if (found?.identity.kind !== "human") return undefined;
+    return { identity: found.identity, credentialId: found.credential.id, csrf: session.csrfToken };
+  }
+
+  function consent(
+    res: Res,
+    request: AuthorizationRequest,
+    params: URLSearchParams,
+    signedIn: { identity: Identity; csrf: string } | undefined,
+    error?: string,
+  ): void {
+    const hidden = HIDDEN.filter((k) => params.has(k))
+      .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(params.get(k) ?? "")}">`)
+      .join("");
+    const target = new URL(request.redirectUri);
+    const who = signedIn
+      ? `<p>Signed in to the Airlock console as <b>${escapeHtml(signedIn.identity.name)}</b>.</p><input type="hidden" name="csrf" value="${escapeHtml(signedIn.csrf)}">`
+      : `<p><label>Your Airlock token (a human identity's API token):<br><input type="password" name="token" autocomplete="off" required></label></p>`;
+    page(
+      res,
+      error ? 401 : 200,
+      "Sign in to Airlock",
+      `${error ? `<p class="err">${escapeHtml(error)}</p>` : ""}
+<p>The MCP client <b>${escapeHtml(request.client.name)}</b> (client id <code>${escapeHtml(request.client.clientId)}</code>${request.client.byMetadataDocument ? ", identified by its metadata document" : ""}) asks to call Airlock's MCP tools as you, with your policy, for a short time.</p>
+<p>If you approve, your browser goes to <code>${escapeHtml(`${target.protocol}//${target.host}`)}</code>.</p>
+<form method="post" action="${AUTHORIZE_PATH}">${hidden}${who}
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" formnovalidate>Deny</button></form>`,
+    );
+  }
+
+  async function authorize(req: Req, res: Res, issuer: string): Promise<void> {
+    let params: URLSearchParams;
+    if (req.method === "GET") params = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+    else if (req.method === "POST") {
+      const form = await readForm(req);
+      if (form instanceof OAuthError)
+        return page(res, 400, "Sign-in refused", `<p>${escapeHtml(form.message)}</p>`);
+      params = form;
+    } else return page(res, 405, "Method not allowed", "<p>Use GET or POST.</p>");
+    const checked = await service.authorizationRequest(params, issuer);
+    if (!checked.ok) {
+      if (checked.fatal)
+        return page(res, 400, "Sign-in refused", `<p>${escapeHtml(checked.error.message)}</p>`);
+      return redirect(
+        res,
+        withParams(checked.redirectUri, {
+          error: checked.error.error,
+          error_description: checked.error.message,
+          state: checked.state,
+          iss: issuer,
+        }),
+      );
+    }
+    const request = checked.request;
+    const human = await consoleHuman(req);
+    if (req.method === "GET") return consent(res, request, params, human);
+    if (params.get("decision") !== "approve") {
+      return redirect(
+        res,
+        withParams(request.redirectUri, {
+          error: "access_denied",
+          error_description: "the user denied the request",
+          state: request.state,
+          iss: issuer,
+        }),
+      );
+    }
+    let identity: Identity | undefined;
+    let credentialId: string | undefined;
+    const typed = params.get("token");
+    if (typed) {
+      const found = await store.identities.authenticateToken(
+        createHash("sha256").update(typed).digest("hex"),
+      );
+      if (found)
+        ({ identity, credentialId } = { identity: found.identity, credentialId: found.credential.id });
+    } else if (human && csrfMatches(human.csrf, params.get("csrf") ?? undefined)) {
+      ({ identity, credentialId } = human);
+    }
+    if (!identity || !credentialId)
+      return consent(
+        res,
+        request,
+        params,
+        human,
+        "Sign-in failed: that token is not valid (or the console session ended).",
+      );
+    if (identity.kind !== "human")
+      return consent(
+        res,
+        request,
+        params,
+        human,
+        "Only human identities sign in here; agents use client_credentials.",
+      );
+    const code = await service.issueCode(request, identity, credentialId);
+    redirect(res, withParams(request.redirectUri, { code, state: request.state, iss: issuer }));
+  }
+
+  return async (req, res, path, issuer) => {
+    try {
+      if (path === AS_METADATA_PATH) {
+        if (req.method !== "GET")
+          return json(res, 405, { error: "invalid_request", error_description: "use GET" }, { allow: "GET" });
+        return json(res, 200, service.metadata(issuer), { "cache-control": "max-age=300" });
+      }
+      if (path === TOKEN_PATH) {
+        if (req.method !== "POST")
+          return oauthError(res, new OAuthError("invalid_request", "the token endpoint takes POST"));
+        const form = await readForm(req);
+        if (form instanceof OAuthError) return oauthError(res, form);
+        return json(res, 200, await service.token(form, header(req.headers, "authorization"), issuer));
+      }
+      return await authorize(req, res, issuer);
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        if (path === TOKEN_PATH) return oauthError(res, err);
+        return page(res, 400, "Sign-in refused", `<p>${escapeHtml(err.message)}</p>`);
+      }
+      throw err;
+    }
+  };
+}
