@@ -103,6 +103,9 @@ describe("join tokens", () => {
     const second = await createTestAgent(tg, { token });
     await assert.rejects(second.start(), /already used/);
     first.stop();
+    const logged = tg.logs.join("");
+    assert.ok(!logged.includes(token), "the join token is never logged");
+    assert.ok(!logged.includes("BEGIN PRIVATE KEY"), "no key is logged");
   });
 
   test("a join token made for another cluster is refused and stays usable for its own", async () => {
@@ -180,6 +183,30 @@ describe("agent certificates", () => {
     assert.match(String(a.lastRefusal), /names cluster "dev", not the agent's/);
     assert.equal(links("dev").length, 0);
     a.stop();
+  });
+
+  test("certificates of Airlock's other CAs (an identity's mTLS CA, the serving CA) never open a tunnel", async () => {
+    const real = await tracked(startTestAgent(tg));
+    real.stop();
+    const tlsDir = join(tg.gateway.runtime.config.dataDir, "tls");
+    for (const [crt, key] of [
+      ["identity-ca.crt", "identity-ca.key"],
+      ["ca.crt", "ca.key"],
+    ] as const) {
+      const ca = {
+        certPem: await readFile(join(tlsDir, crt), "utf8"),
+        keyPem: await readFile(join(tlsDir, key), "utf8"),
+      };
+      const other = issueClientCertificate(ca, {
+        commonName: String(real.agentId),
+        organizations: ["airlock-cluster:sim"],
+      });
+      const a = await agentWith(String(real.agentId), other.certPem, other.keyPem);
+      await eventually(`refused (${crt})`, async () => a.lastRefusal, { timeoutMs: 10_000 });
+      assert.match(String(a.lastRefusal), /not one the agent CA issued/, crt);
+      a.stop();
+    }
+    assert.ok(!links("sim").some((l) => l.id === real.agentId));
   });
 
   test("a dev cluster's agent serves dev only: with no sim agent, sim answers 503 naming sim", async () => {
@@ -332,7 +359,8 @@ describe("availability", () => {
   });
 
   test("revoking an agent closes its live streams within a second and refuses its certificate after", async () => {
-    const a = await tracked(startTestAgent(tg));
+    const agentLogs: object[] = [];
+    const a = await tracked(startTestAgent(tg, { logs: agentLogs }));
     const exec = spawnKubectl(kubeconfig, ["exec", "-i", "-n", "prod", pod, "--", "cat"]);
     children.push(exec);
     let out = "";
@@ -356,6 +384,13 @@ describe("availability", () => {
     await eventually("refused on reconnect", async () => a.lastRefusal, { timeoutMs: 10_000 });
     assert.match(String(a.lastRefusal), /was revoked/);
     assert.equal(links("sim").length, 0);
+    // Nor can it renew its way back.
+    await a.renew();
+    const failed = agentLogs.find((e) => (e as { event?: string }).event === "agent.renew.failed");
+    assert.match(
+      String((failed as { message?: string } | undefined)?.message),
+      /renewal refused: agent agent-[0-9a-f]+ was revoked/,
+    );
     const notes = await tg.gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
     assert.ok(notes.some((n) => n.type === "agent.revoked" && n.body.includes(String(a.agentId))));
     assert.ok(notes.some((n) => n.type === "agent.disconnected" && n.body.includes(String(a.agentId))));

@@ -1,4 +1,4 @@
-// Certificate rotation (docs/agent.md): with agent certificates that live 5.4 s, the agent renews at two thirds of
+// Certificate rotation (docs/agent.md): with agent certificates that live 9 s, the agent renews at two thirds of
 // their life, moves to a new tunnel with the new certificate and lets the old one go (GOAWAY), so requests sent all
 // along — past the first certificate's end, through several renewals — are answered without a gap; the gateway
 // closes a tunnel when its certificate ends.
@@ -15,7 +15,7 @@ const logs: object[] = [];
 
 before(async () => {
   tg = await startTestGateway({
-    agents: { listen: { address: "127.0.0.1", port: 0 }, certificateHours: 0.0015 },
+    agents: { listen: { address: "127.0.0.1", port: 0 }, certificateHours: 0.0025 },
   });
   agent = await startTestAgent(tg, { logs });
 });
@@ -28,7 +28,7 @@ test("requests keep being answered across certificate renewals, past the first c
   const { token } = await tg.addIdentity("ops", "human");
   const target = { url: tg.gateway.url, ca: tg.gateway.caPem };
   const codes: number[] = [];
-  const until = Date.now() + 9_000;
+  const until = Date.now() + 12_000;
   while (Date.now() < until) {
     const answer = await httpsJson(target, "GET", "/api/v1/namespaces/prod/configmaps/web-config", token);
     codes.push(answer.code);

@@ -224,7 +224,7 @@ describe("operating a tunnel cluster", () => {
     assert.match(r.stdout, /^sim: tunnel, 1 agent connected$/m);
     assert.match(
       r.stdout,
-      new RegExp(`^${agent.agentId}\\s+test\\s+\\d+s\\s+\\S+Z\\s+127\\.0\\.0\\.1:\\d+\\s+\\d+$`, "m"),
+      new RegExp(`^${agent.agentId}\\s+test\\s+\\d+[smhd]\\s+\\S+Z\\s+127\\.0\\.0\\.1:\\d+\\s+\\d+$`, "m"),
     );
     const json = await runAirlock(tg, caFile, adminToken, ["cluster", "list", "--json"]);
     const items = JSON.parse(json.stdout) as { name: string; kind: string; agents: { id: string }[] }[];
