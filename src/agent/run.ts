@@ -125,6 +125,37 @@ export class Agent {
     this.#opts.upstream.close();
   }
 
+  /**
+   * Stops gracefully (SIGTERM): each tunnel is told GOAWAY, so the gateway sends new requests to the cluster's other
+   * agents while the streams already open here (watches, exec sessions) go on; after `graceMs`, or once they are all
+   * done, everything is closed.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#renewTimer);
+    this.#log({ severity: "info", event: "agent.draining", graceMs });
+    const open = [...this.#sessions].filter((s) => !s.closed && !s.destroyed);
+    const done = Promise.all(
+      open.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.once("close", () => resolve());
+            s.close();
+          }),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      done,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.stop();
+  }
+
   // --- state ---------------------------------------------------------------------------------------------------
 
   async #loadState(): Promise<Identity | undefined> {

@@ -12,6 +12,7 @@ import type { ConnectionSpec } from "../upstream/types.ts";
 import type { Command } from "./main.ts";
 
 export const AGENT_VERSION = "0.19.0";
+const DRAIN_MS = 25_000;
 
 const HELP = `Usage: airlock agent --gateway URL --cluster NAME --join-token-file FILE [flags]
 
@@ -32,8 +33,9 @@ Flags (each also a key of the --config file, in camelCase):
                                (kubeconfig, server+tokenFile+caFile, inCluster, eks)
   -h, --help                   this help
 
-Signals: SIGTERM, SIGINT stop the agent (open streams end; the gateway answers 503 for the cluster until another
-agent is connected).
+Signals: SIGTERM drains: the gateway sends new requests to the cluster's other agents while open streams (watches,
+exec) get up to 25 s to finish; a second SIGTERM, or SIGINT, stops at once. With no other agent connected, the
+gateway answers 503 for the cluster until one is.
 `;
 
 const fileSchema = z.strictObject({
@@ -179,12 +181,19 @@ export const agentCommand: Command = {
       return 1;
     }
     await new Promise<void>((done) => {
-      const stop = () => {
+      // SIGTERM: drain (new requests go to the cluster's other agents, open streams get up to 25 s); a second
+      // signal, or SIGINT, stops at once.
+      let draining = false;
+      const now = () => {
         agent.stop();
         done();
       };
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      process.on("SIGTERM", () => {
+        if (draining) return now();
+        draining = true;
+        void agent.drain(DRAIN_MS).then(done);
+      });
+      process.once("SIGINT", now);
     });
     return 0;
   },

@@ -358,6 +358,46 @@ describe("availability", () => {
     await eventually("tunnels gone", async () => links("sim").length === 0 || undefined);
   });
 
+  test("a draining agent (SIGTERM) takes no new requests but lets its open exec session finish", async () => {
+    const pair = [await tracked(startTestAgent(tg)), await tracked(startTestAgent(tg))];
+    const exec = spawnKubectl(kubeconfig, ["exec", "-i", "-n", "prod", pod, "--", "cat"]);
+    children.push(exec);
+    let out = "";
+    exec.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+    });
+    const exited = new Promise<number>((resolve) => exec.on("close", (code) => resolve(code ?? -1)));
+    exec.stdin?.write("one\n");
+    await eventuallyMatches(() => out, /one/, 15_000);
+    const busyId = links("sim").find((l) => l.inFlight > 0)?.id;
+    const busy = pair.find((a) => a.agentId === busyId);
+    const other = pair.find((a) => a !== busy);
+    assert.ok(busy && other, "the exec runs on one of the two agents");
+    const drained = busy.drain(20_000);
+    await eventually(
+      "the draining agent takes no new streams",
+      async () => links("sim").every((l) => l.id !== busy.agentId || !l.usable) || undefined,
+    );
+    const meanwhile = await kubectl(kubeconfig, [
+      "get",
+      "configmap",
+      "-n",
+      "prod",
+      "web-config",
+      "-o",
+      "name",
+    ]);
+    assert.equal(meanwhile.code, 0, meanwhile.stderr);
+    exec.stdin?.write("two\n");
+    await eventuallyMatches(() => out, /one\ntwo\n/, 10_000);
+    exec.stdin?.end();
+    assert.equal(await exited, 0);
+    await drained;
+    assert.ok(links("sim").every((l) => l.id === other.agentId));
+    other.stop();
+    await eventually("tunnels gone", async () => links("sim").length === 0 || undefined);
+  });
+
   test("revoking an agent closes its live streams within a second and refuses its certificate after", async () => {
     const agentLogs: object[] = [];
     const a = await tracked(startTestAgent(tg, { logs: agentLogs }));
