@@ -487,3 +487,27 @@ test("eks: the gateway reaches the cluster as role Y; its service account mounts
     );
   }
 });
+
+test("agents/mcp-server-example.yaml: an agent workload runs with no token, as mcp-server, with Airlock's kubeconfig", async () => {
+  const file = `${DEPLOY}agents/mcp-server-example.yaml`;
+  const r = await kubectl(sim.kubeconfigPath, ["apply", "--dry-run=server", "-f", file]);
+  assert.equal(r.code, 0, r.stderr);
+  const { parse } = await import("yaml");
+  const { readFileSync } = await import("node:fs");
+  const d = parse(readFileSync(file, "utf8"));
+  const pod = d.spec.template.spec;
+  assert.equal(d.metadata.namespace, "agents");
+  assert.equal(pod.serviceAccountName, "mcp-server");
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  const c = pod.containers[0];
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+  const kubeconfig = c.env.find((e: K8s) => e.name === "KUBECONFIG").value;
+  const mount = c.volumeMounts.find((m: K8s) => kubeconfig.startsWith(`${m.mountPath}/`));
+  assert.equal(
+    pod.volumes.find((v: K8s) => v.name === mount.name).secret.secretName,
+    "mcp-server-kubeconfig",
+  );
+  assert.ok(!pod.volumes.some((v: K8s) => v.projected), "no projected token");
+});
