@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Agent } from "../../src/agent/run.ts";
@@ -207,6 +208,26 @@ describe("agent certificates", () => {
       a.stop();
     }
     assert.ok(!links("sim").some((l) => l.id === real.agentId));
+  });
+
+  test("an agent's certificate is never an identity: the gateway's API port answers it 401", async () => {
+    const a = await tracked(startTestAgent(tg));
+    a.stop();
+    const cert = await readFile(join(a.stateDir, "agent.crt"), "utf8");
+    const key = await readFile(join(a.stateDir, "agent.key"), "utf8");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        `${tg.gateway.url}/api/v1/namespaces/prod/pods`,
+        { ca: tg.gateway.caPem, cert, key, agent: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(status, 401);
   });
 
   test("a dev cluster's agent serves dev only: with no sim agent, sim answers 503 naming sim", async () => {

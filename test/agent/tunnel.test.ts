@@ -234,6 +234,22 @@ describe("operating a tunnel cluster", () => {
     );
   });
 
+  test("airlock connection test asks the cluster through the tunnel who the agent's credential is", async () => {
+    const adminToken = (await readFile(tg.gateway.adminTokenPath, "utf8")).trim();
+    const r = await runAirlock(tg, caFile, adminToken, ["connection", "test", "sim", "--json"]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const report = JSON.parse(r.stdout) as { ok: boolean; user?: { username: string } };
+    assert.equal(report.ok, true);
+    // The simulator's kubeconfig is its admin's: the agent's credential, which the gateway never held.
+    const direct = await kubectl(tg.sim.kubeconfigPath, [
+      "auth",
+      "whoami",
+      "-o",
+      "jsonpath={.status.userInfo.username}",
+    ]);
+    assert.equal(report.user?.username, direct.stdout);
+  });
+
   test("metrics count the tunnel, its streams, and the join and connect", async () => {
     const metrics = await tg.gateway.runtime.metrics.registry.metrics();
     assert.match(metrics, /^airlock_agent_tunnels\{cluster="sim"\} 1$/m);
