@@ -25,13 +25,26 @@ const jwkSchema = z.looseObject({ kty: z.enum(["RSA", "EC", "OKP"]) }).refine((k
   message: "a client's JWKS holds public keys only (this key has a private part `d`)",
 });
 
-const redirectUri = z.url().refine((u) => {
-  const url = new URL(u);
-  if (url.hash) return false;
+/** A redirect URI a code may be sent to: https, or http on loopback (native clients, RFC 8252); no fragment. */
+export function isAllowedRedirectUri(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.hash || url.username || url.password) return false;
   if (url.protocol === "https:") return true;
   // OAuth 2.1 / RFC 8252: plain HTTP only for loopback redirects of native clients.
   return url.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
-}, "an https:// URL, or http:// on a loopback host (127.0.0.1, [::1], localhost), without a fragment");
+}
+
+const redirectUri = z
+  .url()
+  .refine(
+    isAllowedRedirectUri,
+    "an https:// URL, or http:// on a loopback host (127.0.0.1, [::1], localhost), without a fragment",
+  );
 
 export const oauthClientSchema = z
   .strictObject({

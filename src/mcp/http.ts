@@ -17,6 +17,7 @@ import { header } from "../gateway/context.ts";
 import { sendStatus, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { peerCertificateOf } from "../identity/authenticate.ts";
+import type { AttemptThrottle } from "../identity/throttle.ts";
 import type { Principal } from "../identity/types.ts";
 import { badRequest, methodNotAllowed, notFound, tooLarge, unauthorized } from "../kube/refusals.ts";
 import type { Status } from "../kube/status.ts";
@@ -40,6 +41,12 @@ export function isMcpPath(path: string): boolean {
     path === `${RESOURCE_METADATA_PATH}${MCP_PATH}` ||
     isOAuthPath(path)
   );
+}
+
+/** Sign-in at the OAuth authorization endpoint shares the gateway's sign-in throttle (the router's). */
+export function shareSignInThrottle(gw: GatewayRuntime, throttle: AttemptThrottle): void {
+  const oauth = gw.mcpOAuth as McpOAuth | undefined;
+  if (oauth) oauth.throttle = throttle;
 }
 
 function oauthOf(gw: GatewayRuntime): McpOAuth | undefined {

@@ -10,7 +10,7 @@ import { handleKubeRequest } from "../gateway/pipeline.ts";
 import { sendStatus, writeHead } from "../gateway/respond.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import { internalError, notReady, storeUnavailable } from "../kube/refusals.ts";
-import { handleMcp, isMcpPath } from "../mcp/http.ts";
+import { handleMcp, isMcpPath, shareSignInThrottle } from "../mcp/http.ts";
 import { storeUnavailableStatus } from "../store/faults.ts";
 import type { ListenerGuard } from "./limits.ts";
 import type { HandlerTracker } from "./shutdown.ts";
@@ -36,6 +36,7 @@ export function createRouter(
 ): (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => void {
   // Sign-in and session minting are throttled per source address and per identity (issue 15).
   const throttle = createThrottle(gw);
+  shareSignInThrottle(gw, throttle);
   const ui = createConsole({ store: gw.store, throttle });
   const admin = throttleMinting(ui.wrapAdmin(adminApi), throttle);
   return (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {

@@ -504,6 +504,63 @@ describe("authorization code + PKCE for humans", () => {
     assert.notEqual(r.code, 401);
   });
 
+  test("a human signed in to the console approves with the session (and its CSRF token), no token typed", async () => {
+    const login = await new Promise<{ cookie: string }>((resolve, reject) => {
+      const req = request(
+        `${gw.gateway.url}/ui/api/login`,
+        {
+          method: "POST",
+          ca: gw.gateway.caPem,
+          agent: false,
+          headers: { "content-type": "application/json" },
+        },
+        (res) => {
+          res.resume();
+          const setCookie = String(res.headers["set-cookie"] ?? "");
+          resolve({ cookie: setCookie.split(";")[0] ?? "" });
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ token: human }));
+    });
+    assert.match(login.cookie, /^__Host-airlock-session=/);
+    const pageAnswer = await raw("GET", `/oauth/authorize?${authorizeQuery()}`, {
+      headers: { cookie: login.cookie },
+    });
+    assert.equal(pageAnswer.code, 200);
+    assert.match(pageAnswer.text, /Signed in to the Airlock console as <b>alice<\/b>/);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(pageAnswer.text)?.[1];
+    assert.ok(csrf);
+    const form = Object.fromEntries(authorizeQuery());
+    const forged = await raw("POST", "/oauth/authorize", {
+      headers: { cookie: login.cookie },
+      form: { ...form, decision: "approve", csrf: "not-the-token" },
+    });
+    assert.equal(forged.code, 401, "the cookie alone does not approve (CSRF)");
+    assert.equal(forged.headers.location, undefined);
+    const ok = await raw("POST", "/oauth/authorize", {
+      headers: { cookie: login.cookie },
+      form: { ...form, decision: "approve", csrf },
+    });
+    assert.equal(ok.code, 303);
+    assert.ok(new URL(String(ok.headers.location)).searchParams.get("code"));
+    const denied = await raw("POST", "/oauth/authorize", {
+      headers: { cookie: login.cookie },
+      form: { ...form, decision: "deny", csrf },
+    });
+    assert.equal(new URL(String(denied.headers.location)).searchParams.get("error"), "access_denied");
+  });
+
+  test("a client identified by a URL is refused while client metadata documents are off (the default)", async () => {
+    const r = await raw(
+      "GET",
+      `/oauth/authorize?${authorizeQuery({ client_id: "https://client.example/metadata.json" })}`,
+    );
+    assert.equal(r.code, 400);
+    assert.match(r.text, /client ID metadata documents are not accepted here/);
+    assert.equal(r.headers.location, undefined);
+  });
+
   test("the SDK client signs a human in through the browser step and calls tools as that human", async () => {
     let authorizationUrl: URL | undefined;
     let info: OAuthClientInformationMixed | undefined = { client_id: "desktop" };
@@ -559,5 +616,40 @@ describe("authorization code + PKCE for humans", () => {
     );
     clients.push(again);
     assert.match(await listConfigMaps(again), /NAME/);
+  });
+});
+
+// Last in the file: it spends this source address's sign-in failures for the window.
+describe("sign-in throttling", () => {
+  test("guessing tokens at the authorization endpoint is throttled per source address, like the console", async () => {
+    const verifier = randomBytes(32).toString("base64url");
+    const form = {
+      response_type: "code",
+      client_id: "desktop",
+      redirect_uri: REDIRECT,
+      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      code_challenge_method: "S256",
+      resource: resource(),
+      decision: "approve",
+    };
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await raw("POST", "/oauth/authorize", { form: { ...form, token: `guess-${i}` } });
+      codes.push(r.code);
+    }
+    // 10 failures per source and window (an earlier test's agent sign-in spent one of them).
+    const first = codes.indexOf(429);
+    assert.ok(first >= 8 && first <= 10, codes.join(","));
+    assert.ok(
+      codes.slice(0, first).every((c) => c === 401),
+      codes.join(","),
+    );
+    assert.ok(
+      codes.slice(first).every((c) => c === 429),
+      codes.join(","),
+    );
+    // Even the right token waits out the window now.
+    const right = await raw("POST", "/oauth/authorize", { form: { ...form, token: human } });
+    assert.equal(right.code, 429);
   });
 });

@@ -14,6 +14,7 @@ import { ConsoleSessions, cookieValue, csrfMatches, SESSION_COOKIE } from "../..
 import { readBody } from "../../gateway/body.ts";
 import { header } from "../../gateway/context.ts";
 import { writeHead } from "../../gateway/respond.ts";
+import type { AttemptThrottle } from "../../identity/throttle.ts";
 import type { Identity } from "../../identity/types.ts";
 import type { Store } from "../../store/types.ts";
 import {
@@ -56,7 +57,7 @@ function oauthError(res: Res, err: OAuthError): void {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const PAGE_HEADERS = {
@@ -77,6 +78,18 @@ input[type=password]{width:100%;padding:.4rem}button{margin:.5rem .5rem 0 0;padd
   const data = Buffer.from(html);
   writeHead(res, code, { ...PAGE_HEADERS, "content-length": String(data.length) });
   res.end(data);
+}
+
+function tooMany(res: Res, retryAfterSeconds: number): void {
+  const body = Buffer.from(
+    `<!doctype html><title>Too many attempts</title><p>Too many sign-in attempts; try again in ${retryAfterSeconds} s.</p>`,
+  );
+  writeHead(res, 429, {
+    ...PAGE_HEADERS,
+    "retry-after": String(retryAfterSeconds),
+    "content-length": String(body.length),
+  });
+  res.end(body);
 }
 
 function redirect(res: Res, to: string): void {
@@ -110,10 +123,14 @@ const HIDDEN = [
   "scope",
 ];
 
+export const OAUTH_SIGN_IN = "MCP OAuth sign-in";
+
 export function createOAuthHandler(opts: {
   service: OAuthService;
   store: Store;
   now: () => number;
+  /** The gateway's sign-in throttle (shared with the console's sign-in), once the router has made it. */
+  throttle: () => AttemptThrottle | undefined;
 }): (req: Req, res: Res, path: string, issuer: string) => Promise<void> {
   const { service, store } = opts;
   const sessions = new ConsoleSessions(store, {}, opts.now);
@@ -198,9 +215,20 @@ export function createOAuthHandler(opts: {
     let credentialId: string | undefined;
     const typed = params.get("token");
     if (typed) {
+      // Throttled like the console's sign-in: per source address before the token is looked at (failures), and
+      // per identity once it is known.
+      const throttle = opts.throttle();
+      const source = req.socket?.remoteAddress ?? "unknown";
+      const bySource = await throttle?.checkSource(OAUTH_SIGN_IN, source);
+      if (bySource && !bySource.ok) return tooMany(res, bySource.retryAfterSeconds);
       const found = await store.identities.authenticateToken(
         createHash("sha256").update(typed).digest("hex"),
       );
+      if (found?.identity.kind !== "human") await throttle?.failed(OAUTH_SIGN_IN, source);
+      if (found && found.identity.kind === "human") {
+        const byIdentity = await throttle?.attempt(OAUTH_SIGN_IN, found.identity.name);
+        if (byIdentity && !byIdentity.ok) return tooMany(res, byIdentity.retryAfterSeconds);
+      }
       if (found)
         ({ identity, credentialId } = { identity: found.identity, credentialId: found.credential.id });
     } else if (human && csrfMatches(human.csrf, params.get("csrf") ?? undefined)) {

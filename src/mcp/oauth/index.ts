@@ -5,6 +5,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { join } from "node:path";
 import type { GatewayConfig } from "../../gateway/config.ts";
 import type { OAuthTestHooks } from "../../identity/oauth-config.ts";
+import type { AttemptThrottle } from "../../identity/throttle.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { Store } from "../../store/types.ts";
 import { createOAuthHandler } from "./handler.ts";
@@ -16,6 +17,8 @@ type Res = ServerResponse | Http2ServerResponse;
 
 export interface McpOAuth {
   service: OAuthService;
+  /** The router hands over the gateway's sign-in throttle (src/server/throttling.ts). */
+  throttle?: AttemptThrottle;
   handle(req: Req, res: Res, path: string, issuer: string): Promise<void>;
 }
 
@@ -39,5 +42,9 @@ export async function startMcpOAuth(opts: {
     log: opts.log,
     ...(opts.hooks ? { hooks: opts.hooks } : {}),
   });
-  return { service, handle: createOAuthHandler({ service, store: opts.store, now }) };
+  const oauth: McpOAuth = {
+    service,
+    handle: createOAuthHandler({ service, store: opts.store, now, throttle: () => oauth.throttle }),
+  };
+  return oauth;
 }

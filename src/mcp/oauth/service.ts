@@ -25,7 +25,12 @@ import {
   SignJWT,
 } from "jose";
 import { principalFor } from "../../identity/authenticators.ts";
-import type { OAuthClientConfig, OAuthConfig, OAuthTestHooks } from "../../identity/oauth-config.ts";
+import {
+  isAllowedRedirectUri,
+  type OAuthClientConfig,
+  type OAuthConfig,
+  type OAuthTestHooks,
+} from "../../identity/oauth-config.ts";
 import type { Credential, Identity, Principal } from "../../identity/types.ts";
 import { parseDuration } from "../../shared/duration.ts";
 import type { Logger } from "../../shared/log.ts";
@@ -506,7 +511,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       !Array.isArray(uris) ||
       uris.length === 0 ||
       uris.length > 10 ||
-      !uris.every((u) => typeof u === "string")
+      !uris.every((u) => typeof u === "string" && u.length <= 2000 && isAllowedRedirectUri(u))
     )
       throw new OAuthError("invalid_client", "the client metadata document has no valid redirect_uris");
     const method = doc.token_endpoint_auth_method;
