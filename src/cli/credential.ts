@@ -6,11 +6,18 @@
 // ~/.cache/airlock/), files 0600 in a 0700 directory, until one minute before it expires. The cache key covers the
 // server, the long-lived token's hash, the reason and the delegation, so a different --reason gets its own session.
 // The long-lived token is never printed or cached; only the short-lived one is.
+//
+// A reason per kubectl command (issue 21): kubectl passes its environment to the plugin, so
+// `AIRLOCK_REASON="INC-42: roll back web" kubectl rollout undo deploy/web` gets a session bound to that reason (5
+// minutes unless --ttl says otherwise; the next command with another reason gets another one). The reason is checked
+// here as the gateway checks it (one printable line, at most 500 characters). When the kubeconfig's --reason and
+// AIRLOCK_REASON are both set and differ, the plugin refuses: which one the audit should record would be a guess.
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { checkJustification } from "../shared/justification.ts";
 import { CLI_ERROR_USAGE, CliError, callAdminApi, parseDuration, resolveCa, runCli } from "./client.ts";
 import type { Command } from "./main.ts";
 
@@ -21,6 +28,9 @@ const HELP = `Usage (as a kubectl exec plugin; see 'airlock kubeconfig --exec'):
 Prints an ExecCredential holding a short-lived Airlock session credential, traded for the long-lived token in
 AIRLOCK_TOKEN or --token-file. The server and CA default to AIRLOCK_SERVER / AIRLOCK_CA, then to the cluster kubectl
 passes in KUBERNETES_EXEC_INFO. --reason is recorded on every audit event of the session.
+
+A reason for one kubectl command: AIRLOCK_REASON="INC-42: roll back web" kubectl rollout undo deploy/web
+(the plugin reads AIRLOCK_REASON and presents a credential bound to that reason, valid 5 minutes unless --ttl).
 `;
 
 const OPTIONS = {
@@ -125,6 +135,34 @@ function writeCache(dir: string, path: string, value: Cached): void {
   }
 }
 
+/** A credential bound to one command's reason lives this long (unless --ttl): it should not outlast the task. */
+export const PER_COMMAND_TTL_MS = 5 * 60_000;
+
+/**
+ * The reason the session is asked for: --reason (from the kubeconfig) or AIRLOCK_REASON (this command), checked as
+ * the gateway checks it; both set and different is refused. An empty AIRLOCK_REASON counts as unset. Pure.
+ */
+export function reasonOf(
+  flag: string | undefined,
+  envReason: string | undefined,
+): { text?: string; perCommand: boolean } {
+  const fromEnv = envReason === "" ? undefined : envReason;
+  if (flag !== undefined && fromEnv !== undefined && flag !== fromEnv)
+    throw new CliError(
+      "AIRLOCK_REASON and the kubeconfig's --reason differ; the request must carry one reason: unset AIRLOCK_REASON, or remove --reason from the kubeconfig's exec args",
+      CLI_ERROR_USAGE,
+    );
+  const text = fromEnv ?? flag;
+  if (text === undefined) return { perCommand: false };
+  const checked = checkJustification(text);
+  if (!checked.ok)
+    throw new CliError(
+      `${fromEnv !== undefined ? "AIRLOCK_REASON" : "--reason"} is refused: ${checked.why}`,
+      CLI_ERROR_USAGE,
+    );
+  return { text: checked.value, perCommand: fromEnv !== undefined && flag === undefined };
+}
+
 async function run(args: string[], env: Env): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) {
@@ -153,17 +191,20 @@ async function run(args: string[], env: Env): Promise<number> {
     throw new CliError(
       "no token: set AIRLOCK_TOKEN or pass --token-file with the identity's long-lived token",
     );
-  const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl);
+  let ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl);
   if (values.ttl !== undefined && ttlMs === undefined)
     throw new CliError(`--ttl "${values.ttl}" is not a duration (15m, 1h)`, CLI_ERROR_USAGE);
+  const reason = reasonOf(values.reason, env.AIRLOCK_REASON);
+  if (reason.perCommand && ttlMs === undefined) ttlMs = PER_COMMAND_TTL_MS;
 
   const key = createHash("sha256")
     .update(
       JSON.stringify([
         server,
         createHash("sha256").update(token).digest("hex"),
-        values.reason ?? "",
+        reason.text ?? "",
         values["on-behalf-of"] ?? "",
+        ttlMs ?? 0,
       ]),
     )
     .digest("hex")
@@ -177,7 +218,7 @@ async function run(args: string[], env: Env): Promise<number> {
     return 0;
   }
   const body: Record<string, unknown> = {};
-  if (values.reason !== undefined) body.reason = values.reason;
+  if (reason.text !== undefined) body.reason = reason.text;
   if (values["on-behalf-of"] !== undefined) body.onBehalfOf = values["on-behalf-of"];
   if (ttlMs !== undefined) body.ttlSeconds = Math.round(ttlMs / 1000);
   const session = (await callAdminApi(

@@ -7,6 +7,7 @@ import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildKubeconfig } from "../admin/index.ts";
+import { execPlugin } from "./kubeconfig.ts";
 import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 import { waitForSignal } from "./serve.ts";
@@ -133,15 +134,16 @@ export const demoCommand: Command = {
       });
       const caPath = join(dir, "gateway-ca.crt");
       await writeFile(caPath, gateway.caPem);
+      const agentToken = join(dir, "agent.token");
+      await writeFile(agentToken, `${agent.token}\n`, { mode: 0o600 });
       await writeFile(
         join(dir, "agent.kubeconfig"),
-        buildKubeconfig({
+        demoAgentKubeconfig({
           server: gateway.url,
           caPem: gateway.caPem,
-          identity: "demo-agent",
-          token: agent.token,
-          namespace: "prod",
-          comment: "demo-agent's identity at the Airlock gateway: no cluster credential in it.",
+          caPath,
+          tokenFile: agentToken,
+          cacheDir: join(dir, "credential-cache"),
         }),
         { mode: 0o600 },
       );
@@ -187,12 +189,37 @@ export const demoCommand: Command = {
   },
 };
 
+/**
+ * demo-agent's kubeconfig: kubectl runs `airlock credential` (the exec plugin) with the agent's token file, so each
+ * command gets a short-lived session credential — bound to AIRLOCK_REASON when the command sets it (issue 21).
+ * No secret is in the file itself; the cache stays inside the demo folder.
+ */
+export function demoAgentKubeconfig(input: {
+  server: string;
+  caPem: string;
+  caPath: string;
+  tokenFile: string;
+  cacheDir: string;
+}): string {
+  const exec = execPlugin(input.server, { ca: input.caPath, "token-file": input.tokenFile });
+  exec.args.push("--cache-dir", input.cacheDir);
+  return buildKubeconfig({
+    server: input.server,
+    caPem: input.caPem,
+    identity: "demo-agent",
+    exec,
+    namespace: "prod",
+    comment:
+      "demo-agent at the Airlock gateway: kubectl runs `airlock credential` with the agent's token file (agent.token); no cluster credential in it.",
+  });
+}
+
 /** The commands `airlock demo` prints to try; each comment says what happens (test/cli/demo-commands.test.ts runs them). */
 export function demoTryLines(rel: (name: string) => string, gatewayUrl: string): string[] {
   return [
     "Try, in another terminal, from this folder:",
     "",
-    `  export KUBECONFIG=${rel("agent.kubeconfig")}   # demo-agent's Airlock token; no cluster credential in it`,
+    `  export KUBECONFIG=${rel("agent.kubeconfig")}   # demo-agent via the airlock credential exec plugin; no cluster credential`,
     "  kubectl auth whoami                        # the cluster sees airlock:demo-agent",
     "  kubectl get pods                           # namespace prod; reads are allowed",
     "  kubectl get deployments -A",
@@ -219,12 +246,16 @@ export function demoTryLines(rel: (name: string) => string, gatewayUrl: string):
     "  kubectl port-forward deploy/web 8080:80    # allowed: the rule names port 80",
     "  kubectl port-forward deploy/web 8022:22    # refused when a connection opens: port 22 is not named",
     "",
-    "Review — writes in prod wait for a human in group sre:",
-    "  kubectl delete deployment web              # waits…",
+    "Review — writes in prod need a justification (INC-<n> or CHG-<n>: why) and wait for a human in group sre:",
+    "  kubectl delete deployment web              # refused: the message says how to give a justification",
+    '  AIRLOCK_REASON="INC-42: web is crash-looping after the release" kubectl delete deployment web   # waits…',
     `  # …meanwhile, in a third terminal, as alice:  source ${rel("alice.env")}`,
     "  npm run -s airlock -- review list",
-    "  npm run -s airlock -- review show <id>     # who, what, and the dry-run diff",
+    "  npm run -s airlock -- review show <id>     # who, why (the justification), what, and the dry-run diff",
     "  npm run -s airlock -- review approve <id>  # the waiting kubectl finishes",
+    "  # Three ways to give a justification: AIRLOCK_REASON per kubectl command (read by the exec plugin);",
+    '  #   per credential: airlock kubeconfig --exec --identity demo-agent --reason "CHG-7: …" (airlock credential --reason);',
+    "  #   per request: the Airlock-Justification header (percent-encoded), or the MCP tools' justification argument.",
     "",
     "Audit and revocation, as the gateway's admin:",
     `  source ${rel("admin.env")}`,

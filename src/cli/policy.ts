@@ -141,6 +141,7 @@ export function whatIfText(report: WhatIfReport): string {
   out.push(
     `${report.total} recorded requests: ${report.replayed} replayed, ${report.changed.length} decided differently, ` +
       `${report.undecidable.length} cannot be replayed (their rule needs the body or query), ` +
+      `${report.unjustified.length} lacked a justification the policies require, ` +
       `${report.notReplayed.beforePolicy + report.notReplayed.rateLimited + report.notReplayed.unparseable} not replayed ` +
       `(${report.notReplayed.beforePolicy} refused before policy, ${report.notReplayed.rateLimited} rate-limited)`,
   );
@@ -155,6 +156,22 @@ export function whatIfText(report: WhatIfReport): string {
           r.request,
           `${r.before.effect} ${r.before.policy}/${r.before.rule}`,
           `${r.after.effect} ${r.after.policy}/${r.after.rule}`,
+        ]),
+      ).trimEnd(),
+    );
+  }
+  if (report.unjustified.length) {
+    out.push("", "Lacked a justification the policies require (refused before any review):");
+    out.push(
+      formatTable(
+        ["TIME", "IDENTITY", "REQUEST", "RULE", "JUSTIFICATION", "WHY"],
+        report.unjustified.map((r) => [
+          r.time.replace(/\.\d+Z$/, "Z"),
+          r.identity,
+          r.request,
+          r.rule,
+          r.justification === null ? "(none)" : r.justification,
+          r.because,
         ]),
       ).trimEnd(),
     );

@@ -3,7 +3,8 @@
 //
 // An audit event keeps the classified target and exec argv but not the body, the query (selectors, dryRun) or the
 // exec container/tty/stdin, so a request whose outcome hangs on a rule that reads those is reported as undecidable
-// rather than guessed. Requests refused before policy (401, bad paths) and rate-limited ones (the outcome depends on
+// rather than guessed. A request the candidate rules would refuse for its justification (none recorded, or one not
+// in a rule's form) is also listed on its own (`unjustified`). Requests refused before policy (401, bad paths) and rate-limited ones (the outcome depends on
 // history, not on policy text) are counted but not replayed. Identities are taken as they are now.
 
 import type { AuditEvent } from "../audit/types.ts";
@@ -28,6 +29,8 @@ export interface WhatIfReport {
   unchanged: number;
   changed: WhatIfRow[];
   undecidable: (Omit<WhatIfRow, "after"> & { because: string })[];
+  /** Requests the candidate policies would refuse for their justification: none given, or not in the rule's form. */
+  unjustified: (Omit<WhatIfRow, "after"> & { rule: string; because: string; justification: string | null })[];
   notReplayed: { beforePolicy: number; rateLimited: number; unparseable: number };
 }
 
@@ -50,6 +53,8 @@ function principalOf(e: AuditEvent, identities: ReadonlyMap<string, Identity>): 
     groups: known?.groups ?? [],
     labels: known?.labels ?? {},
     credentialId: e.credentialId ?? "",
+    // The reason the request was sent with (header, MCP argument or credential), as its event recorded it.
+    ...(typeof e.justification === "string" ? { justification: e.justification } : {}),
   };
 }
 
@@ -65,6 +70,7 @@ export function whatIf(
     unchanged: 0,
     changed: [],
     undecidable: [],
+    unjustified: [],
     notReplayed: { beforePolicy: 0, rateLimited: 0, unparseable: 0 },
   };
   for (const e of events) {
@@ -99,6 +105,14 @@ export function whatIf(
     }
     report.replayed++;
     const d = result.decision;
+    if (d.effect === "deny" && d.justification) {
+      report.unjustified.push({
+        ...base,
+        rule: `${d.policy}/${d.rule}`,
+        because: d.message,
+        justification: e.justification ?? null,
+      });
+    }
     const sameRule = d.policy === e.policy && d.rule === e.rule;
     const sameEffect = d.effect === e.decision;
     if (sameRule || sameEffect) report.unchanged++;

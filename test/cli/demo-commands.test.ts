@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
-import { demoTryLines } from "../../src/cli/demo.ts";
+import { demoAgentKubeconfig, demoTryLines } from "../../src/cli/demo.ts";
 import { waitFor } from "../gateway/e2e-support.ts";
 import { type CliRun, runAirlock } from "../helpers/cli.ts";
 import { eventually } from "../helpers/eventually.ts";
@@ -29,11 +29,26 @@ const children: ChildProcess[] = [];
 
 before(async () => {
   gw = await startTestGateway({ policyFiles: [DEMO] });
-  agent = (await gw.addIdentity("demo-agent", "agent", ["agents"])).kubeconfig;
+  const demoAgent = await gw.addIdentity("demo-agent", "agent", ["agents"]);
   const alice = await gw.addIdentity("alice", "human", ["sre", "airlock:admins"]);
   tokens = { alice: alice.token, admin: (await readFile(gw.gateway.adminTokenPath, "utf8")).trim() };
   caFile = join(gw.dir, "gateway-ca.crt");
   await writeFile(caFile, gw.gateway.caPem);
+  // The demo's own agent kubeconfig: kubectl runs the airlock credential exec plugin with the agent's token file.
+  const tokenFile = join(gw.dir, "agent.token");
+  await writeFile(tokenFile, `${demoAgent.token}\n`, { mode: 0o600 });
+  agent = join(gw.dir, "agent.kubeconfig");
+  await writeFile(
+    agent,
+    demoAgentKubeconfig({
+      server: gw.gateway.url,
+      caPem: gw.gateway.caPem,
+      caPath: caFile,
+      tokenFile,
+      cacheDir: join(gw.dir, "credential-cache"),
+    }),
+    { mode: 0o600 },
+  );
 });
 
 after(async () => {
@@ -45,18 +60,27 @@ interface Line {
   words: string[];
   comment: string;
   text: string;
+  /** `AIRLOCK_REASON="…" kubectl …`: the reason the command sets for the exec plugin. */
+  reason?: string;
 }
 
 /** `cmd args   # comment` → words and comment; lines that are not commands (prose, blank) are dropped. */
 function parse(lines: string[]): Line[] {
   const out: Line[] = [];
   for (const raw of lines) {
-    const line = raw.trim();
+    let line = raw.trim();
+    const reason = /^AIRLOCK_REASON="([^"]*)"\s+/.exec(line);
+    if (reason) line = line.slice(reason[0].length);
     if (!/^(kubectl|KUBECONFIG=|npm run|export|source)\b/.test(line)) continue;
     const hash = line.search(/\s{2,}#\s/);
     const cmd = hash < 0 ? line : line.slice(0, hash).trim();
     const comment = hash < 0 ? "" : line.slice(line.indexOf("#", hash) + 1).trim();
-    out.push({ words: cmd.split(/\s+/), comment, text: line });
+    out.push({
+      words: cmd.split(/\s+/),
+      comment,
+      text: raw.trim(),
+      ...(reason ? { reason: reason[1] } : {}),
+    });
   }
   return out;
 }
@@ -84,12 +108,19 @@ async function runKubectl(line: Line): Promise<void> {
   }
   const args = words.slice(1);
   if (args[0] === "port-forward") return portForward(line, args);
-  const r = await kubectl(kubeconfig, args, { timeoutMs: 20_000 });
+  const env = line.reason === undefined ? undefined : { AIRLOCK_REASON: line.reason };
+  const r = await kubectl(kubeconfig, args, { timeoutMs: 20_000, ...(env ? { env } : {}) });
   const what = `${line.text}\n${r.stdout}${r.stderr}`;
   if (FAILS.test(line.comment)) {
     assert.notEqual(r.code, 0, what);
     if (args[1] === "can-i") assert.match(r.stdout, /^no\b/, what);
     else assert.match(r.stderr, /airlock|Forbidden|forbidden/, what);
+    if (/justification/.test(line.comment))
+      assert.match(
+        r.stderr,
+        /a justification is required.*AIRLOCK_REASON=/s,
+        `says how to give one: ${what}`,
+      );
     return;
   }
   assert.equal(r.code, 0, what);
@@ -166,13 +197,17 @@ test("every command the README quick start and airlock demo print behaves as its
   let held: Line | undefined;
   assert.ok(kubectlLines.length > 1, `kubectl lines to run: ${kubectlLines.length}`);
   for (const line of kubectlLines) {
-    if (/waits/.test(line.comment)) held = line;
-    else await runKubectl(line);
+    if (/waits/.test(line.comment)) {
+      // The README's walk-through and the demo print the same held write: it runs once, below.
+      if (held) assert.deepEqual([line.words, line.reason], [held.words, held.reason], line.text);
+      held = line;
+    } else await runKubectl(line);
   }
 
   // Review: the delete waits; alice lists, shows and approves it with the printed commands; the delete finishes.
   assert.ok(held, "the demo prints a command held for review");
-  const child = spawnKubectl(agent, held.words.slice(1));
+  assert.ok(held.reason, "the held write carries a justification (AIRLOCK_REASON)");
+  const child = spawnKubectl(agent, held.words.slice(1), { AIRLOCK_REASON: held.reason });
   children.push(child);
   let err = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
@@ -184,7 +219,16 @@ test("every command the README quick start and airlock demo print behaves as its
     return (JSON.parse(list.stdout || "[]") as { id: string; status?: string }[])[0]?.id || undefined;
   });
   assert.equal(child.exitCode, null, "kubectl waits");
-  const reviewLines = cli.filter((l) => l.words.includes("review"));
+  const shown = await airlockCli(tokens.alice, ["review", "show", id]);
+  assert.match(
+    shown.stdout,
+    new RegExp(`Justification: client says: ${held.reason}`),
+    "the reviewer sees why",
+  );
+  // The README's walk-through and the demo print the same review commands: each distinct one runs once.
+  const reviewLines = cli
+    .filter((l) => l.words.includes("review"))
+    .filter((l, i, all) => all.findIndex((o) => o.words.join(" ") === l.words.join(" ")) === i);
   assert.ok(reviewLines.length > 0, "the demo prints review commands");
   for (const line of reviewLines) {
     const args = line.words.slice(line.words.indexOf("--") + 1).map((w) => (w === "<id>" ? id : w));

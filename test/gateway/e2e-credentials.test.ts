@@ -319,11 +319,11 @@ describe("self reviews", () => {
     assert.match(
       (await canI("delete", "deployments", "-n", "prod")).answer,
       /^no\b/,
-      "a review is needed first",
+      "a justification and a review are needed first",
     );
     assert.match(
       (await canI("delete", "deployments", "-n", "prod")).answer,
-      /would hold it for a review by a human; not allowed without one/,
+      /denied by policy demo rule prod-writes-need-review: a justification is required and none was given/,
     );
     assert.match(
       (await canI("create", "rolebindings", "-n", "staging")).answer,

@@ -46,10 +46,11 @@ export async function kubectl(
 }
 
 /** For long-running commands (get -w, logs -f, port-forward): the caller reads the streams and kills the child. */
-export function spawnKubectl(kubeconfig: string, args: string[]): ChildProcess {
+export function spawnKubectl(kubeconfig: string, args: string[], env?: Record<string, string>): ChildProcess {
   const cache = cacheDir();
   const child = spawn("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", cache, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   child.on("close", () => rmSync(cache, { recursive: true, force: true }));
   return child;

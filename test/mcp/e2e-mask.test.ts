@@ -79,7 +79,11 @@ describe("MCP tools never print a planted value", () => {
   });
 
   test("k8s_apply to prod returns the review preview masked", async () => {
-    const r = await call("k8s_apply", { manifest: manifest("prod", "fast"), forceConflicts: true });
+    const r = await call("k8s_apply", {
+      manifest: manifest("prod", "fast"),
+      forceConflicts: true,
+      justification: "CHG-7: switch the app to fast mode",
+    });
     assert.match(r.text, /PENDING REVIEW/);
     assertClean(r.text, PLANTED);
   });

@@ -46,7 +46,10 @@ async function mcpClient(token: string): Promise<Client> {
 
 async function applyInProd(client: Client, name: string): Promise<string> {
   const manifest = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: prod\ndata:\n  a: "1"\n`;
-  const r = await client.callTool({ name: "k8s_apply", arguments: { manifest } });
+  const r = await client.callTool({
+    name: "k8s_apply",
+    arguments: { manifest, justification: "CHG-7: add the settings the release needs" },
+  });
   const text = (r.content as { text?: string }[]).map((c) => c.text ?? "").join("\n");
   const id = /PENDING REVIEW ([0-9a-f-]{36})/.exec(text)?.[1];
   assert.ok(id, text);

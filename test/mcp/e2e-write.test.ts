@@ -63,7 +63,10 @@ describe("MCP write tools under the demo policy", () => {
   });
 
   test("k8s_apply in prod returns the pending review at once, with the diff the reviewer sees", async () => {
-    const r = await call("k8s_apply", { manifest: configMap("fast", "prod") });
+    const r = await call("k8s_apply", {
+      manifest: configMap("fast", "prod"),
+      justification: "CHG-7: switch prod to fast mode",
+    });
     assert.equal(r.isError, false, r.text);
     assert.match(r.text, /PENDING REVIEW [0-9a-f-]{36}/);
     assert.match(r.text, /What the reviewer sees:/);
@@ -104,7 +107,7 @@ describe("MCP write tools under the demo policy", () => {
     assert.match(two.text, /scaled to 2/);
   });
 
-  test("k8s_can_i answers from policy: delete in prod needs review, exec of rm is denied, list is allowed", async () => {
+  test("k8s_can_i answers from policy: delete in prod needs a justification, exec of rm is denied, list is allowed", async () => {
     const del = await call("k8s_can_i", {
       verb: "delete",
       resource: "deployments",
@@ -113,7 +116,7 @@ describe("MCP write tools under the demo policy", () => {
     });
     assert.match(
       del.text,
-      /Airlock policy: only after a human approves — policy demo rule prod-writes-need-review/,
+      /Airlock policy: no — denied by policy demo rule prod-writes-need-review: a justification is required and none was given/,
     );
     const rm = await call("k8s_can_i", {
       verb: "exec",

@@ -191,7 +191,12 @@ describe("the MCP endpoint under the demo policy", () => {
 
   test("k8s_delete of the prod Deployment: pending review at once, approved by alice, wait reports it, the repeat deletes", async () => {
     const started = Date.now();
-    const first = await call("k8s_delete", { resource: "deployments", name: "web", namespace: "prod" });
+    const first = await call("k8s_delete", {
+      resource: "deployments",
+      name: "web",
+      namespace: "prod",
+      justification: "INC-42: web is crash-looping after the release",
+    });
     assert.ok(Date.now() - started < 10_000, "the call is not held");
     assert.equal(first.isError, false, first.text);
     assert.match(first.text, /PENDING REVIEW/);
@@ -214,7 +219,12 @@ describe("the MCP endpoint under the demo policy", () => {
     assert.match(waited.text, /APPROVED/);
     assert.match(waited.text, /approved by: alice/);
 
-    const second = await call("k8s_delete", { resource: "deployments", name: "web", namespace: "prod" });
+    const second = await call("k8s_delete", {
+      resource: "deployments",
+      name: "web",
+      namespace: "prod",
+      justification: "INC-42: web is crash-looping after the release",
+    });
     assert.equal(second.isError, false, second.text);
     assert.match(second.text, /deployments\.apps\/web deleted/);
     const gone = await call("k8s_get", { resource: "deployments", name: "web", namespace: "prod" });

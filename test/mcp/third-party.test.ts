@@ -11,12 +11,16 @@ import { fileURLToPath } from "node:url";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { buildKubeconfig } from "../../src/admin/index.ts";
+import { execPlugin } from "../../src/cli/kubeconfig.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
 const SERVER = fileURLToPath(
   new URL("../../node_modules/mcp-server-kubernetes/dist/index.js", import.meta.url),
 );
+
+const REASON = "CHG-12: let the kubernetes MCP server tidy up prod";
 
 let gw: TestGateway;
 let client: Client;
@@ -43,11 +47,25 @@ before(async () => {
   gw = await startTestGateway({ policyFiles: [join(policyDir, "demo.yaml")] });
   const agent = await gw.addIdentity("demo-agent", "agent", ["agents"]);
   agentId = agent.id;
+  // The demo policy wants a justification for prod writes: this server cannot send one per call, so its kubeconfig
+  // runs the airlock credential exec plugin with a reason for the whole credential (--reason).
+  const caFile = join(gw.dir, "gateway-ca.crt");
+  const tokenFile = join(gw.dir, "agent.token");
+  await writeFile(caFile, gw.gateway.caPem);
+  await writeFile(tokenFile, agent.token, { mode: 0o600 });
+  const exec = execPlugin(gw.gateway.url, { ca: caFile, "token-file": tokenFile, reason: REASON });
+  exec.args.push("--cache-dir", join(gw.dir, "credential-cache"));
+  const kubeconfig = join(gw.dir, "third-party.kubeconfig");
+  await writeFile(
+    kubeconfig,
+    buildKubeconfig({ server: gw.gateway.url, caPem: gw.gateway.caPem, identity: "demo-agent", exec }),
+    { mode: 0o600 },
+  );
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER],
     // A fresh HOME: kubectl's discovery cache and config stay inside the test directory.
-    env: { PATH: process.env.PATH ?? "", HOME: gw.dir, KUBECONFIG: agent.kubeconfig },
+    env: { PATH: process.env.PATH ?? "", HOME: gw.dir, KUBECONFIG: kubeconfig },
     stderr: "pipe",
   });
   client = new Client({ name: "airlock-third-party-test", version: "1.0.0" });
@@ -110,6 +128,7 @@ describe("mcp-server-kubernetes through Airlock", () => {
     const review = await reviews.get(id);
     assert.equal(review.requester.identityId, agentId);
     assert.equal(review.request.action, "delete");
+    assert.equal(review.justification, REASON, "the credential's reason is the review's justification");
     const alice = await gw.gateway.runtime.authenticate?.({
       headers: {
         authorization: `Bearer ${(await gw.gateway.store.identities.create({ name: "alice", kind: "human", groups: ["sre"] })).token}`,

@@ -117,7 +117,7 @@ test("the demo policy decides the scenario's requests as documented", () => {
     ],
     [
       { verb: "delete", apiGroup: "apps", resource: "deployments", namespace: "prod", name: "web" },
-      "review demo/prod-writes-need-review",
+      "deny demo/prod-writes-need-review",
       AGENT,
     ],
     [
@@ -152,14 +152,30 @@ test("the demo policy decides the scenario's requests as documented", () => {
   }
 });
 
+test("agents' prod writes need a justification naming an incident or change; humans' and other writes do not", () => {
+  const del = { verb: "delete", apiGroup: "apps", resource: "deployments", namespace: "prod", name: "web" };
+  const none = decide(demo, del);
+  assert.equal(none.effect === "deny" && none.justification, true);
+  assert.match(none.effect === "deny" ? none.message : "", /a justification is required and none was given/);
+  const why = "INC-42: web is crash-looping after the release";
+  assert.equal(verdict(decide(demo, del, AGENT, why)), "review demo/prod-writes-need-review");
+  assert.equal(
+    verdict(decide(demo, del, AGENT, "CHG-7: planned removal of web")),
+    "review demo/prod-writes-need-review",
+  );
+  for (const bad of ["INC-42: short", "because I said so, it is broken", "xINC-42: web is crash-looping"])
+    assert.equal(verdict(decide(demo, del, AGENT, bad)), "deny demo/prod-writes-need-review", bad);
+  assert.equal(verdict(decide(demo, { ...del, namespace: "staging" })), "allow demo/writes-outside-prod");
+  assert.equal(verdict(decide(demo, del, ALICE)), "allow sre/everything");
+});
+
 test("the demo's prod review asks group sre for one approval, waiting up to 10 minutes", () => {
-  const d = decide(demo, {
-    verb: "delete",
-    apiGroup: "apps",
-    resource: "deployments",
-    namespace: "prod",
-    name: "web",
-  });
+  const d = decide(
+    demo,
+    { verb: "delete", apiGroup: "apps", resource: "deployments", namespace: "prod", name: "web" },
+    AGENT,
+    "INC-42: web is crash-looping after the release",
+  );
   assert.equal(d.effect, "review");
   assert.deepEqual(d.effect === "review" && d.review, {
     approvers: { identities: [], groups: ["sre"] },

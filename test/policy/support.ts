@@ -30,10 +30,12 @@ export function decide(
   engine: PolicyEngine,
   request: Req,
   identity: DescribedRequest["identity"] = AGENT,
+  /** The request's justification (header, MCP argument or credential reason), when it has one. */
+  justification?: string,
 ): Decision {
   const d = describeToRequest({ identity, request });
   if (!d.ok) throw new Error(d.errors.join("; "));
-  return engine.decide(d.principal, d.kube);
+  return engine.decide(justification === undefined ? d.principal : { ...d.principal, justification }, d.kube);
 }
 
 /** "allow demo/read-everything" style summary of a decision. */

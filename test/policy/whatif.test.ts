@@ -125,3 +125,47 @@ test("what-if reports requests the candidate policies would decide differently, 
     /bot\s+exec pods\/exec "web-1" in namespace "prod" -- sh -c rm -rf \/\s+allow old\/exec\s+deny new\/no-exec-rm/,
   );
 });
+
+test("what-if lists the recorded requests a justification requirement would refuse: none given, or not in the form", () => {
+  const candidate = engineOf(
+    policy(
+      "new",
+      "[{ group: agents }]",
+      `    - name: prod-deletes
+      verbs: [delete]
+      namespaces: [prod]
+      effect: allow
+      justification: { required: true, pattern: "INC-[0-9]+: .{5,}" }`,
+    ),
+  );
+  const del = {
+    method: "DELETE",
+    path: "/api/v1/namespaces/prod/configmaps/x",
+    verb: "delete",
+    resource: "configmaps",
+    name: "x",
+    rule: "deletes",
+  };
+  const report = whatIf(
+    [
+      event({ id: "none", ...del }),
+      event({ id: "wrong", ...del, justification: "cleanup" }),
+      event({ id: "good", ...del, justification: "INC-7: stale config" }),
+    ],
+    identities,
+    candidate,
+  );
+  assert.deepEqual(
+    report.unjustified.map((r) => [r.id, r.rule, r.justification]),
+    [
+      ["none", "new/prod-deletes", null],
+      ["wrong", "new/prod-deletes", "cleanup"],
+    ],
+  );
+  assert.match(report.unjustified[0]?.because ?? "", /a justification is required and none was given/);
+  assert.match(report.unjustified[1]?.because ?? "", /does not match the form the rule requires/);
+  const text = whatIfText(report);
+  assert.match(text, /2 lacked a justification the policies require/);
+  assert.match(text, /Lacked a justification the policies require \(refused before any review\):/);
+  assert.match(text, /new\/prod-deletes\s+cleanup/);
+});
