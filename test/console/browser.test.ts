@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
+import { execKubeconfig } from "../helpers/exec-kubeconfig.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl, spawnKubectl } from "../helpers/kubectl.ts";
 import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "./support.ts";
@@ -23,6 +24,7 @@ const SHOTS = `${resolve(process.env.AIRLOCK_CONSOLE_SCREENSHOTS ?? join(tmpdir(
 
 let gw: TestGateway;
 let agent: string;
+let agentExec: string;
 let aliceToken: string;
 let browser: TestBrowser;
 let page: Page;
@@ -30,7 +32,10 @@ let page: Page;
 before(async () => {
   await ensureConsoleBuilt();
   gw = await startTestGateway({ policyFiles: [DEMO] });
-  agent = (await gw.addIdentity("demo-agent", "agent", ["agents"])).kubeconfig;
+  const demoAgent = await gw.addIdentity("demo-agent", "agent", ["agents"]);
+  agent = demoAgent.kubeconfig;
+  // Prod writes need a justification under the demo policy: given per command (AIRLOCK_REASON) via the exec plugin.
+  agentExec = await execKubeconfig(gw, "demo-agent-exec", { name: "demo-agent", token: demoAgent.token });
   aliceToken = (await gw.addIdentity("alice", "human", ["sre", "airlock:admins"])).token;
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -121,7 +126,11 @@ test("the agent's exec session is listed and its recording replays the typed com
 
 test("a denied review: the agent's waiting kubectl prints alice's reason", async () => {
   await go("Reviews");
-  const run = collect(spawnKubectl(agent, ["delete", "configmap", "web-config", "-n", "prod"]));
+  const run = collect(
+    spawnKubectl(agentExec, ["delete", "configmap", "web-config", "-n", "prod"], {
+      AIRLOCK_REASON: "CHG-3: drop the old web config",
+    }),
+  );
   const row = page.locator("tr[data-review]", { hasText: "delete configmaps web-config" });
   await row.waitFor();
   await row.getByRole("link").click();
@@ -137,7 +146,10 @@ test("a denied review: the agent's waiting kubectl prints alice's reason", async
 
 test("an approved review: alice sees the held delete with its diff, approves, and the waiting kubectl finishes", async () => {
   await go("Reviews");
-  const run = collect(spawnKubectl(agent, ["delete", "deployment", "web", "-n", "prod"]));
+  const why = "INC-42: web is crash-looping after the release";
+  const run = collect(
+    spawnKubectl(agentExec, ["delete", "deployment", "web", "-n", "prod"], { AIRLOCK_REASON: why }),
+  );
   const row = page.locator("tr[data-review]", { hasText: "delete deployments web" });
   await row.waitFor();
   await row.getByText("demo-agent").waitFor();
@@ -153,6 +165,7 @@ test("an approved review: alice sees the held delete with its diff, approves, an
     .first()
     .waitFor();
   assert.equal(await settledWithin(run, 0), undefined, "kubectl is still waiting");
+  await page.getByTestId("justification").getByText(why).waitFor();
   await shot("review");
   await page.getByLabel("Also allow the same kind of request for").selectOption("");
   await page.getByRole("button", { name: "Approve" }).click();

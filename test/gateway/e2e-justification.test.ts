@@ -11,10 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { buildKubeconfig } from "../../src/admin/index.ts";
 import type { AuditEvent } from "../../src/audit/types.ts";
-import { execPlugin } from "../../src/cli/kubeconfig.ts";
 import { runAirlock } from "../helpers/cli.ts";
+import { execKubeconfig } from "../helpers/exec-kubeconfig.ts";
 import { callGateway, startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
@@ -25,26 +24,12 @@ let gw: TestGateway;
 let agentToken: string;
 let aliceToken: string;
 let caFile: string;
-let tokenFile: string;
 /** demo-agent through the exec plugin, with no --reason: AIRLOCK_REASON gives one per command. */
 let perCommand: string;
 let cacheDir: string;
 
-function execKubeconfig(name: string, reason?: string): Promise<string> {
-  const exec = execPlugin(gw.gateway.url, {
-    ca: caFile,
-    "token-file": tokenFile,
-    ...(reason ? { reason } : {}),
-  });
-  exec.args.push("--cache-dir", cacheDir);
-  const path = join(gw.dir, `${name}.kubeconfig`);
-  const text = buildKubeconfig({
-    server: gw.gateway.url,
-    caPem: gw.gateway.caPem,
-    identity: "demo-agent",
-    exec,
-  });
-  return writeFile(path, text, { mode: 0o600 }).then(() => path);
+function agentKubeconfig(name: string, reason?: string): Promise<string> {
+  return execKubeconfig(gw, name, { name: "demo-agent", token: agentToken }, reason ? { reason } : {});
 }
 
 function k(args: string[], reason?: string, kubeconfig = perCommand) {
@@ -90,11 +75,9 @@ before(async () => {
   agentToken = (await gw.addIdentity("demo-agent", "agent", ["agents"])).token;
   aliceToken = (await gw.addIdentity("alice", "human", ["sre"])).token;
   caFile = join(gw.dir, "gateway-ca.crt");
-  tokenFile = join(gw.dir, "agent.token");
   cacheDir = join(gw.dir, "credential-cache");
   await writeFile(caFile, gw.gateway.caPem);
-  await writeFile(tokenFile, agentToken, { mode: 0o600 });
-  perCommand = await execKubeconfig("per-command");
+  perCommand = await agentKubeconfig("per-command");
 });
 after(async () => {
   await gw?.close();
@@ -181,7 +164,7 @@ describe("kubectl: AIRLOCK_REASON per command, read by the exec plugin", () => {
 describe("kubectl: a reason per credential (airlock credential --reason)", () => {
   test("the credential's reason is the justification of its requests", async () => {
     const why = "CHG-7: planned clean-up of the old settings";
-    const withReason = await execKubeconfig("with-reason", why);
+    const withReason = await agentKubeconfig("with-reason", why);
     const r = await k(["delete", "service", "web", "-n", "prod"], undefined, withReason);
     const id = /review ([0-9a-f-]{36}) is pending/.exec(r.stderr)?.[1];
     assert.ok(id, r.stderr);
@@ -189,7 +172,7 @@ describe("kubectl: a reason per credential (airlock credential --reason)", () =>
   });
 
   test("--reason and a different AIRLOCK_REASON are refused: one request, one reason", async () => {
-    const withReason = await execKubeconfig("with-reason-2", "CHG-7: planned clean-up of the old settings");
+    const withReason = await agentKubeconfig("with-reason-2", "CHG-7: planned clean-up of the old settings");
     const r = await k(["get", "pods", "-n", "staging"], "INC-9: something else entirely", withReason);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /AIRLOCK_REASON and the kubeconfig's --reason differ/);

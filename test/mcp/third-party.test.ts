@@ -11,8 +11,7 @@ import { fileURLToPath } from "node:url";
 import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { buildKubeconfig } from "../../src/admin/index.ts";
-import { execPlugin } from "../../src/cli/kubeconfig.ts";
+import { execKubeconfig } from "../helpers/exec-kubeconfig.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
@@ -49,17 +48,13 @@ before(async () => {
   agentId = agent.id;
   // The demo policy wants a justification for prod writes: this server cannot send one per call, so its kubeconfig
   // runs the airlock credential exec plugin with a reason for the whole credential (--reason).
-  const caFile = join(gw.dir, "gateway-ca.crt");
-  const tokenFile = join(gw.dir, "agent.token");
-  await writeFile(caFile, gw.gateway.caPem);
-  await writeFile(tokenFile, agent.token, { mode: 0o600 });
-  const exec = execPlugin(gw.gateway.url, { ca: caFile, "token-file": tokenFile, reason: REASON });
-  exec.args.push("--cache-dir", join(gw.dir, "credential-cache"));
-  const kubeconfig = join(gw.dir, "third-party.kubeconfig");
-  await writeFile(
-    kubeconfig,
-    buildKubeconfig({ server: gw.gateway.url, caPem: gw.gateway.caPem, identity: "demo-agent", exec }),
-    { mode: 0o600 },
+  const kubeconfig = await execKubeconfig(
+    gw,
+    "third-party",
+    { name: "demo-agent", token: agent.token },
+    {
+      reason: REASON,
+    },
   );
   const transport = new StdioClientTransport({
     command: process.execPath,
