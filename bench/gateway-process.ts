@@ -2,11 +2,16 @@
 // a validated airlock.yaml-shaped config, JSON logs at level info to stdout), plus an IPC channel so bench/run.ts can
 // read its memory after a forced GC and its server-side request times. Run with --expose-gc.
 //
+// The realistic configuration of the benchmark issue: the DEMO policy (examples/policies/demo.yaml), whose
+// read-everything rule masks with the `default` profile, an identity of kind agent in group `agents` (so masking
+// applies), audit.durability commit (the default), recording on (the default).
+//
 // The benchmark identity is created straight in the store (as test/helpers/gateway.ts does); its token only ever
 // travels to the parent over IPC. The process exits when its parent disconnects.
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { PerformanceObserver } from "node:perf_hooks";
+import { getHeapStatistics } from "node:v8";
 import { validateConfig } from "../src/gateway/config.ts";
 import { startGateway } from "../src/server/index.ts";
 import { openStore } from "../src/store/index.ts";
@@ -18,6 +23,8 @@ export type GatewayRequest =
   /** Starts the V8 CPU profiler, or stops it and writes the profile (a .cpuprofile file) to `path`. */
   | { op: "profile"; action: "start" }
   | { op: "profile"; action: "stop"; path: string }
+  /** Peak JS heap while something runs: start samples heapUsed every 2 ms after a forced GC, stop reports. */
+  | { op: "peak"; action: "start" | "stop" }
   | { op: "stop" };
 
 export interface Memory {
@@ -34,23 +41,36 @@ export type GatewayReply =
   | { op: "memory"; memory: Memory }
   | { op: "serverTimes"; server: number[]; upstream: number[] }
   | { op: "profile"; path?: string }
+  | { op: "peak"; baseline: Memory; peakHeapUsed: number; pid: number }
   | { op: "error"; message: string };
 
+/** How bench/run.ts starts one gateway (the 4th argument, JSON). */
+export interface GatewayOptions {
+  /** audit-in-memory: an experiment, never a configuration; audit-fsync: audit.durability fsync. */
+  experiment?: "audit-in-memory" | "audit-fsync";
+  /** `workers: N` in the config, when the gateway has the key (see bench/run.ts workersAvailable). */
+  workers?: number;
+}
+
 const send = (reply: GatewayReply) => process.send?.(reply);
-const [dir, simKubeconfig, name = "main", experiment] = process.argv.slice(2);
+const [dir, simKubeconfig, name = "main", optionsJson = "{}"] = process.argv.slice(2);
 if (!dir || !simKubeconfig || !process.send) {
   throw new Error(
-    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [NAME [audit-in-memory|audit-fsync]] (with an IPC channel)",
+    "usage: fork bench/gateway-process.ts DIR SIM_KUBECONFIG [NAME [OPTIONS-JSON]] (with an IPC channel)",
   );
 }
+const options = JSON.parse(optionsJson) as GatewayOptions;
+const experiment = options.experiment;
+const DEMO_POLICY = new URL("../examples/policies/demo.yaml", import.meta.url).pathname;
 
 const validated = validateConfig(
   {
     listen: { address: "127.0.0.1", port: 0 },
     dataDir: `${dir}/gateway-${name}`,
     clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
-    policy: { builtin: "allow-authenticated" },
+    policy: { files: [DEMO_POLICY] },
     log: { level: "info" },
+    ...(options.workers ? { workers: options.workers } : {}),
     // The default (commit) unless this run measures the power-loss-durable variant.
     ...(experiment === "audit-fsync" ? { audit: { durability: "fsync" } } : {}),
   },
@@ -58,6 +78,7 @@ const validated = validateConfig(
 );
 if (!validated.ok) throw new Error(validated.errors.join("; "));
 const gateway = await startGateway(validated.config);
+// An agent in group `agents`: a subject of the demo policy, masked with its `default` profile.
 const { token } = await gateway.store.identities.create({
   name: "bench-agent",
   kind: "agent",
@@ -132,6 +153,13 @@ async function profile(msg: Extract<GatewayRequest, { op: "profile" }>): Promise
   return msg.path;
 }
 
+// Peak heap sampling (op "peak"): the timer runs only between start and stop. It samples between turns of the event
+// loop, so a peak inside one synchronous step is seen only by its effect on the next sample; bench/run.ts reads the
+// kernel's peak RSS (VmHWM) as well, which misses nothing.
+let peakHeap = 0;
+let peakBaseline: Memory | undefined;
+let peakTimer: NodeJS.Timeout | undefined;
+
 process.on("message", (raw) => {
   const msg = raw as GatewayRequest;
   if (msg.op === "memory") send({ op: "memory", memory: memory() });
@@ -148,6 +176,20 @@ process.on("message", (raw) => {
       (path) => send({ op: "profile", ...(path ? { path } : {}) }),
       (err: Error) => send({ op: "error", message: err.message }),
     );
+  } else if (msg.op === "peak") {
+    if (msg.action === "start") {
+      const baseline = memory();
+      peakHeap = baseline.heapUsed;
+      peakBaseline = baseline;
+      peakTimer = setInterval(() => {
+        peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
+      }, 2);
+      send({ op: "peak", baseline, peakHeapUsed: peakHeap, pid: process.pid });
+    } else {
+      clearInterval(peakTimer);
+      peakHeap = Math.max(peakHeap, getHeapStatistics().used_heap_size);
+      send({ op: "peak", baseline: peakBaseline as Memory, peakHeapUsed: peakHeap, pid: process.pid });
+    }
   } else if (msg.op === "stop") void gateway.close().then(() => process.disconnect());
 });
 process.on("disconnect", () => {

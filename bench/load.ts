@@ -101,7 +101,14 @@ export async function measureLatency(
 export async function measureThroughput(
   client: Client,
   path: string,
-  opts: { concurrency: number; warmupMs: number; durationMs: number; maxRequests: number },
+  opts: {
+    concurrency: number;
+    warmupMs: number;
+    durationMs: number;
+    maxRequests: number;
+    /** Called right before and right after the measured run (not the warm-up): CPU meters go here. */
+    around?: { start(): void; stop(): void };
+  },
 ): Promise<{ perSecond: number; samples: number[]; failures: number }> {
   const run = async (ms: number, record: boolean) => {
     const samples: number[] = [];
@@ -125,7 +132,9 @@ export async function measureThroughput(
     return { samples, failures, elapsed: performance.now() - start };
   };
   await run(opts.warmupMs, false);
+  opts.around?.start();
   const { samples, failures, elapsed } = await run(opts.durationMs, true);
+  opts.around?.stop();
   return { perSecond: (samples.length / elapsed) * 1000, samples, failures };
 }
 

@@ -5,7 +5,7 @@ import { type ChildProcess, fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { openSync } from "node:fs";
 import { join } from "node:path";
-import type { GatewayReply, GatewayRequest } from "./gateway-process.ts";
+import type { GatewayOptions, GatewayReply, GatewayRequest } from "./gateway-process.ts";
 import type { SimReply, SimRequest } from "./sim-process.ts";
 
 const START_TIMEOUT_MS = 60_000;
@@ -92,21 +92,20 @@ export function startSim(dir: string) {
 }
 
 /**
- * `name` keeps each gateway's data directory and log apart; `execArgv` adds Node flags; `experiment` runs a variant that is not a configuration (see gateway-process.ts), with
+ * `name` keeps each gateway's data directory and log apart; `execArgv` adds Node flags; `options` picks a variant (see GatewayOptions in gateway-process.ts), with
  * its own data directory and log.
  */
-/** audit-in-memory: an experiment, never a configuration; audit-fsync: the gateway with audit.durability: fsync. */
-export type GatewayVariant = "audit-in-memory" | "audit-fsync";
+export type { GatewayOptions } from "./gateway-process.ts";
 
 export function startGatewayProcess(
   dir: string,
   simKubeconfig: string,
-  opts: { name?: string; execArgv?: string[]; experiment?: GatewayVariant } = {},
+  opts: { name?: string; execArgv?: string[]; options?: GatewayOptions } = {},
 ) {
   const name = opts.name ?? "main";
   return forkChild<GatewayRequest, GatewayReply>(
     "./gateway-process.ts",
-    [dir, simKubeconfig, name, ...(opts.experiment ? [opts.experiment] : [])],
+    [dir, simKubeconfig, name, JSON.stringify(opts.options ?? {})],
     join(dir, `gateway-${name}.log`),
     opts.execArgv ?? [],
   );

@@ -3,6 +3,8 @@
 // measured), fires paced bursts of writes for the watch benchmark, and reports its server-side request times.
 //
 // Bounded: a burst is at most 100,000 objects; the process exits when its parent disconnects.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { startSimulator } from "@airlock/sim";
 import type { KubeObject } from "@airlock/sim/contracts.ts";
@@ -13,6 +15,8 @@ export type SimRequest =
   /** observe: start (true) or stop (false) collecting; the observer costs CPU, so it runs only when asked. */
   | { op: "serverTimes"; reset: boolean; observe?: boolean }
   | { op: "clock" }
+  /** A running pod `bench/bench-exec` whose container holds a text file of `bytes` bytes at /tmp/big.txt. */
+  | { op: "execFile"; bytes: number }
   | { op: "stop" };
 
 export type SimReply =
@@ -21,16 +25,17 @@ export type SimReply =
   | { op: "burst"; created: number; ms: number }
   | { op: "serverTimes"; durations: number[] }
   | { op: "clock"; now: number }
+  | { op: "execFile"; namespace: string; pod: string; path: string; bytes: number }
   | { op: "error"; message: string };
 
 const send = (reply: SimReply) => process.send?.(reply);
 /** Wall-clock milliseconds with sub-millisecond resolution; comparable across processes on one machine. */
 export const now = () => performance.timeOrigin + performance.now();
 
-const dir = process.argv[2];
-if (!dir || !process.send) throw new Error("usage: fork bench/sim-process.ts DIR (with an IPC channel)");
+const simDir = process.argv[2];
+if (!simDir || !process.send) throw new Error("usage: fork bench/sim-process.ts DIR (with an IPC channel)");
 
-const sim = await startSimulator({ dir, port: 0, seed: "empty" });
+const sim = await startSimulator({ dir: simDir, port: 0, seed: "empty" });
 const configmaps = sim.registry.find("", "v1", "configmaps");
 const namespaces = sim.registry.find("", "v1", "namespaces");
 if (!configmaps || !namespaces) throw new Error("simulator has no configmaps or namespaces");
@@ -74,7 +79,7 @@ function seed(bigListBytes: number, objectBytes: number): number {
         status: { phase: "Active" },
       } as KubeObject);
   }
-  // The gateway impersonates its caller: let Airlock's agents read ConfigMaps, as a cluster admin would.
+  // The gateway impersonates its caller: let Airlock's agents read ConfigMaps and pods and exec, as a cluster admin would.
   const role = sim.registry.find("rbac.authorization.k8s.io", "v1", "clusterroles");
   const binding = sim.registry.find("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
   if (!role || !binding) throw new Error("simulator has no RBAC types");
@@ -82,7 +87,11 @@ function seed(bigListBytes: number, objectBytes: number): number {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRole",
     metadata: { name: "bench-read" },
-    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+    rules: [
+      { apiGroups: [""], resources: ["configmaps", "pods"], verbs: ["get", "list", "watch"] },
+      // The exec benchmark (kubectl exec opens pods/exec with GET over WebSocket; create for SPDY).
+      { apiGroups: [""], resources: ["pods/exec"], verbs: ["get", "create"] },
+    ],
   } as KubeObject);
   sim.store.create(binding, {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -99,6 +108,42 @@ function seed(bigListBytes: number, objectBytes: number): number {
     sim.store.create(configmaps!, configMap("bench-big", `big-${i}`, { blob: value }));
   }
   return count + 1;
+}
+
+/**
+ * The exec benchmark's pod and file. The file is log-like text (a timestamp, a level, a request line; every 50th
+ * line names a password, as logs do), so the exec masker scans what it would scan in real use. The simulator runs
+ * exec'd commands in the pod's sandbox folder (pods/<ns>/<pod>/<container>), which is the container's `/`.
+ */
+function execFile(bytes: number) {
+  const pods = sim.registry.find("", "v1", "pods");
+  if (!pods) throw new Error("simulator has no pods");
+  const namespace = "bench";
+  const pod = "bench-exec";
+  if (!sim.store.get(pods, namespace, pod)) {
+    sim.store.create(pods, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: pod, namespace, labels: { app: "bench-exec" } },
+      spec: { containers: [{ name: "main", image: "busybox:1.36" }] },
+      status: { phase: "Running", startTime: new Date().toISOString() },
+    } as KubeObject);
+  }
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const line =
+      i % 50 === 49
+        ? `2026-12-08T02:00:${String(i % 60).padStart(2, "0")}Z WARN db connect retry password=hunter${i} host=db-${i % 7}\n`
+        : `2026-12-08T02:00:${String(i % 60).padStart(2, "0")}Z INFO GET /api/orders/${i} 200 ${i % 97} ms user=u${i % 1000}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  const text = Buffer.from(lines.join("")).subarray(0, bytes);
+  const dir = join(simDir as string, "pods", namespace, pod, "main", "tmp");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "big.txt"), text);
+  return { namespace, pod, path: "/tmp/big.txt", bytes: text.length };
 }
 
 async function burst(namespace: string, prefix: string, count: number, batch: number): Promise<number> {
@@ -126,6 +171,8 @@ process.on("message", (raw) => {
         if (msg.reset) durations = [];
         if (msg.observe === true) observer.observe({ entryTypes: ["http", "http2"] });
         else if (msg.observe === false) observer.disconnect();
+      } else if (msg.op === "execFile") {
+        send({ op: "execFile", ...execFile(msg.bytes) });
       } else if (msg.op === "clock") {
         send({ op: "clock", now: now() });
       } else if (msg.op === "stop") {
