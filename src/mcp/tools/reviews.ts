@@ -23,6 +23,7 @@ export function describeReview(r: Review): string {
     `review ${r.id}: ${r.state.toUpperCase()}`,
     `  request: ${q.action} ${q.resource}${q.subresource ? `/${q.subresource}` : ""}${q.name ? ` ${q.name}` : ""}${q.namespace ? ` in ${q.namespace}` : ""}`,
     `  policy: ${r.policy} rule ${r.rule}`,
+    `  justification: ${r.justification ?? "(none given)"}`,
   ];
   if (r.approvals.length)
     lines.push(
