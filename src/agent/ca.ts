@@ -5,7 +5,7 @@
 // can ever open a tunnel, and an agent's certificate is never an identity. A certificate's subject says which agent
 // (CN = the agent id) and which cluster (O = "airlock-cluster:<name>"); both are checked on every connect against the
 // stored agent record (src/agent/state.ts), so a dev cluster's agent can never register as prod.
-import { createHash, X509Certificate } from "node:crypto";
+import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,9 +20,27 @@ const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 
 export interface AgentCertificate {
   certPem: string;
-  keyPem: string;
   fingerprint: string;
   expiresAt: string;
+}
+
+/**
+ * The agent's public key (SPKI PEM) if it is one the agent CA certifies: EC P-256/P-384 or RSA of 2048 bits or more.
+ * The agent makes its key pair and sends only the public half: its private key never leaves it.
+ */
+export function acceptablePublicKey(pem: unknown): string | undefined {
+  if (typeof pem !== "string" || pem.length > 4096 || !pem.includes("-----BEGIN PUBLIC KEY-----"))
+    return undefined;
+  try {
+    const key = createPublicKey(pem);
+    const d = key.asymmetricKeyDetails ?? {};
+    const ok =
+      (key.asymmetricKeyType === "ec" && ["prime256v1", "secp384r1"].includes(String(d.namedCurve))) ||
+      (key.asymmetricKeyType === "rsa" && (d.modulusLength ?? 0) >= 2048);
+    return ok ? (key.export({ type: "spki", format: "pem" }) as string) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Who a verified certificate says it is. */
@@ -46,17 +64,20 @@ export class AgentCa {
     return this.#ca.certPem;
   }
 
-  /** A client certificate for agent `agentId` of `cluster`, valid for `validSeconds` (from now, real time). */
-  issue(agentId: string, cluster: string, validSeconds: number): AgentCertificate {
-    const { certPem, keyPem } = issueClientCertificate(this.#ca, {
+  /**
+   * A client certificate for agent `agentId` of `cluster` on the agent's own public key (acceptablePublicKey), valid
+   * for `validSeconds` (from now, real time).
+   */
+  issue(agentId: string, cluster: string, validSeconds: number, publicKeyPem: string): AgentCertificate {
+    const { certPem } = issueClientCertificate(this.#ca, {
       commonName: agentId,
       organizations: [`${CLUSTER_PREFIX}${cluster}`],
       validDays: validSeconds / 86_400,
+      publicKeyPem,
     });
     const cert = new X509Certificate(certPem);
     return {
       certPem,
-      keyPem,
       fingerprint: fingerprintOf(cert),
       expiresAt: new Date(cert.validTo).toISOString(),
     };

@@ -3,8 +3,9 @@
 //     clock, the cluster in it against the stored agent record, not revoked, a tunnel cluster of this gateway); then
 //     the gateway speaks HTTP/2 as the CLIENT on the connection the agent dialled (the agent is the HTTP/2 server, via
 //     node:http2 performServerHandshake), and every request for the cluster is one stream it opens (tunnel-hub.ts).
-//   - "http/1.1" (or none): POST /join (a one-time join token for a client certificate) and POST /renew (the current
-//     certificate for a fresh one, before it expires).
+//   - "http/1.1" (or none): POST /join (a one-time join token and the agent's public key for a client certificate)
+//     and POST /renew (the current certificate and a fresh public key for a new one, before it expires). The agent's
+//     private keys never leave it.
 //
 // Why HTTP/2 in reverse rather than a home-made multiplexer: node:http2 gives streams, flow control per stream and per
 // connection, GOAWAY for graceful rotation and PING for liveness, and each stream carries an ordinary HTTP/1.1 request
@@ -20,7 +21,7 @@ import type { AuditNote } from "../audit/types.ts";
 import { badRequest, forbiddenHere, notFound, unauthorized } from "../kube/refusals.ts";
 import type { Status } from "../kube/status.ts";
 import { type TunnelHub, TunnelLink } from "../upstream/tunnel-hub.ts";
-import type { AgentCa, AgentSubject } from "./ca.ts";
+import { type AgentCa, type AgentSubject, acceptablePublicKey } from "./ca.ts";
 import type { AgentMetrics } from "./metrics.ts";
 import type { AgentRecord, AgentState } from "./state.ts";
 
@@ -110,17 +111,19 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
     return { ok: true, subject, record };
   };
 
-  const issue = (agent: AgentRecord) => {
-    const cert = ca.issue(agent.id, agent.cluster, opts.certificateSeconds);
+  const issue = (agent: AgentRecord, publicKeyPem: string) => {
+    const cert = ca.issue(agent.id, agent.cluster, opts.certificateSeconds, publicKeyPem);
     return {
       agentId: agent.id,
       cluster: agent.cluster,
       certPem: cert.certPem,
-      keyPem: cert.keyPem,
       caPem: ca.caPem,
       expiresAt: cert.expiresAt,
     };
   };
+  const NO_KEY = badRequest(
+    "airlock: a join or renewal sends the agent's public key (publicKey: SPKI PEM, EC P-256/P-384 or RSA ≥ 2048)",
+  );
 
   const join = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readJson(req);
@@ -128,6 +131,9 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
     const cluster = typeof body?.cluster === "string" ? body.cluster : "";
     if (!token || !cluster)
       return sendStatus(res, badRequest('a join needs {"cluster": NAME, "token": TOKEN}'));
+    // Checked before the token is used up: a malformed request does not cost the operator a token.
+    const publicKey = acceptablePublicKey(body?.publicKey);
+    if (!publicKey) return sendStatus(res, NO_KEY);
     if (!opts.tunnelClusters.has(cluster)) {
       metrics.joins.inc({ result: "refused" });
       return sendStatus(
@@ -143,7 +149,7 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
       log.warn({ event: "agent.join.refused", cluster, why: result.why }, "agent join refused");
       return sendStatus(res, unauthorized(`airlock: agent join refused: ${JOIN_REFUSALS[result.why]}`));
     }
-    const answer = issue(result.agent);
+    const answer = issue(result.agent, publicKey);
     // Access is given by the certificate: the note is written before it is handed out.
     await opts.note({
       type: "agent.joined",
@@ -166,12 +172,14 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
       metrics.renewals.inc({ result: "refused" });
       return sendStatus(res, unauthorized(`airlock: agent certificate renewal refused: ${checked.why}`));
     }
+    const publicKey = acceptablePublicKey((await readJson(req))?.publicKey);
+    if (!publicKey) return sendStatus(res, NO_KEY);
     metrics.renewals.inc({ result: "ok" });
     log.info(
       { event: "agent.renewed", cluster: checked.record.cluster, agent: checked.record.id },
       "agent renewed",
     );
-    sendJson(res, 201, issue(checked.record));
+    sendJson(res, 201, issue(checked.record, publicKey));
   };
 
   const api = http.createServer((req, res) => {

@@ -10,7 +10,7 @@
 //      opens a new tunnel with it, and closes the old one gracefully (GOAWAY: open streams finish on it).
 //   4. Reconnect: a lost tunnel is redialled after a delay drawn uniformly from [0, min(cap, base·2^attempt)] (full
 //      jitter), so agents do not reconnect in lockstep after a gateway restart.
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import http2, { type ServerHttp2Session } from "node:http2";
@@ -54,6 +54,15 @@ interface Identity {
 }
 
 export class AgentError extends Error {}
+
+/** An EC P-256 key pair made by the agent: the private half stays in its state directory (0600). */
+function newKey(): { keyPem: string; publicKeyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return {
+    keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
 
 function identityOf(
   certPem: string,
@@ -234,10 +243,13 @@ export class Agent {
     });
   }
 
-  #identityFrom(json: Record<string, unknown>): Identity {
-    const { agentId, cluster, certPem, keyPem } = json;
-    if (typeof agentId !== "string" || typeof certPem !== "string" || typeof keyPem !== "string")
+  /** The certificate the gateway issued on the public half of `keyPem` (made here; it never leaves the agent). */
+  #identityFrom(json: Record<string, unknown>, keyPem: string): Identity {
+    const { agentId, cluster, certPem } = json;
+    if (typeof agentId !== "string" || typeof certPem !== "string")
       throw new AgentError("the gateway's answer holds no certificate");
+    if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem)))
+      throw new AgentError("the gateway's certificate is not for this agent's key");
     if (cluster !== this.#opts.cluster)
       throw new AgentError(
         `the gateway issued a certificate for cluster "${String(cluster)}", not "${this.#opts.cluster}"`,
@@ -254,17 +266,19 @@ export class Agent {
       );
     }
     const token = (await readFile(file, "utf8")).trim();
+    const key = newKey();
     const res = await this.#post("/join", {
       cluster: this.#opts.cluster,
       token,
       version: this.#opts.version,
+      publicKey: key.publicKeyPem,
     });
     if (res.status !== 201) {
       throw new AgentError(
         `the gateway refused the join (HTTP ${res.status}): ${String(res.json.message ?? "no message")}`,
       );
     }
-    const identity = this.#identityFrom(res.json);
+    const identity = this.#identityFrom(res.json, key.keyPem);
     await this.#saveState(identity);
     this.#log({
       severity: "info",
@@ -290,9 +304,15 @@ export class Agent {
     const current = this.#identity;
     if (!current || this.#stopped) return;
     try {
-      const res = await this.#post("/renew", { agentId: current.agentId }, current);
+      // A fresh key pair for each certificate.
+      const key = newKey();
+      const res = await this.#post(
+        "/renew",
+        { agentId: current.agentId, publicKey: key.publicKeyPem },
+        current,
+      );
       if (res.status !== 201) throw new AgentError(`HTTP ${res.status}: ${String(res.json.message ?? "")}`);
-      const next = this.#identityFrom(res.json);
+      const next = this.#identityFrom(res.json, key.keyPem);
       await this.#saveState(next);
       this.#identity = next;
       this.#log({

@@ -33,6 +33,8 @@ export interface ClientCertificateOptions {
   commonName: string;
   organizations?: string[];
   validDays?: number;
+  /** Certify this public key (SPKI PEM, held by the requester) instead of generating a key pair; keyPem is then "". */
+  publicKeyPem?: string;
 }
 
 const OID = {
@@ -168,8 +170,16 @@ export function createCertificateAuthority(commonName: string): CertificateAutho
   return { certPem, keyPem };
 }
 
-function issue(ca: CertificateAuthority, subject: Name, extensions: Buffer[], validDays: number) {
-  const { spki, keyPem } = newKeyPair();
+function issue(
+  ca: CertificateAuthority,
+  subject: Name,
+  extensions: Buffer[],
+  validDays: number,
+  publicKeyPem?: string,
+) {
+  const { spki, keyPem } = publicKeyPem
+    ? { spki: createPublicKey(publicKeyPem).export({ type: "spki", format: "der" }), keyPem: "" }
+    : newKeyPair();
   const certPem = buildCertificate({
     subject,
     issuer: subjectOf(ca),
@@ -213,6 +223,7 @@ export function issueClientCertificate(
     { commonName: opts.commonName, organizations: opts.organizations ?? [] },
     [keyUsage(DIGITAL_SIGNATURE), extension(OID.extKeyUsage, false, der.sequence(der.oid(OID.clientAuth)))],
     opts.validDays ?? 365,
+    opts.publicKeyPem,
   );
 }
 

@@ -5,6 +5,7 @@
 // refused by the agent. One simulator and gateway (tunnel clusters "sim" and "dev", a movable clock) for the file.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
@@ -117,6 +118,29 @@ describe("join tokens", () => {
     assert.ok(links("dev").some((l) => l.id === right.agentId));
     right.stop();
     await eventually("dev tunnel gone", async () => links("dev").length === 0 || undefined);
+  });
+
+  test("a join sends only the agent's public key: none, or a weak one, is refused without using the token up", async () => {
+    const token = await joinToken(tg);
+    const post = (body: object) =>
+      httpsJson({ url: String(tg.gateway.agents?.url), ca: tg.gateway.caPem }, "POST", "/join", "", body);
+    const weak = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({
+      type: "spki",
+      format: "pem",
+    });
+    for (const publicKey of [undefined, "not a key", weak]) {
+      const answer = await post({ cluster: "sim", token, ...(publicKey ? { publicKey } : {}) });
+      assert.equal(answer.code, 400, JSON.stringify(answer.body));
+      assert.match(answer.body.message, /public key/);
+    }
+    const logs: object[] = [];
+    const a = await tracked(startTestAgent(tg, { token, logs }));
+    assert.ok(a.connected);
+    // The gateway's answer held a certificate for the agent's own key, and no key of its own.
+    const key = await readFile(join(a.stateDir, "agent.key"), "utf8");
+    const cert = new X509Certificate(await readFile(join(a.stateDir, "agent.crt"), "utf8"));
+    assert.ok(cert.checkPrivateKey(createPrivateKey(key)));
+    a.stop();
   });
 
   test("an expired join token is refused (the gateway's clock judges expiry)", async () => {
