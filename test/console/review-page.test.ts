@@ -93,10 +93,11 @@ test("a hostile patch: body escaped and marked, Content-Type and query shown, fa
   const sent = await send(
     "PATCH",
     "/api/v1/namespaces/staging/configmaps/no-such-map?fieldManager=agent",
-    // Node sends header text as latin1: U+009B (the one-byte CSI) goes through as one byte
+    // The header is percent-encoded UTF-8; controls and bidi marks in it are refused at the gateway (e2e-justification
+    // tests that), so what reaches a reviewer is printable text that must still not be read as markup.
     {
       "content-type": "application/strategic-merge-patch+json",
-      "airlock-justification": "<!channel> \u009b2K approved by alice",
+      "airlock-justification": encodeURIComponent('<!channel> <b onmouseover="x">approved</b> by alice ✓'),
     },
     body,
   );
@@ -116,8 +117,12 @@ test("a hostile patch: body escaped and marked, Content-Type and query shown, fa
   // the markers are styled elements, so they stand out
   assert.ok((await page.locator('[data-testid="request-body"] mark.esc').count()) >= 3);
   const justification = await textOf("justification");
-  // (Node sends the header as UTF-8 and the gateway reads header bytes as latin1: Â then the one-byte CSI)
-  assert.match(justification, /^client says: <!channel> Â?⟨\\x9b⟩2K approved by alice$/);
+  assert.equal(justification, 'client says: <!channel> <b onmouseover="x">approved</b> by alice ✓');
+  assert.equal(
+    await page.locator('[data-testid="justification"] b').count(),
+    0,
+    "the justification is text, not markup",
+  );
   // the dry run of a patch to a missing object fails: the page says why, and the body above is still there
   await page.getByTestId("preview-error").waitFor();
   assert.match(await textOf("preview-error"), /^The preview failed: /);
