@@ -133,8 +133,11 @@ function authorize(clientId: string): Promise<{ code: number; text: string; loca
 
 describe("client ID metadata documents", () => {
   test("the metadata says URL client ids are accepted; a good document shows an escaped consent page", async () => {
+    const fetchesBefore = hits.filter((h) => h === "/good").length;
     const r = await authorize(`${docBase}/good`);
     assert.equal(r.code, 200, r.text);
+    assert.equal((await authorize(`${docBase}/good`)).code, 200);
+    assert.equal(hits.filter((h) => h === "/good").length, fetchesBefore + 1, "fetched once, then cached");
     assert.ok(!r.text.includes("<img"), "the client's name is shown as text");
     assert.match(r.text, /&#60;img src&#61;x/);
     assert.match(r.text, /identified by its metadata document/);

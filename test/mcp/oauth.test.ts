@@ -178,6 +178,15 @@ describe("client_credentials for agents", () => {
     assert.ok(tokens.expires_in && tokens.expires_in <= 600);
     assert.ok(!gw.logs.join("").includes(tokens.access_token), "the access token is never logged");
     assert.ok(!gw.logs.join("").includes(secret), "the client secret is never logged");
+    const records = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
+    const issued = records.filter(
+      (r) => r.type === "identity.oauth.token.issued" && r.body.includes('"cc-bot"'),
+    );
+    assert.ok(issued.length >= 1, "the token's issue is an audit note");
+    assert.ok(
+      !records.some((r) => r.body.includes(tokens.access_token)),
+      "the token is not in the audit log",
+    );
     // Revoked: the very next call is refused, although the token has not expired.
     await gw.gateway.store.identities.revoke("cc-bot");
     const direct = await raw("POST", "/mcp", {
@@ -544,6 +553,8 @@ describe("authorization code + PKCE for humans", () => {
     });
     assert.equal(ok.code, 303);
     assert.ok(new URL(String(ok.headers.location)).searchParams.get("code"));
+    const records = await gw.gateway.store.audit.records({ afterSeq: 0, limit: 10_000 });
+    assert.ok(records.some((r) => r.type === "identity.oauth.signin.approved" && r.body.includes('"alice"')));
     const denied = await raw("POST", "/oauth/authorize", {
       headers: { cookie: login.cookie },
       form: { ...form, decision: "deny", csrf },

@@ -201,6 +201,21 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   ): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number }> {
     const ttlS = Math.round((parseDuration(deps.config().accessTokenTtl) ?? 600_000) / 1000);
     const iat = Math.floor(now() / 1000);
+    const jti = randomUUID();
+    // Written before the token is handed out: a token the audit log cannot record is never shown.
+    await store.audit.note({
+      type: "identity.oauth.token.issued",
+      actor: identity.name,
+      subject: identity.name,
+      detail: {
+        identityId: identity.id,
+        clientId,
+        credential: credentialId ?? null,
+        grant: credentialId && clientId !== credentialId ? "authorization_code" : "client_credentials",
+        jti,
+        expiresAt: new Date((iat + ttlS) * 1000).toISOString(),
+      },
+    });
     const token = await new SignJWT({
       client_id: clientId,
       ...(credentialId ? { cred: credentialId } : {}),
@@ -209,7 +224,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       .setIssuer(issuer)
       .setAudience(resource)
       .setSubject(identity.id)
-      .setJti(randomUUID())
+      .setJti(jti)
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttlS)
       .sign(key.privateKey);
@@ -473,6 +488,26 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     return { ok: true, principal };
   }
 
+  // Metadata documents are cached for a minute (answers and refusals alike), so the unauthenticated authorization
+  // endpoint cannot be used to make the gateway fetch one URL over and over.
+  const documents = new Map<string, { untilMs: number; result: ReturnType<typeof fetchPublicJson> }>();
+  function fetchDocument(url: string, cfg: OAuthConfig): ReturnType<typeof fetchPublicJson> {
+    const t = now();
+    const cached = documents.get(url);
+    if (cached && cached.untilMs > t) return cached.result;
+    if (documents.size >= 256) {
+      for (const [k, v] of documents) if (v.untilMs <= t) documents.delete(k);
+      if (documents.size >= 256) documents.delete(documents.keys().next().value as string);
+    }
+    const result = fetchPublicJson(url, {
+      ...cfg.metadataFetch,
+      ...(deps.hooks?.metadataAllowHosts ? { allowHosts: deps.hooks.metadataAllowHosts } : {}),
+      ...(deps.hooks?.metadataCa ? { ca: deps.hooks.metadataCa } : {}),
+    });
+    documents.set(url, { untilMs: t + 60_000, result });
+    return result;
+  }
+
   /** The client behind a client_id at the authorization endpoint; throws when it may not sign in here. */
   async function signInClient(clientId: string): Promise<SignInClient> {
     const cfg = deps.config();
@@ -487,18 +522,15 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         byMetadataDocument: false,
       };
     }
-    if (!/^https:\/\//.test(clientId)) throw new OAuthError("invalid_client", "unknown client_id");
+    if (!/^https:\/\//.test(clientId) || clientId.length > 2000)
+      throw new OAuthError("invalid_client", "unknown client_id");
     if (!cfg.clientMetadataDocuments) {
       throw new OAuthError(
         "invalid_client",
         "client ID metadata documents are not accepted here (mcp.oauth.clientMetadataDocuments is off); ask the operator to pre-register the client",
       );
     }
-    const fetched = await fetchPublicJson(clientId, {
-      ...cfg.metadataFetch,
-      ...(deps.hooks?.metadataAllowHosts ? { allowHosts: deps.hooks.metadataAllowHosts } : {}),
-      ...(deps.hooks?.metadataCa ? { ca: deps.hooks.metadataCa } : {}),
-    });
+    const fetched = await fetchDocument(clientId, cfg);
     if (!fetched.ok) {
       log.warn({ clientId: clientId.slice(0, 200), why: fetched.why }, "oauth client metadata refused");
       throw new OAuthError("invalid_client", fetched.why);
@@ -602,6 +634,17 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       credentialId,
       expiresMs: now() + CODE_TTL_MS,
     };
+    await store.audit.note({
+      type: "identity.oauth.signin.approved",
+      actor: identity.name,
+      subject: identity.name,
+      detail: {
+        identityId: identity.id,
+        credential: credentialId,
+        clientId: request.client.clientId.slice(0, 500),
+        redirectUri: request.redirectUri.slice(0, 500),
+      },
+    });
     if (!(await store.counters.swap(`oauth-code:${sha256(code)}`, 0, JSON.stringify(state), state.expiresMs)))
       throw new Error("authorization code collision");
     log.info(
