@@ -19,7 +19,7 @@ import { alreadyExists, conflict } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import { generateToken, hashToken, isTokenHash, tokenHashesEqual } from "../shared/tokens.ts";
 import { credentialFromRow, identityFromRow } from "./rows.ts";
-import type { Db, Param, Sql } from "./sql.ts";
+import { type Db, type Param, relaxedTx, type Sql } from "./sql.ts";
 
 type Found = { identity: Identity; credential: Credential };
 
@@ -271,7 +271,8 @@ export class IdentityTables implements IdentityTable {
     if (!Number.isNaN(last) && now - last < this.#lastUsedResolutionMs) return;
     const iso = new Date(now).toISOString();
     try {
-      await this.#db.tx(async (sql) => {
+      // Advisory (a display field): committed without an fsync on the event loop (relaxedTx).
+      await relaxedTx(this.#db, async (sql) => {
         await sql.run("UPDATE credentials SET last_used_at = ? WHERE id = ?", [iso, credential.id]);
         await sql.run("UPDATE identities SET last_used_at = ? WHERE id = ?", [iso, identity.id]);
       });

@@ -16,7 +16,7 @@ import type {
   SessionTable,
 } from "../recording/types.ts";
 import { auditFromRow } from "./rows.ts";
-import type { Db, Param, Row } from "./sql.ts";
+import { type Db, type Param, type Row, relaxedTx } from "./sql.ts";
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -49,25 +49,30 @@ export class SessionTables implements SessionTable {
     this.#db = db;
   }
 
-  /** Inserts or replaces a session (the tracker saves its counters in batches). */
+  /**
+   * Inserts or replaces a session (the tracker saves its counters in batches, once a second). Advisory: the audit
+   * chain is the record of what happened, so the save commits without an fsync (relaxedTx).
+   */
   async save(s: SessionRecord): Promise<void> {
-    await this.#db.run(
-      `INSERT INTO sessions (id, kind, key, identity_id, identity_name, cluster, started_at, last_seen_at,
+    await relaxedTx(this.#db, (sql) =>
+      sql.run(
+        `INSERT INTO sessions (id, kind, key, identity_id, identity_name, cluster, started_at, last_seen_at,
          last_seen_ms, data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_seen_ms = excluded.last_seen_ms,
          data_json = excluded.data_json`,
-      [
-        s.id,
-        s.kind,
-        this.#db.dialect.sessionKey(s.key),
-        s.identityId,
-        s.identityName,
-        s.cluster,
-        s.startedAt,
-        s.lastSeenAt,
-        timeMs(s.lastSeenAt, "lastSeenAt"),
-        JSON.stringify(s),
-      ],
+        [
+          s.id,
+          s.kind,
+          this.#db.dialect.sessionKey(s.key),
+          s.identityId,
+          s.identityName,
+          s.cluster,
+          s.startedAt,
+          s.lastSeenAt,
+          timeMs(s.lastSeenAt, "lastSeenAt"),
+          JSON.stringify(s),
+        ],
+      ),
     );
   }
 

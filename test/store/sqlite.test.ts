@@ -118,3 +118,49 @@ test("last-used is written at most once a minute per credential", async () => {
     await store.close();
   }
 });
+
+test("session saves and last-used marks commit without an fsync (synchronous=NORMAL); every other write stays FULL", async () => {
+  // The level each statement of interest ran at, read on the same connection just before it runs.
+  const seen = new Map<string, number>();
+  const original = SqliteDb.prototype.statement;
+  SqliteDb.prototype.statement = function (this: SqliteDb, text: string) {
+    const kind = /INSERT INTO sessions|UPDATE credentials SET last_used_at|INSERT INTO identities/.exec(
+      text,
+    )?.[0];
+    if (kind) {
+      const row = this.raw.prepare("PRAGMA synchronous").get() as { synchronous: number };
+      seen.set(kind, row.synchronous);
+    }
+    return original.call(this, text);
+  };
+  const store = await openStore({ kind: "sqlite", path: freshPath() });
+  try {
+    const { token, identity } = await store.identities.create({ name: "relaxed", kind: "agent", groups: [] });
+    await store.identities.authenticateToken(hashToken(token));
+    const at = new Date().toISOString();
+    await store.sessions.save({
+      id: "s1",
+      kind: "window",
+      key: "k",
+      identityId: identity.id,
+      identityName: "relaxed",
+      cluster: "sim",
+      startedAt: at,
+      lastSeenAt: at,
+      requests: 1,
+      decisions: { allow: 1, deny: 0, review: 0 },
+      commands: [],
+      actions: [],
+      claimMismatches: [],
+    } as never);
+    // A write after the relaxed ones: the connection is back at FULL.
+    await store.identities.create({ name: "after", kind: "agent", groups: [] });
+    assert.equal(seen.get("INSERT INTO identities"), 2, "identity writes stay FULL");
+    assert.equal(seen.get("UPDATE credentials SET last_used_at"), 1, "last-used mark at NORMAL");
+    assert.equal(seen.get("INSERT INTO sessions"), 1, "session save at NORMAL");
+    assert.equal((await store.sessions.get("s1"))?.requests, 1);
+  } finally {
+    SqliteDb.prototype.statement = original;
+    await store.close();
+  }
+});
