@@ -26,7 +26,6 @@ function codePointName(ch: string): string {
 
 /** Checks a decoded justification: one printable line of at most 500 characters. */
 export function checkJustification(text: string): JustificationCheck {
-  if (text.trim() === "") return { ok: false, why: "the justification is empty" };
   let count = 0;
   for (const ch of text) {
     count++;
@@ -52,6 +51,7 @@ export function checkJustification(text: string): JustificationCheck {
       };
     }
   }
+  if (text.trim() === "") return { ok: false, why: "the justification is empty" };
   return { ok: true, value: text };
 }
 
