@@ -98,11 +98,3 @@ export function rss(pid: number): { now: number; peak: number } {
     Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN) * 1024;
   return { now: kb("VmRSS"), peak: kb("VmHWM") };
 }
-
-/** Pins `pid` and all its threads to the given CPUs with taskset (util-linux); false when taskset is missing. */
-export async function pin(pid: number, cpus: string): Promise<boolean> {
-  const { execFile } = await import("node:child_process");
-  return new Promise((resolve) => {
-    execFile("taskset", ["-a", "-p", "-c", cpus, String(pid)], (err) => resolve(!err));
-  });
-}

@@ -37,7 +37,7 @@ export interface Memory {
 }
 
 export type GatewayReply =
-  | { op: "ready"; url: string; caPem: string; token: string }
+  | { op: "ready"; url: string; caPem: string; token: string; agents?: { url: string; joinToken: string } }
   | { op: "memory"; memory: Memory }
   | { op: "serverTimes"; server: number[]; upstream: number[] }
   | { op: "profile"; path?: string }
@@ -50,6 +50,11 @@ export interface GatewayOptions {
   experiment?: "audit-in-memory" | "audit-fsync";
   /** `workers: N` in the config, when the gateway has the key (see bench/run.ts workersAvailable). */
   workers?: number;
+  /**
+   * The cluster as a tunnel cluster (`tunnel: {}`, an agent port on 127.0.0.1): the gateway holds no address for
+   * the simulator; bench/agent-process.ts joins with the join token of the ready reply and carries the requests.
+   */
+  tunnel?: boolean;
 }
 
 const send = (reply: GatewayReply) => process.send?.(reply);
@@ -67,7 +72,10 @@ const validated = validateConfig(
   {
     listen: { address: "127.0.0.1", port: 0 },
     dataDir: `${dir}/gateway-${name}`,
-    clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
+    clusters: [
+      options.tunnel ? { name: "sim", tunnel: {} } : { name: "sim", kubeconfig: { path: simKubeconfig } },
+    ],
+    ...(options.tunnel ? { agents: { listen: { address: "127.0.0.1", port: 0 } } } : {}),
     policy: { files: [DEMO_POLICY] },
     log: { level: "info" },
     ...(options.workers ? { workers: options.workers } : {}),
@@ -195,4 +203,13 @@ process.on("message", (raw) => {
 process.on("disconnect", () => {
   void gateway.close().then(() => process.exit(0));
 });
-send({ op: "ready", url: gateway.url, caPem: gateway.caPem, token });
+// A tunnel gateway: a join token for the cluster, created in the store as `airlock cluster join-token create` does.
+let agents: { url: string; joinToken: string } | undefined;
+if (options.tunnel) {
+  if (!gateway.agents) throw new Error("the tunnel gateway has no agent port");
+  const { AgentState } = await import("../src/agent/state.ts");
+  const state = new AgentState(gateway.store.counters);
+  const { token: joinToken } = await state.createJoinToken("sim", 3_600_000, "bench");
+  agents = { url: gateway.agents.url, joinToken };
+}
+send({ op: "ready", url: gateway.url, caPem: gateway.caPem, token, ...(agents ? { agents } : {}) });

@@ -5,6 +5,7 @@ import { type ChildProcess, fork, spawn } from "node:child_process";
 import { once } from "node:events";
 import { openSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentReply, AgentRequest } from "./agent-process.ts";
 import type { GatewayOptions, GatewayReply, GatewayRequest } from "./gateway-process.ts";
 import type { SimReply, SimRequest } from "./sim-process.ts";
 
@@ -108,6 +109,83 @@ export function startGatewayProcess(
     [dir, simKubeconfig, name, JSON.stringify(opts.options ?? {})],
     join(dir, `gateway-${name}.log`),
     opts.execArgv ?? [],
+  );
+}
+
+/**
+ * `airlock serve --config FILE --workers N` as an operator runs it, under `taskset -c CPUS` (the workers inherit the
+ * mask): for the scale-on-cores benchmark, whose worker model (a primary and node:cluster workers) needs the CLI's
+ * own entry point. The identity is created in the store before the gateway starts; its token stays in this process.
+ */
+export async function startServeWorkers(
+  dir: string,
+  simKubeconfig: string,
+  workers: number,
+  cpus: string,
+): Promise<{ url: string; caPem: string; token: string; pid: number; stop(): Promise<void> }> {
+  const { mkdir, readFile, writeFile } = await import("node:fs/promises");
+  const { openStore } = await import("../src/store/index.ts");
+  const dataDir = join(dir, `serve-workers-${workers}`);
+  await mkdir(dataDir, { recursive: true });
+  const store = await openStore({ kind: "sqlite", path: join(dataDir, "airlock.db") });
+  const { token } = await store.identities.create({ name: "bench-agent", kind: "agent", groups: ["agents"] });
+  await store.close();
+  const configFile = join(dir, `serve-workers-${workers}.yaml`);
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      listen: { address: "127.0.0.1", port: 0 },
+      dataDir,
+      clusters: [{ name: "sim", kubeconfig: { path: simKubeconfig } }],
+      policy: { files: [new URL("../examples/policies/demo.yaml", import.meta.url).pathname] },
+      log: { level: "info" },
+      workers,
+    }),
+  );
+  const log = openSync(join(dir, `serve-workers-${workers}.log`), "a");
+  const proc = spawn(
+    "taskset",
+    [
+      "-c",
+      cpus,
+      process.execPath,
+      new URL("../bin/airlock.ts", import.meta.url).pathname,
+      "serve",
+      "--config",
+      configFile,
+      "--workers",
+      String(workers),
+    ],
+    { stdio: ["ignore", "pipe", log] },
+  );
+  let output = "";
+  const url = await withDeadline(
+    new Promise<string>((resolve, reject) => {
+      proc.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /gateway listening on (\S+)/.exec(output);
+        if (m && /airlock: ready/.test(output)) resolve(m[1] as string);
+      });
+      proc.on("exit", (code) => reject(new Error(`airlock serve exited (${code}): ${output.trim()}`)));
+      proc.on("error", reject);
+    }),
+    START_TIMEOUT_MS,
+    "airlock serve --workers",
+  );
+  proc.stdout?.resume();
+  const caPem = await readFile(join(dataDir, "tls", "ca.crt"), "utf8");
+  return { url, caPem, token, pid: proc.pid as number, stop: () => stopProcess(proc) };
+}
+
+/** `airlock agent` (bench/agent-process.ts) for a tunnel gateway; resolves once it is connected. */
+export function startAgentProcess(
+  dir: string,
+  args: { agentsUrl: string; gatewayCaPem: string; joinToken: string; simKubeconfig: string },
+) {
+  return forkChild<AgentRequest, AgentReply>(
+    "./agent-process.ts",
+    [JSON.stringify({ ...args, stateDir: join(dir, "agent-state") })],
+    join(dir, "agent.log"),
   );
 }
 

@@ -57,6 +57,16 @@ export interface WorkersRow {
   failures: number;
 }
 
+/** Small GETs through the outbound agent's tunnel (gateway → agent → simulator). */
+export interface TunnelRow {
+  c1: LatencySummary;
+  perSecond: number;
+  c32: LatencySummary;
+  failures: number;
+  /** CPU-seconds per 1,000 small GETs at c=32. */
+  cpu: { gateway: number; agent: number; sim: number };
+}
+
 export interface MicroBench {
   title: string;
   command: string;
@@ -88,8 +98,8 @@ export interface Report {
   exec: ExecRow;
   /** Rows, or why there are none ("not available …"). */
   workers: WorkersRow[] | string;
-  /** The outbound agent's tunnel: why it is not measured yet. */
-  agent: string;
+  /** The outbound agent's tunnel, or why it is not measured. */
+  agent: TunnelRow | string;
   micro: MicroBench[];
   /** 1-minute load averages (os.loadavg) at the start and at the end of the run, all three figures. */
   load: { start: number[]; end: number[] };
@@ -222,9 +232,32 @@ export function renderReport(r: Report): string {
           ]),
         ),
     "",
-    "### Through the outbound agent's tunnel",
+    "### Small GET through the outbound agent's tunnel (gateway `tunnel: {}` → `airlock agent` process → simulator)",
     "",
-    r.agent,
+    typeof r.agent === "string"
+      ? r.agent
+      : markdownTable(
+          [
+            "p50 c=1 (ms)",
+            "p99 c=1 (ms)",
+            `req/s c=${c}`,
+            `p50 c=${c} (ms)`,
+            `p99 c=${c} (ms)`,
+            "failed",
+            "CPU-s per 1,000: gateway / agent / simulator",
+          ],
+          [
+            [
+              ms(r.agent.c1.p50),
+              ms(r.agent.c1.p99),
+              rate(r.agent.perSecond),
+              ms(r.agent.c32.p50),
+              ms(r.agent.c32.p99),
+              String(r.agent.failures),
+              [r.agent.cpu.gateway, r.agent.cpu.agent, r.agent.cpu.sim].map(cpuS).join(" / "),
+            ],
+          ],
+        ),
     "",
     `### Watch of ${r.events} events (written in the simulator's process, stamped with the time of writing)`,
     "",
@@ -372,7 +405,17 @@ function targets(r: Report): string[] {
     );
   }
 
-  lines.push(`- Small GETs through the outbound agent's tunnel: ${r.agent}`);
+  if (typeof r.agent === "string") lines.push(`- Small GETs through the outbound agent's tunnel: ${r.agent}`);
+  else {
+    const t = r.agent;
+    const ratio = t.perSecond / tpP;
+    lines.push(
+      `- Small GETs through the outbound agent's tunnel: ${rate(t.perSecond)} req/s at c=${r.concurrency}, ratio to ` +
+        `kubectl proxy ${ratio.toFixed(2)}×; p50 c=1 ${ms(t.c1.p50)} ms (+${ms(t.c1.p50 - (direct?.c1?.p50 ?? Number.NaN))} over direct); ` +
+        `CPU per 1,000 gateway ${cpuS(t.cpu.gateway)} s + agent ${cpuS(t.cpu.agent)} s (the throughput target applies: ` +
+        `≥ ${T.throughputRatio}×) — ${mark(ratio >= T.throughputRatio)}`,
+    );
+  }
 
   const e = r.exec;
   const slow = e.airlock / e.direct;

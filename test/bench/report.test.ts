@@ -111,6 +111,23 @@ describe("bench report", () => {
     assert.equal(lines.length, 13);
   });
 
+  it("reports the tunnel's small-GET figures against the throughput target once an agent is measured", () => {
+    const report = fixture({ rps: 7000, c1: [1, 2], cpu: 0.4, execS: 1 });
+    report.agent = {
+      c1: lat(2.5, 6),
+      perSecond: 1750,
+      c32: lat(15, 40),
+      failures: 0,
+      cpu: { gateway: 0.5, agent: 0.25, sim: 0.2 },
+    };
+    const line = targetsOf(renderReport(report)).find((l) => l.includes("outbound agent")) ?? "";
+    assert.match(
+      line,
+      /1,750 req\/s at c=32, ratio to kubectl proxy 0\.50×; p50 c=1 2\.500 ms \(\+1\.900 over direct\)/,
+    );
+    assert.match(line, /gateway 0\.500 s \+ agent 0\.250 s .* — \*\*missed\*\*$/);
+  });
+
   it("says missed, in bold, for each target a slow gateway misses", () => {
     const lines = targetsOf(renderReport(fixture({ rps: 1000, c1: [4, 30], cpu: 2, execS: 5 })));
     for (const s of ["Throughput", "CPU per 1,000", "c=1, p50", "c=1, p99", "Exec"]) {
