@@ -91,7 +91,11 @@ try {
   const checkpointer = new Checkpointer({ store, key, everyRecords: 1000, everySeconds: 60 });
   checkpointer.start();
   await run(store, 200, CONCURRENCY); // warm-up
+  const statsBefore = store.audit.commitStats();
   const seconds = await run(store, EVENTS, CONCURRENCY);
+  const statsAfter = store.audit.commitStats();
+  const perTransaction =
+    (statsAfter.writes - statsBefore.writes) / Math.max(1, statsAfter.batches - statsBefore.batches);
   const cpuSeconds = lastCpuSeconds;
   const serialCount = values.quick ? 100 : 500;
   const serialSeconds = await run(store, serialCount, 1);
@@ -117,6 +121,7 @@ ${os.loadavg()[0]?.toFixed(1)} on ${os.cpus().length} cores while it ran.
 | --- | --- |
 | requests/s, ${CONCURRENCY} in flight (group commit) | ${fmt(EVENTS / seconds)} |
 | chained records/s, ${CONCURRENCY} in flight | ${fmt((EVENTS * 2) / seconds)} |
+| chained records per transaction, ${CONCURRENCY} in flight (group commit) | ${perTransaction.toFixed(1)} |
 | requests per CPU-second of the gateway process (what one free core sustains) | ${fmt(EVENTS / cpuSeconds)} |
 | requests/s, one at a time (one fsync per record) | ${fmt(serialCount / serialSeconds)} |
 | signed checkpoint | ${cpMs.toFixed(1)} ms |

@@ -93,6 +93,11 @@ export interface AuditTable {
   cursorSet(name: string, seq: number): Promise<void>;
   /** Called after every commit that appended records, with the new head; returns an unsubscribe function. */
   watch(listener: (head: { seq: number; hash: string }) => void): () => void;
+  /**
+   * Group-commit counts since the store opened: `batches` transactions the chain writer ran (committed or not),
+   * `writes` chained writes they carried. Fewer batches than writes is concurrent requests sharing one commit.
+   */
+  commitStats(): CommitStats;
 }
 
 /** The store's share of the audit log: what audit/ and every module that writes notes needs of it. */
@@ -153,3 +158,9 @@ export interface AuditSearchResult {
 }
 
 /** Everything the audit module reads and writes. */
+
+/** See AuditTable.commitStats. */
+export interface CommitStats {
+  batches: number;
+  writes: number;
+}

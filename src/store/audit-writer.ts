@@ -16,6 +16,7 @@
 import { open } from "node:fs/promises";
 import type { StatementSync } from "node:sqlite";
 import { type ChainHead, linkRecord } from "../audit/chain.ts";
+import type { CommitStats } from "../audit/types.ts";
 import type { AuditWriter, ChainWrite } from "./audit.ts";
 import type { Sql } from "./sql.ts";
 import type { SqliteDb } from "./sqlite-db.ts";
@@ -84,6 +85,11 @@ export class ChainWriter implements AuditWriter {
   }
 
   readonly #inflight = new Set<Promise<void>>();
+  readonly #stats: CommitStats = { batches: 0, writes: 0 };
+
+  stats(): CommitStats {
+    return { ...this.#stats };
+  }
 
   constructor(db: SqliteDb, readHead: () => ChainHead, opts: ChainWriterOptions = {}) {
     this.#store = db;
@@ -138,6 +144,8 @@ export class ChainWriter implements AuditWriter {
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return Promise.resolve();
+    this.#stats.batches += 1;
+    this.#stats.writes += batch.length;
     const done = this.#store.exclusive((sql) => this.#commit(batch, sql));
     this.#inflight.add(done);
     void done.finally(() => this.#inflight.delete(done));

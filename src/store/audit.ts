@@ -26,6 +26,7 @@ import type {
   AuditRecord,
   AuditSearchResult,
   AuditTable,
+  CommitStats,
 } from "../audit/types.ts";
 import {
   COMPLETE_EVENT,
@@ -70,6 +71,8 @@ export interface AuditWriter {
   idle(): Promise<void>;
   /** Hears every committed batch's new head. */
   watch(listener: (head: ChainHead) => void): () => void;
+  /** Transactions run and writes carried so far (group commit: fewer transactions than writes). */
+  stats(): CommitStats;
 }
 
 export class AuditTables implements AuditTable {
@@ -297,5 +300,9 @@ export class AuditTables implements AuditTable {
   /** Hears every committed batch's new head (sinks, the checkpointer). */
   watch(listener: (head: ChainHead) => void): () => void {
     return this.#writer.watch(listener);
+  }
+
+  commitStats(): CommitStats {
+    return this.#writer.stats();
   }
 }

@@ -10,6 +10,7 @@
 // (synchronous_commit must stay on; see docs/storage.md). Each write with SQL of its own runs inside a SAVEPOINT, so
 // one bad event (duplicate id, unknown completion) is refused alone; if the COMMIT fails, the whole batch rejects.
 import { type ChainHead, type ChainRecord, linkRecord } from "../../audit/chain.ts";
+import type { CommitStats } from "../../audit/types.ts";
 import type { Append, AuditWriter, ChainWrite } from "../audit.ts";
 import type { Sql } from "../sql.ts";
 import type { Client, Db } from "./db.ts";
@@ -29,6 +30,11 @@ export class PgChainWriter implements AuditWriter {
   readonly #listeners = new Set<(head: ChainHead) => void>();
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
+  readonly #stats: CommitStats = { batches: 0, writes: 0 };
+
+  stats(): CommitStats {
+    return { ...this.#stats };
+  }
 
   constructor(db: Db) {
     this.#db = db;
@@ -69,6 +75,8 @@ export class PgChainWriter implements AuditWriter {
     try {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, MAX_BATCH);
+        this.#stats.batches += 1;
+        this.#stats.writes += batch.length;
         await this.#commit(batch);
       }
     } finally {
