@@ -1,17 +1,21 @@
 // `airlock serve --config airlock.yaml`: runs the gateway until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
-import { loadConfigFile } from "../gateway/config.ts";
+import { type GatewayConfig, loadConfigFile } from "../gateway/config.ts";
 import type { Gateway } from "../server/index.ts";
+import { runPrimary, runWorker, workerNumber } from "../server/workers.ts";
 import { installLastResortHandler } from "./last-resort.ts";
 import type { Command } from "./main.ts";
 
-const HELP = `Usage: airlock serve --config airlock.yaml
+const HELP = `Usage: airlock serve --config airlock.yaml [--workers N]
 
 Runs the Airlock gateway: clients (kubectl, client libraries, MCP servers) connect to it with an Airlock identity;
 it forwards allowed requests to the configured clusters, impersonating the caller.
 
 Flags:
   -c, --config FILE   the configuration file (see docs/configuration.md)
+  -w, --workers N     worker processes sharing the listening port (default: \`workers\` in the file, else 1);
+                      one more process, the primary, writes the audit chain and restarts a worker that dies
+                      (docs/operations.md#workers)
   -h, --help          this help
 
 Signals:
@@ -24,11 +28,15 @@ Signals:
 export const serveCommand: Command = {
   summary: "run the gateway",
   async run(args) {
-    let values: { config?: string | undefined; help?: boolean | undefined };
+    let values: { config?: string | undefined; workers?: string | undefined; help?: boolean | undefined };
     try {
       ({ values } = parseArgs({
         args,
-        options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+        options: {
+          config: { type: "string", short: "c" },
+          workers: { type: "string", short: "w" },
+          help: { type: "boolean", short: "h" },
+        },
       }));
     } catch (err) {
       process.stderr.write(`airlock serve: ${(err as Error).message}\n\n${HELP}`);
@@ -42,6 +50,13 @@ export const serveCommand: Command = {
       process.stderr.write(`airlock serve: no configuration given. Pass --config airlock.yaml.\n\n${HELP}`);
       return 2;
     }
+    const workers = values.workers === undefined ? undefined : Number(values.workers);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) {
+      process.stderr.write(
+        `airlock serve: --workers takes a whole number from 1 to 64 (got "${values.workers}"), e.g. --workers 2 for two cores.\n`,
+      );
+      return 2;
+    }
     const loaded = await loadConfigFile(values.config);
     if (!loaded.ok) {
       process.stderr.write(`airlock serve: ${values.config} is not valid:\n`);
@@ -49,12 +64,28 @@ export const serveCommand: Command = {
       process.stderr.write("Fix these and run again.\n");
       return 2;
     }
+    const config = withWorkers(loaded.config, workers);
+    const configPath = values.config;
+    if (workerNumber() !== undefined) {
+      installLastResortHandler(() => undefined);
+      return runWorker(config, (gateway) => reloadFrom(configPath, gateway, workers));
+    }
+    if (config.workers > 1) {
+      return runPrimary(config, config.workers, {
+        stderr: process.stderr,
+        waitForSignal,
+        onHangUp: (listener) => {
+          process.on("SIGHUP", listener);
+          return () => process.off("SIGHUP", listener);
+        },
+      });
+    }
     const { startGateway } = await import("../server/index.ts");
     process.stderr.write(`airlock: starting gateway (data directory ${loaded.config.dataDir})…\n`);
     let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
     installLastResortHandler(() => gateway?.runtime.log);
     try {
-      gateway = await startGateway(loaded.config, { env: process.env });
+      gateway = await startGateway(config, { env: process.env });
     } catch (err) {
       process.stderr.write(`airlock serve: could not start: ${(err as Error).message}\n`);
       return 1;
@@ -66,7 +97,7 @@ export const serveCommand: Command = {
     );
     // SIGHUP: read the configuration file again; reloadable settings apply, the rest is named as needing a restart.
     const onHangUp = () => {
-      void reloadFrom(values.config as string, gateway);
+      void reloadFrom(values.config as string, gateway, workers);
     };
     process.on("SIGHUP", onHangUp);
     await waitForSignal();
@@ -77,7 +108,16 @@ export const serveCommand: Command = {
   },
 };
 
-async function reloadFrom(path: string, gateway: { reload: Gateway["reload"] } | undefined): Promise<void> {
+/** The configuration with `--workers` applied (the flag wins over the file's `workers`). */
+function withWorkers(config: GatewayConfig, workers: number | undefined): GatewayConfig {
+  return workers === undefined ? config : { ...config, workers };
+}
+
+async function reloadFrom(
+  path: string,
+  gateway: { reload: Gateway["reload"] } | undefined,
+  workers: number | undefined,
+): Promise<void> {
   const loaded = await loadConfigFile(path);
   if (!loaded.ok) {
     process.stderr.write(`airlock: SIGHUP: ${path} is not valid; nothing was reloaded:\n`);
@@ -85,7 +125,7 @@ async function reloadFrom(path: string, gateway: { reload: Gateway["reload"] } |
     return;
   }
   try {
-    const { applied, needRestart } = (await gateway?.reload(loaded.config)) ?? {
+    const { applied, needRestart } = (await gateway?.reload(withWorkers(loaded.config, workers))) ?? {
       applied: [],
       needRestart: [],
     };

@@ -189,6 +189,8 @@ export const configSchema = z.strictObject({
       idleTimeoutSeconds: z.number().positive().default(90),
     })
     .prefault({}),
+  // Worker processes sharing the listener (`airlock serve --workers N` wins over it; docs/operations.md#workers).
+  workers: z.number().int().min(1).max(64).default(1),
   // SIGTERM / SIGINT: how long in-flight requests may take to finish before they are ended (docs/operations.md).
   shutdown: z.strictObject({ gracePeriodSeconds: z.number().min(0).default(25) }).prefault({}),
   // The MCP endpoint's OAuth 2.1 authorization server (src/mcp/oauth/config.ts, docs/mcp.md "Authorization").

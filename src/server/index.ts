@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { ADMIN_PREFIX, type AdminApi, createAdminApi } from "../admin/index.ts";
 import { startAuditService } from "../audit/service.ts";
+import { loadOrCreateSigningKey } from "../audit/signing.ts";
 import type { GatewayConfig } from "../gateway/config.ts";
 import { openDecider } from "../gateway/decide.ts";
 import { createMetrics } from "../gateway/metrics.ts";
@@ -21,7 +22,7 @@ import { RecordingService } from "../recording/service.ts";
 import { createReviews } from "../review/index.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { openStore, storeOptionsFor } from "../store/index.ts";
-import { openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
+import { type EventBus, openEventBus, reviewBusOn, shareCutOffs } from "../store/notify.ts";
 import type { Store } from "../store/types.ts";
 import { openUpstreams, UpstreamRegistry } from "../upstream/index.ts";
 import type { TunnelHub } from "../upstream/tunnel-hub.ts";
@@ -32,6 +33,7 @@ import { type Reloader, startReloader } from "./reload.ts";
 import { endDelegation, endInFlight, withdrawingOnCutOff } from "./revocation.ts";
 import { shutDown } from "./shutdown.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
+import { forwardingStore, type PrimaryClient } from "./worker-ipc.ts";
 
 export interface Gateway {
   url: string;
@@ -67,6 +69,12 @@ export interface StartOptions {
    * Deliberately a start option, not a config key: airlock.yaml cannot reach it (docs/mcp.md).
    */
   oauthTestHooks?: OAuthTestHooks;
+  /**
+   * This gateway is worker `number` of `airlock serve --workers N` (src/server/workers.ts): chained audit writes and
+   * shared counters go to the primary; `bus` (SQLite) carries cut-offs, review decisions and policy reloads to the
+   * other workers. The primary runs the audit service (checkpoints, retention, sinks), not the workers.
+   */
+  worker?: { number: number; primary: PrimaryClient; bus?: EventBus };
 }
 
 function agentHost(config: GatewayConfig): string {
@@ -74,13 +82,22 @@ function agentHost(config: GatewayConfig): string {
   return address === "0.0.0.0" ? "127.0.0.1" : address;
 }
 
+/** Rate limits and sign-in throttles counted in the store (several replicas or workers), not in this process. */
+export function sharesCounters(config: Pick<GatewayConfig, "store" | "workers">): boolean {
+  return config.store.kind === "postgres" || config.workers > 1;
+}
+
+/** Policy reloads announced on the bus: every worker reads the files at once (they share the data directory). */
+const POLICY_RELOADED = "policy.reloaded";
+
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
-  const log =
+  const rootLog =
     opts.log ??
     createLogger({
       level: config.log.level,
       ...(opts.logDestination ? { destination: opts.logDestination } : {}),
     });
+  const log = opts.worker ? rootLog.child({ worker: opts.worker.number }) : rootLog;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   // Policies first: files that do not load stop the start before anything else is opened.
   const policy = await openDecider(config, log);
@@ -88,13 +105,17 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const adminToken = await ensureAdminToken(config.dataDir);
   // The store and its event bus (in-process for SQLite; LISTEN/NOTIFY, shared by the replicas, for PostgreSQL).
   const storeOptions = storeOptionsFor(config.store, config.dataDir, log);
-  const store = await openStore({
+  const opened = await openStore({
     ...(storeOptions.kind === "sqlite"
       ? { ...storeOptions, durability: config.audit.durability }
       : storeOptions),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  const events = await openEventBus(storeOptions, log).catch(async (err: unknown) => {
+  const store = opts.worker ? forwardingStore(opened, opts.worker.primary) : opened;
+  const events = await (opts.worker?.bus
+    ? Promise.resolve(opts.worker.bus)
+    : openEventBus(storeOptions, log)
+  ).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
@@ -119,13 +140,16 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   // From here on policy reloads are chained (the set in force first); a reload that cannot be recorded is refused.
   await policy.engine?.recordReloadsWith((note) => store.audit.note(note));
   // The audit signing key, periodic checkpoints, retention and sinks (the write-ahead record itself is the store's).
-  const audit = await startAuditService({
-    store,
-    dataDir: config.dataDir,
-    config: config.audit,
-    log,
-    stdout: process.stdout,
-  });
+  // A worker only needs the public key (the admin API serves it); the primary created it before any worker started.
+  const audit = opts.worker
+    ? { key: await loadOrCreateSigningKey(config.dataDir), close: async () => {} }
+    : await startAuditService({
+        store,
+        dataDir: config.dataDir,
+        config: config.audit,
+        log,
+        stdout: process.stdout,
+      });
   // Identities: the authenticator chain (tokens, sessions, client certificates) and cutting off live streams.
   // Workload tokens (OIDC, service accounts via TokenReview, EKS IAM tokens) follow as the chain's last link.
   const workload = await createWorkloadAuthenticator(config.identity, {
@@ -145,9 +169,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     config,
     store,
     upstreams,
-    // Several replicas (PostgreSQL): rate limits are counted in the shared store, not in this process.
+    // Several replicas (PostgreSQL) or workers: rate limits are counted in the shared store, not in this process.
     decider:
-      storeOptions.kind === "postgres" && policy.engine
+      sharesCounters(config) && policy.engine
         ? { ...policy.engine, ...policy.engine.withLimiter(new SharedRateLimiter(store, log)) }
         : policy.decider,
     streams,
@@ -176,9 +200,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       sendStatus(res, notReady());
     },
   };
-  const { server, guard, handlers } = createGatewayServer(runtime, tls, admin, () => ready, {
-    caPem: identities.caPem,
-  });
+  const { server, guard, handlers } = createGatewayServer(
+    runtime,
+    tls,
+    admin,
+    () => ready,
+    { caPem: identities.caPem },
+    opts.worker?.number,
+  );
   server.listen(config.listen.port, config.listen.address);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
@@ -204,6 +233,18 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   });
   // Cut-offs (revoke, disable, rotation, expiry) close live streams on every replica, not only this one.
   const cutOffs = shareCutOffs({ bus: events, store, local: identities, log });
+  // Workers share the data directory: a reload one of them took (a file edit, the admin API) is read by all at once.
+  const policyShare =
+    config.workers > 1 && policy.engine
+      ? [
+          policy.engine.onReload(() => {
+            events
+              .publish(POLICY_RELOADED, "", { local: false })
+              .catch((err: Error) => log.warn({ err: err.message }, "announcing a policy reload failed"));
+          }),
+          events.subscribe(POLICY_RELOADED, () => void policy.engine?.reload()),
+        ]
+      : [];
   // Cut-offs also end what the identity has in flight: delegations, reviews, grants (issue 15).
   const inFlight = { store, reviews: runtime.reviews, log };
   const adminIdentities = withdrawingOnCutOff(cutOffs.wrap(identities), inFlight);
@@ -284,6 +325,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
             reloader.stop();
             identities.close();
             policy.engine?.close();
+            for (const stop of policyShare) stop();
           },
           closeServices: async () => {
             await tunnels.close();

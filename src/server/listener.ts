@@ -23,11 +23,13 @@ export function createGatewayServer(
   isReady: () => boolean,
   /** Client certificates: the identity CA. Asked for, never required; src/identity verifies them per request. */
   clientAuth?: { caPem: string },
+  /** `airlock serve --workers N`: this process's worker number, named on health answers (src/server/workers.ts). */
+  workerNumber?: number,
 ): { server: Http2SecureServer; guard: ListenerGuard; handlers: HandlerTracker } {
   let guard: ListenerGuard | undefined;
   // Every handler's promise, so shutdown waits for the completion records of what is in flight.
   const handlers = new HandlerTracker();
-  const onRequest = createRouter(gw, adminApi, isReady, handlers, () => guard);
+  const onRequest = createRouter(gw, adminApi, isReady, handlers, () => guard, workerNumber);
 
   const server = http2.createSecureServer(
     {

@@ -21,8 +21,9 @@ function plain(
   code: number,
   body: string,
   type = "text/plain",
+  extra: Record<string, string> = {},
 ): void {
-  writeHead(res, code, { "content-type": type, "cache-control": "no-store" });
+  writeHead(res, code, { "content-type": type, "cache-control": "no-store", ...extra });
   res.end(body);
 }
 
@@ -33,12 +34,16 @@ export function createRouter(
   handlers: HandlerTracker,
   /** The listener's guard, once the listener exists. */
   guardOf: () => ListenerGuard | undefined,
+  /** A worker of `airlock serve --workers N`: health answers carry `airlock-worker: N` (which process answered). */
+  workerNumber?: number,
 ): (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => void {
   // Sign-in and session minting are throttled per source address and per identity (issue 15).
   const throttle = createThrottle(gw);
   shareSignInThrottle(gw, throttle);
   const ui = createConsole({ store: gw.store, throttle });
   const admin = throttleMinting(ui.wrapAdmin(adminApi), throttle);
+  const worker: Record<string, string> =
+    workerNumber === undefined ? {} : { "airlock-worker": String(workerNumber) };
   return (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
     const url = req.url ?? "/";
     const path = url.split("?")[0];
@@ -47,8 +52,9 @@ export function createRouter(
       if (!res.headersSent) sendStatus(res, storeUnavailableStatus(err) ?? internalError());
       else res.destroy();
     };
-    if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok");
-    if (path === "/readyz") return void (isReady() ? plain(res, 200, "ok") : sendStatus(res, notReady()));
+    if (path === "/healthz" || path === "/livez") return plain(res, 200, "ok", "text/plain", worker);
+    if (path === "/readyz")
+      return void (isReady() ? plain(res, 200, "ok", "text/plain", worker) : sendStatus(res, notReady()));
     // Listener limits (connections, header size) and shutdown: src/server/limits.ts.
     if (guardOf()?.admit(req, res)) return;
     if (path === "/metrics") {

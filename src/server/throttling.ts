@@ -15,8 +15,8 @@ const SESSION_PATH = "/airlock/v1/credentials/session";
 export function createThrottle(gw: GatewayRuntime): AttemptThrottle {
   return new AttemptThrottle({
     limits: gw.config.identity.throttle,
-    // Several replicas (PostgreSQL): one budget per address and identity across all of them.
-    ...(gw.config.store.kind === "postgres" ? { shared: gw.store } : {}),
+    // Several replicas (PostgreSQL) or workers: one budget per address and identity across all of them.
+    ...(gw.config.store.kind === "postgres" || gw.config.workers > 1 ? { shared: gw.store } : {}),
     onThrottled: (event) => {
       gw.log.warn({ ...event }, "sign-in or token minting throttled");
       gw.store.audit
