@@ -65,6 +65,13 @@ export const serveCommand: Command = {
       return 2;
     }
     const config = withWorkers(loaded.config, workers);
+    if (config.workers > 1 && config.agents) {
+      // An agent's tunnel ends in the one worker it dialled; the others could not reach its cluster.
+      process.stderr.write(
+        "airlock serve: agent tunnels (the agents section) work with one worker only for now; remove --workers / workers: or set it to 1.\n",
+      );
+      return 2;
+    }
     const configPath = values.config;
     if (workerNumber() !== undefined) {
       installLastResortHandler(() => undefined);
