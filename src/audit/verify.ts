@@ -157,9 +157,24 @@ export async function verifyAuditLog(
     }
     // Requests begun but never completed: their rows must still look uncompleted.
     const open = await store.audit.eventsByIds([...pending.keys()]);
-    for (const event of open) {
+    const completedRows = open.filter((event) => {
       const begun = pending.get(event.id);
-      if (event.completedAt !== null || event.status !== null || event.reason !== begun?.reason) {
+      return event.completedAt !== null || event.status !== null || event.reason !== begun?.reason;
+    });
+    // On a live gateway a request may complete after the walk ended: its completion record then lies past lastSeq
+    // (the next walk checks it) — a row completed with a chained record, not one altered without it.
+    const completedLater = new Set<string>();
+    if (completedRows.length > 0) {
+      for (let after = lastSeq; ; ) {
+        const page = await store.audit.records({ afterSeq: after, limit: PAGE });
+        if (page.length === 0) break;
+        for (const r of page) if (r.type === REQUEST_COMPLETED) completedLater.add(r.ref);
+        after = page[page.length - 1]?.seq ?? after;
+      }
+    }
+    for (const event of completedRows) {
+      const begun = pending.get(event.id);
+      if (!completedLater.has(event.id)) {
         problems.push({
           kind: "altered",
           seq: begun?.beginSeq,

@@ -5,6 +5,7 @@ import { enforceRetention } from "../../src/audit/retention.ts";
 import { generateSigningKey } from "../../src/audit/signing.ts";
 import { verifyAuditLog } from "../../src/audit/verify.ts";
 import { openStore } from "../../src/store/index.ts";
+import { auditEvent } from "../store/contract.ts";
 import { auditFixture } from "./fixtures.ts";
 
 async function withFixture(fn: (f: Awaited<ReturnType<typeof auditFixture>>) => Promise<void>) {
@@ -255,3 +256,38 @@ test("events written before the chain existed are chained once, in order, when t
     await f.close();
   }
 });
+
+test("an open request whose row was given completion fields without a chained completion is reported", () =>
+  withFixture(async (f) => {
+    await f.store.audit.begin(auditEvent({ id: "req-open", time: new Date().toISOString() }));
+    f.raw()
+      .prepare("UPDATE audit_events SET status = 200, completed_at = ? WHERE id = ?")
+      .run(new Date().toISOString(), "req-open");
+    const report = await verifyAuditLog(f.store, f.key.publicKey);
+    assert.equal(report.ok, false);
+    assert.equal(report.problems[0]?.id, "req-open");
+    assert.match(
+      report.problems[0]?.message ?? "",
+      /completion fields were set without a chained completion/,
+    );
+  }));
+
+test("a request completing while verify walks a live log is not reported as altered", () =>
+  withFixture(async (f) => {
+    await f.store.audit.begin(auditEvent({ id: "req-live", time: new Date().toISOString() }));
+    const walkedTo = (await f.store.audit.head()).seq;
+    await f.store.audit.complete("req-live", { status: 200, bytesIn: 0, bytesOut: 1, durationMs: 1 });
+    // The walk saw the chain as it was before the completion committed; the row read afterwards is completed.
+    const live = new Proxy(f.store.audit, {
+      get(target, prop) {
+        if (prop === "records")
+          return (q: { afterSeq: number; toSeq?: number; limit: number }) =>
+            target.records(q.toSeq !== undefined ? { ...q, toSeq: Math.min(q.toSeq, walkedTo) } : q);
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const report = await verifyAuditLog({ audit: live }, f.key.publicKey);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.toSeq, walkedTo);
+  }));
