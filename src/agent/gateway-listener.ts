@@ -50,6 +50,8 @@ export interface AgentListenerOptions {
 
 export interface AgentListener {
   port: number;
+  /** Serves new connections with reloaded TLS material (the gateway's certificate rotated). */
+  setTls(tls: { certPem: string; keyPem: string }): void;
   close(): Promise<void>;
 }
 
@@ -332,6 +334,14 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
   await once(server, "listening");
   return {
     port: (server.address() as AddressInfo).port,
+    setTls(material) {
+      server.setSecureContext({
+        cert: material.certPem,
+        key: material.keyPem,
+        ca: ca.caPem,
+        minVersion: "TLSv1.2",
+      });
+    },
     async close() {
       hub.closeAll("the gateway is shutting down");
       api.closeAllConnections();

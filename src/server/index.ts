@@ -288,6 +288,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       },
       loadTls: loadTlsMaterial,
       contextExtras: { ca: identities.caPem },
+      ...(agentPort ? { onTls: (material) => agentPort.listener.setTls(material) } : {}),
     },
     tls,
   );

@@ -28,6 +28,8 @@ export interface ReloadParts {
   loadTls(config: GatewayConfig): Promise<TlsMaterial>;
   /** Secure-context options that do not come from the files (the identity CA for client certificates). */
   contextExtras: { ca?: string };
+  /** Told of TLS material taken into force, for other listeners serving the same certificate (the agent port). */
+  onTls?: (tls: TlsMaterial) => void;
 }
 
 export interface Reloader {
@@ -80,6 +82,11 @@ export async function startReloader(parts: ReloadParts, initial: TlsMaterial): P
         return false;
       }
       inForce = next;
+      try {
+        parts.onTls?.(tls);
+      } catch (err) {
+        parts.log.error({ err: (err as Error).message }, "TLS material not taken by the agent port");
+      }
       parts.log.info({ files: watched }, "TLS material reloaded; new connections use it");
       return true;
     });

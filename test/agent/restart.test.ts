@@ -3,16 +3,18 @@
 // the same data directory and port, and requests for the cluster work again — the agent's certificate and record
 // survive the restart (the agent CA and the store are in the data directory).
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
+import { connect } from "node:tls";
 import { type Simulator, startSimulator } from "@airlock/sim";
 import { Agent } from "../../src/agent/run.ts";
 import { AgentState } from "../../src/agent/state.ts";
 import { validateConfig } from "../../src/gateway/config.ts";
 import { type Gateway, startGateway } from "../../src/server/index.ts";
+import { issueServerCertificate } from "../../src/shared/tls.ts";
 import { openUpstream } from "../../src/upstream/index.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { httpsJson } from "../helpers/https-json.ts";
@@ -89,4 +91,46 @@ test("after a gateway restart the agent reconnects with jittered back-off and th
     assert.ok(d >= 0 && d < Math.min(800, 100 * 2 ** i), `attempt ${i}: ${d} ms`);
   assert.ok(new Set(delays).size > 1, "the delays are drawn, not fixed");
   assert.equal((await httpsJson({ url: gateway.url, ca: gateway.caPem }, "GET", path, token)).code, 200);
+});
+
+test("the agent port serves the gateway's reloaded certificate (a rotated serving certificate, SIGHUP)", async () => {
+  const gw = gateway as Gateway;
+  const tlsDir = join(dir, "gateway", "tls");
+  const ca = {
+    certPem: await readFile(join(tlsDir, "ca.crt"), "utf8"),
+    keyPem: await readFile(join(tlsDir, "ca.key"), "utf8"),
+  };
+  const next = issueServerCertificate(ca, {
+    commonName: "airlock-rotated",
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1"],
+  });
+  await writeFile(join(tlsDir, "server.crt"), next.certPem);
+  await writeFile(join(tlsDir, "server.key"), next.keyPem, { mode: 0o600 });
+  await gw.reload(gw.runtime.config);
+  const served = await new Promise<string>((resolve, reject) => {
+    const socket = connect(
+      { host: "127.0.0.1", port: Number(gw.agents?.port), ca: gw.caPem, ALPNProtocols: ["http/1.1"] },
+      () => {
+        resolve(socket.getPeerX509Certificate()?.subject ?? "");
+        socket.destroy();
+      },
+    );
+    socket.on("error", reject);
+  });
+  assert.match(served, /CN=airlock-rotated/);
+  // And the agent still connects (a new tunnel, on the new certificate).
+  agent?.stop();
+  const again = new Agent({
+    gateway: new URL(String(gw.agents?.url)),
+    cluster: "sim",
+    gatewayCaPem: gw.caPem,
+    stateDir: join(dir, "agent"),
+    upstream: await openUpstream({ name: "sim", kubeconfig: { path: sim.kubeconfigPath } }, { http2: false }),
+    version: "test",
+    log: () => {},
+  });
+  agent = again;
+  await again.start();
+  await again.whenConnected();
 });
