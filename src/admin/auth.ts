@@ -33,6 +33,7 @@ export function principalOf(identity: Identity, credential: Credential): Princip
   };
   // The person behind a reviewer: N-of-M approvals count people, not identities (src/review/eligibility.ts).
   if (identity.owner) principal.owner = identity.owner;
+  if (identity.defaultNamespace) principal.defaultNamespace = identity.defaultNamespace;
   return principal;
 }
 

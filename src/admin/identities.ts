@@ -39,6 +39,7 @@ import {
   identityName,
   invalid,
   labels,
+  namespaceName,
   rfc3339,
   tokenOptions,
 } from "./schemas.ts";
@@ -62,6 +63,7 @@ export const updateIdentityRequest = z.strictObject({
   owner: identityName.nullable().optional(),
   description: z.string().max(1024).optional(),
   expiresAt: time.nullable().optional(),
+  defaultNamespace: namespaceName.nullable().optional(),
 });
 export const tokenRequest = z.strictObject(tokenOptions);
 export const rotateRequest = z.strictObject({
@@ -194,6 +196,7 @@ export function identityHandlers(opts: {
       if (body.labels !== undefined) update.labels = body.labels;
       if (body.owner !== undefined) update.owner = body.owner;
       if (body.description !== undefined) update.description = body.description;
+      if (body.defaultNamespace !== undefined) update.defaultNamespace = body.defaultNamespace;
       if (body.expiresAt !== undefined)
         update.expiresAt = body.expiresAt === null ? null : new Date(body.expiresAt).toISOString();
       // Write-ahead: new groups or labels may widen what policy allows, so the change is chained before it is made.
@@ -205,6 +208,7 @@ export function identityHandlers(opts: {
           ...(update.labels !== undefined ? { labels: update.labels } : {}),
           ...(update.owner !== undefined ? { owner: update.owner } : {}),
           ...(update.description !== undefined ? { description: update.description } : {}),
+          ...(update.defaultNamespace !== undefined ? { defaultNamespace: update.defaultNamespace } : {}),
           ...(update.expiresAt !== undefined ? { expiresAt: update.expiresAt } : {}),
         }),
       );

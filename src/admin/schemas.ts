@@ -29,6 +29,14 @@ export const labels = z.record(
   z.string().regex(LABEL_VALUE, "label values are at most 63 letters, digits, '.', '_' or '-'"),
 );
 
+/** A Kubernetes namespace name (RFC 1123 label). */
+export const namespaceName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    "a namespace name: lowercase letters, digits and '-', at most 63",
+  );
+
 export const rfc3339 = z.iso.datetime({
   offset: true,
   message: "must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
@@ -59,6 +67,8 @@ export const createIdentityRequest = z.strictObject({
   owner: identityName.optional(),
   description: z.string().max(1024).optional(),
   expiresAt: rfc3339.optional(),
+  /** The namespace MCP tools use when a call names none (a convenience, never a permission). */
+  defaultNamespace: namespaceName.optional(),
   /** Options of the first token. */
   token: z.strictObject(tokenOptions).optional(),
 });

@@ -126,6 +126,7 @@ export const demoCommand: Command = {
         name: "demo-agent",
         kind: "agent",
         groups: ["agents"],
+        defaultNamespace: "prod",
       });
       const alice = await gateway.store.identities.create({
         name: "alice",

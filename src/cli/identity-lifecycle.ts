@@ -24,6 +24,7 @@ export interface LifecycleValues {
   label?: string[];
   owner?: string;
   description?: string;
+  "default-namespace"?: string;
   expires?: string;
   "read-only"?: boolean;
   cluster?: string[];
@@ -115,13 +116,15 @@ export async function runLifecycle(
     case "update": {
       const [name] = need(
         1,
-        "update NAME [--group G]… [--label k=v]… [--owner H] [--description D] [--expires T]",
+        "update NAME [--group G]… [--label k=v]… [--owner H] [--description D] [--default-namespace NS] [--expires T]",
       );
       const body: Record<string, unknown> = {};
       if (values.group) body.groups = values.group;
       if (values.label) body.labels = parseLabels(values.label);
       if (values.owner !== undefined) body.owner = values.owner === "" ? null : values.owner;
       if (values.description !== undefined) body.description = values.description;
+      if (values["default-namespace"] !== undefined)
+        body.defaultNamespace = values["default-namespace"] === "" ? null : values["default-namespace"];
       if (values.expires !== undefined) body.expiresAt = expiryOf(values.expires, now);
       const identity = (await callAdminApi(conn(), "PATCH", base(name ?? ""), body)) as Identity;
       if (values.json) print(identity);

@@ -24,10 +24,11 @@ import type { Command } from "./main.ts";
 
 const HELP = `Usage:
   airlock identity create NAME --kind agent|human [--group G]… [--label k=v]… [--owner HUMAN] [--description D]
-                               [--expires 90d] [--read-only] [--cluster C]… [--kubeconfig FILE] [--json]
+                               [--default-namespace NS] [--expires 90d] [--read-only] [--cluster C]… [--kubeconfig FILE] [--json]
   airlock identity list [--json]
   airlock identity get NAME [--json]
   airlock identity update NAME [--group G]… [--label k=v]… [--owner HUMAN] [--description D] [--expires T|never]
+                               [--default-namespace NS|""]
   airlock identity disable|enable NAME
   airlock identity revoke NAME
   airlock identity credentials NAME [--json]
@@ -57,6 +58,7 @@ const OPTIONS = {
   kubeconfig: { type: "string" },
   owner: { type: "string" },
   description: { type: "string" },
+  "default-namespace": { type: "string" },
   expires: { type: "string" },
   "read-only": { type: "boolean" },
   cluster: { type: "string", multiple: true },
@@ -129,6 +131,7 @@ async function run(args: string[]): Promise<number> {
         labels: parseLabels(values.label ?? []),
         ...(values.owner ? { owner: values.owner } : {}),
         ...(values.description ? { description: values.description } : {}),
+        ...(values["default-namespace"] ? { defaultNamespace: values["default-namespace"] } : {}),
         ...(values.expires ? { expiresAt: expiryOf(values.expires, Date.now()) ?? undefined } : {}),
         // The first token's scopes (--read-only, --cluster) and expiry (the identity's, when given).
         token: tokenBody({ ...values, expires: undefined }, Date.now()),

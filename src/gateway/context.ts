@@ -27,6 +27,13 @@ export interface InternalEntry {
   reviewsAnswerAtOnce?: boolean;
   /** The call's own justification (the MCP `justification` argument), as sent: checked like the header. */
   justification?: string;
+  /**
+   * A server-side dry run the gateway itself built (MCP k8s_diff, "no change" checks): a write with dryRun=All set by
+   * gateway code, never from client input. Policy decides it as a `get` of the same object (it changes nothing and
+   * answers with the object, masked as a get's answer is); a request carrying this flag that is not a dry-run write
+   * is refused (src/gateway/stages/decide.ts). Only in-process code builds an InternalEntry.
+   */
+  gatewayDryRun?: boolean;
 }
 
 export interface RequestContext {

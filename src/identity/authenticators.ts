@@ -46,6 +46,7 @@ export function principalFor(
     credentialId: credential.id,
   };
   if (identity.owner) principal.owner = identity.owner;
+  if (identity.defaultNamespace) principal.defaultNamespace = identity.defaultNamespace;
   if (credential.scopes.clusters !== undefined || credential.scopes.readOnly)
     principal.scopes = credential.scopes;
   const expiresAt = earliest(identity.expiresAt, credential.expiresAt, session?.expiresAt);

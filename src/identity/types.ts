@@ -19,6 +19,8 @@ export interface Principal {
   sessionId?: string;
   /** The human accountable for this identity (Identity.owner); N-of-M approvals count one vote per person. */
   owner?: string;
+  /** The namespace MCP tools use when a call names none (Identity.defaultNamespace). */
+  defaultNamespace?: string;
 }
 
 /** Limits a credential carries on top of policy. */
@@ -49,6 +51,8 @@ export interface Identity {
   disabledAt: string | null;
   /** revoked (permanent) > disabled (reversible) > active. Expiry is separate: see expiresAt. */
   state: IdentityState;
+  /** The namespace MCP tools use when a call names none; null: "default". A convenience, never a permission. */
+  defaultNamespace: string | null;
 }
 
 export interface Credential {
@@ -80,6 +84,7 @@ export interface IdentityUpdate {
   owner?: string | null;
   description?: string;
   expiresAt?: string | null;
+  defaultNamespace?: string | null;
 }
 
 /** The identities table (store.identities): identities, and authentication against their credentials. */
@@ -92,6 +97,7 @@ export interface IdentityTable {
     owner?: string | null;
     description?: string;
     expiresAt?: string | null;
+    defaultNamespace?: string | null;
     /** Options of the first token. */
     token?: CredentialOptions;
   }): Promise<{

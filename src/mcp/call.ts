@@ -9,7 +9,7 @@ import type { InternalEntry } from "../gateway/context.ts";
 import { type BufferedResponse, type DispatchRequest, dispatchBuffered } from "../gateway/dispatch.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import type { Principal } from "../identity/types.ts";
-import { summarizeArgs, untrusted } from "./format.ts";
+import { maskedLine, maskedPaths, summarizeArgs, untrusted } from "./format.ts";
 
 export interface CallContext {
   gw: GatewayRuntime;
@@ -39,6 +39,19 @@ export function kube(c: CallContext, req: DispatchRequest, maxBytes?: number): P
   return dispatchBuffered(c.gw, entryOf(c), req, maxBytes);
 }
 
+/**
+ * A server-side dry run built here, by the gateway (query dryRun=All set last, whatever the caller's arguments held),
+ * decided by policy as a `get` of the object (InternalEntry.gatewayDryRun; stages/decide.ts): it opens no review and
+ * its answer is masked as a get's. Only for create/update/patch; anything else is refused by the decide stage.
+ */
+export function kubeDryRun(c: CallContext, req: DispatchRequest): Promise<BufferedResponse> {
+  return dispatchBuffered(
+    c.gw,
+    { ...entryOf(c), gatewayDryRun: true },
+    { ...req, query: { ...req.query, dryRun: "All" } },
+  );
+}
+
 export function json(res: BufferedResponse): unknown {
   try {
     return JSON.parse(res.body.toString("utf8"));
@@ -54,11 +67,40 @@ export function ok(res: BufferedResponse): boolean {
 /** Airlock's masking notes and the cluster's warnings (Warning: 299 headers), as lines for the model. */
 export function warnings(res: BufferedResponse): string[] {
   const raw = res.headers.warning;
-  const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  // Airlock's own masking warning becomes the answer's closing "Masked …" line (maskNote), not a warning.
+  const list = (Array.isArray(raw) ? raw : raw ? [raw] : []).filter((w) => !MASK_WARNING.test(w));
   if (list.length === 0) return [];
   // Warning headers quote cluster data (admission webhooks write them): fenced like any other cluster text.
   const lines = list.map((w) => `Warning: ${w.replace(/^\d{3} \S+ "?/, "").replace(/"$/, "")}`);
   return [untrusted("warning headers", lines.join("\n"))];
+}
+
+const MASK_WARNING = /^299 - "airlock: (?:(\d+) values? masked|values are masked) by profile (\S+)"$/;
+
+/** What the gateway's masking did to a response: the profile and how many values (undefined: none said). */
+export function maskingOf(res: BufferedResponse): { profile: string; count?: number } | undefined {
+  const raw = res.headers.warning;
+  for (const w of Array.isArray(raw) ? raw : raw ? [raw] : []) {
+    const m = MASK_WARNING.exec(w);
+    if (m?.[2]) return { profile: m[2], ...(m[1] ? { count: Number(m[1]) } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * The masked fields of an answer's data and the line naming them (fields, profile, why), or undefined when none.
+ * The structured form is { fields, profile } so a model can tell a masked value from a real one.
+ */
+export function masking(
+  res: BufferedResponse | undefined,
+  data: unknown,
+): { line: string; structured: { fields: string[]; profile: string } } | undefined {
+  const fields = maskedPaths(data);
+  const said = res ? maskingOf(res) : undefined;
+  if (fields.length === 0) return undefined;
+  const profile = said?.profile ?? "default";
+  const line = maskedLine(fields, profile) ?? "";
+  return { line, structured: { fields, profile } };
 }
 
 export function text(body: string, structured?: Record<string, unknown>): CallToolResult {
@@ -91,7 +133,23 @@ export async function failed(c: CallContext, res: BufferedResponse): Promise<Cal
   const pending = res.status === 403 ? PENDING.exec(message) : null;
   if (pending?.[1]) return pendingReview(c, pending[1], message);
   // A Status message can quote cluster data (object names, webhook denials): fenced.
-  return toolError(`Error from server (${reason}):\n${untrusted("error message", message)}`);
+  const lines = [`Error from server (${reason}):`, untrusted("error message", message)];
+  const how = res.status === 403 ? howToAsk(message) : undefined;
+  if (how) lines.push(how);
+  return toolError(lines.join("\n"));
+}
+
+/**
+ * One line saying how to ask for a refused call: a policy denial cannot be approved by a review (deny wins over
+ * review), so the way is a person who can change policy or grant access; the line names groups, never people.
+ */
+export function howToAsk(message: string): string | undefined {
+  if (/justification/i.test(message)) return undefined; // that refusal already says how to give one
+  if (!/refused by policy|denied by policy|policy \S+ rule/i.test(message)) return undefined;
+  return (
+    "How to ask: no review can approve a denied request (deny wins over review); tell your user what you need and " +
+    "why: the policy's owners (group airlock:admins) can change the rule this names."
+  );
 }
 
 async function pendingReview(c: CallContext, id: string, message: string): Promise<CallToolResult> {
@@ -106,7 +164,15 @@ async function pendingReview(c: CallContext, id: string, message: string): Promi
   const review = await shownToReviewer(c, id);
   // Names, argv and the diff in it are the agent's and the cluster's text: fenced as a whole.
   if (review) lines.push("", "What the reviewer sees:", untrusted("review as the reviewer sees it", review));
-  return text(lines.join("\n"), { review: { id, state: "pending" } });
+  const approvers = await approverGroups(c, id);
+  return text(lines.join("\n"), {
+    review: { id, state: "pending", ...(approvers ? { approverGroups: approvers } : {}) },
+  });
+}
+
+async function approverGroups(c: CallContext, id: string): Promise<string[] | undefined> {
+  const review = await c.gw.reviews?.get(id).catch(() => undefined);
+  return review ? [...review.requirement.approvers.groups] : undefined;
 }
 
 /** The review as a reviewer sees it: the request (Secret values masked) and the dry-run diff when ready. */
@@ -139,7 +205,10 @@ async function shownToReviewer(c: CallContext, id: string): Promise<string | und
   return undefined;
 }
 
+/** Who approves, as groups (people's names are not handed to agents): named identities are only counted. */
 function describeApprovers(a: { identities: string[]; groups: string[] }): string {
-  const parts = [...a.identities.map((i) => `identity ${i}`), ...a.groups.map((g) => `group ${g}`)];
+  const parts = a.groups.map((g) => `group ${g}`);
+  if (a.identities.length)
+    parts.push(`${a.identities.length} named ${a.identities.length === 1 ? "approver" : "approvers"}`);
   return parts.join(", ") || "(none named)";
 }

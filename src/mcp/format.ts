@@ -104,17 +104,25 @@ interface KubeTable {
   rows?: { cells?: unknown[]; object?: { metadata?: { namespace?: string } } }[];
 }
 
-/** A server-side Table (meta.k8s.io/v1) as text; `withNamespace` adds the NAMESPACE column of -A listings. */
-export function renderKubeTable(value: unknown, withNamespace = false): { text: string; rows: number } {
+/**
+ * A server-side Table (meta.k8s.io/v1) as text; `withNamespace` adds the NAMESPACE column of -A listings, `wide` the
+ * columns of priority above 0 (kubectl -o wide). Also the header and cells, for structuredContent.
+ */
+export function renderKubeTable(
+  value: unknown,
+  withNamespace = false,
+  wide = false,
+): { text: string; rows: number; header: string[]; cells: string[][] } {
   const t = value as KubeTable;
-  const cols = (t.columnDefinitions ?? []).map((c, i) => ({ ...c, i })).filter((c) => !c.priority);
-  const header = cols.map((c) => c.name.toUpperCase());
+  const cols = (t.columnDefinitions ?? []).map((c, i) => ({ ...c, i })).filter((c) => wide || !c.priority);
+  const names = cols.map((c) => c.name.toUpperCase());
+  const header = withNamespace ? ["NAMESPACE", ...names] : names;
   const rows = (t.rows ?? []).map((r) => {
     const cells = cols.map((c) => cellText(r.cells?.[c.i]));
     return withNamespace ? [r.object?.metadata?.namespace ?? "", ...cells] : cells;
   });
-  if (rows.length === 0) return { text: "No resources found.", rows: 0 };
-  return { text: table(withNamespace ? ["NAMESPACE", ...header] : header, rows), rows: rows.length };
+  if (rows.length === 0) return { text: "No resources found.", rows: 0, header, cells: [] };
+  return { text: table(header, rows), rows: rows.length, header, cells: rows };
 }
 
 function cellText(cell: unknown): string {
@@ -152,4 +160,147 @@ export function summarizeArgs(tool: string, args: Record<string, unknown>): stri
     .join(" ")
     .replace(/[^\x20-\x7e]/g, "?")
     .slice(0, 200);
+}
+
+// ---- Masked values, as a model reads them (issue 20 §2) ----
+
+const MASK_MARKER = /‹masked:[0-9a-f]{8}›/;
+
+/**
+ * A Secret's data as a model should read it: a value the gateway masked is the base64 of a `‹masked:…›` marker, so
+ * it is shown decoded (the marker itself) rather than as base64 a model would decode and misread. Values that were
+ * not masked stay as the cluster sent them. Any other object is returned unchanged.
+ */
+export function readableObject(value: unknown): unknown {
+  if (!isObj(value)) return value;
+  if (Array.isArray(value.items))
+    return { ...value, items: value.items.map((item: unknown) => readableObject(item)) };
+  if (value.kind !== "Secret" || !isObj(value.data)) return value;
+  const data: Obj = {};
+  for (const [key, v] of Object.entries(value.data)) {
+    const decoded = typeof v === "string" ? Buffer.from(v, "base64").toString("utf8") : "";
+    data[key] = typeof v === "string" && MASK_MARKER.test(decoded) ? decoded : v;
+  }
+  return { ...value, data };
+}
+
+/** The paths (metadata.annotations.x, data.password, spec.containers[0].env[1].value) whose value holds a marker. */
+export function maskedPaths(value: unknown, max = 20): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (out.length >= max) return;
+    if (typeof v === "string") {
+      if (MASK_MARKER.test(v)) out.push(path || "(value)");
+    } else if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, `${path}[${i}]`);
+    } else if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+  };
+  walk(value, "");
+  return out;
+}
+
+/**
+ * The one line that ends an answer with masked values: which fields, the masking profile, and why. Undefined when
+ * nothing is masked.
+ */
+export function maskedLine(
+  fields: string[],
+  profile: string | undefined,
+  count?: number,
+): string | undefined {
+  const n = count ?? fields.length;
+  if (n === 0) return undefined;
+  const where = fields.length ? `: ${fields.slice(0, 10).join(", ")}${fields.length > 10 ? ", …" : ""}` : "";
+  return (
+    `Masked ${n} ${n === 1 ? "value" : "values"}${where} (shown as ‹masked:…›; profile ${profile ?? "default"}): ` +
+    "Secret data and detected credentials never leave the gateway; the marker is the same for the same value, so " +
+    "compare markers, do not try to recover values."
+  );
+}
+
+// ---- A small, safe JSONPath subset for custom columns (no eval) ----
+
+type Step = { key: string } | { index: number } | { all: true };
+
+/**
+ * Parses the JSONPath subset kubectl's custom-columns use: `.a.b`, `.a[0]`, `.a[*].b`, `['key.with.dots']`,
+ * optionally wrapped in `{…}`. Returns the steps, or an error message. No filters, no scripts, no recursion.
+ */
+export function parseJsonPath(expr: string): { ok: true; steps: Step[] } | { ok: false; error: string } {
+  let s = expr.trim();
+  if (s.startsWith("{") && s.endsWith("}")) s = s.slice(1, -1).trim();
+  if (s.startsWith("$")) s = s.slice(1);
+  if (s.length > 200) return { ok: false, error: "a column path is at most 200 characters" };
+  const steps: Step[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const ch = s[i];
+    if (ch === ".") {
+      const m = /^\.([A-Za-z0-9_-]+)/.exec(s.slice(i));
+      if (!m?.[1]) return { ok: false, error: `unexpected text at "${s.slice(i, i + 20)}"` };
+      steps.push({ key: m[1] });
+      i += m[0].length;
+    } else if (ch === "[") {
+      const rest = s.slice(i);
+      const m =
+        /^\[\*\]/.exec(rest) ?? /^\[(\d{1,6})\]/.exec(rest) ?? /^\['([^'\]]{1,253})'\]/.exec(rest) ?? null;
+      if (!m)
+        return { ok: false, error: `unsupported step at "${rest.slice(0, 20)}" (use [n], [*] or ['key'])` };
+      if (m[0] === "[*]") steps.push({ all: true });
+      else if (/^\d+$/.test(m[1] ?? "")) steps.push({ index: Number(m[1]) });
+      else steps.push({ key: m[1] ?? "" });
+      i += m[0].length;
+    } else return { ok: false, error: `a column path starts with "." (e.g. .metadata.name), not "${ch}"` };
+  }
+  return { ok: true, steps };
+}
+
+/** The values a path selects in `value` (several with [*]). Own properties only. */
+export function evalJsonPath(value: unknown, steps: Step[]): unknown[] {
+  let current: unknown[] = [value];
+  for (const step of steps) {
+    const next: unknown[] = [];
+    for (const v of current) {
+      if ("all" in step) {
+        if (Array.isArray(v)) next.push(...v);
+        else if (isObj(v)) next.push(...Object.values(v));
+      } else if ("index" in step) {
+        if (Array.isArray(v) && step.index < v.length) next.push(v[step.index]);
+      } else if (isObj(v) && Object.hasOwn(v, step.key)) next.push(v[step.key]);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** One cell of a custom column, as kubectl prints it: values joined by ",", `<none>` when nothing matched. */
+export function columnCell(value: unknown, steps: Step[]): string {
+  const found = evalJsonPath(value, steps).filter((v) => v !== undefined && v !== null);
+  if (found.length === 0) return "<none>";
+  return found
+    .map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v)))
+    .join(",")
+    .replace(/\s+/g, " ");
+}
+
+/** `NAME:.metadata.name,IMAGE:.spec.containers[*].image` as header + steps, or an error message. */
+export function parseColumns(
+  spec: string,
+): { ok: true; columns: { header: string; steps: Step[] }[] } | { ok: false; error: string } {
+  const columns: { header: string; steps: Step[] }[] = [];
+  const parts = spec.split(/,(?![^[]*\])/).filter((p) => p.trim() !== "");
+  if (parts.length === 0 || parts.length > 20) return { ok: false, error: "give 1 to 20 columns" };
+  for (const part of parts) {
+    const colon = part.indexOf(":");
+    if (colon <= 0) return { ok: false, error: `a column is HEADER:.path, not "${part.slice(0, 40)}"` };
+    const parsed = parseJsonPath(part.slice(colon + 1));
+    if (!parsed.ok) return parsed;
+    columns.push({ header: part.slice(0, colon).trim().toUpperCase(), steps: parsed.steps });
+  }
+  return { ok: true, columns };
+}
+
+/** Table rows as objects keyed by column header (the structured form of a table answer). */
+export function rowObjects(header: string[], rows: string[][]): Record<string, string>[] {
+  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ""])));
 }

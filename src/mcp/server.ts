@@ -14,7 +14,7 @@ import { applyTool, diffTool } from "./tools/apply.ts";
 import type { Tool } from "./tools/define.ts";
 import { execTool } from "./tools/exec.ts";
 import { describeTool, eventsTool, getTool, listTool, logsTool } from "./tools/read.ts";
-import { reviewStatusTool, reviewWaitTool } from "./tools/reviews.ts";
+import { reviewStatusTool, reviewWaitTool, reviewWithdrawTool } from "./tools/reviews.ts";
 import { deleteTool, patchTool, rolloutRestartTool, rolloutStatusTool, scaleTool } from "./tools/write.ts";
 
 export const SERVER_INFO = { name: "airlock", version: "0.1.0" };
@@ -38,6 +38,7 @@ export const TOOLS: readonly Tool[] = Object.freeze([
   execTool,
   reviewStatusTool as Tool,
   reviewWaitTool as Tool,
+  reviewWithdrawTool as Tool,
 ]);
 
 const INSTRUCTIONS =
@@ -63,9 +64,11 @@ export function createMcpServer(gw: GatewayRuntime, caller: CallerInfo): McpServ
         title: tool.title,
         description: tool.description,
         inputSchema: tool.input,
+        outputSchema: tool.output,
         annotations: tool.annotations,
       },
-      async (args: Record<string, unknown>, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
+      async (given: Record<string, unknown>, extra: { signal: AbortSignal }): Promise<CallToolResult> => {
+        const args = withDefaultNamespace(tool, given, caller.principal);
         const c: CallContext = { gw, ...caller, tool: tool.name, args, signal: extra.signal };
         try {
           return await tool.run(c, args);
@@ -80,5 +83,22 @@ export function createMcpServer(gw: GatewayRuntime, caller: CallerInfo): McpServ
       },
     );
   }
+  // The tool set is fixed (it does not change with a policy reload) and /mcp serves no GET stream to deliver
+  // notifications on, so tools.listChanged is not advertised (the SDK sets it when tools are registered).
+  server.server.registerCapabilities({ tools: { listChanged: false } });
   return server;
+}
+
+/**
+ * A call that names no namespace runs in the identity's defaultNamespace (else "default"), filled in here, once, so
+ * every tool, the audit summary and a repeated call after a review see the same namespace.
+ */
+export function withDefaultNamespace(
+  tool: Tool,
+  args: Record<string, unknown>,
+  principal: Principal,
+): Record<string, unknown> {
+  // Manifests name their own namespaces (apply/diff fill in the default for objects that name none: plan()).
+  if (!("namespace" in tool.input) || "manifest" in tool.input || args.namespace !== undefined) return args;
+  return { ...args, namespace: principal.defaultNamespace ?? "default" };
 }

@@ -31,6 +31,7 @@ export interface NewIdentity {
   owner?: string | null;
   description?: string;
   expiresAt?: string | null;
+  defaultNamespace?: string | null;
   /** Options of the first token. */
   token?: CredentialOptions;
 }
@@ -140,8 +141,9 @@ export class IdentityTables implements IdentityTable {
         if (await identityByName(this.#db, sql, input.name)) throw exists();
         const id = randomUUID();
         await sql.run(
-          `INSERT INTO identities (id, name, kind, groups_json, labels_json, created_at, owner, description, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO identities (id, name, kind, groups_json, labels_json, created_at, owner, description, expires_at,
+             default_namespace)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             id,
             input.name,
@@ -152,6 +154,7 @@ export class IdentityTables implements IdentityTable {
             input.owner ?? null,
             input.description ?? "",
             input.expiresAt ?? null,
+            input.defaultNamespace ?? null,
           ],
         );
         const { credential, token } = await issueToken(sql, this.#now, id, input.token ?? {});
@@ -210,6 +213,7 @@ export class IdentityTables implements IdentityTable {
       if (update.owner !== undefined) set("owner", update.owner);
       if (update.description !== undefined) set("description", update.description);
       if (update.expiresAt !== undefined) set("expires_at", update.expiresAt);
+      if (update.defaultNamespace !== undefined) set("default_namespace", update.defaultNamespace);
       if (sets.length)
         await sql.run(`UPDATE identities SET ${sets.join(", ")} WHERE id = ?`, [...params, identity.id]);
       return identityByName(this.#db, sql, name);

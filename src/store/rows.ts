@@ -69,6 +69,7 @@ export function identityFromRow(row: Row): Identity {
     expiresAt: textOrNull(row, "expires_at"),
     disabledAt,
     state: revokedAt !== null ? "revoked" : disabledAt !== null ? "disabled" : "active",
+    defaultNamespace: textOrNull(row, "default_namespace"),
   };
 }
 

@@ -232,6 +232,10 @@ const MIGRATIONS: string[] = [
   ) STRICT;
   CREATE INDEX shared_counters_by_expiry ON shared_counters (expires_ms);
   `,
+  // 8 (issue 20 §2): the namespace MCP tools use for an identity when a call names none.
+  `
+  ALTER TABLE identities ADD COLUMN default_namespace TEXT;
+  `,
 ];
 
 /** Brings the schema up to date inside one transaction. Throws on a database newer than this code. */

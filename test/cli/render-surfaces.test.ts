@@ -257,6 +257,7 @@ describe("CLI surfaces follow the rendering rule", () => {
       expiresAt: null,
       disabledAt: null,
       state: "active",
+      defaultNamespace: null,
     };
     const out = identityTable([identity], NOW);
     assertClean(out);

@@ -173,6 +173,7 @@ describe("who may authenticate", () => {
     expiresAt: null,
     disabledAt: null,
     state: "active",
+    defaultNamespace: null,
     ...over,
   });
   const credential = (over: Partial<Credential> = {}): Credential => ({

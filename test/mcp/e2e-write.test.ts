@@ -41,7 +41,7 @@ after(async () => {
 });
 
 describe("MCP write tools under the demo policy", () => {
-  test("k8s_apply in staging shows the dry-run diff first, then applies; a repeat has no changes", async () => {
+  test("k8s_apply in staging shows the dry-run diff first, then applies; a repeat is 'no change' and sends nothing", async () => {
     const first = await call("k8s_apply", { manifest: configMap("fast") });
     assert.equal(first.isError, false, first.text);
     assert.match(first.text, /\+\+\+ ConfigMap\/mcp-settings \(applied\)/);
@@ -50,7 +50,10 @@ describe("MCP write tools under the demo policy", () => {
     const got = await call("k8s_get", { resource: "cm", name: "mcp-settings", namespace: "staging" });
     assert.match(got.text, /mode: fast/);
     const again = await call("k8s_apply", { manifest: configMap("fast") });
-    assert.match(again.text, /ConfigMap\/mcp-settings: no changes/);
+    assert.match(
+      again.text,
+      /ConfigMap\/mcp-settings: no change \(the server-side dry run changes nothing; nothing was sent\)/,
+    );
   });
 
   test("k8s_diff shows a change without making it", async () => {
@@ -95,7 +98,7 @@ describe("MCP write tools under the demo policy", () => {
     assert.match(status.text, /deployments\.apps\/api: /);
   });
 
-  test("k8s_scale to zero is denied by the same rule as kubectl scale --replicas=0; a scale to 2 runs", async () => {
+  test("k8s_scale to zero is denied by the same rule as kubectl scale --replicas=0; a scale to 2 (the current count) is 'no change'; to 3 runs", async () => {
     const zero = await call("k8s_scale", { name: "api", namespace: "staging", replicas: 0 });
     assert.equal(zero.isError, true);
     assert.match(
@@ -104,7 +107,10 @@ describe("MCP write tools under the demo policy", () => {
     );
     const two = await call("k8s_scale", { name: "api", namespace: "staging", replicas: 2 });
     assert.equal(two.isError, false, two.text);
-    assert.match(two.text, /scaled to 2/);
+    assert.match(two.text, /no change \(already 2 replicas; nothing was sent\)/);
+    const three = await call("k8s_scale", { name: "api", namespace: "staging", replicas: 3 });
+    assert.equal(three.isError, false, three.text);
+    assert.match(three.text, /scaled to 3/);
   });
 
   test("k8s_can_i answers from policy: delete in prod needs a justification, exec of rm is denied, list is allowed", async () => {

@@ -89,7 +89,7 @@ describe("the MCP endpoint under the demo policy", () => {
       "airlock_review_wait",
     ])
       assert.ok(names.includes(expected), names.join(" "));
-    assert.equal(names.length, 18);
+    assert.equal(names.length, 19);
     assert.ok(!names.some((n) => n.includes("kubectl")), "no raw kubectl tool");
     const exec = tools.find((t) => t.name === "k8s_exec");
     assert.equal(exec?.annotations?.destructiveHint, true);
@@ -137,9 +137,13 @@ describe("the MCP endpoint under the demo policy", () => {
     const r = await call("k8s_get", { resource: "secret", name: "db-credentials", namespace: "prod" });
     assert.equal(r.isError, false, r.text);
     assert.ok(!r.text.includes(Buffer.from(DEMO_DB_PASSWORD).toString("base64")), r.text);
+    // A masked Secret value reads as its marker, not as the base64 of it; one closing line names the fields.
     const password = /password: (\S+)/.exec(r.text)?.[1] ?? "";
-    assert.match(Buffer.from(password, "base64").toString("utf8"), MARKER);
-    assert.match(r.text, /airlock: 2 values masked by profile default/);
+    assert.match(password, MARKER);
+    assert.match(r.text, /^Masked 2 values: data\.\w+, data\.\w+ \(shown as ‹masked:…›; profile default\)/m);
+    const object = r.structured?.object as { data?: Record<string, string> };
+    assert.match(object?.data?.password ?? "", MARKER);
+    assert.deepEqual((r.structured?.masked as { profile?: string })?.profile, "default");
     const events = await gw.gateway.store.audit.list({ limit: 100 });
     const get = events.find((e) => e.resource === "secrets" && e.name === "db-credentials");
     assert.equal(get?.identityName, "demo-agent");
@@ -286,7 +290,7 @@ describe("the MCP endpoint under the demo policy", () => {
         { resource: "secret", name: "db-credentials", namespace: "prod" },
         stdio,
       );
-      assert.match(Buffer.from(/password: (\S+)/.exec(r.text)?.[1] ?? "", "base64").toString(), MARKER);
+      assert.match(/password: (\S+)/.exec(r.text)?.[1] ?? "", MARKER);
     } finally {
       await stdio.close();
     }

@@ -124,6 +124,8 @@ describe("tables and objects", () => {
     assert.deepEqual(renderKubeTable({ columnDefinitions: [], rows: [] }), {
       text: "No resources found.",
       rows: 0,
+      header: [],
+      cells: [],
     });
   });
 

@@ -9,8 +9,8 @@ import type { Decision } from "../../policy/decision.ts";
 import type { PolicyEngine } from "../../policy/engine.ts";
 import { impersonatedGroups, impersonatedUser } from "../../upstream/impersonation.ts";
 import { type CallContext, json, kube, ok, statusMessage, text, toolError } from "../call.ts";
-import { capText, table, untrusted } from "../format.ts";
-import { common, defineTool, READ_ONLY, resourceArg } from "./define.ts";
+import { capText, rowObjects, table, untrusted } from "../format.ts";
+import { common, defineTool, READ_ONLY, resourceArg, rowsField } from "./define.ts";
 import { discover, pathOf, resolveType } from "./lookup.ts";
 
 async function clusterCall(c: CallContext, cluster: string | undefined, path: string, body: unknown) {
@@ -33,11 +33,21 @@ export const whoamiTool = defineTool({
     "The Airlock identity this connection acts as (name, kind, groups) and the user the cluster sees for it " +
     "(Airlock impersonates the caller), plus the cluster's own SelfSubjectReview answer when policy allows it.",
   input: { cluster: common.cluster },
+  output: {
+    identity: z.string(),
+    kind: z.string(),
+    groups: z.array(z.string()),
+    defaultNamespace: z.string(),
+    clusterUser: z.string(),
+    clusterGroups: z.array(z.string()),
+  },
   annotations: READ_ONLY,
   async run(c, a) {
     const p = c.principal;
+    const defaultNamespace = p.defaultNamespace ?? "default";
     const lines = [
       `Airlock identity: ${p.name} (${p.kind}), groups: ${p.groups.join(", ") || "(none)"}`,
+      `Default namespace (used when a call names none): ${defaultNamespace}`,
       `Cluster user (impersonated): ${impersonatedUser(p)}, groups: ${impersonatedGroups(p).join(", ")}`,
     ];
     if (p.onBehalfOf) lines.push(`On behalf of: ${p.onBehalfOf}`);
@@ -51,7 +61,14 @@ export const whoamiTool = defineTool({
         ?.status?.userInfo;
       lines.push(`Cluster says: ${info?.username ?? "?"} in ${(info?.groups ?? []).join(", ")}`);
     } else lines.push(`Cluster SelfSubjectReview not available: ${review.error}`);
-    return text(lines.join("\n"));
+    return text(lines.join("\n"), {
+      identity: p.name,
+      kind: p.kind,
+      groups: [...p.groups],
+      defaultNamespace,
+      clusterUser: impersonatedUser(p),
+      clusterGroups: impersonatedGroups(p),
+    });
   },
 });
 
@@ -70,7 +87,7 @@ function explain(d: Decision): string {
   const where = `policy ${d.policy} rule ${d.rule}`;
   if (d.effect === "allow") return `yes — allowed by ${where}${d.mask ? ` (masking profile ${d.mask})` : ""}`;
   if (d.effect === "review")
-    return `only after a human approves — ${where} requires a review (approvers: ${[...d.review.approvers.identities, ...d.review.approvers.groups.map((g) => `group ${g}`)].join(", ")})`;
+    return `only after a human approves — ${where} requires a review (approvers: ${d.review.approvers.groups.map((g) => `group ${g}`).join(", ") || "named approvers"}); the call answers with a pending review`;
   return `no — denied by ${where}: ${d.message}`;
 }
 
@@ -86,6 +103,13 @@ export const canITool = defineTool({
     name: z.string().optional(),
     ...common,
     command: z.array(z.string()).optional().describe("For exec: the argv to check"),
+  },
+  output: {
+    effect: z.enum(["allow", "review", "deny"]),
+    policy: z.string(),
+    rule: z.string(),
+    approverGroups: z.array(z.string()),
+    rbacAllowed: z.boolean(),
   },
   annotations: READ_ONLY,
   async run(c, a) {
@@ -134,11 +158,19 @@ export const canITool = defineTool({
         },
       },
     });
+    let rbacAllowed: boolean | undefined;
     if (rbac.ok) {
       const s = (rbac.value as { status?: { allowed?: boolean; reason?: string } })?.status;
+      rbacAllowed = s?.allowed === true;
       lines.push(`Cluster RBAC: ${s?.allowed ? "yes" : "no"}${s?.reason ? ` (${s.reason})` : ""}`);
     } else lines.push(`Cluster RBAC not checked: ${rbac.error}`);
-    return text(lines.join("\n"), { effect: decision.effect });
+    return text(lines.join("\n"), {
+      effect: decision.effect,
+      policy: decision.policy,
+      rule: decision.rule,
+      ...(decision.effect === "review" ? { approverGroups: [...decision.review.approvers.groups] } : {}),
+      ...(rbacAllowed !== undefined ? { rbacAllowed } : {}),
+    });
   },
 });
 
@@ -151,6 +183,7 @@ export const apiResourcesTool = defineTool({
     cluster: common.cluster,
     group: z.string().optional().describe('Only this API group ("" for core)'),
   },
+  output: { rows: rowsField },
   annotations: READ_ONLY,
   async run(c, a) {
     const all = await discover(c, a.cluster);
@@ -165,7 +198,9 @@ export const apiResourcesTool = defineTool({
         t.kind,
         t.verbs.join(","),
       ]);
-    const body = table(["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS"], rows);
-    return text(untrusted("api resources", capText(body, "the group argument").text));
+    const header = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS"];
+    const capped = capText(table(header, rows), "the group argument");
+    const shown = capped.truncated ? rows.slice(0, capped.text.split("\n").length - 2) : rows;
+    return text(untrusted("api resources", capped.text), { rows: rowObjects(header, shown) });
   },
 });

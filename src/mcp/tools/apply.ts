@@ -1,21 +1,20 @@
 // k8s_diff and k8s_apply: server-side apply of YAML or JSON manifests, the diff computed by a server-side dry run
 // (the current object against the dry-run result, Secret values masked), as kubectl diff / apply --server-side do.
 //
-// Stance: the dry run is a request like any other — it passes the pipeline and its policy. Apply shows the diff
-// first; when policy would not simply allow the dry run (a review or a denial), apply does not send it (that would
-// open a second review for the same change) and relies on the real request's own decision: a review's reviewer sees
-// the dry-run diff the gate computes, and the tool result shows it too.
+// Stance: the dry run is built by the gateway (dryRun=All set by call.ts kubeDryRun, never from the arguments) and
+// decided by policy as a `get` of the object (stages/decide.ts): a diff never opens a review, and shows only what the
+// caller may read, masked as a get is. Apply shows that diff first; when it changes nothing, apply answers "no
+// change" and sends no write (so no review opens for nothing). Otherwise the write goes through with its own decision.
 import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { displayMasking } from "../../gateway/transform/stage.ts";
-import { classifyRequest } from "../../kube/classify/index.ts";
-import type { PolicyEngine } from "../../policy/engine.ts";
 import { unifiedDiff } from "../../review/diff.ts";
 import { renderObject } from "../../review/preview.ts";
-import { type CallContext, failed, json, kube, ok, text, toolError, warnings } from "../call.ts";
+import { type CallContext, failed, json, kube, kubeDryRun, ok, text, toolError, warnings } from "../call.ts";
 import { untrusted } from "../format.ts";
 import { BUILTIN_RESOURCES, type ResourceType } from "../resources.ts";
-import { common, defineTool } from "./define.ts";
+import { common, defineTool, MAY_WAIT } from "./define.ts";
+import { sameObject } from "./dry-run.ts";
 import { discover, pathOf } from "./lookup.ts";
 
 const FIELD_MANAGER = "airlock-mcp";
@@ -85,7 +84,8 @@ async function plan(
           `${obj.kind} ${obj.metadata?.name} names namespace ${own}, the call says ${namespace}`,
         ),
       };
-    const path = pathOf(type, { cluster, namespace: own ?? namespace, name: obj.metadata?.name });
+    const ns = own ?? namespace ?? c.principal.defaultNamespace;
+    const path = pathOf(type, { cluster, namespace: ns, name: obj.metadata?.name });
     if (!path.ok) return path;
     out.push({ obj, type, path: path.value, label: `${type.kind}/${obj.metadata?.name}` });
   }
@@ -106,38 +106,18 @@ function applyRequest(p: Planned, force: boolean, dryRun: boolean) {
   };
 }
 
-/** Whether policy would simply allow the dry run (asked of the evaluator: no rate budget, nothing sent). */
-async function dryRunAllowed(c: CallContext, p: Planned, force: boolean): Promise<boolean> {
-  const req = applyRequest(p, force, true);
-  const q = new URLSearchParams(
-    Object.entries(req.query).filter((e): e is [string, string] => e[1] !== undefined),
-  );
-  const cluster = c.gw.upstreams.default().name;
-  const classified = classifyRequest("PATCH", `${p.path.replace(/^\/k8s\/([^/]+)/, "")}?${q}`, cluster);
-  if (!classified.ok) return false;
-  // Advisory only (whether to show a diff first): the applied configuration stands in for the resulting object,
-  // which the real dry run below then goes through the pipeline with.
-  classified.value.body = p.obj;
-  classified.value.object = p.obj;
-  const engine = c.gw.decider as Partial<PolicyEngine>;
-  const decision = engine.evaluate
-    ? engine.evaluate(c.principal, classified.value).decision
-    : await c.gw.decider.decide(c.principal, classified.value);
-  return decision.effect === "allow";
-}
-
 async function diffOne(
   c: CallContext,
   p: Planned,
   force: boolean,
-): Promise<{ text: string; error?: string }> {
+): Promise<{ text: string; error?: string; unchanged?: boolean }> {
   const live = await kube(c, { method: "GET", path: p.path, headers: { accept: "application/json" } });
   if (!ok(live) && live.status !== 404)
     return {
       text: "",
       error: (await failed(c, live)).content.map((x) => ("text" in x ? x.text : "")).join(""),
     };
-  const dry = await kube(c, applyRequest(p, force, true));
+  const dry = await kubeDryRun(c, applyRequest(p, force, false));
   if (!ok(dry))
     return {
       text: "",
@@ -151,7 +131,8 @@ async function diffOne(
     a: `${p.label} (live)`,
     b: `${p.label} (applied)`,
   });
-  return { text: d.text || `${p.label}: no changes` };
+  const unchanged = ok(live) && sameObject(json(live), json(dry));
+  return { text: d.text || `${p.label}: no changes`, unchanged };
 }
 
 const input = {
@@ -173,6 +154,10 @@ export const diffTool = defineTool({
     "What applying a manifest would change, computed by a server-side dry run (nothing is changed). Secret values " +
     "are masked in the diff.",
   input,
+  output: {
+    objects: z.array(z.object({ object: z.string(), changed: z.boolean() })),
+    diff: z.string(),
+  },
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(c, a) {
     const parsed = parseManifest(a.manifest);
@@ -180,12 +165,15 @@ export const diffTool = defineTool({
     const planned = await plan(c, parsed.objects, a.namespace, a.cluster);
     if (!planned.ok) return planned.result;
     const parts: string[] = [];
+    const objects: { object: string; changed: boolean }[] = [];
     for (const p of planned.value) {
       const d = await diffOne(c, p, Boolean(a.forceConflicts));
       if (d.error) return toolError(`${p.label}: ${d.error}`);
       parts.push(d.text);
+      objects.push({ object: p.label, changed: !d.unchanged });
     }
-    return text(untrusted("dry-run diff", parts.join("\n")));
+    const diff = parts.join("\n");
+    return text(untrusted("dry-run diff", diff), { objects, diff });
   },
 });
 
@@ -195,8 +183,13 @@ export const applyTool = defineTool({
   description:
     "Create or update objects from YAML or JSON by server-side apply (field manager airlock-mcp). The diff (server-" +
     "side dry run) is computed and shown first. May need a human's approval: the result then names a pending review " +
-    "whose reviewer sees the diff; wait with airlock_review_wait and repeat the same call.",
+    "whose reviewer sees the diff; wait with airlock_review_wait and repeat the same call. An object the dry run " +
+    'shows unchanged is answered "no change" and not written.' +
+    MAY_WAIT,
   input,
+  output: {
+    objects: z.array(z.object({ object: z.string(), result: z.enum(["applied", "no change"]) })),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async run(c, a) {
     const parsed = parseManifest(a.manifest);
@@ -205,13 +198,17 @@ export const applyTool = defineTool({
     if (!planned.ok) return planned.result;
     const force = Boolean(a.forceConflicts);
     const out: string[] = [];
+    const objects: { object: string; result: "applied" | "no change" }[] = [];
     for (const p of planned.value) {
-      if (await dryRunAllowed(c, p, force)) {
-        const d = await diffOne(c, p, force);
-        out.push(
-          d.error ? `${p.label}: diff not available: ${d.error}` : untrusted(`diff of ${p.label}`, d.text),
-        );
+      const d = await diffOne(c, p, force);
+      if (d.unchanged) {
+        out.push(`${p.label}: no change (the server-side dry run changes nothing; nothing was sent)`);
+        objects.push({ object: p.label, result: "no change" });
+        continue;
       }
+      out.push(
+        d.error ? `${p.label}: diff not available: ${d.error}` : untrusted(`diff of ${p.label}`, d.text),
+      );
       const res = await kube(c, applyRequest(p, force, false));
       if (!ok(res)) {
         const refused = await failed(c, res);
@@ -219,7 +216,8 @@ export const applyTool = defineTool({
         return { ...refused, content: [{ type: "text", text: [...out, said].join("\n") }] };
       }
       out.push(...warnings(res), `${p.label} applied (server-side, field manager ${FIELD_MANAGER})`);
+      objects.push({ object: p.label, result: "applied" });
     }
-    return text(out.join("\n"));
+    return text(out.join("\n"), { objects });
   },
 });

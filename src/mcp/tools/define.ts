@@ -27,11 +27,39 @@ const JUSTIFICATION_NOTE =
   " Takes an optional `justification` (why, one line): required when policy requires one for the request (typically " +
   "writes to production); the refusal says which rule and what form.";
 
+/**
+ * Fields every tool's structuredContent may carry besides its own: a pending review (the call did not run; same shape
+ * from every tool, never an error), and what was masked in the data.
+ */
+export const ANSWER_FIELDS = {
+  review: z
+    .object({
+      id: z.string(),
+      state: z.string(),
+      approverGroups: z.array(z.string()).optional(),
+    })
+    .optional()
+    .describe("Set when the call is held for a human's approval: nothing ran; wait, then repeat the call"),
+  masked: z
+    .object({ fields: z.array(z.string()), profile: z.string() })
+    .optional()
+    .describe("The fields whose values are ‹masked:…› markers, and the masking profile"),
+};
+
+/** The output schema of a tool: its own fields (all optional: a pending review carries none) plus ANSWER_FIELDS. */
+export function outputShape(own: z.ZodRawShape): z.ZodRawShape {
+  const optional: Record<string, z.ZodType> = {};
+  for (const [key, schema] of Object.entries(own)) optional[key] = (schema as z.ZodType).optional();
+  return { ...optional, ...ANSWER_FIELDS };
+}
+
 export interface Tool {
   name: string;
   title: string;
   description: string;
   input: z.ZodRawShape;
+  /** The structuredContent's shape (outputSchema): every field optional, ANSWER_FIELDS included. */
+  output: z.ZodRawShape;
   annotations: ToolAnnotations;
   run(c: CallContext, args: Record<string, unknown>): Promise<CallToolResult>;
 }
@@ -41,12 +69,14 @@ export function defineTool<S extends z.ZodRawShape>(tool: {
   title: string;
   description: string;
   input: S;
+  output: z.ZodRawShape;
   annotations: ToolAnnotations;
   run(c: CallContext, args: z.infer<z.ZodObject<S>>): Promise<CallToolResult>;
   /** false: the tool changes nothing through the pipeline and takes no justification (default: not read-only). */
   justification?: boolean;
 }): Tool {
-  const { justification = tool.annotations.readOnlyHint !== true, ...rest } = tool;
+  const { justification = tool.annotations.readOnlyHint !== true, ...given } = tool;
+  const rest = { ...given, output: outputShape(given.output) };
   const defined = justification
     ? {
         ...rest,
@@ -57,6 +87,14 @@ export function defineTool<S extends z.ZodRawShape>(tool: {
   // The SDK validates arguments against `input` before `run` is called, so the narrower type holds at run time.
   return defined as unknown as Tool;
 }
+
+/** Writes: they may wait for a human (said in every write tool's description). */
+export const MAY_WAIT =
+  " Writes may wait for a human: when policy holds the call for review, the answer (not an error) names a pending " +
+  "review; nothing ran yet — wait with airlock_review_wait, then repeat the same call.";
+
+/** Row objects of a table answer: column name → cell text. */
+export const rowsField = z.array(z.record(z.string(), z.string()));
 
 export const READ_ONLY: ToolAnnotations = {
   readOnlyHint: true,
@@ -74,7 +112,10 @@ export const common = {
   namespace: z
     .string()
     .optional()
-    .describe('Namespace (default: "default"; ignored for cluster-scoped resources)'),
+    .describe(
+      'Namespace (default: your identity\'s default namespace, see airlock_whoami, else "default"; ignored for ' +
+        "cluster-scoped resources)",
+    ),
 };
 
 export const resourceArg = z

@@ -15,6 +15,7 @@ import { checkName, checkNamespace } from "../resources.ts";
 import { common, defineTool } from "./define.ts";
 
 const MAX_OUTPUT = 256 * 1024;
+const MAX_TEXT_CHARS = 16_000;
 
 export interface ExecOutcome {
   stdout: string;
@@ -155,6 +156,13 @@ export const execTool = defineTool({
       .optional(),
     timeoutSeconds: z.number().int().min(1).max(120).optional(),
   },
+  output: {
+    exitCode: z.number().nullable(),
+    stdout: z.string(),
+    stderr: z.string(),
+    timedOut: z.boolean(),
+    truncated: z.boolean(),
+  },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async run(c, a) {
     const problem = checkName(a.pod) ?? (a.container ? checkName(a.container) : undefined);
@@ -182,8 +190,11 @@ export const execTool = defineTool({
     if (outcome.exitCode !== undefined) lines.push(`exit code: ${outcome.exitCode}`);
     if (outcome.error && outcome.exitCode === undefined) lines.push(`error: ${outcome.error}`);
     const how = "a command that prints less (head, grep)";
-    if (outcome.stdout) lines.push(untrusted("stdout", capText(outcome.stdout, how).text));
-    if (outcome.stderr) lines.push(untrusted("stderr", capText(outcome.stderr, how).text));
+    // The output is in the answer twice (text and structuredContent), so each copy gets half the result budget.
+    const stdout = capText(outcome.stdout, how, MAX_TEXT_CHARS);
+    const stderr = capText(outcome.stderr, how, MAX_TEXT_CHARS / 4);
+    if (outcome.stdout) lines.push(untrusted("stdout", stdout.text));
+    if (outcome.stderr) lines.push(untrusted("stderr", stderr.text));
     if (!outcome.stdout && !outcome.stderr) lines.push("(no output)");
     const note = maskedNote(outcome.stdout + outcome.stderr);
     if (note) lines.push(note);
@@ -191,8 +202,18 @@ export const execTool = defineTool({
       outcome.timedOut ||
       (outcome.exitCode ?? 0) !== 0 ||
       (outcome.error !== undefined && outcome.exitCode === undefined);
+    const maskedCount = (outcome.stdout + outcome.stderr).match(MARKER)?.length ?? 0;
     return {
-      ...text(lines.join("\n"), { exitCode: outcome.exitCode ?? null, timedOut: outcome.timedOut }),
+      ...text(lines.join("\n"), {
+        exitCode: outcome.exitCode ?? null,
+        stdout: stdout.text,
+        stderr: stderr.text,
+        timedOut: outcome.timedOut,
+        truncated: outcome.truncated || stdout.truncated || stderr.truncated,
+        ...(maskedCount
+          ? { masked: { fields: ["stdout", "stderr"], profile: "the caller's (policy)" } }
+          : {}),
+      }),
       ...(failedRun ? { isError: true } : {}),
     };
   },

@@ -1,10 +1,22 @@
 // Read tools: list, get, describe, events, logs. Each is the GET(s) kubectl would send, through the pipeline as the
 // caller, so the same policy decides them and the same masking applies to what comes back.
 import { z } from "zod";
-import { type CallContext, failed, json, kube, ok, text, toolError, warnings } from "../call.ts";
-import { age, capText, renderKubeTable, table, toYaml, untrusted } from "../format.ts";
+import { type CallContext, failed, json, kube, masking, ok, text, toolError, warnings } from "../call.ts";
+import {
+  age,
+  capText,
+  columnCell,
+  compactObject,
+  parseColumns,
+  readableObject,
+  renderKubeTable,
+  rowObjects,
+  table,
+  toYaml,
+  untrusted,
+} from "../format.ts";
 import { checkName, checkNamespace } from "../resources.ts";
-import { common, defineTool, READ_ONLY, resourceArg } from "./define.ts";
+import { common, defineTool, READ_ONLY, resourceArg, rowsField } from "./define.ts";
 import { pathOf, resolveType } from "./lookup.ts";
 
 const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
@@ -14,28 +26,62 @@ function withNotes(body: string, notes: string[]): string {
   return notes.length ? `${notes.join("\n")}\n${body}` : body;
 }
 
+const OUTPUTS = ["table", "wide", "name", "json"] as const;
+const MAX_JSON_ITEMS_CHARS = 30_000;
+
 export const listTool = defineTool({
   name: "k8s_list",
   title: "List Kubernetes objects",
   description:
-    "List objects of one resource type as a table (the columns kubectl get shows). Filter with labelSelector and " +
-    "fieldSelector; use allNamespaces for every namespace. Secret values and other sensitive data are masked by policy.",
+    "List objects of one resource type. output: table (default, the columns kubectl get shows), wide (more " +
+    "columns), name (resource/name lines) or json (the objects); or columns: custom columns as HEADER:.json.path " +
+    'pairs, e.g. "NAME:.metadata.name,IMAGE:.spec.containers[*].image". Filter with labelSelector and fieldSelector; ' +
+    "allNamespaces for every namespace. Pages of at most limit objects: when more exist the answer says how many and " +
+    "gives a continue token to pass back. Secret values and other sensitive data are masked by policy.",
   input: {
     resource: resourceArg,
     ...common,
     allNamespaces: z.boolean().optional().describe("List across all namespaces"),
     labelSelector: z.string().optional().describe('e.g. "app=web,tier!=db"'),
     fieldSelector: z.string().optional().describe('e.g. "status.phase=Running"'),
-    limit: z.number().int().min(1).max(1000).optional().describe("At most this many objects (default 200)"),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe("At most this many objects per page (default 200)"),
+    continue: z.string().max(4096).optional().describe("The continue token of the previous page"),
+    output: z.enum(OUTPUTS).optional().describe("table (default), wide, name or json"),
+    columns: z
+      .string()
+      .max(2000)
+      .optional()
+      .describe("Custom columns, \"HEADER:.path,…\" (JSONPath subset: .a.b, [n], [*], ['key'])"),
+  },
+  output: {
+    resource: z.string(),
+    namespace: z.string(),
+    rows: rowsField.describe("table, wide and columns output: one object per row, keyed by column header"),
+    names: z.array(z.string()).describe("name output"),
+    items: z.array(z.unknown()).describe("json output: the objects"),
+    count: z.number(),
+    continue: z.string().describe("Pass this as continue to get the next page"),
+    remaining: z.number().describe("How many more objects the cluster says exist after this page"),
+    truncated: z.boolean(),
   },
   annotations: READ_ONLY,
   async run(c, a) {
     const type = await resolveType(c, a.resource, a.cluster);
     if (!type.ok) return type.result;
+    const columns = a.columns ? parseColumns(a.columns) : undefined;
+    if (columns && !columns.ok) return toolError(`columns: ${columns.error}`);
+    const output = columns ? "columns" : (a.output ?? "table");
     const all = a.allNamespaces && type.value.namespaced;
     const path = pathOf(type.value, { cluster: a.cluster, namespace: all ? undefined : a.namespace });
     if (!path.ok) return path.result;
     const target = all ? path.value.replace(/\/namespaces\/[^/]+\//, "/") : path.value;
+    const asTable = output === "table" || output === "wide";
     const res = await kube(c, {
       method: "GET",
       path: target,
@@ -43,25 +89,79 @@ export const listTool = defineTool({
         limit: String(a.limit ?? 200),
         labelSelector: a.labelSelector,
         fieldSelector: a.fieldSelector,
+        continue: a.continue,
       },
-      headers: { accept: TABLE_ACCEPT },
+      headers: { accept: asTable ? TABLE_ACCEPT : "application/json" },
     });
     if (!ok(res)) return failed(c, res);
-    const body = json(res) as { metadata?: { continue?: string } };
-    const rendered = renderKubeTable(body, Boolean(all));
+    const body = json(res) as {
+      metadata?: { continue?: string; remainingItemCount?: number };
+      items?: unknown[];
+    };
+    const where = all ? "all namespaces" : type.value.namespaced ? `namespace ${a.namespace}` : "cluster";
+    const plural = type.value.group ? `${type.value.resource}.${type.value.group}` : type.value.resource;
+    let rendered: string;
+    let count: number;
+    const structured: Record<string, unknown> = {
+      resource: plural,
+      namespace: all ? "*" : type.value.namespaced ? (a.namespace ?? "default") : "",
+    };
+    let data: unknown;
+    if (asTable) {
+      const t = renderKubeTable(body, Boolean(all), output === "wide");
+      rendered = t.text;
+      count = t.rows;
+      structured.rows = rowObjects(t.header, t.cells);
+      data = t.cells;
+    } else {
+      const items = (body?.items ?? []).map((i) => readableObject(compactObject(i)));
+      count = items.length;
+      if (output === "name") {
+        const names = items.map(
+          (i) => `${plural}/${(i as { metadata?: { name?: string } }).metadata?.name ?? ""}`,
+        );
+        rendered = names.join("\n") || "No resources found.";
+        structured.names = names;
+      } else if (output === "json") {
+        rendered = JSON.stringify(items, null, 1);
+        if (rendered.length > MAX_JSON_ITEMS_CHARS)
+          return toolError(
+            `${count} objects as JSON are ${rendered.length} characters (at most ${MAX_JSON_ITEMS_CHARS}): ask for ` +
+              "a lower limit, use columns for the fields you need, or k8s_get one object",
+          );
+        structured.items = items;
+      } else {
+        const cols = columns?.ok ? columns.columns : [];
+        const header = cols.map((col) => col.header);
+        const cells = items.map((i) => cols.map((col) => columnCell(i, col.steps)));
+        rendered = cells.length ? table(header, cells) : "No resources found.";
+        structured.rows = rowObjects(header, cells);
+      }
+      data = items;
+    }
+    structured.count = count;
     const notes = warnings(res);
-    if (body?.metadata?.continue)
-      notes.push(`More objects exist beyond ${rendered.rows}: narrow with ${NARROW}.`);
-    const where = all
-      ? "all namespaces"
-      : type.value.namespaced
-        ? `namespace ${a.namespace ?? "default"}`
-        : "cluster";
-    const capped = capText(rendered.text, NARROW);
-    return text(withNotes(untrusted(`${type.value.resource} in ${where}`, capped.text), notes), {
-      rows: rendered.rows,
-      truncated: capped.truncated || Boolean(body?.metadata?.continue),
-    });
+    const token = body?.metadata?.continue;
+    const after: string[] = [];
+    if (token) {
+      const remaining = body?.metadata?.remainingItemCount;
+      after.push(
+        `${remaining !== undefined ? `${remaining} more` : "More objects"} after these ${count}; pass continue: ${JSON.stringify(token)} (same arguments) for the next page.`,
+      );
+      structured.continue = token;
+      if (remaining !== undefined) structured.remaining = remaining;
+    }
+    const capped = capText(rendered, NARROW);
+    structured.truncated = capped.truncated;
+    const masked = masking(res, data);
+    if (masked) {
+      after.push(masked.line);
+      structured.masked = masked.structured;
+    }
+    return text(
+      [withNotes(untrusted(`${plural} in ${where}`, capped.text), notes), ...after].join("\n"),
+      structured,
+    );
   },
 });
 
@@ -69,14 +169,16 @@ export const getTool = defineTool({
   name: "k8s_get",
   title: "Get one Kubernetes object",
   description:
-    "Get one object as compact YAML (managedFields and the last-applied copy left out). Secret values and other " +
-    "sensitive data are masked by policy.",
+    "Get one object as compact YAML (managedFields and the last-applied copy left out); structuredContent.object " +
+    "holds the same object. Secret values and other sensitive data are masked by policy: a masked Secret value " +
+    "reads as its ‹masked:…› marker (not base64), and the answer ends with a line naming the masked fields.",
   input: {
     resource: resourceArg,
     name: z.string().min(1).describe("Object name"),
     ...common,
     output: z.enum(["yaml", "json"]).optional().describe("yaml (default) or json"),
   },
+  output: { object: z.record(z.string(), z.unknown()) },
   annotations: READ_ONLY,
   async run(c, a) {
     const type = await resolveType(c, a.resource, a.cluster);
@@ -85,10 +187,15 @@ export const getTool = defineTool({
     if (!path.ok) return path.result;
     const res = await kube(c, { method: "GET", path: path.value, headers: { accept: "application/json" } });
     if (!ok(res)) return failed(c, res);
-    const obj = json(res);
+    const obj = readableObject(compactObject(json(res))) as Record<string, unknown>;
     const rendered = a.output === "json" ? JSON.stringify(obj, null, 2) : toYaml(obj);
-    const capped = capText(rendered, "k8s_list with selectors, or fewer fields");
-    return text(withNotes(untrusted(`${type.value.resource}/${a.name}`, capped.text), warnings(res)));
+    const capped = capText(rendered, "k8s_list with columns, or fewer fields");
+    const masked = masking(res, obj);
+    const body = withNotes(untrusted(`${type.value.resource}/${a.name}`, capped.text), warnings(res));
+    return text(masked ? `${body}\n${masked.line}` : body, {
+      object: obj,
+      ...(masked ? { masked: masked.structured } : {}),
+    });
   },
 });
 
@@ -123,6 +230,19 @@ export function renderEvents(items: KubeEvent[], now = Date.now()): string {
   );
 }
 
+/** Events as row objects (oldest first), the structured form of renderEvents. */
+export function eventRows(items: KubeEvent[], now = Date.now()): Record<string, string>[] {
+  return [...items]
+    .sort((x, y) => eventTime(x).localeCompare(eventTime(y)))
+    .map((e) => ({
+      LAST_SEEN: age(eventTime(e), now),
+      TYPE: e.type ?? "",
+      REASON: e.reason ?? "",
+      OBJECT: `${(e.involvedObject?.kind ?? "").toLowerCase()}/${e.involvedObject?.name ?? ""}`,
+      MESSAGE: (e.message ?? "").replace(/\s+/g, " "),
+    }));
+}
+
 async function listEvents(
   c: CallContext,
   cluster: string | undefined,
@@ -149,6 +269,7 @@ export const eventsTool = defineTool({
     type: z.enum(["Normal", "Warning"]).optional(),
     limit: z.number().int().min(1).max(1000).optional().describe("At most this many events (default 200)"),
   },
+  output: { rows: rowsField },
   annotations: READ_ONLY,
   async run(c, a) {
     const namespace = a.allNamespaces ? undefined : (a.namespace ?? "default");
@@ -165,6 +286,7 @@ export const eventsTool = defineTool({
     const capped = capText(renderEvents(items), "kind and name, type=Warning or a namespace");
     return text(
       withNotes(untrusted(`events in ${namespace ?? "all namespaces"}`, capped.text), warnings(res)),
+      { rows: eventRows(items) },
     );
   },
 });
@@ -174,6 +296,7 @@ export const describeTool = defineTool({
   title: "Describe a Kubernetes object",
   description: "One object (compact YAML) together with the events about it, like kubectl describe.",
   input: { resource: resourceArg, name: z.string().min(1), ...common },
+  output: { object: z.record(z.string(), z.unknown()), events: rowsField },
   annotations: READ_ONLY,
   async run(c, a) {
     const type = await resolveType(c, a.resource, a.cluster);
@@ -185,18 +308,29 @@ export const describeTool = defineTool({
     const namespace = type.value.namespaced ? (a.namespace ?? "default") : undefined;
     const selector = `involvedObject.kind=${type.value.kind},involvedObject.name=${a.name}`;
     const ev = await listEvents(c, a.cluster, namespace, selector, 200);
+    const evItems = ok(ev) ? (((json(ev) as { items?: KubeEvent[] })?.items ?? []) as KubeEvent[]) : [];
     const events = ok(ev)
-      ? renderEvents(((json(ev) as { items?: KubeEvent[] })?.items ?? []) as KubeEvent[])
+      ? renderEvents(evItems)
       : `(events not shown: ${(await failed(c, ev)).content.map((x) => ("text" in x ? x.text : "")).join(" ")})`;
-    const body = `${toYaml(json(res))}\nEvents:\n${events}`;
+    const obj = readableObject(compactObject(json(res))) as Record<string, unknown>;
+    const body = `${describeText(obj)}\nEvents:\n${events}`;
     const capped = capText(body, "k8s_get for the object alone, or k8s_events with type=Warning");
-    return text(
-      withNotes(untrusted(`${type.value.resource}/${a.name} and its events`, capped.text), warnings(res)),
+    const masked = masking(res, obj);
+    const answer = withNotes(
+      untrusted(`${type.value.resource}/${a.name} and its events`, capped.text),
+      warnings(res),
     );
+    return text(masked ? `${answer}\n${masked.line}` : answer, {
+      object: obj,
+      events: eventRows(evItems),
+      ...(masked ? { masked: masked.structured } : {}),
+    });
   },
 });
 
 const MAX_LOG_BYTES = 256 * 1024;
+// The log text is in the answer twice (text and structuredContent.log), so each copy gets half the result budget.
+const MAX_LOG_CHARS = 20_000;
 
 export const logsTool = defineTool({
   name: "k8s_logs",
@@ -213,6 +347,7 @@ export const logsTool = defineTool({
     sinceSeconds: z.number().int().min(1).optional(),
     previous: z.boolean().optional(),
   },
+  output: { pod: z.string(), lines: z.number(), log: z.string(), truncated: z.boolean() },
   annotations: READ_ONLY,
   async run(c, a) {
     const problem = checkName(a.pod) ?? (a.container ? checkName(a.container) : undefined);
@@ -236,9 +371,57 @@ export const logsTool = defineTool({
       MAX_LOG_BYTES,
     );
     if (!ok(res)) return failed(c, res);
-    const capped = capText(res.body.toString("utf8"), "a lower tailLines or sinceSeconds");
+    const log = res.body.toString("utf8");
+    const capped = capText(log, "a lower tailLines or sinceSeconds", MAX_LOG_CHARS);
     const notes = warnings(res);
     if (res.truncated) notes.push(`Log output capped at ${MAX_LOG_BYTES} bytes: ask for fewer lines.`);
-    return text(withNotes(untrusted(`logs of pod ${a.pod}`, capped.text || "(no log lines)"), notes));
+    const masked = masking(res, capped.text);
+    const body = withNotes(untrusted(`logs of pod ${a.pod}`, capped.text || "(no log lines)"), notes);
+    return text(masked ? `${body}\n${masked.line}` : body, {
+      pod: a.pod,
+      lines: capped.text ? capped.text.split("\n").filter(Boolean).length : 0,
+      log: capped.text,
+      truncated: capped.truncated || res.truncated,
+      ...(masked ? { masked: masked.structured } : {}),
+    });
   },
 });
+
+/** kubectl describe's text layout for the common header fields, then the rest of the object as indented YAML. */
+export function describeText(obj: Record<string, unknown>): string {
+  const meta = (obj.metadata ?? {}) as {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    ownerReferences?: { kind?: string; name?: string }[];
+  };
+  const kv = (m: Record<string, string> | undefined) => {
+    const entries = Object.entries(m ?? {});
+    if (entries.length === 0) return "<none>";
+    return entries.map(([k, v], i) => `${i === 0 ? "" : " ".repeat(14)}${k}=${v}`).join("\n");
+  };
+  const lines = [
+    `Name:         ${meta.name ?? ""}`,
+    ...(meta.namespace ? [`Namespace:    ${meta.namespace}`] : []),
+    `Labels:       ${kv(meta.labels)}`,
+    `Annotations:  ${kv(meta.annotations)}`,
+    `Kind:         ${String(obj.kind ?? "")}`,
+    `Created:      ${meta.creationTimestamp ?? "<unknown>"}`,
+  ];
+  if (meta.ownerReferences?.length)
+    lines.push(`Controlled By:  ${meta.ownerReferences.map((o) => `${o.kind}/${o.name}`).join(", ")}`);
+  for (const key of ["spec", "data", "stringData", "status"]) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    const title = key[0]?.toUpperCase() + key.slice(1);
+    const body = toYaml(value)
+      .trimEnd()
+      .split("\n")
+      .map((l) => `  ${l}`)
+      .join("\n");
+    lines.push(`${title}:`, body);
+  }
+  return lines.join("\n");
+}

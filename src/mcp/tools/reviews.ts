@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Review } from "../../review/types.ts";
 import { type CallContext, text, toolError } from "../call.ts";
+import { outputShape } from "./define.ts";
 
 const MAX_WAIT_SECONDS = 50;
 
@@ -47,17 +48,24 @@ const idArg = z
   .regex(/^[0-9a-f-]{36}$/)
   .describe("The review id a tool result named");
 
+const REVIEW_OUTPUT = outputShape({ state: z.string(), approverGroups: z.array(z.string()) });
+
+function structured(r: Review) {
+  return { state: r.state, approverGroups: [...r.requirement.approvers.groups] };
+}
+
 export const reviewStatusTool = {
   name: "airlock_review_status",
   title: "Review status",
   description:
     "The state of a review opened by one of your calls: pending, approved, denied, expired or withdrawn.",
   input: { id: idArg },
+  output: REVIEW_OUTPUT,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(c: CallContext, a: Record<string, unknown>) {
     const review = await ownReview(c, String(a.id));
     if (typeof review === "string") return toolError(review);
-    return text(describeReview(review), { state: review.state });
+    return text(describeReview(review), structured(review));
   },
 };
 
@@ -68,6 +76,7 @@ export const reviewWaitTool = {
     "Wait until a human decides a review opened by one of your calls, for at most timeoutSeconds (default and " +
     "maximum 50). Returns the state; if still pending, call again. Once approved, repeat the original call.",
   input: { id: idArg, timeoutSeconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).optional() },
+  output: REVIEW_OUTPUT,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(c: CallContext, a: Record<string, unknown>) {
     const id = String(a.id);
@@ -81,6 +90,34 @@ export const reviewWaitTool = {
     }
     const now = await ownReview(c, id);
     if (typeof now === "string") return toolError(now);
-    return text(describeReview(now), { state: now.state });
+    return text(describeReview(now), structured(now));
+  },
+};
+
+export const reviewWithdrawTool = {
+  name: "airlock_review_withdraw",
+  title: "Withdraw a pending review",
+  description:
+    "Withdraw a review one of your own calls opened, while it is pending (or approved and unused): nobody can " +
+    "approve or use it afterwards. Recorded in the audit log. Only your own reviews; others answer not found.",
+  input: {
+    id: idArg,
+    reason: z.string().max(200).optional().describe("Why (shown to reviewers and in the audit log)"),
+  },
+  output: REVIEW_OUTPUT,
+  // Changes Airlock's state (not the cluster's); repeating it changes nothing more.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async run(c: CallContext, a: Record<string, unknown>) {
+    const id = String(a.id);
+    const review = await ownReview(c, id);
+    if (typeof review === "string") return toolError(review);
+    if (review.state !== "pending" && review.state !== "approved")
+      return toolError(
+        `review ${id} is ${review.state}; only a pending or approved-unused review can be withdrawn`,
+      );
+    const reason = `withdrawn by the requester ${c.principal.name}${typeof a.reason === "string" && a.reason ? `: ${a.reason.replace(/[^\x20-\x7e]/g, "?")}` : ""}`;
+    const done = await c.gw.reviews?.withdraw(id, reason, c.principal.name);
+    if (!done) return toolError(`review ${id} not found`);
+    return text(describeReview(done), structured(done));
   },
 };

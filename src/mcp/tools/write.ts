@@ -4,10 +4,11 @@
 // returns at once with the review id; repeating the same call after approval sends the same bytes, so it matches
 // the approved fingerprint.
 import { z } from "zod";
-import { type CallContext, failed, json, kube, ok, text, toolError, warnings } from "../call.ts";
-import { toYaml, untrusted } from "../format.ts";
+import { type CallContext, failed, json, kube, masking, ok, text, toolError, warnings } from "../call.ts";
+import { compactObject, readableObject, toYaml, untrusted } from "../format.ts";
 import type { ResourceType } from "../resources.ts";
-import { common, defineTool, READ_ONLY, resourceArg } from "./define.ts";
+import { common, defineTool, MAY_WAIT, READ_ONLY, resourceArg } from "./define.ts";
+import { changesNothing } from "./dry-run.ts";
 import { pathOf, resolveType } from "./lookup.ts";
 
 const WRITE = { readOnlyHint: false, openWorldHint: false } as const;
@@ -38,13 +39,15 @@ export const deleteTool = defineTool({
   title: "Delete a Kubernetes object",
   description:
     "Delete one object by name (dependents are removed in the background, as kubectl does). May need a human's " +
-    "approval: then the result names a pending review; wait with airlock_review_wait and repeat the call.",
+    "approval: then the result names a pending review; wait with airlock_review_wait and repeat the call." +
+    MAY_WAIT,
   input: {
     resource: resourceArg,
     name: z.string().min(1),
     ...common,
     gracePeriodSeconds: z.number().int().min(0).optional(),
   },
+  output: { deleted: z.array(z.string()) },
   annotations: { ...WRITE, destructiveHint: true, idempotentHint: true },
   async run(c, a) {
     const t = await target(c, a);
@@ -63,7 +66,9 @@ export const deleteTool = defineTool({
       body,
     });
     if (!ok(res)) return failed(c, res);
-    return text(summary(res, `${label(t.value.type, a.name)} deleted`), { deleted: true });
+    return text(summary(res, `${label(t.value.type, a.name)} deleted`), {
+      deleted: [label(t.value.type, a.name)],
+    });
   },
 });
 
@@ -78,7 +83,9 @@ export const patchTool = defineTool({
   title: "Patch a Kubernetes object",
   description:
     "Patch one object: merge (RFC 7386, default), strategic (Kubernetes strategic merge) or json (RFC 6902 list of " +
-    "operations). Returns the patched object. May need a human's approval (the result then names the review).",
+    "operations). Returns the patched object. A patch the server-side dry run shows changes nothing is answered " +
+    '"no change" and not sent.' +
+    MAY_WAIT,
   input: {
     resource: resourceArg,
     name: z.string().min(1),
@@ -86,6 +93,7 @@ export const patchTool = defineTool({
     patch: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).describe("The patch document"),
     type: z.enum(["merge", "strategic", "json"]).optional(),
   },
+  output: { object: z.record(z.string(), z.unknown()), changed: z.boolean() },
   annotations: { ...WRITE, destructiveHint: true, idempotentHint: false },
   async run(c, a) {
     const t = await target(c, a);
@@ -95,15 +103,26 @@ export const patchTool = defineTool({
       return toolError(
         type === "json" ? "a json patch is a list of operations" : `a ${type} patch is an object`,
       );
-    const res = await kube(c, {
+    const write = {
       method: "PATCH",
       path: t.value.path,
       headers: { "content-type": PATCH_TYPES[type], accept: "application/json" },
       body: JSON.stringify(a.patch),
-    });
+    };
+    if (await changesNothing(c, t.value.path, write))
+      return text(`${label(t.value.type, a.name)}: no change (the patch changes nothing; nothing was sent)`, {
+        changed: false,
+      });
+    const res = await kube(c, write);
     if (!ok(res)) return failed(c, res);
+    const obj = readableObject(compactObject(json(res))) as Record<string, unknown>;
+    const masked = masking(res, obj);
     return text(
-      summary(res, `${label(t.value.type, a.name)} patched`, untrusted("patched object", toYaml(json(res)))),
+      [
+        summary(res, `${label(t.value.type, a.name)} patched`, untrusted("patched object", toYaml(obj))),
+        ...(masked ? [masked.line] : []),
+      ].join("\n"),
+      { object: obj, changed: true, ...(masked ? { masked: masked.structured } : {}) },
     );
   },
 });
@@ -114,27 +133,42 @@ export const scaleTool = defineTool({
   name: "k8s_scale",
   title: "Scale a workload",
   description:
-    "Set the replica count of a Deployment, StatefulSet or ReplicaSet (through its scale subresource).",
+    "Set the replica count of a Deployment, StatefulSet or ReplicaSet (through its scale subresource). Scaling to " +
+    'the count it already has is answered "no change" and not sent.' +
+    MAY_WAIT,
   input: {
     resource: resourceArg.default("deployments"),
     name: z.string().min(1),
     ...common,
     replicas: z.number().int().min(0),
   },
+  output: { replicas: z.number(), changed: z.boolean() },
   annotations: { ...WRITE, destructiveHint: true, idempotentHint: true },
   async run(c, a) {
     const t = await target(c, a, "scale");
     if (!t.ok) return t.result;
     if (!SCALABLE.has(t.value.type.resource)) return toolError(`${t.value.type.resource} cannot be scaled`);
     // kubectl scale sends this merge patch to the scale subresource; policy sees the same body.
-    const res = await kube(c, {
+    const write = {
       method: "PATCH",
       path: t.value.path,
       headers: { "content-type": PATCH_TYPES.merge, accept: "application/json" },
       body: JSON.stringify({ spec: { replicas: a.replicas } }),
-    });
+    };
+    if (await changesNothing(c, t.value.path, write))
+      return text(
+        `${label(t.value.type, a.name)}: no change (already ${a.replicas} replicas; nothing was sent)`,
+        {
+          replicas: a.replicas,
+          changed: false,
+        },
+      );
+    const res = await kube(c, write);
     if (!ok(res)) return failed(c, res);
-    return text(summary(res, `${label(t.value.type, a.name)} scaled to ${a.replicas}`));
+    return text(summary(res, `${label(t.value.type, a.name)} scaled to ${a.replicas}`), {
+      replicas: a.replicas,
+      changed: true,
+    });
   },
 });
 
@@ -145,18 +179,21 @@ export const rolloutRestartTool = defineTool({
   title: "Restart a rollout",
   description:
     "Restart the pods of a Deployment, StatefulSet or DaemonSet by a rolling update (sets the restartedAt " +
-    "annotation of the pod template, as kubectl rollout restart does).",
+    "annotation of the pod template, as kubectl rollout restart does)." +
+    MAY_WAIT,
   input: { resource: resourceArg.default("deployments"), name: z.string().min(1), ...common },
+  output: { restartedAt: z.string() },
   annotations: { ...WRITE, destructiveHint: true, idempotentHint: false },
   async run(c, a) {
     const t = await target(c, a);
     if (!t.ok) return t.result;
     if (!RESTARTABLE.has(t.value.type.resource))
       return toolError(`${t.value.type.resource} cannot be restarted`);
+    const restartedAt = new Date().toISOString();
     const patch = {
       spec: {
         template: {
-          metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } },
+          metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": restartedAt } },
         },
       },
     };
@@ -167,7 +204,7 @@ export const rolloutRestartTool = defineTool({
       body: JSON.stringify(patch),
     });
     if (!ok(res)) return failed(c, res);
-    return text(summary(res, `${label(t.value.type, a.name)} restarted`));
+    return text(summary(res, `${label(t.value.type, a.name)} restarted`), { restartedAt });
   },
 });
 
@@ -211,6 +248,7 @@ export const rolloutStatusTool = defineTool({
     ...common,
     timeoutSeconds: z.number().int().min(0).max(50).optional(),
   },
+  output: { done: z.boolean(), message: z.string() },
   annotations: READ_ONLY,
   async run(c, a) {
     const t = await target(c, a);
@@ -225,7 +263,7 @@ export const rolloutStatusTool = defineTool({
       if (!ok(res)) return failed(c, res);
       const state = rolloutState(json(res) as Workload);
       if (state.done || Date.now() >= deadline)
-        return text(`${label(t.value.type, a.name)}: ${state.message}`, { done: state.done });
+        return text(`${label(t.value.type, a.name)}: ${state.message}`, state);
       await new Promise((r) => setTimeout(r, 1000));
     }
   },

@@ -231,6 +231,10 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX shared_counters_by_expiry ON shared_counters (expires_ms);
   `,
+  // 4 (issue 20 §2, SQLite's 8): the namespace MCP tools use for an identity when a call names none.
+  `
+  ALTER TABLE identities ADD COLUMN default_namespace TEXT;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
