@@ -12,7 +12,7 @@ import { internalConnection, pathWithQuery } from "../../gateway/dispatch.ts";
 import { type CallContext, entryOf, failed, text, toolError } from "../call.ts";
 import { capText, untrusted } from "../format.ts";
 import { checkName, checkNamespace } from "../resources.ts";
-import { common, defineTool } from "./define.ts";
+import { common, defineTool, MAY_WAIT } from "./define.ts";
 
 const MAX_OUTPUT = 256 * 1024;
 const MAX_TEXT_CHARS = 16_000;
@@ -144,7 +144,8 @@ export const execTool = defineTool({
     "Run one program in a pod's container and return its output and exit code. The command is an argv array " +
     '(["ls", "-la", "/tmp"]), never a shell string; to use a shell, pass it explicitly (["sh", "-c", "…"]), and ' +
     "policy still inspects the script. Optional stdin text; timeout default 30 s (at most 120). Output is " +
-    "size-capped, secrets in it are masked by policy, and the session is recorded.",
+    "size-capped, secrets in it are masked by policy (the answer says when), and the session is recorded." +
+    MAY_WAIT,
   input: {
     pod: z.string().min(1),
     ...common,
