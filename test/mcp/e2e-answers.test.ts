@@ -99,7 +99,7 @@ describe("structured answers", () => {
 
   test("k8s_list output name, json, wide and custom columns; a page names how to continue", async () => {
     const names = await call("k8s_list", { resource: "pods", output: "name" });
-    assert.ok((names.structured?.names as string[]).every((n) => n.startsWith("pods/")));
+    assert.ok(((names.structured?.names ?? []) as string[]).every((n) => n.startsWith("pods/")));
     const page = await call("k8s_list", { resource: "pods", limit: 1 });
     assert.equal(page.structured?.count, 1);
     const token = page.structured?.continue as string;
@@ -113,15 +113,15 @@ describe("structured answers", () => {
     });
     assert.equal(cols.isError, false, cols.text);
     assert.deepEqual(
-      (cols.structured?.rows as Record<string, string>[]).find((r) => r.NAME === "web"),
+      ((cols.structured?.rows ?? []) as Record<string, string>[]).find((r) => r.NAME === "web"),
       { NAME: "web", IMAGE: "nginx:1.27", REPLICAS: "3" },
     );
     assert.match(cols.text, /^NAME\s+IMAGE\s+REPLICAS$/m);
     const wide = await call("k8s_list", { resource: "pods", output: "wide" });
     const narrow = await call("k8s_list", { resource: "pods" });
     assert.ok(
-      Object.keys((wide.structured?.rows as object[])[0] ?? {}).length >
-        Object.keys((narrow.structured?.rows as object[])[0] ?? {}).length,
+      Object.keys(((wide.structured?.rows ?? []) as object[])[0] ?? {}).length >
+        Object.keys(((narrow.structured?.rows ?? []) as object[])[0] ?? {}).length,
     );
     const secrets = await call("k8s_list", { resource: "secrets", output: "json" });
     assert.equal(secrets.isError, false, secrets.text);
