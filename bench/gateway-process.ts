@@ -55,6 +55,8 @@ export interface GatewayOptions {
    * the simulator; bench/agent-process.ts joins with the join token of the ready reply and carries the requests.
    */
   tunnel?: boolean;
+  /** limits.maxStreamsPerIdentity raised to 1,000: the watch-memory measurement opens 200 watches as one identity. */
+  manyStreams?: boolean;
 }
 
 const send = (reply: GatewayReply) => process.send?.(reply);
@@ -79,6 +81,7 @@ const validated = validateConfig(
     policy: { files: [DEMO_POLICY] },
     log: { level: "info" },
     ...(options.workers ? { workers: options.workers } : {}),
+    ...(options.manyStreams ? { limits: { maxStreamsPerIdentity: 1000 } } : {}),
     // The default (commit) unless this run measures the power-loss-durable variant.
     ...(experiment === "audit-fsync" ? { audit: { durability: "fsync" } } : {}),
   },

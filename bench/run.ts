@@ -324,7 +324,7 @@ async function benchmark(dir: string, cleanups: Cleanup[]) {
     "HTTP/2, one connection (as kubectl)",
   ] as const) {
     progress(`memory: ${P.watches} watches through a fresh gateway, ${client}`);
-    const fresh = await startGw(client.startsWith("HTTP/2") ? "mem-h2" : "mem-h1");
+    const fresh = await startGw(client.startsWith("HTTP/2") ? "mem-h2" : "mem-h1", { manyStreams: true });
     memory.push(await measureWatchMemory(fresh.child, sim, fresh.target, P.watches, client));
     await fresh.child.stop();
   }
