@@ -356,8 +356,19 @@ export function evaluate(index: RuleIndex, input: EvalInput, opts: EvalOptions =
   for (const rule of justified) {
     const gap = rule.justification && justificationGap(rule.justification, principal.justification);
     if (gap) {
+      // What a valid one leads to, so the caller (and `kubectl auth can-i`, `k8s_can_i`) knows what to expect.
+      const then =
+        winner.effect === "review"
+          ? `with one, it is held for a review by policy ${winner.policy} rule ${winner.name}`
+          : `with one, it is allowed by policy ${winner.policy} rule ${winner.name}`;
       return {
-        decision: { effect: "deny", policy: rule.policy, rule: rule.name, message: gap, justification: true },
+        decision: {
+          effect: "deny",
+          policy: rule.policy,
+          rule: rule.name,
+          message: `${gap} (${then})`,
+          justification: true,
+        },
         matched,
         limited: [],
       };

@@ -323,7 +323,7 @@ describe("self reviews", () => {
     );
     assert.match(
       (await canI("delete", "deployments", "-n", "prod")).answer,
-      /denied by policy demo rule prod-writes-need-review: a justification is required and none was given/,
+      /denied by policy demo rule prod-writes-need-review: a justification is required and none was given \(with one, it is held for a review by policy demo rule prod-writes-need-review\)/,
     );
     assert.match(
       (await canI("create", "rolebindings", "-n", "staging")).answer,

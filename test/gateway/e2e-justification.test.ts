@@ -89,7 +89,7 @@ describe("kubectl: AIRLOCK_REASON per command, read by the exec plugin", () => {
     assert.notEqual(r.code, 0);
     assert.match(
       r.stderr,
-      /Error from server \(Forbidden\): deployments\.apps "web" is forbidden: airlock: delete refused by policy demo rule prod-writes-need-review: a justification is required and none was given; give one per request with the Airlock-Justification header/,
+      /Error from server \(Forbidden\): deployments\.apps "web" is forbidden: airlock: delete refused by policy demo rule prod-writes-need-review: a justification is required and none was given \(with one, it is held for a review by policy demo rule prod-writes-need-review\); give one per request with the Airlock-Justification header/,
     );
     for (const how of [
       /AIRLOCK_REASON="…" kubectl/,

@@ -122,7 +122,7 @@ describe("MCP write tools under the demo policy", () => {
     });
     assert.match(
       del.text,
-      /Airlock policy: no — denied by policy demo rule prod-writes-need-review: a justification is required and none was given/,
+      /Airlock policy: no — denied by policy demo rule prod-writes-need-review: a justification is required and none was given \(with one, it is held for a review/,
     );
     const rm = await call("k8s_can_i", {
       verb: "exec",

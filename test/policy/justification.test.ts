@@ -45,7 +45,10 @@ describe("justification requirements", () => {
     assert.equal(d.effect, "deny");
     assert.equal(d.effect === "deny" && d.justification, true);
     assert.equal(`${d.policy}/${d.rule}`, "p/prod-writes");
-    assert.match(d.effect === "deny" ? d.message : "", /a justification is required and none was given/);
+    assert.match(
+      d.effect === "deny" ? d.message : "",
+      /a justification is required and none was given \(with one, it is held for a review by policy p rule prod-writes\)/,
+    );
   });
 
   test("a justification in the rule's form lets the request go on to its review", () => {
@@ -87,6 +90,10 @@ describe("justification requirements", () => {
     };
     const d = decideWith(engine, scale);
     assert.equal(`${d.effect} ${d.policy}/${d.rule}`, "deny p/scale-freely");
+    assert.match(
+      d.effect === "deny" ? d.message : "",
+      /\(with one, it is allowed by policy p rule writes-anywhere\)/,
+    );
     assert.equal(decideWith(engine, scale, "load test").effect, "allow");
     // In prod, both requirements apply: the prod pattern too.
     const prod = { ...scale, namespace: "prod" };
