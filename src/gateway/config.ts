@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { auditConfigSchema, resolveAuditPaths } from "../audit/config.ts";
-import { mcpConfigSchema } from "../identity/oauth-config.ts";
+import { mcpConfigSchema, resolveOAuthPaths } from "../identity/oauth-config.ts";
 import {
   checkIdentityConfig,
   identityConfigSchema,
@@ -279,9 +279,7 @@ export function validateConfig(raw: unknown, baseDir: string): ConfigResult {
       policy,
       dataDir: abs(config.dataDir),
       defaultCluster,
-      mcp: config.mcp.oauth.signingKeyFile
-        ? { oauth: { ...config.mcp.oauth, signingKeyFile: abs(config.mcp.oauth.signingKeyFile) } }
-        : config.mcp,
+      mcp: { oauth: resolveOAuthPaths(config.mcp.oauth, abs) },
     }),
   };
 }

@@ -99,6 +99,26 @@ export const oauthConfigSchema = z
       })
       .prefault({}),
     clients: z.array(oauthClientSchema).default([]),
+    /**
+     * An upstream OpenID Connect provider humans may sign in with (authorization code + PKCE against it). The user's
+     * `usernameClaim` must name an active human identity of Airlock; with `allowedGroups`, the `groupsClaim` must
+     * hold one of them. Airlock groups come from the identity, not from the provider.
+     */
+    upstream: z
+      .strictObject({
+        name: z.string().min(1).max(60).default("your identity provider"),
+        issuer: z.url().refine((u) => u.startsWith("https://"), "an https:// issuer"),
+        clientId: z.string().min(1),
+        clientSecretFile: z.string().min(1),
+        caFile: z.string().min(1).optional(),
+        scopes: z
+          .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
+          .default(["openid", "profile", "email"]),
+        usernameClaim: z.string().min(1).default("preferred_username"),
+        groupsClaim: z.string().min(1).default("groups"),
+        allowedGroups: z.array(z.string().min(1)).default([]),
+      })
+      .optional(),
   })
   .refine((c) => new Set(c.clients.map((x) => x.clientId)).size === c.clients.length, {
     message: "clients: duplicate clientId",
@@ -107,6 +127,23 @@ export const oauthConfigSchema = z
 export const mcpConfigSchema = z.strictObject({ oauth: oauthConfigSchema.prefault({}) });
 
 export type OAuthConfig = z.infer<typeof oauthConfigSchema>;
+
+/** Relative file paths of the section, resolved against the config file's folder. */
+export function resolveOAuthPaths(c: OAuthConfig, abs: (p: string) => string): OAuthConfig {
+  return {
+    ...c,
+    ...(c.signingKeyFile ? { signingKeyFile: abs(c.signingKeyFile) } : {}),
+    ...(c.upstream
+      ? {
+          upstream: {
+            ...c.upstream,
+            clientSecretFile: abs(c.upstream.clientSecretFile),
+            ...(c.upstream.caFile ? { caFile: abs(c.upstream.caFile) } : {}),
+          },
+        }
+      : {}),
+  };
+}
 export type OAuthClientConfig = z.infer<typeof oauthClientSchema>;
 
 /** Test-only: set programmatically (StartOptions.oauthTestHooks), never from airlock.yaml. */

@@ -25,6 +25,7 @@ import {
   type OAuthService,
   TOKEN_PATH,
 } from "./service.ts";
+import { UPSTREAM_CALLBACK_PATH, UPSTREAM_START_PATH, type UpstreamSignIn } from "./upstream.ts";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -32,7 +33,13 @@ type Res = ServerResponse | Http2ServerResponse;
 const MAX_FORM_BYTES = 64 * 1024;
 
 export function isOAuthPath(path: string): boolean {
-  return path === AS_METADATA_PATH || path === TOKEN_PATH || path === AUTHORIZE_PATH;
+  return (
+    path === AS_METADATA_PATH ||
+    path === TOKEN_PATH ||
+    path === AUTHORIZE_PATH ||
+    path === UPSTREAM_START_PATH ||
+    path === UPSTREAM_CALLBACK_PATH
+  );
 }
 
 function json(res: Res, code: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -129,6 +136,8 @@ export function createOAuthHandler(opts: {
   service: OAuthService;
   store: Store;
   now: () => number;
+  /** Sign-in through an upstream OpenID Connect provider (mcp.oauth.upstream). */
+  upstream: UpstreamSignIn;
   /** The gateway's sign-in throttle (shared with the console's sign-in), once the router has made it. */
   throttle: () => AttemptThrottle | undefined;
 }): (req: Req, res: Res, path: string, issuer: string) => Promise<void> {
@@ -170,7 +179,11 @@ export function createOAuthHandler(opts: {
 <p>The MCP client <b>${escapeHtml(request.client.name)}</b> (client id <code>${escapeHtml(request.client.clientId)}</code>${request.client.byMetadataDocument ? ", identified by its metadata document" : ""}) asks to call Airlock's MCP tools as you, with your policy, for a short time.</p>
 <p>If you approve, your browser goes to <code>${escapeHtml(`${target.protocol}//${target.host}`)}</code>.</p>
 <form method="post" action="${AUTHORIZE_PATH}">${hidden}${who}
-<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" formnovalidate>Deny</button></form>`,
+${
+  opts.upstream.enabled() && !signedIn
+    ? `<p>Or <a href="${UPSTREAM_START_PATH}?${escapeHtml(new URLSearchParams(HIDDEN.filter((k) => params.has(k)).map((k): [string, string] => [k, params.get(k) ?? ""])).toString())}">sign in with ${escapeHtml(opts.upstream.name())}</a>.</p>`
+    : ""
+}<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" formnovalidate>Deny</button></form>`,
     );
   }
 
@@ -254,6 +267,84 @@ export function createOAuthHandler(opts: {
     redirect(res, withParams(request.redirectUri, { code, state: request.state, iss: issuer }));
   }
 
+  /**
+   * Upstream sign-in. Start: the MCP client's request is validated, then the browser goes to the provider. Callback:
+   * the provider's answer names the human; following the link the human chose is their approval, as on the page.
+   */
+  async function viaUpstream(req: Req, res: Res, path: string, issuer: string): Promise<void> {
+    const approving = path === UPSTREAM_CALLBACK_PATH && req.method === "POST";
+    if (req.method !== "GET" && !approving) return page(res, 405, "Method not allowed", "<p>Use GET.</p>");
+    if (!opts.upstream.enabled())
+      return page(res, 404, "Sign-in refused", "<p>No upstream identity provider is configured.</p>");
+    const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+    const refused = (why: string) => page(res, 400, "Sign-in refused", `<p>${escapeHtml(why)}</p>`);
+    if (path === UPSTREAM_START_PATH) {
+      const checked = await service.authorizationRequest(query, issuer);
+      if (!checked.ok) return refused(checked.error.message);
+      try {
+        return redirect(res, await opts.upstream.start(query, issuer));
+      } catch (err) {
+        return refused(`the identity provider cannot be used: ${(err as Error).message}`);
+      }
+    }
+    if (!approving) {
+      // The provider's answer: who signed in. The human then approves on Airlock's own page.
+      let signedIn: Awaited<ReturnType<UpstreamSignIn["callback"]>>;
+      try {
+        signedIn = await opts.upstream.callback(query, issuer);
+      } catch (err) {
+        return refused((err as Error).message);
+      }
+      const checked = await service.authorizationRequest(signedIn.request, issuer);
+      if (!checked.ok) return refused(checked.error.message);
+      const held = await opts.upstream.holdApproval(signedIn.identity, signedIn.request);
+      const target = new URL(checked.request.redirectUri);
+      return page(
+        res,
+        200,
+        "Approve the MCP client",
+        `<p>${escapeHtml(opts.upstream.name())} signed you in as <b>${escapeHtml(signedIn.identity.name)}</b>.</p>
+<p>The MCP client <b>${escapeHtml(checked.request.client.name)}</b> (client id <code>${escapeHtml(checked.request.client.clientId)}</code>) asks to call Airlock's MCP tools as you, with your policy, for a short time. If you approve, your browser goes to <code>${escapeHtml(`${target.protocol}//${target.host}`)}</code>.</p>
+<form method="post" action="${UPSTREAM_CALLBACK_PATH}"><input type="hidden" name="approval" value="${escapeHtml(held)}">
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny">Deny</button></form>`,
+      );
+    }
+    const form = await readForm(req);
+    if (form instanceof OAuthError) return refused(form.message);
+    const signedIn = await opts.upstream.takeApproval(form.get("approval") ?? "");
+    if (!signedIn)
+      return refused("this approval is unknown, used or expired; start again from your MCP client");
+    const checked = await service.authorizationRequest(signedIn.request, issuer);
+    if (!checked.ok) {
+      if (checked.fatal) return refused(checked.error.message);
+      return redirect(
+        res,
+        withParams(checked.redirectUri, {
+          error: checked.error.error,
+          error_description: checked.error.message,
+          state: checked.state,
+          iss: issuer,
+        }),
+      );
+    }
+    if (form.get("decision") !== "approve") {
+      return redirect(
+        res,
+        withParams(checked.request.redirectUri, {
+          error: "access_denied",
+          error_description: "the user denied the request",
+          state: checked.request.state,
+          iss: issuer,
+        }),
+      );
+    }
+    const code = await service.issueCode(checked.request, signedIn.identity, undefined);
+    redirect(
+      res,
+      withParams(checked.request.redirectUri, { code, state: checked.request.state, iss: issuer }),
+    );
+  }
+
   return async (req, res, path, issuer) => {
     try {
       if (path === AS_METADATA_PATH) {
@@ -268,6 +359,8 @@ export function createOAuthHandler(opts: {
         if (form instanceof OAuthError) return oauthError(res, form);
         return json(res, 200, await service.token(form, header(req.headers, "authorization"), issuer));
       }
+      if (path === UPSTREAM_START_PATH || path === UPSTREAM_CALLBACK_PATH)
+        return await viaUpstream(req, res, path, issuer);
       return await authorize(req, res, issuer);
     } catch (err) {
       if (err instanceof OAuthError) {

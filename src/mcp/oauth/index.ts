@@ -11,6 +11,7 @@ import type { Store } from "../../store/types.ts";
 import { createOAuthHandler } from "./handler.ts";
 import { loadOrCreateTokenKey } from "./keys.ts";
 import { createOAuthService, type OAuthService } from "./service.ts";
+import { createUpstreamSignIn } from "./upstream.ts";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -44,7 +45,13 @@ export async function startMcpOAuth(opts: {
   });
   const oauth: McpOAuth = {
     service,
-    handle: createOAuthHandler({ service, store: opts.store, now, throttle: () => oauth.throttle }),
+    handle: createOAuthHandler({
+      service,
+      store: opts.store,
+      now,
+      upstream: createUpstreamSignIn({ config: () => opts.config().mcp.oauth, store: opts.store, now }),
+      throttle: () => oauth.throttle,
+    }),
   };
   return oauth;
 }

@@ -103,7 +103,9 @@ interface CodeState {
   codeChallenge: string;
   resource: string;
   identityId: string;
-  credentialId: string;
+  /** The credential the human signed in with; absent when an upstream identity provider signed them in. */
+  credentialId?: string;
+  identityName: string;
   expiresMs: number;
   used?: boolean;
 }
@@ -198,7 +200,10 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     identity: Identity,
     clientId: string,
     credentialId: string | undefined,
+    grant: "client_credentials" | "authorization_code",
   ): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number }> {
+    // A human the upstream identity provider signed in has no Airlock credential: the token names the identity.
+    const upstream = grant === "authorization_code" && !credentialId;
     const ttlS = Math.round((parseDuration(deps.config().accessTokenTtl) ?? 600_000) / 1000);
     const iat = Math.floor(now() / 1000);
     const jti = randomUUID();
@@ -211,7 +216,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
         identityId: identity.id,
         clientId,
         credential: credentialId ?? null,
-        grant: credentialId && clientId !== credentialId ? "authorization_code" : "client_credentials",
+        grant,
+        ...(upstream ? { signedInBy: "upstream" } : {}),
         jti,
         expiresAt: new Date((iat + ttlS) * 1000).toISOString(),
       },
@@ -219,6 +225,7 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     const token = await new SignJWT({
       client_id: clientId,
       ...(credentialId ? { cred: credentialId } : {}),
+      ...(upstream ? { idp: "upstream", name: identity.name } : {}),
     })
       .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt", kid: key.kid })
       .setIssuer(issuer)
@@ -371,12 +378,12 @@ export function createOAuthService(deps: OAuthServiceDeps) {
           );
         }
         const resource = checkResource(form.get("resource") ?? undefined, issuer);
-        return sign(issuer, resource, identity, credential.id, credential.id);
+        return sign(issuer, resource, identity, credential.id, credential.id, "client_credentials");
       }
       if (auth.method === "assertion") {
         const { client, identity } = await byAssertion(auth.assertion ?? "", auth.clientId, issuer);
         const resource = checkResource(form.get("resource") ?? undefined, issuer);
-        return sign(issuer, resource, identity, client.clientId, undefined);
+        return sign(issuer, resource, identity, client.clientId, undefined, "client_credentials");
       }
       throw new OAuthError("invalid_client", "client_credentials needs client authentication", 401);
     }
@@ -419,10 +426,12 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       const resource = checkResource(form.get("resource") ?? undefined, issuer);
       if (resource !== state.resource)
         throw new OAuthError("invalid_target", "resource differs from the authorization request");
-      const found = await store.identities.authenticateCredentialId(state.credentialId);
+      const found = state.credentialId
+        ? await store.identities.authenticateCredentialId(state.credentialId)
+        : await upstreamHuman(state.identityName);
       if (!found || found.identity.id !== state.identityId)
         throw invalid("the identity that approved this code can no longer sign in");
-      return sign(issuer, resource, found.identity, state.clientId, state.credentialId);
+      return sign(issuer, resource, found.identity, state.clientId, state.credentialId, "authorization_code");
     }
     if (grant === "refresh_token") {
       throw new OAuthError("unsupported_grant_type", "no refresh tokens are issued; sign in again");
@@ -474,6 +483,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     let found: { identity: Identity; credential: Credential } | undefined;
     if (typeof payload.cred === "string") {
       found = await store.identities.authenticateCredentialId(payload.cred);
+    } else if (payload.idp === "upstream" && typeof payload.name === "string") {
+      found = await upstreamHuman(payload.name);
     } else {
       const client = configuredClient(String(payload.client_id));
       const identity = client?.identity ? await store.identities.get(client.identity) : undefined;
@@ -618,11 +629,24 @@ export function createOAuthService(deps: OAuthServiceDeps) {
     };
   }
 
-  /** Issues a code for an approved request by a human identity's credential; returns it once. */
+  /** A human signed in by the upstream identity provider: checked by identity alone (active, human, not expired). */
+  async function upstreamHuman(
+    name: string,
+  ): Promise<{ identity: Identity; credential: Credential } | undefined> {
+    if (!deps.config().upstream) return undefined; // provider removed from the config: its sign-ins end
+    const identity = await store.identities.get(name);
+    if (identity?.kind !== "human" || !usable(identity, now())) return undefined;
+    return { identity, credential: clientCredential(identity, "upstream-idp") };
+  }
+
+  /**
+   * Issues a code for an approved request by a human identity, signed in with `credentialId` (or by the upstream
+   * provider when undefined); returns it once.
+   */
   async function issueCode(
     request: AuthorizationRequest,
     identity: Identity,
-    credentialId: string,
+    credentialId: string | undefined,
   ): Promise<string> {
     const code = randomBytes(32).toString("base64url");
     const state: CodeState = {
@@ -631,7 +655,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       codeChallenge: request.codeChallenge,
       resource: request.resource,
       identityId: identity.id,
-      credentialId,
+      identityName: identity.name,
+      ...(credentialId ? { credentialId } : {}),
       expiresMs: now() + CODE_TTL_MS,
     };
     await store.audit.note({
@@ -640,7 +665,8 @@ export function createOAuthService(deps: OAuthServiceDeps) {
       subject: identity.name,
       detail: {
         identityId: identity.id,
-        credential: credentialId,
+        credential: credentialId ?? null,
+        signedInBy: credentialId ? "airlock" : "upstream",
         clientId: request.client.clientId.slice(0, 500),
         redirectUri: request.redirectUri.slice(0, 500),
       },
