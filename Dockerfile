@@ -18,6 +18,8 @@ COPY packages/sim/package.json packages/sim/
 # Node makes unnecessary.
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --ignore-scripts
 COPY console/ console/
+# The console shares the gateway's rendering of untrusted text (console/src imports src/shared/render.ts).
+COPY src/ src/
 RUN npx vite build console
 
 # ---- runtime: production dependencies only, non-root, read-only root filesystem -----------------------------------

@@ -1,10 +1,12 @@
-// The image, without a container builder: the Dockerfile's runtime stage is performed step by step, AS WRITTEN, in a
-// temp folder standing in for the image's root — its COPY lines copy from this checkout (honouring .dockerignore),
-// `COPY --from=build` takes the build stage's output (the console that `npm run build:console` built), its RUN lines
-// run through sh (npm ci --omit=dev reads only the machine's npm cache: npm_config_offline), its ENV applies — and
-// then its ENTRYPOINT runs `serve` on the pinned Node binary and /readyz must answer. So a runtime dependency kept in
-// devDependencies, a source folder missing from a COPY line, or a step the test does not know fails here, on any
-// machine. Nothing is duplicated from the Dockerfile: change it and this test follows.
+// The image, without a container builder: the Dockerfile's stages are performed step by step, AS WRITTEN, in temp
+// folders standing in for each stage's root. The build stage: its COPY lines copy from this checkout (honouring
+// .dockerignore), its `npm ci` (dev dependencies) is the one step replaced — by this checkout's own dev install,
+// linked, since installing 500 packages again would take minutes — and its other RUN lines (the console's vite
+// build) run as written, so a file the build needs but no COPY brings fails here. The runtime stage: COPY from the
+// checkout, `COPY --from=build` from the build stage's folder, RUN through sh (npm ci --omit=dev reads only the
+// machine's npm cache: npm_config_offline), ENV applied — and then its ENTRYPOINT runs `serve` on the pinned Node
+// binary and /readyz must answer. So a runtime dependency kept in devDependencies, a source folder missing from a
+// COPY line, or a step the test does not know fails here, on any machine. Nothing is duplicated from the Dockerfile.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -16,6 +18,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { request } from "node:https";
@@ -62,6 +65,7 @@ interface Image {
 
 let tmp: string;
 let image: Image;
+let built: Image;
 const inImage = (root: string, p: string, workdir: string) =>
   join(root, p.startsWith("/") ? p : join(workdir, p));
 
@@ -71,14 +75,10 @@ function copy(img: Image, ins: Instruction): void {
   for (const src of args) {
     let from: string;
     if (ins.flags.from !== undefined) {
-      // The build stage ran in its WORKDIR from this checkout's files; its output is what this checkout built.
+      // The build stage's files, as the build stage left them in its own folder.
       assert.equal(ins.flags.from, build?.name, `line ${ins.line}: COPY --from names an unknown stage`);
-      const buildDir = build?.instructions.findLast((i) => i.op === "WORKDIR")?.rest ?? "/";
-      from = join(REPO, relative(buildDir, src));
-      assert.ok(
-        existsSync(from),
-        `line ${ins.line}: ${src} of the build stage is missing here (${from}): run \`npm run build:console\``,
-      );
+      from = inImage(built.root, src, built.workdir);
+      assert.ok(existsSync(from), `line ${ins.line}: the build stage did not produce ${src}`);
     } else {
       assert.ok(
         !src.startsWith("/") && !src.includes(".."),
@@ -103,6 +103,14 @@ function copy(img: Image, ins: Instruction): void {
   }
 }
 
+/** The build stage's dev install: this checkout's node_modules (the same lock file), linked instead of reinstalled. */
+function linkDevInstall(stage: Stage, img: Image, ins: Instruction): boolean {
+  if (stage === runtime || !/\bnpm ci\b/.test(ins.rest) || /--omit=dev/.test(ins.rest)) return false;
+  symlinkSync(join(REPO, "node_modules"), inImage(img.root, "node_modules", img.workdir), "dir");
+  img.ran.push(`(linked this checkout's dev install for: ${ins.rest})`);
+  return true;
+}
+
 function perform(stage: Stage, root: string): Image {
   const img: Image = { root, workdir: "/", env: {}, user: "0", entrypoint: [], cmd: [], ran: [] };
   for (const ins of stage.instructions) {
@@ -118,6 +126,7 @@ function perform(stage: Stage, root: string): Image {
         copy(img, ins);
         break;
       case "RUN": {
+        if (linkDevInstall(stage, img, ins)) break;
         // A cache mount of the npm cache is the machine's own npm cache here; offline, so nothing is downloaded.
         const r = spawnSync("sh", ["-c", ins.rest], {
           cwd: inImage(root, img.workdir, "/"),
@@ -129,6 +138,7 @@ function perform(stage: Stage, root: string): Image {
             PATH: `${dirname(PINNED_NODE)}:${process.env.PATH}`,
             HOME: process.env.HOME,
             npm_config_offline: "true",
+            NO_COLOR: "1",
             npm_config_update_notifier: "false",
             ...img.env,
           },
@@ -188,6 +198,7 @@ function get(url: string, ca: string): Promise<{ code: number; body: string }> {
 
 before(() => {
   tmp = mkdtempSync(join(tmpdir(), "airlock-image-"));
+  built = perform(build as Stage, join(tmp, "build"));
   image = perform(runtime, join(tmp, "root"));
 });
 
