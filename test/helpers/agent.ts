@@ -3,6 +3,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent, type AgentOptions } from "../../src/agent/run.ts";
+import { AgentState } from "../../src/agent/state.ts";
 import { openUpstream } from "../../src/upstream/index.ts";
 import type { TestGateway } from "./gateway.ts";
 
@@ -19,7 +20,6 @@ export interface TestAgentOptions {
 
 /** Creates a join token for `cluster` through the gateway's store (as the admin API does). */
 export async function joinToken(tg: TestGateway, cluster = "sim", ttlMs = 3_600_000): Promise<string> {
-  const { AgentState } = await import("../../src/agent/state.ts");
   const state = new AgentState(tg.gateway.store.counters);
   return (await state.createJoinToken(cluster, ttlMs, "test")).token;
 }
