@@ -305,15 +305,23 @@ describe("client_credentials for agents", () => {
     const real = await clientCredentialsToken(clientId, secret);
     const [, payloadPart = ""] = String(real.body.access_token).split(".");
     const header = (h: object) => Buffer.from(JSON.stringify(h)).toString("base64url");
-    const none = `${header({ alg: "none", typ: "at+jwt" })}.${payloadPart}.`;
-    const hs = await new SignJWT(JSON.parse(Buffer.from(payloadPart, "base64url").toString()))
-      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
-      .sign(new TextEncoder().encode(gw.gateway.caPem));
-    for (const forged of [none, hs]) {
+    const { kid } = JSON.parse(
+      Buffer.from(String(real.body.access_token).split(".")[0] ?? "", "base64url").toString(),
+    ) as { kid: string };
+    const none = `${header({ alg: "none", typ: "at+jwt", kid })}.${payloadPart}.`;
+    const hsWith = (secret: string) =>
+      new SignJWT(JSON.parse(Buffer.from(payloadPart, "base64url").toString()))
+        .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid })
+        .sign(new TextEncoder().encode(secret));
+    // HMAC keyed with what an attacker can see (the gateway's CA, the key id), all naming Airlock's key id so that
+    // the OAuth verifier (not the authenticator chain) is the one that refuses them.
+    const forgeries = [none, await hsWith(gw.gateway.caPem), await hsWith(kid)];
+    for (const forged of forgeries) {
       const r = await raw("POST", "/mcp", {
         headers: { authorization: `Bearer ${forged}`, "content-type": "application/json" },
       });
       assert.equal(r.code, 401);
+      assert.match(r.body.message, /the access token is not valid here/, "refused by the OAuth verifier");
     }
   });
 });

@@ -281,6 +281,12 @@ ${
     if (path === UPSTREAM_START_PATH) {
       const checked = await service.authorizationRequest(query, issuer);
       if (!checked.ok) return refused(checked.error.message);
+      // Each start keeps a row (10 min) for an anonymous caller: they count against the source's sign-in budget.
+      const throttle = opts.throttle();
+      const source = req.socket?.remoteAddress ?? "unknown";
+      const bySource = await throttle?.checkSource(OAUTH_SIGN_IN, source);
+      if (bySource && !bySource.ok) return tooMany(res, bySource.retryAfterSeconds);
+      await throttle?.failed(OAUTH_SIGN_IN, source);
       try {
         return redirect(res, await opts.upstream.start(query, issuer));
       } catch (err) {

@@ -445,8 +445,9 @@ export function createOAuthService(deps: OAuthServiceDeps) {
   /** True when the bearer value is one of our access tokens (so no other authenticator gets to read it). */
   function isAccessToken(bearer: string): boolean {
     try {
+      // Ours: an at+jwt naming our key. Another issuer's at+jwt (a workload identity) goes to the authenticator chain.
       const h = decodeProtectedHeader(bearer);
-      return h.typ === "at+jwt";
+      return h.typ === "at+jwt" && h.kid === key.kid;
     } catch {
       return false;
     }
