@@ -3,9 +3,10 @@
 # every other subcommand (`docker run IMAGE agent --gateway URL --cluster NAME --join-token-file F`).
 #
 # Node runs the TypeScript sources directly (erasable syntax only): there is no compile step for the gateway, only
-# the console (React, bundled by vite) is built. test/deploy/packaging.test.ts performs the runtime stage's COPY and
-# RUN lines below, as written, in a temp folder and starts `serve` from the result, so a runtime dependency missing
-# from "dependencies" (or a path missing from a COPY line) fails CI even where no container builder exists.
+# the console (React, bundled by vite) is built. test/deploy/packaging.test.ts performs both stages' COPY and RUN
+# lines below, as written, in temp folders (only the build stage's `npm ci` is replaced by the checkout's own dev
+# install) and starts `serve` from the result, so a runtime dependency missing from "dependencies", or a path missing
+# from a COPY line, fails CI even where no container builder exists.
 #
 # The Node version is the one pinned by the `node` dev dependency in package.json (the test checks they agree).
 
