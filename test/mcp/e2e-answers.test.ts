@@ -12,6 +12,7 @@ import { classifyRequest } from "../../src/kube/classify/index.ts";
 import { resolveWriteOptions } from "../../src/kube/classify/options.ts";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
 import { columnCell, parseColumns, parseJsonPath } from "../../src/mcp/format.ts";
+import { execKubeconfig } from "../helpers/exec-kubeconfig.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 import { kubectl } from "../helpers/kubectl.ts";
 
@@ -182,9 +183,11 @@ describe("reviews without surprises", () => {
   test("a client's own dry run stays a write: kubectl --dry-run=server in prod is held for review", async () => {
     const all = async () => gw.gateway.store.reviews.list({ limit: 1000 });
     const before = (await all()).length;
-    // The gateway holds the request while the review is pending (wait mode): kubectl is stopped after 3 s.
+    // The gateway holds the request while the review is pending (wait mode): kubectl is stopped after 3 s. The
+    // demo policy wants a justification for prod writes: given per command through the exec plugin.
+    const viaPlugin = await execKubeconfig(gw, "answers-agent", { name: "demo-agent", token: agent.token });
     await kubectl(
-      agent.kubeconfig,
+      viaPlugin,
       [
         "-n",
         "prod",
@@ -197,7 +200,7 @@ describe("reviews without surprises", () => {
         '{"metadata":{"labels":{"dry":"run"}}}',
         "--dry-run=server",
       ],
-      { timeoutMs: 3000 },
+      { timeoutMs: 3000, env: { AIRLOCK_REASON: "CHG-1: check the label patch first" } },
     );
     // A review was opened (then withdrawn when kubectl went away): the dry run was decided as the write it is.
     const reviews = await all();
@@ -234,7 +237,10 @@ describe("reviews without surprises", () => {
   });
 
   test("a prod apply is pending (isError false, review in structuredContent); the requester withdraws it, others cannot", async () => {
-    const r = await call("k8s_apply", { manifest: cm("prod", "fast") });
+    const r = await call("k8s_apply", {
+      manifest: cm("prod", "fast"),
+      justification: "CHG-2: answers in fast mode",
+    });
     assert.equal(r.isError, false, r.text);
     const review = r.structured?.review as { id: string; state: string; approverGroups: string[] };
     assert.equal(review.state, "pending");
@@ -258,7 +264,11 @@ describe("reviews without surprises", () => {
     assert.match(r.text, /no change/);
     assert.equal(r.structured?.changed, false);
     assert.equal(await pendingReviews(), before);
-    const held = await call("k8s_scale", { name: "web", replicas: 4 });
+    const held = await call("k8s_scale", {
+      name: "web",
+      replicas: 4,
+      justification: "INC-3: more web capacity",
+    });
     assert.equal(held.isError, false, held.text);
     assert.equal((held.structured?.review as { state?: string })?.state, "pending");
   });
