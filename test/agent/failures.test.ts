@@ -6,13 +6,21 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto";
+import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Agent } from "../../src/agent/run.ts";
+import { createServer as createTlsServer } from "node:tls";
+import { Agent } from "../../src/agent/run.ts";
 import { AgentState } from "../../src/agent/state.ts";
-import { createCertificateAuthority, issueClientCertificate } from "../../src/shared/tls.ts";
+import {
+  createCertificateAuthority,
+  issueClientCertificate,
+  issueServerCertificate,
+} from "../../src/shared/tls.ts";
+import { openUpstream } from "../../src/upstream/index.ts";
 import { decodeDeclaration, encodeDeclaration } from "../../src/upstream/tunnel-hub.ts";
 import { createTestAgent, joinToken, startTestAgent } from "../helpers/agent.ts";
 import { AIRLOCK_BIN, runAirlock } from "../helpers/cli.ts";
@@ -153,6 +161,48 @@ describe("join tokens", () => {
     const r = await runAirlock(tg, caFile, adminToken, ["cluster", "join-token", "create", "nowhere"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not a tunnel cluster/);
+  });
+});
+
+describe("a forged gateway", () => {
+  test("an agent that pins the gateway's CA sends its join token to no one else (a server of another CA)", async () => {
+    const otherCa = createCertificateAuthority("airlock-gateway-ca");
+    const fake = issueServerCertificate(otherCa, {
+      commonName: "airlock",
+      dnsNames: ["localhost"],
+      ipAddresses: ["127.0.0.1"],
+    });
+    let received = "";
+    const server = createTlsServer({ cert: fake.certPem, key: fake.keyPem }, (socket) => {
+      socket.setEncoding("utf8").on("data", (d: string) => {
+        received += d;
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const stateDir = await mkdtemp(join(tg.dir, "pinned-"));
+      const token = await joinToken(tg);
+      await writeFile(join(stateDir, "token"), token);
+      const a = new Agent({
+        gateway: new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        cluster: "sim",
+        joinTokenFile: join(stateDir, "token"),
+        gatewayCaPem: tg.gateway.caPem,
+        stateDir,
+        upstream: await openUpstream(
+          { name: "sim", kubeconfig: { path: tg.sim.kubeconfigPath } },
+          { http2: false },
+        ),
+        version: "test",
+        log: () => {},
+      });
+      agents.push(a);
+      await assert.rejects(a.start(), /certificate|self[- ]signed|verify/i);
+      assert.equal(received, "", "nothing, the token least of all, was sent to the forged gateway");
+    } finally {
+      server.close();
+    }
   });
 });
 
