@@ -5,7 +5,9 @@
 // reuse, expired tokens.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:https";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import {
@@ -21,6 +23,7 @@ import type {
 } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { exportJWK, exportPKCS8, generateKeyPair, SignJWT } from "jose";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
+import { runAirlock } from "../helpers/cli.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 let gw: TestGateway;
@@ -195,6 +198,41 @@ describe("client_credentials for agents", () => {
     assert.equal(direct.code, 401);
     assert.match(direct.body.message, /no longer active/);
     await assert.rejects(listConfigMaps(client));
+  });
+
+  test("`airlock identity oauth-client create` prints a client id and secret once; the secret works; revoking the credential ends its tokens", async () => {
+    await gw.addIdentity("cli-bot", "agent", ["agents"]);
+    const admin = (await readFile(gw.gateway.adminTokenPath, "utf8")).trim();
+    const caFile = join(gw.dir, "ca.crt");
+    await writeFile(caFile, gw.gateway.caPem);
+    const made = await runAirlock(gw, caFile, admin, ["identity", "oauth-client", "create", "cli-bot"]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /shown only once/);
+    const clientId = /client_id: (\S+)/.exec(made.stdout)?.[1] ?? "";
+    const secret = /client_secret: (\S+)/.exec(made.stdout)?.[1] ?? "";
+    assert.ok(clientId && secret, made.stdout);
+    const creds = await gw.gateway.store.credentials.list("cli-bot");
+    const cred = creds?.find((c) => c.id === clientId);
+    assert.equal(cred?.name, "oauth-client");
+    assert.notEqual(cred?.tokenHash, secret, "stored hashed");
+    const t = await clientCredentialsToken(clientId, secret);
+    assert.equal(t.code, 200, t.text);
+    const revoke = await runAirlock(gw, caFile, admin, [
+      "identity",
+      "credential",
+      "revoke",
+      "cli-bot",
+      clientId,
+    ]);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    const r = await raw("POST", "/mcp", {
+      headers: { authorization: `Bearer ${t.body.access_token}`, "content-type": "application/json" },
+    });
+    assert.equal(r.code, 401);
+    assert.equal((await clientCredentialsToken(clientId, secret)).code, 401);
+    const usage = await runAirlock(gw, caFile, admin, ["identity", "oauth-client", "list"]);
+    assert.notEqual(usage.code, 0);
+    assert.match(usage.stderr, /usage: airlock identity oauth-client create NAME/);
   });
 
   test("a disabled identity's token is refused on the next request, and works again once it is enabled", async () => {
