@@ -8,7 +8,7 @@
 //   exec   — log-like text with a secret every ten lines through the exec channel-frame masker in 4 KiB frames,
 //            against a byte copy of the same frames.
 //   small  — the added time of masking one small GET response (a Secret), per response.
-//   memory — peak heap and RSS while a 50 MB and a 200 MB list are generated chunk by chunk and streamed through
+//   memory — peak heap and RSS while a list of --mb and one of 4 × --mb are generated chunk by chunk and streamed through
 //            the masker, each in a fresh process (the list is never held whole, so the peak is the masker's).
 //
 // The machine is shared: rates are given per CPU-second of this process (process.cpuUsage, which waiting for a
@@ -306,7 +306,7 @@ function memoryChild(mb: number, mask: boolean): void {
 
 async function benchMemory(): Promise<void> {
   console.log("memory (each run in a fresh process; the list is generated and streamed chunk by chunk):");
-  for (const mb of QUICK ? [10, 40] : [50, 200]) {
+  for (const mb of [TARGET_MB, 4 * TARGET_MB]) {
     for (const mode of ["copy", "mask"]) {
       const out = await new Promise<string>((resolve, reject) =>
         execFile(

@@ -608,7 +608,7 @@ async function microBenchmarks(): Promise<MicroBench[]> {
     {
       title: "Masking",
       file: "mask.ts",
-      args: quick ? ["--quick"] : ["--mb", "50", "--rounds", "2"],
+      args: quick ? ["--quick"] : ["--mb", "20", "--rounds", "2"],
       markdown: false,
       execArgv: ["--expose-gc"],
     },
