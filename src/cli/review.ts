@@ -71,7 +71,7 @@ function argvShort(argv: string[]): string {
 
 export function reviewTable(items: Review[], now: number): string {
   return formatTable(
-    ["ID", "STATE", "REQUESTER", "VERB", "TARGET", "APPROVALS", "AGE"],
+    ["ID", "STATE", "REQUESTER", "VERB", "TARGET", "APPROVALS", "AGE", "JUSTIFICATION (CLIENT SAYS)"],
     items.map((r) => [
       r.id,
       r.state,
@@ -82,6 +82,10 @@ export function reviewTable(items: Review[], now: number): string {
         : target(r),
       `${r.approvals.length}/${r.requirement.approvals}`,
       formatAge(r.createdAt, now),
+      // The requester's claim, cut short here; `review show` prints all of it.
+      r.justification === null
+        ? "-"
+        : shown(renderInline(r.justification, { max: 60, more: "see 'review show'" })),
     ]),
   );
 }

@@ -113,6 +113,9 @@ describe("kubectl: AIRLOCK_REASON per command, read by the exec plugin", () => {
     const held = await k(["delete", "deployment", "web", "-n", "prod"], WHY);
     const id = /review ([0-9a-f-]{36}) is pending/.exec(held.stderr)?.[1];
     assert.ok(id, held.stderr);
+    const listed = await runAirlock(gw, caFile, aliceToken, ["review", "list"]);
+    assert.match(listed.stdout, /JUSTIFICATION \(CLIENT SAYS\)/);
+    assert.match(listed.stdout, new RegExp(`${id} .*INC-42: web is crash-looping after the release`));
     const shown = await runAirlock(gw, caFile, aliceToken, ["review", "show", id]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, new RegExp(`^Justification: client says: ${WHY}$`, "m"));
