@@ -349,3 +349,11 @@ for (const engine of ["sqlite", "postgres"] as const) {
     });
   });
 }
+
+test("airlock serve refuses a --workers that is not a whole number from 1 to 64, and says what to pass", async () => {
+  for (const bad of ["0", "65", "two", "1.5"]) {
+    const run = await airlock(["serve", "--config", join(dir, "policies", "test.yaml"), "--workers", bad]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--workers takes a whole number from 1 to 64 .*--workers 2/);
+  }
+});
