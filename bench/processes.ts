@@ -156,12 +156,13 @@ export async function startServeWorkers(
       "--workers",
       String(workers),
     ],
-    { stdio: ["ignore", "pipe", log] },
+    // `airlock serve` says "gateway listening on" and "ready" on stderr; its JSON logs go to stdout.
+    { stdio: ["ignore", log, "pipe"] },
   );
   let output = "";
   const url = await withDeadline(
     new Promise<string>((resolve, reject) => {
-      proc.stdout?.on("data", (chunk: Buffer) => {
+      proc.stderr?.on("data", (chunk: Buffer) => {
         output += chunk.toString();
         const m = /gateway listening on (\S+)/.exec(output);
         if (m && /airlock: ready/.test(output)) resolve(m[1] as string);
@@ -172,7 +173,7 @@ export async function startServeWorkers(
     START_TIMEOUT_MS,
     "airlock serve --workers",
   );
-  proc.stdout?.resume();
+  proc.stderr?.resume();
   const caPem = await readFile(join(dataDir, "tls", "ca.crt"), "utf8");
   return { url, caPem, token, pid: proc.pid as number, stop: () => stopProcess(proc) };
 }
