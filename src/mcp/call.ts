@@ -6,7 +6,12 @@
 // review tools and can_i, which read the caller's own reviews and ask the decider — both without touching the cluster.
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { InternalEntry } from "../gateway/context.ts";
-import { type BufferedResponse, type DispatchRequest, dispatchBuffered } from "../gateway/dispatch.ts";
+import {
+  type BufferedResponse,
+  type DispatchRequest,
+  dispatch,
+  dispatchBuffered,
+} from "../gateway/dispatch.ts";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import type { Principal } from "../identity/types.ts";
 import { maskedLine, maskedPaths, summarizeArgs, untrusted } from "./format.ts";
@@ -50,6 +55,43 @@ export function kubeDryRun(c: CallContext, req: DispatchRequest): Promise<Buffer
     { ...entryOf(c), gatewayDryRun: true },
     { ...req, query: { ...req.query, dryRun: "All" } },
   );
+}
+
+/**
+ * A streaming request (follow, watch) read for at most `ms` milliseconds and `maxBytes` bytes, then cancelled: the
+ * stream is destroyed, which ends the request upstream. `ended` says whether the server ended it first.
+ */
+export async function kubeWindow(
+  c: CallContext,
+  req: DispatchRequest,
+  ms: number,
+  maxBytes: number,
+): Promise<BufferedResponse & { ended: boolean }> {
+  const res = await dispatch(c.gw, entryOf(c), req);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (ended: boolean, truncated: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.signal?.removeEventListener("abort", onAbort);
+      if (!ended) res.body.destroy();
+      resolve({ status: res.status, headers: res.headers, body: Buffer.concat(chunks), truncated, ended });
+    };
+    const onAbort = () => finish(false, false);
+    const timer = setTimeout(() => finish(false, false), ms);
+    c.signal?.addEventListener("abort", onAbort);
+    res.body.on("data", (b: Buffer) => {
+      const room = maxBytes - size;
+      chunks.push(b.length > room ? b.subarray(0, room) : b);
+      size += Math.min(b.length, room);
+      if (b.length >= room) finish(false, true);
+    });
+    res.body.on("end", () => finish(true, false));
+    res.body.on("error", () => finish(false, false));
+  });
 }
 
 export function json(res: BufferedResponse): unknown {

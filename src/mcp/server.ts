@@ -9,12 +9,14 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { GatewayRuntime } from "../gateway/runtime.ts";
 import type { Principal } from "../identity/types.ts";
 import { type CallContext, toolError } from "./call.ts";
+import { registerOverview } from "./overview.ts";
 import { apiResourcesTool, canITool, whoamiTool } from "./tools/access.ts";
 import { applyTool, diffTool } from "./tools/apply.ts";
 import type { Tool } from "./tools/define.ts";
 import { execTool } from "./tools/exec.ts";
-import { describeTool, eventsTool, getTool, listTool, logsTool } from "./tools/read.ts";
+import { describeTool, eventsTool, getTool, listTool, logsTool, watchTool } from "./tools/read.ts";
 import { reviewStatusTool, reviewWaitTool, reviewWithdrawTool } from "./tools/reviews.ts";
+import { rolloutHistoryTool, rolloutPauseTool, rolloutResumeTool, rolloutUndoTool } from "./tools/rollout.ts";
 import { deleteTool, patchTool, rolloutRestartTool, rolloutStatusTool, scaleTool } from "./tools/write.ts";
 
 export const SERVER_INFO = { name: "airlock", version: "0.1.0" };
@@ -28,12 +30,17 @@ export const TOOLS: readonly Tool[] = Object.freeze([
   describeTool,
   eventsTool,
   logsTool,
+  watchTool,
   diffTool,
   applyTool,
   patchTool,
   scaleTool,
   rolloutRestartTool,
   rolloutStatusTool,
+  rolloutHistoryTool,
+  rolloutUndoTool,
+  rolloutPauseTool,
+  rolloutResumeTool,
   deleteTool,
   execTool,
   reviewStatusTool as Tool,
@@ -85,9 +92,15 @@ export function createMcpServer(gw: GatewayRuntime, caller: CallerInfo): McpServ
       },
     );
   }
+  registerOverview(server, () => ({
+    gw,
+    ...caller,
+    tool: "resource:cluster-overview",
+    args: {},
+  }));
   // The tool set is fixed (it does not change with a policy reload) and /mcp serves no GET stream to deliver
   // notifications on, so tools.listChanged is not advertised (the SDK sets it when tools are registered).
-  server.server.registerCapabilities({ tools: { listChanged: false } });
+  server.server.registerCapabilities({ tools: { listChanged: false }, resources: { listChanged: false } });
   return server;
 }
 

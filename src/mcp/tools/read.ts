@@ -1,7 +1,18 @@
 // Read tools: list, get, describe, events, logs. Each is the GET(s) kubectl would send, through the pipeline as the
 // caller, so the same policy decides them and the same masking applies to what comes back.
 import { z } from "zod";
-import { type CallContext, failed, json, kube, masking, ok, text, toolError, warnings } from "../call.ts";
+import {
+  type CallContext,
+  failed,
+  json,
+  kube,
+  kubeWindow,
+  masking,
+  ok,
+  text,
+  toolError,
+  warnings,
+} from "../call.ts";
 import {
   age,
   capText,
@@ -332,56 +343,160 @@ const MAX_LOG_BYTES = 256 * 1024;
 // The log text is in the answer twice (text and structuredContent.log), so each copy gets half the result budget.
 const MAX_LOG_CHARS = 20_000;
 
+const MAX_FOLLOW_SECONDS = 50;
+const MAX_PODS = 5;
+
+/** The pods a logs call reads: one named pod, or those a Deployment's or Job's selector or a label selector picks. */
+async function logPods(
+  c: CallContext,
+  a: {
+    pod?: string;
+    deployment?: string;
+    job?: string;
+    labelSelector?: string;
+    namespace?: string;
+    cluster?: string;
+  },
+): Promise<
+  { ok: true; pods: string[]; more: number } | { ok: false; result: Awaited<ReturnType<typeof failed>> }
+> {
+  const given = [a.pod, a.deployment, a.job, a.labelSelector].filter((x) => x !== undefined).length;
+  if (given !== 1)
+    return { ok: false, result: toolError("give exactly one of pod, deployment, job or labelSelector") };
+  if (a.pod) return { ok: true, pods: [a.pod], more: 0 };
+  const prefix = a.cluster ? `/k8s/${a.cluster}` : "";
+  const ns = a.namespace ?? "default";
+  let selector = a.labelSelector ?? "";
+  const owner = a.deployment ?? a.job;
+  if (owner) {
+    const problem = checkName(owner);
+    if (problem) return { ok: false, result: toolError(problem) };
+    const path = a.deployment
+      ? `${prefix}/apis/apps/v1/namespaces/${ns}/deployments/${owner}`
+      : `${prefix}/apis/batch/v1/namespaces/${ns}/jobs/${owner}`;
+    const res = await kube(c, { method: "GET", path, headers: { accept: "application/json" } });
+    if (!ok(res)) return { ok: false, result: await failed(c, res) };
+    const labels =
+      (json(res) as { spec?: { selector?: { matchLabels?: Record<string, string> } } })?.spec?.selector
+        ?.matchLabels ?? {};
+    selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    if (!selector)
+      return { ok: false, result: toolError(`${owner} has no matchLabels selector to find its pods by`) };
+  }
+  const res = await kube(c, {
+    method: "GET",
+    path: `${prefix}/api/v1/namespaces/${ns}/pods`,
+    query: { labelSelector: selector, limit: "100" },
+    headers: { accept: "application/json" },
+  });
+  if (!ok(res)) return { ok: false, result: await failed(c, res) };
+  const names = (
+    ((json(res) as { items?: { metadata?: { name?: string } }[] })?.items ?? []) as {
+      metadata?: { name?: string };
+    }[]
+  )
+    .map((p) => p.metadata?.name ?? "")
+    .filter(Boolean)
+    .sort();
+  if (names.length === 0)
+    return { ok: false, result: toolError(`no pods match ${selector} in namespace ${ns}`) };
+  return { ok: true, pods: names.slice(0, MAX_PODS), more: Math.max(0, names.length - MAX_PODS) };
+}
+
 export const logsTool = defineTool({
   name: "k8s_logs",
-  title: "Read a pod's logs",
+  title: "Read logs",
   description:
-    "The last lines of a container's log (default 100, at most 5000), optionally only since some seconds ago or of " +
-    "the previous (crashed) instance. Size-capped; secrets in log lines are masked by policy. Log text is " +
+    "The last lines of a container's log (default 100, at most 5000) of one pod, or of the pods of a Deployment, a " +
+    `Job or a label selector (at most ${MAX_PODS} pods, each line prefixed with its pod). Optionally only since some ` +
+    "seconds ago, or of the previous (crashed) instance; follow reads new lines for followSeconds (default 10, at " +
+    `most ${MAX_FOLLOW_SECONDS}) and then stops. Size-capped; secrets in log lines are masked by policy. Log text is ` +
     "cluster-supplied data.",
   input: {
-    pod: z.string().min(1).describe("Pod name"),
+    pod: z.string().min(1).optional().describe("Pod name (or give deployment, job or labelSelector)"),
+    deployment: z.string().min(1).optional().describe("The pods of this Deployment"),
+    job: z.string().min(1).optional().describe("The pods of this Job"),
+    labelSelector: z.string().min(1).optional().describe('The pods this selector picks, e.g. "app=web"'),
     ...common,
     container: z.string().optional().describe("Container (default: the pod's only or default container)"),
     tailLines: z.number().int().min(1).max(5000).optional(),
     sinceSeconds: z.number().int().min(1).optional(),
-    previous: z.boolean().optional(),
+    previous: z.boolean().optional().describe("The previous (crashed) instance's log"),
+    follow: z.boolean().optional().describe("Keep reading new lines for followSeconds, then stop"),
+    followSeconds: z.number().int().min(1).max(MAX_FOLLOW_SECONDS).optional(),
   },
-  output: { pod: z.string(), lines: z.number(), log: z.string(), truncated: z.boolean() },
+  output: {
+    pod: z.string(),
+    pods: z.array(z.string()),
+    lines: z.number(),
+    log: z.string(),
+    truncated: z.boolean(),
+  },
   annotations: READ_ONLY,
   async run(c, a) {
-    const problem = checkName(a.pod) ?? (a.container ? checkName(a.container) : undefined);
-    if (problem) return toolError(problem);
+    if (a.pod && checkName(a.pod)) return toolError(checkName(a.pod) ?? "");
+    if (a.container && checkName(a.container)) return toolError(checkName(a.container) ?? "");
     const namespace = a.namespace ?? "default";
     if (checkNamespace(namespace)) return toolError(checkNamespace(namespace) ?? "");
+    if (a.follow && a.previous)
+      return toolError("follow and previous do not go together (a previous instance has ended)");
+    const found = await logPods(c, a);
+    if (!found.ok) return found.result;
     const prefix = a.cluster ? `/k8s/${a.cluster}` : "";
-    const res = await kube(
-      c,
-      {
-        method: "GET",
-        path: `${prefix}/api/v1/namespaces/${namespace}/pods/${a.pod}/log`,
-        query: {
-          container: a.container,
-          tailLines: String(a.tailLines ?? 100),
-          sinceSeconds: a.sinceSeconds ? String(a.sinceSeconds) : undefined,
-          previous: a.previous ? "true" : undefined,
-          limitBytes: String(MAX_LOG_BYTES),
-        },
-      },
-      MAX_LOG_BYTES,
+    const several = found.pods.length > 1 || a.pod === undefined;
+    const perPod = Math.floor(MAX_LOG_BYTES / found.pods.length);
+    const window = (a.followSeconds ?? 10) * 1000;
+    const answers = await Promise.all(
+      found.pods.map(async (pod) => {
+        const req = {
+          method: "GET",
+          path: `${prefix}/api/v1/namespaces/${namespace}/pods/${pod}/log`,
+          query: {
+            container: a.container,
+            tailLines: String(a.tailLines ?? 100),
+            sinceSeconds: a.sinceSeconds ? String(a.sinceSeconds) : undefined,
+            previous: a.previous ? "true" : undefined,
+            follow: a.follow ? "true" : undefined,
+            limitBytes: String(perPod),
+          },
+        };
+        const res = a.follow ? await kubeWindow(c, req, window, perPod) : await kube(c, req, perPod);
+        return { pod, res };
+      }),
     );
-    if (!ok(res)) return failed(c, res);
-    const log = res.body.toString("utf8");
-    const capped = capText(log, "a lower tailLines or sinceSeconds", MAX_LOG_CHARS);
-    const notes = warnings(res);
-    if (res.truncated) notes.push(`Log output capped at ${MAX_LOG_BYTES} bytes: ask for fewer lines.`);
-    const masked = masking(res, capped.text);
-    const body = withNotes(untrusted(`logs of pod ${a.pod}`, capped.text || "(no log lines)"), notes);
+    const refused = answers.find((x) => !ok(x.res));
+    if (refused && answers.length === 1) return failed(c, refused.res);
+    const parts: string[] = [];
+    const notes: string[] = [];
+    let truncated = false;
+    for (const { pod, res } of answers) {
+      if (!ok(res)) {
+        const said = (await failed(c, res)).content.map((x) => ("text" in x ? x.text : "")).join(" ");
+        notes.push(`pod ${pod}: not read: ${said.split("\n")[0]}`);
+        continue;
+      }
+      notes.push(...warnings(res));
+      truncated ||= res.truncated;
+      const log = res.body.toString("utf8");
+      parts.push(several ? log.replace(/^(?=.)/gm, `[pod/${pod}] `) : log);
+    }
+    const all = parts.join(parts.every((p) => p.endsWith("\n") || p === "") ? "" : "\n");
+    const capped = capText(all, "a lower tailLines or sinceSeconds, or one pod", MAX_LOG_CHARS);
+    if (truncated) notes.push(`Log output capped at ${perPod} bytes per pod: ask for fewer lines.`);
+    if (found.more)
+      notes.push(`${found.more} more pods match; logs of the first ${found.pods.length} shown (by name).`);
+    if (a.follow) notes.push(`Followed for up to ${window / 1000} s, then stopped.`);
+    const masked = masking(answers[0]?.res, capped.text);
+    const source = a.pod ? `logs of pod ${a.pod}` : `logs of ${found.pods.length} pods`;
+    const body = withNotes(untrusted(source, capped.text || "(no log lines)"), notes);
     return text(masked ? `${body}\n${masked.line}` : body, {
-      pod: a.pod,
+      ...(a.pod ? { pod: a.pod } : {}),
+      pods: found.pods,
       lines: capped.text ? capped.text.split("\n").filter(Boolean).length : 0,
       log: capped.text,
-      truncated: capped.truncated || res.truncated,
+      truncated: capped.truncated || truncated,
       ...(masked ? { masked: masked.structured } : {}),
     });
   },
@@ -425,3 +540,114 @@ export function describeText(obj: Record<string, unknown>): string {
   }
   return lines.join("\n");
 }
+
+const MAX_WATCH_SECONDS = 50;
+const MAX_WATCH_BYTES = 256 * 1024;
+
+interface WatchEvent {
+  type?: string;
+  object?: {
+    kind?: string;
+    metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+    status?: { phase?: string; replicas?: number; readyReplicas?: number };
+  };
+}
+
+export const watchTool = defineTool({
+  name: "k8s_watch",
+  title: "Watch for changes",
+  description:
+    `Watch one resource type for changes during a bounded window (default 10 s, at most ${MAX_WATCH_SECONDS}): ` +
+    "only what changes after the call starts (ADDED, MODIFIED, DELETED), one row per event with the object's name " +
+    "and phase or ready count. Filter with name, labelSelector or fieldSelector.",
+  input: {
+    resource: resourceArg,
+    ...common,
+    allNamespaces: z.boolean().optional(),
+    name: z.string().min(1).optional().describe("Only this object"),
+    labelSelector: z.string().optional(),
+    fieldSelector: z.string().optional(),
+    seconds: z.number().int().min(1).max(MAX_WATCH_SECONDS).optional().describe("The window (default 10)"),
+  },
+  output: { events: rowsField, truncated: z.boolean() },
+  annotations: READ_ONLY,
+  async run(c, a) {
+    const type = await resolveType(c, a.resource, a.cluster);
+    if (!type.ok) return type.result;
+    if (a.name && checkName(a.name)) return toolError(checkName(a.name) ?? "");
+    const all = a.allNamespaces && type.value.namespaced;
+    const path = pathOf(type.value, { cluster: a.cluster, namespace: all ? undefined : a.namespace });
+    if (!path.ok) return path.result;
+    const target = all ? path.value.replace(/\/namespaces\/[^/]+\//, "/") : path.value;
+    const fieldSelector =
+      [a.fieldSelector, a.name ? `metadata.name=${a.name}` : undefined].filter(Boolean).join(",") ||
+      undefined;
+    // A list of one object gives the collection's resourceVersion: the watch starts there, so it reports changes only.
+    const start = await kube(c, {
+      method: "GET",
+      path: target,
+      query: { limit: "1", labelSelector: a.labelSelector, fieldSelector },
+      headers: { accept: "application/json" },
+    });
+    if (!ok(start)) return failed(c, start);
+    const rv = (json(start) as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
+    const seconds = a.seconds ?? 10;
+    const res = await kubeWindow(
+      c,
+      {
+        method: "GET",
+        path: target,
+        query: {
+          watch: "true",
+          resourceVersion: rv,
+          labelSelector: a.labelSelector,
+          fieldSelector,
+          timeoutSeconds: String(seconds),
+        },
+        headers: { accept: "application/json" },
+      },
+      seconds * 1000,
+      MAX_WATCH_BYTES,
+    );
+    if (!ok(res)) return failed(c, res);
+    const rows: Record<string, string>[] = [];
+    for (const line of res.body.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let e: WatchEvent;
+      try {
+        e = JSON.parse(line) as WatchEvent;
+      } catch {
+        continue; // a line cut by the byte cap
+      }
+      if (e.type === "BOOKMARK") continue;
+      const s = e.object?.status;
+      rows.push({
+        TYPE: e.type ?? "",
+        ...(all ? { NAMESPACE: e.object?.metadata?.namespace ?? "" } : {}),
+        NAME: e.object?.metadata?.name ?? "",
+        STATUS:
+          s?.phase ??
+          (s?.replicas !== undefined
+            ? `${s.readyReplicas ?? 0}/${s.replicas} ready`
+            : e.type === "ERROR"
+              ? "error"
+              : ""),
+      });
+    }
+    const header = Object.keys(rows[0] ?? { TYPE: "", NAME: "", STATUS: "" });
+    const body = rows.length
+      ? table(
+          header,
+          rows.map((r) => header.map((h) => r[h] ?? "")),
+        )
+      : `No changes in ${seconds} s.`;
+    const capped = capText(body, "a name, a selector or a shorter window");
+    return text(
+      withNotes(
+        untrusted(`changes to ${type.value.resource} during ${seconds} s`, capped.text),
+        warnings(res),
+      ),
+      { events: rows, truncated: capped.truncated || res.truncated },
+    );
+  },
+});

@@ -4,7 +4,18 @@
 // returns at once with the review id; repeating the same call after approval sends the same bytes, so it matches
 // the approved fingerprint.
 import { z } from "zod";
-import { type CallContext, failed, json, kube, masking, ok, text, toolError, warnings } from "../call.ts";
+import {
+  type CallContext,
+  failed,
+  json,
+  kube,
+  masking,
+  ok,
+  statusMessage,
+  text,
+  toolError,
+  warnings,
+} from "../call.ts";
 import { compactObject, readableObject, toYaml, untrusted } from "../format.ts";
 import type { ResourceType } from "../resources.ts";
 import { common, defineTool, MAY_WAIT, READ_ONLY, resourceArg } from "./define.ts";
@@ -34,41 +45,128 @@ function label(t: ResourceType, name: string): string {
   return `${t.group ? `${t.resource}.${t.group}` : t.resource}/${name}`;
 }
 
+const MAX_SELECTED = 50;
+
+interface Listed {
+  metadata?: { name?: string; uid?: string };
+}
+
 export const deleteTool = defineTool({
   name: "k8s_delete",
-  title: "Delete a Kubernetes object",
+  title: "Delete Kubernetes objects",
   description:
-    "Delete one object by name (dependents are removed in the background, as kubectl does). May need a human's " +
-    "approval: then the result names a pending review; wait with airlock_review_wait and repeat the call." +
+    "Delete one object by name, or the objects a labelSelector (and optional fieldSelector) picks — at most " +
+    `${MAX_SELECTED}; dependents are removed in the background, as kubectl does. A selector is resolved first; each ` +
+    "object is then deleted with its uid as a precondition, so a review (one per object) is bound to exactly the " +
+    "objects listed, and an object replaced since is not deleted. May need a human's approval: then the result names " +
+    "the pending reviews; wait with airlock_review_wait and repeat the call." +
     MAY_WAIT,
   input: {
     resource: resourceArg,
-    name: z.string().min(1),
+    name: z.string().min(1).optional().describe("The object to delete (or give labelSelector)"),
+    labelSelector: z.string().min(1).optional().describe('Delete what this selects, e.g. "app=batch"'),
+    fieldSelector: z.string().min(1).optional().describe('With labelSelector, e.g. "status.successful=1"'),
     ...common,
     gracePeriodSeconds: z.number().int().min(0).optional(),
   },
-  output: { deleted: z.array(z.string()) },
+  output: {
+    deleted: z.array(z.string()),
+    pending: z.array(z.object({ object: z.string(), review: z.string() })),
+    failed: z.array(z.object({ object: z.string(), error: z.string() })),
+  },
   annotations: { ...WRITE, destructiveHint: true, idempotentHint: true },
   async run(c, a) {
-    const t = await target(c, a);
-    if (!t.ok) return t.result;
-    // Fixed key order: the same arguments give the same body bytes, so a repeated call matches its approval.
-    const body = JSON.stringify({
-      kind: "DeleteOptions",
-      apiVersion: "v1",
-      propagationPolicy: "Background",
-      ...(a.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: a.gracePeriodSeconds } : {}),
+    if ((a.name === undefined) === (a.labelSelector === undefined))
+      return toolError("give exactly one of name or labelSelector");
+    if (a.fieldSelector && !a.labelSelector) return toolError("fieldSelector goes with labelSelector");
+    const type = await resolveType(c, a.resource, a.cluster);
+    if (!type.ok) return type.result;
+    let targets: { name: string; uid?: string }[];
+    if (a.name) targets = [{ name: a.name }];
+    else {
+      const collection = pathOf(type.value, { cluster: a.cluster, namespace: a.namespace });
+      if (!collection.ok) return collection.result;
+      const list = await kube(c, {
+        method: "GET",
+        path: collection.value,
+        query: {
+          labelSelector: a.labelSelector,
+          fieldSelector: a.fieldSelector,
+          limit: String(MAX_SELECTED + 1),
+        },
+        headers: { accept: "application/json" },
+      });
+      if (!ok(list)) return failed(c, list);
+      const body = json(list) as { items?: Listed[]; metadata?: { continue?: string } };
+      const items = body?.items ?? [];
+      if (items.length > MAX_SELECTED || body?.metadata?.continue)
+        return toolError(`the selector picks more than ${MAX_SELECTED} objects: narrow it`);
+      targets = items
+        .map((i) => ({ name: i.metadata?.name ?? "", uid: i.metadata?.uid ?? "" }))
+        .filter((t) => t.name && t.uid)
+        .sort((x, y) => (x.name < y.name ? -1 : 1));
+      if (targets.length === 0)
+        return text(`No ${type.value.resource} match ${a.labelSelector}: nothing to delete.`, {
+          deleted: [],
+          pending: [],
+          failed: [],
+        });
+    }
+    const deleted: string[] = [];
+    const pending: { object: string; review: string }[] = [];
+    const failures: { object: string; error: string }[] = [];
+    const lines: string[] = [];
+    let onlyResult: Awaited<ReturnType<typeof failed>> | undefined;
+    for (const t of targets) {
+      const path = pathOf(type.value, { cluster: a.cluster, namespace: a.namespace, name: t.name });
+      if (!path.ok) return path.result;
+      const object = label(type.value, t.name);
+      // Fixed key order: the same objects give the same body bytes, so a repeated call matches its approval; the
+      // uid precondition binds the request (and its review) to the object that was listed.
+      const body = JSON.stringify({
+        kind: "DeleteOptions",
+        apiVersion: "v1",
+        propagationPolicy: "Background",
+        ...(a.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: a.gracePeriodSeconds } : {}),
+        ...(t.uid ? { preconditions: { uid: t.uid } } : {}),
+      });
+      const res = await kube(c, {
+        method: "DELETE",
+        path: path.value,
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body,
+      });
+      if (ok(res)) {
+        deleted.push(object);
+        lines.push(...warnings(res), `${object} deleted`);
+        continue;
+      }
+      const answer = await failed(c, res);
+      if (targets.length === 1) onlyResult = answer;
+      const review = (answer.structuredContent as { review?: { id?: string } } | undefined)?.review?.id;
+      if (review) {
+        pending.push({ object, review });
+        lines.push(`${object}: PENDING REVIEW ${review} (nothing deleted yet)`);
+      } else {
+        const said = statusMessage(res);
+        failures.push({ object, error: `${said.reason}: ${said.message}`.slice(0, 300) });
+        lines.push(`${object}: not deleted (${said.reason}):`, untrusted("error message", said.message));
+      }
+    }
+    // One object: its answer as it is (a pending review's full view, or the refusal with how to ask).
+    if (onlyResult) return onlyResult;
+    if (pending.length)
+      lines.push(
+        `${pending.length} deletes wait for a human's approval: wait with airlock_review_wait for each id, then ` +
+          "repeat this call (the same objects give the same requests).",
+      );
+    const result = text(lines.join("\n"), {
+      deleted,
+      pending,
+      failed: failures,
+      ...(pending[0] ? { review: { id: pending[0].review, state: "pending" } } : {}),
     });
-    const res = await kube(c, {
-      method: "DELETE",
-      path: t.value.path,
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body,
-    });
-    if (!ok(res)) return failed(c, res);
-    return text(summary(res, `${label(t.value.type, a.name)} deleted`), {
-      deleted: [label(t.value.type, a.name)],
-    });
+    return failures.length && !deleted.length && !pending.length ? { ...result, isError: true } : result;
   },
 });
 
