@@ -14,6 +14,7 @@ import { apiResourcesTool, canITool, whoamiTool } from "./tools/access.ts";
 import { applyTool, diffTool } from "./tools/apply.ts";
 import type { Tool } from "./tools/define.ts";
 import { execTool } from "./tools/exec.ts";
+import { explainTool } from "./tools/explain.ts";
 import { describeTool, eventsTool, getTool, listTool, logsTool, watchTool } from "./tools/read.ts";
 import { reviewStatusTool, reviewWaitTool, reviewWithdrawTool } from "./tools/reviews.ts";
 import { rolloutHistoryTool, rolloutPauseTool, rolloutResumeTool, rolloutUndoTool } from "./tools/rollout.ts";
@@ -25,6 +26,7 @@ export const TOOLS: readonly Tool[] = Object.freeze([
   whoamiTool,
   canITool,
   apiResourcesTool,
+  explainTool,
   listTool,
   getTool,
   describeTool,

@@ -259,7 +259,11 @@ describe("reviews without surprises", () => {
 
   test("a scale to the current count is 'no change' and opens no review in prod", async () => {
     const before = await pendingReviews();
-    const r = await call("k8s_scale", { name: "web", replicas: 3 });
+    const r = await call("k8s_scale", {
+      name: "web",
+      replicas: 3,
+      justification: "INC-2: answers test scale",
+    });
     assert.equal(r.isError, false, r.text);
     assert.match(r.text, /no change/);
     assert.equal(r.structured?.changed, false);
@@ -287,6 +291,9 @@ describe("reviews without surprises", () => {
       k8s_logs: { pod: "nonexistent" },
       k8s_diff: { manifest: cm("prod", "annotations") },
       k8s_rollout_status: { name: "web" },
+      k8s_rollout_history: { name: "web" },
+      k8s_watch: { resource: "pods", seconds: 1 },
+      k8s_explain: { resource: "deployments", field: "spec.replicas" },
     };
     const seen = new Set((await gw.gateway.store.audit.list({ limit: 10_000 })).map((e) => e.id));
     for (const name of readOnly) {

@@ -71,7 +71,10 @@ function session(c: Client, task: string, transport: string, budget: number) {
     assert.ok(size <= budget, `${task}: ${name} answered ${size} characters (budget ${budget})`);
     return answer;
   };
-  return { call, done: () => void (f.passed = true) };
+  const done = () => {
+    f.passed = true;
+  };
+  return { call, done };
 }
 
 function connectHttps(token: string): Promise<Client> {
@@ -358,6 +361,20 @@ const TASKS: Task[] = [
     },
   },
   {
+    name: "look up what a field means",
+    budget: 4000,
+    readOnly: true,
+    async run(call) {
+      const e = await call("k8s_explain", { resource: "deployments", field: "spec" });
+      assert.equal(e.isError, false, e.text);
+      const fields = (e.structured?.fields ?? []) as { name: string; description: string }[];
+      assert.match(fields.find((f) => f.name === "replicas")?.description ?? "", /Number of desired pods/);
+      const r = await call("k8s_explain", { resource: "pods", field: "spec.containers.image" });
+      assert.equal(r.structured?.type, "string");
+      assert.match(r.text, /^FIELD: {4}image <string>$/m);
+    },
+  },
+  {
     name: "tail a deployment's logs",
     budget: 12000,
     readOnly: true,
@@ -567,7 +584,7 @@ data: { LOG_LEVEL: debug }
         await approve(p.review);
       }
       const done = await call("k8s_delete", args);
-      assert.deepEqual((done.structured?.deleted as string[]).sort(), [
+      assert.deepEqual(((done.structured?.deleted ?? []) as string[]).sort(), [
         "jobs.batch/report-1",
         "jobs.batch/report-2",
       ]);
@@ -584,7 +601,7 @@ data: { LOG_LEVEL: debug }
         name: "web",
         justification: "CHG-9: pick up the new config",
       });
-      const id = (held.structured?.review as { id: string }).id;
+      const id = (held.structured?.review as { id?: string } | undefined)?.id;
       const w = await call("airlock_review_withdraw", { id, reason: "not needed" });
       assert.equal(w.structured?.state, "withdrawn");
     },

@@ -76,7 +76,119 @@ function operationsFor(t: ResourceType) {
   };
 }
 
+// Field descriptions of the common kinds, for `kubectl explain` and Airlock's k8s_explain (issue 20 §4). The
+// schemas stay open: these add descriptions and types only, never required fields or closed objects.
+type Field = { type: string; description: string; properties?: Record<string, Field>; items?: Field };
+const open = (f: Field) => ({
+  ...f,
+  ...(f.type === "object" ? { "x-kubernetes-preserve-unknown-fields": true } : {}),
+});
+const obj = (description: string, properties?: Record<string, Field>): Field => ({
+  type: "object",
+  description,
+  ...(properties ? { properties } : {}),
+});
+const str = (description: string): Field => ({ type: "string", description });
+const int = (description: string): Field => ({ type: "integer", description });
+const arr = (description: string, items: Field): Field => ({ type: "array", description, items });
+
+const CONTAINER = obj("A single application container that you want to run within a pod.", {
+  name: str(
+    "Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name.",
+  ),
+  image: str("Container image name."),
+  command: arr("Entrypoint array. Not executed within a shell.", str("")),
+  args: arr("Arguments to the entrypoint.", str("")),
+  env: arr("List of environment variables to set in the container.", obj("EnvVar")),
+  ports: arr("List of ports to expose from the container.", obj("ContainerPort")),
+  resources: obj("Compute Resources required by this container (requests and limits)."),
+});
+const POD_SPEC = obj("Specification of the desired behavior of the pod.", {
+  containers: arr("List of containers belonging to the pod. There must be at least one.", CONTAINER),
+  restartPolicy: str("Restart policy for all containers within the pod: Always, OnFailure or Never."),
+  serviceAccountName: str("Name of the ServiceAccount to use to run this pod."),
+  nodeName: str("A request to schedule this pod onto a specific node."),
+});
+const TEMPLATE = obj("Template describes the pods that will be created.", {
+  metadata: obj("Standard object's metadata."),
+  spec: POD_SPEC,
+});
+const SELECTOR = obj("A label query over pods. It must match the pod template's labels.", {
+  matchLabels: obj("A map of {key,value} pairs."),
+});
+
+const KIND_FIELDS: Record<string, Record<string, Field>> = {
+  Pod: {
+    spec: POD_SPEC,
+    status: obj("Most recently observed status of the pod.", {
+      phase: str("The phase of a Pod: Pending, Running, Succeeded, Failed or Unknown."),
+      podIP: str("IP address allocated to the pod."),
+      containerStatuses: arr("Statuses of the containers in this pod.", obj("ContainerStatus")),
+    }),
+  },
+  Deployment: {
+    spec: obj("Specification of the desired behavior of the Deployment.", {
+      replicas: int("Number of desired pods. Defaults to 1."),
+      selector: SELECTOR,
+      template: TEMPLATE,
+      strategy: obj("The deployment strategy to use to replace existing pods with new ones."),
+      paused: { type: "boolean", description: "Indicates that the deployment is paused." },
+      revisionHistoryLimit: int("The number of old ReplicaSets to retain to allow rollback. Defaults to 10."),
+    }),
+    status: obj("Most recently observed status of the Deployment.", {
+      replicas: int("Total number of non-terminated pods targeted by this deployment."),
+      readyReplicas: int("Number of pods targeted by this Deployment with a Ready Condition."),
+      updatedReplicas: int("Total number of non-terminated pods that have the desired template spec."),
+    }),
+  },
+  Service: {
+    spec: obj("Spec defines the behavior of a service.", {
+      selector: obj("Route service traffic to pods with label keys and values matching this selector."),
+      ports: arr("The list of ports that are exposed by this service.", obj("ServicePort")),
+      type: str("How the Service is exposed: ClusterIP (default), NodePort, LoadBalancer or ExternalName."),
+      clusterIP: str("The IP address of the service, usually assigned randomly."),
+    }),
+  },
+  ConfigMap: {
+    data: obj(
+      "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'.",
+    ),
+  },
+  Secret: {
+    data: obj(
+      "Data contains the secret data, base64 encoded. Each key must consist of alphanumeric characters, '-', '_' or '.'.",
+    ),
+    type: str("Used to facilitate programmatic handling of secret data."),
+  },
+  Job: {
+    spec: obj("Specification of the desired behavior of a job.", {
+      template: TEMPLATE,
+      backoffLimit: int("The number of retries before marking this job failed. Defaults to 6."),
+      completions: int("The desired number of successfully finished pods the job should be run with."),
+    }),
+    status: obj("Current status of a job.", {
+      succeeded: int("The number of pods which reached phase Succeeded."),
+      failed: int("The number of pods which reached phase Failed."),
+    }),
+  },
+};
+
+/** A described field as an OpenAPI schema: open objects, described children. */
+function schemaOf(f: Field): Record<string, unknown> {
+  return {
+    ...open(f),
+    ...(f.properties
+      ? { properties: Object.fromEntries(Object.entries(f.properties).map(([k, v]) => [k, schemaOf(v)])) }
+      : {}),
+    ...(f.items ? { items: schemaOf(f.items) } : {}),
+  };
+}
+
 function kindSchema(t: ResourceType) {
+  const described = BUILTIN_GROUPS.has(t.group) ? KIND_FIELDS[t.kind] : undefined;
+  const extra = described
+    ? Object.fromEntries(Object.entries(described).map(([k, v]) => [k, schemaOf(v)]))
+    : {};
   return {
     description: `${t.kind} (simulated by airlock sim; the schema is open).`,
     type: "object",
@@ -90,6 +202,7 @@ function kindSchema(t: ResourceType) {
       },
       spec: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
       status: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+      ...extra,
     },
     "x-kubernetes-preserve-unknown-fields": true,
     "x-kubernetes-group-version-kind": [{ group: t.group, version: t.version, kind: t.kind }],
