@@ -101,6 +101,29 @@ test("identity create --label and --kubeconfig write a 0600 kubeconfig that kube
   assert.equal(view.stdout, `${r.stdout.trim()} ${srv.url}`);
 });
 
+test('identity create/update --default-namespace sets the namespace MCP tools use; "" clears it; a bad name is refused', async () => {
+  const made = await airlock([
+    "identity",
+    "create",
+    "ns-agent",
+    "--kind",
+    "agent",
+    "--default-namespace",
+    "prod",
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal((await srv.store.identities.get("ns-agent"))?.defaultNamespace, "prod");
+  const moved = await airlock(["identity", "update", "ns-agent", "--default-namespace", "staging"]);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal((await srv.store.identities.get("ns-agent"))?.defaultNamespace, "staging");
+  const cleared = await airlock(["identity", "update", "ns-agent", "--default-namespace", ""]);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.equal((await srv.store.identities.get("ns-agent"))?.defaultNamespace, null);
+  const bad = await airlock(["identity", "update", "ns-agent", "--default-namespace", "Not_A_Namespace"]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /defaultNamespace/);
+});
+
 test("identity list shows a table with NAME KIND GROUPS CREATED LAST-USED STATE, and --json the objects", async () => {
   await srv.store.identities.create({ name: "listed", kind: "agent", groups: ["g1", "g2"] });
   const r = await airlock(["identity", "list"]);
