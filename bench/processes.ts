@@ -142,7 +142,8 @@ export async function startServeWorkers(
       workers,
     }),
   );
-  const log = openSync(join(dir, `serve-workers-${workers}.log`), "a");
+  const { createWriteStream } = await import("node:fs");
+  const log = createWriteStream(join(dir, `serve-workers-${workers}.log`), { flags: "a" });
   const proc = spawn(
     "taskset",
     [
@@ -156,26 +157,38 @@ export async function startServeWorkers(
       "--workers",
       String(workers),
     ],
-    // `airlock serve` says "gateway listening on" and "ready" on stderr; its JSON logs go to stdout.
-    { stdio: ["ignore", log, "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
+  // `airlock serve` prints its progress ("gateway listening on URL", "ready") on stderr, its logs on stdout: both
+  // go to the log file, and both are searched.
   let output = "";
-  const url = await withDeadline(
+  const url = withDeadline(
     new Promise<string>((resolve, reject) => {
-      proc.stderr?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
+      const onData = (chunk: Buffer) => {
+        log.write(chunk);
+        if (output.length < 1 << 20) output += chunk.toString();
         const m = /gateway listening on (\S+)/.exec(output);
         if (m && /airlock: ready/.test(output)) resolve(m[1] as string);
-      });
-      proc.on("exit", (code) => reject(new Error(`airlock serve exited (${code}): ${output.trim()}`)));
+      };
+      proc.stdout.on("data", onData);
+      proc.stderr.on("data", onData);
+      proc.on("exit", (code) =>
+        reject(new Error(`airlock serve exited (${code}): ${output.trim().slice(-2000)}`)),
+      );
       proc.on("error", reject);
     }),
     START_TIMEOUT_MS,
     "airlock serve --workers",
   );
-  proc.stderr?.resume();
+  // A start that fails or times out must not leave the gateway running.
+  const started = await url.catch(async (err: Error) => {
+    await stopProcess(proc);
+    log.end();
+    throw err;
+  });
+  proc.on("exit", () => log.end());
   const caPem = await readFile(join(dataDir, "tls", "ca.crt"), "utf8");
-  return { url, caPem, token, pid: proc.pid as number, stop: () => stopProcess(proc) };
+  return { url: started, caPem, token, pid: proc.pid as number, stop: () => stopProcess(proc) };
 }
 
 /** `airlock agent` (bench/agent-process.ts) for a tunnel gateway; resolves once it is connected. */
