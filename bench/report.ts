@@ -217,7 +217,7 @@ export function renderReport(r: Report): string {
       ],
     ),
     "",
-    "### Scale on cores (gateway pinned with `taskset -a`; load generator and simulator share the same cores)",
+    "### Scale on cores (`airlock serve --workers N` started under `taskset -c`; load generator and simulator share the same cores)",
     "",
     typeof r.workers === "string"
       ? r.workers
