@@ -9,13 +9,17 @@ export interface JsonAnswer {
   body: any;
 }
 
-/** `body` is sent as JSON when given; the answer's body is parsed as JSON, or kept as text when it is not JSON. */
+/**
+ * `body` is sent as JSON when given; `headers` are added to the request (e.g. an Airlock-Justification); the answer's
+ * body is parsed as JSON, or kept as text when it is not JSON.
+ */
 export function httpsJson(
   target: { url: string; ca: string },
   method: string,
   path: string,
   token: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<JsonAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -25,6 +29,7 @@ export function httpsJson(
         ca: target.ca,
         agent: false,
         headers: {
+          ...headers,
           authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },

@@ -46,11 +46,21 @@ function abortingRequest(
 }
 
 /** The same over HTTP/2: a stream reset (RST_STREAM) or the whole session dropped, at random. */
-function abortingH2(path: string, abortAfterMs: number, method = "GET"): Promise<void> {
+function abortingH2(
+  path: string,
+  abortAfterMs: number,
+  method = "GET",
+  headers: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve) => {
     const session = http2.connect(`https://${host}:${port}`, { ca: gw.gateway.caPem });
     session.on("error", () => {});
-    const stream = session.request({ ":path": path, ":method": method, authorization: `Bearer ${token}` });
+    const stream = session.request({
+      ...headers,
+      ":path": path,
+      ":method": method,
+      authorization: `Bearer ${token}`,
+    });
     stream.on("error", () => {});
     stream.on("data", () => {});
     stream.on("close", () => {
@@ -247,12 +257,17 @@ describe("clients that abort at any moment cost only their own request", () => {
   });
 
   test("aborts while waiting for a review", async () => {
+    // The demo policy holds prod writes for review once they carry the justification it requires (without one they
+    // are refused at once and never wait).
+    const reason = encodeURIComponent("INC-9: client-aborts test waits for a review");
     const tries = Array.from({ length: 12 }, (_, i) =>
       rnd.next() < 0.5
-        ? abortingH2(`/apis/apps/v1/namespaces/prod/deployments/web-${i}`, rnd.int(20, 300), "DELETE")
+        ? abortingH2(`/apis/apps/v1/namespaces/prod/deployments/web-${i}`, rnd.int(20, 300), "DELETE", {
+            "airlock-justification": reason,
+          })
         : abortingRequest(
             `DELETE /api/v1/namespaces/prod/configmaps/cm-${i} HTTP/1.1\r\nHost: ${host}\r\n` +
-              `Authorization: Bearer ${token}\r\n\r\n`,
+              `Authorization: Bearer ${token}\r\nAirlock-Justification: ${reason}\r\n\r\n`,
             rnd.int(20, 300),
           ),
     );

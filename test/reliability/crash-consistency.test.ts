@@ -87,10 +87,10 @@ test("SIGKILL under load: every request the cluster saw is audited, the chain ve
   const token: string = created.body.token;
   assert.ok(token);
 
-  // A wait-mode review: the client waits for a human (demo policy: writes in prod).
-  const held = call(first, "DELETE", "/apis/apps/v1/namespaces/prod/deployments/web", token).catch(
-    () => undefined,
-  );
+  // A wait-mode review: the client waits for a human (demo policy: writes in prod, with the justification it requires).
+  const held = httpsJson(first, "DELETE", "/apis/apps/v1/namespaces/prod/deployments/web", token, undefined, {
+    "airlock-justification": encodeURIComponent("INC-7: crash-consistency test holds a review"),
+  }).catch(() => undefined);
 
   // The review exists (and its preview — the gateway's own dry run and reads for the reviewer — is done) before the
   // load starts; what the cluster sees from here on is the load.
