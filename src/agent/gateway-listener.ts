@@ -55,6 +55,14 @@ export interface AgentListener {
   close(): Promise<void>;
 }
 
+/**
+ * How long before its certificate ends a tunnel stops being chosen while the cluster has another one: a tenth of the
+ * time it has left, between 1 s and 60 s (an agent renews at two thirds of its certificate's life, long before).
+ */
+export function drainMs(leftMs: number): number {
+  return Math.min(60_000, Math.max(1_000, Math.floor(leftMs / 10)));
+}
+
 type Checked = { ok: true; subject: AgentSubject; record: AgentRecord } | { ok: false; why: string };
 
 function sendJson(res: ServerResponse, code: number, body: object): void {
@@ -269,11 +277,14 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
           log.warn({ event: "agent.note.failed", err: err.message }, "audit note failed"),
         );
     });
-    // The certificate's end is the tunnel's end: the agent renews before, and reconnects with the new one.
-    const expiry = setTimeout(
-      () => link.close("certificate expired"),
-      Math.min(2 ** 31 - 1, Math.max(0, subject.expiresMs - opts.now())),
-    );
+    // The certificate's end is the tunnel's end: the agent renews before, and reconnects with the new one. In the
+    // tunnel's last moments (drainMs before the end) new requests go to another link of the cluster when there is one,
+    // so the requests still open when the tunnel closes are only those sent just before (they have drainMs to finish;
+    // a watch or exec session still open at the end is cut).
+    const left = Math.max(0, subject.expiresMs - opts.now());
+    const drain = setTimeout(() => link.drain(), Math.min(2 ** 31 - 1, Math.max(0, left - drainMs(left))));
+    drain.unref();
+    const expiry = setTimeout(() => link.close("certificate expired"), Math.min(2 ** 31 - 1, left));
     expiry.unref();
     // Liveness: a tunnel whose agent vanished without a FIN is found within two pings.
     const ping = setInterval(() => {
@@ -285,6 +296,7 @@ export async function startAgentListener(opts: AgentListenerOptions): Promise<Ag
     session.once("close", () => {
       clearTimeout(helloTimer);
       clearTimeout(expiry);
+      clearTimeout(drain);
       clearInterval(ping);
       hub.remove(link);
       if (!link.connected) return;

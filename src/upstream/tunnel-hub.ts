@@ -7,7 +7,7 @@
 // whose own headers — written only here, never from client input — declare the exact Impersonate-* lines of the one
 // request it carries; the agent refuses the request if they differ (src/agent/proxy.ts). Closing a link (revocation,
 // certificate expiry) destroys the session, so every stream on it ends at once.
-import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, constants } from "node:http2";
 
 /** The stream header carrying the gateway's declaration of the request's Impersonate-* lines. */
 export const IMPERSONATION_DECLARATION = "airlock-impersonation";
@@ -66,6 +66,10 @@ export class TunnelLink {
   connected = false;
   readonly #session: ClientHttp2Session;
   #closedWhy: string | undefined;
+  /** The last stream id the agent's GOAWAY said it processed, once it sent one. */
+  #goawayLastStreamId: number | undefined;
+  /** Its certificate ends soon: the link is chosen only when the cluster has no other usable link. */
+  #draining = false;
 
   constructor(
     session: ClientHttp2Session,
@@ -76,11 +80,36 @@ export class TunnelLink {
     this.cluster = info.cluster;
     this.address = info.address;
     this.since = info.since;
+    session.on("goaway", (_code: number, lastStreamId: number) => {
+      this.#goawayLastStreamId = Math.min(this.#goawayLastStreamId ?? lastStreamId, lastStreamId);
+    });
   }
 
   /** Whether new streams may be opened (not closing, not gone away). */
   get usable(): boolean {
     return this.#closedWhy === undefined && !this.#session.closed && !this.#session.destroyed;
+  }
+
+  /** The link's certificate ends soon: from now on new requests prefer another link of the cluster. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** Whether the link is in its last moments before its certificate ends. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Whether the agent provably never processed this stream of the link, so its request never reached the cluster
+   * and may be sent on another link: the agent refused it (REFUSED_STREAM), or its id is above the last one the
+   * agent's GOAWAY said it processed, or it never got an id (the session closed before the stream was sent).
+   * A stream the agent accepted (answered its CONNECT) is never "unprocessed", whatever happened after.
+   */
+  unprocessed(stream: ClientHttp2Stream): boolean {
+    if (stream.id === undefined) return true;
+    if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
+    return this.#goawayLastStreamId !== undefined && stream.id > this.#goawayLastStreamId;
   }
 
   /** Opens the stream for one request; `declared` are its Impersonate-* lines. Throws when the link is gone. */
@@ -152,12 +181,24 @@ export class TunnelHub {
     this.onChange?.();
   }
 
-  /** The usable link of the cluster with the fewest open streams (ties: the one connected first). */
-  pick(cluster: string): TunnelLink | undefined {
+  /**
+   * The usable link of the cluster with the fewest open streams (ties: the one connected first), other than
+   * `except`. A link whose certificate ends soon (draining) is chosen only when the cluster has no other.
+   */
+  pick(cluster: string, except?: TunnelLink): TunnelLink | undefined {
     let best: TunnelLink | undefined;
+    let bestDraining = true;
     for (const link of this.#byCluster.get(cluster) ?? []) {
-      if (!link.usable) continue;
-      if (!best || link.inFlight < best.inFlight) best = link;
+      if (!link.usable || link === except) continue;
+      const draining = link.draining;
+      if (
+        !best ||
+        (bestDraining && !draining) ||
+        (draining === bestDraining && link.inFlight < best.inFlight)
+      ) {
+        best = link;
+        bestDraining = draining;
+      }
     }
     return best;
   }

@@ -5,8 +5,9 @@
 // CONNECT stream on the chosen tunnel instead of a TCP connection, and the HTTP/1.1 request (or WebSocket/SPDY upgrade)
 // is written into that stream as it would be onto a socket. So plain requests, watches, exec/attach, port-forward and
 // HTTP/2 clients all travel the same way, after the same pipeline.
+import type { ClientHttp2Stream } from "node:http2";
 import https from "node:https";
-import type { Duplex } from "node:stream";
+import { Duplex } from "node:stream";
 import { internalError, noAgentConnected } from "../kube/refusals.ts";
 import { StatusError } from "../kube/status.ts";
 import type { TunnelHub, TunnelLink } from "./tunnel-hub.ts";
@@ -16,6 +17,135 @@ const DROPPED_HEADERS = new Set(["authorization", "proxy-authorization", "host"]
 
 /** No agent of the cluster is connected: the caller answers this Status (503 naming the cluster). */
 export class NoAgentError extends StatusError {}
+
+/** Bytes of a request kept for its one resend until the agent accepts its stream; a request that wrote more is not resent. */
+const RESEND_LIMIT = 1024 * 1024;
+
+interface Opened {
+  link: TunnelLink;
+  stream: ClientHttp2Stream;
+}
+
+/**
+ * The connection an HTTP/1.1 client (or ws) writes one request into: a stream of a tunnel, moved ONCE to another link
+ * of the cluster when the agent provably never processed it (TunnelLink.unprocessed: refused, above its GOAWAY's last
+ * stream, or never sent) — a renewal's GOAWAY or a certificate's end crossing the request's dispatch. Such a request
+ * never reached the cluster, so sending it again is sending it once. The bytes written are kept until the agent
+ * accepts the stream (answers the CONNECT); from then on the stream is the connection, and a stream cut after that
+ * is never resent (the request may have reached the cluster): the client sees the failure.
+ */
+class TunnelSocket extends Duplex {
+  #current: Opened;
+  readonly #reopen: (failed: TunnelLink) => Opened | undefined;
+  /** The bytes written so far, while the stream may still be resent; undefined once it may not. */
+  #kept: Buffer[] | undefined = [];
+  #keptBytes = 0;
+  #ended = false;
+  #resent = false;
+  #timeout: [number, () => void] | undefined;
+
+  constructor(first: Opened, reopen: (failed: TunnelLink) => Opened | undefined) {
+    super({ allowHalfOpen: true });
+    this.#current = first;
+    this.#reopen = reopen;
+    this.#attach(first);
+  }
+
+  #attach(opened: Opened): void {
+    const { stream, link } = opened;
+    let failure: Error | undefined;
+    stream.on("response", () => {
+      if (this.#current.stream === stream) this.#kept = undefined;
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (this.#current.stream === stream && !this.push(chunk)) stream.pause();
+    });
+    stream.on("end", () => {
+      if (this.#current.stream === stream) this.push(null);
+    });
+    stream.on("error", (err: Error) => {
+      failure = err;
+    });
+    stream.on("close", () => {
+      if (this.#current.stream !== stream || this.destroyed) return;
+      if (this.#kept && !this.#resent && link.unprocessed(stream)) {
+        const next = this.#reopen(link);
+        if (next) {
+          this.#resent = true;
+          this.#current = next;
+          this.#attach(next);
+          for (const chunk of this.#kept) next.stream.write(chunk);
+          if (this.#ended) next.stream.end();
+          return;
+        }
+      }
+      if (this.#kept && link.unprocessed(stream)) {
+        // Never processed, and no other link to carry it (or already resent once): the agent was not reached.
+        failure = Object.assign(
+          new Error(
+            `the tunnel of agent ${link.id} closed before the agent took the request (nothing reached the cluster)`,
+          ),
+          { code: "ECONNREFUSED" },
+        );
+      }
+      if (!this.readableEnded && !failure)
+        failure = Object.assign(new Error("the tunnel stream closed"), { code: "ECONNRESET" });
+      this.destroy(failure);
+    });
+    if (this.#timeout) stream.setTimeout(...this.#timeout);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#kept) {
+      this.#keptBytes += chunk.length;
+      if (this.#keptBytes > RESEND_LIMIT) this.#kept = undefined;
+      else this.#kept.push(chunk);
+    }
+    // A write to a stream that is closing fails; while the bytes are kept the close decides (resend or fail).
+    const { stream } = this.#current;
+    if (stream.destroyed || stream.write(chunk)) {
+      callback();
+      return;
+    }
+    const go = () => {
+      stream.off("drain", go);
+      stream.off("close", go);
+      callback();
+    };
+    stream.on("drain", go);
+    stream.on("close", go);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#ended = true;
+    this.#current.stream.end();
+    callback();
+  }
+
+  override _read(): void {
+    this.#current.stream.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#current.stream.destroy();
+    callback(err);
+  }
+
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    if (onTimeout) this.once("timeout", onTimeout);
+    this.#timeout = [ms, () => this.emit("timeout")];
+    this.#current.stream.setTimeout(...this.#timeout);
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+}
 
 /** An https.Agent whose one connection is a stream of a tunnel (one request per stream, never kept alive). */
 class TunnelStreamAgent extends https.Agent {
@@ -100,16 +230,22 @@ export class TunnelUpstream implements Upstream {
   }
 
   #streamAgent(declared: [string, string][]): https.Agent {
+    const open = (except?: TunnelLink): Opened | undefined => {
+      const link = this.#hub.pick(this.name, except);
+      if (!link) return undefined;
+      const stream = link.open(declared, () => this.#onStream(link));
+      this.#onStream(link);
+      return { link, stream };
+    };
     return new TunnelStreamAgent(() => {
-      const link = this.#hub.pick(this.name);
-      if (!link) {
+      const first = open();
+      if (!first) {
         throw Object.assign(new Error(`no agent of cluster "${this.name}" is connected`), {
           code: "ECONNREFUSED",
         });
       }
-      const stream = link.open(declared, () => this.#onStream(link));
-      this.#onStream(link);
-      return stream;
+      // The resend goes to another usable link; with none, the request fails as it would have.
+      return new TunnelSocket(first, (failed) => open(failed));
     });
   }
 
