@@ -91,11 +91,15 @@ async function pendingReviews(): Promise<Review[]> {
   return JSON.parse(r.stdout) as Review[];
 }
 
-/** Waits until a pending review for `name` exists, and returns it. */
+/**
+ * Waits until a pending review for `name` in prod exists, and returns it. Only prod: the staging tests leave
+ * retry-mode reviews of objects with the same names pending, and a review of the wrong request must never be taken.
+ */
 function awaitPending(name: string): Promise<Review> {
   return eventually(
-    `a pending review for ${name}`,
-    async () => (await pendingReviews()).find((r) => r.request.name === name),
+    `a pending review for ${name} in prod`,
+    async () =>
+      (await pendingReviews()).find((r) => r.request.name === name && r.request.namespace === "prod"),
     { timeoutMs: 20_000 },
   );
 }
