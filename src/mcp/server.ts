@@ -15,6 +15,7 @@ import { applyTool, diffTool } from "./tools/apply.ts";
 import type { Tool } from "./tools/define.ts";
 import { execTool } from "./tools/exec.ts";
 import { explainTool } from "./tools/explain.ts";
+import { podHttpTool } from "./tools/http.ts";
 import { describeTool, eventsTool, getTool, listTool, logsTool, watchTool } from "./tools/read.ts";
 import { reviewStatusTool, reviewWaitTool, reviewWithdrawTool } from "./tools/reviews.ts";
 import { rolloutHistoryTool, rolloutPauseTool, rolloutResumeTool, rolloutUndoTool } from "./tools/rollout.ts";
@@ -45,6 +46,7 @@ export const TOOLS: readonly Tool[] = Object.freeze([
   rolloutResumeTool,
   deleteTool,
   execTool,
+  podHttpTool,
   reviewStatusTool as Tool,
   reviewWaitTool as Tool,
   reviewWithdrawTool as Tool,

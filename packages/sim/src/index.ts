@@ -19,7 +19,7 @@ import { createRegistry } from "./registry.ts";
 import { seedDemo } from "./seed.ts";
 import { createSimServer } from "./server.ts";
 import { createMemoryStore } from "./store.ts";
-import { closeSessions, handlePodLog, handleStreamUpgrade } from "./streams/index.ts";
+import { closeSessions, handlePodLog, handlePodProxy, handleStreamUpgrade } from "./streams/index.ts";
 import { chooseIsolation, type ExecIsolation } from "./streams/isolation.ts";
 import { createCa, issueServerCert } from "./tls.ts";
 
@@ -171,6 +171,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     tls,
     streams: {
       handlePodLog: (route, req, res) => handlePodLog(streamCtx, route, req, res),
+      handlePodProxy: (route, req, res) => handlePodProxy(streamCtx, route, req, res),
       handleStreamUpgrade: (u) => handleStreamUpgrade(streamCtx, u),
     },
     serverAddress: () => url.replace(/^https:\/\//, ""),

@@ -54,7 +54,7 @@ export function builtinTypes(): ResourceType[] {
         namespaced: true,
         shortNames: ["po"],
         categories: ALL,
-        subresources: ["attach", "exec", "log", "portforward", "status"],
+        subresources: ["attach", "exec", "log", "portforward", "proxy", "status"],
       },
       { resource: "services", kind: "Service", namespaced: true, shortNames: ["svc"], categories: ALL },
       {

@@ -16,12 +16,25 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-/** The subresources whose output is the pod's own bytes: they get the known values. */
-export const VALUE_STREAMS = new Set(["exec", "attach", "log"]);
+/** The subresources whose output is the pod's own bytes (a proxied HTTP answer too): they get the known values. */
+export const VALUE_STREAMS = new Set(["exec", "attach", "log", "proxy"]);
 
 export function needsSecretValues(kube: KubeRequest): boolean {
   const { info } = kube;
   return info.resource === "pods" && info.apiGroup === "" && VALUE_STREAMS.has(info.subresource);
+}
+
+/**
+ * The pod a stream is about: its name, or for pods/proxy the name inside `[scheme:]name[:port]` (kube-apiserver's
+ * SplitSchemeNamePort). More than three parts is left as is, so the lookup fails closed (the pod is not found).
+ */
+export function podNameOf(kube: KubeRequest): string {
+  const name = kube.info.name;
+  if (kube.info.subresource !== "proxy") return name;
+  const parts = name.split(":");
+  if (parts.length === 2) return parts[0] as string;
+  if (parts.length === 3) return parts[1] as string;
+  return name;
 }
 
 /** The names of the Secrets a pod spec references. Pure. */

@@ -54,6 +54,7 @@ import {
   type LookupResult,
   lookupPodSecretValues,
   needsSecretValues,
+  podNameOf,
   RememberedValues,
 } from "./secret-values.ts";
 
@@ -189,7 +190,7 @@ export async function prepareMasking(
     if (needsSecretValues(kube) && m.profile.secretValueMinBytes > 0) {
       const upstream = gw.upstreams.get(kube.cluster);
       const looked: LookupResult = upstream
-        ? await lookupPodSecretValues(upstream, kube.info.namespace, kube.info.name)
+        ? await lookupPodSecretValues(upstream, kube.info.namespace, podNameOf(kube))
         : { ok: false, error: "the cluster is not connected" };
       if (!looked.ok && looked.podNotFound !== undefined)
         return { ok: false, status: notFound(looked.podNotFound) };

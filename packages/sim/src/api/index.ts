@@ -19,6 +19,7 @@ export const NOT_FOUND_MESSAGE = "the server could not find the requested resour
 
 export interface StreamHandlers {
   handlePodLog(route: SimRequest, req: IncomingMessage, res: ServerResponse): void;
+  handlePodProxy(route: SimRequest, req: IncomingMessage, res: ServerResponse): void;
 }
 
 /** Adds fieldValidation=Warn's `Warning` headers (one per unknown field, as kube-apiserver sends them). */
@@ -131,6 +132,9 @@ async function subresource(
     case "log":
       if (verb !== "get") throw methodNotAllowed();
       streams.handlePodLog(route, req, res);
+      return;
+    case "proxy":
+      streams.handlePodProxy(route, req, res);
       return;
     case "exec":
     case "attach":

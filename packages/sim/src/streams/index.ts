@@ -22,6 +22,7 @@ import { planPortForward, runChannelPortForward, runSpdyPortForward } from "./po
 import { asStatus, refuseUpgrade } from "./respond.ts";
 
 export { handlePodLog } from "./logs.ts";
+export { handlePodProxy } from "./proxy.ts";
 export { closeSessions } from "./sessions.ts";
 
 const chosenProtocol = new WeakMap<IncomingMessage, string>();

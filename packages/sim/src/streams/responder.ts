@@ -13,13 +13,24 @@ interface Endpoint {
   namespace: string;
   pod: string;
   port: number;
+  /** The container environment, for the debug page /env (given by pods/proxy). */
+  env?: () => Record<string, string>;
 }
 
 const endpoints = new WeakMap<object, Endpoint>();
 
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const at = endpoints.get(req.socket);
-  const body = at ? `hello from ${at.namespace}/${at.pod} port ${at.port}\n` : "hello\n";
+  const path = (req.url ?? "/").split("?")[0];
+  // /healthz answers "ok"; /env is a careless debug page printing the environment (Secret values included), so
+  // tests can show a proxied answer masked; everything else is the greeting.
+  let body = at ? `hello from ${at.namespace}/${at.pod} port ${at.port}\n` : "hello\n";
+  if (path === "/healthz") body = "ok\n";
+  else if (path === "/env" && at?.env) {
+    body = Object.entries(at.env())
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("");
+  }
   res.writeHead(200, {
     "Content-Type": "text/plain; charset=utf-8",
     "Content-Length": Buffer.byteLength(body),
@@ -51,10 +62,14 @@ export function refusedMessage(view: PodView, port: number): string {
 export type PortConnection = { ok: true; socket: Duplex } | { ok: false; message: string };
 
 /** Opens a connection to the pod's port; the returned duplex is the client end. */
-export function connectToPort(view: PodView, port: number): PortConnection {
+export function connectToPort(
+  view: PodView,
+  port: number,
+  env?: () => Record<string, string>,
+): PortConnection {
   if (!declaredPorts(view).includes(port)) return { ok: false, message: refusedMessage(view, port) };
   const [client, serverSide] = duplexPair();
-  endpoints.set(serverSide, { namespace: view.namespace, pod: view.name, port });
+  endpoints.set(serverSide, { namespace: view.namespace, pod: view.name, port, ...(env ? { env } : {}) });
   server.emit("connection", serverSide);
   return { ok: true, socket: client };
 }
