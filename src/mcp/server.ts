@@ -19,6 +19,7 @@ import { podHttpTool } from "./tools/http.ts";
 import { describeTool, eventsTool, getTool, listTool, logsTool, watchTool } from "./tools/read.ts";
 import { reviewStatusTool, reviewWaitTool, reviewWithdrawTool } from "./tools/reviews.ts";
 import { rolloutHistoryTool, rolloutPauseTool, rolloutResumeTool, rolloutUndoTool } from "./tools/rollout.ts";
+import { topTool } from "./tools/top.ts";
 import { deleteTool, patchTool, rolloutRestartTool, rolloutStatusTool, scaleTool } from "./tools/write.ts";
 
 export const SERVER_INFO = { name: "airlock", version: "0.1.0" };
@@ -34,6 +35,7 @@ export const TOOLS: readonly Tool[] = Object.freeze([
   eventsTool,
   logsTool,
   watchTool,
+  topTool,
   diffTool,
   applyTool,
   patchTool,

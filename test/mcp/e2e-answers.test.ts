@@ -295,6 +295,7 @@ describe("reviews without surprises", () => {
       k8s_watch: { resource: "pods", seconds: 1 },
       k8s_explain: { resource: "deployments", field: "spec.replicas" },
       k8s_pod_http: { pod: "web", port: 80, path: "/healthz" },
+      k8s_top: { kind: "nodes" },
     };
     const seen = new Set((await gw.gateway.store.audit.list({ limit: 10_000 })).map((e) => e.id));
     for (const name of readOnly) {

@@ -89,7 +89,7 @@ describe("the MCP endpoint under the demo policy", () => {
       "airlock_review_wait",
     ])
       assert.ok(names.includes(expected), names.join(" "));
-    assert.equal(names.length, 26);
+    assert.equal(names.length, 27);
     assert.ok(!names.some((n) => n.includes("kubectl")), "no raw kubectl tool");
     const exec = tools.find((t) => t.name === "k8s_exec");
     assert.equal(exec?.annotations?.destructiveHint, true);

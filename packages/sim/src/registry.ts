@@ -185,6 +185,11 @@ export function builtinTypes(): ResourceType[] {
         namespaced: true,
       },
     ]),
+    // metrics-server's API, computed from the pods (api/metrics.ts): read-only.
+    ...group("metrics.k8s.io", "v1beta1", [
+      { resource: "pods", kind: "PodMetrics", namespaced: true, verbs: ["get", "list"] },
+      { resource: "nodes", kind: "NodeMetrics", namespaced: false, verbs: ["get", "list"] },
+    ]),
     ...group("apiextensions.k8s.io", "v1", [
       {
         resource: "customresourcedefinitions",

@@ -9,6 +9,7 @@ import { StatusError } from "../status.ts";
 import { readBody } from "./body.ts";
 import type { ApiContext } from "./context.ts";
 import { handleDelete, handleDeleteCollection } from "./delete.ts";
+import { handleMetrics, METRICS_GROUP } from "./metrics.ts";
 import { getObject, handleList, sendObject } from "./read.ts";
 import { sendJson } from "./respond.ts";
 import { getScale, writeScale } from "./scale.ts";
@@ -177,6 +178,11 @@ export async function handleResource(
   if (!type) throw StatusError.of("NotFound", NOT_FOUND_MESSAGE);
   if (route.verb === "") throw methodNotAllowed();
   checkScope(type, route);
+  if (type.group === METRICS_GROUP) {
+    if (route.subresource || !type.verbs.includes(route.verb)) throw methodNotAllowed();
+    handleMetrics(ctx, type, route, res);
+    return;
+  }
   if (route.subresource) await subresource(ctx, streams, type, route, req, res);
   else await mainResource(ctx, type, route, req, res, user);
 }
