@@ -97,6 +97,8 @@ export function dispatch(
   gw: GatewayRuntime,
   entry: InternalEntry,
   request: DispatchRequest,
+  /** Cancels the request while no response has come (the promise rejects); later, destroy the body instead. */
+  signal?: AbortSignal,
 ): Promise<DispatchResponse> {
   return new Promise((resolve, reject) => {
     const body = typeof request.body === "string" ? Buffer.from(request.body) : request.body;
@@ -116,6 +118,9 @@ export function dispatch(
     });
     req.on("response", (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
     req.on("error", reject);
+    signal?.addEventListener("abort", () => req.destroy(new Error("aborted: no answer in time")), {
+      once: true,
+    });
     req.end(body);
   });
 }

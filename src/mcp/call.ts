@@ -67,7 +67,20 @@ export async function kubeWindow(
   ms: number,
   maxBytes: number,
 ): Promise<BufferedResponse & { ended: boolean }> {
-  const res = await dispatch(c.gw, entryOf(c), req);
+  // The window covers the wait for the response headers too (a masked answer's headers come with its first bytes).
+  const started = Date.now();
+  const early = new AbortController();
+  const headerTimer = setTimeout(() => early.abort(), ms);
+  let res: Awaited<ReturnType<typeof dispatch>>;
+  try {
+    res = await dispatch(c.gw, entryOf(c), req, early.signal);
+  } catch (err) {
+    if (!early.signal.aborted) throw err;
+    return { status: 504, headers: {}, body: Buffer.alloc(0), truncated: false, ended: false };
+  } finally {
+    clearTimeout(headerTimer);
+  }
+  const left = Math.max(0, ms - (Date.now() - started));
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -81,7 +94,7 @@ export async function kubeWindow(
       resolve({ status: res.status, headers: res.headers, body: Buffer.concat(chunks), truncated, ended });
     };
     const onAbort = () => finish(false, false);
-    const timer = setTimeout(() => finish(false, false), ms);
+    const timer = setTimeout(() => finish(false, false), left);
     c.signal?.addEventListener("abort", onAbort);
     res.body.on("data", (b: Buffer) => {
       const room = maxBytes - size;

@@ -12,7 +12,7 @@ import { DEMO_DB_PASSWORD } from "@airlock/sim/seed.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { httpsFetch } from "../../src/mcp/fetch.ts";
-import { checkProxyPath } from "../../src/mcp/tools/http.ts";
+import { checkProxyPath, MAX_HTTP_BYTES } from "../../src/mcp/tools/http.ts";
 import { startTestGateway, type TestGateway } from "../helpers/gateway.ts";
 
 const DEMO = fileURLToPath(new URL("../../examples/policies/demo.yaml", import.meta.url));
@@ -151,6 +151,26 @@ describe("k8s_pod_http", () => {
     const since = (await gw.gateway.store.audit.list({ limit: 10_000 })).length;
     assert.equal(since, before, "nothing was sent for a refused path");
     assert.equal(checkProxyPath("/metrics?name=a&x=%20y"), undefined);
+  });
+
+  test("the answer is cut at 64 KiB and the wait at timeoutSeconds, each said", async () => {
+    const big = await call(tester, { pod: webPod, port: 80, path: "/bytes?n=200000", namespace: "prod" });
+    assert.equal(big.isError, false, big.text);
+    assert.equal(big.structured?.truncated, true);
+    assert.equal(big.structured?.bytes, MAX_HTTP_BYTES);
+    assert.match(big.text, /Answer cut at 65536 bytes/);
+    const started = Date.now();
+    const slow = await call(tester, {
+      pod: webPod,
+      port: 80,
+      path: "/slow",
+      timeoutSeconds: 1,
+      namespace: "prod",
+    });
+    assert.ok(Date.now() - started < 8000, "stopped waiting");
+    assert.equal(slow.isError, false, slow.text);
+    assert.equal(slow.structured?.timedOut, true);
+    assert.match(slow.text, /No complete answer within 1 s: stopped waiting/);
   });
 
   test("the tool is declared read-only, and its request is audited as the proxy action on pods", async () => {

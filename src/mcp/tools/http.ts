@@ -52,6 +52,13 @@ export const podHttpTool = defineTool({
       .optional()
       .describe('Path (and query) on the pod, e.g. "/healthz" or "/metrics?x=1" (default "/")'),
     method: z.enum(["GET"]).optional().describe("HTTP method: only GET"),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(WINDOW_MS / 1000)
+      .optional()
+      .describe(`How long to wait for the whole answer (default and most ${WINDOW_MS / 1000})`),
     namespace: common.namespace,
     cluster: common.cluster,
   },
@@ -78,6 +85,7 @@ export const podHttpTool = defineTool({
     const [p = "/", q] = path.split("?");
     const query = Object.fromEntries(new URLSearchParams(q ?? ""));
     const prefix = a.cluster ? `/k8s/${a.cluster}` : "";
+    const window = (a.timeoutSeconds ?? WINDOW_MS / 1000) * 1000;
     const res = await kubeWindow(
       c,
       {
@@ -86,7 +94,7 @@ export const podHttpTool = defineTool({
         query,
         headers: { accept: "*/*" },
       },
-      WINDOW_MS,
+      window,
       MAX_HTTP_BYTES,
     );
     const contentType = String(res.headers["content-type"] ?? "");
@@ -100,7 +108,8 @@ export const podHttpTool = defineTool({
     const notes = [...warnings(res)];
     if (binary) notes.push(`The answer is ${res.body.length} bytes of ${contentType}, not shown as text.`);
     if (res.truncated) notes.push(`Answer cut at ${MAX_HTTP_BYTES} bytes (the rest was not read).`);
-    if (timedOut) notes.push(`No complete answer within ${WINDOW_MS / 1000} s: stopped waiting.`);
+    if (timedOut)
+      notes.push(`No complete answer within ${window / 1000} s: stopped waiting (what came is shown).`);
     const masked = masking(res, capped.text);
     const head = `HTTP ${res.status}${contentType ? ` (${contentType})` : ""} from pod ${a.pod} port ${a.port} GET ${path}`;
     const body = [

@@ -21,9 +21,24 @@ const endpoints = new WeakMap<object, Endpoint>();
 
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const at = endpoints.get(req.socket);
-  const path = (req.url ?? "/").split("?")[0];
+  const [path, query = ""] = (req.url ?? "/").split("?");
   // /healthz answers "ok"; /env is a careless debug page printing the environment (Secret values included), so
-  // tests can show a proxied answer masked; everything else is the greeting.
+  // tests can show a proxied answer masked; /bytes?n=N sends N bytes (≤ 4 MiB) and /slow sends one line and then
+  // nothing until the client goes away, for callers' size and time caps; everything else is the greeting.
+  if (path === "/slow") {
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+    res.write("started\n");
+    return;
+  }
+  if (path === "/bytes") {
+    const n = Math.min(Math.max(Number(new URLSearchParams(query).get("n")) || 0, 0), 4 << 20);
+    const line =
+      "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopq\n";
+    const text = line.repeat(Math.ceil(n / line.length)).slice(0, n);
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": n });
+    res.end(req.method === "HEAD" ? undefined : text);
+    return;
+  }
   let body = at ? `hello from ${at.namespace}/${at.pod} port ${at.port}\n` : "hello\n";
   if (path === "/healthz") body = "ok\n";
   else if (path === "/env" && at?.env) {
