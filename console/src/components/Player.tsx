@@ -26,6 +26,9 @@ export function Player({ cast }: { cast: Cast }) {
   const count = eventsUntil(cast.output, time);
   const screen = useMemo(() => render(cast, count), [cast, count]);
   const done = time >= cast.duration;
+  // The seek bar's end, on its 0.01 s step grid: a range input clamps to the last step at or below its max, so a max
+  // of the exact duration could never reach the last events (those within 10 ms of the end).
+  const end = Math.ceil(cast.duration * 100) / 100;
 
   useEffect(() => {
     if (!playing) return;
@@ -101,11 +104,11 @@ export function Player({ cast }: { cast: Cast }) {
         <input
           type="range"
           min={0}
-          max={cast.duration || 0}
+          max={end}
           step={0.01}
           value={time}
           aria-label="Seek"
-          onChange={(e) => setTime(Number(e.target.value))}
+          onChange={(e) => setTime(Math.min(cast.duration, Number(e.target.value)))}
         />
         <span className="muted" data-testid="player-time">
           {fmt(time)} / {fmt(cast.duration)}
