@@ -5,14 +5,12 @@
 // can ever open a tunnel, and an agent's certificate is never an identity. A certificate's subject says which agent
 // (CN = the agent id) and which cluster (O = "airlock-cluster:<name>"); both are checked on every connect against the
 // stored agent record (src/agent/state.ts), so a dev cluster's agent can never register as prod.
-import { createHash, createPublicKey, X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createPublicKey, X509Certificate } from "node:crypto";
 import {
   type CertificateAuthority,
-  createCertificateAuthority,
+  fingerprintOf,
   issueClientCertificate,
+  loadOrCreateCa,
 } from "../shared/tls.ts";
 
 const CLUSTER_PREFIX = "airlock-cluster:";
@@ -114,22 +112,7 @@ export class AgentCa {
   }
 }
 
-export function fingerprintOf(cert: X509Certificate): string {
-  return createHash("sha256").update(cert.raw).digest("hex");
-}
-
 /** Loads the agent CA from DATA_DIR/tls, creating it on first start. */
 export async function loadAgentCa(dataDir: string): Promise<AgentCa> {
-  const dir = join(dataDir, "tls");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const certPath = join(dir, "agent-ca.crt");
-  const keyPath = join(dir, "agent-ca.key");
-  if (!existsSync(certPath) || !existsSync(keyPath)) {
-    const ca = createCertificateAuthority("airlock-agent-ca");
-    await writeFile(keyPath, ca.keyPem, { mode: 0o600 });
-    await writeFile(certPath, ca.certPem);
-  }
-  await chmod(keyPath, 0o600);
-  const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
-  return new AgentCa({ certPem, keyPem });
+  return new AgentCa(await loadOrCreateCa(dataDir, "agent-ca", "airlock-agent-ca"));
 }

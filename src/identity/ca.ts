@@ -5,14 +5,12 @@
 // that mints identities signs nothing else. Security stance: a presented certificate authenticates only if this CA
 // signed it, it is within its validity, it is meant for client auth, and its SHA-256 is a live credential in the
 // store (so a single certificate is revocable). The certificate's subject is informational: the store says who it is.
-import { createHash, X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
 import {
   type CertificateAuthority,
-  createCertificateAuthority,
+  fingerprintOf,
   issueClientCertificate,
+  loadOrCreateCa,
 } from "../shared/tls.ts";
 
 export const DEFAULT_CERT_DAYS = 30;
@@ -70,22 +68,7 @@ export class IdentityCa {
   }
 }
 
-export function fingerprintOf(cert: X509Certificate): string {
-  return createHash("sha256").update(cert.raw).digest("hex");
-}
-
 /** Loads the identity CA from DATA_DIR/tls, creating it on first start. */
 export async function loadIdentityCa(dataDir: string): Promise<IdentityCa> {
-  const dir = join(dataDir, "tls");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const certPath = join(dir, "identity-ca.crt");
-  const keyPath = join(dir, "identity-ca.key");
-  if (!existsSync(certPath) || !existsSync(keyPath)) {
-    const ca = createCertificateAuthority("airlock-identity-ca");
-    await writeFile(keyPath, ca.keyPem, { mode: 0o600 });
-    await writeFile(certPath, ca.certPem);
-  }
-  await chmod(keyPath, 0o600);
-  const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
-  return new IdentityCa({ certPem, keyPem });
+  return new IdentityCa(await loadOrCreateCa(dataDir, "identity-ca", "airlock-identity-ca"));
 }

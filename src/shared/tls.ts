@@ -12,7 +12,10 @@ import {
   sign,
   X509Certificate,
 } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIPv4 } from "node:net";
+import { join } from "node:path";
 import * as der from "./der.ts";
 
 export interface KeyAndCertificate {
@@ -234,3 +237,31 @@ function encodeIp(ip: string): Buffer {
 }
 
 export { pemBody };
+
+/** SHA-256 of a certificate's DER, in hex: how a certificate is named in the store and in audit notes. */
+export function fingerprintOf(cert: X509Certificate): string {
+  return createHash("sha256").update(cert.raw).digest("hex");
+}
+
+/**
+ * A CA kept as DATA_DIR/tls/NAME.crt and NAME.key (0600), created with `commonName` on first start: the identity CA
+ * and the agent CA are both kept this way.
+ */
+export async function loadOrCreateCa(
+  dataDir: string,
+  name: string,
+  commonName: string,
+): Promise<CertificateAuthority> {
+  const dir = join(dataDir, "tls");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const ca = createCertificateAuthority(commonName);
+    await writeFile(keyPath, ca.keyPem, { mode: 0o600 });
+    await writeFile(certPath, ca.certPem);
+  }
+  await chmod(keyPath, 0o600);
+  const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+  return { certPem, keyPem };
+}
